@@ -1,0 +1,135 @@
+// llm-gateway's command line: parses flags, loads settings, and hands over to the app layer.
+// Wiring only; every behaviour lives in src/gw.
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "gw/app/mock_backend.hpp"
+#include "gw/app/options.hpp"
+#include "gw/app/server.hpp"
+#include "gw/app/server_config.hpp"
+#include "gw/core/dotenv.hpp"
+#include "gw/core/logging.hpp"
+#include "gw/core/settings.hpp"
+
+namespace {
+
+constexpr int kConfigError = 2;
+
+struct CommandOptions {
+  std::map<std::string, std::string> values;  // by variable name
+  std::map<std::string, CLI::Option*> options;
+  std::map<std::string, std::string> flags;
+  std::string env_file;
+};
+
+void add_options(CLI::App& command, std::span<const gw::app::OptionSpec> specs,
+                 CommandOptions& out) {
+  for (const auto& spec : specs) {
+    const std::string variable(spec.variable);
+    auto* option = command.add_option(
+        std::string(spec.flag), out.values[variable],
+        fmt::format("{} [env {}, default: {}]", spec.help, spec.variable,
+                    spec.fallback.empty() ? "none" : spec.fallback));
+    out.options[variable] = option;
+    out.flags[variable] = std::string(spec.flag);
+  }
+  command.add_option("--env-file", out.env_file,
+                     "read variables from this file instead of ./.env (never overriding the "
+                     "environment)");
+}
+
+// Flags > environment > .env > defaults.
+std::optional<gw::core::Settings> build_settings(const CommandOptions& command) {
+  gw::core::EnvEntries entries;
+  std::string path = command.env_file;
+  if (!path.empty() || std::filesystem::exists(".env")) {
+    if (path.empty()) {
+      path = ".env";
+    }
+    auto loaded = gw::core::load_dotenv_file(path);
+    if (!loaded) {
+      std::fprintf(stderr, "llm-gateway: %s\n", loaded.error().c_str());
+      return std::nullopt;
+    }
+    entries = std::move(*loaded);
+  }
+  gw::core::Settings settings(gw::core::Settings::process_environment(), std::move(entries), path);
+  for (const auto& [variable, option] : command.options) {
+    if (option->count() > 0) {
+      settings.set_flag(variable, command.flags.at(variable), command.values.at(variable));
+    }
+  }
+  return settings;
+}
+
+int config_error(const std::string& message) {
+  std::fprintf(stderr, "llm-gateway: %s\n", message.c_str());
+  return kConfigError;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a client hanging up must not kill the process
+
+  CLI::App app{"llm-gateway: one OpenAI-compatible API in front of every LLM provider"};
+  app.set_version_flag("--version", "llm-gateway " GW_VERSION);
+  app.require_subcommand(1);
+
+  CommandOptions server_options;
+  auto* server = app.add_subcommand("server", "run the single-process gateway");
+  add_options(*server, gw::app::server_options(), server_options);
+
+  CommandOptions mock_options;
+  auto* mock = app.add_subcommand(
+      "mock-backend", "run a deterministic OpenAI-compatible LLM simulator (tests, load tests)");
+  add_options(*mock, gw::app::mock_backend_options(), mock_options);
+
+  auto* controller = app.add_subcommand(
+      "controller", "route requests to registered workers (distributed mode; not implemented yet)");
+  auto* worker = app.add_subcommand(
+      "worker", "serve one model instance behind a controller (not implemented yet)");
+  controller->allow_extras();
+  worker->allow_extras();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kConfigError;
+  }
+
+  if (controller->parsed() || worker->parsed()) {
+    std::fprintf(stderr, "llm-gateway: '%s' is not implemented yet in this version\n",
+                 controller->parsed() ? "controller" : "worker");
+    return kConfigError;
+  }
+  if (server->parsed()) {
+    auto settings = build_settings(server_options);
+    if (!settings) {
+      return kConfigError;
+    }
+    auto config = gw::app::load_server_config(*settings);
+    if (!config) {
+      return config_error(config.error());
+    }
+    gw::core::init_logging(config->log_level, config->log_format);
+    return gw::app::run_server(*config);
+  }
+  auto settings = build_settings(mock_options);
+  if (!settings) {
+    return kConfigError;
+  }
+  auto options = gw::app::load_mock_options(*settings);
+  if (!options) {
+    return config_error(options.error());
+  }
+  gw::core::init_logging(options->log_level, options->log_format);
+  return gw::app::run_mock_backend(*options);
+}

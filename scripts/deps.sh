@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing llm-gateway needs, from Debian's apt (and, for the tests,
+# the npm registry). Idempotent: installs only what is missing; run as root or with sudo.
+set -euo pipefail
+
+APT_PACKAGES=(
+  g++ cmake ninja-build ccache pkg-config ca-certificates
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsimdjson-dev
+  libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
+  libgtest-dev libgmock-dev
+)
+if [[ "${1:-}" == "--test" ]]; then
+  APT_PACKAGES+=(nodejs npm openssl curl)
+fi
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  # nodejs/npm may come from elsewhere (e.g. a preinstalled Node); a working binary is enough.
+  if [[ "$pkg" == nodejs ]] && command -v node >/dev/null; then continue; fi
+  if [[ "$pkg" == npm ]] && command -v npm >/dev/null; then continue; fi
+  if [[ "$pkg" == curl ]] && command -v curl >/dev/null; then continue; fi
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  echo "==> installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

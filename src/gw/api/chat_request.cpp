@@ -1,0 +1,235 @@
+#include "gw/api/chat_request.hpp"
+
+#include <simdjson.h>
+
+#include <fmt/format.h>
+
+#include "gw/core/logging.hpp"
+
+namespace gw::api {
+namespace {
+
+using core::Errc;
+using core::Error;
+namespace od = simdjson::ondemand;
+
+od::parser& thread_parser() {
+  thread_local od::parser parser;
+  return parser;
+}
+
+simdjson::padded_string_view padded(std::string& body) {
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  }
+  return simdjson::padded_string_view(body.data(), body.size(), body.capacity());
+}
+
+Error invalid(std::string message, std::string param = {}) {
+  return Error(Errc::kInvalidRequest, std::move(message), std::move(param));
+}
+
+Error malformed() {
+  return invalid(
+      "We could not parse the JSON body of your request. The body must be a valid JSON object.");
+}
+
+// Length of a JSON string token starting at `p` (which points at the opening quote).
+size_t string_token_length(std::string_view rest) {
+  for (size_t i = 1; i < rest.size(); ++i) {
+    if (rest[i] == '\\') {
+      ++i;
+    } else if (rest[i] == '"') {
+      return i + 1;
+    }
+  }
+  return rest.size();
+}
+
+size_t count_words(std::string_view text) {
+  size_t words = 0;
+  bool in_word = false;
+  for (char c : text) {
+    bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+    if (!space && !in_word) {
+      ++words;
+    }
+    in_word = !space;
+  }
+  return words;
+}
+
+tl::expected<void, Error> check_messages(od::value value) {
+  od::array messages;
+  if (value.get_array().get(messages) != simdjson::SUCCESS) {
+    return tl::unexpected(invalid("'messages' must be an array", "messages"));
+  }
+  size_t index = 0;
+  for (auto element : messages) {
+    od::object message;
+    if (element.get_object().get(message) != simdjson::SUCCESS) {
+      return tl::unexpected(
+          invalid(fmt::format("'messages[{}]' must be an object", index), "messages"));
+    }
+    bool has_role = false;
+    for (auto field : message) {
+      std::string_view key;
+      if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+        return tl::unexpected(malformed());
+      }
+      if (key == "role") {
+        std::string_view role;
+        if (field.value().get_string().get(role) != simdjson::SUCCESS || role.empty()) {
+          return tl::unexpected(invalid(
+              fmt::format("'messages[{}].role' must be a string", index),
+              fmt::format("messages[{}].role", index)));
+        }
+        has_role = true;
+      }
+    }
+    if (!has_role) {
+      return tl::unexpected(invalid(fmt::format("'messages[{}]' is missing 'role'", index),
+                                    fmt::format("messages[{}].role", index)));
+    }
+    ++index;
+  }
+  if (index == 0) {
+    return tl::unexpected(invalid("'messages' must contain at least one message", "messages"));
+  }
+  return {};
+}
+
+}  // namespace
+
+tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(std::string& body) {
+  const char* base = body.data();
+  od::document doc;
+  if (thread_parser().iterate(padded(body)).get(doc) != simdjson::SUCCESS) {
+    return tl::unexpected(malformed());
+  }
+  base = body.data();  // padding may have moved the buffer
+  od::object root;
+  if (doc.get_object().get(root) != simdjson::SUCCESS) {
+    return tl::unexpected(malformed());
+  }
+  ChatRequestInfo info;
+  bool has_model = false;
+  bool has_messages = false;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return tl::unexpected(malformed());
+    }
+    od::value value;
+    if (field.value().get(value) != simdjson::SUCCESS) {
+      return tl::unexpected(malformed());
+    }
+    if (key == "model") {
+      std::string_view raw = value.raw_json_token();
+      std::string_view model;
+      if (value.get_string().get(model) != simdjson::SUCCESS) {
+        return tl::unexpected(invalid("'model' must be a string", "model"));
+      }
+      if (model.empty()) {
+        return tl::unexpected(invalid("'model' must not be empty", "model"));
+      }
+      info.model.assign(model);
+      info.model_begin = static_cast<size_t>(raw.data() - base);
+      info.model_end = info.model_begin + string_token_length(raw);
+      has_model = true;
+    } else if (key == "messages") {
+      if (auto checked = check_messages(value); !checked) {
+        return tl::unexpected(checked.error());
+      }
+      has_messages = true;
+    } else if (key == "stream") {
+      bool is_null = false;
+      if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
+        info.stream = false;
+      } else if (value.get_bool().get(info.stream) != simdjson::SUCCESS) {
+        return tl::unexpected(invalid("'stream' must be a boolean", "stream"));
+      }
+    } else if (key == "stream_options") {
+      od::object options;
+      if (value.get_object().get(options) == simdjson::SUCCESS) {
+        bool include = false;
+        if (options["include_usage"].get_bool().get(include) == simdjson::SUCCESS) {
+          info.include_usage = include;
+        }
+      }
+    }
+    // Other fields are skipped by the iterator (which still checks their structure).
+  }
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+    return tl::unexpected(malformed());
+  }
+  if (!has_model) {
+    return tl::unexpected(invalid("you must provide a model parameter", "model"));
+  }
+  if (!has_messages) {
+    return tl::unexpected(invalid("'messages' is a required property", "messages"));
+  }
+  return info;
+}
+
+EchoInput echo_input(std::string& body) {
+  EchoInput out;
+  od::document doc;
+  if (thread_parser().iterate(padded(body)).get(doc) != simdjson::SUCCESS) {
+    return out;
+  }
+  od::array messages;
+  if (doc["messages"].get_array().get(messages) != simdjson::SUCCESS) {
+    return out;
+  }
+  for (auto element : messages) {
+    od::object message;
+    if (element.get_object().get(message) != simdjson::SUCCESS) {
+      continue;
+    }
+    std::string_view role;
+    std::string text;
+    for (auto field : message) {
+      std::string_view key;
+      if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+        break;
+      }
+      if (key == "role") {
+        if (field.value().get_string().get(role) != simdjson::SUCCESS) {
+          role = {};
+        }
+      } else if (key == "content") {
+        od::value content = field.value();
+        std::string_view s;
+        od::array parts;
+        if (content.get_string().get(s) == simdjson::SUCCESS) {
+          text.assign(s);
+        } else if (content.get_array().get(parts) == simdjson::SUCCESS) {
+          for (auto part : parts) {
+            std::string_view part_text;
+            if (part["text"].get_string().get(part_text) == simdjson::SUCCESS) {
+              text += text.empty() ? "" : " ";
+              text.append(part_text);
+            }
+          }
+        }
+      }
+    }
+    out.prompt_words += count_words(text);
+    if (role == "user") {
+      out.text = std::move(text);
+    }
+  }
+  return out;
+}
+
+std::string json_quote(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  core::append_json_escaped(out, text);
+  out += '"';
+  return out;
+}
+
+}  // namespace gw::api

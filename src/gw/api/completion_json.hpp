@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gw::api {
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+};
+
+// Identity shared by every chunk of one completion, as OpenAI does.
+struct CompletionMeta {
+  std::string id;  // "chatcmpl-..."
+  int64_t created = 0;
+  std::string model;
+};
+
+CompletionMeta new_completion_meta(std::string model);
+
+// A non-streaming chat.completion object with one assistant choice.
+std::string completion_json(const CompletionMeta& meta, std::string_view content,
+                            std::string_view finish_reason, const Usage& usage);
+
+// One chat.completion.chunk; each optional part is omitted when empty/absent.
+struct ChunkParts {
+  bool role = false;                       // delta.role = "assistant" (and content "")
+  std::optional<std::string_view> content;  // delta.content
+  std::string_view finish_reason;           // null when empty
+  std::optional<Usage> usage;               // the usage chunk has empty choices
+};
+std::string chunk_json(const CompletionMeta& meta, const ChunkParts& parts);
+
+// "data: <json>\n\n"
+std::string sse_data(std::string_view json);
+inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";
+
+// Splits text into stream tokens: each a word with its leading white space, so that the tokens
+// concatenate back to the text exactly.
+std::vector<std::string_view> split_tokens(std::string_view text);
+
+}  // namespace gw::api

@@ -1,0 +1,23 @@
+#pragma once
+
+#include "gw/api/chat_request.hpp"
+#include "gw/net/http_types.hpp"
+#include "gw/net/upstream.hpp"
+#include "gw/providers/provider.hpp"
+
+namespace gw::app {
+
+// Forwards a validated chat request to its provider and relays the answer (streamed event by
+// event when asked). Every failure reaches the client in OpenAI's error format: as a response
+// before anything was sent, as a final SSE error event after.
+net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& info,
+                           const providers::Provider& provider, const std::string& upstream_model,
+                           net::UpstreamClient& client, size_t max_upstream_body);
+
+// The built-in `echo` model: answers with the last user message (streamed word by word).
+net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& info);
+
+// "data: {"error":{...}}\n\n"
+std::string sse_error_event(const core::Error& error);
+
+}  // namespace gw::app

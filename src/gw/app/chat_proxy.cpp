@@ -1,0 +1,103 @@
+#include <fmt/format.h>
+
+#include "gw/app/chat.hpp"
+
+namespace gw::app {
+namespace {
+
+using net::Exchange;
+using net::Task;
+
+std::string_view outcome_of(const core::Error& error) {
+  return error.errc == core::Errc::kUpstreamTimeout ? "timeout" : "upstream_error";
+}
+
+// Ends a stream that cannot complete: one final error event, then the end of the response.
+Task<void> fail_stream(Exchange& exchange, const core::Error& error, std::string_view outcome) {
+  exchange.log.outcome = std::string(outcome);
+  co_await exchange.writer.finish_stream(sse_error_event(error));
+}
+
+}  // namespace
+
+std::string sse_error_event(const core::Error& error) {
+  std::string event = "data: ";
+  event += core::error_json(error);
+  event += "\n\n";
+  return event;
+}
+
+Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
+                      const providers::Provider& provider, const std::string& upstream_model,
+                      net::UpstreamClient& client, size_t max_upstream_body) {
+  const providers::ChatCall call{exchange.request.body, info, upstream_model,
+                                 exchange.request_id};
+  auto prepared = provider.prepare_chat(call);
+  if (!prepared) {
+    co_return co_await net::respond_error(exchange.writer, prepared.error());
+  }
+  auto sent = co_await client.send(provider.endpoint(), prepared->request);
+  if (!sent) {
+    exchange.log.outcome = std::string(outcome_of(sent.error()));
+    co_return co_await net::respond_error(exchange.writer, sent.error());
+  }
+  net::UpstreamResponse& upstream = **sent;
+  const int status = upstream.status();
+  if (status < 200 || status >= 300) {
+    // Error bodies are small; a failure to read one still yields the status-based error.
+    auto body = co_await upstream.read_all(1u << 20);
+    auto error = provider.map_error(status, body ? std::string_view(*body) : std::string_view(),
+                                    upstream.header("retry-after"));
+    co_return co_await net::respond_error(exchange.writer, error);
+  }
+
+  auto translator = provider.translator(call);
+  const bool event_stream = upstream.header("content-type").starts_with("text/event-stream");
+  if (!info.stream || !event_stream) {
+    auto body = co_await upstream.read_all(max_upstream_body);
+    if (!body) {
+      exchange.log.outcome = std::string(outcome_of(body.error()));
+      co_return co_await net::respond_error(exchange.writer, body.error());
+    }
+    auto translated = translator->complete(std::move(*body));
+    if (!translated) {
+      co_return co_await net::respond_error(exchange.writer, translated.error());
+    }
+    co_return co_await net::respond(exchange.writer, 
+        net::Response{200, "application/json", {}, std::move(*translated)});
+  }
+
+  if (!co_await exchange.writer.start_stream(200, "text/event-stream", {})) {
+    co_return;
+  }
+  for (;;) {
+    auto piece = co_await upstream.read_some();
+    if (!piece) {
+      co_return co_await fail_stream(exchange, piece.error(), outcome_of(piece.error()));
+    }
+    if (piece->empty()) {
+      co_return co_await fail_stream(
+          exchange,
+          {core::Errc::kUpstreamError,
+           fmt::format("upstream {} ended the stream before its terminator", provider.name())},
+          "truncated");
+    }
+    auto out = translator->feed(*piece);
+    if (!out) {
+      co_return co_await fail_stream(exchange, out.error(), "upstream_error");
+    }
+    if (translator->finished()) {
+      exchange.log.outcome = "completed";
+      // The connection is pooled if the upstream's end of body came with [DONE], else closed:
+      // the client is not kept waiting for an upstream that lingers after its terminator.
+      co_await exchange.writer.finish_stream(*out);
+      co_return;
+    }
+    if (!out->empty() && !co_await exchange.writer.write(*out)) {
+      exchange.log.outcome = "client_cancelled";
+      co_return;
+    }
+  }
+}
+
+}  // namespace gw::app

@@ -1,0 +1,32 @@
+#include "gw/api/completion_json.hpp"
+#include "gw/app/chat.hpp"
+
+namespace gw::app {
+
+net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& info) {
+  const auto input = api::echo_input(exchange.request.body);
+  const auto meta = api::new_completion_meta(info.model);
+  const auto tokens = api::split_tokens(input.text);
+  const api::Usage usage{static_cast<int64_t>(input.prompt_words),
+                         static_cast<int64_t>(tokens.size())};
+  if (!info.stream) {
+    co_return co_await net::respond(exchange.writer, net::Response{
+        200, "application/json", {}, api::completion_json(meta, input.text, "stop", usage)});
+  }
+  // Every event is ready at once: send them in one write, still one SSE event per token.
+  std::string events = api::sse_data(api::chunk_json(meta, {.role = true, .content = ""}));
+  for (auto token : tokens) {
+    events += api::sse_data(api::chunk_json(meta, {.content = token}));
+  }
+  events += api::sse_data(api::chunk_json(meta, {.finish_reason = "stop"}));
+  if (info.include_usage) {
+    events += api::sse_data(api::chunk_json(meta, {.usage = usage}));
+  }
+  events += api::kSseDone;
+  exchange.log.outcome = "completed";
+  if (co_await exchange.writer.start_stream(200, "text/event-stream", {})) {
+    co_await exchange.writer.finish_stream(events);
+  }
+}
+
+}  // namespace gw::app

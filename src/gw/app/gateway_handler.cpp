@@ -1,0 +1,132 @@
+#include "gw/app/gateway_handler.hpp"
+
+#include <openssl/crypto.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <fmt/format.h>
+
+#include "gw/app/chat.hpp"
+#include "gw/api/chat_request.hpp"
+
+namespace gw::app {
+namespace {
+
+using net::Exchange;
+using net::Response;
+using net::Task;
+
+core::Error unknown_path(const net::Request& request) {
+  return {core::Errc::kNotFound,
+          fmt::format("Invalid URL ({} {})", request.method, request.path())};
+}
+
+Task<void> send_error(Exchange& exchange, const core::Error& error) {
+  return net::respond_error(exchange.writer, error);
+}
+
+Task<void> method_not_allowed(Exchange& exchange, std::string_view allow) {
+  auto response = net::error_response(
+      {core::Errc::kMethodNotAllowed,
+       fmt::format("Method {} is not allowed for {}; use {}", exchange.request.method,
+                   exchange.request.path(), allow)});
+  response.headers.push_back({"allow", std::string(allow)});
+  co_await net::respond(exchange.writer, std::move(response));
+}
+
+std::string percent_decode(std::string_view text) {
+  auto pct = boost::urls::make_pct_string_view(text);
+  return pct ? pct->decode() : std::string(text);
+}
+
+}  // namespace
+
+bool bearer_key_matches(std::string_view authorization, const std::vector<std::string>& keys) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() ||
+      !net::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
+    return false;
+  }
+  std::string_view presented = authorization.substr(kBearer.size());
+  // Every key is compared in full, match or not, so timing reveals neither which key nor how much
+  // of it matched.
+  bool match = false;
+  for (const auto& key : keys) {
+    const bool same_length = key.size() == presented.size();
+    const std::string_view other = same_length ? presented : std::string_view(key);
+    match |= same_length & (CRYPTO_memcmp(key.data(), other.data(), key.size()) == 0);
+  }
+  return match;
+}
+
+GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context, boost::asio::io_context& io,
+                               net::ProxySettings proxies, net::UpstreamTimeouts timeouts)
+    : context_(std::move(context)), client_(io.get_executor(), std::move(proxies), timeouts) {}
+
+Task<void> GatewayHandler::handle(Exchange& exchange) {
+  const auto& request = exchange.request;
+  const std::string_view path = request.path();
+  const std::string_view method = request.method;
+
+  if (path == "/health") {
+    if (method != "GET" && method != "HEAD") {
+      co_return co_await method_not_allowed(exchange, "GET");
+    }
+    co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, R"({"status":"ok"})"});
+  }
+  if (!path.starts_with("/v1/")) {
+    co_return co_await send_error(exchange, unknown_path(request));
+  }
+  if (!context_->api_keys.empty() &&
+      !bearer_key_matches(request.header("authorization"), context_->api_keys)) {
+    co_return co_await send_error(
+        exchange, {core::Errc::kUnauthorized,
+                   request.header("authorization").empty()
+                       ? "Missing API key: send it as 'Authorization: Bearer <key>'."
+                       : "Incorrect API key provided."});
+  }
+  if (path == "/v1/chat/completions") {
+    if (method != "POST") {
+      co_return co_await method_not_allowed(exchange, "POST");
+    }
+    co_return co_await chat_completions(exchange);
+  }
+  if (path == "/v1/models" || path.starts_with("/v1/models/")) {
+    if (method != "GET") {
+      co_return co_await method_not_allowed(exchange, "GET");
+    }
+    const auto& catalog = *context_->catalog;
+    if (path == "/v1/models") {
+      co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, catalog.list_json()});
+    }
+    const std::string id = percent_decode(path.substr(std::string_view("/v1/models/").size()));
+    if (auto model = catalog.model_json(id)) {
+      co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, std::move(*model)});
+    }
+    core::Error error(core::Errc::kModelNotFound,
+                      fmt::format("The model '{}' does not exist", id), "model");
+    co_return co_await send_error(exchange, error);
+  }
+  co_await send_error(exchange, unknown_path(request));
+}
+
+Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
+  auto info = api::inspect_chat_request(exchange.request.body);
+  if (!info) {
+    co_return co_await send_error(exchange, info.error());
+  }
+  exchange.log.model = info->model;
+  auto route = context_->catalog->resolve(info->model);
+  if (!route) {
+    co_return co_await send_error(exchange, route.error());
+  }
+  if (route->provider == nullptr) {
+    exchange.log.provider = "echo";
+    co_return co_await reply_echo(exchange, *info);
+  }
+  exchange.log.provider = std::string(route->provider->name());
+  co_await proxy_chat(exchange, *info, *route->provider, route->upstream_model, client_,
+                      context_->max_upstream_body);
+}
+
+}  // namespace gw::app

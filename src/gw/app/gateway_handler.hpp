@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gw/net/http_types.hpp"
+#include "gw/net/upstream.hpp"
+#include "gw/providers/catalog.hpp"
+
+namespace gw::app {
+
+// What every shard's handler shares (immutable once serving starts, apart from the catalog's
+// own snapshots).
+struct GatewayContext {
+  std::shared_ptr<providers::ModelCatalog> catalog;
+  std::vector<std::string> api_keys;
+  size_t max_upstream_body = 64u << 20;
+};
+
+// The OpenAI-compatible API: /v1/chat/completions, /v1/models[/{id}], /health.
+class GatewayHandler final : public net::HttpHandler {
+ public:
+  GatewayHandler(std::shared_ptr<const GatewayContext> context, boost::asio::io_context& io,
+                 net::ProxySettings proxies, net::UpstreamTimeouts timeouts);
+  net::Task<void> handle(net::Exchange& exchange) override;
+
+  net::UpstreamClient& client() { return client_; }
+
+ private:
+  net::Task<void> chat_completions(net::Exchange& exchange);
+
+  std::shared_ptr<const GatewayContext> context_;
+  net::UpstreamClient client_;
+};
+
+// Constant-time check of "Authorization: Bearer <key>" against the configured keys.
+bool bearer_key_matches(std::string_view authorization, const std::vector<std::string>& keys);
+
+}  // namespace gw::app

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "gw/core/logging.hpp"
+#include "gw/core/settings.hpp"
+
+namespace gw::app {
+
+struct MockOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 9000;
+  size_t threads = 1;
+  std::string log_level = "info";
+  core::LogFormat log_format = core::LogFormat::kText;
+  std::vector<std::string> models{"mock-model"};
+  std::string api_key;
+  std::chrono::milliseconds ttft{0};
+  std::chrono::milliseconds token_delay{0};
+  int64_t tokens = 0;
+  int fail_status = 0;
+  std::string retry_after;
+  int64_t cut_after = 0;
+  int64_t stall_after = 0;
+};
+
+tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& settings);
+
+// `llm-gateway mock-backend`: a deterministic OpenAI-compatible LLM simulator with fault
+// injection, for tests, benchmarks and users' load tests. Returns the exit code.
+int run_mock_backend(const MockOptions& options);
+
+}  // namespace gw::app

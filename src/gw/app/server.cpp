@@ -1,0 +1,110 @@
+#include "gw/app/server.hpp"
+
+#include <chrono>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gw/app/gateway_handler.hpp"
+#include "gw/providers/openai_compatible.hpp"
+
+namespace gw::app {
+namespace {
+
+using net::Task;
+
+// Keeps the catalog's model lists current: at start-up, then every `interval`. A provider that
+// cannot be listed keeps its previous list (and pattern-based routing still works).
+Task<void> refresh_models(std::shared_ptr<providers::ModelCatalog> catalog,
+                          GatewayHandler* handler, std::chrono::milliseconds interval) {
+  auto executor = co_await boost::asio::this_coro::executor;
+  for (;;) {
+    for (const auto& provider : catalog->providers()) {
+      auto request = provider->models_request();
+      auto response = co_await handler->client().send(provider->endpoint(), request);
+      if (!response) {
+        spdlog::warn("could not list the models of {}: {}", provider->name(),
+                     response.error().message);
+        continue;
+      }
+      auto body = co_await (*response)->read_all(8u << 20);
+      if ((*response)->status() != 200 || !body) {
+        spdlog::warn("could not list the models of {}: HTTP {}", provider->name(),
+                     (*response)->status());
+        continue;
+      }
+      auto models = provider->parse_models(*body);
+      if (!models) {
+        spdlog::warn("could not list the models of {}: {}", provider->name(), models.error());
+        continue;
+      }
+      spdlog::info("provider {} lists {} model(s)", provider->name(), models->size());
+      catalog->set_models(*provider, std::move(*models));
+    }
+    boost::asio::steady_timer timer(executor, interval);
+    co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  }
+}
+
+std::shared_ptr<providers::ModelCatalog> build_catalog(const ServerConfig& config) {
+  std::vector<std::unique_ptr<providers::Provider>> list;
+  for (const auto& p : config.providers) {
+    auto endpoint = net::Endpoint::parse(p.base_url);  // validated by the config layer
+    list.push_back(std::make_unique<providers::OpenAICompatibleProvider>(
+        providers::OpenAICompatibleOptions{p.name, *endpoint, p.api_key, p.latest_alias}));
+    spdlog::info("provider {}: {}{}", p.name, p.base_url, p.api_key.empty() ? "" : " (with key)");
+  }
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return std::make_shared<providers::ModelCatalog>(
+      std::move(list), config.echo_enabled,
+      std::chrono::duration_cast<std::chrono::seconds>(now).count());
+}
+
+}  // namespace
+
+int run_server(const ServerConfig& config) {
+  for (const auto& name : config.unsupported) {
+    spdlog::warn("provider {} is configured but its adapter is not in this version; ignoring it",
+                 name);
+  }
+  auto context = std::make_shared<GatewayContext>();
+  context->catalog = build_catalog(config);
+  context->api_keys = config.api_keys;
+  if (config.providers.empty()) {
+    spdlog::info("no provider configured: serving the built-in 'echo' model");
+  } else if (config.echo_enabled) {
+    spdlog::info("the built-in 'echo' model is enabled");
+  }
+  if (config.api_keys.empty()) {
+    spdlog::warn("GATEWAY_API_KEYS is not set: the API is open to every client");
+  } else {
+    spdlog::info("client authentication on: {} key(s)", config.api_keys.size());
+  }
+
+  net::HttpServer server(config.http);
+  auto port = server.bind();
+  if (!port) {
+    spdlog::critical("{}", port.error());
+    return 1;
+  }
+  server.run([&](boost::asio::io_context& io, size_t shard) -> std::shared_ptr<net::HttpHandler> {
+    auto handler = std::make_shared<GatewayHandler>(context, io, config.proxies, config.timeouts);
+    if (shard == 0 && !context->catalog->providers().empty()) {
+      boost::asio::co_spawn(io, refresh_models(context->catalog, handler.get(), config.models_refresh),
+                     boost::asio::detached);
+    }
+    if (shard == 0) {
+      spdlog::info("llm-gateway {} listening on http://{}:{} ({} thread(s))", GW_VERSION,
+                   config.http.host, *port, server.shard_count());
+    }
+    return handler;
+  });
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace gw::app

@@ -1,0 +1,10 @@
+#pragma once
+
+#include "gw/app/server_config.hpp"
+
+namespace gw::app {
+
+// `llm-gateway server`: binds, serves until SIGINT/SIGTERM, drains. Returns the exit code.
+int run_server(const ServerConfig& config);
+
+}  // namespace gw::app

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "gw/core/logging.hpp"
+#include "gw/core/settings.hpp"
+#include "gw/net/endpoint.hpp"
+#include "gw/net/http_server.hpp"
+#include "gw/net/upstream.hpp"
+
+namespace gw::app {
+
+struct OpenAICompatibleConfig {
+  std::string name;
+  std::string base_url;
+  std::string api_key;
+  bool latest_alias = false;
+};
+
+struct ServerConfig {
+  net::ServerOptions http;
+  net::UpstreamTimeouts timeouts;
+  net::ProxySettings proxies;
+  std::string log_level = "info";
+  core::LogFormat log_format = core::LogFormat::kText;
+  std::vector<std::string> api_keys;  // GATEWAY_API_KEYS; empty: the API is open
+  std::vector<OpenAICompatibleConfig> providers;
+  std::vector<std::string> unsupported;  // configured providers this version cannot serve yet
+  bool echo_enabled = true;
+  std::chrono::milliseconds models_refresh{300'000};
+};
+
+// Reads and validates every server setting. The error names the flag or variable and its value.
+tl::expected<ServerConfig, std::string> load_server_config(const core::Settings& settings);
+
+// Log level and format, shared by every command.
+struct LogConfig {
+  std::string level;
+  core::LogFormat format;
+};
+LogConfig read_log_config(core::ConfigReader& reader);
+
+// HTTPS_PROXY/HTTP_PROXY/NO_PROXY (lower case first, as curl does).
+net::ProxySettings read_proxy_settings(core::ConfigReader& reader);
+
+}  // namespace gw::app

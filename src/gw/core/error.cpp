@@ -1,0 +1,92 @@
+#include "gw/core/error.hpp"
+
+#include <array>
+
+namespace gw::core {
+namespace {
+
+struct Row {
+  Errc errc;
+  int status;
+  std::string_view type;
+  std::string_view code;
+};
+
+// Types and codes follow what OpenAI itself returns, so SDKs classify our errors as theirs.
+constexpr std::array kTable{
+    Row{Errc::kInvalidRequest, 400, "invalid_request_error", ""},
+    Row{Errc::kUnauthorized, 401, "invalid_request_error", "invalid_api_key"},
+    Row{Errc::kForbidden, 403, "permission_error", ""},
+    Row{Errc::kNotFound, 404, "invalid_request_error", "unknown_url"},
+    Row{Errc::kModelNotFound, 404, "invalid_request_error", "model_not_found"},
+    Row{Errc::kMethodNotAllowed, 405, "invalid_request_error", "method_not_allowed"},
+    Row{Errc::kRequestTimeout, 408, "invalid_request_error", "request_timeout"},
+    Row{Errc::kPayloadTooLarge, 413, "invalid_request_error", "request_too_large"},
+    Row{Errc::kHeadersTooLarge, 431, "invalid_request_error", "headers_too_large"},
+    Row{Errc::kRateLimited, 429, "rate_limit_error", "rate_limit_exceeded"},
+    Row{Errc::kInternal, 500, "server_error", "internal_error"},
+    Row{Errc::kUpstreamError, 502, "server_error", "upstream_error"},
+    Row{Errc::kUpstreamUnreachable, 502, "server_error", "upstream_unreachable"},
+    Row{Errc::kServiceUnavailable, 503, "server_error", "service_unavailable"},
+    Row{Errc::kUpstreamTimeout, 504, "server_error", "upstream_timeout"},
+    Row{Errc::kUpstreamStatus, 400, "invalid_request_error", ""},
+};
+
+const Row& row(Errc errc) {
+  for (const auto& r : kTable) {
+    if (r.errc == errc) {
+      return r;
+    }
+  }
+  return kTable[10];  // kInternal
+}
+
+}  // namespace
+
+int http_status(const Error& error) {
+  return error.status != 0 ? error.status : row(error.errc).status;
+}
+
+std::string_view error_type(const Error& error) {
+  return error.type.empty() ? row(error.errc).type : std::string_view(error.type);
+}
+
+std::string_view error_code(const Error& error) {
+  return error.code.empty() ? row(error.errc).code : std::string_view(error.code);
+}
+
+}  // namespace gw::core
+
+#include "gw/core/logging.hpp"
+
+namespace gw::core {
+
+std::string error_json(const Error& error) {
+  std::string out;
+  out.reserve(error.message.size() + 96);
+  out += R"({"error":{"message":")";
+  append_json_escaped(out, error.message);
+  out += R"(","type":")";
+  append_json_escaped(out, error_type(error));
+  out += R"(","param":)";
+  if (error.param.empty()) {
+    out += "null";
+  } else {
+    out += '"';
+    append_json_escaped(out, error.param);
+    out += '"';
+  }
+  out += R"(,"code":)";
+  auto code = error_code(error);
+  if (code.empty()) {
+    out += "null";
+  } else {
+    out += '"';
+    append_json_escaped(out, code);
+    out += '"';
+  }
+  out += "}}";
+  return out;
+}
+
+}  // namespace gw::core

@@ -1,0 +1,79 @@
+#include "gw/core/logging.hpp"
+
+#include <chrono>
+#include <memory>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+namespace gw::core {
+namespace {
+
+LogFormat g_format = LogFormat::kText;
+
+// One JSON object per line: {"ts","level","msg"}. Messages that are already JSON objects (the
+// access log builds its own fields) are merged in rather than quoted.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    std::string line;
+    line.reserve(msg.payload.size() + 96);
+    auto ts = std::chrono::time_point_cast<std::chrono::microseconds>(msg.time);
+    line += fmt::format(R"({{"ts":"{:%Y-%m-%dT%H:%M:%S}Z","level":")", ts);
+    auto level = spdlog::level::to_string_view(msg.level);
+    line.append(level.data(), level.size());
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    if (payload.size() >= 2 && payload.front() == '{' && payload.back() == '}') {
+      line += "\",";
+      line.append(payload.substr(1));
+    } else {
+      line += R"(","msg":")";
+      append_json_escaped(line, payload);
+      line += "\"}";
+    }
+    line += '\n';
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+};
+
+}  // namespace
+
+void init_logging(std::string_view level, LogFormat format) {
+  g_format = format;
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("gw", sink);
+  if (format == LogFormat::kJson) {
+    logger->set_formatter(std::make_unique<JsonFormatter>());
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(spdlog::level::from_str(std::string(level)));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(std::move(logger));
+}
+
+LogFormat log_format() { return g_format; }
+
+void append_json_escaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+}
+
+}  // namespace gw::core

@@ -1,0 +1,41 @@
+#include "gw/core/request_id.hpp"
+
+#include <cstdint>
+#include <random>
+
+namespace gw::core {
+
+std::string new_request_id() {
+  // splitmix64 seeded once per thread from the OS; ids need to be unique, not secret.
+  thread_local uint64_t state = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  auto next = [] {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  uint64_t parts[2] = {next(), next()};
+  for (int i = 0; i < 32; ++i) {
+    id[static_cast<size_t>(i)] = kHex[(parts[i / 16] >> ((i % 16) * 4)) & 0xF];
+  }
+  return id;
+}
+
+bool is_acceptable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) {
+    return false;
+  }
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace gw::core

@@ -1,0 +1,153 @@
+#include "gw/core/settings.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "gw/core/parse.hpp"
+
+namespace gw::core {
+
+Settings::Settings(EnvLookup environment, EnvEntries dotenv, std::string dotenv_path)
+    : environment_(std::move(environment)), dotenv_path_(std::move(dotenv_path)) {
+  for (auto& [key, value] : dotenv) {
+    dotenv_.insert_or_assign(std::move(key), std::move(value));
+  }
+}
+
+void Settings::set_flag(const std::string& name, std::string flag, std::string value) {
+  flags_.insert_or_assign(name, Setting{std::move(value), std::move(flag)});
+}
+
+std::optional<Setting> Settings::get(const std::string& name) const {
+  if (auto it = flags_.find(name); it != flags_.end()) {
+    return it->second;
+  }
+  if (environment_) {
+    if (auto value = environment_(name)) {
+      return Setting{std::move(*value), "environment variable " + name};
+    }
+  }
+  if (auto it = dotenv_.find(name); it != dotenv_.end()) {
+    return Setting{it->second, fmt::format("{} in {}", name, dotenv_path_)};
+  }
+  return std::nullopt;
+}
+
+Settings::EnvLookup Settings::process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): start-up only
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    return std::string(value);
+  };
+}
+
+void ConfigReader::fail(const Setting& setting, std::string_view why) {
+  if (!error_) {
+    error_ = fmt::format("invalid value '{}' for {}: {}", setting.value, setting.origin, why);
+  }
+}
+
+std::string ConfigReader::text(const std::string& name, std::string fallback) {
+  auto s = settings_.get(name);
+  return s ? s->value : std::move(fallback);
+}
+
+std::optional<std::string> ConfigReader::optional_text(const std::string& name) {
+  auto s = settings_.get(name);
+  if (!s || s->value.empty()) {
+    return std::nullopt;
+  }
+  return s->value;
+}
+
+uint16_t ConfigReader::port(const std::string& name, uint16_t fallback) {
+  return static_cast<uint16_t>(integer(name, fallback, 0, 65535));
+}
+
+int64_t ConfigReader::integer(const std::string& name, int64_t fallback, int64_t min,
+                              int64_t max) {
+  auto s = settings_.get(name);
+  if (!s) {
+    return fallback;
+  }
+  auto v = parse_int(s->value);
+  if (!v) {
+    fail(*s, "not an integer");
+    return fallback;
+  }
+  if (*v < min || *v > max) {
+    fail(*s, fmt::format("must be between {} and {}", min, max));
+    return fallback;
+  }
+  return *v;
+}
+
+std::chrono::milliseconds ConfigReader::seconds(const std::string& name, double fallback) {
+  auto to_ms = [](double s) {
+    return std::chrono::milliseconds(static_cast<int64_t>(std::llround(s * 1000.0)));
+  };
+  auto s = settings_.get(name);
+  if (!s) {
+    return to_ms(fallback);
+  }
+  auto v = parse_seconds(s->value);
+  if (!v) {
+    fail(*s, "expected a positive number of seconds (e.g. 10 or 0.5)");
+    return to_ms(fallback);
+  }
+  return *v;
+}
+
+bool ConfigReader::boolean(const std::string& name, bool fallback) {
+  auto s = settings_.get(name);
+  if (!s) {
+    return fallback;
+  }
+  auto v = parse_bool(s->value);
+  if (!v) {
+    fail(*s, "expected 1/0, true/false, yes/no or on/off");
+    return fallback;
+  }
+  return *v;
+}
+
+std::string ConfigReader::http_url(const std::string& name, std::string fallback) {
+  auto s = settings_.get(name);
+  if (!s) {
+    return fallback;
+  }
+  auto url = normalize_http_url(s->value);
+  if (!url) {
+    fail(*s, url.error());
+    return fallback;
+  }
+  return *url;
+}
+
+std::string ConfigReader::choice(const std::string& name, std::string fallback,
+                                 std::initializer_list<std::string_view> allowed) {
+  auto s = settings_.get(name);
+  if (!s) {
+    return fallback;
+  }
+  std::string lower = s->value;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (std::find(allowed.begin(), allowed.end(), lower) == allowed.end()) {
+    std::string options;
+    for (auto a : allowed) {
+      options += options.empty() ? "" : ", ";
+      options += a;
+    }
+    fail(*s, "expected one of: " + options);
+    return fallback;
+  }
+  return lower;
+}
+
+}  // namespace gw::core

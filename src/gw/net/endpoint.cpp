@@ -1,0 +1,131 @@
+#include "gw/net/endpoint.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+namespace gw::net {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kTable[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
+                 static_cast<uint8_t>(in[i + 2]);
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += kTable[(v >> 6) & 63];
+    out += kTable[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += kTable[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+}  // namespace
+
+tl::expected<Endpoint, std::string> Endpoint::parse(std::string_view text) {
+  auto url = boost::urls::parse_uri(text);
+  if (!url) {
+    return tl::unexpected(fmt::format("'{}' is not a valid URL", text));
+  }
+  Endpoint e;
+  auto scheme = lower(url->scheme());
+  if (scheme != "http" && scheme != "https") {
+    return tl::unexpected(fmt::format("'{}': the scheme must be http or https", text));
+  }
+  e.tls = scheme == "https";
+  e.host = std::string(url->host_name().empty() ? url->encoded_host_address() : url->host_name());
+  if (url->host_type() == boost::urls::host_type::ipv6) {
+    e.host = std::string(url->host_ipv6_address().to_string());
+  }
+  if (e.host.empty()) {
+    return tl::unexpected(fmt::format("'{}' has no host", text));
+  }
+  if (url->has_port()) {
+    if (url->port().empty() || url->port_number() == 0) {
+      return tl::unexpected(fmt::format("'{}' has an invalid port", text));
+    }
+    e.port = url->port_number();
+  } else {
+    e.port = e.tls ? 443 : 80;
+  }
+  e.base_path = std::string(url->encoded_path());
+  while (!e.base_path.empty() && e.base_path.back() == '/') {
+    e.base_path.pop_back();
+  }
+  e.host_header = std::string(url->encoded_host_and_port());
+  if (url->has_userinfo()) {
+    e.authorization = "Basic " + base64(std::string(url->userinfo()));
+  }
+  return e;
+}
+
+std::string Endpoint::origin() const {
+  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
+}
+
+bool ProxySettings::bypass(const Endpoint& target) const {
+  const std::string host = lower(target.host);
+  for (const auto& raw : no_proxy) {
+    std::string entry = lower(raw);
+    if (entry == "*") {
+      return true;
+    }
+    // "host:port" limits the entry to one port (not for bare IPv6 literals).
+    if (auto colon = entry.rfind(':');
+        colon != std::string::npos && entry.find(':') == colon && entry.front() != '[') {
+      if (entry.substr(colon + 1) != std::to_string(target.port)) {
+        continue;
+      }
+      entry.resize(colon);
+    }
+    if (!entry.empty() && entry.front() == '[' && entry.back() == ']') {
+      entry = entry.substr(1, entry.size() - 2);
+    }
+    if (!entry.empty() && entry.front() == '.') {
+      entry.erase(0, 1);
+    }
+    if (entry.empty()) {
+      continue;
+    }
+    if (host == entry ||
+        (host.size() > entry.size() && host.ends_with(entry) &&
+         host[host.size() - entry.size() - 1] == '.')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const Endpoint* ProxySettings::proxy_for(const Endpoint& target) const {
+  const auto& proxy = target.tls ? https_proxy : http_proxy;
+  if (!proxy || bypass(target)) {
+    return nullptr;
+  }
+  return &*proxy;
+}
+
+}  // namespace gw::net

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+namespace gw::net {
+
+// Where an upstream lives, parsed once from a base URL such as "https://api.openai.com/v1".
+struct Endpoint {
+  bool tls = false;
+  std::string host;         // name or IP literal, without IPv6 brackets
+  uint16_t port = 0;
+  std::string base_path;    // without a trailing '/', e.g. "/v1"; may be empty
+  std::string host_header;  // "host" or "host:port" as sent in Host:
+  std::string authorization;  // for proxies given as http://user:pass@host: "Basic ..."
+
+  static tl::expected<Endpoint, std::string> parse(std::string_view url);
+  // The scheme, host and port: what a pooled connection can be reused for.
+  std::string origin() const;
+};
+
+// HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case), read the way curl reads them.
+struct ProxySettings {
+  std::optional<Endpoint> https_proxy;
+  std::optional<Endpoint> http_proxy;
+  std::vector<std::string> no_proxy;  // "*", host names (suffix match), IPs, host:port
+
+  // The proxy to use for a target, if any.
+  const Endpoint* proxy_for(const Endpoint& target) const;
+  bool bypass(const Endpoint& target) const;
+};
+
+}  // namespace gw::net

@@ -1,0 +1,194 @@
+#include "gw/net/http_server.hpp"
+
+#include <sys/resource.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "gw/net/server_internal.hpp"
+
+namespace gw::net {
+namespace {
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+Task<void> accept_loop(HttpServer::Impl& server, Shard& shard) {
+  for (;;) {
+    auto [ec, socket] =
+        co_await shard.acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || shard.stopping) {
+        co_return;
+      }
+      // Out of descriptors and the like: back off briefly instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(shard.context, std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (server.connections.load(std::memory_order_relaxed) >= server.options.max_connections) {
+      spdlog::warn("connection limit ({}) reached; refusing a connection",
+                   server.options.max_connections);
+      continue;  // the socket closes as it goes out of scope
+    }
+    server.connections.fetch_add(1, std::memory_order_relaxed);
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    asio::co_spawn(shard.context, run_session(server, shard, std::move(socket)), asio::detached);
+  }
+}
+
+tl::expected<tcp::endpoint, std::string> resolve_listen_address(const std::string& host,
+                                                                uint16_t port) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    return tcp::endpoint(address, port);
+  }
+  asio::io_context ctx;
+  tcp::resolver resolver(ctx);
+  auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+  if (ec || results.empty()) {
+    return tl::unexpected(fmt::format("cannot resolve listen host '{}': {}", host,
+                                      ec ? ec.message() : "no address"));
+  }
+  return results.begin()->endpoint();
+}
+
+// Thousands of open streams need thousands of descriptors; the soft limit is often 1024.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+void session_finished(HttpServer::Impl& server, Shard& shard) {
+  server.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (shard.stopping && shard.sessions.empty()) {
+    shard.context.stop();
+  }
+}
+
+void HttpServer::Impl::begin_shutdown() {
+  if (stop_requested.exchange(true)) {
+    return;
+  }
+  spdlog::info("shutting down: draining in-flight requests (up to {} ms)",
+               options.drain_timeout.count());
+  for (auto& shard_ptr : shards) {
+    Shard& shard = *shard_ptr;
+    asio::post(shard.context, [this, &shard] {
+      shard.stopping = true;
+      boost::system::error_code ignored;
+      if (shard.acceptor) {
+        shard.acceptor->close(ignored);
+      }
+      for (SessionControl* session : shard.sessions) {
+        if (session->idle) {
+          session->socket->shutdown(tcp::socket::shutdown_both, ignored);
+          session->socket->cancel(ignored);
+        }
+      }
+      if (shard.sessions.empty()) {
+        shard.context.stop();
+        return;
+      }
+      shard.drain_timer.emplace(shard.context, options.drain_timeout);
+      shard.drain_timer->async_wait([&shard](boost::system::error_code) {
+        if (!shard.sessions.empty()) {
+          spdlog::warn("drain timeout: closing {} connection(s)", shard.sessions.size());
+        }
+        shard.context.stop();
+      });
+    });
+  }
+}
+
+HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  const size_t n = std::max<size_t>(1, impl_->options.threads);
+  for (size_t i = 0; i < n; ++i) {
+    impl_->shards.push_back(std::make_unique<Shard>(i));
+  }
+}
+
+HttpServer::~HttpServer() = default;
+
+size_t HttpServer::shard_count() const { return impl_->shards.size(); }
+
+asio::io_context& HttpServer::context(size_t shard) { return impl_->shards.at(shard)->context; }
+
+tl::expected<uint16_t, std::string> HttpServer::bind() {
+  raise_descriptor_limit();
+  auto endpoint = resolve_listen_address(impl_->options.host, impl_->options.port);
+  if (!endpoint) {
+    return tl::unexpected(endpoint.error());
+  }
+  for (auto& shard : impl_->shards) {
+    boost::system::error_code ec;
+    auto& acceptor = shard->acceptor.emplace(shard->context);
+    acceptor.open(endpoint->protocol(), ec);
+    if (!ec) {
+      acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    }
+    if (!ec) {
+      acceptor.set_option(reuse_port(true), ec);
+    }
+    if (!ec) {
+      acceptor.bind(*endpoint, ec);
+    }
+    if (!ec) {
+      acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+      return tl::unexpected(fmt::format("cannot listen on {}:{}: {}", impl_->options.host,
+                                        endpoint->port(), ec.message()));
+    }
+    // Port 0 picks a free port once; the other shards join it.
+    endpoint->port(acceptor.local_endpoint().port());
+  }
+  return endpoint->port();
+}
+
+void HttpServer::run(const HandlerFactory& factory) {
+  for (auto& shard : impl_->shards) {
+    shard->handler = factory(shard->context, shard->index);
+    asio::co_spawn(shard->context, accept_loop(*impl_, *shard), asio::detached);
+  }
+  Shard& first = *impl_->shards.front();
+  impl_->signals.emplace(first.context, SIGINT, SIGTERM);
+  impl_->signals->async_wait([this](boost::system::error_code ec, int signal) {
+    if (!ec) {
+      spdlog::info("received signal {}", signal);
+      impl_->begin_shutdown();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl_->shards.size(); ++i) {
+    threads.emplace_back([&shard = *impl_->shards[i]] { shard.context.run(); });
+  }
+  first.context.run();
+  for (auto& t : threads) {
+    t.join();
+  }
+  // Destroy handlers (and their pools) while the contexts still exist.
+  for (auto& shard : impl_->shards) {
+    shard->handler.reset();
+  }
+}
+
+void HttpServer::stop() {
+  Shard& first = *impl_->shards.front();
+  asio::post(first.context, [this] { impl_->begin_shutdown(); });
+}
+
+}  // namespace gw::net

@@ -1,0 +1,374 @@
+// One client connection: reads requests with Beast's parser, runs the handler while watching for
+// the client going away, and writes responses as raw HTTP/1.1 bytes.
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "gw/core/logging.hpp"
+#include "gw/core/request_id.hpp"
+#include "gw/net/server_internal.hpp"
+
+namespace gw::net {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::as_tuple;
+using asio::use_awaitable;
+using Clock = std::chrono::steady_clock;
+
+class SessionWriter final : public ResponseWriter {
+ public:
+  SessionWriter(beast::tcp_stream& stream, std::string_view request_id, bool keep_alive,
+                std::chrono::milliseconds write_timeout)
+      : stream_(stream),
+        request_id_(request_id),
+        keep_alive_(keep_alive),
+        write_timeout_(write_timeout) {}
+
+  Task<bool> send(Response response) override {
+    if (started_) {
+      co_return false;
+    }
+    started_ = true;
+    status_ = response.status;
+    std::string head = head_lines(response.status, response.content_type, response.headers);
+    fmt::format_to(std::back_inserter(head), "content-length: {}\r\n\r\n", response.body.size());
+    std::array buffers{asio::buffer(head), asio::buffer(response.body)};
+    co_return co_await write_buffers(buffers);
+  }
+
+  Task<bool> start_stream(int status, std::string_view content_type, Headers headers) override {
+    if (started_) {
+      co_return false;
+    }
+    started_ = true;
+    streaming_ = true;
+    status_ = status;
+    std::string head = head_lines(status, content_type, headers);
+    head += "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
+    std::array buffers{asio::buffer(head)};
+    co_return co_await write_buffers(buffers);
+  }
+
+  Task<bool> write(std::string_view data) override {
+    std::array parts{data};
+    co_return co_await write(std::span<const std::string_view>(parts));
+  }
+
+  Task<bool> write(std::span<const std::string_view> parts) override {
+    size_t size = 0;
+    for (auto p : parts) {
+      size += p.size();
+    }
+    if (!streaming_ || finished_) {
+      co_return false;
+    }
+    if (size == 0) {
+      co_return ok_;  // a zero-size chunk would end the stream
+    }
+    char prefix[24];
+    auto end = fmt::format_to(prefix, "{:x}\r\n", size);
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(parts.size() + 2);
+    buffers.emplace_back(prefix, static_cast<size_t>(end - prefix));
+    for (auto p : parts) {
+      buffers.emplace_back(p.data(), p.size());
+    }
+    buffers.emplace_back("\r\n", 2);
+    co_return co_await write_buffers(buffers);
+  }
+
+  Task<bool> finish_stream(std::string_view last) override {
+    if (!streaming_ || finished_) {
+      co_return false;
+    }
+    finished_ = true;
+    char prefix[24];
+    auto end = fmt::format_to(prefix, "{:x}\r\n", last.size());
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(prefix, static_cast<size_t>(end - prefix)),
+                       asio::buffer(last.data(), last.size()), asio::buffer("\r\n0\r\n\r\n", 7)};
+    if (last.empty()) {
+      std::array terminator{asio::buffer("0\r\n\r\n", 5)};
+      co_return co_await write_buffers(terminator);
+    }
+    co_return co_await write_buffers(buffers);
+  }
+
+  void abort() override {
+    ok_ = false;
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  bool started() const override { return started_; }
+  int status() const override { return status_; }
+  bool ok() const { return ok_; }
+  bool complete() const { return started_ && ok_ && (!streaming_ || finished_); }
+  bool keep_alive() const { return keep_alive_; }
+
+ private:
+  std::string head_lines(int status, std::string_view content_type, const Headers& headers) {
+    std::string head;
+    head.reserve(256);
+    auto reason = http::obsolete_reason(static_cast<http::status>(status));
+    fmt::format_to(std::back_inserter(head), "HTTP/1.1 {} {}\r\ncontent-type: {}\r\n", status,
+                   std::string_view(reason.data(), reason.size()), content_type);
+    head += "x-request-id: ";
+    head += request_id_;
+    head += "\r\n";
+    for (const auto& h : headers) {
+      head += h.name;
+      head += ": ";
+      head += h.value;
+      head += "\r\n";
+    }
+    if (!keep_alive_) {
+      head += "connection: close\r\n";
+    }
+    return head;
+  }
+
+  template <class Buffers>
+  Task<bool> write_buffers(const Buffers& buffers) {
+    if (!ok_) {
+      co_return false;
+    }
+    stream_.expires_after(write_timeout_);
+    auto [ec, n] = co_await asio::async_write(stream_, buffers, as_tuple(use_awaitable));
+    stream_.expires_never();
+    if (ec) {
+      ok_ = false;
+    }
+    co_return ok_;
+  }
+
+  beast::tcp_stream& stream_;
+  std::string_view request_id_;
+  bool keep_alive_;
+  std::chrono::milliseconds write_timeout_;
+  bool started_ = false;
+  bool streaming_ = false;
+  bool finished_ = false;
+  bool ok_ = true;
+  int status_ = 0;
+};
+
+// Completes when the client closes its end (or the socket fails). Pipelined bytes from the
+// client are not a disconnect: then it simply waits to be cancelled.
+Task<void> watch_disconnect(tcp::socket& socket) {
+  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, as_tuple(use_awaitable));
+  if (ec) {
+    co_return;
+  }
+  char probe = 0;
+  ssize_t n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    co_return;
+  }
+  asio::steady_timer forever(co_await asio::this_coro::executor, Clock::time_point::max());
+  co_await forever.async_wait(as_tuple(use_awaitable));
+}
+
+
+void write_access_log(const Exchange& exchange, int status, bool client_gone) {
+  const auto elapsed = std::chrono::duration<double, std::milli>(Clock::now() - exchange.started_at);
+  const auto& log = exchange.log;
+  std::string_view outcome = log.outcome;
+  if (client_gone && outcome.empty()) {
+    outcome = "client_cancelled";
+  }
+  if (core::log_format() == core::LogFormat::kJson) {
+    std::string line = R"({"msg":"request","request_id":")";
+    core::append_json_escaped(line, exchange.request_id);
+    line += R"(","method":")";
+    core::append_json_escaped(line, exchange.request.method);
+    line += R"(","path":")";
+    core::append_json_escaped(line, exchange.request.path());
+    fmt::format_to(std::back_inserter(line), R"(","status":{},"duration_ms":{:.3f},"model":")",
+                   status, elapsed.count());
+    core::append_json_escaped(line, log.model);
+    line += R"(","provider":")";
+    core::append_json_escaped(line, log.provider);
+    line += R"(","outcome":")";
+    core::append_json_escaped(line, outcome);
+    line += R"(","client":")";
+    core::append_json_escaped(line, exchange.request.remote_address);
+    line += "\"}";
+    spdlog::info("{}", line);
+  } else {
+    spdlog::info("{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} client={}",
+                 exchange.request.method, exchange.request.path(), status, elapsed.count(),
+                 exchange.request_id, log.model.empty() ? "-" : log.model,
+                 log.provider.empty() ? "-" : log.provider, outcome.empty() ? "-" : outcome,
+                 exchange.request.remote_address);
+  }
+}
+
+// Answers a request the session itself rejects (bad HTTP, limits) and closes.
+Task<void> reject(beast::tcp_stream& stream, const core::Error& error,
+                  std::chrono::milliseconds write_timeout) {
+  std::string id = core::new_request_id();
+  SessionWriter writer(stream, id, false, write_timeout);
+  co_await writer.send(error_response(error));
+  spdlog::info("rejected request: {} {} request_id={}", http_status(error), error.message, id);
+}
+
+struct SessionRegistration {
+  SessionRegistration(Shard& shard, SessionControl& control) : shard_(shard), control_(control) {
+    shard_.sessions.insert(&control_);
+  }
+  ~SessionRegistration() { shard_.sessions.erase(&control_); }
+  SessionRegistration(const SessionRegistration&) = delete;
+  SessionRegistration& operator=(const SessionRegistration&) = delete;
+  Shard& shard_;
+  SessionControl& control_;
+};
+
+Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stream,
+                 SessionControl& control, std::string remote) {
+  using namespace asio::experimental::awaitable_operators;
+  const ServerOptions& options = server.options;
+  beast::flat_buffer buffer;
+  bool first = true;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(options.max_header_bytes);
+    parser.body_limit(options.max_body_bytes);
+
+    control.idle = true;
+    if (shard.stopping) {
+      co_return;
+    }
+    stream.expires_after(first ? options.header_timeout : options.keepalive_timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
+                                                    as_tuple(use_awaitable));
+    control.idle = false;
+    first = false;
+    if (ec == http::error::header_limit) {
+      co_await reject(stream, {core::Errc::kHeadersTooLarge, "request headers are too large"},
+                      options.write_timeout);
+      co_return;
+    }
+    if (ec == http::error::body_limit) {
+      co_await reject(stream,
+                      {core::Errc::kPayloadTooLarge,
+                       fmt::format("request body exceeds the limit of {} bytes",
+                                   options.max_body_bytes)},
+                      options.write_timeout);
+      co_return;
+    }
+    if (ec) {
+      if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+          ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+          ec != asio::error::eof && buffer.size() > 0) {
+        co_await reject(stream, {core::Errc::kInvalidRequest, "malformed HTTP request"},
+                        options.write_timeout);
+      }
+      co_return;
+    }
+    if (auto expect = parser.get()[http::field::expect];
+        iequals(expect, "100-continue") && !parser.is_done()) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await asio::async_write(stream, asio::buffer(kContinue), as_tuple(use_awaitable));
+    }
+    stream.expires_after(options.body_timeout);
+    std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+    stream.expires_never();
+    if (ec == http::error::body_limit) {
+      co_await reject(stream,
+                      {core::Errc::kPayloadTooLarge,
+                       fmt::format("request body exceeds the limit of {} bytes",
+                                   options.max_body_bytes)},
+                      options.write_timeout);
+      co_return;
+    }
+    if (ec == beast::error::timeout) {
+      co_await reject(stream, {core::Errc::kRequestTimeout, "timed out reading the request body"},
+                      options.write_timeout);
+      co_return;
+    }
+    if (ec) {
+      co_return;
+    }
+
+    auto& message = parser.get();
+    const bool keep_alive = message.keep_alive() && !shard.stopping;
+    auto request_id_header = message["x-request-id"];
+    std::string request_id =
+        core::is_acceptable_request_id(std::string_view(request_id_header.data(),
+                                                        request_id_header.size()))
+            ? std::string(request_id_header)
+            : core::new_request_id();
+    SessionWriter writer(stream, request_id, keep_alive, options.write_timeout);
+    Exchange exchange{Request{}, request_id, writer, RequestLog{}, Clock::now()};
+    Request& request = exchange.request;
+    request.method = std::string_view(message.method_string().data(), message.method_string().size());
+    request.target = std::string_view(message.target().data(), message.target().size());
+    request.headers.reserve(16);
+    for (const auto& field : message) {
+      request.headers.emplace_back(std::string_view(field.name_string().data(), field.name_string().size()),
+                                   std::string_view(field.value().data(), field.value().size()));
+    }
+    request.body = std::move(message.body());
+    request.remote_address = remote;
+
+    bool client_gone = false;
+    try {
+      auto result = co_await (shard.handler->handle(exchange) || watch_disconnect(stream.socket()));
+      client_gone = result.index() == 1;
+    } catch (const std::exception& e) {
+      // The last-resort net: a bug in a handler costs one 500, never the process.
+      spdlog::error("request_id={} handler failed: {}", request_id, e.what());
+    }
+    if (!writer.started() && !client_gone) {
+      co_await writer.send(error_response({core::Errc::kInternal, "internal error"}));
+    }
+    if (server.options.access_log) {
+      write_access_log(exchange, writer.status(), client_gone || !writer.ok());
+    }
+    if (client_gone || !writer.complete() || !writer.keep_alive()) {
+      co_return;
+    }
+  }
+}
+
+}  // namespace
+
+Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socket) {
+  std::string remote;
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (!ec) {
+    remote = endpoint.address().to_string();
+  }
+  beast::tcp_stream stream(std::move(socket));
+  SessionControl control{&stream.socket(), true};
+  {
+    SessionRegistration registration(shard, control);
+    try {
+      co_await serve(server, shard, stream, control, std::move(remote));
+    } catch (const std::exception& e) {
+      spdlog::error("connection failed: {}", e.what());
+    }
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.close();
+  }
+  session_finished(server, shard);
+}
+
+}  // namespace gw::net

@@ -1,0 +1,114 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "gw/core/error.hpp"
+
+// The seam between the HTTP plumbing (Beast, in net/*.cpp) and everything above it. Handlers see
+// only these plain types and awaitable functions, so they compile without Beast's templates.
+namespace gw::net {
+
+namespace asio = boost::asio;
+template <class T>
+using Task = asio::awaitable<T>;
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+using Headers = std::vector<Header>;
+
+bool iequals(std::string_view a, std::string_view b);
+
+struct Request {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // origin-form, e.g. "/v1/models?x=1"
+  // Views into the session's parsed message: valid while the handler runs.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  std::string body;  // the handler may take it
+  std::string remote_address;
+
+  std::string_view path() const;
+  // Case-insensitive; empty when absent.
+  std::string_view header(std::string_view name) const;
+};
+
+// Not an aggregate on purpose: GCC 12 destroys a brace-initialised aggregate temporary twice when
+// it appears in a co_await expression (`co_await send(Response{...})`). Types passed to
+// coroutines have constructors; aggregates are built into named variables first.
+struct Response {
+  Response() = default;
+  Response(int status_, std::string content_type_, Headers headers_, std::string body_)
+      : status(status_),
+        content_type(std::move(content_type_)),
+        headers(std::move(headers_)),
+        body(std::move(body_)) {}
+
+  int status = 200;
+  std::string content_type = "application/json";
+  Headers headers;
+  std::string body;
+};
+
+Response error_response(const core::Error& error);
+
+// Writes one response to the client. Implemented by the HTTP session; used by one handler
+// coroutine at a time on the session's executor. Every method returns false once the client is
+// gone, after which the handler should stop.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+
+  // A complete response.
+  virtual Task<bool> send(Response response) = 0;
+  // Starts a chunked response: each write() is sent and flushed as one chunk.
+  virtual Task<bool> start_stream(int status, std::string_view content_type, Headers headers) = 0;
+  virtual Task<bool> write(std::string_view data) = 0;
+  virtual Task<bool> write(std::span<const std::string_view> parts) = 0;
+  // Ends the stream, sending `last` (if any) as the final chunk in the same write.
+  virtual Task<bool> finish_stream(std::string_view last = {}) = 0;
+
+  // Drops the connection at once, mid-response if need be (the client sees a broken response).
+  virtual void abort() = 0;
+
+  virtual bool started() const = 0;
+  virtual int status() const = 0;
+};
+
+// Sends a complete response; for handlers that have nothing to do after it.
+Task<void> respond(ResponseWriter& writer, Response response);
+Task<void> respond_error(ResponseWriter& writer, const core::Error& error);
+
+// What the access log line says about a request beyond method, path and status.
+struct RequestLog {
+  std::string model;
+  std::string provider;
+  std::string outcome;  // stream outcome or other detail; empty when plain
+};
+
+struct Exchange {
+  Request request;
+  std::string request_id;
+  ResponseWriter& writer;
+  RequestLog log;
+  std::chrono::steady_clock::time_point started_at;
+};
+
+// Answers requests. One instance per shard (I/O thread); handle() runs on that shard's executor
+// and may suspend. The Exchange outlives the handle() coroutine.
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  virtual Task<void> handle(Exchange& exchange) = 0;
+};
+
+}  // namespace gw::net

@@ -1,0 +1,55 @@
+#pragma once
+
+// Private to net/: the server's per-shard state shared by the listener and the sessions.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "gw/net/http_server.hpp"
+
+namespace gw::net {
+
+using tcp = asio::ip::tcp;
+
+// A session registers itself so that shutdown can close it while it waits for a request.
+struct SessionControl {
+  tcp::socket* socket = nullptr;
+  bool idle = true;
+};
+
+struct Shard {
+  explicit Shard(size_t index_) : index(index_) {}
+  size_t index;
+  asio::io_context context{1};
+  std::optional<tcp::acceptor> acceptor;
+  std::shared_ptr<HttpHandler> handler;
+  std::unordered_set<SessionControl*> sessions;
+  std::optional<asio::steady_timer> drain_timer;
+  bool stopping = false;
+};
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::atomic<size_t> connections{0};
+  std::optional<asio::signal_set> signals;
+  std::atomic<bool> stop_requested{false};
+
+  void begin_shutdown();
+};
+
+// Serves one connection until it closes. Runs on the shard's executor.
+Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socket);
+
+// Called by a session when it ends; stops the shard if it is draining and now idle.
+void session_finished(HttpServer::Impl& server, Shard& shard);
+
+}  // namespace gw::net

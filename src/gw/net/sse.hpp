@@ -1,0 +1,71 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace gw::net {
+
+struct SseEvent {
+  std::string_view event;  // empty means "message"
+  std::string_view data;   // data lines joined with '\n'
+  std::string_view id;
+};
+
+// Incremental parser for text/event-stream (the WHATWG rules): lines end in CRLF, LF or CR, even
+// when split across reads; ':' lines are comments; "data" lines accumulate; a blank line
+// dispatches. Views passed to the callback are valid only during the call.
+class SseParser {
+ public:
+  template <class OnEvent>
+  void feed(std::string_view bytes, OnEvent&& on_event) {
+    size_t pos = 0;
+    if (skip_lf_ && !bytes.empty() && bytes.front() == '\n') {
+      pos = 1;
+    }
+    skip_lf_ = false;
+    while (pos < bytes.size()) {
+      size_t eol = bytes.find_first_of("\r\n", pos);
+      if (eol == std::string_view::npos) {
+        line_.append(bytes.substr(pos));
+        return;
+      }
+      std::string_view line = bytes.substr(pos, eol - pos);
+      if (!line_.empty()) {
+        line_.append(line);
+        line = line_;
+      }
+      if (bytes[eol] == '\r') {
+        if (eol + 1 < bytes.size()) {
+          pos = eol + (bytes[eol + 1] == '\n' ? 2 : 1);
+        } else {
+          skip_lf_ = true;
+          pos = eol + 1;
+        }
+      } else {
+        pos = eol + 1;
+      }
+      if (process_line(line)) {
+        on_event(SseEvent{event_, std::string_view(data_).substr(0, data_.empty() ? 0 : data_.size() - 1), id_});
+        data_.clear();
+        event_.clear();
+      }
+      line_.clear();
+    }
+  }
+
+  // Bytes of an unfinished line or event are pending.
+  bool has_partial() const { return !line_.empty() || !data_.empty(); }
+  void reset();
+
+ private:
+  // Returns true when the line completes an event that should be dispatched.
+  bool process_line(std::string_view line);
+
+  std::string line_;   // an incomplete line carried over from the previous read
+  std::string data_;   // accumulated data, each line followed by '\n'
+  std::string event_;
+  std::string id_;
+  bool skip_lf_ = false;
+};
+
+}  // namespace gw::net

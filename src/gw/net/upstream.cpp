@@ -1,0 +1,232 @@
+#include "gw/net/upstream.hpp"
+
+#include <array>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <fmt/format.h>
+
+#include "gw/net/upstream_connection.hpp"
+
+namespace gw::net {
+namespace {
+
+namespace http = beast::http;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+constexpr size_t kBodyBufferSize = 8192;
+
+bool is_stale_connection_error(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::ssl::error::stream_truncated;
+}
+
+}  // namespace
+
+struct UpstreamResponse::Impl {
+  std::unique_ptr<UpstreamConnection> connection;
+  std::weak_ptr<UpstreamPool> pool;
+  std::string origin;
+  std::chrono::milliseconds idle_timeout{};
+  http::response_parser<http::buffer_body> parser;
+  std::array<char, kBodyBufferSize> body{};
+};
+
+UpstreamResponse::UpstreamResponse(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+UpstreamResponse::~UpstreamResponse() {
+  if (!impl_ || !impl_->connection) {
+    return;
+  }
+  if (impl_->parser.is_done() && impl_->parser.keep_alive()) {
+    if (auto pool = impl_->pool.lock()) {
+      pool->put(impl_->origin, std::move(impl_->connection));
+      return;
+    }
+  }
+  boost::system::error_code ignored;
+  impl_->connection->tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  impl_->connection->tcp().close();
+}
+
+int UpstreamResponse::status() const { return static_cast<int>(impl_->parser.get().result_int()); }
+
+std::string_view UpstreamResponse::header(std::string_view name) const {
+  auto value = impl_->parser.get()[beast::string_view(name.data(), name.size())];
+  return {value.data(), value.size()};
+}
+
+bool UpstreamResponse::done() const { return impl_->parser.is_done(); }
+
+Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() {
+  auto& parser = impl_->parser;
+  auto& connection = *impl_->connection;
+  while (!parser.is_done()) {
+    parser.get().body().data = impl_->body.data();
+    parser.get().body().size = impl_->body.size();
+    connection.tcp().expires_after(impl_->idle_timeout);
+    auto [ec, n] = co_await std::visit(
+        [&](auto& stream) {
+          return http::async_read_some(stream, connection.buffer, parser, as_tuple(use_awaitable));
+        },
+        connection.stream);
+    connection.tcp().expires_never();
+    if (ec && ec != http::error::need_buffer) {
+      if (ec == beast::error::timeout) {
+        co_return tl::unexpected(core::Error{
+            core::Errc::kUpstreamTimeout,
+            fmt::format("upstream sent nothing for {} ms", impl_->idle_timeout.count())});
+      }
+      co_return tl::unexpected(core::Error{
+          core::Errc::kUpstreamError,
+          fmt::format("upstream connection failed mid-response: {}", ec.message())});
+    }
+    const size_t size = impl_->body.size() - parser.get().body().size;
+    if (size > 0) {
+      co_return std::string_view(impl_->body.data(), size);
+    }
+  }
+  co_return std::string_view();
+}
+
+Task<tl::expected<std::string, core::Error>> UpstreamResponse::read_all(size_t limit) {
+  std::string out;
+  if (auto length = impl_->parser.content_length(); length && *length <= limit) {
+    out.reserve(static_cast<size_t>(*length));
+  }
+  for (;;) {
+    auto piece = co_await read_some();
+    if (!piece) {
+      co_return tl::unexpected(piece.error());
+    }
+    if (piece->empty()) {
+      co_return out;
+    }
+    if (out.size() + piece->size() > limit) {
+      co_return tl::unexpected(core::Error{
+          core::Errc::kUpstreamError,
+          fmt::format("upstream response exceeds the limit of {} bytes", limit)});
+    }
+    out.append(*piece);
+  }
+}
+
+UpstreamClient::UpstreamClient(asio::any_io_executor executor, ProxySettings proxies,
+                               UpstreamTimeouts timeouts)
+    : executor_(std::move(executor)),
+      proxies_(std::move(proxies)),
+      timeouts_(timeouts),
+      pool_(std::make_shared<UpstreamPool>()) {}
+
+UpstreamClient::~UpstreamClient() = default;
+
+Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClient::send(
+    const Endpoint& target, const OutboundRequest& request) {
+  const std::string origin = target.origin();
+  const Endpoint* proxy = proxies_.proxy_for(target);
+  const bool absolute_form = proxy != nullptr && !target.tls;
+
+  size_t body_size = 0;
+  for (auto part : request.body) {
+    body_size += part.size();
+  }
+  std::string head;
+  head.reserve(256 + request.path.size());
+  head.append(request.method);
+  head += ' ';
+  if (absolute_form) {
+    head += fmt::format("http://{}", target.host_header);
+  }
+  head += request.path;
+  head += " HTTP/1.1\r\nhost: ";
+  head += target.host_header;
+  head += "\r\n";
+  if (absolute_form && !proxy->authorization.empty()) {
+    head += "proxy-authorization: " + proxy->authorization + "\r\n";
+  }
+  for (const auto& h : request.headers) {
+    head += h.name;
+    head += ": ";
+    head += h.value;
+    head += "\r\n";
+  }
+  if (body_size > 0 || request.method == "POST" || request.method == "PUT") {
+    fmt::format_to(std::back_inserter(head), "content-length: {}\r\n", body_size);
+  }
+  head += "\r\n";
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(request.body.size() + 1);
+  buffers.emplace_back(head.data(), head.size());
+  for (auto part : request.body) {
+    buffers.emplace_back(part.data(), part.size());
+  }
+
+  // Origin-keyed pooling also covers proxied connections: a tunnel leads to one origin.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::unique_ptr<UpstreamConnection> connection = attempt == 0 ? pool_->take(origin) : nullptr;
+    const bool reused = connection != nullptr;
+    if (!connection) {
+      auto opened = co_await connect_upstream(target, proxies_, timeouts_);
+      if (!opened) {
+        co_return tl::unexpected(opened.error());
+      }
+      connection = std::move(*opened);
+    }
+    auto impl = std::make_unique<UpstreamResponse::Impl>();
+    impl->pool = pool_;
+    impl->origin = origin;
+    impl->idle_timeout = timeouts_.idle;
+    impl->parser.body_limit(boost::none);
+    if (request.method == "HEAD") {
+      impl->parser.skip(true);
+    }
+
+    connection->tcp().expires_after(timeouts_.first_byte);
+    auto [wec, written] = co_await std::visit(
+        [&](auto& stream) { return asio::async_write(stream, buffers, as_tuple(use_awaitable)); },
+        connection->stream);
+    if (wec) {
+      if (reused && is_stale_connection_error(wec)) {
+        continue;
+      }
+      co_return tl::unexpected(core::Error{
+          wec == beast::error::timeout ? core::Errc::kUpstreamTimeout
+                                       : core::Errc::kUpstreamUnreachable,
+          fmt::format("sending the request to {} failed: {}", target.host_header, wec.message())});
+    }
+    auto [ec, n] = co_await std::visit(
+        [&](auto& stream) {
+          return http::async_read_header(stream, connection->buffer, impl->parser,
+                                         as_tuple(use_awaitable));
+        },
+        connection->stream);
+    connection->tcp().expires_never();
+    if (ec) {
+      if (reused && !impl->parser.got_some() && is_stale_connection_error(ec)) {
+        continue;
+      }
+      if (ec == beast::error::timeout) {
+        co_return tl::unexpected(core::Error{
+            core::Errc::kUpstreamTimeout,
+            fmt::format("{} sent no response within {} ms", target.host_header,
+                        timeouts_.first_byte.count())});
+      }
+      co_return tl::unexpected(core::Error{
+          core::Errc::kUpstreamError,
+          fmt::format("reading the response from {} failed: {}", target.host_header,
+                      ec.message())});
+    }
+    impl->connection = std::move(connection);
+    co_return std::make_unique<UpstreamResponse>(std::move(impl));
+  }
+  co_return tl::unexpected(core::Error{core::Errc::kUpstreamError,
+                                       fmt::format("{} closed the connection", target.host_header)});
+}
+
+}  // namespace gw::net

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "gw/core/error.hpp"
+#include "gw/net/endpoint.hpp"
+#include "gw/net/http_types.hpp"
+
+namespace gw::net {
+
+struct UpstreamTimeouts {
+  std::chrono::milliseconds connect{10'000};
+  std::chrono::milliseconds first_byte{300'000};  // request written -> response headers
+  std::chrono::milliseconds idle{120'000};        // between two reads of the body
+};
+
+struct OutboundRequest {
+  std::string_view method = "POST";
+  std::string path;  // origin-form path and query, e.g. "/v1/chat/completions"
+  Headers headers;   // besides host and content-length
+  // The body as parts written in order without copying; they must outlive send().
+  std::vector<std::string_view> body;
+};
+
+class UpstreamPool;
+
+// A response whose headers have arrived. The body is read piece by piece as it arrives.
+// Destroying it returns the connection to its pool if the body was read to the end and the
+// connection can be reused; otherwise the connection is closed (which is how an upstream request
+// is cancelled). Use on the executor of the client that made it.
+class UpstreamResponse {
+ public:
+  struct Impl;
+  explicit UpstreamResponse(std::unique_ptr<Impl> impl);
+  ~UpstreamResponse();
+  UpstreamResponse(const UpstreamResponse&) = delete;
+  UpstreamResponse& operator=(const UpstreamResponse&) = delete;
+
+  int status() const;
+  // Case-insensitive; empty when absent.
+  std::string_view header(std::string_view name) const;
+  // The next piece of the (de-chunked) body; an empty view at the end. The view is valid until
+  // the next call. Errors: kUpstreamTimeout (idle timeout), kUpstreamError (reset, bad framing).
+  Task<tl::expected<std::string_view, core::Error>> read_some();
+  // The whole rest of the body, at most `limit` bytes.
+  Task<tl::expected<std::string, core::Error>> read_all(size_t limit);
+  bool done() const;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// HTTP/1.1 client for upstream APIs: keep-alive pools per origin, TLS verified against the
+// system CA store (SSL_CERT_FILE/SSL_CERT_DIR honoured), HTTP(S)_PROXY/NO_PROXY, TCP_NODELAY,
+// timeouts. One instance per shard; not thread-safe: use it on its executor only.
+class UpstreamClient {
+ public:
+  UpstreamClient(asio::any_io_executor executor, ProxySettings proxies, UpstreamTimeouts timeouts);
+  ~UpstreamClient();
+  UpstreamClient(const UpstreamClient&) = delete;
+  UpstreamClient& operator=(const UpstreamClient&) = delete;
+
+  // Sends a request and waits for the response headers. A pooled connection that turns out to be
+  // stale (closed before any response byte) is retried once on a fresh connection.
+  // Errors: kUpstreamUnreachable, kUpstreamTimeout, kUpstreamError.
+  Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> send(
+      const Endpoint& target, const OutboundRequest& request);
+
+  const UpstreamTimeouts& timeouts() const { return timeouts_; }
+
+ private:
+  asio::any_io_executor executor_;
+  ProxySettings proxies_;
+  UpstreamTimeouts timeouts_;
+  std::shared_ptr<UpstreamPool> pool_;
+};
+
+}  // namespace gw::net

@@ -1,0 +1,177 @@
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+
+#include "gw/net/upstream_connection.hpp"
+
+namespace gw::net {
+namespace {
+
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using asio::as_tuple;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+// One client TLS context for the process; OpenSSL contexts are safe to share once configured.
+ssl::context& tls_context() {
+  static ssl::context context = [] {
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx.set_default_verify_paths();
+    ctx.set_verify_mode(ssl::verify_peer);
+    return ctx;
+  }();
+  return context;
+}
+
+core::Error unreachable(const Endpoint& target, std::string_view what,
+                        const boost::system::error_code& ec) {
+  if (ec == beast::error::timeout) {
+    return {core::Errc::kUpstreamTimeout,
+            fmt::format("timed out {} {}", what, target.host_header)};
+  }
+  return {core::Errc::kUpstreamUnreachable,
+          fmt::format("upstream {} unreachable ({}): {}", target.host_header, what, ec.message())};
+}
+
+Task<tl::expected<void, core::Error>> proxy_connect(beast::tcp_stream& stream,
+                                                    const Endpoint& target,
+                                                    const Endpoint& proxy) {
+  std::string authority = fmt::format("{}:{}", target.host.find(':') != std::string::npos
+                                                   ? "[" + target.host + "]"
+                                                   : target.host,
+                                      target.port);
+  std::string request =
+      fmt::format("CONNECT {0} HTTP/1.1\r\nhost: {0}\r\n", authority);
+  if (!proxy.authorization.empty()) {
+    request += "proxy-authorization: " + proxy.authorization + "\r\n";
+  }
+  request += "\r\n";
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request),
+                                                   as_tuple(use_awaitable));
+  if (wec) {
+    co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", wec));
+  }
+  beast::flat_buffer buffer;
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);  // a CONNECT response has no body
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+  if (ec) {
+    co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", ec));
+  }
+  if (parser.get().result_int() != 200) {
+    co_return tl::unexpected(core::Error{
+        core::Errc::kUpstreamUnreachable,
+        fmt::format("proxy {} refused CONNECT to {}: status {}", proxy.host_header, authority,
+                    parser.get().result_int())});
+  }
+  co_return tl::expected<void, core::Error>{};
+}
+
+}  // namespace
+
+bool UpstreamConnection::looks_alive() {
+  char probe = 0;
+  auto& socket = tcp().socket();
+  if (!socket.is_open()) {
+    return false;
+  }
+  ssize_t n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+  // Nothing to read is the healthy state; EOF or stray bytes mean it cannot be reused.
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+Task<tl::expected<std::unique_ptr<UpstreamConnection>, core::Error>> connect_upstream(
+    const Endpoint& target, const ProxySettings& proxies, const UpstreamTimeouts& timeouts) {
+  auto executor = co_await asio::this_coro::executor;
+  const Endpoint* proxy = proxies.proxy_for(target);
+  const Endpoint& hop = proxy != nullptr ? *proxy : target;
+
+  tcp::resolver resolver(executor);
+  auto [rec, results] = co_await resolver.async_resolve(hop.host, std::to_string(hop.port),
+                                                        as_tuple(use_awaitable));
+  if (rec) {
+    co_return tl::unexpected(unreachable(hop, "resolving", rec));
+  }
+  beast::tcp_stream stream(executor);
+  stream.expires_after(timeouts.connect);
+  auto [cec, connected] = co_await stream.async_connect(results, as_tuple(use_awaitable));
+  if (cec) {
+    co_return tl::unexpected(unreachable(hop, "connecting to", cec));
+  }
+  boost::system::error_code ignored;
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+
+  if (proxy != nullptr && target.tls) {
+    auto tunnel = co_await proxy_connect(stream, target, *proxy);
+    if (!tunnel) {
+      co_return tl::unexpected(tunnel.error());
+    }
+  }
+  if (!target.tls) {
+    stream.expires_never();
+    co_return std::make_unique<UpstreamConnection>(std::move(stream));
+  }
+
+  UpstreamConnection::Secure secure(std::move(stream), tls_context());
+  boost::system::error_code ip_ec;
+  asio::ip::make_address(target.host, ip_ec);
+  if (ip_ec) {  // SNI only for names, never for IP literals (RFC 6066)
+    SSL_set_tlsext_host_name(secure.native_handle(), target.host.c_str());
+  }
+  secure.set_verify_mode(ssl::verify_peer);
+  secure.set_verify_callback(ssl::host_name_verification(target.host));
+  auto [hec] = co_await secure.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
+  if (hec) {
+    co_return tl::unexpected(unreachable(target, "TLS handshake with", hec));
+  }
+  beast::get_lowest_layer(secure).expires_never();
+  co_return std::make_unique<UpstreamConnection>(std::move(secure));
+}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& origin) {
+  auto it = idle_.find(origin);
+  if (it == idle_.end()) {
+    return nullptr;
+  }
+  auto& list = it->second;
+  const auto now = Clock::now();
+  while (!list.empty()) {
+    auto connection = std::move(list.back());
+    list.pop_back();
+    if (now - connection->idle_since < kMaxIdleTime && connection->looks_alive()) {
+      return connection;
+    }
+  }
+  return nullptr;
+}
+
+void UpstreamPool::put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection) {
+  auto& list = idle_[origin];
+  const auto now = Clock::now();
+  // Drop connections idle for too long, oldest first, so the pool does not hold dead sockets.
+  size_t expired = 0;
+  while (expired < list.size() && now - list[expired]->idle_since >= kMaxIdleTime) {
+    ++expired;
+  }
+  list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(expired));
+  if (list.size() >= kMaxIdlePerOrigin) {
+    return;
+  }
+  connection->idle_since = now;
+  list.push_back(std::move(connection));
+}
+
+}  // namespace gw::net

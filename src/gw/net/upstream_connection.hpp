@@ -1,0 +1,60 @@
+#pragma once
+
+// Private to net/: an upstream connection (plain or TLS) and the pool that keeps idle ones.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "gw/net/upstream.hpp"
+
+namespace gw::net {
+
+namespace beast = boost::beast;
+using Clock = std::chrono::steady_clock;
+
+struct UpstreamConnection {
+  using Plain = beast::tcp_stream;
+  using Secure = beast::ssl_stream<beast::tcp_stream>;
+
+  explicit UpstreamConnection(Plain plain) : stream(std::move(plain)) {}
+  explicit UpstreamConnection(Secure secure) : stream(std::move(secure)) {}
+
+  beast::tcp_stream& tcp() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream);
+  }
+  // Whether an idle pooled connection still looks usable (the peer has not closed it).
+  bool looks_alive();
+
+  std::variant<Plain, Secure> stream;
+  beast::flat_buffer buffer;
+  Clock::time_point idle_since;
+};
+
+// Idle connections by origin. Shared by the client and its responses (which may outlive it during
+// shutdown), hence shared_ptr/weak_ptr.
+class UpstreamPool {
+ public:
+  std::unique_ptr<UpstreamConnection> take(const std::string& origin);
+  void put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection);
+
+ private:
+  static constexpr size_t kMaxIdlePerOrigin = 512;
+  static constexpr std::chrono::seconds kMaxIdleTime{60};
+  std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+};
+
+// Opens a connection to `target` (through a proxy when configured), with TLS when needed.
+Task<tl::expected<std::unique_ptr<UpstreamConnection>, core::Error>> connect_upstream(
+    const Endpoint& target, const ProxySettings& proxies, const UpstreamTimeouts& timeouts);
+
+}  // namespace gw::net

@@ -1,0 +1,71 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "gw/core/error.hpp"
+#include "gw/providers/provider.hpp"
+
+namespace gw::providers {
+
+inline constexpr std::string_view kEchoModel = "echo";
+
+// Where a request's model goes. A null provider means the built-in echo model.
+struct Route {
+  const Provider* provider = nullptr;
+  std::string upstream_model;
+};
+
+// The configured providers and the models they list. Model lists are replaced wholesale by the
+// background refresh (any thread); readers take an immutable snapshot, so resolve() never locks.
+class ModelCatalog {
+ public:
+  ModelCatalog(std::vector<std::unique_ptr<Provider>> providers, bool echo_enabled,
+               int64_t started_at);
+
+  const std::vector<std::unique_ptr<Provider>>& providers() const { return providers_; }
+  const Provider* find_provider(std::string_view name) const;
+  bool echo_enabled() const { return echo_enabled_; }
+
+  void set_models(const Provider& provider, std::vector<ModelEntry> models);
+
+  // `provider/model` picks the provider; otherwise listed models (and their aliases) first, then
+  // well-known name patterns (gpt-*, o1*, claude-*, ...). 404 model_not_found when nothing fits.
+  tl::expected<Route, core::Error> resolve(std::string_view model) const;
+
+  // GET /v1/models and GET /v1/models/{id}, in OpenAI's format.
+  std::string list_json() const;
+  std::optional<std::string> model_json(std::string_view id) const;
+
+ private:
+  struct Listed {
+    std::string public_id;  // unprefixed when unique, else "provider/id"
+    std::string model;      // the provider's own id
+    size_t provider = 0;
+    int64_t created = 0;
+  };
+  struct Snapshot {
+    std::vector<std::vector<ModelEntry>> models;  // by provider index
+    std::vector<Listed> listed;
+    std::unordered_map<std::string, size_t> by_name;  // name or alias -> index into listed
+  };
+  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(); }
+  std::optional<size_t> provider_index(std::string_view name) const;
+
+  std::vector<std::unique_ptr<Provider>> providers_;
+  bool echo_enabled_;
+  int64_t started_at_;
+  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+};
+
+// The provider that serves well-known model families ("openai" for gpt-*, ...), if any.
+std::string_view provider_for_pattern(std::string_view model);
+
+}  // namespace gw::providers

@@ -1,0 +1,159 @@
+#include "gw/providers/openai_compatible.hpp"
+
+#include <algorithm>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "gw/net/sse.hpp"
+
+namespace gw::providers {
+namespace {
+
+constexpr std::string_view kUserAgent = "llm-gateway/" GW_VERSION;
+
+class PassThrough final : public ResponseTranslator {
+ public:
+  tl::expected<std::string, core::Error> complete(std::string body) override { return body; }
+
+  tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
+    std::string_view ready;
+    if (pending_.empty()) {
+      // The common case: no carried-over bytes, relay a prefix of the piece without copying.
+      const size_t end = last_event_end(piece);
+      ready = piece.substr(0, end);
+      pending_.assign(piece.substr(end));
+    } else {
+      pending_.append(piece);
+      const size_t end = last_event_end(pending_);
+      out_.assign(pending_, 0, end);
+      pending_.erase(0, end);
+      ready = out_;
+    }
+    parser_.feed(ready, [this](const net::SseEvent& event) {
+      if (event.data == "[DONE]") {
+        done_ = true;
+      }
+    });
+    return ready;
+  }
+
+  bool finished() const override { return done_; }
+
+ private:
+  net::SseParser parser_;
+  std::string pending_;
+  std::string out_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+size_t last_event_end(std::string_view bytes) {
+  size_t end = 0;
+  for (std::string_view blank : {"\n\n", "\r\n\r\n", "\r\r"}) {
+    if (auto p = bytes.rfind(blank); p != std::string_view::npos) {
+      end = std::max(end, p + blank.size());
+    }
+  }
+  return end;
+}
+
+std::unique_ptr<ResponseTranslator> make_pass_through() { return std::make_unique<PassThrough>(); }
+
+OpenAICompatibleProvider::OpenAICompatibleProvider(OpenAICompatibleOptions options)
+    : options_(std::move(options)) {
+  if (!options_.api_key.empty()) {
+    authorization_ = "Bearer " + options_.api_key;
+  }
+}
+
+tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_chat(
+    const ChatCall& call) const {
+  PreparedRequest prepared;
+  auto& request = prepared.request;
+  request.method = "POST";
+  request.path = options_.endpoint.base_path + "/chat/completions";
+  request.headers.reserve(5);
+  request.headers.push_back({"content-type", "application/json"});
+  request.headers.push_back(
+      {"accept", call.info.stream ? "text/event-stream" : "application/json"});
+  request.headers.push_back({"user-agent", std::string(kUserAgent)});
+  request.headers.push_back({"x-request-id", std::string(call.request_id)});
+  if (!authorization_.empty()) {
+    request.headers.push_back({"authorization", authorization_});
+  }
+  std::string_view body = call.body;
+  if (call.upstream_model == call.info.model) {
+    request.body.push_back(body);
+  } else {
+    // Splice the new model name in; the rest of the body goes out untouched.
+    prepared.storage.push_back(api::json_quote(call.upstream_model));
+    request.body.push_back(body.substr(0, call.info.model_begin));
+    request.body.push_back(prepared.storage.back());
+    request.body.push_back(body.substr(call.info.model_end));
+  }
+  return prepared;
+}
+
+std::unique_ptr<ResponseTranslator> OpenAICompatibleProvider::translator(
+    const ChatCall& /*call*/) const {
+  return make_pass_through();
+}
+
+core::Error OpenAICompatibleProvider::map_error(int status, std::string_view body,
+                                                std::string_view retry_after) const {
+  return map_upstream_error(options_.name, status, body, retry_after);
+}
+
+net::OutboundRequest OpenAICompatibleProvider::models_request() const {
+  net::OutboundRequest request;
+  request.method = "GET";
+  request.path = options_.endpoint.base_path + "/models";
+  request.headers.push_back({"accept", "application/json"});
+  request.headers.push_back({"user-agent", std::string(kUserAgent)});
+  if (!authorization_.empty()) {
+    request.headers.push_back({"authorization", authorization_});
+  }
+  return request;
+}
+
+tl::expected<std::vector<ModelEntry>, std::string> OpenAICompatibleProvider::parse_models(
+    std::string_view body) const {
+  boost::system::error_code ec;
+  auto json = boost::json::parse(body, ec);
+  if (ec || !json.is_object()) {
+    return tl::unexpected(std::string("the model list is not a JSON object"));
+  }
+  const auto* data = json.get_object().if_contains("data");
+  if (data == nullptr || !data->is_array()) {
+    return tl::unexpected(std::string("the model list has no 'data' array"));
+  }
+  std::vector<ModelEntry> models;
+  for (const auto& item : data->get_array()) {
+    if (!item.is_object()) {
+      continue;
+    }
+    const auto* id = item.get_object().if_contains("id");
+    if (id == nullptr || !id->is_string()) {
+      continue;
+    }
+    ModelEntry entry{std::string(id->get_string()), 0};
+    if (const auto* created = item.get_object().if_contains("created");
+        created != nullptr && created->is_int64()) {
+      entry.created = created->get_int64();
+    }
+    models.push_back(std::move(entry));
+  }
+  return models;
+}
+
+std::vector<std::string> OpenAICompatibleProvider::aliases(std::string_view model_id) const {
+  constexpr std::string_view kLatest = ":latest";
+  if (options_.latest_alias && model_id.ends_with(kLatest)) {
+    return {std::string(model_id.substr(0, model_id.size() - kLatest.size()))};
+  }
+  return {};
+}
+
+}  // namespace gw::providers

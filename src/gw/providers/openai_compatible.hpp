@@ -1,0 +1,45 @@
+#pragma once
+
+#include <string>
+
+#include "gw/providers/provider.hpp"
+
+namespace gw::providers {
+
+struct OpenAICompatibleOptions {
+  std::string name;      // model prefix and owned_by, e.g. "openai", "ollama", "groq"
+  net::Endpoint endpoint;  // base URL, e.g. https://api.openai.com/v1
+  std::string api_key;   // sent as "Authorization: Bearer"; none when empty
+  bool latest_alias = false;  // "name:latest" also answers to "name" (Ollama)
+};
+
+// Any server that speaks OpenAI's chat-completions API: the request is forwarded byte for byte
+// apart from the model name, and the response is relayed as is (streams event by event).
+class OpenAICompatibleProvider final : public Provider {
+ public:
+  explicit OpenAICompatibleProvider(OpenAICompatibleOptions options);
+
+  std::string_view name() const override { return options_.name; }
+  const net::Endpoint& endpoint() const override { return options_.endpoint; }
+  tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
+  std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  core::Error map_error(int status, std::string_view body,
+                        std::string_view retry_after) const override;
+  net::OutboundRequest models_request() const override;
+  tl::expected<std::vector<ModelEntry>, std::string> parse_models(
+      std::string_view body) const override;
+  std::vector<std::string> aliases(std::string_view model_id) const override;
+
+ private:
+  OpenAICompatibleOptions options_;
+  std::string authorization_;
+};
+
+// The pass-through stream relay: forwards whole SSE events as they complete and notes the
+// "data: [DONE]" terminator. Exposed for tests and for other OpenAI-dialect providers.
+std::unique_ptr<ResponseTranslator> make_pass_through();
+
+// The end of the last complete SSE event in `bytes` (just past its blank line), or 0.
+size_t last_event_end(std::string_view bytes);
+
+}  // namespace gw::providers

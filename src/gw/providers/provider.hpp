@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "gw/api/chat_request.hpp"
+#include "gw/core/error.hpp"
+#include "gw/net/endpoint.hpp"
+#include "gw/net/upstream.hpp"
+
+namespace gw::providers {
+
+struct ModelEntry {
+  std::string id;  // as the provider names it
+  int64_t created = 0;
+};
+
+// One chat-completions call as a provider sees it. `body` is the client's JSON body, already
+// validated; the provider may read it, splice it or translate it.
+struct ChatCall {
+  std::string& body;
+  const api::ChatRequestInfo& info;
+  std::string_view upstream_model;
+  std::string_view request_id;
+};
+
+// The upstream request plus the bytes it points into (request.body views `storage` and/or the
+// call's body, which must stay alive while the request is sent).
+struct PreparedRequest {
+  net::OutboundRequest request;
+  std::vector<std::string> storage;
+};
+
+// Turns an upstream success response into OpenAI's chat-completions format.
+class ResponseTranslator {
+ public:
+  virtual ~ResponseTranslator() = default;
+  // Non-streaming: the whole upstream body in, the client's body out.
+  virtual tl::expected<std::string, core::Error> complete(std::string body) = 0;
+  // Streaming: one piece of the upstream body in; the bytes to send to the client now out (only
+  // whole SSE events; may be empty). The view is valid until the next call.
+  virtual tl::expected<std::string_view, core::Error> feed(std::string_view piece) = 0;
+  // Whether the upstream stream reached its proper terminator.
+  virtual bool finished() const = 0;
+};
+
+// An upstream LLM API. Implementations are immutable after construction and shared by all shards
+// (thread-safe const methods); they build requests and translate bytes but own no sockets.
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  // The model prefix that selects this provider ("openai", "ollama", ...).
+  virtual std::string_view name() const = 0;
+  virtual const net::Endpoint& endpoint() const = 0;
+
+  virtual tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const = 0;
+  virtual std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const = 0;
+  // An upstream answer with a non-2xx status, as the error the client gets.
+  virtual core::Error map_error(int status, std::string_view body,
+                                std::string_view retry_after) const = 0;
+
+  // Model discovery; a provider that cannot list returns an empty path.
+  virtual net::OutboundRequest models_request() const = 0;
+  virtual tl::expected<std::vector<ModelEntry>, std::string> parse_models(
+      std::string_view body) const = 0;
+  // Other names a listed model answers to (e.g. Ollama's "llama3" for "llama3:latest").
+  virtual std::vector<std::string> aliases(std::string_view model_id) const;
+};
+
+// The default mapping of an upstream error: OpenAI-shaped bodies keep their message, type, code
+// and param; 4xx keep their status; 429 keeps Retry-After; 5xx become 502.
+core::Error map_upstream_error(std::string_view provider, int status, std::string_view body,
+                               std::string_view retry_after);
+
+}  // namespace gw::providers
