@@ -107,7 +107,7 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
                                 openai_key.value_or(""), false});
   }
   // Ollama, through its OpenAI-compatible API under /v1; only when OLLAMA_HOST is set.
-  if (settings.get("OLLAMA_HOST")) {
+  if (reader.optional_text("OLLAMA_HOST")) {
     auto host = reader.http_url("OLLAMA_HOST", "http://localhost:11434");
     config.providers.push_back({"ollama", host + "/v1", "", true});
   }

@@ -42,6 +42,14 @@ std::optional<bool> parse_bool(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<uint16_t> parse_port_text(std::string_view text) {
+  auto value = parse_int(text);
+  if (!value || *value < 1 || *value > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(*value);
+}
+
 tl::expected<std::string, std::string> normalize_http_url(std::string_view text) {
   auto url = boost::urls::parse_absolute_uri(text);
   if (!url) {
@@ -53,7 +61,7 @@ tl::expected<std::string, std::string> normalize_http_url(std::string_view text)
   if (url->encoded_host().empty()) {
     return tl::unexpected(std::string("the URL has no host"));
   }
-  if (url->has_port() && (url->port().empty() || url->port_number() == 0)) {
+  if (url->has_port() && !parse_port_text(url->port())) {
     return tl::unexpected(std::string("the URL has an invalid port"));
   }
   if (url->has_query() || url->has_fragment()) {

@@ -16,6 +16,9 @@ std::optional<int64_t> parse_int(std::string_view text);
 std::optional<std::chrono::milliseconds> parse_seconds(std::string_view text);
 std::optional<bool> parse_bool(std::string_view text);
 
+// A TCP port in a URL: 1-65535 (Boost.URL's port_number() silently wraps larger numbers).
+std::optional<uint16_t> parse_port_text(std::string_view text);
+
 // Validates an absolute http:// or https:// URL with a host; strips one trailing '/'.
 tl::expected<std::string, std::string> normalize_http_url(std::string_view text);
 

@@ -1,5 +1,7 @@
 #include "gw/net/endpoint.hpp"
 
+#include "gw/core/parse.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -65,10 +67,11 @@ tl::expected<Endpoint, std::string> Endpoint::parse(std::string_view text) {
     return tl::unexpected(fmt::format("'{}' has no host", text));
   }
   if (url->has_port()) {
-    if (url->port().empty() || url->port_number() == 0) {
+    auto port = core::parse_port_text(url->port());
+    if (!port) {
       return tl::unexpected(fmt::format("'{}' has an invalid port", text));
     }
-    e.port = url->port_number();
+    e.port = *port;
   } else {
     e.port = e.tls ? 443 : 80;
   }

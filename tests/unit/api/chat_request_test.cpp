@@ -1,1 +1,115 @@
+#include "gw/api/chat_request.hpp"
+
 #include <gtest/gtest.h>
+
+#include "gw/api/completion_json.hpp"
+
+namespace gw::api {
+namespace {
+
+tl::expected<ChatRequestInfo, core::Error> inspect(std::string body) {
+  return inspect_chat_request(body);
+}
+
+TEST(InspectChatRequest, ReadsRoutingFieldsAndModelPosition) {
+  std::string body =
+      R"({"messages":[{"role":"user","content":"hi"}], "model" : "openai/gpt-4o" ,)"
+      R"("stream":true,"stream_options":{"include_usage":true},"tools":[{"type":"function"}]})";
+  auto info = inspect_chat_request(body);
+  ASSERT_TRUE(info.has_value()) << info.error().message;
+  EXPECT_EQ(info->model, "openai/gpt-4o");
+  EXPECT_TRUE(info->stream);
+  EXPECT_TRUE(info->include_usage);
+  EXPECT_EQ(body.substr(info->model_begin, info->model_end - info->model_begin),
+            "\"openai/gpt-4o\"");
+}
+
+TEST(InspectChatRequest, EscapedModelToken) {
+  std::string body = R"({"model":"a\"b\\","messages":[{"role":"user","content":"x"}]})";
+  auto info = inspect_chat_request(body);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->model, "a\"b\\");
+  EXPECT_EQ(body.substr(info->model_begin, info->model_end - info->model_begin),
+            R"("a\"b\\")");
+}
+
+TEST(InspectChatRequest, StreamDefaultsToFalseAndAcceptsNull) {
+  auto info = inspect(R"({"model":"m","messages":[{"role":"user"}],"stream":null})");
+  ASSERT_TRUE(info.has_value());
+  EXPECT_FALSE(info->stream);
+}
+
+TEST(InspectChatRequest, MalformedJsonIs400WithoutParam) {
+  for (const auto* body : {"", "{", "{\"model\":\"m\",", "[1,2]", "\"str\"", "{\"model\":\"m\"} x",
+                           "{\"model\":\"m\",\"messages\":[{\"role\":\"user\"}],}"}) {
+    auto info = inspect(body);
+    ASSERT_FALSE(info.has_value()) << body;
+    EXPECT_EQ(core::http_status(info.error()), 400) << body;
+    EXPECT_EQ(info.error().param, "") << body;
+  }
+}
+
+TEST(InspectChatRequest, FieldErrorsNameTheParam) {
+  struct Case {
+    const char* body;
+    const char* param;
+  };
+  for (const auto& c : {
+           Case{R"({"messages":[{"role":"user"}]})", "model"},
+           Case{R"({"model":5,"messages":[{"role":"user"}]})", "model"},
+           Case{R"({"model":"","messages":[{"role":"user"}]})", "model"},
+           Case{R"({"model":"m"})", "messages"},
+           Case{R"({"model":"m","messages":{}})", "messages"},
+           Case{R"({"model":"m","messages":[]})", "messages"},
+           Case{R"({"model":"m","messages":[1]})", "messages"},
+           Case{R"({"model":"m","messages":[{"content":"x"}]})", "messages[0].role"},
+           Case{R"({"model":"m","messages":[{"role":"user"},{"role":7}]})", "messages[1].role"},
+           Case{R"({"model":"m","messages":[{"role":"user"}],"stream":"yes"})", "stream"},
+       }) {
+    auto info = inspect(c.body);
+    ASSERT_FALSE(info.has_value()) << c.body;
+    EXPECT_EQ(core::http_status(info.error()), 400) << c.body;
+    EXPECT_EQ(info.error().param, c.param) << c.body;
+  }
+}
+
+TEST(EchoInput, LastUserMessageStringOrParts) {
+  std::string body =
+      R"({"model":"echo","messages":[{"role":"system","content":"be nice"},)"
+      R"({"role":"user","content":"first"},{"role":"assistant","content":"ok"},)"
+      R"({"role":"user","content":[{"type":"text","text":"hello"},{"type":"image_url"},)"
+      R"({"type":"text","text":"world"}]}]})";
+  auto input = echo_input(body);
+  EXPECT_EQ(input.text, "hello world");
+  EXPECT_EQ(input.prompt_words, 6u);
+}
+
+TEST(SplitTokens, ConcatenatesBackToTheText) {
+  for (std::string text : {"Hello there world", "  lead and trail  ", "one", "", "a\nb\tc"}) {
+    std::string joined;
+    for (auto token : split_tokens(text)) {
+      joined += token;
+    }
+    EXPECT_EQ(joined, text);
+  }
+  auto tokens = split_tokens("Hello there world");
+  ASSERT_EQ(tokens.size(), 3u);
+  EXPECT_EQ(tokens[1], " there");
+}
+
+TEST(CompletionJson, ChunkShapes) {
+  CompletionMeta meta{"chatcmpl-1", 7, "m"};
+  EXPECT_EQ(chunk_json(meta, {.role = true, .content = ""}),
+            R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
+            R"("choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,)"
+            R"("finish_reason":null}]})");
+  EXPECT_EQ(chunk_json(meta, {.finish_reason = "stop"}),
+            R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
+            R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})");
+  EXPECT_EQ(chunk_json(meta, {.usage = Usage{2, 3}}),
+            R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
+            R"("choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3,"total_tokens":5}})");
+}
+
+}  // namespace
+}  // namespace gw::api

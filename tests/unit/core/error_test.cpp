@@ -1,1 +1,58 @@
+#include "gw/core/error.hpp"
+
 #include <gtest/gtest.h>
+
+namespace gw::core {
+namespace {
+
+TEST(Error, TableGivesStatusTypeAndCode) {
+  struct Case {
+    Errc errc;
+    int status;
+    std::string_view type;
+    std::string_view code;
+  };
+  for (const auto& c : {Case{Errc::kInvalidRequest, 400, "invalid_request_error", ""},
+                        Case{Errc::kUnauthorized, 401, "invalid_request_error", "invalid_api_key"},
+                        Case{Errc::kModelNotFound, 404, "invalid_request_error", "model_not_found"},
+                        Case{Errc::kMethodNotAllowed, 405, "invalid_request_error",
+                             "method_not_allowed"},
+                        Case{Errc::kPayloadTooLarge, 413, "invalid_request_error",
+                             "request_too_large"},
+                        Case{Errc::kHeadersTooLarge, 431, "invalid_request_error",
+                             "headers_too_large"},
+                        Case{Errc::kRateLimited, 429, "rate_limit_error", "rate_limit_exceeded"},
+                        Case{Errc::kUpstreamError, 502, "server_error", "upstream_error"},
+                        Case{Errc::kUpstreamUnreachable, 502, "server_error",
+                             "upstream_unreachable"},
+                        Case{Errc::kUpstreamTimeout, 504, "server_error", "upstream_timeout"}}) {
+    Error error(c.errc, "m");
+    EXPECT_EQ(http_status(error), c.status);
+    EXPECT_EQ(error_type(error), c.type);
+    EXPECT_EQ(error_code(error), c.code);
+  }
+}
+
+TEST(Error, OverridesWin) {
+  Error error(Errc::kUpstreamStatus, "m");
+  error.status = 422;
+  error.type = "custom";
+  error.code = "c";
+  EXPECT_EQ(http_status(error), 422);
+  EXPECT_EQ(error_type(error), "custom");
+  EXPECT_EQ(error_code(error), "c");
+}
+
+TEST(Error, JsonShapeWithNullsAndEscaping) {
+  Error error(Errc::kInvalidRequest, "bad \"x\"\n");
+  EXPECT_EQ(error_json(error),
+            R"({"error":{"message":"bad \"x\"\n","type":"invalid_request_error","param":null,)"
+            R"("code":null}})");
+  Error with_param(Errc::kModelNotFound, "no", "model");
+  EXPECT_EQ(error_json(with_param),
+            R"({"error":{"message":"no","type":"invalid_request_error","param":"model",)"
+            R"("code":"model_not_found"}})");
+}
+
+}  // namespace
+}  // namespace gw::core

@@ -1,1 +1,103 @@
+#include "gw/net/sse.hpp"
+
 #include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace gw::net {
+namespace {
+
+struct Seen {
+  std::string event;
+  std::string data;
+  std::string id;
+  bool operator==(const Seen&) const = default;
+};
+
+std::vector<Seen> feed_all(SseParser& parser, const std::vector<std::string>& pieces) {
+  std::vector<Seen> seen;
+  for (const auto& piece : pieces) {
+    parser.feed(piece, [&](const SseEvent& e) {
+      seen.push_back({std::string(e.event), std::string(e.data), std::string(e.id)});
+    });
+  }
+  return seen;
+}
+
+TEST(SseParser, OneEventPerBlankLine) {
+  SseParser parser;
+  auto seen = feed_all(parser, {"data: a\n\ndata: b\n\n"});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].data, "a");
+  EXPECT_EQ(seen[1].data, "b");
+}
+
+TEST(SseParser, EventSplitAcrossReadsAtEveryByte) {
+  const std::string stream = "event: message_start\ndata: {\"x\":1}\n\ndata: [DONE]\n\n";
+  for (size_t split = 0; split <= stream.size(); ++split) {
+    SseParser parser;
+    auto seen = feed_all(parser, {stream.substr(0, split), stream.substr(split)});
+    ASSERT_EQ(seen.size(), 2u) << "split at " << split;
+    EXPECT_EQ(seen[0], (Seen{"message_start", "{\"x\":1}", ""}));
+    EXPECT_EQ(seen[1].data, "[DONE]");
+    EXPECT_EQ(seen[1].event, "");
+  }
+}
+
+TEST(SseParser, CrLfAndLoneCrLineEndings) {
+  SseParser parser;
+  auto seen = feed_all(parser, {"data: a\r\n\r\ndata: b\r\rdata: c\r", "\n\r\n"});
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].data, "a");
+  EXPECT_EQ(seen[1].data, "b");
+  EXPECT_EQ(seen[2].data, "c");
+}
+
+TEST(SseParser, CommentsAreIgnored) {
+  SseParser parser;
+  auto seen = feed_all(parser, {": ping\n\n:keep-alive\ndata: x\n\n"});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].data, "x");
+}
+
+TEST(SseParser, MultiLineDataIsJoinedWithNewlines) {
+  SseParser parser;
+  auto seen = feed_all(parser, {"data: one\ndata:two\ndata\n\n"});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].data, "one\ntwo\n");
+}
+
+TEST(SseParser, IdAndUnknownFields) {
+  SseParser parser;
+  auto seen = feed_all(parser, {"id: 7\nretry: 10\nfoo: bar\ndata: d\n\n"});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].id, "7");
+  EXPECT_EQ(seen[0].data, "d");
+}
+
+TEST(SseParser, EventWithoutDataIsNotDispatched) {
+  SseParser parser;
+  auto seen = feed_all(parser, {"event: ping\n\ndata: x\n\n"});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].event, "");  // the event name does not leak into the next event
+}
+
+TEST(SseParser, PartialEventIsReported) {
+  SseParser parser;
+  feed_all(parser, {"data: half"});
+  EXPECT_TRUE(parser.has_partial());
+  feed_all(parser, {"\n\n"});
+  EXPECT_FALSE(parser.has_partial());
+}
+
+TEST(SseParser, Utf8SplitInsideAMultibyteCharacter) {
+  const std::string stream = "data: h\xC3\xA9llo \xF0\x9F\x98\x80\n\n";
+  SseParser parser;
+  auto seen = feed_all(parser, {stream.substr(0, 9), stream.substr(9, 7), stream.substr(16)});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].data, "h\xC3\xA9llo \xF0\x9F\x98\x80");
+}
+
+}  // namespace
+}  // namespace gw::net

@@ -1,1 +1,83 @@
 #include <gtest/gtest.h>
+
+#include "gw/providers/openai_compatible.hpp"
+
+namespace gw::providers {
+namespace {
+
+TEST(LastEventEnd, FindsTheEndOfTheLastCompleteEvent) {
+  EXPECT_EQ(last_event_end(""), 0u);
+  EXPECT_EQ(last_event_end("data: a"), 0u);
+  EXPECT_EQ(last_event_end("data: a\n\ndata: b"), 9u);
+  EXPECT_EQ(last_event_end("data: a\r\n\r\n"), 11u);
+  EXPECT_EQ(last_event_end("data: a\r\rdata"), 9u);
+}
+
+TEST(PassThrough, RelaysOnlyWholeEventsAndSeesDone) {
+  const std::string stream = "data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n";
+  for (size_t split = 0; split <= stream.size(); ++split) {
+    auto relay = make_pass_through();
+    std::string out;
+    for (std::string_view piece : {std::string_view(stream).substr(0, split),
+                                   std::string_view(stream).substr(split)}) {
+      auto ready = relay->feed(piece);
+      ASSERT_TRUE(ready.has_value());
+      // Whatever is relayed ends at an event boundary.
+      EXPECT_TRUE(ready->empty() || ready->ends_with("\n\n")) << "split " << split;
+      out += *ready;
+    }
+    EXPECT_EQ(out, stream) << "split " << split;
+    EXPECT_TRUE(relay->finished());
+  }
+}
+
+TEST(PassThrough, NotFinishedWithoutDone) {
+  auto relay = make_pass_through();
+  auto ready = relay->feed("data: {\"a\":1}\n\n");
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_FALSE(relay->finished());
+}
+
+TEST(PassThrough, NonStreamingBodyIsUnchanged) {
+  auto relay = make_pass_through();
+  auto body = relay->complete(R"({"id":"x"})");
+  ASSERT_TRUE(body.has_value());
+  EXPECT_EQ(*body, R"({"id":"x"})");
+}
+
+TEST(OpenAICompatible, SplicesOnlyTheModelName) {
+  OpenAICompatibleProvider provider({"openai", *net::Endpoint::parse("https://h/v1"), "sk-1"});
+  std::string body = R"({"model":"openai/gpt-4o","messages":[{"role":"user"}],"x":{"y":1}})";
+  auto info = api::inspect_chat_request(body);
+  ASSERT_TRUE(info.has_value());
+  std::string upstream_model = "gpt-4o";
+  auto prepared = provider.prepare_chat({body, *info, upstream_model, "rid"});
+  ASSERT_TRUE(prepared.has_value());
+  std::string sent;
+  for (auto part : prepared->request.body) {
+    sent += part;
+  }
+  EXPECT_EQ(sent, R"({"model":"gpt-4o","messages":[{"role":"user"}],"x":{"y":1}})");
+  EXPECT_EQ(prepared->request.path, "/v1/chat/completions");
+  bool has_auth = false;
+  for (const auto& h : prepared->request.headers) {
+    has_auth |= h.name == "authorization" && h.value == "Bearer sk-1";
+  }
+  EXPECT_TRUE(has_auth);
+}
+
+TEST(OpenAICompatible, ParsesModelListsAndLatestAliases) {
+  OpenAICompatibleProvider provider(
+      {"ollama", *net::Endpoint::parse("http://h:11434/v1"), "", true});
+  auto models = provider.parse_models(
+      R"({"object":"list","data":[{"id":"llama3:latest","created":5},{"id":"qwen:7b"},{"x":1}]})");
+  ASSERT_TRUE(models.has_value());
+  ASSERT_EQ(models->size(), 2u);
+  EXPECT_EQ((*models)[0].created, 5);
+  EXPECT_EQ(provider.aliases("llama3:latest"), std::vector<std::string>{"llama3"});
+  EXPECT_TRUE(provider.aliases("qwen:7b").empty());
+  EXPECT_FALSE(provider.parse_models("[]").has_value());
+}
+
+}  // namespace
+}  // namespace gw::providers

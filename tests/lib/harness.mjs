@@ -1,0 +1,466 @@
+// Shared helpers for the black-box integration and end-to-end tests.
+//
+// Every process is started on 127.0.0.1 with --port 0; the chosen port is read back from the
+// "listening on http://HOST:PORT" log line. Nothing here sleeps to wait: conditions are polled
+// against a deadline (waitFor). Every spawned process is tracked and killed on exit as a last
+// resort; tests should still call stop() (normally through t.after / after hooks).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const DEFAULT_BINARY = path.resolve(here, '..', '..', 'build', 'apps', 'llm-gateway', 'llm-gateway');
+const LISTENING = /listening on http:\/\/[^:]+:(\d+)/;
+const READY_TIMEOUT_MS = 10_000;
+
+/** Path of the llm-gateway binary under test. */
+export function binary() {
+  return process.env.LLM_GATEWAY_BIN || DEFAULT_BINARY;
+}
+
+/**
+ * A clean environment for a child: PATH, HOME and the sanitizer options only, plus `extra`.
+ * A value of `undefined` in `extra` removes the variable.
+ */
+export function cleanEnv(extra = {}) {
+  const env = {};
+  for (const name of ['PATH', 'HOME', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) {
+    if (process.env[name] !== undefined) env[name] = process.env[name];
+  }
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[name];
+    else env[name] = String(value);
+  }
+  return env;
+}
+
+const tempDirs = [];
+/** A fresh, empty temporary directory (removed when the test process exits). */
+export function tmpDir(prefix = 'llm-gateway-test-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const dir of tempDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort
+    }
+  }
+});
+
+/**
+ * Polls `fn` every `interval` ms until it returns a truthy value (which is returned) or the
+ * deadline passes (then throws, with `message` and the last value/error). `fn` may be async.
+ */
+export async function waitFor(fn, { timeout = 5000, interval = 15, message = 'condition' } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  let lastError;
+  for (;;) {
+    try {
+      last = await fn();
+      lastError = undefined;
+      if (last) return last;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const detail = lastError ? `last error: ${lastError.stack || lastError}` : `last value: ${JSON.stringify(last)}`;
+      throw new Error(`timed out after ${timeout} ms waiting for ${message} (${detail})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+}
+
+/** Resolves with {code, signal} once `child` has exited (immediately if it already has). */
+function exited(child) {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/**
+ * Spawns `llm-gateway ...args` and waits for its "listening on" line.
+ * Returns {port, url, proc, output(), waitForOutput(re), exited, stop()}.
+ */
+export async function startProcess(args, env = {}, { cwd } = {}) {
+  const dir = cwd ?? tmpDir();
+  const proc = spawn(binary(), args, { cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(proc);
+  let out = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
+  proc.stdout.on('data', (chunk) => (out += chunk));
+  proc.stderr.on('data', (chunk) => (out += chunk));
+  const exitPromise = new Promise((resolve) =>
+    proc.once('exit', (code, signal) => {
+      live.delete(proc);
+      resolve({ code, signal });
+    }),
+  );
+  const spawnError = new Promise((resolve) => proc.once('error', resolve));
+
+  const port = await new Promise((resolve, reject) => {
+    const describe = () => `${binary()} ${args.join(' ')}\n--- output ---\n${out}`;
+    const timer = setTimeout(() => {
+      cleanup();
+      proc.kill('SIGKILL');
+      reject(new Error(`not listening after ${READY_TIMEOUT_MS} ms: ${describe()}`));
+    }, READY_TIMEOUT_MS);
+    const onData = () => {
+      const m = LISTENING.exec(out);
+      if (m) {
+        cleanup();
+        resolve(Number(m[1]));
+      }
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      proc.stdout.off('data', onData);
+      proc.stderr.off('data', onData);
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    exitPromise.then(({ code, signal }) => {
+      cleanup();
+      reject(new Error(`exited (code ${code}, signal ${signal}) before listening: ${describe()}`));
+    });
+    spawnError.then((err) => {
+      cleanup();
+      reject(new Error(`cannot spawn ${binary()}: ${err.message}`));
+    });
+  });
+
+  let stopping;
+  const handle = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    cwd: dir,
+    exited: exitPromise,
+    /** Everything the process printed so far (stdout and stderr interleaved). */
+    output: () => out,
+    /** Polls the output until `re` matches; returns the match. */
+    waitForOutput: (re, opts = {}) =>
+      waitFor(() => re.exec(out), { message: `output matching ${re}`, ...opts }).catch((err) => {
+        throw new Error(`${err.message}\n--- output ---\n${out}`);
+      }),
+    /** SIGTERM, then SIGKILL if the process has not exited after `graceMs`. Returns {code, signal}. */
+    stop: (graceMs = 5000) => {
+      if (!stopping) {
+        stopping = (async () => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return exitPromise;
+          proc.kill('SIGTERM');
+          const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+          const result = await exitPromise;
+          clearTimeout(timer);
+          return result;
+        })();
+      }
+      return stopping;
+    },
+  };
+  return handle;
+}
+
+/** Starts `llm-gateway mock-backend` on an ephemeral loopback port. */
+export function startMock(flags = [], env = {}, opts = {}) {
+  return startProcess(['mock-backend', '--host', '127.0.0.1', '--port', '0', ...flags], env, opts);
+}
+
+/**
+ * Starts `llm-gateway server` on an ephemeral loopback port with one I/O thread and a short drain
+ * timeout (so stop() is quick even with requests in flight). `opts.cwd` defaults to a fresh empty
+ * directory; `opts.listenFlags: false` omits --host/--port (the test then sets HOST/PORT itself).
+ */
+export function startGateway(flags = [], env = {}, { cwd, listenFlags = true } = {}) {
+  const defaults = [];
+  if (listenFlags) defaults.push('--host', '127.0.0.1', '--port', '0');
+  if (!flags.includes('--threads')) defaults.push('--threads', '1');
+  if (!flags.includes('--drain-timeout')) defaults.push('--drain-timeout', '1');
+  return startProcess(['server', ...defaults, ...flags], env, { cwd });
+}
+
+/** Environment pointing the gateway's OpenAI provider at a running mock. */
+export function mockProviderEnv(mock, extra = {}) {
+  return { OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'sk-test-key', ...extra };
+}
+
+/** GET /mock/stats of a running mock, parsed. */
+export async function mockStats(mock) {
+  const res = await fetch(`${mock.url}/mock/stats`);
+  if (res.status !== 200) throw new Error(`/mock/stats answered ${res.status}`);
+  return res.json();
+}
+
+/** Polls the gateway's /v1/models until `id` is listed (the provider's list arrives in the background). */
+export async function waitForModel(gateway, id, { timeout = 5000, headers = {} } = {}) {
+  await waitFor(
+    async () => {
+      const res = await fetch(`${gateway.url}/v1/models`, { headers });
+      if (res.status !== 200) return false;
+      const body = await res.json();
+      return body.data.some((m) => m.id === id);
+    },
+    { timeout, message: `model ${id} in ${gateway.url}/v1/models` },
+  );
+}
+
+/** POST /v1/chat/completions with a JSON body (object or raw string). */
+export function postChat(gateway, body, { headers = {}, signal } = {}) {
+  return fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal,
+  });
+}
+
+/** A chat request body with one user message. */
+export function chatBody(model, content, extra = {}) {
+  return { model, messages: [{ role: 'user', content }], ...extra };
+}
+
+/**
+ * Reads an SSE response body to its end. Returns {events, error}: the `data:` payloads (strings)
+ * in order, and the read failure if the body ended abnormally (e.g. a truncated chunked body).
+ * Rejects if the body has not ended after `timeout` ms (a hanging stream is a failure).
+ */
+export async function collectSse(response, { timeout = 10_000 } = {}) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const events = [];
+  let buffer = '';
+  const flush = (final) => {
+    buffer = buffer.replace(/\r\n/g, '\n');
+    let idx;
+    while ((idx = buffer.indexOf('\n\n')) !== -1 || (final && buffer.length > 0)) {
+      const block = idx === -1 ? buffer : buffer.slice(0, idx);
+      buffer = idx === -1 ? '' : buffer.slice(idx + 2);
+      const data = block
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).replace(/^ /, ''));
+      if (data.length > 0) events.push(data.join('\n'));
+    }
+  };
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      reader.cancel().catch(() => {});
+      reject(new Error(`SSE stream still open after ${timeout} ms; events so far: ${JSON.stringify(events)}`));
+    }, timeout);
+  });
+  let error = null;
+  try {
+    await Promise.race([
+      (async () => {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            buffer += decoder.decode(value, { stream: true });
+            flush(false);
+          }
+        } catch (err) {
+          error = err;
+        }
+        buffer += decoder.decode();
+        flush(true);
+      })(),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return { events, error };
+}
+
+/** Reads an SSE body to its end and returns the `data:` payloads; rejects on a read failure or hang. */
+export async function readSse(response, opts) {
+  const { events, error } = await collectSse(response, opts);
+  if (error) {
+    error.message += `; events so far: ${JSON.stringify(events)}`;
+    throw error;
+  }
+  return events;
+}
+
+/** Parses the JSON payloads of SSE events, leaving "[DONE]" as the string. */
+export function parseEvents(events) {
+  return events.map((e) => (e === '[DONE]' ? e : JSON.parse(e)));
+}
+
+/** Concatenates the delta contents of parsed chat chunks. */
+export function assembleContent(chunks) {
+  return chunks
+    .filter((c) => c !== '[DONE]' && Array.isArray(c.choices))
+    .map((c) => c.choices.map((ch) => ch.delta?.content ?? '').join(''))
+    .join('');
+}
+
+function parseRawResponse(buf) {
+  const text = buf.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  if (end === -1) return null;
+  const lines = text.slice(0, end).split('\r\n');
+  const statusLine = lines[0];
+  const m = /^HTTP\/\d\.\d (\d{3})/.exec(statusLine);
+  const headers = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  const rest = buf.subarray(Buffer.byteLength(text.slice(0, end + 4), 'latin1'));
+  let complete = false;
+  let body = rest;
+  if (headers['content-length'] !== undefined) {
+    const len = Number(headers['content-length']);
+    complete = rest.length >= len;
+    body = rest.subarray(0, len);
+  } else if (/chunked/i.test(headers['transfer-encoding'] || '')) {
+    complete = /(^|\r\n)0\r\n\r\n$/.test(rest.toString('latin1'));
+  }
+  return { statusLine, status: m ? Number(m[1]) : NaN, headers, body: body.toString('utf8'), complete };
+}
+
+/**
+ * Sends `request` (string or Buffer, written as is) over a fresh TCP connection to 127.0.0.1:port
+ * and returns the first response: {statusLine, status, headers, body, raw, closed}. Resolves once
+ * a complete response (by content-length or chunked terminator) has arrived or the server closed
+ * the connection; rejects after `timeout` ms with what was received.
+ */
+export function rawHttp(port, request, { timeout = 5000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const finish = (closed, err) => {
+      if (settled) return;
+      const parsed = parseRawResponse(received);
+      if (!closed && !(parsed && parsed.complete)) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (!parsed) {
+        reject(new Error(`no HTTP response (${err ? err.message : 'connection closed'}); received: ${JSON.stringify(received.toString('latin1'))}`));
+        return;
+      }
+      resolve({ ...parsed, raw: received.toString('latin1'), closed });
+    };
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      reject(new Error(`no complete response after ${timeout} ms; received: ${JSON.stringify(received.toString('latin1'))}`));
+    }, timeout);
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      finish(false);
+    });
+    socket.on('end', () => finish(true));
+    socket.on('close', () => finish(true));
+    socket.on('error', (err) => finish(true, err));
+  });
+}
+
+/** A loopback port that nothing listens on (bound, noted, then closed). */
+export function closedPort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A loopback server that accepts connections and holds them (never answers). */
+export function occupiedPort() {
+  return new Promise((resolve, reject) => {
+    const sockets = new Set();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    });
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: server.address().port,
+        close: () =>
+          new Promise((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      }),
+    );
+  });
+}
+
+/**
+ * Runs `llm-gateway ...args` to completion (for commands that are expected to exit) and returns
+ * {code, signal, stdout, stderr, output, listening}. Kills it and rejects if it is still running
+ * after `timeout` ms. If it starts listening (which a command expected to exit must not do), it is
+ * killed at once and the result has listening: true (code null, signal SIGKILL).
+ */
+export function runCli(args, env = {}, { cwd, timeout = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(binary(), args, { cwd: cwd ?? tmpDir(), env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(proc);
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    let listening = false;
+    const check = () => {
+      if (!listening && LISTENING.test(stdout + stderr)) {
+        listening = true;
+        proc.kill('SIGKILL');
+      }
+    };
+    proc.stdout.on('data', (c) => {
+      stdout += c;
+      check();
+    });
+    proc.stderr.on('data', (c) => {
+      stderr += c;
+      check();
+    });
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`${args.join(' ')} still running after ${timeout} ms; output:\n${stdout}${stderr}`));
+    }, timeout);
+    proc.once('error', (err) => {
+      clearTimeout(timer);
+      live.delete(proc);
+      reject(err);
+    });
+    proc.once('close', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(proc);
+      resolve({ code, signal, stdout, stderr, output: stdout + stderr, listening });
+    });
+  });
+}
+
+export { exited };
