@@ -1,14 +1,14 @@
 // llm-gateway's command line: parses flags, loads settings, and hands over to the app layer.
 // Wiring only; every behaviour lives in src/gw.
 
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 
 #include "gw/app/mock_backend.hpp"
 #include "gw/app/options.hpp"
@@ -33,10 +33,10 @@ void add_options(CLI::App& command, std::span<const gw::app::OptionSpec> specs,
                  CommandOptions& out) {
   for (const auto& spec : specs) {
     const std::string variable(spec.variable);
-    auto* option = command.add_option(
-        std::string(spec.flag), out.values[variable],
-        fmt::format("{} [env {}, default: {}]", spec.help, spec.variable,
-                    spec.fallback.empty() ? "none" : spec.fallback));
+    auto* option =
+        command.add_option(std::string(spec.flag), out.values[variable],
+                           fmt::format("{} [env {}, default: {}]", spec.help, spec.variable,
+                                       spec.fallback.empty() ? "none" : spec.fallback));
     out.options[variable] = option;
     out.flags[variable] = std::string(spec.flag);
   }

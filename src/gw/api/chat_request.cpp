@@ -1,8 +1,7 @@
 #include "gw/api/chat_request.hpp"
 
-#include <simdjson.h>
-
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "gw/core/logging.hpp"
 
@@ -80,9 +79,8 @@ tl::expected<void, Error> check_messages(od::value value) {
       if (key == "role") {
         std::string_view role;
         if (field.value().get_string().get(role) != simdjson::SUCCESS || role.empty()) {
-          return tl::unexpected(invalid(
-              fmt::format("'messages[{}].role' must be a string", index),
-              fmt::format("messages[{}].role", index)));
+          return tl::unexpected(invalid(fmt::format("'messages[{}].role' must be a string", index),
+                                        fmt::format("messages[{}].role", index)));
         }
         has_role = true;
       }

@@ -1,8 +1,8 @@
 #include "gw/api/completion_json.hpp"
 
-#include <chrono>
-
 #include <fmt/format.h>
+
+#include <chrono>
 
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"

@@ -28,7 +28,7 @@ std::string completion_json(const CompletionMeta& meta, std::string_view content
 
 // One chat.completion.chunk; each optional part is omitted when empty/absent.
 struct ChunkParts {
-  bool role = false;                       // delta.role = "assistant" (and content "")
+  bool role = false;                        // delta.role = "assistant" (and content "")
   std::optional<std::string_view> content;  // delta.content
   std::string_view finish_reason;           // null when empty
   std::optional<Usage> usage;               // the usage chunk has empty choices

@@ -1,5 +1,8 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "gw/app/chat.hpp"
 
 namespace gw::app {
@@ -7,6 +10,22 @@ namespace {
 
 using net::Exchange;
 using net::Task;
+
+// Upstream response headers a client of the provider's own API would see and may rely on: rate
+// limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.
+net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
+  net::Headers out;
+  for (const auto& [name, value] : upstream.headers()) {
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower.starts_with("x-ratelimit-") || lower.starts_with("openai-") ||
+        lower.starts_with("anthropic-ratelimit-") || lower == "retry-after") {
+      out.push_back({std::move(lower), std::string(value)});
+    }
+  }
+  return out;
+}
 
 std::string_view outcome_of(const core::Error& error) {
   return error.errc == core::Errc::kUpstreamTimeout ? "timeout" : "upstream_error";
@@ -30,8 +49,7 @@ std::string sse_error_event(const core::Error& error) {
 Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
                       net::UpstreamClient& client, size_t max_upstream_body) {
-  const providers::ChatCall call{exchange.request.body, info, upstream_model,
-                                 exchange.request_id};
+  const providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id};
   auto prepared = provider.prepare_chat(call);
   if (!prepared) {
     co_return co_await net::respond_error(exchange.writer, prepared.error());
@@ -63,11 +81,12 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
     if (!translated) {
       co_return co_await net::respond_error(exchange.writer, translated.error());
     }
-    co_return co_await net::respond(exchange.writer, 
-        net::Response{200, "application/json", {}, std::move(*translated)});
+    co_return co_await net::respond(
+        exchange.writer,
+        net::Response{200, "application/json", relayed_headers(upstream), std::move(*translated)});
   }
 
-  if (!co_await exchange.writer.start_stream(200, "text/event-stream", {})) {
+  if (!co_await exchange.writer.start_stream(200, "text/event-stream", relayed_headers(upstream))) {
     co_return;
   }
   for (;;) {

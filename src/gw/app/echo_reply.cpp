@@ -10,8 +10,10 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
   const api::Usage usage{static_cast<int64_t>(input.prompt_words),
                          static_cast<int64_t>(tokens.size())};
   if (!info.stream) {
-    co_return co_await net::respond(exchange.writer, net::Response{
-        200, "application/json", {}, api::completion_json(meta, input.text, "stop", usage)});
+    co_return co_await net::respond(
+        exchange.writer,
+        net::Response{
+            200, "application/json", {}, api::completion_json(meta, input.text, "stop", usage)});
   }
   // Every event is ready at once: send them in one write, still one SSE event per token.
   std::string events = api::sse_data(api::chunk_json(meta, {.role = true, .content = ""}));

@@ -1,13 +1,13 @@
 #include "gw/app/gateway_handler.hpp"
 
+#include <fmt/format.h>
 #include <openssl/crypto.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/url/pct_string_view.hpp>
-#include <fmt/format.h>
 
-#include "gw/app/chat.hpp"
 #include "gw/api/chat_request.hpp"
+#include "gw/app/chat.hpp"
 
 namespace gw::app {
 namespace {
@@ -26,10 +26,10 @@ Task<void> send_error(Exchange& exchange, const core::Error& error) {
 }
 
 Task<void> method_not_allowed(Exchange& exchange, std::string_view allow) {
-  auto response = net::error_response(
-      {core::Errc::kMethodNotAllowed,
-       fmt::format("Method {} is not allowed for {}; use {}", exchange.request.method,
-                   exchange.request.path(), allow)});
+  auto response =
+      net::error_response({core::Errc::kMethodNotAllowed,
+                           fmt::format("Method {} is not allowed for {}; use {}",
+                                       exchange.request.method, exchange.request.path(), allow)});
   response.headers.push_back({"allow", std::string(allow)});
   co_await net::respond(exchange.writer, std::move(response));
 }
@@ -59,8 +59,9 @@ bool bearer_key_matches(std::string_view authorization, const std::vector<std::s
   return match;
 }
 
-GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context, boost::asio::io_context& io,
-                               net::ProxySettings proxies, net::UpstreamTimeouts timeouts)
+GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context,
+                               boost::asio::io_context& io, net::ProxySettings proxies,
+                               net::UpstreamTimeouts timeouts)
     : context_(std::move(context)), client_(io.get_executor(), std::move(proxies), timeouts) {}
 
 Task<void> GatewayHandler::handle(Exchange& exchange) {
@@ -72,7 +73,8 @@ Task<void> GatewayHandler::handle(Exchange& exchange) {
     if (method != "GET" && method != "HEAD") {
       co_return co_await method_not_allowed(exchange, "GET");
     }
-    co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, R"({"status":"ok"})"});
+    co_return co_await net::respond(exchange.writer,
+                                    Response{200, "application/json", {}, R"({"status":"ok"})"});
   }
   if (!path.starts_with("/v1/")) {
     co_return co_await send_error(exchange, unknown_path(request));
@@ -97,14 +99,16 @@ Task<void> GatewayHandler::handle(Exchange& exchange) {
     }
     const auto& catalog = *context_->catalog;
     if (path == "/v1/models") {
-      co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, catalog.list_json()});
+      co_return co_await net::respond(exchange.writer,
+                                      Response{200, "application/json", {}, catalog.list_json()});
     }
     const std::string id = percent_decode(path.substr(std::string_view("/v1/models/").size()));
     if (auto model = catalog.model_json(id)) {
-      co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, std::move(*model)});
+      co_return co_await net::respond(exchange.writer,
+                                      Response{200, "application/json", {}, std::move(*model)});
     }
-    core::Error error(core::Errc::kModelNotFound,
-                      fmt::format("The model '{}' does not exist", id), "model");
+    core::Error error(core::Errc::kModelNotFound, fmt::format("The model '{}' does not exist", id),
+                      "model");
     co_return co_await send_error(exchange, error);
   }
   co_await send_error(exchange, unknown_path(request));

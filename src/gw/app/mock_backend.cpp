@@ -1,14 +1,14 @@
 #include "gw/app/mock_backend.hpp"
 
-#include <atomic>
-#include <mutex>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <mutex>
 
 #include "gw/api/chat_request.hpp"
 #include "gw/api/completion_json.hpp"
@@ -78,6 +78,13 @@ std::string describe_request(const net::Request& request) {
   return out;
 }
 
+// What OpenAI sends with every answer; the gateway relays these.
+net::Headers rate_limit_headers() {
+  return {{"x-ratelimit-limit-requests", "10000"},
+          {"x-ratelimit-remaining-requests", "9999"},
+          {"openai-processing-ms", "1"}};
+}
+
 // Returns false when cancelled (the client went away).
 Task<bool> pause(std::chrono::milliseconds delay) {
   if (delay.count() <= 0) {
@@ -95,7 +102,8 @@ class MockHandler final : public net::HttpHandler {
   Task<void> handle(Exchange& exchange) override {
     const auto path = exchange.request.path();
     if (path == "/health") {
-      co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, R"({"status":"ok"})"});
+      co_return co_await net::respond(exchange.writer,
+                                      Response{200, "application/json", {}, R"({"status":"ok"})"});
     }
     if (path == "/mock/stats") {
       std::string body;
@@ -106,29 +114,34 @@ class MockHandler final : public net::HttpHandler {
             stats_.requests.load(), stats_.completed.load(), stats_.cancelled.load(),
             stats_.in_flight.load(), stats_.last_request.empty() ? "null" : stats_.last_request);
       }
-      co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, std::move(body)});
+      co_return co_await net::respond(exchange.writer,
+                                      Response{200, "application/json", {}, std::move(body)});
     }
     if (!options_.api_key.empty() &&
         !bearer_key_matches(exchange.request.header("authorization"), {options_.api_key})) {
-      co_return co_await net::respond_error(exchange.writer, 
+      co_return co_await net::respond_error(
+          exchange.writer,
           {core::Errc::kUnauthorized, "Incorrect API key provided (mock-backend)."});
     }
     if (path == "/v1/models" && exchange.request.method == "GET") {
-      co_return co_await net::respond(exchange.writer, Response{200, "application/json", {}, models_json()});
+      co_return co_await net::respond(exchange.writer,
+                                      Response{200, "application/json", {}, models_json()});
     }
     if (path == "/v1/chat/completions" && exchange.request.method == "POST") {
       co_return co_await chat(exchange);
     }
-    co_await exchange.writer.send(net::error_response(
-        {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", exchange.request.method, path)}));
+    co_await exchange.writer.send(
+        net::error_response({core::Errc::kNotFound,
+                             fmt::format("Invalid URL ({} {})", exchange.request.method, path)}));
   }
 
  private:
   std::string models_json() const {
     std::string out = R"({"object":"list","data":[)";
     for (size_t i = 0; i < options_.models.size(); ++i) {
-      out += fmt::format(R"({}{{"id":"{}","object":"model","created":1700000000,"owned_by":"mock"}})",
-                         i == 0 ? "" : ",", options_.models[i]);
+      out +=
+          fmt::format(R"({}{{"id":"{}","object":"model","created":1700000000,"owned_by":"mock"}})",
+                      i == 0 ? "" : ",", options_.models[i]);
     }
     out += "]}";
     return out;
@@ -142,8 +155,9 @@ class MockHandler final : public net::HttpHandler {
       stats_.last_request = std::move(described);
     }
     if (options_.fail_status != 0) {
-      core::Error error(core::Errc::kUpstreamStatus,
-                        fmt::format("mock-backend failure injected: HTTP {}", options_.fail_status));
+      core::Error error(
+          core::Errc::kUpstreamStatus,
+          fmt::format("mock-backend failure injected: HTTP {}", options_.fail_status));
       error.status = options_.fail_status;
       error.type = options_.fail_status >= 500 ? "server_error" : "invalid_request_error";
       error.code = "mock_failure";
@@ -179,13 +193,14 @@ class MockHandler final : public net::HttpHandler {
       for (auto t : tokens) {
         content += t;
       }
-      if (co_await exchange.writer.send(Response{
-              200, "application/json", {}, api::completion_json(meta, content, "stop", usage)})) {
+      if (co_await exchange.writer.send(
+              Response{200, "application/json", rate_limit_headers(),
+                       api::completion_json(meta, content, "stop", usage)})) {
         tracker.complete();
       }
       co_return;
     }
-    if (!co_await exchange.writer.start_stream(200, "text/event-stream", {})) {
+    if (!co_await exchange.writer.start_stream(200, "text/event-stream", rate_limit_headers())) {
       co_return;
     }
     int64_t sent = 0;

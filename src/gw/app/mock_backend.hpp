@@ -2,9 +2,8 @@
 
 #include <chrono>
 #include <string>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "gw/core/logging.hpp"
 #include "gw/core/settings.hpp"

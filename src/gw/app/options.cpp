@@ -61,7 +61,11 @@ constexpr std::array kMockOptions{
 
 }  // namespace
 
-std::span<const OptionSpec> server_options() { return kServerOptions; }
-std::span<const OptionSpec> mock_backend_options() { return kMockOptions; }
+std::span<const OptionSpec> server_options() {
+  return kServerOptions;
+}
+std::span<const OptionSpec> mock_backend_options() {
+  return kMockOptions;
+}
 
 }  // namespace gw::app

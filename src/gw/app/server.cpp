@@ -1,13 +1,13 @@
 #include "gw/app/server.hpp"
 
-#include <chrono>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
 
 #include "gw/app/gateway_handler.hpp"
 #include "gw/providers/openai_compatible.hpp"
@@ -19,8 +19,8 @@ using net::Task;
 
 // Keeps the catalog's model lists current: at start-up, then every `interval`. A provider that
 // cannot be listed keeps its previous list (and pattern-based routing still works).
-Task<void> refresh_models(std::shared_ptr<providers::ModelCatalog> catalog,
-                          GatewayHandler* handler, std::chrono::milliseconds interval) {
+Task<void> refresh_models(std::shared_ptr<providers::ModelCatalog> catalog, GatewayHandler* handler,
+                          std::chrono::milliseconds interval) {
   auto executor = co_await boost::asio::this_coro::executor;
   for (;;) {
     for (const auto& provider : catalog->providers()) {
@@ -94,8 +94,9 @@ int run_server(const ServerConfig& config) {
   server.run([&](boost::asio::io_context& io, size_t shard) -> std::shared_ptr<net::HttpHandler> {
     auto handler = std::make_shared<GatewayHandler>(context, io, config.proxies, config.timeouts);
     if (shard == 0 && !context->catalog->providers().empty()) {
-      boost::asio::co_spawn(io, refresh_models(context->catalog, handler.get(), config.models_refresh),
-                     boost::asio::detached);
+      boost::asio::co_spawn(io,
+                            refresh_models(context->catalog, handler.get(), config.models_refresh),
+                            boost::asio::detached);
     }
     if (shard == 0) {
       spdlog::info("llm-gateway {} listening on http://{}:{} ({} thread(s))", GW_VERSION,

@@ -32,9 +32,9 @@ std::optional<net::Endpoint> read_proxy(core::ConfigReader& reader, const std::s
 
 LogConfig read_log_config(core::ConfigReader& reader) {
   LogConfig log;
-  log.level = reader.choice("LOG_LEVEL", "info",
-                            {"trace", "debug", "info", "warn", "warning", "error", "critical",
-                             "off"});
+  log.level =
+      reader.choice("LOG_LEVEL", "info",
+                    {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"});
   if (log.level == "warning") {
     log.level = "warn";
   }

@@ -1,10 +1,10 @@
 #include "gw/core/dotenv.hpp"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 namespace gw::core {
 namespace {
@@ -77,10 +77,18 @@ tl::expected<EnvEntries, std::string> parse_dotenv(std::string_view text) {
         if (quote == '"' && c == '\\' && pos < text.size()) {
           char e = text[pos++];
           switch (e) {
-            case 'n': value += '\n'; break;
-            case 't': value += '\t'; break;
-            case 'r': value += '\r'; break;
-            default: value += e; break;
+            case 'n':
+              value += '\n';
+              break;
+            case 't':
+              value += '\t';
+              break;
+            case 'r':
+              value += '\r';
+              break;
+            default:
+              value += e;
+              break;
           }
           continue;
         }

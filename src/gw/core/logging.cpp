@@ -1,13 +1,13 @@
 #include "gw/core/logging.hpp"
 
-#include <chrono>
-#include <memory>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/formatter.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include <chrono>
+#include <memory>
 
 namespace gw::core {
 namespace {
@@ -56,16 +56,28 @@ void init_logging(std::string_view level, LogFormat format) {
   spdlog::set_default_logger(std::move(logger));
 }
 
-LogFormat log_format() { return g_format; }
+LogFormat log_format() {
+  return g_format;
+}
 
 void append_json_escaped(std::string& out, std::string_view text) {
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));

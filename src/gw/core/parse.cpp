@@ -1,11 +1,10 @@
 #include "gw/core/parse.hpp"
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-
-#include <boost/url/parse.hpp>
 
 namespace gw::core {
 

@@ -1,10 +1,10 @@
 #include "gw/core/settings.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "gw/core/parse.hpp"
 
@@ -69,8 +69,7 @@ uint16_t ConfigReader::port(const std::string& name, uint16_t fallback) {
   return static_cast<uint16_t>(integer(name, fallback, 0, 65535));
 }
 
-int64_t ConfigReader::integer(const std::string& name, int64_t fallback, int64_t min,
-                              int64_t max) {
+int64_t ConfigReader::integer(const std::string& name, int64_t fallback, int64_t min, int64_t max) {
   auto s = settings_.get(name);
   if (!s) {
     return fallback;

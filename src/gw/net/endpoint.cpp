@@ -1,12 +1,12 @@
 #include "gw/net/endpoint.hpp"
 
-#include "gw/core/parse.hpp"
+#include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/url/parse.hpp>
 #include <cctype>
 
-#include <boost/url/parse.hpp>
-#include <fmt/format.h>
+#include "gw/core/parse.hpp"
 
 namespace gw::net {
 namespace {
@@ -114,9 +114,8 @@ bool ProxySettings::bypass(const Endpoint& target) const {
     if (entry.empty()) {
       continue;
     }
-    if (host == entry ||
-        (host.size() > entry.size() && host.ends_with(entry) &&
-         host[host.size() - entry.size() - 1] == '.')) {
+    if (host == entry || (host.size() > entry.size() && host.ends_with(entry) &&
+                          host[host.size() - entry.size() - 1] == '.')) {
       return true;
     }
   }

@@ -4,19 +4,18 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace gw::net {
 
 // Where an upstream lives, parsed once from a base URL such as "https://api.openai.com/v1".
 struct Endpoint {
   bool tls = false;
-  std::string host;         // name or IP literal, without IPv6 brackets
+  std::string host;  // name or IP literal, without IPv6 brackets
   uint16_t port = 0;
-  std::string base_path;    // without a trailing '/', e.g. "/v1"; may be empty
-  std::string host_header;  // "host" or "host:port" as sent in Host:
+  std::string base_path;      // without a trailing '/', e.g. "/v1"; may be empty
+  std::string host_header;    // "host" or "host:port" as sent in Host:
   std::string authorization;  // for proxies given as http://user:pass@host: "Basic ..."
 
   static tl::expected<Endpoint, std::string> parse(std::string_view url);

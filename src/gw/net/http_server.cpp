@@ -1,5 +1,7 @@
 #include "gw/net/http_server.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -7,8 +9,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "gw/net/server_internal.hpp"
 
@@ -19,8 +19,7 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 Task<void> accept_loop(HttpServer::Impl& server, Shard& shard) {
   for (;;) {
-    auto [ec, socket] =
-        co_await shard.acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await shard.acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
     if (ec) {
       if (ec == asio::error::operation_aborted || shard.stopping) {
         co_return;
@@ -54,8 +53,8 @@ tl::expected<tcp::endpoint, std::string> resolve_listen_address(const std::strin
   tcp::resolver resolver(ctx);
   auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
   if (ec || results.empty()) {
-    return tl::unexpected(fmt::format("cannot resolve listen host '{}': {}", host,
-                                      ec ? ec.message() : "no address"));
+    return tl::unexpected(
+        fmt::format("cannot resolve listen host '{}': {}", host, ec ? ec.message() : "no address"));
   }
   return results.begin()->endpoint();
 }
@@ -123,9 +122,13 @@ HttpServer::HttpServer(ServerOptions options) : impl_(std::make_unique<Impl>()) 
 
 HttpServer::~HttpServer() = default;
 
-size_t HttpServer::shard_count() const { return impl_->shards.size(); }
+size_t HttpServer::shard_count() const {
+  return impl_->shards.size();
+}
 
-asio::io_context& HttpServer::context(size_t shard) { return impl_->shards.at(shard)->context; }
+asio::io_context& HttpServer::context(size_t shard) {
+  return impl_->shards.at(shard)->context;
+}
 
 tl::expected<uint16_t, std::string> HttpServer::bind() {
   raise_descriptor_limit();

@@ -5,7 +5,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-
 #include <tl/expected.hpp>
 
 #include "gw/net/http_types.hpp"

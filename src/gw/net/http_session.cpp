@@ -1,6 +1,8 @@
 // One client connection: reads requests with Beast's parser, runs the handler while watching for
 // the client going away, and writes responses as raw HTTP/1.1 bytes.
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,8 +16,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
@@ -59,7 +59,8 @@ class SessionWriter final : public ResponseWriter {
     streaming_ = true;
     status_ = status;
     std::string head = head_lines(status, content_type, headers);
-    head += "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
+    head +=
+        "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
     std::array buffers{asio::buffer(head)};
     co_return co_await write_buffers(buffers);
   }
@@ -99,8 +100,9 @@ class SessionWriter final : public ResponseWriter {
     finished_ = true;
     char prefix[24];
     auto end = fmt::format_to(prefix, "{:x}\r\n", last.size());
-    std::array<asio::const_buffer, 3> buffers{asio::buffer(prefix, static_cast<size_t>(end - prefix)),
-                       asio::buffer(last.data(), last.size()), asio::buffer("\r\n0\r\n\r\n", 7)};
+    std::array<asio::const_buffer, 3> buffers{
+        asio::buffer(prefix, static_cast<size_t>(end - prefix)),
+        asio::buffer(last.data(), last.size()), asio::buffer("\r\n0\r\n\r\n", 7)};
     if (last.empty()) {
       std::array terminator{asio::buffer("0\r\n\r\n", 5)};
       co_return co_await write_buffers(terminator);
@@ -184,9 +186,9 @@ Task<void> watch_disconnect(tcp::socket& socket) {
   co_await forever.async_wait(as_tuple(use_awaitable));
 }
 
-
 void write_access_log(const Exchange& exchange, int status, bool client_gone) {
-  const auto elapsed = std::chrono::duration<double, std::milli>(Clock::now() - exchange.started_at);
+  const auto elapsed =
+      std::chrono::duration<double, std::milli>(Clock::now() - exchange.started_at);
   const auto& log = exchange.log;
   std::string_view outcome = log.outcome;
   if (client_gone && outcome.empty()) {
@@ -255,8 +257,8 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
       co_return;
     }
     stream.expires_after(first ? options.header_timeout : options.keepalive_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser,
-                                                    as_tuple(use_awaitable));
+    auto [ec, n] =
+        co_await http::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
     control.idle = false;
     first = false;
     if (ec == http::error::header_limit) {
@@ -265,11 +267,11 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
       co_return;
     }
     if (ec == http::error::body_limit) {
-      co_await reject(stream,
-                      {core::Errc::kPayloadTooLarge,
-                       fmt::format("request body exceeds the limit of {} bytes",
-                                   options.max_body_bytes)},
-                      options.write_timeout);
+      co_await reject(
+          stream,
+          {core::Errc::kPayloadTooLarge,
+           fmt::format("request body exceeds the limit of {} bytes", options.max_body_bytes)},
+          options.write_timeout);
       co_return;
     }
     if (ec) {
@@ -290,11 +292,11 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
     stream.expires_never();
     if (ec == http::error::body_limit) {
-      co_await reject(stream,
-                      {core::Errc::kPayloadTooLarge,
-                       fmt::format("request body exceeds the limit of {} bytes",
-                                   options.max_body_bytes)},
-                      options.write_timeout);
+      co_await reject(
+          stream,
+          {core::Errc::kPayloadTooLarge,
+           fmt::format("request body exceeds the limit of {} bytes", options.max_body_bytes)},
+          options.write_timeout);
       co_return;
     }
     if (ec == beast::error::timeout) {
@@ -309,20 +311,21 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     auto& message = parser.get();
     const bool keep_alive = message.keep_alive() && !shard.stopping;
     auto request_id_header = message["x-request-id"];
-    std::string request_id =
-        core::is_acceptable_request_id(std::string_view(request_id_header.data(),
-                                                        request_id_header.size()))
-            ? std::string(request_id_header)
-            : core::new_request_id();
+    std::string request_id = core::is_acceptable_request_id(std::string_view(
+                                 request_id_header.data(), request_id_header.size()))
+                                 ? std::string(request_id_header)
+                                 : core::new_request_id();
     SessionWriter writer(stream, request_id, keep_alive, options.write_timeout);
     Exchange exchange{Request{}, request_id, writer, RequestLog{}, Clock::now()};
     Request& request = exchange.request;
-    request.method = std::string_view(message.method_string().data(), message.method_string().size());
+    request.method =
+        std::string_view(message.method_string().data(), message.method_string().size());
     request.target = std::string_view(message.target().data(), message.target().size());
     request.headers.reserve(16);
     for (const auto& field : message) {
-      request.headers.emplace_back(std::string_view(field.name_string().data(), field.name_string().size()),
-                                   std::string_view(field.value().data(), field.value().size()));
+      request.headers.emplace_back(
+          std::string_view(field.name_string().data(), field.name_string().size()),
+          std::string_view(field.value().data(), field.value().size()));
     }
     request.body = std::move(message.body());
     request.remote_address = remote;

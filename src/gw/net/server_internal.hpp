@@ -3,15 +3,14 @@
 // Private to net/: the server's per-shard state shared by the listener and the sessions.
 
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "gw/net/http_server.hpp"
 

@@ -45,7 +45,8 @@ class SseParser {
         pos = eol + 1;
       }
       if (process_line(line)) {
-        on_event(SseEvent{event_, std::string_view(data_).substr(0, data_.empty() ? 0 : data_.size() - 1), id_});
+        on_event(SseEvent{
+            event_, std::string_view(data_).substr(0, data_.empty() ? 0 : data_.size() - 1), id_});
         data_.clear();
         event_.clear();
       }
@@ -61,8 +62,8 @@ class SseParser {
   // Returns true when the line completes an event that should be dispatched.
   bool process_line(std::string_view line);
 
-  std::string line_;   // an incomplete line carried over from the previous read
-  std::string data_;   // accumulated data, each line followed by '\n'
+  std::string line_;  // an incomplete line carried over from the previous read
+  std::string data_;  // accumulated data, each line followed by '\n'
   std::string event_;
   std::string id_;
   bool skip_lf_ = false;

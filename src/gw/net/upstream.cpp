@@ -1,14 +1,14 @@
 #include "gw/net/upstream.hpp"
 
-#include <array>
+#include <fmt/format.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <fmt/format.h>
 
 #include "gw/net/upstream_connection.hpp"
 
@@ -55,14 +55,27 @@ UpstreamResponse::~UpstreamResponse() {
   impl_->connection->tcp().close();
 }
 
-int UpstreamResponse::status() const { return static_cast<int>(impl_->parser.get().result_int()); }
+int UpstreamResponse::status() const {
+  return static_cast<int>(impl_->parser.get().result_int());
+}
 
 std::string_view UpstreamResponse::header(std::string_view name) const {
   auto value = impl_->parser.get()[beast::string_view(name.data(), name.size())];
   return {value.data(), value.size()};
 }
 
-bool UpstreamResponse::done() const { return impl_->parser.is_done(); }
+std::vector<std::pair<std::string_view, std::string_view>> UpstreamResponse::headers() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  for (const auto& field : impl_->parser.get()) {
+    out.emplace_back(std::string_view(field.name_string().data(), field.name_string().size()),
+                     std::string_view(field.value().data(), field.value().size()));
+  }
+  return out;
+}
+
+bool UpstreamResponse::done() const {
+  return impl_->parser.is_done();
+}
 
 Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() {
   auto& parser = impl_->parser;
@@ -83,9 +96,9 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
             core::Errc::kUpstreamTimeout,
             fmt::format("upstream sent nothing for {} ms", impl_->idle_timeout.count())});
       }
-      co_return tl::unexpected(core::Error{
-          core::Errc::kUpstreamError,
-          fmt::format("upstream connection failed mid-response: {}", ec.message())});
+      co_return tl::unexpected(
+          core::Error{core::Errc::kUpstreamError,
+                      fmt::format("upstream connection failed mid-response: {}", ec.message())});
     }
     const size_t size = impl_->body.size() - parser.get().body().size;
     if (size > 0) {
@@ -109,9 +122,9 @@ Task<tl::expected<std::string, core::Error>> UpstreamResponse::read_all(size_t l
       co_return out;
     }
     if (out.size() + piece->size() > limit) {
-      co_return tl::unexpected(core::Error{
-          core::Errc::kUpstreamError,
-          fmt::format("upstream response exceeds the limit of {} bytes", limit)});
+      co_return tl::unexpected(
+          core::Error{core::Errc::kUpstreamError,
+                      fmt::format("upstream response exceeds the limit of {} bytes", limit)});
     }
     out.append(*piece);
   }
@@ -212,21 +225,20 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
         continue;
       }
       if (ec == beast::error::timeout) {
-        co_return tl::unexpected(core::Error{
-            core::Errc::kUpstreamTimeout,
-            fmt::format("{} sent no response within {} ms", target.host_header,
-                        timeouts_.first_byte.count())});
+        co_return tl::unexpected(
+            core::Error{core::Errc::kUpstreamTimeout,
+                        fmt::format("{} sent no response within {} ms", target.host_header,
+                                    timeouts_.first_byte.count())});
       }
-      co_return tl::unexpected(core::Error{
-          core::Errc::kUpstreamError,
-          fmt::format("reading the response from {} failed: {}", target.host_header,
-                      ec.message())});
+      co_return tl::unexpected(core::Error{core::Errc::kUpstreamError,
+                                           fmt::format("reading the response from {} failed: {}",
+                                                       target.host_header, ec.message())});
     }
     impl->connection = std::move(connection);
     co_return std::make_unique<UpstreamResponse>(std::move(impl));
   }
-  co_return tl::unexpected(core::Error{core::Errc::kUpstreamError,
-                                       fmt::format("{} closed the connection", target.host_header)});
+  co_return tl::unexpected(core::Error{
+      core::Errc::kUpstreamError, fmt::format("{} closed the connection", target.host_header)});
 }
 
 }  // namespace gw::net

@@ -4,9 +4,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "gw/core/error.hpp"
 #include "gw/net/endpoint.hpp"
@@ -45,6 +44,8 @@ class UpstreamResponse {
   int status() const;
   // Case-insensitive; empty when absent.
   std::string_view header(std::string_view name) const;
+  // Every header as (name, value) views, valid while the response lives.
+  std::vector<std::pair<std::string_view, std::string_view>> headers() const;
   // The next piece of the (de-chunked) body; an empty view at the end. The view is valid until
   // the next call. Errors: kUpstreamTimeout (idle timeout), kUpstreamError (reset, bad framing).
   Task<tl::expected<std::string_view, core::Error>> read_some();

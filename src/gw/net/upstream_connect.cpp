@@ -1,3 +1,5 @@
+#include <fmt/format.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,8 +11,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <fmt/format.h>
-#include <openssl/ssl.h>
 
 #include "gw/net/upstream_connection.hpp"
 
@@ -39,28 +39,24 @@ ssl::context& tls_context() {
 core::Error unreachable(const Endpoint& target, std::string_view what,
                         const boost::system::error_code& ec) {
   if (ec == beast::error::timeout) {
-    return {core::Errc::kUpstreamTimeout,
-            fmt::format("timed out {} {}", what, target.host_header)};
+    return {core::Errc::kUpstreamTimeout, fmt::format("timed out {} {}", what, target.host_header)};
   }
   return {core::Errc::kUpstreamUnreachable,
           fmt::format("upstream {} unreachable ({}): {}", target.host_header, what, ec.message())};
 }
 
 Task<tl::expected<void, core::Error>> proxy_connect(beast::tcp_stream& stream,
-                                                    const Endpoint& target,
-                                                    const Endpoint& proxy) {
-  std::string authority = fmt::format("{}:{}", target.host.find(':') != std::string::npos
-                                                   ? "[" + target.host + "]"
-                                                   : target.host,
-                                      target.port);
-  std::string request =
-      fmt::format("CONNECT {0} HTTP/1.1\r\nhost: {0}\r\n", authority);
+                                                    const Endpoint& target, const Endpoint& proxy) {
+  std::string authority = fmt::format(
+      "{}:{}", target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host,
+      target.port);
+  std::string request = fmt::format("CONNECT {0} HTTP/1.1\r\nhost: {0}\r\n", authority);
   if (!proxy.authorization.empty()) {
     request += "proxy-authorization: " + proxy.authorization + "\r\n";
   }
   request += "\r\n";
-  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request),
-                                                   as_tuple(use_awaitable));
+  auto [wec, written] =
+      co_await asio::async_write(stream, asio::buffer(request), as_tuple(use_awaitable));
   if (wec) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", wec));
   }
@@ -72,10 +68,10 @@ Task<tl::expected<void, core::Error>> proxy_connect(beast::tcp_stream& stream,
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", ec));
   }
   if (parser.get().result_int() != 200) {
-    co_return tl::unexpected(core::Error{
-        core::Errc::kUpstreamUnreachable,
-        fmt::format("proxy {} refused CONNECT to {}: status {}", proxy.host_header, authority,
-                    parser.get().result_int())});
+    co_return tl::unexpected(
+        core::Error{core::Errc::kUpstreamUnreachable,
+                    fmt::format("proxy {} refused CONNECT to {}: status {}", proxy.host_header,
+                                authority, parser.get().result_int())});
   }
   co_return tl::expected<void, core::Error>{};
 }
@@ -100,8 +96,8 @@ Task<tl::expected<std::unique_ptr<UpstreamConnection>, core::Error>> connect_ups
   const Endpoint& hop = proxy != nullptr ? *proxy : target;
 
   tcp::resolver resolver(executor);
-  auto [rec, results] = co_await resolver.async_resolve(hop.host, std::to_string(hop.port),
-                                                        as_tuple(use_awaitable));
+  auto [rec, results] =
+      co_await resolver.async_resolve(hop.host, std::to_string(hop.port), as_tuple(use_awaitable));
   if (rec) {
     co_return tl::unexpected(unreachable(hop, "resolving", rec));
   }

@@ -1,9 +1,9 @@
 #include "gw/providers/catalog.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <mutex>
-
-#include <fmt/format.h>
 
 #include "gw/core/logging.hpp"
 
@@ -40,9 +40,8 @@ void append_model(std::string& out, std::string_view id, int64_t created,
 }  // namespace
 
 std::string_view provider_for_pattern(std::string_view model) {
-  for (std::string_view prefix :
-       {"gpt-", "chatgpt-", "o1", "o3", "o4", "text-embedding-", "omni-moderation", "davinci-",
-        "babbage-"}) {
+  for (std::string_view prefix : {"gpt-", "chatgpt-", "o1", "o3", "o4", "text-embedding-",
+                                  "omni-moderation", "davinci-", "babbage-"}) {
     if (model.starts_with(prefix)) {
       return "openai";
     }
@@ -116,11 +115,11 @@ tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) c
     }
     for (const auto& [name, variable] : kKnownProviders) {
       if (prefix == name && find_provider(prefix) == nullptr) {
-        return tl::unexpected(core::Error(
-            core::Errc::kModelNotFound,
-            fmt::format("The model '{}' needs the {} provider, which is not configured "
-                        "(set {}).",
-                        model, name, variable)));
+        return tl::unexpected(
+            core::Error(core::Errc::kModelNotFound,
+                        fmt::format("The model '{}' needs the {} provider, which is not configured "
+                                    "(set {}).",
+                                    model, name, variable)));
       }
     }
   }

@@ -5,10 +5,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tl/expected.hpp>
 #include <unordered_map>
 #include <vector>
-
-#include <tl/expected.hpp>
 
 #include "gw/core/error.hpp"
 #include "gw/providers/provider.hpp"

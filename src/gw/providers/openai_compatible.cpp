@@ -1,7 +1,6 @@
 #include "gw/providers/openai_compatible.hpp"
 
 #include <algorithm>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -59,7 +58,9 @@ size_t last_event_end(std::string_view bytes) {
   return end;
 }
 
-std::unique_ptr<ResponseTranslator> make_pass_through() { return std::make_unique<PassThrough>(); }
+std::unique_ptr<ResponseTranslator> make_pass_through() {
+  return std::make_unique<PassThrough>();
+}
 
 OpenAICompatibleProvider::OpenAICompatibleProvider(OpenAICompatibleOptions options)
     : options_(std::move(options)) {

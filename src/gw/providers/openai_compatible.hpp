@@ -7,9 +7,9 @@
 namespace gw::providers {
 
 struct OpenAICompatibleOptions {
-  std::string name;      // model prefix and owned_by, e.g. "openai", "ollama", "groq"
-  net::Endpoint endpoint;  // base URL, e.g. https://api.openai.com/v1
-  std::string api_key;   // sent as "Authorization: Bearer"; none when empty
+  std::string name;           // model prefix and owned_by, e.g. "openai", "ollama", "groq"
+  net::Endpoint endpoint;     // base URL, e.g. https://api.openai.com/v1
+  std::string api_key;        // sent as "Authorization: Bearer"; none when empty
   bool latest_alias = false;  // "name:latest" also answers to "name" (Ollama)
 };
 

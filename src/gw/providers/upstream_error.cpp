@@ -1,6 +1,7 @@
+#include <fmt/format.h>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <fmt/format.h>
 
 #include "gw/providers/provider.hpp"
 
@@ -16,7 +17,9 @@ std::string string_at(const boost::json::object& object, std::string_view key) {
 
 }  // namespace
 
-std::vector<std::string> Provider::aliases(std::string_view /*model_id*/) const { return {}; }
+std::vector<std::string> Provider::aliases(std::string_view /*model_id*/) const {
+  return {};
+}
 
 core::Error map_upstream_error(std::string_view provider, int status, std::string_view body,
                                std::string_view retry_after) {
@@ -43,9 +46,9 @@ core::Error map_upstream_error(std::string_view provider, int status, std::strin
   }
   if (error.message.empty()) {
     std::string_view excerpt = body.substr(0, 512);
-    error.message = excerpt.empty() ? fmt::format("{} returned HTTP {}", provider, status)
-                                    : fmt::format("{} returned HTTP {}: {}", provider, status,
-                                                  excerpt);
+    error.message = excerpt.empty()
+                        ? fmt::format("{} returned HTTP {}", provider, status)
+                        : fmt::format("{} returned HTTP {}: {}", provider, status, excerpt);
   }
   if (status == 429) {
     error.errc = core::Errc::kRateLimited;
@@ -54,7 +57,7 @@ core::Error map_upstream_error(std::string_view provider, int status, std::strin
     error.errc = core::Errc::kUpstreamStatus;
     error.status = status;
     if (error.type.empty()) {
-      error.type = status == 401 ? "authentication_error"
+      error.type = status == 401   ? "authentication_error"
                    : status == 403 ? "permission_error"
                    : status == 404 ? "not_found_error"
                                    : "invalid_request_error";
@@ -62,8 +65,8 @@ core::Error map_upstream_error(std::string_view provider, int status, std::strin
   } else {
     // The client gets 502 whatever the upstream's 5xx: the failure is the upstream's, not ours.
     error.errc = core::Errc::kUpstreamError;
-    error.message = fmt::format("upstream {} failed with HTTP {}: {}", provider, status,
-                                error.message);
+    error.message =
+        fmt::format("upstream {} failed with HTTP {}: {}", provider, status, error.message);
     error.type.clear();
     error.code.clear();
     error.param.clear();

@@ -29,8 +29,7 @@ TEST(InspectChatRequest, EscapedModelToken) {
   auto info = inspect_chat_request(body);
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->model, "a\"b\\");
-  EXPECT_EQ(body.substr(info->model_begin, info->model_end - info->model_begin),
-            R"("a\"b\\")");
+  EXPECT_EQ(body.substr(info->model_begin, info->model_end - info->model_begin), R"("a\"b\\")");
 }
 
 TEST(InspectChatRequest, StreamDefaultsToFalseAndAcceptsNull) {

@@ -12,20 +12,17 @@ TEST(Error, TableGivesStatusTypeAndCode) {
     std::string_view type;
     std::string_view code;
   };
-  for (const auto& c : {Case{Errc::kInvalidRequest, 400, "invalid_request_error", ""},
-                        Case{Errc::kUnauthorized, 401, "invalid_request_error", "invalid_api_key"},
-                        Case{Errc::kModelNotFound, 404, "invalid_request_error", "model_not_found"},
-                        Case{Errc::kMethodNotAllowed, 405, "invalid_request_error",
-                             "method_not_allowed"},
-                        Case{Errc::kPayloadTooLarge, 413, "invalid_request_error",
-                             "request_too_large"},
-                        Case{Errc::kHeadersTooLarge, 431, "invalid_request_error",
-                             "headers_too_large"},
-                        Case{Errc::kRateLimited, 429, "rate_limit_error", "rate_limit_exceeded"},
-                        Case{Errc::kUpstreamError, 502, "server_error", "upstream_error"},
-                        Case{Errc::kUpstreamUnreachable, 502, "server_error",
-                             "upstream_unreachable"},
-                        Case{Errc::kUpstreamTimeout, 504, "server_error", "upstream_timeout"}}) {
+  for (const auto& c :
+       {Case{Errc::kInvalidRequest, 400, "invalid_request_error", ""},
+        Case{Errc::kUnauthorized, 401, "invalid_request_error", "invalid_api_key"},
+        Case{Errc::kModelNotFound, 404, "invalid_request_error", "model_not_found"},
+        Case{Errc::kMethodNotAllowed, 405, "invalid_request_error", "method_not_allowed"},
+        Case{Errc::kPayloadTooLarge, 413, "invalid_request_error", "request_too_large"},
+        Case{Errc::kHeadersTooLarge, 431, "invalid_request_error", "headers_too_large"},
+        Case{Errc::kRateLimited, 429, "rate_limit_error", "rate_limit_exceeded"},
+        Case{Errc::kUpstreamError, 502, "server_error", "upstream_error"},
+        Case{Errc::kUpstreamUnreachable, 502, "server_error", "upstream_unreachable"},
+        Case{Errc::kUpstreamTimeout, 504, "server_error", "upstream_timeout"}}) {
     Error error(c.errc, "m");
     EXPECT_EQ(http_status(error), c.status);
     EXPECT_EQ(error_type(error), c.type);

@@ -18,8 +18,8 @@ TEST(PassThrough, RelaysOnlyWholeEventsAndSeesDone) {
   for (size_t split = 0; split <= stream.size(); ++split) {
     auto relay = make_pass_through();
     std::string out;
-    for (std::string_view piece : {std::string_view(stream).substr(0, split),
-                                   std::string_view(stream).substr(split)}) {
+    for (std::string_view piece :
+         {std::string_view(stream).substr(0, split), std::string_view(stream).substr(split)}) {
       auto ready = relay->feed(piece);
       ASSERT_TRUE(ready.has_value());
       // Whatever is relayed ends at an event boundary.

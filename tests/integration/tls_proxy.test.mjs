@@ -1,0 +1,191 @@
+// Upstream HTTPS (certificate verification against SSL_CERT_FILE, host name checks) and upstream
+// proxies (HTTPS_PROXY with CONNECT, HTTP_PROXY with absolute-form requests, NO_PROXY).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+
+import { chatBody, postChat, startGateway, startMock, tmpDir } from '../lib/harness.mjs';
+
+function makeCert(dir, name, san) {
+  const key = path.join(dir, `${name}.key`);
+  const cert = path.join(dir, `${name}.pem`);
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+    '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`,
+  ], { stdio: 'ignore' });
+  return { key, cert };
+}
+
+// A minimal OpenAI-compatible upstream over TLS.
+function startTlsUpstream(files) {
+  const server = https.createServer(
+    { key: fs.readFileSync(files.key), cert: fs.readFileSync(files.cert) },
+    (req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        if (req.url === '/v1/models') {
+          res.end(JSON.stringify({ object: 'list', data: [{ id: 'tls-model', object: 'model' }] }));
+          return;
+        }
+        const model = JSON.parse(body).model;
+        res.end(JSON.stringify({
+          id: 'chatcmpl-tls', object: 'chat.completion', created: 1, model,
+          choices: [{ index: 0, message: { role: 'assistant', content: `tls ok ${model}` },
+                      finish_reason: 'stop' }],
+          usage: { prompt_tokens: 1, completion_tokens: 3, total_tokens: 4 },
+        }));
+      });
+    },
+  );
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// An HTTP proxy that records what it was asked: CONNECT tunnels and absolute-form requests.
+function startProxy() {
+  const seen = [];
+  const server = http.createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const target = new URL(req.url);
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname + target.search,
+        method: req.method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode, up.headers);
+        up.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  server.on('connect', (req, socket, head) => {
+    seen.push(`CONNECT ${req.url}`);
+    const [host, port] = req.url.split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, seen, port: server.address().port })));
+}
+
+describe('upstream TLS and proxies', () => {
+  let dir;
+  let good;
+  let wrongName;
+  let upstream;
+  let upstreamPort;
+  let proxy;
+  const started = [];
+
+  before(async () => {
+    dir = tmpDir();
+    good = makeCert(dir, 'good', 'IP:127.0.0.1,DNS:localhost');
+    wrongName = makeCert(dir, 'wrong', 'DNS:other.example');
+    upstream = await startTlsUpstream(good);
+    upstreamPort = upstream.address().port;
+    proxy = await startProxy();
+  });
+
+  after(async () => {
+    await Promise.all(started.map((p) => p.stop()));
+    upstream.close();
+    proxy.server.close();
+    upstream.closeAllConnections?.();
+    proxy.server.closeAllConnections?.();
+  });
+
+  async function gateway(env) {
+    const gw = await startGateway([], { OPENAI_API_KEY: 'sk-test', ...env });
+    started.push(gw);
+    return gw;
+  }
+
+  test('HTTPS upstream verified against SSL_CERT_FILE, by IP and by host name', async () => {
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const gw = await gateway({
+        OPENAI_BASE_URL: `https://${host}:${upstreamPort}/v1`,
+        SSL_CERT_FILE: good.cert,
+      });
+      const res = await postChat(gw, chatBody('openai/gpt-x', 'hi'));
+      assert.equal(res.status, 200, await res.clone().text());
+      const body = await res.json();
+      assert.equal(body.choices[0].message.content, 'tls ok gpt-x');
+    }
+  });
+
+  test('an untrusted certificate is a 502, never a silent success', async () => {
+    const gw = await gateway({ OPENAI_BASE_URL: `https://127.0.0.1:${upstreamPort}/v1` });
+    const res = await postChat(gw, chatBody('openai/gpt-x', 'hi'));
+    assert.equal(res.status, 502);
+    const body = await res.json();
+    assert.match(body.error.message, /TLS handshake/);
+    assert.equal(body.error.code, 'upstream_unreachable');
+  });
+
+  test('a certificate for another host name is a 502', async () => {
+    const server = await startTlsUpstream(wrongName);
+    try {
+      const gw = await gateway({
+        OPENAI_BASE_URL: `https://127.0.0.1:${server.address().port}/v1`,
+        SSL_CERT_FILE: wrongName.cert,
+      });
+      const res = await postChat(gw, chatBody('openai/gpt-x', 'hi'));
+      assert.equal(res.status, 502);
+      assert.match((await res.json()).error.message, /TLS handshake/);
+    } finally {
+      server.close();
+      server.closeAllConnections?.();
+    }
+  });
+
+  test('HTTPS_PROXY tunnels with CONNECT; NO_PROXY bypasses it', async () => {
+    proxy.seen.length = 0;
+    const via = await gateway({
+      OPENAI_BASE_URL: `https://127.0.0.1:${upstreamPort}/v1`,
+      SSL_CERT_FILE: good.cert,
+      HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`,
+    });
+    const res = await postChat(via, chatBody('openai/gpt-x', 'hi'));
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((await res.json()).choices[0].message.content, 'tls ok gpt-x');
+    assert.ok(proxy.seen.includes(`CONNECT 127.0.0.1:${upstreamPort}`), proxy.seen.join('\n'));
+
+    proxy.seen.length = 0;
+    const direct = await gateway({
+      OPENAI_BASE_URL: `https://127.0.0.1:${upstreamPort}/v1`,
+      SSL_CERT_FILE: good.cert,
+      HTTPS_PROXY: `http://127.0.0.1:${proxy.port}`,
+      NO_PROXY: 'localhost,127.0.0.1',
+    });
+    const res2 = await postChat(direct, chatBody('openai/gpt-x', 'hi'));
+    assert.equal(res2.status, 200);
+    await res2.arrayBuffer();
+    assert.deepEqual(proxy.seen, []);
+  });
+
+  test('HTTP_PROXY receives absolute-form requests for http upstreams', async () => {
+    const mock = await startMock();
+    started.push(mock);
+    proxy.seen.length = 0;
+    const gw = await gateway({
+      OPENAI_BASE_URL: `${mock.url}/v1`,
+      HTTP_PROXY: `http://127.0.0.1:${proxy.port}`,
+    });
+    const res = await postChat(gw, chatBody('openai/mock-model', 'through the proxy'));
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).choices[0].message.content, 'through the proxy');
+    assert.ok(proxy.seen.includes(`POST ${mock.url}/v1/chat/completions`), proxy.seen.join('\n'));
+  });
+});
