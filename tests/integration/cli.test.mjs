@@ -3,8 +3,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runCli, occupiedPort, startGateway, tmpDir } from '../lib/harness.mjs';
+import { runCli as run, occupiedPort, startGateway, tmpDir } from '../lib/harness.mjs';
 import path from 'node:path';
+
+/** runCli, also failing on a sanitizer report (sanitizer builds). */
+async function runCli(...args) {
+  const r = await run(...args);
+  assert.equal(r.sanitizer, null, `sanitizer report:\n${r.sanitizer}`);
+  return r;
+}
 
 const LISTEN = ['--host', '127.0.0.1', '--port', '0', '--threads', '1'];
 

@@ -47,6 +47,19 @@ export function tmpDir(prefix = 'llm-gateway-test-') {
 }
 
 const live = new Set();
+// If the test process itself is interrupted (ctest timeout, Ctrl-C), take the children along.
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  });
+}
 process.on('exit', () => {
   for (const child of live) {
     try {
@@ -94,6 +107,15 @@ function exited(child) {
     return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   }
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+const SANITIZER = /^.*(ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: (Address|Leak|Undefined|Thread)\w*Sanitizer).*$/m;
+
+/** The first lines of a sanitizer report in `output`, or null. */
+export function sanitizerReport(output) {
+  const m = SANITIZER.exec(output);
+  if (!m) return null;
+  return output.slice(m.index, m.index + 4000);
 }
 
 /**
@@ -162,15 +184,24 @@ export async function startProcess(args, env = {}, { cwd } = {}) {
       waitFor(() => re.exec(out), { message: `output matching ${re}`, ...opts }).catch((err) => {
         throw new Error(`${err.message}\n--- output ---\n${out}`);
       }),
-    /** SIGTERM, then SIGKILL if the process has not exited after `graceMs`. Returns {code, signal}. */
+    /**
+     * SIGTERM, then SIGKILL if the process has not exited after `graceMs`. Resolves with
+     * {code, signal}; rejects if the process printed a sanitizer report (ASan/UBSan/LSan builds),
+     * so a t.after(() => x.stop()) hook fails the test.
+     */
     stop: (graceMs = 5000) => {
       if (!stopping) {
         stopping = (async () => {
-          if (proc.exitCode !== null || proc.signalCode !== null) return exitPromise;
-          proc.kill('SIGTERM');
-          const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-          const result = await exitPromise;
-          clearTimeout(timer);
+          let result;
+          if (proc.exitCode !== null || proc.signalCode !== null) result = await exitPromise;
+          else {
+            proc.kill('SIGTERM');
+            const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+            result = await exitPromise;
+            clearTimeout(timer);
+          }
+          const report = sanitizerReport(out);
+          if (report) throw new Error(`sanitizer report from ${args.join(' ')}:\n${report}`);
           return result;
         })();
       }
@@ -303,6 +334,52 @@ export async function readSse(response, opts) {
   return events;
 }
 
+/**
+ * Incremental SSE reader: `await next()` resolves with the next `data:` payload, or null once the
+ * body has ended; it rejects if nothing arrives within `timeout` ms.
+ */
+export function sseReader(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  const queue = [];
+  let buffer = '';
+  let ended = false;
+  const drain = () => {
+    buffer = buffer.replace(/\r\n/g, '\n');
+    let idx;
+    while ((idx = buffer.indexOf('\n\n')) !== -1) {
+      const block = buffer.slice(0, idx);
+      buffer = buffer.slice(idx + 2);
+      const data = block
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).replace(/^ /, ''));
+      if (data.length > 0) queue.push(data.join('\n'));
+    }
+  };
+  return {
+    async next({ timeout = 5000 } = {}) {
+      const deadline = Date.now() + timeout;
+      while (queue.length === 0 && !ended) {
+        const left = deadline - Date.now();
+        let timer;
+        const result = await Promise.race([
+          reader.read(),
+          new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.max(left, 0)))),
+        ]).finally(() => clearTimeout(timer));
+        if (result === 'timeout') throw new Error(`no SSE event within ${timeout} ms`);
+        if (result.done) ended = true;
+        else {
+          buffer += decoder.decode(result.value, { stream: true });
+          drain();
+        }
+      }
+      return queue.length > 0 ? queue.shift() : null;
+    },
+    cancel: () => reader.cancel().catch(() => {}),
+  };
+}
+
 /** Parses the JSON payloads of SSE events, leaving "[DONE]" as the string. */
 export function parseEvents(events) {
   return events.map((e) => (e === '[DONE]' ? e : JSON.parse(e)));
@@ -382,6 +459,37 @@ export function rawHttp(port, request, { timeout = 5000 } = {}) {
   });
 }
 
+/**
+ * A raw TCP connection to 127.0.0.1:port for connection-level tests. Resolves once connected.
+ * Returns {socket, write(text), data(), closed(), closedAt(), waitClosed(opts), waitData(re, opts), destroy()}.
+ */
+export function rawConnect(port) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let data = '';
+    let closedAt = null;
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk) => (data += chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => (closedAt = Date.now()));
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve({
+        socket,
+        write: (text) => socket.write(text),
+        data: () => data,
+        closed: () => closedAt !== null,
+        closedAt: () => closedAt,
+        waitClosed: (opts = {}) =>
+          waitFor(() => closedAt !== null, { message: `the server to close the connection (received ${JSON.stringify(data)})`, ...opts }),
+        waitData: (re, opts = {}) => waitFor(() => re.exec(data), { message: `data matching ${re} (received ${JSON.stringify(data)})`, ...opts }),
+        destroy: () => socket.destroy(),
+      });
+    });
+    socket.once('error', reject);
+  });
+}
+
 /** A loopback port that nothing listens on (bound, noted, then closed). */
 export function closedPort() {
   return new Promise((resolve, reject) => {
@@ -458,7 +566,7 @@ export function runCli(args, env = {}, { cwd, timeout = 10_000 } = {}) {
     proc.once('close', (code, signal) => {
       clearTimeout(timer);
       live.delete(proc);
-      resolve({ code, signal, stdout, stderr, output: stdout + stderr, listening });
+      resolve({ code, signal, stdout, stderr, output: stdout + stderr, listening, sanitizer: sanitizerReport(stdout + stderr) });
     });
   });
 }

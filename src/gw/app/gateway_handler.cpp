@@ -70,7 +70,7 @@ Task<void> GatewayHandler::handle(Exchange& exchange) {
   const std::string_view method = request.method;
 
   if (path == "/health") {
-    if (method != "GET" && method != "HEAD") {
+    if (method != "GET") {
       co_return co_await method_not_allowed(exchange, "GET");
     }
     co_return co_await net::respond(exchange.writer,

@@ -10,10 +10,10 @@
 
 namespace gw::core {
 
-Settings::Settings(EnvLookup environment, EnvEntries dotenv, std::string dotenv_path)
+Settings::Settings(EnvLookup environment, const EnvEntries& dotenv, std::string dotenv_path)
     : environment_(std::move(environment)), dotenv_path_(std::move(dotenv_path)) {
-  for (auto& [key, value] : dotenv) {
-    dotenv_.insert_or_assign(std::move(key), std::move(value));
+  for (const auto& [key, value] : dotenv) {
+    dotenv_.insert_or_assign(key, value);  // a later line wins, as in dotenv tools
   }
 }
 

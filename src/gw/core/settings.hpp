@@ -25,7 +25,7 @@ class Settings {
   using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
   Settings() = default;
-  Settings(EnvLookup environment, EnvEntries dotenv, std::string dotenv_path);
+  Settings(EnvLookup environment, const EnvEntries& dotenv, std::string dotenv_path);
 
   // Records a flag given on the command line for the variable `name`.
   void set_flag(const std::string& name, std::string flag, std::string value);

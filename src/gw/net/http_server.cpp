@@ -59,6 +59,25 @@ tl::expected<tcp::endpoint, std::string> resolve_listen_address(const std::strin
   return results.begin()->endpoint();
 }
 
+// SO_REUSEPORT lets our shards share one port, but it would also let a second gateway started
+// on the same port (same user) silently share its traffic. A plain bind first tells "in use".
+tl::expected<void, std::string> check_port_free(const tcp::endpoint& endpoint) {
+  asio::io_context ctx;
+  tcp::acceptor probe(ctx);
+  boost::system::error_code ec;
+  probe.open(endpoint.protocol(), ec);
+  if (!ec) {
+    probe.set_option(tcp::acceptor::reuse_address(true), ec);
+  }
+  if (!ec) {
+    probe.bind(endpoint, ec);
+  }
+  if (ec) {
+    return tl::unexpected(ec.message());
+  }
+  return {};
+}
+
 // Thousands of open streams need thousands of descriptors; the soft limit is often 1024.
 void raise_descriptor_limit() {
   rlimit limit{};
@@ -136,6 +155,12 @@ tl::expected<uint16_t, std::string> HttpServer::bind() {
   if (!endpoint) {
     return tl::unexpected(endpoint.error());
   }
+  if (endpoint->port() != 0) {
+    if (auto taken = check_port_free(*endpoint); !taken) {
+      return tl::unexpected(fmt::format("cannot listen on {}:{}: {}", impl_->options.host,
+                                        endpoint->port(), taken.error()));
+    }
+  }
   for (auto& shard : impl_->shards) {
     boost::system::error_code ec;
     auto& acceptor = shard->acceptor.emplace(shard->context);
@@ -163,10 +188,8 @@ tl::expected<uint16_t, std::string> HttpServer::bind() {
 }
 
 void HttpServer::run(const HandlerFactory& factory) {
-  for (auto& shard : impl_->shards) {
-    shard->handler = factory(shard->context, shard->index);
-    asio::co_spawn(shard->context, accept_loop(*impl_, *shard), asio::detached);
-  }
+  // Signals first: the factory may announce readiness, and a SIGTERM sent right after that must
+  // already mean a graceful drain.
   Shard& first = *impl_->shards.front();
   impl_->signals.emplace(first.context, SIGINT, SIGTERM);
   impl_->signals->async_wait([this](boost::system::error_code ec, int signal) {
@@ -175,6 +198,10 @@ void HttpServer::run(const HandlerFactory& factory) {
       impl_->begin_shutdown();
     }
   });
+  for (auto& shard : impl_->shards) {
+    shard->handler = factory(shard->context, shard->index);
+    asio::co_spawn(shard->context, accept_loop(*impl_, *shard), asio::detached);
+  }
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->shards.size(); ++i) {
     threads.emplace_back([&shard = *impl_->shards[i]] { shard.context.run(); });

@@ -221,10 +221,16 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
   }
 }
 
+// The client's x-request-id when it is sane, else a new one.
+std::string request_id_of(const http::request_parser<http::string_body>& parser) {
+  auto given = parser.get()["x-request-id"];
+  std::string_view id(given.data(), given.size());
+  return core::is_acceptable_request_id(id) ? std::string(id) : core::new_request_id();
+}
+
 // Answers a request the session itself rejects (bad HTTP, limits) and closes.
 Task<void> reject(beast::tcp_stream& stream, const core::Error& error,
-                  std::chrono::milliseconds write_timeout) {
-  std::string id = core::new_request_id();
+                  std::chrono::milliseconds write_timeout, std::string id) {
   SessionWriter writer(stream, id, false, write_timeout);
   co_await writer.send(error_response(error));
   spdlog::info("rejected request: {} {} request_id={}", http_status(error), error.message, id);
@@ -263,7 +269,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     first = false;
     if (ec == http::error::header_limit) {
       co_await reject(stream, {core::Errc::kHeadersTooLarge, "request headers are too large"},
-                      options.write_timeout);
+                      options.write_timeout, core::new_request_id());
       co_return;
     }
     if (ec == http::error::body_limit) {
@@ -271,7 +277,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
           stream,
           {core::Errc::kPayloadTooLarge,
            fmt::format("request body exceeds the limit of {} bytes", options.max_body_bytes)},
-          options.write_timeout);
+          options.write_timeout, request_id_of(parser));
       co_return;
     }
     if (ec) {
@@ -279,7 +285,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
           ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
           ec != asio::error::eof && buffer.size() > 0) {
         co_await reject(stream, {core::Errc::kInvalidRequest, "malformed HTTP request"},
-                        options.write_timeout);
+                        options.write_timeout, core::new_request_id());
       }
       co_return;
     }
@@ -296,12 +302,12 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
           stream,
           {core::Errc::kPayloadTooLarge,
            fmt::format("request body exceeds the limit of {} bytes", options.max_body_bytes)},
-          options.write_timeout);
+          options.write_timeout, request_id_of(parser));
       co_return;
     }
     if (ec == beast::error::timeout) {
       co_await reject(stream, {core::Errc::kRequestTimeout, "timed out reading the request body"},
-                      options.write_timeout);
+                      options.write_timeout, request_id_of(parser));
       co_return;
     }
     if (ec) {
@@ -310,11 +316,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
 
     auto& message = parser.get();
     const bool keep_alive = message.keep_alive() && !shard.stopping;
-    auto request_id_header = message["x-request-id"];
-    std::string request_id = core::is_acceptable_request_id(std::string_view(
-                                 request_id_header.data(), request_id_header.size()))
-                                 ? std::string(request_id_header)
-                                 : core::new_request_id();
+    std::string request_id = request_id_of(parser);
     SessionWriter writer(stream, request_id, keep_alive, options.write_timeout);
     Exchange exchange{Request{}, request_id, writer, RequestLog{}, Clock::now()};
     Request& request = exchange.request;

@@ -1,0 +1,204 @@
+// Connection-level behaviour: client read deadlines (--header-timeout, --body-timeout),
+// keep-alive (--keepalive-timeout), --max-connections, and graceful shutdown on SIGTERM
+// (--drain-timeout).
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startGateway,
+  startMock,
+  mockStats,
+  mockProviderEnv,
+  postChat,
+  chatBody,
+  rawConnect,
+  sseReader,
+  waitFor,
+} from '../lib/harness.mjs';
+
+const HEALTH = 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+const RESPONSE_END = /\{"status":"ok"\}$/;
+
+describe('client read deadlines and keep-alive', () => {
+  let gw;
+  before(async () => {
+    gw = await startGateway(['--header-timeout', '0.4', '--body-timeout', '0.4', '--keepalive-timeout', '0.4']);
+  });
+  after(() => gw?.stop());
+
+  test('incomplete headers: the connection is closed after --header-timeout', async (t) => {
+    const conn = await rawConnect(gw.port);
+    t.after(() => conn.destroy());
+    const started = Date.now();
+    conn.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await conn.waitClosed({ timeout: 3000 });
+    const elapsed = conn.closedAt() - started;
+    assert.ok(elapsed >= 350, `not closed before the deadline (${elapsed} ms)`);
+    assert.doesNotMatch(conn.data(), /^HTTP\/1\.1 200/);
+  });
+
+  test('headers trickled line by line: the deadline covers the whole header block', async (t) => {
+    const conn = await rawConnect(gw.port);
+    t.after(() => conn.destroy());
+    const started = Date.now();
+    conn.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    // Client behaviour: a slow sender adding a header line every 50 ms, forever.
+    const trickle = setInterval(() => {
+      if (!conn.closed()) conn.write('X-Slow: 1\r\n');
+    }, 50);
+    t.after(() => clearInterval(trickle));
+    await conn.waitClosed({ timeout: 3000 });
+    const elapsed = conn.closedAt() - started;
+    assert.ok(elapsed >= 350 && elapsed < 2500, `closed at the header deadline (${elapsed} ms)`);
+  });
+
+  test('incomplete body: the connection is closed after --body-timeout', async (t) => {
+    const conn = await rawConnect(gw.port);
+    t.after(() => conn.destroy());
+    const started = Date.now();
+    conn.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":');
+    await conn.waitClosed({ timeout: 3000 });
+    const elapsed = conn.closedAt() - started;
+    assert.ok(elapsed >= 350, `not closed before the deadline (${elapsed} ms)`);
+    assert.doesNotMatch(conn.data(), /^HTTP\/1\.1 200/);
+  });
+
+  test('body trickled: the deadline covers the whole body', async (t) => {
+    const conn = await rawConnect(gw.port);
+    t.after(() => conn.destroy());
+    const started = Date.now();
+    conn.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
+    const trickle = setInterval(() => {
+      if (!conn.closed()) conn.write('    ');
+    }, 50);
+    t.after(() => clearInterval(trickle));
+    await conn.waitClosed({ timeout: 3000 });
+    const elapsed = conn.closedAt() - started;
+    assert.ok(elapsed >= 350 && elapsed < 2500, `closed at the body deadline (${elapsed} ms)`);
+  });
+
+  test('keep-alive: two requests on one connection, then closed after --keepalive-timeout', async (t) => {
+    const conn = await rawConnect(gw.port);
+    t.after(() => conn.destroy());
+    conn.write(HEALTH);
+    await conn.waitData(RESPONSE_END);
+    conn.write(HEALTH);
+    await conn.waitData(/\{"status":"ok"\}[\s\S]*\{"status":"ok"\}$/);
+    assert.equal(conn.data().match(/HTTP\/1\.1 200/g)?.length, 2, conn.data());
+    const idleFrom = Date.now();
+    await conn.waitClosed({ timeout: 3000 });
+    const elapsed = conn.closedAt() - idleFrom;
+    assert.ok(elapsed >= 300, `the idle connection was kept for the keep-alive timeout (${elapsed} ms)`);
+  });
+
+  test('Connection: close is honoured', async (t) => {
+    const conn = await rawConnect(gw.port);
+    t.after(() => conn.destroy());
+    const started = Date.now();
+    conn.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await conn.waitClosed({ timeout: 3000 });
+    assert.match(conn.data(), /^HTTP\/1\.1 200/);
+    assert.ok(conn.closedAt() - started < 300, 'closed right after the response, not at the keep-alive timeout');
+  });
+});
+
+describe('--max-connections', () => {
+  test('connections over the limit are refused; a freed slot is reused', async (t) => {
+    const gw = await startGateway(['--max-connections', '2']);
+    t.after(() => gw.stop());
+    const held = [];
+    t.after(() => held.forEach((c) => c.destroy()));
+    for (let i = 0; i < 2; i++) {
+      const c = await rawConnect(gw.port);
+      held.push(c);
+      c.write(HEALTH);
+      await c.waitData(RESPONSE_END); // served: the gateway has accepted and counts it
+    }
+    const third = await rawConnect(gw.port);
+    t.after(() => third.destroy());
+    third.write(HEALTH);
+    await third.waitClosed({ timeout: 3000 });
+    assert.doesNotMatch(third.data(), /^HTTP\/1\.1 200/, 'the third connection is not served');
+
+    held.shift().destroy();
+    await waitFor(
+      async () => {
+        const c = await rawConnect(gw.port);
+        try {
+          c.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+          await c.waitClosed({ timeout: 2000 });
+          return /^HTTP\/1\.1 200/.test(c.data());
+        } finally {
+          c.destroy();
+        }
+      },
+      { timeout: 3000, message: 'a new connection to be served once a slot is free' },
+    );
+  });
+});
+
+describe('graceful shutdown', () => {
+  test('SIGTERM lets an in-flight stream finish, then the process exits 0', async (t) => {
+    const mock = await startMock(['--token-delay-ms', '30', '--tokens', '15']);
+    t.after(() => mock.stop());
+    const gw = await startGateway(['--drain-timeout', '5'], mockProviderEnv(mock));
+    t.after(() => gw.stop());
+    const res = await postChat(gw, chatBody('openai/mock-model', 'drain', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = sseReader(res);
+    assert.notEqual(await events.next(), null, 'the stream has started');
+    gw.proc.kill('SIGTERM');
+    const rest = [];
+    for (let e = await events.next(); e !== null; e = await events.next()) rest.push(e);
+    assert.equal(rest.at(-1), '[DONE]', `the stream completed: ${JSON.stringify(rest.slice(-3))}`);
+    assert.ok(!rest.some((e) => e.includes('"error"')), 'no error event');
+    await waitFor(() => gw.proc.exitCode !== null || gw.proc.signalCode !== null, {
+      timeout: 5000,
+      message: 'the gateway to exit',
+    });
+    const { code, signal } = await gw.exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0, gw.output());
+    const s = await mockStats(mock);
+    assert.equal(s.completed, 1);
+    assert.equal(s.cancelled, 0);
+  });
+
+  test('SIGTERM right after the readiness line → graceful exit 0', async () => {
+    const gw = await startGateway(['--drain-timeout', '5']);
+    const started = Date.now();
+    const { code, signal } = await gw.stop(4000);
+    assert.equal(signal, null, 'exited by itself, not killed');
+    assert.equal(code, 0, gw.output());
+    assert.ok(Date.now() - started < 3000, `prompt exit (${Date.now() - started} ms)`);
+  });
+
+  test('a stream longer than --drain-timeout is cut off and the process still exits', async (t) => {
+    const mock = await startMock(['--token-delay-ms', '100', '--tokens', '100']);
+    t.after(() => mock.stop());
+    const gw = await startGateway(['--drain-timeout', '0.3'], mockProviderEnv(mock));
+    t.after(() => gw.stop());
+    const res = await postChat(gw, chatBody('openai/mock-model', 'long', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = sseReader(res);
+    assert.notEqual(await events.next(), null);
+    const killedAt = Date.now();
+    gw.proc.kill('SIGTERM');
+    await waitFor(() => gw.proc.exitCode !== null || gw.proc.signalCode !== null, {
+      timeout: 4000,
+      message: 'the gateway to exit after the drain timeout',
+    });
+    const { signal } = await gw.exited;
+    assert.equal(signal, null, 'exited by itself, not killed');
+    assert.ok(Date.now() - killedAt < 4000);
+    // The client's stream ends (it does not complete: 100 tokens at 100 ms take 10 s).
+    let last;
+    try {
+      for (let e = await events.next({ timeout: 3000 }); e !== null; e = await events.next({ timeout: 3000 })) last = e;
+    } catch (err) {
+      assert.doesNotMatch(err.message, /no SSE event within/, 'the stream must not hang after the gateway exited');
+    }
+    assert.notEqual(last, '[DONE]');
+    await waitFor(async () => (await mockStats(mock)).in_flight === 0, { timeout: 3000, message: 'upstream request ended' });
+  });
+});
