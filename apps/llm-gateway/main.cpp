@@ -60,7 +60,8 @@ std::optional<gw::core::Settings> build_settings(const CommandOptions& command) 
     }
     entries = std::move(*loaded);
   }
-  gw::core::Settings settings(gw::core::Settings::process_environment(), entries, path);
+  gw::core::Settings settings(gw::core::Settings::process_environment(), entries, path,
+                              gw::core::Settings::process_environment_names());
   for (const auto& [variable, option] : command.options) {
     if (option->count() > 0) {
       settings.set_flag(variable, command.flags.at(variable), command.values.at(variable));

@@ -10,6 +10,8 @@
 #include <chrono>
 
 #include "gw/app/gateway_handler.hpp"
+#include "gw/providers/anthropic.hpp"
+#include "gw/providers/azure.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::app {
@@ -25,6 +27,9 @@ Task<void> refresh_models(std::shared_ptr<providers::ModelCatalog> catalog, Gate
   for (;;) {
     for (const auto& provider : catalog->providers()) {
       auto request = provider->models_request();
+      if (request.path.empty()) {
+        continue;  // its models come from configuration
+      }
       auto response = co_await handler->client().send(provider->endpoint(), request);
       if (!response) {
         spdlog::warn("could not list the models of {}: {}", provider->name(),
@@ -54,23 +59,42 @@ std::shared_ptr<providers::ModelCatalog> build_catalog(const ServerConfig& confi
   std::vector<std::unique_ptr<providers::Provider>> list;
   for (const auto& p : config.providers) {
     auto endpoint = net::Endpoint::parse(p.base_url);  // validated by the config layer
-    list.push_back(std::make_unique<providers::OpenAICompatibleProvider>(
-        providers::OpenAICompatibleOptions{p.name, *endpoint, p.api_key, p.latest_alias}));
+    if (p.kind == ProviderConfig::Kind::kAzure) {
+      providers::AzureOptions options;
+      options.name = p.name;
+      options.endpoint = *endpoint;
+      options.api_key = p.api_key;
+      options.api_version = p.api_version;
+      options.deployments = p.deployments;
+      list.push_back(std::make_unique<providers::AzureProvider>(std::move(options)));
+    } else if (p.kind == ProviderConfig::Kind::kAnthropic) {
+      providers::AnthropicOptions options;
+      options.name = p.name;
+      options.endpoint = *endpoint;
+      options.api_key = p.api_key;
+      options.default_max_tokens = p.default_max_tokens;
+      list.push_back(std::make_unique<providers::AnthropicProvider>(std::move(options)));
+    } else {
+      list.push_back(std::make_unique<providers::OpenAICompatibleProvider>(
+          providers::OpenAICompatibleOptions{p.name, *endpoint, p.api_key, p.latest_alias}));
+    }
     spdlog::info("provider {}: {}{}", p.name, p.base_url, p.api_key.empty() ? "" : " (with key)");
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return std::make_shared<providers::ModelCatalog>(
+  auto catalog = std::make_shared<providers::ModelCatalog>(
       std::move(list), config.echo_enabled,
       std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  for (const auto& provider : catalog->providers()) {
+    if (auto models = provider->configured_models(); !models.empty()) {
+      catalog->set_models(*provider, std::move(models));
+    }
+  }
+  return catalog;
 }
 
 }  // namespace
 
 int run_server(const ServerConfig& config) {
-  for (const auto& name : config.unsupported) {
-    spdlog::warn("provider {} is configured but its adapter is not in this version; ignoring it",
-                 name);
-  }
   auto context = std::make_shared<GatewayContext>();
   context->catalog = build_catalog(config);
   context->api_keys = config.api_keys;

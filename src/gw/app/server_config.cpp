@@ -1,5 +1,8 @@
 #include "gw/app/server_config.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <thread>
 
 #include "gw/core/parse.hpp"
@@ -28,7 +31,78 @@ std::optional<net::Endpoint> read_proxy(core::ConfigReader& reader, const std::s
   return *endpoint;
 }
 
+constexpr std::array kPresets{
+    ProviderPreset{"groq", "https://api.groq.com/openai/v1", "GROQ_BASE_URL", "GROQ_API_KEY"},
+    ProviderPreset{"mistral", "https://api.mistral.ai/v1", "MISTRAL_BASE_URL", "MISTRAL_API_KEY"},
+    ProviderPreset{"deepseek", "https://api.deepseek.com/v1", "DEEPSEEK_BASE_URL",
+                   "DEEPSEEK_API_KEY"},
+    ProviderPreset{"together", "https://api.together.xyz/v1", "TOGETHER_BASE_URL",
+                   "TOGETHER_API_KEY"},
+    ProviderPreset{"openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_BASE_URL",
+                   "OPENROUTER_API_KEY"},
+    ProviderPreset{"fireworks", "https://api.fireworks.ai/inference/v1", "FIREWORKS_BASE_URL",
+                   "FIREWORKS_API_KEY"},
+    ProviderPreset{"xai", "https://api.x.ai/v1", "XAI_BASE_URL", "XAI_API_KEY"},
+    ProviderPreset{"vllm", "", "VLLM_BASE_URL", "VLLM_API_KEY"},
+    ProviderPreset{"llamacpp", "", "LLAMACPP_BASE_URL", "LLAMACPP_API_KEY"},
+    ProviderPreset{"lmstudio", "", "LMSTUDIO_BASE_URL", "LMSTUDIO_API_KEY"},
+};
+
+bool valid_provider_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// Presets (GROQ_API_KEY, VLLM_BASE_URL, ...) and any other server named by
+// PROVIDER_<NAME>_BASE_URL (+ PROVIDER_<NAME>_API_KEY), selected by the prefix "<name>/".
+void read_openai_compatible_family(core::ConfigReader& reader,
+                                   std::vector<ProviderConfig>& providers) {
+  auto taken = [&](std::string_view name) {
+    return std::any_of(providers.begin(), providers.end(),
+                       [&](const ProviderConfig& p) { return p.name == name; });
+  };
+  for (const auto& preset : kPresets) {
+    const std::string url_variable(preset.url_variable);
+    const std::string key_variable(preset.key_variable);
+    auto key = reader.optional_text(key_variable);
+    auto url = reader.http_url(url_variable, "");
+    if (url.empty() && (!key || preset.base_url.empty())) {
+      continue;
+    }
+    providers.push_back({ProviderConfig::Kind::kOpenAICompatible, std::string(preset.name),
+                         url.empty() ? std::string(preset.base_url) : url, key.value_or("")});
+  }
+  constexpr std::string_view kPrefix = "PROVIDER_";
+  constexpr std::string_view kSuffix = "_BASE_URL";
+  for (const auto& variable : reader.settings().names()) {
+    if (!variable.starts_with(kPrefix) || !variable.ends_with(kSuffix) ||
+        variable.size() <= kPrefix.size() + kSuffix.size()) {
+      continue;
+    }
+    const std::string upper =
+        variable.substr(kPrefix.size(), variable.size() - kPrefix.size() - kSuffix.size());
+    std::string name = upper;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!valid_provider_name(name) || taken(name)) {
+      reader.fail(*reader.settings().get(variable),
+                  valid_provider_name(name)
+                      ? "this provider name is already taken"
+                      : "the provider name may only hold letters, digits, '_' and '-'");
+      continue;
+    }
+    providers.push_back({ProviderConfig::Kind::kOpenAICompatible, name,
+                         reader.http_url(variable, ""),
+                         reader.text(std::string(kPrefix) + upper + "_API_KEY")});
+  }
+}
+
 }  // namespace
+
+std::span<const ProviderPreset> provider_presets() {
+  return kPresets;
+}
 
 LogConfig read_log_config(core::ConfigReader& reader) {
   LogConfig log;
@@ -102,23 +176,37 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
   auto openai_key = reader.optional_text("OPENAI_API_KEY");
   auto openai_url = reader.http_url("OPENAI_BASE_URL", "");
   if (openai_key || !openai_url.empty()) {
-    config.providers.push_back({"openai",
+    config.providers.push_back({ProviderConfig::Kind::kOpenAICompatible, "openai",
                                 openai_url.empty() ? "https://api.openai.com/v1" : openai_url,
-                                openai_key.value_or(""), false});
+                                openai_key.value_or("")});
   }
   // Ollama, through its OpenAI-compatible API under /v1; only when OLLAMA_HOST is set.
   if (reader.optional_text("OLLAMA_HOST")) {
     auto host = reader.http_url("OLLAMA_HOST", "http://localhost:11434");
-    config.providers.push_back({"ollama", host + "/v1", "", true});
+    config.providers.push_back(
+        {ProviderConfig::Kind::kOpenAICompatible, "ollama", host + "/v1", "", true});
   }
-  (void)reader.http_url("ANTHROPIC_BASE_URL", "");
-  (void)reader.http_url("AZURE_OPENAI_ENDPOINT", "");
-  if (reader.optional_text("ANTHROPIC_API_KEY")) {
-    config.unsupported.emplace_back("anthropic");
+  // Anthropic: configured by a key, or by a base URL alone (a proxy that adds the key).
+  auto anthropic_key = reader.optional_text("ANTHROPIC_API_KEY");
+  auto anthropic_url = reader.http_url("ANTHROPIC_BASE_URL", "");
+  const auto anthropic_max_tokens = reader.integer("ANTHROPIC_MAX_TOKENS", 4096, 1, 10'000'000);
+  if (anthropic_key || !anthropic_url.empty()) {
+    config.providers.push_back({ProviderConfig::Kind::kAnthropic, "anthropic",
+                                anthropic_url.empty() ? "https://api.anthropic.com" : anthropic_url,
+                                anthropic_key.value_or(""), false, anthropic_max_tokens});
   }
+  // Azure OpenAI: its endpoint; deployments are addressed (and listed) as azure/<deployment>.
   if (reader.optional_text("AZURE_OPENAI_ENDPOINT")) {
-    config.unsupported.emplace_back("azure");
+    ProviderConfig azure{ProviderConfig::Kind::kAzure, "azure",
+                         reader.http_url("AZURE_OPENAI_ENDPOINT", ""),
+                         reader.text("AZURE_OPENAI_API_KEY")};
+    azure.api_version = reader.text("AZURE_OPENAI_API_VERSION", "2024-10-21");
+    if (auto deployments = reader.optional_text("AZURE_OPENAI_DEPLOYMENTS")) {
+      azure.deployments = core::split_list(*deployments);
+    }
+    config.providers.push_back(std::move(azure));
   }
+  read_openai_compatible_family(reader, config.providers);
 
   const bool any_provider = !config.providers.empty();
   config.echo_enabled = reader.boolean("ENABLE_ECHO_MODEL", !any_provider) || !any_provider;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <tl/expected.hpp>
 #include <vector>
@@ -13,12 +14,27 @@
 
 namespace gw::app {
 
-struct OpenAICompatibleConfig {
+struct ProviderConfig {
+  enum class Kind { kOpenAICompatible, kAnthropic, kAzure };
+  Kind kind = Kind::kOpenAICompatible;
   std::string name;
   std::string base_url;
   std::string api_key;
-  bool latest_alias = false;
+  bool latest_alias = false;             // OpenAI-compatible: "x:latest" answers to "x" (Ollama)
+  int64_t default_max_tokens = 4096;     // Anthropic: max_tokens when the client sends none
+  std::string api_version;               // Azure
+  std::vector<std::string> deployments;  // Azure
 };
+
+// The OpenAI-compatible services known by name: a key (or, for local servers, a base URL) is
+// all they need.
+struct ProviderPreset {
+  std::string_view name;
+  std::string_view base_url;  // empty: the URL variable is required (local servers)
+  std::string_view url_variable;
+  std::string_view key_variable;
+};
+std::span<const ProviderPreset> provider_presets();
 
 struct ServerConfig {
   net::ServerOptions http;
@@ -27,8 +43,7 @@ struct ServerConfig {
   std::string log_level = "info";
   core::LogFormat log_format = core::LogFormat::kText;
   std::vector<std::string> api_keys;  // GATEWAY_API_KEYS; empty: the API is open
-  std::vector<OpenAICompatibleConfig> providers;
-  std::vector<std::string> unsupported;  // configured providers this version cannot serve yet
+  std::vector<ProviderConfig> providers;
   bool echo_enabled = true;
   std::chrono::milliseconds models_refresh{300'000};
 };

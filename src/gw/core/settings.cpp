@@ -1,6 +1,7 @@
 #include "gw/core/settings.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,8 +11,11 @@
 
 namespace gw::core {
 
-Settings::Settings(EnvLookup environment, const EnvEntries& dotenv, std::string dotenv_path)
-    : environment_(std::move(environment)), dotenv_path_(std::move(dotenv_path)) {
+Settings::Settings(EnvLookup environment, const EnvEntries& dotenv, std::string dotenv_path,
+                   EnvNames environment_names)
+    : environment_(std::move(environment)),
+      environment_names_(std::move(environment_names)),
+      dotenv_path_(std::move(dotenv_path)) {
   for (const auto& [key, value] : dotenv) {
     dotenv_.insert_or_assign(key, value);  // a later line wins, as in dotenv tools
   }
@@ -34,6 +38,35 @@ std::optional<Setting> Settings::get(const std::string& name) const {
     return Setting{it->second, fmt::format("{} in {}", name, dotenv_path_)};
   }
   return std::nullopt;
+}
+
+std::vector<std::string> Settings::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, setting] : flags_) {
+    out.push_back(name);
+  }
+  if (environment_names_) {
+    for (auto& name : environment_names_()) {
+      out.push_back(std::move(name));
+    }
+  }
+  for (const auto& [name, value] : dotenv_) {
+    out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Settings::EnvNames Settings::process_environment_names() {
+  return [] {
+    std::vector<std::string> names;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+      std::string_view text(*entry);
+      names.emplace_back(text.substr(0, text.find('=')));
+    }
+    return names;
+  };
 }
 
 Settings::EnvLookup Settings::process_environment() {

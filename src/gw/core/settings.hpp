@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "gw/core/dotenv.hpp"
 
@@ -23,20 +24,26 @@ struct Setting {
 class Settings {
  public:
   using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+  using EnvNames = std::function<std::vector<std::string>()>;
 
   Settings() = default;
-  Settings(EnvLookup environment, const EnvEntries& dotenv, std::string dotenv_path);
+  Settings(EnvLookup environment, const EnvEntries& dotenv, std::string dotenv_path,
+           EnvNames environment_names = {});
 
   // Records a flag given on the command line for the variable `name`.
   void set_flag(const std::string& name, std::string flag, std::string value);
 
   std::optional<Setting> get(const std::string& name) const;
+  // Every variable name any source defines (for families such as PROVIDER_<NAME>_BASE_URL).
+  std::vector<std::string> names() const;
 
-  // The process environment (getenv).
+  // The process environment (getenv, environ).
   static EnvLookup process_environment();
+  static EnvNames process_environment_names();
 
  private:
   EnvLookup environment_;
+  EnvNames environment_names_;
   std::map<std::string, Setting, std::less<>> flags_;
   std::map<std::string, std::string, std::less<>> dotenv_;
   std::string dotenv_path_;

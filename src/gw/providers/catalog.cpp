@@ -89,7 +89,8 @@ void ModelCatalog::set_models(const Provider& provider, std::vector<ModelEntry> 
   for (size_t p = 0; p < providers_.size(); ++p) {
     for (const auto& entry : next->models[p]) {
       Listed listed{entry.id, entry.id, p, entry.created != 0 ? entry.created : started_at_};
-      if (next->by_name.contains(entry.id) || (echo_enabled_ && entry.id == kEchoModel)) {
+      if (providers_[p]->lists_prefixed() || next->by_name.contains(entry.id) ||
+          (echo_enabled_ && entry.id == kEchoModel)) {
         listed.public_id = fmt::format("{}/{}", providers_[p]->name(), entry.id);
       }
       const size_t at = next->listed.size();

@@ -63,12 +63,16 @@ class Provider {
   virtual core::Error map_error(int status, std::string_view body,
                                 std::string_view retry_after) const = 0;
 
-  // Model discovery; a provider that cannot list returns an empty path.
+  // Model discovery; a provider that cannot list returns a request with an empty path.
   virtual net::OutboundRequest models_request() const = 0;
   virtual tl::expected<std::vector<ModelEntry>, std::string> parse_models(
       std::string_view body) const = 0;
   // Other names a listed model answers to (e.g. Ollama's "llama3" for "llama3:latest").
   virtual std::vector<std::string> aliases(std::string_view model_id) const;
+  // Models known from configuration rather than from a listing endpoint (Azure deployments).
+  virtual std::vector<ModelEntry> configured_models() const { return {}; }
+  // Whether /v1/models shows this provider's models as "provider/id" even when unambiguous.
+  virtual bool lists_prefixed() const { return false; }
 };
 
 // The default mapping of an upstream error: OpenAI-shaped bodies keep their message, type, code

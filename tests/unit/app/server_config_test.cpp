@@ -64,6 +64,79 @@ TEST(ServerConfig, ProxiesLowerCaseFirst) {
   EXPECT_EQ(config->proxies.no_proxy, (std::vector<std::string>{"localhost", ".corp"}));
 }
 
+core::Settings env_with_names(std::map<std::string, std::string> vars) {
+  auto names = [vars] {
+    std::vector<std::string> out;
+    for (const auto& [name, value] : vars) {
+      out.push_back(name);
+    }
+    return out;
+  };
+  return core::Settings(
+      [vars](const std::string& name) -> std::optional<std::string> {
+        auto it = vars.find(name);
+        return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+      },
+      {}, ".env", names);
+}
+
+const ProviderConfig* find(const ServerConfig& config, std::string_view name) {
+  for (const auto& p : config.providers) {
+    if (p.name == name) {
+      return &p;
+    }
+  }
+  return nullptr;
+}
+
+TEST(ServerConfig, AnthropicAndAzure) {
+  auto config = load_server_config(env({{"ANTHROPIC_API_KEY", "sk-ant"},
+                                        {"ANTHROPIC_MAX_TOKENS", "1024"},
+                                        {"AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com"},
+                                        {"AZURE_OPENAI_API_KEY", "az"},
+                                        {"AZURE_OPENAI_DEPLOYMENTS", "a, b"}}));
+  ASSERT_TRUE(config.has_value()) << config.error();
+  const auto* anthropic = find(*config, "anthropic");
+  ASSERT_NE(anthropic, nullptr);
+  EXPECT_EQ(anthropic->kind, ProviderConfig::Kind::kAnthropic);
+  EXPECT_EQ(anthropic->base_url, "https://api.anthropic.com");
+  EXPECT_EQ(anthropic->default_max_tokens, 1024);
+  const auto* azure = find(*config, "azure");
+  ASSERT_NE(azure, nullptr);
+  EXPECT_EQ(azure->api_version, "2024-10-21");
+  EXPECT_EQ(azure->deployments, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ServerConfig, PresetsAndNamedOpenAICompatibleProviders) {
+  auto config =
+      load_server_config(env_with_names({{"GROQ_API_KEY", "gsk"},
+                                         {"VLLM_BASE_URL", "http://gpu:8000/v1"},
+                                         {"MISTRAL_BASE_URL", "http://proxy/v1"},
+                                         {"PROVIDER_MYLAB_BASE_URL", "http://lab:9000/v1"},
+                                         {"PROVIDER_MYLAB_API_KEY", "lab-key"}}));
+  ASSERT_TRUE(config.has_value()) << config.error();
+  ASSERT_NE(find(*config, "groq"), nullptr);
+  EXPECT_EQ(find(*config, "groq")->base_url, "https://api.groq.com/openai/v1");
+  EXPECT_EQ(find(*config, "groq")->api_key, "gsk");
+  EXPECT_EQ(find(*config, "vllm")->base_url, "http://gpu:8000/v1");
+  EXPECT_EQ(find(*config, "mistral")->base_url, "http://proxy/v1");
+  ASSERT_NE(find(*config, "mylab"), nullptr);
+  EXPECT_EQ(find(*config, "mylab")->base_url, "http://lab:9000/v1");
+  EXPECT_EQ(find(*config, "mylab")->api_key, "lab-key");
+  // A local server preset without its URL stays off.
+  EXPECT_EQ(find(*config, "llamacpp"), nullptr);
+  EXPECT_FALSE(config->echo_enabled);
+}
+
+TEST(ServerConfig, NamedProviderMustNotClash) {
+  auto clash = load_server_config(
+      env_with_names({{"PROVIDER_OPENAI_BASE_URL", "http://x/v1"}, {"OPENAI_API_KEY", "k"}}));
+  ASSERT_FALSE(clash.has_value());
+  EXPECT_NE(clash.error().find("PROVIDER_OPENAI_BASE_URL"), std::string::npos);
+  auto bad = load_server_config(env_with_names({{"PROVIDER_MY.LAB_BASE_URL", "http://x/v1"}}));
+  ASSERT_FALSE(bad.has_value());
+}
+
 TEST(ServerConfig, InvalidValuesNameTheVariable) {
   for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
            {"PORT", "abc"},
@@ -78,6 +151,10 @@ TEST(ServerConfig, InvalidValuesNameTheVariable) {
            {"ENABLE_ECHO_MODEL", "maybe"},
            {"HTTPS_PROXY", "https://tls-proxy:443"},
            {"GATEWAY_API_KEYS", " , "},
+           {"ANTHROPIC_BASE_URL", "api.anthropic.com"},
+           {"ANTHROPIC_MAX_TOKENS", "0"},
+           {"AZURE_OPENAI_ENDPOINT", "nope"},
+           {"GROQ_BASE_URL", "ftp://x"},
        }) {
     auto config = load_server_config(env({{name, value}}));
     ASSERT_FALSE(config.has_value()) << name << "=" << value;

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <string>
+
+#include "gw/providers/provider.hpp"
+
+namespace gw::providers {
+
+struct AnthropicOptions {
+  std::string name = "anthropic";
+  net::Endpoint endpoint;              // e.g. https://api.anthropic.com
+  std::string api_key;                 // sent as x-api-key
+  std::string version = "2023-06-01";  // anthropic-version
+  int64_t default_max_tokens = 4096;   // Anthropic requires max_tokens; OpenAI does not
+};
+
+// Anthropic's Messages API (/v1/messages) behind OpenAI's chat-completions API: requests,
+// responses, stream events and errors are translated both ways; a field Anthropic cannot express
+// is rejected with a 400 naming it, never dropped.
+class AnthropicProvider final : public Provider {
+ public:
+  explicit AnthropicProvider(AnthropicOptions options);
+
+  std::string_view name() const override { return options_.name; }
+  const net::Endpoint& endpoint() const override { return options_.endpoint; }
+  tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
+  std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  core::Error map_error(int status, std::string_view body,
+                        std::string_view retry_after) const override;
+  net::OutboundRequest models_request() const override;
+  tl::expected<std::vector<ModelEntry>, std::string> parse_models(
+      std::string_view body) const override;
+
+ private:
+  net::Headers headers() const;
+  AnthropicOptions options_;
+};
+
+// The translation itself, exposed for golden-file tests.
+tl::expected<boost::json::object, core::Error> anthropic_request_from_openai(
+    const boost::json::object& openai, std::string_view upstream_model, int64_t default_max_tokens);
+tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body);
+std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage);
+// Anthropic's error type -> HTTP status the client gets (529 overloaded -> 503).
+int anthropic_error_status(std::string_view type, int upstream_status);
+// stop_reason -> finish_reason
+std::string_view finish_reason_from_anthropic(std::string_view stop_reason);
+
+}  // namespace gw::providers

@@ -1,0 +1,145 @@
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "gw/providers/anthropic.hpp"
+
+namespace gw::providers {
+namespace {
+
+namespace json = boost::json;
+constexpr std::string_view kUserAgent = "llm-gateway/" GW_VERSION;
+
+// "2024-10-22T00:00:00Z" -> seconds since the epoch (date part only; 0 when unreadable).
+int64_t epoch_from_rfc3339(std::string_view text) {
+  int y = 0;
+  unsigned m = 0;
+  unsigned d = 0;
+  if (text.size() < 10 ||
+      std::sscanf(std::string(text.substr(0, 10)).c_str(), "%d-%u-%u", &y, &m, &d) != 3) {
+    return 0;
+  }
+  const auto days =
+      std::chrono::sys_days(std::chrono::year(y) / std::chrono::month(m) / std::chrono::day(d));
+  return std::chrono::duration_cast<std::chrono::seconds>(days.time_since_epoch()).count();
+}
+
+}  // namespace
+
+AnthropicProvider::AnthropicProvider(AnthropicOptions options) : options_(std::move(options)) {}
+
+net::Headers AnthropicProvider::headers() const {
+  net::Headers headers{{"anthropic-version", options_.version},
+                       {"user-agent", std::string(kUserAgent)}};
+  if (!options_.api_key.empty()) {
+    headers.push_back({"x-api-key", options_.api_key});
+  }
+  return headers;
+}
+
+tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
+    const ChatCall& call) const {
+  boost::system::error_code ec;
+  auto openai = json::parse(call.body, ec);
+  if (ec || !openai.is_object()) {
+    return tl::unexpected(
+        core::Error(core::Errc::kInvalidRequest, "the request body is not a JSON object"));
+  }
+  auto translated = anthropic_request_from_openai(openai.as_object(), call.upstream_model,
+                                                  options_.default_max_tokens);
+  if (!translated) {
+    return tl::unexpected(translated.error());
+  }
+  PreparedRequest prepared;
+  prepared.storage.push_back(json::serialize(*translated));
+  auto& request = prepared.request;
+  request.method = "POST";
+  request.path = options_.endpoint.base_path + "/v1/messages";
+  request.headers = headers();
+  request.headers.push_back({"content-type", "application/json"});
+  request.headers.push_back(
+      {"accept", call.info.stream ? "text/event-stream" : "application/json"});
+  request.headers.push_back({"x-request-id", std::string(call.request_id)});
+  request.body.push_back(prepared.storage.back());
+  return prepared;
+}
+
+std::unique_ptr<ResponseTranslator> AnthropicProvider::translator(const ChatCall& call) const {
+  return make_anthropic_stream_translator(call.info.include_usage);
+}
+
+core::Error AnthropicProvider::map_error(int status, std::string_view body,
+                                         std::string_view retry_after) const {
+  boost::system::error_code ec;
+  auto value = json::parse(body, ec);
+  const json::object* detail = nullptr;
+  if (!ec && value.is_object()) {
+    if (const auto* e = value.as_object().if_contains("error"); e != nullptr && e->is_object()) {
+      detail = &e->as_object();
+    }
+  }
+  if (detail == nullptr) {
+    return map_upstream_error(options_.name, status, body, retry_after);
+  }
+  const auto* type_value = detail->if_contains("type");
+  const auto* message_value = detail->if_contains("message");
+  const std::string type =
+      type_value != nullptr && type_value->is_string() ? std::string(type_value->as_string()) : "";
+  std::string message = message_value != nullptr && message_value->is_string()
+                            ? std::string(message_value->as_string())
+                            : fmt::format("anthropic returned HTTP {}", status);
+  const int mapped = anthropic_error_status(type, status);
+  core::Error error;
+  error.message = std::move(message);
+  error.type = type;
+  error.code = type;
+  if (mapped == 429) {
+    error.errc = core::Errc::kRateLimited;
+    error.retry_after = std::string(retry_after);
+  } else if (mapped == 503) {
+    error.errc = core::Errc::kServiceUnavailable;
+    error.retry_after = std::string(retry_after);
+  } else if (mapped >= 500) {
+    error.errc = core::Errc::kUpstreamError;
+    error.message =
+        fmt::format("upstream anthropic failed with HTTP {}: {}", status, error.message);
+  } else {
+    error.errc = core::Errc::kUpstreamStatus;
+    error.status = mapped;
+  }
+  return error;
+}
+
+net::OutboundRequest AnthropicProvider::models_request() const {
+  net::OutboundRequest request;
+  request.method = "GET";
+  request.path = options_.endpoint.base_path + "/v1/models?limit=1000";
+  request.headers = headers();
+  request.headers.push_back({"accept", "application/json"});
+  return request;
+}
+
+tl::expected<std::vector<ModelEntry>, std::string> AnthropicProvider::parse_models(
+    std::string_view body) const {
+  boost::system::error_code ec;
+  auto value = json::parse(body, ec);
+  const auto* data = !ec && value.is_object() ? value.as_object().if_contains("data") : nullptr;
+  if (data == nullptr || !data->is_array()) {
+    return tl::unexpected(std::string("the model list has no 'data' array"));
+  }
+  std::vector<ModelEntry> models;
+  for (const auto& item : data->as_array()) {
+    const auto* id = item.is_object() ? item.as_object().if_contains("id") : nullptr;
+    if (id == nullptr || !id->is_string()) {
+      continue;
+    }
+    const auto* created = item.as_object().if_contains("created_at");
+    models.push_back({std::string(id->as_string()), created != nullptr && created->is_string()
+                                                        ? epoch_from_rfc3339(created->as_string())
+                                                        : 0});
+  }
+  return models;
+}
+
+}  // namespace gw::providers

@@ -1,0 +1,384 @@
+// OpenAI chat-completions request -> Anthropic Messages request.
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "gw/providers/anthropic.hpp"
+
+namespace gw::providers {
+namespace {
+
+namespace json = boost::json;
+using core::Errc;
+using core::Error;
+
+Error invalid(std::string message, std::string param) {
+  return Error(Errc::kInvalidRequest, std::move(message), std::move(param));
+}
+
+Error unsupported(std::string_view field) {
+  return invalid(fmt::format("'{}' is not supported by the anthropic provider", field),
+                 std::string(field));
+}
+
+// "data:image/png;base64,AAAA" -> a base64 image source; http(s) URLs -> a url source.
+tl::expected<json::object, Error> image_block(const json::value& part, std::string_view param) {
+  const json::value* image = part.as_object().if_contains("image_url");
+  const json::value* url = nullptr;
+  if (image != nullptr && image->is_object()) {
+    url = image->as_object().if_contains("url");
+  } else if (image != nullptr && image->is_string()) {
+    url = image;
+  }
+  if (url == nullptr || !url->is_string()) {
+    return tl::unexpected(invalid("an image_url part needs image_url.url", std::string(param)));
+  }
+  std::string_view text = url->as_string();
+  json::object source;
+  if (text.starts_with("data:")) {
+    auto comma = text.find(',');
+    auto meta = text.substr(5, comma == std::string_view::npos ? 0 : comma - 5);
+    if (comma == std::string_view::npos || !meta.ends_with(";base64")) {
+      return tl::unexpected(invalid("image data URLs must be base64", std::string(param)));
+    }
+    source["type"] = "base64";
+    source["media_type"] = meta.substr(0, meta.size() - 7);
+    source["data"] = text.substr(comma + 1);
+  } else if (text.starts_with("http://") || text.starts_with("https://")) {
+    source["type"] = "url";
+    source["url"] = text;
+  } else {
+    return tl::unexpected(invalid("image URLs must be data: or http(s) URLs", std::string(param)));
+  }
+  return json::object{{"type", "image"}, {"source", std::move(source)}};
+}
+
+// OpenAI content (a string or an array of parts) -> Anthropic content blocks.
+tl::expected<json::array, Error> content_blocks(const json::value& content,
+                                                std::string_view param) {
+  json::array blocks;
+  if (content.is_null()) {
+    return blocks;
+  }
+  if (content.is_string()) {
+    if (!content.as_string().empty()) {
+      blocks.push_back(json::object{{"type", "text"}, {"text", content.as_string()}});
+    }
+    return blocks;
+  }
+  if (!content.is_array()) {
+    return tl::unexpected(
+        invalid("content must be a string or an array of parts", std::string(param)));
+  }
+  for (const auto& part : content.as_array()) {
+    if (!part.is_object()) {
+      return tl::unexpected(invalid("content parts must be objects", std::string(param)));
+    }
+    const auto* type = part.as_object().if_contains("type");
+    std::string_view kind =
+        type != nullptr && type->is_string() ? std::string_view(type->as_string()) : "";
+    if (kind == "text") {
+      const auto* text = part.as_object().if_contains("text");
+      if (text == nullptr || !text->is_string()) {
+        return tl::unexpected(invalid("a text part needs 'text'", std::string(param)));
+      }
+      if (!text->as_string().empty()) {
+        blocks.push_back(json::object{{"type", "text"}, {"text", text->as_string()}});
+      }
+    } else if (kind == "image_url") {
+      auto block = image_block(part, param);
+      if (!block) {
+        return tl::unexpected(block.error());
+      }
+      blocks.push_back(std::move(*block));
+    } else {
+      return tl::unexpected(invalid(
+          fmt::format("content parts of type '{}' are not supported by the anthropic provider",
+                      kind),
+          std::string(param)));
+    }
+  }
+  return blocks;
+}
+
+// Appends a turn, merging it into the previous one when the role is the same (Anthropic needs
+// strictly alternating user/assistant turns).
+void append_turn(json::array& messages, std::string_view role, json::array blocks) {
+  if (blocks.empty()) {
+    return;
+  }
+  if (!messages.empty() && messages.back().as_object().at("role").as_string() == role) {
+    auto& previous = messages.back().as_object().at("content").as_array();
+    for (auto& block : blocks) {
+      previous.push_back(std::move(block));
+    }
+    return;
+  }
+  messages.push_back(json::object{{"role", role}, {"content", std::move(blocks)}});
+}
+
+tl::expected<void, Error> translate_messages(const json::array& in, json::object& out) {
+  json::array system;
+  json::array messages;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const std::string param = fmt::format("messages[{}]", i);
+    const auto& message = in[i].as_object();
+    const std::string_view role = message.at("role").as_string();
+    const json::value* content = message.if_contains("content");
+    const json::value null_content;
+    auto blocks = content_blocks(content != nullptr ? *content : null_content, param + ".content");
+    if (!blocks) {
+      return tl::unexpected(blocks.error());
+    }
+    if (role == "system" || role == "developer") {
+      for (auto& block : *blocks) {
+        if (block.as_object().at("type").as_string() != "text") {
+          return tl::unexpected(invalid("system messages may only hold text", param));
+        }
+        system.push_back(std::move(block));
+      }
+    } else if (role == "user") {
+      append_turn(messages, "user", std::move(*blocks));
+    } else if (role == "assistant") {
+      if (const auto* calls = message.if_contains("tool_calls");
+          calls != nullptr && calls->is_array()) {
+        for (size_t c = 0; c < calls->as_array().size(); ++c) {
+          const auto& call = calls->as_array()[c];
+          const std::string call_param = fmt::format("{}.tool_calls[{}]", param, c);
+          const auto* id = call.is_object() ? call.as_object().if_contains("id") : nullptr;
+          const auto* function =
+              call.is_object() ? call.as_object().if_contains("function") : nullptr;
+          if (id == nullptr || !id->is_string() || function == nullptr || !function->is_object()) {
+            return tl::unexpected(invalid("a tool call needs an id and a function", call_param));
+          }
+          const auto* name = function->as_object().if_contains("name");
+          const auto* arguments = function->as_object().if_contains("arguments");
+          if (name == nullptr || !name->is_string()) {
+            return tl::unexpected(invalid("a tool call needs function.name", call_param));
+          }
+          json::value input = json::object{};
+          if (arguments != nullptr && arguments->is_string() && !arguments->as_string().empty()) {
+            boost::system::error_code ec;
+            input = json::parse(arguments->as_string(), ec);
+            if (ec || !input.is_object()) {
+              return tl::unexpected(invalid("tool call arguments must be a JSON object",
+                                            call_param + ".function.arguments"));
+            }
+          }
+          blocks->push_back(json::object{{"type", "tool_use"},
+                                         {"id", id->as_string()},
+                                         {"name", name->as_string()},
+                                         {"input", std::move(input)}});
+        }
+      }
+      append_turn(messages, "assistant", std::move(*blocks));
+    } else if (role == "tool") {
+      const auto* id = message.if_contains("tool_call_id");
+      if (id == nullptr || !id->is_string()) {
+        return tl::unexpected(
+            invalid("a tool message needs tool_call_id", param + ".tool_call_id"));
+      }
+      json::object result{{"type", "tool_result"}, {"tool_use_id", id->as_string()}};
+      if (!blocks->empty()) {
+        result["content"] = std::move(*blocks);
+      }
+      json::array turn;
+      turn.push_back(std::move(result));
+      append_turn(messages, "user", std::move(turn));
+    } else {
+      return tl::unexpected(
+          invalid(fmt::format("role '{}' is not supported by the anthropic provider", role),
+                  param + ".role"));
+    }
+  }
+  if (messages.empty()) {
+    return tl::unexpected(invalid("at least one user or assistant message is needed", "messages"));
+  }
+  if (!system.empty()) {
+    out["system"] = std::move(system);
+  }
+  out["messages"] = std::move(messages);
+  return {};
+}
+
+tl::expected<void, Error> translate_tools(const json::object& in, json::object& out) {
+  if (const auto* tools = in.if_contains("tools"); tools != nullptr && !tools->is_null()) {
+    if (!tools->is_array()) {
+      return tl::unexpected(invalid("'tools' must be an array", "tools"));
+    }
+    json::array translated;
+    for (size_t i = 0; i < tools->as_array().size(); ++i) {
+      const auto& tool = tools->as_array()[i];
+      const std::string param = fmt::format("tools[{}]", i);
+      const auto* type = tool.is_object() ? tool.as_object().if_contains("type") : nullptr;
+      const auto* function = tool.is_object() ? tool.as_object().if_contains("function") : nullptr;
+      if (type == nullptr || !type->is_string() || type->as_string() != "function" ||
+          function == nullptr || !function->is_object()) {
+        return tl::unexpected(invalid("only function tools are supported", param));
+      }
+      const auto& f = function->as_object();
+      const auto* name = f.if_contains("name");
+      if (name == nullptr || !name->is_string()) {
+        return tl::unexpected(invalid("a function tool needs a name", param + ".function.name"));
+      }
+      json::object t{{"name", name->as_string()}};
+      if (const auto* d = f.if_contains("description"); d != nullptr && d->is_string()) {
+        t["description"] = d->as_string();
+      }
+      const auto* parameters = f.if_contains("parameters");
+      t["input_schema"] =
+          parameters != nullptr && parameters->is_object()
+              ? *parameters
+              : json::value(json::object{{"type", "object"}, {"properties", json::object{}}});
+      if (const auto* strict = f.if_contains("strict");
+          strict != nullptr && strict->is_bool() && strict->as_bool()) {
+        return tl::unexpected(unsupported(param + ".function.strict"));
+      }
+      translated.push_back(std::move(t));
+    }
+    if (!translated.empty()) {
+      out["tools"] = std::move(translated);
+    }
+  }
+  json::object choice;
+  if (const auto* tc = in.if_contains("tool_choice"); tc != nullptr && !tc->is_null()) {
+    if (tc->is_string()) {
+      const std::string_view mode = tc->as_string();
+      if (mode == "auto") {
+        choice["type"] = "auto";
+      } else if (mode == "none") {
+        choice["type"] = "none";
+      } else if (mode == "required") {
+        choice["type"] = "any";
+      } else {
+        return tl::unexpected(
+            invalid(fmt::format("unknown tool_choice '{}'", mode), "tool_choice"));
+      }
+    } else if (tc->is_object()) {
+      const auto* function = tc->as_object().if_contains("function");
+      const auto* name = function != nullptr && function->is_object()
+                             ? function->as_object().if_contains("name")
+                             : nullptr;
+      if (name == nullptr || !name->is_string()) {
+        return tl::unexpected(invalid("tool_choice needs function.name", "tool_choice"));
+      }
+      choice["type"] = "tool";
+      choice["name"] = name->as_string();
+    } else {
+      return tl::unexpected(invalid("tool_choice must be a string or an object", "tool_choice"));
+    }
+  }
+  if (const auto* parallel = in.if_contains("parallel_tool_calls");
+      parallel != nullptr && parallel->is_bool() && !parallel->as_bool()) {
+    if (choice.empty()) {
+      choice["type"] = "auto";
+    }
+    if (choice["type"] != "none") {
+      choice["disable_parallel_tool_use"] = true;
+    }
+  }
+  if (!choice.empty()) {
+    out["tool_choice"] = std::move(choice);
+  }
+  return {};
+}
+
+bool is_zero(const json::value& v) {
+  return v.is_null() || (v.is_number() && v.to_number<double>() == 0.0);
+}
+
+}  // namespace
+
+tl::expected<json::object, core::Error> anthropic_request_from_openai(
+    const json::object& openai, std::string_view upstream_model, int64_t default_max_tokens) {
+  json::object out;
+  out["model"] = upstream_model;
+  int64_t max_tokens = default_max_tokens;
+  for (const auto& [key, value] : openai) {
+    if (key == "model" || key == "messages" || key == "tools" || key == "tool_choice" ||
+        key == "parallel_tool_calls" || key == "stream_options") {
+      continue;  // translated below, or (stream_options) handled by the response translator
+    }
+    if (key == "max_tokens" || key == "max_completion_tokens") {
+      if (value.is_null()) {
+        continue;
+      }
+      if (!value.is_int64() || value.as_int64() < 1) {
+        return tl::unexpected(
+            invalid(fmt::format("'{}' must be a positive integer", std::string_view(key)),
+                    std::string(key)));
+      }
+      max_tokens = value.as_int64();
+    } else if (key == "temperature" || key == "top_p") {
+      if (!value.is_null()) {
+        if (!value.is_number()) {
+          return tl::unexpected(invalid(fmt::format("'{}' must be a number", std::string_view(key)),
+                                        std::string(key)));
+        }
+        // OpenAI's temperature goes to 2, Anthropic's to 1: out of range is an error, not a clamp.
+        if (value.to_number<double>() < 0 || value.to_number<double>() > 1) {
+          return tl::unexpected(
+              invalid(fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
+                                  std::string_view(key)),
+                      std::string(key)));
+        }
+        out[key] = value.to_number<double>();
+      }
+    } else if (key == "stop") {
+      if (value.is_string()) {
+        out["stop_sequences"] = json::array{value};
+      } else if (value.is_array()) {
+        out["stop_sequences"] = value;
+      } else if (!value.is_null()) {
+        return tl::unexpected(invalid("'stop' must be a string or an array", "stop"));
+      }
+    } else if (key == "user") {
+      if (value.is_string()) {
+        out["metadata"] = json::object{{"user_id", value}};
+      }
+    } else if (key == "stream") {
+      if (value.is_bool() && value.as_bool()) {
+        out["stream"] = true;
+      }
+    } else if (key == "n") {
+      if (!value.is_null() && !(value.is_int64() && value.as_int64() == 1)) {
+        return tl::unexpected(unsupported("n"));
+      }
+    } else if (key == "logprobs" || key == "store") {
+      if (!value.is_null() && !(value.is_bool() && !value.as_bool())) {
+        return tl::unexpected(unsupported(key));
+      }
+    } else if (key == "frequency_penalty" || key == "presence_penalty") {
+      if (!is_zero(value)) {
+        return tl::unexpected(unsupported(key));
+      }
+    } else if (key == "response_format") {
+      const auto* type = value.is_object() ? value.as_object().if_contains("type") : nullptr;
+      if (!value.is_null() &&
+          !(type != nullptr && type->is_string() && type->as_string() == "text")) {
+        return tl::unexpected(unsupported("response_format"));
+      }
+    } else if (key == "logit_bias" || key == "metadata") {
+      if (!value.is_null() && !(value.is_object() && value.as_object().empty())) {
+        return tl::unexpected(unsupported(key));
+      }
+    } else {
+      // seed, top_logprobs, audio, modalities, prediction, functions, … and anything unknown.
+      if (!value.is_null()) {
+        return tl::unexpected(unsupported(key));
+      }
+    }
+  }
+  out["max_tokens"] = max_tokens;
+  if (auto messages = translate_messages(openai.at("messages").as_array(), out); !messages) {
+    return tl::unexpected(messages.error());
+  }
+  if (auto tools = translate_tools(openai, out); !tools) {
+    return tl::unexpected(tools.error());
+  }
+  return out;
+}
+
+}  // namespace gw::providers

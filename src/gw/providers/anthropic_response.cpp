@@ -1,0 +1,323 @@
+// Anthropic Messages responses, stream events and errors -> OpenAI chat-completions format.
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <map>
+#include <optional>
+
+#include "gw/api/completion_json.hpp"
+#include "gw/core/logging.hpp"
+#include "gw/net/sse.hpp"
+#include "gw/providers/anthropic.hpp"
+
+namespace gw::providers {
+namespace {
+
+namespace json = boost::json;
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t int_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_int64() ? v->as_int64() : 0;
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+// Anthropic counts cached prompt tokens apart from input_tokens; OpenAI's prompt_tokens includes
+// them, with the cached share in prompt_tokens_details.
+struct AnthropicUsage {
+  int64_t input = 0;
+  int64_t output = 0;
+  int64_t cache_read = 0;
+  int64_t cache_creation = 0;
+
+  void merge(const json::object& usage) {
+    if (usage.contains("input_tokens")) {
+      input = int_at(usage, "input_tokens");
+    }
+    if (usage.contains("output_tokens")) {
+      output = int_at(usage, "output_tokens");
+    }
+    if (usage.contains("cache_read_input_tokens")) {
+      cache_read = int_at(usage, "cache_read_input_tokens");
+    }
+    if (usage.contains("cache_creation_input_tokens")) {
+      cache_creation = int_at(usage, "cache_creation_input_tokens");
+    }
+  }
+
+  json::object to_openai() const {
+    const int64_t prompt = input + cache_read + cache_creation;
+    return {{"prompt_tokens", prompt},
+            {"completion_tokens", output},
+            {"total_tokens", prompt + output},
+            {"prompt_tokens_details",
+             {{"cached_tokens", cache_read}, {"cache_creation_tokens", cache_creation}}}};
+  }
+};
+
+json::object chunk(const std::string& id, int64_t created, const std::string& model) {
+  return {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model}};
+}
+
+std::string sse(const json::object& object) {
+  return api::sse_data(json::serialize(object));
+}
+
+class AnthropicStream final : public ResponseTranslator {
+ public:
+  explicit AnthropicStream(bool include_usage) : include_usage_(include_usage) {}
+
+  tl::expected<std::string, core::Error> complete(std::string body) override {
+    return openai_completion_from_anthropic(body);
+  }
+
+  tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
+    out_.clear();
+    std::optional<core::Error> failure;
+    parser_.feed(piece, [&](const net::SseEvent& event) {
+      if (!failure && !finished_) {
+        if (auto handled = on_event(event.data); !handled) {
+          failure = handled.error();
+        }
+      }
+    });
+    if (failure) {
+      return tl::unexpected(*failure);
+    }
+    return std::string_view(out_);
+  }
+
+  bool finished() const override { return finished_; }
+
+ private:
+  tl::expected<void, core::Error> on_event(std::string_view data) {
+    boost::system::error_code ec;
+    auto value = json::parse(data, ec);
+    if (ec || !value.is_object()) {
+      return tl::unexpected(core::Error(core::Errc::kUpstreamError,
+                                        "anthropic sent a stream event that is not JSON"));
+    }
+    const auto& event = value.as_object();
+    const std::string type = string_at(event, "type");
+    if (type == "message_start") {
+      const auto* message = event.if_contains("message");
+      if (message != nullptr && message->is_object()) {
+        id_ = string_at(message->as_object(), "id");
+        model_ = string_at(message->as_object(), "model");
+        if (const auto* usage = message->as_object().if_contains("usage");
+            usage != nullptr && usage->is_object()) {
+          usage_.merge(usage->as_object());
+        }
+      }
+      emit_delta(json::object{{"role", "assistant"}, {"content", ""}});
+    } else if (type == "content_block_start") {
+      const auto* block = event.if_contains("content_block");
+      if (block != nullptr && block->is_object() &&
+          string_at(block->as_object(), "type") == "tool_use") {
+        const int64_t tool_index = next_tool_index_++;
+        tool_index_by_block_[int_at(event, "index")] = tool_index;
+        json::object call{
+            {"index", tool_index},
+            {"id", string_at(block->as_object(), "id")},
+            {"type", "function"},
+            {"function", {{"name", string_at(block->as_object(), "name")}, {"arguments", ""}}}};
+        emit_delta(json::object{{"tool_calls", json::array{std::move(call)}}});
+      } else if (block != nullptr && block->is_object()) {
+        if (auto text = string_at(block->as_object(), "text"); !text.empty()) {
+          emit_delta(json::object{{"content", text}});
+        }
+      }
+    } else if (type == "content_block_delta") {
+      const auto* delta = event.if_contains("delta");
+      if (delta == nullptr || !delta->is_object()) {
+        return {};
+      }
+      const std::string kind = string_at(delta->as_object(), "type");
+      if (kind == "text_delta") {
+        emit_delta(json::object{{"content", string_at(delta->as_object(), "text")}});
+      } else if (kind == "input_json_delta") {
+        auto it = tool_index_by_block_.find(int_at(event, "index"));
+        if (it == tool_index_by_block_.end()) {
+          return tl::unexpected(core::Error(core::Errc::kUpstreamError,
+                                            "anthropic sent tool input for an unknown block"));
+        }
+        json::object call{
+            {"index", it->second},
+            {"function", {{"arguments", string_at(delta->as_object(), "partial_json")}}}};
+        emit_delta(json::object{{"tool_calls", json::array{std::move(call)}}});
+      }
+      // thinking and signature deltas have no OpenAI equivalent in chat completions.
+    } else if (type == "message_delta") {
+      if (const auto* usage = event.if_contains("usage"); usage != nullptr && usage->is_object()) {
+        usage_.merge(usage->as_object());
+      }
+      const auto* delta = event.if_contains("delta");
+      const std::string stop_reason = delta != nullptr && delta->is_object()
+                                          ? string_at(delta->as_object(), "stop_reason")
+                                          : "";
+      auto object = chunk(id_, created_, model_);
+      object["choices"] =
+          json::array{json::object{{"index", 0},
+                                   {"delta", json::object{}},
+                                   {"logprobs", nullptr},
+                                   {"finish_reason", finish_reason_from_anthropic(stop_reason)}}};
+      out_ += sse(object);
+    } else if (type == "message_stop") {
+      if (include_usage_) {
+        auto object = chunk(id_, created_, model_);
+        object["choices"] = json::array{};
+        object["usage"] = usage_.to_openai();
+        out_ += sse(object);
+      }
+      out_ += api::kSseDone;
+      finished_ = true;
+    } else if (type == "error") {
+      const auto* error = event.if_contains("error");
+      const auto& detail = error != nullptr && error->is_object() ? error->as_object() : event;
+      core::Error mapped(core::Errc::kUpstreamError, "anthropic: " + string_at(detail, "message"));
+      mapped.type = string_at(detail, "type");
+      mapped.code = mapped.type;
+      out_ += "data: " + core::error_json(mapped) + "\n\n";
+      finished_ = true;  // the error event is the stream's end
+    }
+    // ping and unknown event types carry nothing for the client.
+    return {};
+  }
+
+  void emit_delta(json::object delta) {
+    auto object = chunk(id_, created_, model_);
+    object["choices"] = json::array{json::object{{"index", 0},
+                                                 {"delta", std::move(delta)},
+                                                 {"logprobs", nullptr},
+                                                 {"finish_reason", nullptr}}};
+    out_ += sse(object);
+  }
+
+  bool include_usage_;
+  net::SseParser parser_;
+  std::string out_;
+  std::string id_;
+  std::string model_;
+  int64_t created_ = now_seconds();
+  AnthropicUsage usage_;
+  std::map<int64_t, int64_t> tool_index_by_block_;
+  int64_t next_tool_index_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+std::string_view finish_reason_from_anthropic(std::string_view stop_reason) {
+  if (stop_reason == "max_tokens") {
+    return "length";
+  }
+  if (stop_reason == "tool_use") {
+    return "tool_calls";
+  }
+  if (stop_reason == "refusal") {
+    return "content_filter";
+  }
+  return "stop";  // end_turn, stop_sequence, pause_turn
+}
+
+int anthropic_error_status(std::string_view type, int upstream_status) {
+  if (type == "invalid_request_error") {
+    return 400;
+  }
+  if (type == "authentication_error") {
+    return 401;
+  }
+  if (type == "permission_error") {
+    return 403;
+  }
+  if (type == "not_found_error") {
+    return 404;
+  }
+  if (type == "request_too_large") {
+    return 413;
+  }
+  if (type == "rate_limit_error") {
+    return 429;
+  }
+  if (type == "overloaded_error" || upstream_status == 529) {
+    return 503;
+  }
+  if (upstream_status >= 400 && upstream_status < 500) {
+    return upstream_status;
+  }
+  return 502;  // api_error and any other server-side failure
+}
+
+tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body) {
+  boost::system::error_code ec;
+  auto value = json::parse(body, ec);
+  if (ec || !value.is_object()) {
+    return tl::unexpected(
+        core::Error(core::Errc::kUpstreamError, "anthropic sent a response that is not JSON"));
+  }
+  const auto& message = value.as_object();
+  std::string text;
+  json::array tool_calls;
+  if (const auto* content = message.if_contains("content");
+      content != nullptr && content->is_array()) {
+    for (const auto& block : content->as_array()) {
+      if (!block.is_object()) {
+        continue;
+      }
+      const auto& b = block.as_object();
+      const std::string type = string_at(b, "type");
+      if (type == "text") {
+        text += string_at(b, "text");
+      } else if (type == "tool_use") {
+        const auto* input = b.if_contains("input");
+        tool_calls.push_back(
+            json::object{{"id", string_at(b, "id")},
+                         {"type", "function"},
+                         {"function",
+                          {{"name", string_at(b, "name")},
+                           {"arguments", input != nullptr ? json::serialize(*input) : "{}"}}}});
+      }
+    }
+  }
+  AnthropicUsage usage;
+  if (const auto* u = message.if_contains("usage"); u != nullptr && u->is_object()) {
+    usage.merge(u->as_object());
+  }
+  json::object reply{
+      {"role", "assistant"},
+      {"content", text.empty() && !tool_calls.empty() ? json::value(nullptr) : json::value(text)},
+      {"refusal", nullptr}};
+  if (!tool_calls.empty()) {
+    reply["tool_calls"] = std::move(tool_calls);
+  }
+  json::object out{
+      {"id", string_at(message, "id")},
+      {"object", "chat.completion"},
+      {"created", now_seconds()},
+      {"model", string_at(message, "model")},
+      {"choices", json::array{json::object{{"index", 0},
+                                           {"message", std::move(reply)},
+                                           {"logprobs", nullptr},
+                                           {"finish_reason", finish_reason_from_anthropic(string_at(
+                                                                 message, "stop_reason"))}}}},
+      {"usage", usage.to_openai()}};
+  return json::serialize(out);
+}
+
+std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage) {
+  return std::make_unique<AnthropicStream>(include_usage);
+}
+
+}  // namespace gw::providers

@@ -1,0 +1,146 @@
+#include "gw/providers/azure.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
+#include "gw/api/completion_json.hpp"
+#include "gw/net/sse.hpp"
+#include "gw/providers/openai_compatible.hpp"
+
+namespace gw::providers {
+namespace {
+
+namespace json = boost::json;
+constexpr std::string_view kUserAgent = "llm-gateway/" GW_VERSION;
+
+class AzureStream final : public ResponseTranslator {
+ public:
+  tl::expected<std::string, core::Error> complete(std::string body) override { return body; }
+
+  tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
+    out_.clear();
+    parser_.feed(piece, [this](const net::SseEvent& event) { on_event(event.data); });
+    return std::string_view(out_);
+  }
+
+  bool finished() const override { return done_; }
+
+ private:
+  void on_event(std::string_view data) {
+    if (data == "[DONE]") {
+      out_ += api::kSseDone;
+      done_ = true;
+      return;
+    }
+    boost::system::error_code ec;
+    auto value = json::parse(data, ec);
+    if (ec || !value.is_object()) {
+      out_ += api::sse_data(data);  // not ours to judge: relay as is
+      return;
+    }
+    auto& chunk = value.as_object();
+    const auto* choices = chunk.if_contains("choices");
+    const bool no_choices =
+        choices == nullptr || !choices->is_array() || choices->as_array().empty();
+    if (no_choices && !chunk.contains("usage")) {
+      // Azure's opening chunk: keep its prompt filter results for the first real chunk.
+      if (const auto* results = chunk.if_contains("prompt_filter_results")) {
+        prompt_filter_results_ = *results;
+      }
+      return;
+    }
+    if (const auto* id = chunk.if_contains("id");
+        id != nullptr && id->is_string() && !id->as_string().empty()) {
+      if (id_.empty()) {
+        id_ = id->as_string();
+      }
+    }
+    if (!id_.empty()) {
+      chunk["id"] = id_;  // one id across the stream, as OpenAI sends
+    }
+    if (!first_sent_ && !no_choices) {
+      auto& delta = chunk["choices"].as_array()[0].as_object()["delta"];
+      if (delta.is_object() && !delta.as_object().contains("role")) {
+        delta.as_object()["role"] = "assistant";
+      }
+      if (!prompt_filter_results_.is_null()) {
+        chunk["prompt_filter_results"] = std::move(prompt_filter_results_);
+        prompt_filter_results_ = nullptr;
+      }
+      first_sent_ = true;
+    }
+    out_ += api::sse_data(json::serialize(chunk));
+  }
+
+  net::SseParser parser_;
+  std::string out_;
+  std::string id_;
+  json::value prompt_filter_results_;
+  bool first_sent_ = false;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<ResponseTranslator> make_azure_stream_normalizer() {
+  return std::make_unique<AzureStream>();
+}
+
+AzureProvider::AzureProvider(AzureOptions options) : options_(std::move(options)) {}
+
+tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_chat(const ChatCall& call) const {
+  PreparedRequest prepared;
+  auto& request = prepared.request;
+  request.method = "POST";
+  request.path = options_.endpoint.base_path + "/openai/deployments/" +
+                 boost::urls::encode(call.upstream_model, boost::urls::unreserved_chars) +
+                 "/chat/completions?api-version=" +
+                 boost::urls::encode(options_.api_version, boost::urls::unreserved_chars);
+  request.headers = {{"content-type", "application/json"},
+                     {"accept", call.info.stream ? "text/event-stream" : "application/json"},
+                     {"user-agent", std::string(kUserAgent)},
+                     {"x-request-id", std::string(call.request_id)}};
+  if (!options_.api_key.empty()) {
+    request.headers.push_back({"api-key", options_.api_key});
+  }
+  // The deployment in the URL picks the model; the body keeps the client's bytes, with the
+  // deployment name spliced into `model` like every OpenAI-dialect upstream.
+  std::string_view body = call.body;
+  prepared.storage.push_back(api::json_quote(call.upstream_model));
+  request.body = {body.substr(0, call.info.model_begin), prepared.storage.back(),
+                  body.substr(call.info.model_end)};
+  return prepared;
+}
+
+std::unique_ptr<ResponseTranslator> AzureProvider::translator(const ChatCall& call) const {
+  if (!call.info.stream) {
+    return make_pass_through();
+  }
+  return make_azure_stream_normalizer();
+}
+
+core::Error AzureProvider::map_error(int status, std::string_view body,
+                                     std::string_view retry_after) const {
+  return map_upstream_error(options_.name, status, body, retry_after);
+}
+
+net::OutboundRequest AzureProvider::models_request() const {
+  return {};  // Azure's data-plane key cannot list deployments: AZURE_OPENAI_DEPLOYMENTS does.
+}
+
+tl::expected<std::vector<ModelEntry>, std::string> AzureProvider::parse_models(
+    std::string_view /*body*/) const {
+  return configured_models();
+}
+
+std::vector<ModelEntry> AzureProvider::configured_models() const {
+  std::vector<ModelEntry> models;
+  for (const auto& deployment : options_.deployments) {
+    models.push_back({deployment, 0});
+  }
+  return models;
+}
+
+}  // namespace gw::providers
