@@ -70,7 +70,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   }
 
   auto translator = provider.translator(call);
-  const bool event_stream = upstream.header("content-type").starts_with("text/event-stream");
+  const bool event_stream = provider.is_stream(upstream.header("content-type"));
   if (!info.stream || !event_stream) {
     auto body = co_await upstream.read_all(max_upstream_body);
     if (!body) {

@@ -12,6 +12,7 @@
 #include "gw/app/gateway_handler.hpp"
 #include "gw/providers/anthropic.hpp"
 #include "gw/providers/azure.hpp"
+#include "gw/providers/ollama.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::app {
@@ -59,7 +60,10 @@ std::shared_ptr<providers::ModelCatalog> build_catalog(const ServerConfig& confi
   std::vector<std::unique_ptr<providers::Provider>> list;
   for (const auto& p : config.providers) {
     auto endpoint = net::Endpoint::parse(p.base_url);  // validated by the config layer
-    if (p.kind == ProviderConfig::Kind::kAzure) {
+    if (p.kind == ProviderConfig::Kind::kOllama) {
+      list.push_back(
+          std::make_unique<providers::OllamaProvider>(providers::OllamaOptions{p.name, *endpoint}));
+    } else if (p.kind == ProviderConfig::Kind::kAzure) {
       providers::AzureOptions options;
       options.name = p.name;
       options.endpoint = *endpoint;

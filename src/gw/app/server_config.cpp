@@ -180,11 +180,16 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
                                 openai_url.empty() ? "https://api.openai.com/v1" : openai_url,
                                 openai_key.value_or("")});
   }
-  // Ollama, through its OpenAI-compatible API under /v1; only when OLLAMA_HOST is set.
+  // Ollama: only when OLLAMA_HOST is set; its native API unless OLLAMA_API=openai picks its
+  // OpenAI-compatible one under /v1.
   if (reader.optional_text("OLLAMA_HOST")) {
     auto host = reader.http_url("OLLAMA_HOST", "http://localhost:11434");
-    config.providers.push_back(
-        {ProviderConfig::Kind::kOpenAICompatible, "ollama", host + "/v1", "", true});
+    if (reader.choice("OLLAMA_API", "native", {"native", "openai"}) == "openai") {
+      config.providers.push_back(
+          {ProviderConfig::Kind::kOpenAICompatible, "ollama", host + "/v1", "", true});
+    } else {
+      config.providers.push_back({ProviderConfig::Kind::kOllama, "ollama", host, ""});
+    }
   }
   // Anthropic: configured by a key, or by a base URL alone (a proxy that adds the key).
   auto anthropic_key = reader.optional_text("ANTHROPIC_API_KEY");

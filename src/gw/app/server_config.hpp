@@ -15,7 +15,7 @@
 namespace gw::app {
 
 struct ProviderConfig {
-  enum class Kind { kOpenAICompatible, kAnthropic, kAzure };
+  enum class Kind { kOpenAICompatible, kAnthropic, kAzure, kOllama };
   Kind kind = Kind::kOpenAICompatible;
   std::string name;
   std::string base_url;

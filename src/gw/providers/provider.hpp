@@ -59,6 +59,11 @@ class Provider {
 
   virtual tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const = 0;
   virtual std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const = 0;
+  // Whether an upstream success response with this content type is a stream to translate
+  // piece by piece (SSE for OpenAI's and Anthropic's dialects, NDJSON for Ollama's).
+  virtual bool is_stream(std::string_view content_type) const {
+    return content_type.starts_with("text/event-stream");
+  }
   // An upstream answer with a non-2xx status, as the error the client gets.
   virtual core::Error map_error(int status, std::string_view body,
                                 std::string_view retry_after) const = 0;

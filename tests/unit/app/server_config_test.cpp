@@ -42,11 +42,17 @@ TEST(ServerConfig, OpenAIByKeyOrBaseUrl) {
   EXPECT_TRUE(by_url->echo_enabled);
 }
 
-TEST(ServerConfig, OllamaOnlyWhenHostIsSet) {
-  auto config = load_server_config(env({{"OLLAMA_HOST", "http://gpu:11434"}}));
-  ASSERT_EQ(config->providers.size(), 1u);
-  EXPECT_EQ(config->providers[0].name, "ollama");
-  EXPECT_EQ(config->providers[0].base_url, "http://gpu:11434/v1");
+TEST(ServerConfig, OllamaOnlyWhenHostIsSetNativeByDefault) {
+  auto native = load_server_config(env({{"OLLAMA_HOST", "http://gpu:11434"}}));
+  ASSERT_EQ(native->providers.size(), 1u);
+  EXPECT_EQ(native->providers[0].name, "ollama");
+  EXPECT_EQ(native->providers[0].kind, ProviderConfig::Kind::kOllama);
+  EXPECT_EQ(native->providers[0].base_url, "http://gpu:11434");
+  auto compatible =
+      load_server_config(env({{"OLLAMA_HOST", "http://gpu:11434"}, {"OLLAMA_API", "openai"}}));
+  EXPECT_EQ(compatible->providers[0].kind, ProviderConfig::Kind::kOpenAICompatible);
+  EXPECT_EQ(compatible->providers[0].base_url, "http://gpu:11434/v1");
+  EXPECT_TRUE(load_server_config(env({})).value().providers.empty());
 }
 
 TEST(ServerConfig, GatewayKeysAreAList) {

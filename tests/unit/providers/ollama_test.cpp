@@ -1,0 +1,158 @@
+#include "gw/providers/ollama.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+namespace gw::providers {
+namespace {
+
+namespace json = boost::json;
+
+tl::expected<json::object, core::Error> translate(std::string_view openai) {
+  return ollama_request_from_openai(json::parse(openai).as_object(), "llama3:8b");
+}
+
+TEST(OllamaRequest, MessagesImagesOptionsAndFormat) {
+  auto out = translate(R"({"model":"ollama/llama3","messages":[
+      {"role":"developer","content":"Be brief."},
+      {"role":"user","content":[{"type":"text","text":"What is this?"},
+        {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}],
+      "temperature":0.2,"top_p":0.9,"seed":42,"stop":"END","max_tokens":64,
+      "response_format":{"type":"json_object"}})");
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(json::value(*out), json::parse(R"({"model":"llama3:8b","format":"json","stream":false,
+      "options":{"temperature":0.2,"top_p":0.9,"seed":42,"stop":["END"],"num_predict":64},
+      "messages":[{"role":"system","content":"Be brief."},
+                  {"role":"user","content":"What is this?","images":["iVBORw0KGgo="]}]})"));
+}
+
+TEST(OllamaRequest, JsonSchemaToolsAndToolTurns) {
+  auto out = translate(R"({"model":"m","stream":true,"messages":[
+      {"role":"user","content":"Weather?"},
+      {"role":"assistant","content":"","tool_calls":[{"id":"c1","type":"function",
+        "function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+      {"role":"tool","tool_call_id":"c1","content":"18C"}],
+      "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}],
+      "response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"}}}})");
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out->at("format"), json::parse(R"({"type":"object"})"));
+  EXPECT_EQ(out->at("stream"), true);
+  EXPECT_EQ(out->at("tools").as_array()[0].at("function").at("name"), "get_weather");
+  EXPECT_EQ(out->at("messages").as_array()[1], json::parse(R"({"role":"assistant","content":"",
+      "tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}}]})"));
+  EXPECT_EQ(out->at("messages").as_array()[2], json::parse(R"({"role":"tool","content":"18C"})"));
+}
+
+TEST(OllamaRequest, RejectedFieldsAreNamed) {
+  for (
+      const auto& [field, body] : std::vector<std::pair<std::string, std::string>>{
+          {"n", R"("n":3)"},
+          {"logprobs", R"("logprobs":true)"},
+          {"tool_choice", R"("tool_choice":"required")"},
+          {"logit_bias", R"("logit_bias":{"1":1})"},
+          {"messages[0].content",
+           R"("x":null,"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://e.com/a.png"}}]}])"},
+      }) {
+    std::string request =
+        R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + body + "}";
+    if (body.find("\"messages\"") != std::string::npos) {
+      request = R"({"model":"m",)" + body + "}";
+    }
+    auto out = translate(request);
+    ASSERT_FALSE(out.has_value()) << field;
+    EXPECT_EQ(out.error().param, field);
+  }
+}
+
+TEST(OllamaResponse, ContentToolCallsDoneReasonUsage) {
+  auto out =
+      openai_completion_from_ollama(R"({"model":"llama3:8b","created_at":"2024-07-22T20:33:28Z",
+      "message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather",
+      "arguments":{"city":"Toronto"}}}]},"done":true,"done_reason":"stop",
+      "prompt_eval_count":26,"eval_count":12})");
+  ASSERT_TRUE(out.has_value());
+  auto v = json::parse(*out).as_object();
+  const auto& choice = v.at("choices").as_array()[0].as_object();
+  EXPECT_EQ(choice.at("finish_reason"), "tool_calls");
+  EXPECT_TRUE(choice.at("message").at("content").is_null());
+  const auto& call = choice.at("message").at("tool_calls").as_array()[0].as_object();
+  EXPECT_EQ(call.at("function").at("name"), "get_weather");
+  EXPECT_EQ(json::parse(call.at("function").at("arguments").as_string()),
+            json::parse(R"({"city":"Toronto"})"));
+  EXPECT_TRUE(call.at("id").as_string().starts_with("call_"));
+  EXPECT_EQ(v.at("usage"),
+            json::parse(R"({"prompt_tokens":26,"completion_tokens":12,"total_tokens":38})"));
+  auto length = openai_completion_from_ollama(
+      R"({"model":"m","message":{"role":"assistant","content":"abc"},"done":true,"done_reason":"length"})");
+  EXPECT_EQ(json::parse(*length).at("choices").as_array()[0].at("finish_reason"), "length");
+}
+
+TEST(OllamaStream, NdjsonToSseAtAnyPieceSize) {
+  const std::string ndjson =
+      R"({"model":"llama3","created_at":"2023-08-04T08:52:19Z","message":{"role":"assistant","content":"The"},"done":false})"
+      "\n"
+      R"({"model":"llama3","created_at":"2023-08-04T08:52:19Z","message":{"role":"assistant","content":" sky \u00e9"},"done":false})"
+      "\n"
+      R"({"model":"llama3","created_at":"2023-08-04T19:22:45Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":4883583458,"prompt_eval_count":26,"eval_count":290})"
+      "\n";
+  for (size_t piece : {1u, 5u, 100000u}) {
+    auto translator = make_ollama_stream_translator(true);
+    std::string out;
+    for (size_t i = 0; i < ndjson.size(); i += piece) {
+      auto ready = translator->feed(std::string_view(ndjson).substr(i, piece));
+      ASSERT_TRUE(ready.has_value());
+      out += *ready;
+    }
+    ASSERT_TRUE(translator->finished());
+    std::vector<json::object> chunks;
+    size_t pos = 0;
+    while ((pos = out.find("data: {", pos)) != std::string::npos) {
+      auto end = out.find("\n\n", pos);
+      chunks.push_back(json::parse(out.substr(pos + 6, end - pos - 6)).as_object());
+      pos = end;
+    }
+    ASSERT_EQ(chunks.size(), 4u) << out;
+    EXPECT_EQ(chunks[0].at("choices").as_array()[0].at("delta").at("role"), "assistant");
+    EXPECT_EQ(chunks[0].at("choices").as_array()[0].at("delta").at("content"), "The");
+    EXPECT_EQ(chunks[1].at("choices").as_array()[0].at("delta").at("content"), " sky \xC3\xA9");
+    EXPECT_EQ(chunks[2].at("choices").as_array()[0].at("finish_reason"), "stop");
+    EXPECT_EQ(chunks[3].at("usage").at("total_tokens"), 316);
+    EXPECT_EQ(chunks[0].at("id"), chunks[3].at("id"));
+    EXPECT_TRUE(out.ends_with("data: [DONE]\n\n"));
+  }
+}
+
+TEST(OllamaStream, ToolCallsAndErrors) {
+  auto translator = make_ollama_stream_translator(false);
+  auto out = translator->feed(
+      R"({"model":"m","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"a","arguments":{"x":1}}},{"function":{"name":"b","arguments":{}}}]},"done":false})"
+      "\n"
+      R"({"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"})"
+      "\n");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_NE(out->find(R"("tool_calls":[{"id":"call_)"), std::string::npos) << *out;
+  EXPECT_NE(out->find(R"("index":1)"), std::string::npos);
+  EXPECT_NE(out->find(R"("finish_reason":"tool_calls")"), std::string::npos);
+
+  auto failing = make_ollama_stream_translator(false);
+  auto error = failing->feed("{\"error\":\"model runner crashed\"}\n");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_TRUE(failing->finished());
+  EXPECT_NE(error->find("ollama: model runner crashed"), std::string::npos);
+}
+
+TEST(OllamaModels, TagsAndLatestAlias) {
+  OllamaProvider provider({"ollama", *net::Endpoint::parse("http://h:11434")});
+  auto models = provider.parse_models(
+      R"({"models":[{"name":"llama3:latest","model":"llama3:latest","size":1},{"name":"qwen2:7b"}]})");
+  ASSERT_TRUE(models.has_value());
+  ASSERT_EQ(models->size(), 2u);
+  EXPECT_EQ(provider.aliases("llama3:latest"), std::vector<std::string>{"llama3"});
+  EXPECT_EQ(provider.models_request().path, "/api/tags");
+  EXPECT_TRUE(provider.is_stream("application/x-ndjson"));
+  EXPECT_FALSE(provider.is_stream("application/json; charset=utf-8"));
+}
+
+}  // namespace
+}  // namespace gw::providers
