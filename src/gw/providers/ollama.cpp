@@ -299,12 +299,14 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
       if (!(value.is_int64() && value.as_int64() == 1)) {
         return tl::unexpected(unsupported("n"));
       }
-    } else if (key == "logprobs" || key == "store" || key == "parallel_tool_calls") {
-      if (!(value.is_bool() && (!value.as_bool() || key == "parallel_tool_calls"))) {
+    } else if (key == "logprobs" || key == "store") {
+      if (!(value.is_bool() && !value.as_bool())) {
         return tl::unexpected(unsupported(key));
       }
-    } else if (key == "user") {
-      // An end-user id for abuse tracking; Ollama has no such notion and runs locally.
+    } else if (key == "parallel_tool_calls") {
+      if (!(value.is_bool() && value.as_bool())) {  // Ollama cannot be told to call one at a time
+        return tl::unexpected(unsupported(key));
+      }
     } else {
       return tl::unexpected(unsupported(key));
     }
