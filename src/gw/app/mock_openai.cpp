@@ -1,0 +1,210 @@
+#include "gw/app/mock_openai.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+
+#include "gw/api/chat_request.hpp"
+#include "gw/api/completion_json.hpp"
+#include "gw/core/logging.hpp"
+
+namespace gw::app::mock {
+namespace {
+
+using net::Response;
+
+// What OpenAI sends with every answer; the gateway relays these.
+net::Headers rate_limit_headers() {
+  return {{"x-ratelimit-limit-requests", "10000"},
+          {"x-ratelimit-remaining-requests", "9999"},
+          {"openai-processing-ms", "1"}};
+}
+
+// The parts of a request that only matter when it involves tools.
+struct ToolPlan {
+  std::optional<std::string> tool_result;  // the last message is a tool result: its content
+  std::vector<std::string> calls;          // names of the tools to call, in order
+};
+
+ToolPlan read_tool_plan(std::string_view body) {
+  ToolPlan plan;
+  boost::system::error_code ec;
+  const boost::json::value doc = boost::json::parse(body, ec);
+  const auto* request = ec ? nullptr : doc.if_object();
+  const auto* messages_value = request ? request->if_contains("messages") : nullptr;
+  const auto* messages = messages_value ? messages_value->if_array() : nullptr;
+  if (messages == nullptr || messages->empty() || !messages->back().is_object()) {
+    return plan;
+  }
+  const auto& last = messages->back().get_object();
+  const auto* role = last.if_contains("role");
+  if (role && role->is_string() && role->get_string() == "tool") {
+    plan.tool_result = content_text(last.if_contains("content"));
+    return plan;
+  }
+  const auto* tools_value = request->if_contains("tools");
+  const auto* tools = tools_value ? tools_value->if_array() : nullptr;
+  const auto* choice = request->if_contains("tool_choice");
+  const auto* parallel = request->if_contains("parallel_tool_calls");
+  if (!role || !role->is_string() || role->get_string() != "user" || !tools || tools->empty() ||
+      (choice && choice->is_string() && choice->get_string() == "none")) {
+    return plan;
+  }
+  const bool parallel_calls = !(parallel && parallel->is_bool() && !parallel->get_bool());
+  const size_t count = parallel_calls && tools->size() >= 2 ? 2 : 1;
+  for (size_t i = 0; i < count; ++i) {
+    const auto* function =
+        (*tools)[i].is_object() ? (*tools)[i].get_object().if_contains("function") : nullptr;
+    const auto* name =
+        function && function->is_object() ? function->get_object().if_contains("name") : nullptr;
+    plan.calls.emplace_back(name && name->is_string() ? std::string(name->get_string()) : "");
+  }
+  return plan;
+}
+
+// A chunk around a delta the shared chunk_json() cannot express (tool calls, null content).
+std::string delta_chunk(const api::CompletionMeta& meta, std::string_view delta) {
+  return api::sse_data(fmt::format(
+      R"({{"id":{},"object":"chat.completion.chunk","created":{},"model":{},"choices":[{{"index":0,"delta":{},"logprobs":null,"finish_reason":null}}]}})",
+      api::json_quote(meta.id), meta.created, api::json_quote(meta.model), delta));
+}
+
+std::string call_id(size_t index) {
+  return fmt::format("call_mock_{}", index);
+}
+
+std::string tool_calls_completion_json(const api::CompletionMeta& meta,
+                                       const std::vector<std::string>& calls,
+                                       std::string_view arguments, const api::Usage& usage) {
+  std::string tool_calls;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    tool_calls += fmt::format(
+        R"({}{{"id":"{}","type":"function","function":{{"name":{},"arguments":{}}}}})",
+        i == 0 ? "" : ",", call_id(i), api::json_quote(calls[i]), api::json_quote(arguments));
+  }
+  return fmt::format(
+      R"({{"id":{},"object":"chat.completion","created":{},"model":{},"choices":[{{"index":0,"message":{{"role":"assistant","content":null,"tool_calls":[{}],"refusal":null}},"logprobs":null,"finish_reason":"tool_calls"}}],"usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}}}})",
+      api::json_quote(meta.id), meta.created, api::json_quote(meta.model), tool_calls,
+      usage.prompt_tokens, usage.completion_tokens, usage.prompt_tokens + usage.completion_tokens);
+}
+
+// The stream events of the tool calls: for each, a header naming the tool, then its arguments in
+// three fragments, as OpenAI streams them.
+std::vector<std::string> tool_call_events(const api::CompletionMeta& meta,
+                                          const std::vector<std::string>& calls,
+                                          std::string_view arguments) {
+  std::vector<std::string> events;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    events.push_back(delta_chunk(
+        meta,
+        fmt::format(
+            R"({{"tool_calls":[{{"index":{},"id":"{}","type":"function","function":{{"name":{},"arguments":""}}}}]}})",
+            i, call_id(i), api::json_quote(calls[i]))));
+    for (auto fragment : utf8_fragments(arguments, 3)) {
+      events.push_back(delta_chunk(
+          meta, fmt::format(R"({{"tool_calls":[{{"index":{},"function":{{"arguments":{}}}}}]}})", i,
+                            api::json_quote(fragment))));
+    }
+  }
+  return events;
+}
+
+}  // namespace
+
+net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
+                                  net::Exchange& exchange) {
+  RequestTracker tracker(stats, exchange.request);
+  if (options.fail_status != 0) {
+    core::Error error(core::Errc::kUpstreamStatus,
+                      fmt::format("mock-backend failure injected: HTTP {}", options.fail_status));
+    error.status = options.fail_status;
+    error.type = options.fail_status >= 500 ? "server_error" : "invalid_request_error";
+    error.code = "mock_failure";
+    error.retry_after = options.retry_after;
+    co_await exchange.writer.send(net::error_response(error));
+    tracker.complete();
+    co_return;
+  }
+  auto info = api::inspect_chat_request(exchange.request.body);
+  if (!info) {
+    co_await exchange.writer.send(net::error_response(info.error()));
+    tracker.complete();
+    co_return;
+  }
+  auto input = api::echo_input(exchange.request.body);
+  ToolPlan plan;
+  // A cheap test keeps the DOM parse off the path of plain requests (benchmarks use this mock).
+  if (exchange.request.body.find("\"tool") != std::string::npos) {
+    plan = read_tool_plan(exchange.request.body);
+  }
+  const std::string text =
+      plan.tool_result ? "Tool said: " + *plan.tool_result : std::move(input.text);
+  const std::string arguments = plan.calls.empty() ? std::string() : tool_arguments(text);
+  const std::vector<std::string_view> tokens =
+      plan.calls.empty() ? answer_tokens(text, options.tokens) : std::vector<std::string_view>{};
+  // Tool calls count the words of their arguments as completion tokens, once per call.
+  const size_t completion_tokens =
+      plan.calls.empty() ? tokens.size() : api::split_tokens(arguments).size() * plan.calls.size();
+  const auto meta = api::new_completion_meta(info->model);
+  const api::Usage usage{static_cast<int64_t>(input.prompt_words),
+                         static_cast<int64_t>(completion_tokens)};
+  if (!co_await pause(options.ttft)) {
+    co_return;
+  }
+  if (!info->stream) {
+    std::string body;
+    if (plan.calls.empty()) {
+      std::string content;
+      for (auto t : tokens) {
+        content += t;
+      }
+      body = api::completion_json(meta, content, "stop", usage);
+    } else {
+      body = tool_calls_completion_json(meta, plan.calls, arguments, usage);
+    }
+    if (co_await exchange.writer.send(
+            Response{200, "application/json", rate_limit_headers(), std::move(body)})) {
+      tracker.complete();
+    }
+    co_return;
+  }
+  if (!co_await exchange.writer.start_stream(200, "text/event-stream", rate_limit_headers())) {
+    co_return;
+  }
+  EventStream stream(options, exchange.writer);
+  // Locals, not temporaries, go into co_await: the events must outlive the writes.
+  const std::string role = plan.calls.empty()
+                               ? api::sse_data(api::chunk_json(meta, {.role = true, .content = ""}))
+                               : delta_chunk(meta, R"({"role":"assistant","content":null})");
+  if (!co_await stream.emit(role)) {
+    co_return;
+  }
+  if (plan.calls.empty()) {
+    for (auto token : tokens) {
+      const std::string event = api::sse_data(api::chunk_json(meta, {.content = token}));
+      if (!co_await stream.emit(event, true)) {
+        co_return;
+      }
+    }
+  } else {
+    const std::vector<std::string> events = tool_call_events(meta, plan.calls, arguments);
+    for (const auto& event : events) {
+      if (!co_await stream.emit(event, true)) {
+        co_return;
+      }
+    }
+  }
+  const std::string_view finish_reason = plan.calls.empty() ? "stop" : "tool_calls";
+  std::string tail = api::sse_data(api::chunk_json(meta, {.finish_reason = finish_reason}));
+  if (info->include_usage) {
+    tail += api::sse_data(api::chunk_json(meta, {.usage = usage}));
+  }
+  tail += api::kSseDone;
+  if (co_await stream.finish(tail)) {
+    tracker.complete();
+  }
+}
+
+}  // namespace gw::app::mock
