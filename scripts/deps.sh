@@ -9,8 +9,8 @@ APT_PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
   libgtest-dev libgmock-dev
 )
-if [[ "${1:-}" == "--test" ]]; then
-  APT_PACKAGES+=(nodejs npm openssl curl)
+if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
+  APT_PACKAGES+=(nodejs npm openssl curl wrk nginx-light)
 fi
 
 missing=()
@@ -19,6 +19,7 @@ for pkg in "${APT_PACKAGES[@]}"; do
   if [[ "$pkg" == nodejs ]] && command -v node >/dev/null; then continue; fi
   if [[ "$pkg" == npm ]] && command -v npm >/dev/null; then continue; fi
   if [[ "$pkg" == curl ]] && command -v curl >/dev/null; then continue; fi
+  if [[ "$pkg" == nginx-light ]] && command -v nginx >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
@@ -30,4 +31,8 @@ if ((${#missing[@]} > 0)); then
   echo "==> installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The nginx package starts a system nginx on :80; the benchmark runs its own on loopback.
+  if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
+    ($SUDO systemctl stop nginx || $SUDO service nginx stop || $SUDO nginx -s quit) >/dev/null 2>&1 || true
+  fi
 fi

@@ -1,0 +1,246 @@
+// llm-gateway benchmark: the gateway against the direct backend (its own mock-backend) and nginx
+// as a plain reverse proxy, in one run, alternating targets over several rounds, reported as
+// ratios. Not a test: it never fails on a figure (only on a broken setup).
+//
+//   node bench/bench.mjs [--quick] [--out docs/benchmarks.md]
+//
+// wrk is closed-loop: at concurrency 1 it measures latency, at 64 throughput; it cannot see time
+// to first token or hold thousands of streams, so stream_client.mjs does that.
+
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { openStreams, streamTimings } from './stream_client.mjs';
+import { startGateway, startMock, tmpDir } from '../tests/lib/harness.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const outIndex = args.indexOf('--out');
+const outFile = outIndex >= 0 ? args[outIndex + 1] : quick ? null : path.join(here, '..', 'docs', 'benchmarks.md');
+
+const cfg = quick
+  ? { rounds: 1, seconds: 1, streamRequests: 20, concurrentStreams: 300, memoryRequests: 20_000 }
+  : { rounds: 3, seconds: 5, streamRequests: 300, concurrentStreams: 10_000, memoryRequests: 1_000_000 };
+
+const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+function cpuSeconds(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICK;  // utime + stime
+}
+
+function rssMiB(pid) {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startNginx(upstreamPort) {
+  const dir = tmpDir('bench-nginx-');
+  const port = await freePort();
+  const conf = `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 30000; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 256; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+`;
+  fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+  const proc = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) throw new Error('nginx did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // The worker serves; the master only supervises.
+  const workerPid = Number(execFileSync('pgrep', ['-P', String(proc.pid)]).toString().trim().split('\n')[0]);
+  return { url: `http://127.0.0.1:${port}`, pid: workerPid, stop: () => proc.kill('SIGQUIT') };
+}
+
+function wrk(url, { connections, seconds, model }) {
+  const script = path.join(tmpDir('bench-wrk-'), 'post.lua');
+  fs.writeFileSync(script, `wrk.method = "POST"
+wrk.body = '{"model":"${model}","messages":[{"role":"user","content":"Hello there world, how are you today?"}]}'
+wrk.headers["Content-Type"] = "application/json"
+`);
+  const out = execFileSync('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${seconds}s`,
+    '--latency', '-s', script, `${url}/v1/chat/completions`]).toString();
+  const ms = (text) => {
+    const m = /([\d.]+)(us|ms|s)/.exec(text);
+    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+  };
+  const p50 = ms(/50%\s+(\S+)/.exec(out)[1]);
+  const p99 = ms(/99%\s+(\S+)/.exec(out)[1]);
+  const requests = Number(/(\d+) requests in/.exec(out)[1]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (bad) throw new Error(`wrk saw ${bad[1]} error responses from ${url}:\n${out}`);
+  return { p50, p99, requests, rps };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+
+async function main() {
+  const mock = await startMock(['--threads', '1', '--models', 'mock-model']);
+  const paced = await startMock(['--threads', '1', '--models', 'mock-model', '--token-delay-ms', '20', '--tokens', '64']);
+  const slow = await startMock(['--threads', '1', '--models', 'mock-model', '--token-delay-ms', '1000', '--tokens', '30']);
+  const common = { ACCESS_LOG: '0', MAX_CONNECTIONS: '30000' };
+  const gateway = await startGateway([], { ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k' });
+  const idleRss = rssMiB(gateway.proc.pid);
+  const nginx = await startNginx(mock.port);
+  const targets = {
+    direct: { url: mock.url, pid: mock.proc.pid, model: 'mock-model' },
+    nginx: { url: nginx.url, pid: nginx.pid, model: 'mock-model' },
+    gateway: { url: gateway.url, pid: gateway.proc.pid, model: 'openai/mock-model' },
+    'gateway (anthropic translation)': { url: gateway.url, pid: gateway.proc.pid, model: 'anthropic/mock-model' },
+  };
+  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], ttft50: [], ttft99: [], eventCpu: [] }]));
+
+  for (let round = 0; round < cfg.rounds; ++round) {
+    for (const [name, t] of Object.entries(targets)) {
+      const r = results[name];
+      const one = wrk(t.url, { connections: 1, seconds: cfg.seconds, model: t.model });
+      r.p50.push(one.p50 * 1000);
+      r.p99.push(one.p99 * 1000);
+      const cpuBefore = cpuSeconds(t.pid);
+      const many = wrk(t.url, { connections: 64, seconds: cfg.seconds, model: t.model });
+      r.rps.push(many.rps);
+      r.cpu.push(((cpuSeconds(t.pid) - cpuBefore) * 1e6) / many.requests);
+      const eventsBefore = cpuSeconds(t.pid);
+      const s = await streamTimings(t.url, t.model, cfg.streamRequests);
+      r.ttft50.push(s.ttft50 * 1e6);
+      r.ttft99.push(s.ttft99 * 1e6);
+      r.eventCpu.push(((cpuSeconds(t.pid) - eventsBefore) * 1e6) / s.events);
+    }
+  }
+
+  // Paced streams: events are relayed as they arrive, so the stream takes as long as direct.
+  const pacedGateway = await startGateway([], { ...common, OPENAI_BASE_URL: `${paced.url}/v1` });
+  const pacedDirect = await streamTimings(paced.url, 'mock-model', 3);
+  const pacedRelayed = await streamTimings(pacedGateway.url, 'openai/mock-model', 3);
+
+  // Many slow streams held open at once by one gateway process.
+  const holdGateway = await startGateway([], { ...common, OPENAI_BASE_URL: `${slow.url}/v1` });
+  const holdIdle = rssMiB(holdGateway.proc.pid);
+  const held = await openStreams(holdGateway.url, 'openai/mock-model', cfg.concurrentStreams);
+  const holdRss = rssMiB(holdGateway.proc.pid);
+  await held.close();
+
+  // Memory after many requests on the first gateway.
+  const before = rssMiB(gateway.proc.pid);
+  let done = 0;
+  while (done < cfg.memoryRequests) {
+    done += wrk(gateway.url, { connections: 64, seconds: Math.max(1, Math.min(20, cfg.seconds * 2)), model: 'openai/mock-model' }).requests;
+  }
+  const after = rssMiB(gateway.proc.pid);
+
+  await Promise.all([gateway.stop(), pacedGateway.stop(), holdGateway.stop(), mock.stop(), paced.stop(), slow.stop()]);
+  nginx.stop();
+
+  const m = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, Object.fromEntries(Object.entries(r).map(([f, xs]) => [f, median(xs)]))]));
+  const d = m.direct;
+  const g = m.gateway;
+  const n = m.nginx;
+  const a = m['gateway (anthropic translation)'];
+  const rows = [
+    ['c=1 latency p50 (µs)', d.p50, n.p50, g.p50, a.p50],
+    ['c=1 latency p99 (µs)', d.p99, n.p99, g.p99, a.p99],
+    ['c=64 throughput (req/s)', d.rps, n.rps, g.rps, a.rps],
+    ['CPU per request (µs, target process)', d.cpu, n.cpu, g.cpu, a.cpu],
+    ['stream TTFT p50 (µs, 64 unpaced deltas)', d.ttft50, n.ttft50, g.ttft50, a.ttft50],
+    ['stream TTFT p99 (µs)', d.ttft99, n.ttft99, g.ttft99, a.ttft99],
+    ['CPU per relayed stream event (µs)', d.eventCpu, n.eventCpu, g.eventCpu, a.eventCpu],
+  ];
+  const lines = [];
+  lines.push(`| measure | direct | nginx | gateway | gateway (Anthropic translation) |`);
+  lines.push(`|---|---|---|---|---|`);
+  for (const [label, ...v] of rows) lines.push(`| ${label} | ${v.map((x) => fmt(x)).join(' | ')} |`);
+  const ratios = [
+    ['added p50 latency vs direct (µs): nginx / gateway', `${fmt(n.p50 - d.p50)} / ${fmt(g.p50 - d.p50)}`],
+    ['added p99 latency vs direct (µs): nginx / gateway', `${fmt(n.p99 - d.p99)} / ${fmt(g.p99 - d.p99)}`],
+    ['gateway ÷ nginx: CPU per request', fmt(g.cpu / n.cpu, 2)],
+    ['gateway ÷ nginx: throughput at c=64', fmt(g.rps / n.rps, 2)],
+    ['gateway ÷ direct: throughput at c=64', fmt(g.rps / d.rps, 2)],
+    ['added TTFT p99 vs direct (µs): nginx / gateway', `${fmt(n.ttft99 - d.ttft99)} / ${fmt(g.ttft99 - d.ttft99)}`],
+    ['translation ÷ pass-through: CPU per request', fmt(a.cpu / g.cpu, 2)],
+    ['paced stream (64 × 20 ms) duration p50, direct / gateway (ms)', `${fmt(pacedDirect.total50 * 1000)} / ${fmt(pacedRelayed.total50 * 1000)}`],
+    [`${cfg.concurrentStreams} concurrent streams: gateway RSS (MiB), per stream (KiB)`, `${fmt(holdRss)} (idle ${fmt(holdIdle)}), ${fmt(((holdRss - holdIdle) * 1024) / cfg.concurrentStreams)}`],
+    ['gateway idle RSS (MiB)', fmt(idleRss)],
+    [`gateway RSS before / after ${done} more requests (MiB)`, `${fmt(before)} / ${fmt(after)}`],
+  ];
+  lines.push('');
+  lines.push('| derived | value |');
+  lines.push('|---|---|');
+  for (const [label, v] of ratios) lines.push(`| ${label} | ${v} |`);
+  const table = lines.join('\n');
+  console.log(table);
+
+  if (outFile) {
+    const cpu = os.cpus()[0]?.model ?? 'unknown';
+    const doc = `# Benchmarks
+
+Produced by \`bench/run.sh\` (${new Date().toISOString().slice(0, 10)}; ${cfg.rounds} rounds, medians, targets alternated
+within each round). Machine: ${os.cpus().length} × ${cpu}, ${fmt(os.totalmem() / 2 ** 30, 0)} GiB,
+Linux ${os.release()}. Everything on loopback; the load generator (wrk, or bench/stream_client.mjs),
+the mock backend and the target share the same 2 cores, so absolute figures are noisy and the
+ratios are what to read.
+
+- **direct**: \`llm-gateway mock-backend\` (1 thread) answering OpenAI chat completions.
+- **nginx**: nginx ${execFileSync('nginx', ['-v'], { stdio: ['ignore', 'ignore', 'pipe'] }).toString()} reverse proxy (1 worker, keep-alive upstream,
+  \`proxy_buffering off\`, no access log) in front of the same mock.
+- **gateway**: \`llm-gateway server --threads 1\` (access log off) in front of the same mock,
+  pass-through (\`openai/mock-model\`) and Anthropic translation (\`anthropic/mock-model\`: the mock
+  speaks the Messages API too).
+- Latency/throughput: \`wrk\` POSTing a small chat request (c=1: latency; c=64: saturation), CPU per
+  request from the target process's own utime+stime over the run.
+- Streams: \`stream_client.mjs\` (one request at a time) measures time to first token; CPU per event
+  over ${cfg.streamRequests} streams of 64 unpaced deltas. Held streams: 30 deltas 1 s apart.
+
+${table}
+`;
+    fs.writeFileSync(outFile, doc);
+    console.log(`\nwritten to ${outFile}`);
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error(err);
+  process.exit(1);
+});
