@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -38,7 +39,10 @@ Task<void> accept_loop(HttpServer::Impl& server, Shard& shard) {
     server.connections.fetch_add(1, std::memory_order_relaxed);
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    asio::co_spawn(shard.context, run_session(server, shard, std::move(socket)), asio::detached);
+    auto control = std::make_shared<SessionControl>();
+    auto slot = control->cancel.slot();
+    asio::co_spawn(shard.context, run_session(server, shard, std::move(socket), std::move(control)),
+                   asio::bind_cancellation_slot(slot, asio::detached));
   }
 }
 

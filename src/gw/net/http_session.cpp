@@ -7,7 +7,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -170,20 +169,26 @@ class SessionWriter final : public ResponseWriter {
   int status_ = 0;
 };
 
-// Completes when the client closes its end (or the socket fails). Pipelined bytes from the
-// client are not a disconnect: then it simply waits to be cancelled.
-Task<void> watch_disconnect(tcp::socket& socket) {
-  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, as_tuple(use_awaitable));
-  if (ec) {
-    co_return;
-  }
-  char probe = 0;
-  ssize_t n = ::recv(socket.native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-    co_return;
-  }
-  asio::steady_timer forever(co_await asio::this_coro::executor, Clock::time_point::max());
-  co_await forever.async_wait(as_tuple(use_awaitable));
+// Watches the client's socket while a request is handled. When the client closes its end, the
+// session coroutine is cancelled (and with it the upstream request). Pipelined bytes from the
+// client are not a disconnect: the watch just ends. One async_wait per request, no coroutine.
+void watch_for_disconnect(const std::shared_ptr<SessionControl>& control) {
+  control->socket->async_wait(
+      tcp::socket::wait_read, [control](const boost::system::error_code& ec) {
+        if (ec == asio::error::operation_aborted || !control->open) {
+          return;
+        }
+        if (!ec) {
+          char probe = 0;
+          const ssize_t n =
+              ::recv(control->socket->native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+            return;
+          }
+        }
+        control->peer_gone = true;
+        control->cancel.emit(asio::cancellation_type::terminal);
+      });
 }
 
 void write_access_log(const Exchange& exchange, int status, bool client_gone) {
@@ -248,8 +253,8 @@ struct SessionRegistration {
 };
 
 Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stream,
-                 SessionControl& control, std::string remote) {
-  using namespace asio::experimental::awaitable_operators;
+                 const std::shared_ptr<SessionControl>& control_ptr, std::string remote) {
+  SessionControl& control = *control_ptr;
   const ServerOptions& options = server.options;
   beast::flat_buffer buffer;
   bool first = true;
@@ -332,14 +337,20 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     request.body = std::move(message.body());
     request.remote_address = remote;
 
-    bool client_gone = false;
+    control.peer_gone = false;
+    watch_for_disconnect(control_ptr);
     try {
-      auto result = co_await (shard.handler->handle(exchange) || watch_disconnect(stream.socket()));
-      client_gone = result.index() == 1;
+      co_await shard.handler->handle(exchange);
     } catch (const std::exception& e) {
-      // The last-resort net: a bug in a handler costs one 500, never the process.
-      spdlog::error("request_id={} handler failed: {}", request_id, e.what());
+      // A cancelled handler unwinds with operation_aborted; anything else is a bug, and the
+      // last-resort net: it costs one 500, never the process.
+      if (!control.peer_gone) {
+        spdlog::error("request_id={} handler failed: {}", request_id, e.what());
+      }
     }
+    boost::system::error_code ignored;
+    stream.socket().cancel(ignored);  // ends the watch
+    const bool client_gone = control.peer_gone;
     if (!writer.started() && !client_gone) {
       co_await writer.send(error_response({core::Errc::kInternal, "internal error"}));
     }
@@ -354,7 +365,8 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
 
 }  // namespace
 
-Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socket) {
+Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socket,
+                       std::shared_ptr<SessionControl> control) {
   std::string remote;
   boost::system::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
@@ -362,14 +374,17 @@ Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socke
     remote = endpoint.address().to_string();
   }
   beast::tcp_stream stream(std::move(socket));
-  SessionControl control{&stream.socket(), true};
+  control->socket = &stream.socket();
   {
-    SessionRegistration registration(shard, control);
+    SessionRegistration registration(shard, *control);
     try {
       co_await serve(server, shard, stream, control, std::move(remote));
     } catch (const std::exception& e) {
-      spdlog::error("connection failed: {}", e.what());
+      if (!control->peer_gone) {
+        spdlog::error("connection failed: {}", e.what());
+      }
     }
+    control->open = false;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream.close();
   }

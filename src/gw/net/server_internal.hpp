@@ -3,6 +3,7 @@
 // Private to net/: the server's per-shard state shared by the listener and the sessions.
 
 #include <atomic>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,10 +19,16 @@ namespace gw::net {
 
 using tcp = asio::ip::tcp;
 
-// A session registers itself so that shutdown can close it while it waits for a request.
+// One connection's state shared with the things that act on it from outside its coroutine:
+// shutdown closes it while it waits for a request; the disconnect watch cancels its request.
 struct SessionControl {
   tcp::socket* socket = nullptr;
   bool idle = true;
+  bool open = true;        // false once the session has ended
+  bool peer_gone = false;  // the client closed its end while a request was in flight
+  // Bound to the session coroutine: emitting cancels whatever it is waiting on (upstream I/O,
+  // timers), which is how a client's disconnect cancels the upstream request at once.
+  asio::cancellation_signal cancel;
 };
 
 struct Shard {
@@ -46,7 +53,8 @@ struct HttpServer::Impl {
 };
 
 // Serves one connection until it closes. Runs on the shard's executor.
-Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socket);
+Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socket,
+                       std::shared_ptr<SessionControl> control);
 
 // Called by a session when it ends; stops the shard if it is draining and now idle.
 void session_finished(HttpServer::Impl& server, Shard& shard);
