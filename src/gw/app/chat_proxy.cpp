@@ -14,13 +14,16 @@ using net::Task;
 // Upstream response headers a client of the provider's own API would see and may rely on: rate
 // limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.
 net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
+  auto starts_with = [](std::string_view name, std::string_view prefix) {
+    return name.size() >= prefix.size() && net::iequals(name.substr(0, prefix.size()), prefix);
+  };
   net::Headers out;
   for (const auto& [name, value] : upstream.headers()) {
-    std::string lower(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lower.starts_with("x-ratelimit-") || lower.starts_with("openai-") ||
-        lower.starts_with("anthropic-ratelimit-") || lower == "retry-after") {
+    if (starts_with(name, "x-ratelimit-") || starts_with(name, "openai-") ||
+        starts_with(name, "anthropic-ratelimit-") || net::iequals(name, "retry-after")) {
+      std::string lower(name);
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       out.push_back({std::move(lower), std::string(value)});
     }
   }

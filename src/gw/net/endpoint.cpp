@@ -83,11 +83,8 @@ tl::expected<Endpoint, std::string> Endpoint::parse(std::string_view text) {
   if (url->has_userinfo()) {
     e.authorization = "Basic " + base64(std::string(url->userinfo()));
   }
+  e.origin_ = fmt::format("{}://{}:{}", e.tls ? "https" : "http", e.host, e.port);
   return e;
-}
-
-std::string Endpoint::origin() const {
-  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
 }
 
 bool ProxySettings::bypass(const Endpoint& target) const {

@@ -19,8 +19,11 @@ struct Endpoint {
   std::string authorization;  // for proxies given as http://user:pass@host: "Basic ..."
 
   static tl::expected<Endpoint, std::string> parse(std::string_view url);
-  // The scheme, host and port: what a pooled connection can be reused for.
-  std::string origin() const;
+  // The scheme, host and port: what a pooled connection can be reused for. Computed once.
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::string origin_;
 };
 
 // HTTPS_PROXY / HTTP_PROXY / NO_PROXY (either case), read the way curl reads them.

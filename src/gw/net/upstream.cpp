@@ -35,7 +35,8 @@ struct UpstreamResponse::Impl {
   std::string origin;
   std::chrono::milliseconds idle_timeout{};
   http::response_parser<http::buffer_body> parser;
-  std::array<char, kBodyBufferSize> body{};
+  // Not value-initialised: it is only ever read after the parser wrote into it.
+  std::array<char, kBodyBufferSize> body;
 };
 
 UpstreamResponse::UpstreamResponse(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -141,7 +142,7 @@ UpstreamClient::~UpstreamClient() = default;
 
 Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClient::send(
     const Endpoint& target, const OutboundRequest& request) {
-  const std::string origin = target.origin();
+  const std::string& origin = target.origin();
   const Endpoint* proxy = proxies_.proxy_for(target);
   const bool absolute_form = proxy != nullptr && !target.tls;
 
