@@ -7,7 +7,9 @@
 
 #include "gw/app/gateway_handler.hpp"
 #include "gw/app/mock_anthropic.hpp"
+#include "gw/app/mock_azure.hpp"
 #include "gw/app/mock_common.hpp"
+#include "gw/app/mock_ollama.hpp"
 #include "gw/app/mock_openai.hpp"
 #include "gw/app/server_config.hpp"
 #include "gw/core/parse.hpp"
@@ -22,7 +24,9 @@ using net::Exchange;
 using net::Response;
 using net::Task;
 
-// Routes to the two dialects; Anthropic's clients are told apart by the headers they always send.
+// Routes to the dialects: OpenAI's, Azure OpenAI's deployment URLs, Ollama's native API, and
+// Anthropic's, whose clients are told apart by the headers they always send. Only the OpenAI
+// routes check a Bearer key: Azure checks its api-key, Anthropic its x-api-key, Ollama none.
 class MockHandler final : public net::HttpHandler {
  public:
   MockHandler(const MockOptions& options, mock::MockStats& stats)
@@ -46,6 +50,15 @@ class MockHandler final : public net::HttpHandler {
       auto failure = mock::anthropic_auth_failure(options_, request);
       Response response = failure ? std::move(*failure) : mock::anthropic_models(options_.models);
       co_return co_await net::respond(exchange.writer, std::move(response));
+    }
+    if (path == "/api/chat" && request.method == "POST") {
+      co_return co_await mock::serve_ollama_chat(options_, stats_, exchange);
+    }
+    if (path == "/api/tags" && request.method == "GET") {
+      co_return co_await net::respond(exchange.writer, mock::ollama_tags(options_.models));
+    }
+    if (path.starts_with("/openai/") && request.method == "POST") {
+      co_return co_await mock::serve_azure_chat(options_, stats_, exchange);
     }
     if (!options_.api_key.empty() &&
         !bearer_key_matches(request.header("authorization"), {options_.api_key})) {

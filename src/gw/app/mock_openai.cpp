@@ -8,6 +8,7 @@
 
 #include "gw/api/chat_request.hpp"
 #include "gw/api/completion_json.hpp"
+#include "gw/app/mock_azure.hpp"
 #include "gw/core/logging.hpp"
 
 namespace gw::app::mock {
@@ -66,9 +67,14 @@ ToolPlan read_tool_plan(std::string_view body) {
 
 // A chunk around a delta the shared chunk_json() cannot express (tool calls, null content).
 std::string delta_chunk(const api::CompletionMeta& meta, std::string_view delta) {
-  return api::sse_data(fmt::format(
+  return fmt::format(
       R"({{"id":{},"object":"chat.completion.chunk","created":{},"model":{},"choices":[{{"index":0,"delta":{},"logprobs":null,"finish_reason":null}}]}})",
-      api::json_quote(meta.id), meta.created, api::json_quote(meta.model), delta));
+      api::json_quote(meta.id), meta.created, api::json_quote(meta.model), delta);
+}
+
+// The stream event of one chunk, annotated the way Azure streams are.
+std::string chunk_event(const OpenAiDialect& dialect, std::string_view chunk) {
+  return api::sse_data(dialect.azure ? azure_annotate(chunk, false) : chunk);
 }
 
 std::string call_id(size_t index) {
@@ -92,20 +98,26 @@ std::string tool_calls_completion_json(const api::CompletionMeta& meta,
 
 // The stream events of the tool calls: for each, a header naming the tool, then its arguments in
 // three fragments, as OpenAI streams them.
-std::vector<std::string> tool_call_events(const api::CompletionMeta& meta,
+std::vector<std::string> tool_call_events(const OpenAiDialect& dialect,
+                                          const api::CompletionMeta& meta,
                                           const std::vector<std::string>& calls,
                                           std::string_view arguments) {
   std::vector<std::string> events;
   for (size_t i = 0; i < calls.size(); ++i) {
-    events.push_back(delta_chunk(
-        meta,
-        fmt::format(
-            R"({{"tool_calls":[{{"index":{},"id":"{}","type":"function","function":{{"name":{},"arguments":""}}}}]}})",
-            i, call_id(i), api::json_quote(calls[i]))));
+    events.push_back(chunk_event(
+        dialect,
+        delta_chunk(
+            meta,
+            fmt::format(
+                R"({{"tool_calls":[{{"index":{},"id":"{}","type":"function","function":{{"name":{},"arguments":""}}}}]}})",
+                i, call_id(i), api::json_quote(calls[i])))));
     for (auto fragment : utf8_fragments(arguments, 3)) {
-      events.push_back(delta_chunk(
-          meta, fmt::format(R"({{"tool_calls":[{{"index":{},"function":{{"arguments":{}}}}}]}})", i,
-                            api::json_quote(fragment))));
+      events.push_back(chunk_event(
+          dialect,
+          delta_chunk(
+              meta,
+              fmt::format(R"({{"tool_calls":[{{"index":{},"function":{{"arguments":{}}}}}]}})", i,
+                          api::json_quote(fragment)))));
     }
   }
   return events;
@@ -114,8 +126,17 @@ std::vector<std::string> tool_call_events(const api::CompletionMeta& meta,
 }  // namespace
 
 net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
-                                  net::Exchange& exchange) {
+                                  net::Exchange& exchange, OpenAiDialect dialect) {
   RequestTracker tracker(stats, exchange.request);
+  if (dialect.azure && options.fail_status == 400) {
+    Response response = azure_content_filter_error();
+    if (!options.retry_after.empty()) {
+      response.headers.push_back({"retry-after", options.retry_after});
+    }
+    co_await exchange.writer.send(std::move(response));
+    tracker.complete();
+    co_return;
+  }
   if (options.fail_status != 0) {
     core::Error error(core::Errc::kUpstreamStatus,
                       fmt::format("mock-backend failure injected: HTTP {}", options.fail_status));
@@ -126,6 +147,9 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
     co_await exchange.writer.send(net::error_response(error));
     tracker.complete();
     co_return;
+  }
+  if (dialect.azure) {
+    azure_default_model(exchange.request.body, dialect.model);
   }
   auto info = api::inspect_chat_request(exchange.request.body);
   if (!info) {
@@ -147,7 +171,7 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
   // Tool calls count the words of their arguments as completion tokens, once per call.
   const size_t completion_tokens =
       plan.calls.empty() ? tokens.size() : api::split_tokens(arguments).size() * plan.calls.size();
-  const auto meta = api::new_completion_meta(info->model);
+  const auto meta = api::new_completion_meta(dialect.model.empty() ? info->model : dialect.model);
   const api::Usage usage{static_cast<int64_t>(input.prompt_words),
                          static_cast<int64_t>(completion_tokens)};
   if (!co_await pause(options.ttft)) {
@@ -164,6 +188,9 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
     } else {
       body = tool_calls_completion_json(meta, plan.calls, arguments, usage);
     }
+    if (dialect.azure) {
+      body = azure_annotate(body, true);
+    }
     if (co_await exchange.writer.send(
             Response{200, "application/json", rate_limit_headers(), std::move(body)})) {
       tracker.complete();
@@ -175,21 +202,27 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
   }
   EventStream stream(options, exchange.writer);
   // Locals, not temporaries, go into co_await: the events must outlive the writes.
-  const std::string role = plan.calls.empty()
-                               ? api::sse_data(api::chunk_json(meta, {.role = true, .content = ""}))
-                               : delta_chunk(meta, R"({"role":"assistant","content":null})");
+  if (dialect.azure) {
+    const std::string opening = azure_prompt_filter_event();
+    if (!co_await stream.emit(opening)) {
+      co_return;
+    }
+  }
+  const std::string role = chunk_event(
+      dialect, plan.calls.empty() ? api::chunk_json(meta, {.role = true, .content = ""})
+                                  : delta_chunk(meta, R"({"role":"assistant","content":null})"));
   if (!co_await stream.emit(role)) {
     co_return;
   }
   if (plan.calls.empty()) {
     for (auto token : tokens) {
-      const std::string event = api::sse_data(api::chunk_json(meta, {.content = token}));
+      const std::string event = chunk_event(dialect, api::chunk_json(meta, {.content = token}));
       if (!co_await stream.emit(event, true)) {
         co_return;
       }
     }
   } else {
-    const std::vector<std::string> events = tool_call_events(meta, plan.calls, arguments);
+    const std::vector<std::string> events = tool_call_events(dialect, meta, plan.calls, arguments);
     for (const auto& event : events) {
       if (!co_await stream.emit(event, true)) {
         co_return;
@@ -197,9 +230,9 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
     }
   }
   const std::string_view finish_reason = plan.calls.empty() ? "stop" : "tool_calls";
-  std::string tail = api::sse_data(api::chunk_json(meta, {.finish_reason = finish_reason}));
+  std::string tail = chunk_event(dialect, api::chunk_json(meta, {.finish_reason = finish_reason}));
   if (info->include_usage) {
-    tail += api::sse_data(api::chunk_json(meta, {.usage = usage}));
+    tail += chunk_event(dialect, api::chunk_json(meta, {.usage = usage}));
   }
   tail += api::kSseDone;
   if (co_await stream.finish(tail)) {

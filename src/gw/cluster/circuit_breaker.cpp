@@ -1,0 +1,67 @@
+#include "gw/cluster/circuit_breaker.hpp"
+
+namespace gw::cluster {
+
+void CircuitBreaker::set(State next) {
+  if (next != state_) {
+    state_ = next;
+    ++transitions_;
+  }
+}
+
+bool CircuitBreaker::allow(Clock::time_point now) {
+  switch (state(now)) {
+    case State::kClosed:
+      return true;
+    case State::kOpen:
+      return false;
+    case State::kHalfOpen:
+      set(State::kHalfOpen);
+      if (probe_in_flight_) {
+        return false;
+      }
+      probe_in_flight_ = true;
+      return true;
+  }
+  return false;
+}
+
+void CircuitBreaker::on_success() {
+  consecutive_failures_ = 0;
+  probe_in_flight_ = false;
+  set(State::kClosed);
+}
+
+void CircuitBreaker::on_failure(Clock::time_point now) {
+  probe_in_flight_ = false;
+  if (state_ == State::kHalfOpen || state(now) == State::kHalfOpen) {
+    opened_at_ = now;  // the probe failed: open again for a full cooldown
+    set(State::kOpen);
+    return;
+  }
+  if (++consecutive_failures_ >= failure_threshold_ && state_ == State::kClosed) {
+    opened_at_ = now;
+    set(State::kOpen);
+  }
+}
+
+CircuitBreaker::State CircuitBreaker::state(Clock::time_point now) const {
+  if (state_ == State::kOpen && now - opened_at_ >= cooldown_) {
+    return State::kHalfOpen;
+  }
+  return state_;
+}
+
+std::string_view to_string(CircuitBreaker::State state) {
+  switch (state) {
+    case CircuitBreaker::State::kClosed:
+      return "closed";
+    case CircuitBreaker::State::kOpen:
+      return "open";
+    case CircuitBreaker::State::kHalfOpen:
+      return "half_open";
+  }
+  return "closed";
+}
+
+}  // namespace gw::cluster

@@ -1,0 +1,219 @@
+#include "gw/cluster/registry.hpp"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+namespace gw::cluster {
+
+std::string_view to_string(Health health) {
+  switch (health) {
+    case Health::kHealthy:
+      return "healthy";
+    case Health::kSuspect:
+      return "suspect";
+    case Health::kLost:
+      return "lost";
+  }
+  return "healthy";
+}
+
+Lease::Lease(Lease&& other) noexcept
+    : registry_(std::exchange(other.registry_, nullptr)),
+      worker_id_(std::move(other.worker_id_)),
+      url_(std::move(other.url_)) {}
+
+Lease::~Lease() {
+  release(std::nullopt);
+}
+
+void Lease::failed(Clock::time_point now) {
+  release(false, now);
+}
+
+void Lease::succeeded() {
+  release(true);
+}
+
+void Lease::release(std::optional<bool> success, Clock::time_point now) {
+  if (registry_ != nullptr) {
+    registry_->finish(worker_id_, success, now);
+    registry_ = nullptr;
+  }
+}
+
+WorkerRegistry::WorkerRegistry(RegistryOptions options, uint64_t seed)
+    : options_(options), random_(seed) {}
+
+void WorkerRegistry::register_worker(const Registration& registration, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  Worker worker{registration, 0,
+                now,          false,
+                false,        CircuitBreaker(options_.breaker_failures, options_.breaker_cooldown)};
+  workers_.insert_or_assign(registration.worker_id, std::move(worker));
+}
+
+bool WorkerRegistry::heartbeat(const std::string& worker_id, int64_t current_load,
+                               Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) {
+    return false;
+  }
+  it->second.registration.current_load = current_load;
+  it->second.last_heartbeat = now;
+  it->second.lost = false;
+  return true;
+}
+
+bool WorkerRegistry::remove(const std::string& worker_id) {
+  std::lock_guard lock(mutex_);
+  return workers_.erase(worker_id) > 0;
+}
+
+void WorkerRegistry::set_draining(const std::string& worker_id, bool draining) {
+  std::lock_guard lock(mutex_);
+  if (auto it = workers_.find(worker_id); it != workers_.end()) {
+    it->second.draining = draining;
+  }
+}
+
+bool WorkerRegistry::eligible(Worker& worker, Clock::time_point now) const {
+  if (worker.lost || worker.draining) {
+    return false;
+  }
+  const int64_t load = std::max(worker.in_flight, worker.registration.current_load);
+  if (load >= worker.registration.capacity) {
+    return false;
+  }
+  return worker.breaker.state(now) != CircuitBreaker::State::kOpen;
+}
+
+std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
+                                                    Clock::time_point now,
+                                                    const std::vector<std::string>& exclude) {
+  std::lock_guard lock(mutex_);
+  bool known = false;
+  bool any_full = false;  // a worker that would take the request but for its capacity
+  std::vector<Worker*> best;
+  int64_t best_load = 0;
+  for (auto& [id, worker] : workers_) {
+    if (worker.registration.model_id != model_id) {
+      continue;
+    }
+    known = true;
+    if (std::find(exclude.begin(), exclude.end(), id) != exclude.end()) {
+      continue;
+    }
+    const bool alive = !worker.lost && !worker.draining &&
+                       worker.breaker.state(now) == CircuitBreaker::State::kClosed;
+    if (alive && std::max(worker.in_flight, worker.registration.current_load) >=
+                     worker.registration.capacity) {
+      any_full = true;
+    }
+    if (!eligible(worker, now)) {
+      continue;
+    }
+    const int64_t load = std::max(worker.in_flight, worker.registration.current_load);
+    if (best.empty() || load < best_load) {
+      best = {&worker};
+      best_load = load;
+    } else if (load == best_load) {
+      best.push_back(&worker);
+    }
+  }
+  if (!known) {
+    return PickError::kUnknownModel;
+  }
+  // A half-open circuit admits one probe: try candidates in random order until one allows it.
+  std::shuffle(best.begin(), best.end(), random_);
+  for (Worker* worker : best) {
+    if (worker->breaker.allow(now)) {
+      ++worker->in_flight;
+      return Lease(this, worker->registration.worker_id, worker->registration.url);
+    }
+  }
+  return any_full ? PickError::kAllAtCapacity : PickError::kNoHealthyWorker;
+}
+
+void WorkerRegistry::finish(const std::string& worker_id, std::optional<bool> success,
+                            Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) {
+    return;  // deregistered meanwhile
+  }
+  Worker& worker = it->second;
+  worker.in_flight = std::max<int64_t>(0, worker.in_flight - 1);
+  if (success.has_value()) {
+    if (*success) {
+      worker.breaker.on_success();
+    } else {
+      worker.breaker.on_failure(now);
+    }
+  }
+}
+
+std::vector<std::string> WorkerRegistry::sweep(Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> removed;
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    const auto age = now - it->second.last_heartbeat;
+    if (age >= 2 * options_.heartbeat_timeout) {
+      removed.push_back(it->first);
+      it = workers_.erase(it);
+      continue;
+    }
+    if (age >= options_.heartbeat_timeout) {
+      it->second.lost = true;  // in-flight counts are kept: the sweep never resets load
+    }
+    ++it;
+  }
+  return removed;
+}
+
+Health WorkerRegistry::health_of(const Worker& worker, Clock::time_point now) const {
+  if (worker.lost) {
+    return Health::kLost;
+  }
+  if (worker.breaker.state(now) != CircuitBreaker::State::kClosed ||
+      now - worker.last_heartbeat >= options_.heartbeat_timeout / 2) {
+    return Health::kSuspect;
+  }
+  return Health::kHealthy;
+}
+
+std::vector<WorkerView> WorkerRegistry::list(const std::optional<std::string>& model_id,
+                                             Clock::time_point now) const {
+  std::lock_guard lock(mutex_);
+  std::vector<WorkerView> out;
+  for (const auto& [id, worker] : workers_) {
+    if (model_id && worker.registration.model_id != *model_id) {
+      continue;
+    }
+    out.push_back({worker.registration, worker.in_flight, health_of(worker, now),
+                   worker.breaker.state(now), worker.draining, now - worker.last_heartbeat});
+  }
+  return out;
+}
+
+std::vector<std::string> WorkerRegistry::models_with_healthy_workers(Clock::time_point now) const {
+  std::lock_guard lock(mutex_);
+  std::set<std::string> models;
+  for (const auto& [id, worker] : workers_) {
+    if (!worker.lost && !worker.draining &&
+        worker.breaker.state(now) != CircuitBreaker::State::kOpen) {
+      models.insert(worker.registration.model_id);
+    }
+  }
+  return {models.begin(), models.end()};
+}
+
+bool WorkerRegistry::knows_model(const std::string& model_id) const {
+  std::lock_guard lock(mutex_);
+  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& entry) {
+    return entry.second.registration.model_id == model_id;
+  });
+}
+
+}  // namespace gw::cluster
