@@ -125,3 +125,90 @@ describe('anthropic failures', () => {
     assert.equal((await mockStats(gw.mock)).requests, 0);
   });
 });
+
+describe('ollama native adapter against the mock', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--models', 'mock-model,qwen2:7b']);
+    gw = await startGateway([], { OLLAMA_HOST: mock.url });
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test('the request reaches /api/chat translated (options, format, stream false)', async () => {
+    const res = await postChat(gw, chatBody('ollama/qwen2:7b', 'Hello there', {
+      max_tokens: 50, temperature: 0.1, seed: 3, stop: ['x'], response_format: { type: 'json_object' },
+    }));
+    assert.equal(res.status, 200, await res.clone().text());
+    const body = await res.json();
+    assert.deepEqual(JSON.parse(body.choices[0].message.content), { echo: 'Hello there' });
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.path, '/api/chat');
+    assert.deepEqual(JSON.parse(sent.body), {
+      model: 'qwen2:7b', format: 'json', stream: false,
+      options: { num_predict: 50, temperature: 0.1, seed: 3, stop: ['x'] },
+      messages: [{ role: 'user', content: 'Hello there' }],
+    });
+  });
+
+  test('tags are listed and "name" answers for "name:latest"', async () => {
+    await waitForModel(gw, 'mock-model:latest');
+    const res = await postChat(gw, chatBody('mock-model', 'via the alias'));
+    assert.equal((await res.json()).choices[0].message.content, 'via the alias');
+    assert.equal(JSON.parse((await mockStats(mock)).last_request.body).model, 'mock-model:latest');
+  });
+
+  test('NDJSON streams become SSE chunks; num_predict reached → length', async () => {
+    const res = await postChat(gw, chatBody('ollama/mock-model', 'one two three', { stream: true, max_tokens: 2 }));
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    const { events, error } = await collectSse(res);
+    assert.equal(error, null);
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = parseEvents(events.slice(0, -1));
+    assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), 'one two');
+    assert.equal(chunks.at(-1).choices[0].finish_reason, 'length');
+  });
+
+  test('an unknown model is the upstream 404, message kept', async () => {
+    const res = await postChat(gw, chatBody('ollama/nope', 'hi'));
+    assert.equal(res.status, 404);
+    assert.match((await res.json()).error.message, /not found, try pulling it first/);
+  });
+});
+
+describe('azure adapter against the mock', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--api-key', 'az-key', '--models', 'gpt4o-prod']);
+    gw = await startGateway([], {
+      AZURE_OPENAI_ENDPOINT: mock.url, AZURE_OPENAI_API_KEY: 'az-key',
+      AZURE_OPENAI_DEPLOYMENTS: 'gpt4o-prod', AZURE_OPENAI_API_VERSION: '2024-06-01',
+    });
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test('deployment URL, api-version and api-key; deployments listed as azure/<name>', async () => {
+    const res = await postChat(gw, chatBody('azure/gpt4o-prod', 'Hello azure'));
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((await res.json()).choices[0].message.content, 'Hello azure');
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.path, '/openai/deployments/gpt4o-prod/chat/completions?api-version=2024-06-01');
+    assert.equal(sent.headers['api-key'], 'az-key');
+    assert.equal(sent.headers.authorization, undefined);
+    const models = await (await fetch(`${gw.url}/v1/models`)).json();
+    assert.deepEqual(models.data.map((m) => [m.id, m.owned_by]), [['azure/gpt4o-prod', 'azure']]);
+  });
+
+  test("the stream starts as OpenAI's: role first, one id, filter results kept", async () => {
+    const res = await postChat(gw, chatBody('azure/gpt4o-prod', 'a b', { stream: true }));
+    const { events } = await collectSse(res);
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = parseEvents(events.slice(0, -1));
+    assert.ok(chunks.every((c) => c.choices.length === 1), 'no choice-less chunk');
+    assert.equal(chunks[0].choices[0].delta.role, 'assistant');
+    assert.ok(Array.isArray(chunks[0].prompt_filter_results));
+    assert.equal(new Set(chunks.map((c) => c.id)).size, 1);
+    assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), 'a b');
+  });
+});
