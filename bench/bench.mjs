@@ -29,6 +29,15 @@ const cfg = quick
 
 const TICK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
+// A gateway holds two descriptors per stream (client and upstream): the hard limit on open files
+// caps how many streams one process can hold on this machine.
+const FD_LIMIT = Number(execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim()) || 1024;
+const streamCap = Math.floor((FD_LIMIT - 200) / 2);
+if (cfg.concurrentStreams > streamCap) {
+  console.error(`note: open-file limit ${FD_LIMIT}: holding ${streamCap} streams instead of ${cfg.concurrentStreams}`);
+  cfg.concurrentStreams = streamCap;
+}
+
 function cpuSeconds(pid) {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICK;  // utime + stime
@@ -101,12 +110,12 @@ wrk.headers["Content-Type"] = "application/json"
 `);
   const out = execFileSync('wrk', ['-t', connections > 1 ? '2' : '1', '-c', String(connections), '-d', `${seconds}s`,
     '--latency', '-s', script, `${url}/v1/chat/completions`]).toString();
-  const ms = (text) => {
-    const m = /([\d.]+)(us|ms|s)/.exec(text);
-    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+  const ms = (re) => {
+    const m = /([\d.]+)(us|ms|s|m)\b/.exec(re.exec(out)?.[1] ?? '');
+    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60000 }[m[2]] : NaN;
   };
-  const p50 = ms(/50%\s+(\S+)/.exec(out)[1]);
-  const p99 = ms(/99%\s+(\S+)/.exec(out)[1]);
+  const p50 = ms(/50%\s+(\S+)/);
+  const p99 = ms(/99%\s+(\S+)/);
   const requests = Number(/(\d+) requests in/.exec(out)[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
@@ -162,11 +171,17 @@ async function main() {
   const held = await openStreams(holdGateway.url, 'openai/mock-model', cfg.concurrentStreams);
   const holdRss = rssMiB(holdGateway.proc.pid);
   await held.close();
+  if (held.failed > 0) {
+    console.error(`held streams: ${held.failed} failed (statuses ${JSON.stringify(held.statuses)})`);
+  }
 
   // Memory after many requests on the first gateway.
   const before = rssMiB(gateway.proc.pid);
   let done = 0;
   while (done < cfg.memoryRequests) {
+    if (gateway.proc.exitCode !== null || gateway.proc.signalCode !== null) {
+      throw new Error(`the gateway died:\n${gateway.output()}`);
+    }
     done += wrk(gateway.url, { connections: 64, seconds: Math.max(1, Math.min(20, cfg.seconds * 2)), model: 'openai/mock-model' }).requests;
   }
   const after = rssMiB(gateway.proc.pid);
@@ -201,7 +216,7 @@ async function main() {
     ['added TTFT p99 vs direct (µs): nginx / gateway', `${fmt(n.ttft99 - d.ttft99)} / ${fmt(g.ttft99 - d.ttft99)}`],
     ['translation ÷ pass-through: CPU per request', fmt(a.cpu / g.cpu, 2)],
     ['paced stream (64 × 20 ms) duration p50, direct / gateway (ms)', `${fmt(pacedDirect.total50 * 1000)} / ${fmt(pacedRelayed.total50 * 1000)}`],
-    [`${cfg.concurrentStreams} concurrent streams: gateway RSS (MiB), per stream (KiB)`, `${fmt(holdRss)} (idle ${fmt(holdIdle)}), ${fmt(((holdRss - holdIdle) * 1024) / cfg.concurrentStreams)}`],
+    [`${cfg.concurrentStreams} concurrent streams (open-file limit ${FD_LIMIT}): gateway RSS (MiB), per stream (KiB), failed`, `${fmt(holdRss)} (idle ${fmt(holdIdle)}), ${fmt(((holdRss - holdIdle) * 1024) / cfg.concurrentStreams)}, ${held.failed}`],
     ['gateway idle RSS (MiB)', fmt(idleRss)],
     [`gateway RSS before / after ${done} more requests (MiB)`, `${fmt(before)} / ${fmt(after)}`],
   ];
@@ -223,7 +238,7 @@ the mock backend and the target share the same 2 cores, so absolute figures are 
 ratios are what to read.
 
 - **direct**: \`llm-gateway mock-backend\` (1 thread) answering OpenAI chat completions.
-- **nginx**: nginx ${execFileSync('nginx', ['-v'], { stdio: ['ignore', 'ignore', 'pipe'] }).toString()} reverse proxy (1 worker, keep-alive upstream,
+- **nginx**: nginx ${execFileSync('sh', ['-c', 'nginx -v 2>&1']).toString().trim().replace('nginx version: ', '')} reverse proxy (1 worker, keep-alive upstream,
   \`proxy_buffering off\`, no access log) in front of the same mock.
 - **gateway**: \`llm-gateway server --threads 1\` (access log off) in front of the same mock,
   pass-through (\`openai/mock-model\`) and Anthropic translation (\`anthropic/mock-model\`: the mock

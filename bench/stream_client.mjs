@@ -60,24 +60,37 @@ export async function streamTimings(url, model, count) {
   return { ttft50: pct(ttft, 0.5), ttft99: pct(ttft, 0.99), total50: pct(total, 0.5), events };
 }
 
-/** Opens `count` streams at once and resolves when every one has its first bytes. */
+/** Opens `count` streams at once; resolves when every one has its first bytes or has failed. */
 export async function openStreams(url, model, count) {
   const many = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const requests = [];
-  let started = 0;
+  let settled = 0;
   let failed = 0;
-  await new Promise((resolve, reject) => {
-    const check = () => {
-      if (failed > 0) reject(new Error(`${failed} of ${count} streams failed`));
-      else if (started === count) resolve();
+  const statuses = {};
+  await new Promise((resolve) => {
+    const settle = () => {
+      settled += 1;
+      if (settled === count) resolve();
     };
     for (let i = 0; i < count; ++i) {
+      let started = false;
       requests.push(post(url, model, {
         agentToUse: many,
-        onFirst: () => { started += 1; check(); },
-        onEnd: (n, status) => { if (status !== 200 && started < count) { failed += 1; check(); } },
+        onFirst: () => { started = true; settle(); },
+        onEnd: (n, status) => {
+          if (!started) {
+            failed += 1;
+            statuses[status] = (statuses[status] ?? 0) + 1;
+            started = true;
+            settle();
+          }
+        },
       }));
     }
   });
-  return { close: async () => { for (const r of requests) r.destroy(); many.destroy(); } };
+  return {
+    failed,
+    statuses,
+    close: async () => { for (const r of requests) r.destroy(); many.destroy(); },
+  };
 }

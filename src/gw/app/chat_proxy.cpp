@@ -110,9 +110,10 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
     }
     if (translator->finished()) {
       exchange.log.outcome = "completed";
-      // The connection is pooled if the upstream's end of body came with [DONE], else closed:
-      // the client is not kept waiting for an upstream that lingers after its terminator.
       co_await exchange.writer.finish_stream(*out);
+      // The connection is pooled if the upstream's end of body has already arrived (it usually
+      // comes with the terminator), else closed: nobody waits for an upstream that lingers.
+      upstream.finish_without_waiting();
       co_return;
     }
     if (out->empty()) {

@@ -78,6 +78,39 @@ bool UpstreamResponse::done() const {
   return impl_->parser.is_done();
 }
 
+bool UpstreamResponse::finish_without_waiting() {
+  auto& parser = impl_->parser;
+  auto& connection = *impl_->connection;
+  if (parser.is_done()) {
+    return true;
+  }
+  boost::system::error_code ec;
+  // Bytes already in the socket's receive queue can be read without blocking (plain TCP only:
+  // TLS records may hold a partial frame).
+  if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection.stream)) {
+    const size_t available = plain->socket().available(ec);
+    if (!ec && available > 0) {
+      const size_t n = plain->socket().read_some(connection.buffer.prepare(available), ec);
+      if (!ec) {
+        connection.buffer.commit(n);
+      }
+    }
+  }
+  while (!parser.is_done() && connection.buffer.size() > 0) {
+    parser.get().body().data = impl_->body.data();
+    parser.get().body().size = impl_->body.size();
+    const size_t used = parser.put(connection.buffer.data(), ec);
+    connection.buffer.consume(used);
+    if (ec == http::error::need_buffer) {
+      continue;  // more body than the client needed: dropped, only the framing matters now
+    }
+    if (ec || used == 0) {
+      break;
+    }
+  }
+  return parser.is_done();
+}
+
 Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() {
   auto& parser = impl_->parser;
   auto& connection = *impl_->connection;

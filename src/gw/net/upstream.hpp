@@ -52,6 +52,10 @@ class UpstreamResponse {
   // The whole rest of the body, at most `limit` bytes.
   Task<tl::expected<std::string, core::Error>> read_all(size_t limit);
   bool done() const;
+  // Parses whatever of the body the connection already holds, never waiting for more. For
+  // streams: after the terminator event, the end of the chunked body has usually arrived too,
+  // and consuming it lets the connection go back to the pool. Returns done().
+  bool finish_without_waiting();
 
  private:
   std::unique_ptr<Impl> impl_;
