@@ -131,13 +131,15 @@ int run_mock_backend(const MockOptions& options) {
   http.port = options.port;
   http.threads = options.threads;
   http.access_log = false;  // a load generator's target must not spend its time logging
+  // Before the server: frames of requests cut off by a drain timeout still count into it while
+  // the server is destroyed.
+  mock::MockStats stats;
   net::HttpServer server(http);
   auto port = server.bind();
   if (!port) {
     spdlog::critical("{}", port.error());
     return 1;
   }
-  mock::MockStats stats;
   server.run([&](asio::io_context&, size_t shard) -> std::shared_ptr<net::HttpHandler> {
     if (shard == 0) {
       spdlog::info("llm-gateway mock-backend listening on http://{}:{}", options.host, *port);

@@ -29,13 +29,19 @@ using asio::as_tuple;
 using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 
+constexpr bool kNotStopping = false;
+
 class SessionWriter final : public ResponseWriter {
  public:
+  // `stopping` is the shard's flag: a response whose head is built after a shutdown began says
+  // connection: close. A HEAD request's response carries no body (its content-length stays).
   SessionWriter(beast::tcp_stream& stream, std::string_view request_id, bool keep_alive,
-                std::chrono::milliseconds write_timeout)
+                const bool& stopping, bool head_request, std::chrono::milliseconds write_timeout)
       : stream_(stream),
         request_id_(request_id),
         keep_alive_(keep_alive),
+        stopping_(stopping),
+        head_request_(head_request),
         write_timeout_(write_timeout) {}
 
   Task<bool> send(Response response) override {
@@ -46,7 +52,8 @@ class SessionWriter final : public ResponseWriter {
     status_ = response.status;
     std::string head = head_lines(response.status, response.content_type, response.headers);
     fmt::format_to(std::back_inserter(head), "content-length: {}\r\n\r\n", response.body.size());
-    std::array buffers{asio::buffer(head), asio::buffer(response.body)};
+    std::array buffers{asio::buffer(head), asio::buffer(response.body.data(),
+                                                        head_request_ ? 0 : response.body.size())};
     co_return co_await write_buffers(buffers);
   }
 
@@ -120,6 +127,7 @@ class SessionWriter final : public ResponseWriter {
   int status() const override { return status_; }
   bool ok() const { return ok_; }
   bool complete() const { return started_ && ok_ && (!streaming_ || finished_); }
+  bool stream_unfinished() const { return streaming_ && !finished_ && ok_; }
   bool keep_alive() const { return keep_alive_; }
 
  private:
@@ -138,6 +146,7 @@ class SessionWriter final : public ResponseWriter {
       head += h.value;
       head += "\r\n";
     }
+    keep_alive_ = keep_alive_ && !stopping_;
     if (!keep_alive_) {
       head += "connection: close\r\n";
     }
@@ -161,6 +170,8 @@ class SessionWriter final : public ResponseWriter {
   beast::tcp_stream& stream_;
   std::string_view request_id_;
   bool keep_alive_;
+  const bool& stopping_;
+  bool head_request_;
   std::chrono::milliseconds write_timeout_;
   bool started_ = false;
   bool streaming_ = false;
@@ -236,7 +247,7 @@ std::string request_id_of(const http::request_parser<http::string_body>& parser)
 // Answers a request the session itself rejects (bad HTTP, limits) and closes.
 Task<void> reject(beast::tcp_stream& stream, const core::Error& error,
                   std::chrono::milliseconds write_timeout, std::string id) {
-  SessionWriter writer(stream, id, false, write_timeout);
+  SessionWriter writer(stream, id, false, kNotStopping, false, write_timeout);
   co_await writer.send(error_response(error));
   spdlog::info("rejected request: {} {} request_id={}", http_status(error), error.message, id);
 }
@@ -311,8 +322,9 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
       co_return;
     }
     if (ec == beast::error::timeout) {
-      co_await reject(stream, {core::Errc::kRequestTimeout, "timed out reading the request body"},
-                      options.write_timeout, request_id_of(parser));
+      // tcp_stream's timeout has closed the socket: no answer can be sent, only logged.
+      spdlog::info("closed a connection: the request body took longer than {} ms request_id={}",
+                   options.body_timeout.count(), request_id_of(parser));
       co_return;
     }
     if (ec) {
@@ -322,7 +334,8 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     auto& message = parser.get();
     const bool keep_alive = message.keep_alive() && !shard.stopping;
     std::string request_id = request_id_of(parser);
-    SessionWriter writer(stream, request_id, keep_alive, options.write_timeout);
+    SessionWriter writer(stream, request_id, keep_alive, shard.stopping,
+                         message.method() == http::verb::head, options.write_timeout);
     Exchange exchange{Request{}, request_id, writer, RequestLog{}, Clock::now()};
     Request& request = exchange.request;
     request.method =
@@ -339,11 +352,13 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
 
     control.peer_gone = false;
     watch_for_disconnect(control_ptr);
+    bool handler_failed = false;
     try {
       co_await shard.handler->handle(exchange);
     } catch (const std::exception& e) {
       // A cancelled handler unwinds with operation_aborted; anything else is a bug, and the
-      // last-resort net: it costs one 500, never the process.
+      // last-resort net: it costs one 500 (or a final error event), never the process.
+      handler_failed = true;
       if (!control.peer_gone) {
         spdlog::error("request_id={} handler failed: {}", request_id, e.what());
       }
@@ -351,6 +366,11 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     boost::system::error_code ignored;
     stream.socket().cancel(ignored);  // ends the watch
     const bool client_gone = control.peer_gone;
+    if (handler_failed && !client_gone && writer.stream_unfinished()) {
+      const std::string event =
+          "data: " + core::error_json({core::Errc::kInternal, "internal error"}) + "\n\n";
+      co_await writer.finish_stream(event);
+    }
     if (!writer.started() && !client_gone) {
       co_await writer.send(error_response({core::Errc::kInternal, "internal error"}));
     }

@@ -31,15 +31,17 @@ struct SessionControl {
   asio::cancellation_signal cancel;
 };
 
+// Members are declared so that the context is destroyed first: its destructor destroys the
+// frames of sessions still suspended (after a drain timeout), and those touch `sessions`.
 struct Shard {
   explicit Shard(size_t index_) : index(index_) {}
   size_t index;
+  std::unordered_set<SessionControl*> sessions;
+  bool stopping = false;
   asio::io_context context{1};
   std::optional<tcp::acceptor> acceptor;
   std::shared_ptr<HttpHandler> handler;
-  std::unordered_set<SessionControl*> sessions;
   std::optional<asio::steady_timer> drain_timer;
-  bool stopping = false;
 };
 
 struct HttpServer::Impl {

@@ -9,6 +9,7 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <tuple>
 
 #include "gw/net/upstream_connection.hpp"
 
@@ -45,7 +46,9 @@ UpstreamResponse::~UpstreamResponse() {
   if (!impl_ || !impl_->connection) {
     return;
   }
-  if (impl_->parser.is_done() && impl_->parser.keep_alive()) {
+  // Bytes already buffered past this response would be read as the next one's: never pool then.
+  if (impl_->parser.is_done() && impl_->parser.keep_alive() &&
+      impl_->parser.get().result_int() >= 200 && impl_->connection->buffer.size() == 0) {
     if (auto pool = impl_->pool.lock()) {
       pool->put(impl_->origin, std::move(impl_->connection));
       return;
@@ -247,15 +250,32 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
                                        : core::Errc::kUpstreamUnreachable,
           fmt::format("sending the request to {} failed: {}", target.host_header, wec.message())});
     }
-    auto [ec, n] = co_await std::visit(
-        [&](auto& stream) {
-          return http::async_read_header(stream, connection->buffer, impl->parser,
-                                         as_tuple(use_awaitable));
-        },
-        connection->stream);
+    boost::system::error_code ec;
+    for (;;) {
+      std::tie(ec, std::ignore) = co_await std::visit(
+          [&](auto& stream) {
+            return http::async_read_header(stream, connection->buffer, impl->parser,
+                                           as_tuple(use_awaitable));
+          },
+          connection->stream);
+      const unsigned status = impl->parser.get().result_int();
+      if (ec || status < 100 || status >= 200 || status == 101) {
+        break;
+      }
+      // An interim response (100 Continue, 103 Early Hints): the real one follows.
+      auto next = std::make_unique<UpstreamResponse::Impl>();
+      next->pool = impl->pool;
+      next->origin = impl->origin;
+      next->idle_timeout = impl->idle_timeout;
+      next->parser.body_limit(boost::none);
+      impl = std::move(next);
+    }
     connection->tcp().expires_never();
     if (ec) {
-      if (reused && !impl->parser.got_some() && is_stale_connection_error(ec)) {
+      // The request was written: retrying a POST could run (and bill) a generation twice. Only
+      // requests that are safe to repeat are retried on a fresh connection.
+      const bool replayable = request.method == "GET" || request.method == "HEAD";
+      if (reused && replayable && !impl->parser.got_some() && is_stale_connection_error(ec)) {
         continue;
       }
       if (ec == beast::error::timeout) {

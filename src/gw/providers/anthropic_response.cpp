@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
@@ -42,19 +43,17 @@ struct AnthropicUsage {
   int64_t cache_read = 0;
   int64_t cache_creation = 0;
 
+  // Only numbers count: message_delta may carry null for counts it does not restate.
   void merge(const json::object& usage) {
-    if (usage.contains("input_tokens")) {
-      input = int_at(usage, "input_tokens");
-    }
-    if (usage.contains("output_tokens")) {
-      output = int_at(usage, "output_tokens");
-    }
-    if (usage.contains("cache_read_input_tokens")) {
-      cache_read = int_at(usage, "cache_read_input_tokens");
-    }
-    if (usage.contains("cache_creation_input_tokens")) {
-      cache_creation = int_at(usage, "cache_creation_input_tokens");
-    }
+    auto take = [&](std::string_view key, int64_t& field) {
+      if (const auto* v = usage.if_contains(key); v != nullptr && v->is_int64()) {
+        field = v->as_int64();
+      }
+    };
+    take("input_tokens", input);
+    take("output_tokens", output);
+    take("cache_read_input_tokens", cache_read);
+    take("cache_creation_input_tokens", cache_creation);
   }
 
   json::object to_openai() const {
@@ -128,6 +127,7 @@ class AnthropicStream final : public ResponseTranslator {
           string_at(block->as_object(), "type") == "tool_use") {
         const int64_t tool_index = next_tool_index_++;
         tool_index_by_block_[int_at(event, "index")] = tool_index;
+        tool_without_arguments_.insert(tool_index);
         json::object call{
             {"index", tool_index},
             {"id", string_at(block->as_object(), "id")},
@@ -153,12 +153,23 @@ class AnthropicStream final : public ResponseTranslator {
           return tl::unexpected(core::Error(core::Errc::kUpstreamError,
                                             "anthropic sent tool input for an unknown block"));
         }
-        json::object call{
-            {"index", it->second},
-            {"function", {{"arguments", string_at(delta->as_object(), "partial_json")}}}};
+        const std::string fragment = string_at(delta->as_object(), "partial_json");
+        if (fragment.empty()) {
+          return {};
+        }
+        tool_without_arguments_.erase(it->second);
+        json::object call{{"index", it->second}, {"function", {{"arguments", fragment}}}};
         emit_delta(json::object{{"tool_calls", json::array{std::move(call)}}});
       }
       // thinking and signature deltas have no OpenAI equivalent in chat completions.
+    } else if (type == "content_block_stop") {
+      // A tool called without arguments streams no fragment (or an empty one); the client must
+      // still assemble valid JSON, as the non-streamed "{}".
+      auto it = tool_index_by_block_.find(int_at(event, "index"));
+      if (it != tool_index_by_block_.end() && tool_without_arguments_.erase(it->second) > 0) {
+        json::object call{{"index", it->second}, {"function", {{"arguments", "{}"}}}};
+        emit_delta(json::object{{"tool_calls", json::array{std::move(call)}}});
+      }
     } else if (type == "message_delta") {
       if (const auto* usage = event.if_contains("usage"); usage != nullptr && usage->is_object()) {
         usage_.merge(usage->as_object());
@@ -213,6 +224,7 @@ class AnthropicStream final : public ResponseTranslator {
   int64_t created_ = now_seconds();
   AnthropicUsage usage_;
   std::map<int64_t, int64_t> tool_index_by_block_;
+  std::set<int64_t> tool_without_arguments_;
   int64_t next_tool_index_ = 0;
   bool finished_ = false;
 };
@@ -220,7 +232,7 @@ class AnthropicStream final : public ResponseTranslator {
 }  // namespace
 
 std::string_view finish_reason_from_anthropic(std::string_view stop_reason) {
-  if (stop_reason == "max_tokens") {
+  if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded") {
     return "length";
   }
   if (stop_reason == "tool_use") {

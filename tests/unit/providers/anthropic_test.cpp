@@ -169,6 +169,7 @@ TEST(AnthropicResponse, EveryFinishReason) {
   EXPECT_EQ(finish_reason_from_anthropic("max_tokens"), "length");
   EXPECT_EQ(finish_reason_from_anthropic("tool_use"), "tool_calls");
   EXPECT_EQ(finish_reason_from_anthropic("refusal"), "content_filter");
+  EXPECT_EQ(finish_reason_from_anthropic("model_context_window_exceeded"), "length");
 }
 
 TEST(AnthropicResponse, EmptyContentIsAnEmptyString) {
@@ -292,6 +293,38 @@ TEST(AnthropicStream, ParallelToolCallsGetTheirOwnIndex) {
   EXPECT_EQ(call(3).at("index"), 1);
   EXPECT_EQ(call(3).at("function").at("arguments"), "{}");
   EXPECT_EQ(call(4).at("index"), 0);
+}
+
+TEST(AnthropicStream, ToolWithoutArgumentsStillAssemblesToAnObject) {
+  std::string transcript =
+      "event: message_start\ndata: "
+      "{\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\"}}\n\n"
+      "event: content_block_start\ndata: "
+      "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\","
+      "\"id\":\"t0\",\"name\":\"get_time\",\"input\":{}}}\n\n"
+      "event: content_block_delta\ndata: "
+      "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\","
+      "\"partial_json\":\"\"}}\n\n"
+      "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+      "event: message_delta\ndata: "
+      "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_"
+      "tokens\":3,\"input_tokens\":null}}\n\n"
+      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  auto result = run_stream(transcript, 5, true);
+  ASSERT_TRUE(result.done);
+  std::string arguments;
+  for (const auto& c : result.chunks) {
+    if (c.at("choices").as_array().empty()) {
+      continue;
+    }
+    const auto& delta = c.at("choices").as_array()[0].at("delta").as_object();
+    if (const auto* calls = delta.if_contains("tool_calls")) {
+      arguments += calls->as_array()[0].at("function").at("arguments").as_string();
+    }
+  }
+  EXPECT_EQ(arguments, "{}");
+  // A null count in message_delta does not erase what message_start said (here: nothing).
+  EXPECT_EQ(result.chunks.back().at("usage").at("completion_tokens"), 3);
 }
 
 TEST(AnthropicStream, UnicodeSplitAcrossPieces) {
