@@ -237,6 +237,13 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
   }
 }
 
+// Beast reports an oversized body from Content-Length (before reading it) or while reading a
+// chunked one: the same 413 either way.
+core::Error too_large(const ServerOptions& options) {
+  return {core::Errc::kPayloadTooLarge,
+          fmt::format("request body exceeds the limit of {} bytes", options.max_body_bytes)};
+}
+
 // The client's x-request-id when it is sane, else a new one.
 std::string request_id_of(const http::request_parser<http::string_body>& parser) {
   auto given = parser.get()["x-request-id"];
@@ -289,11 +296,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
       co_return;
     }
     if (ec == http::error::body_limit) {
-      co_await reject(
-          stream,
-          {core::Errc::kPayloadTooLarge,
-           fmt::format("request body exceeds the limit of {} bytes", options.max_body_bytes)},
-          options.write_timeout, request_id_of(parser));
+      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(parser));
       co_return;
     }
     if (ec) {
@@ -314,11 +317,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
     stream.expires_never();
     if (ec == http::error::body_limit) {
-      co_await reject(
-          stream,
-          {core::Errc::kPayloadTooLarge,
-           fmt::format("request body exceeds the limit of {} bytes", options.max_body_bytes)},
-          options.write_timeout, request_id_of(parser));
+      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(parser));
       co_return;
     }
     if (ec == beast::error::timeout) {

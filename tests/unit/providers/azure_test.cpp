@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 
 #include "gw/providers/catalog.hpp"
+#include "sse_chunks.hpp"
 
 namespace gw::providers {
 namespace {
@@ -80,13 +81,7 @@ TEST(Azure, StreamStartsLikeOpenAIs) {
       out += *ready;
     }
     EXPECT_TRUE(normalizer->finished());
-    std::vector<json::object> chunks;
-    size_t pos = 0;
-    while ((pos = out.find("data: {", pos)) != std::string::npos) {
-      auto end = out.find("\n\n", pos);
-      chunks.push_back(json::parse(out.substr(pos + 6, end - pos - 6)).as_object());
-      pos = end;
-    }
+    const auto chunks = testing::parse_sse_output(out).chunks;
     ASSERT_EQ(chunks.size(), 3u) << out;
     for (const auto& c : chunks) {
       EXPECT_EQ(c.at("id"), "chatcmpl-A1");

@@ -4,6 +4,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include "sse_chunks.hpp"
+
 namespace gw::providers {
 namespace {
 
@@ -105,13 +107,7 @@ TEST(OllamaStream, NdjsonToSseAtAnyPieceSize) {
       out += *ready;
     }
     ASSERT_TRUE(translator->finished());
-    std::vector<json::object> chunks;
-    size_t pos = 0;
-    while ((pos = out.find("data: {", pos)) != std::string::npos) {
-      auto end = out.find("\n\n", pos);
-      chunks.push_back(json::parse(out.substr(pos + 6, end - pos - 6)).as_object());
-      pos = end;
-    }
+    const auto chunks = testing::parse_sse_output(out).chunks;
     ASSERT_EQ(chunks.size(), 4u) << out;
     EXPECT_EQ(chunks[0].at("choices").as_array()[0].at("delta").at("role"), "assistant");
     EXPECT_EQ(chunks[0].at("choices").as_array()[0].at("delta").at("content"), "The");
