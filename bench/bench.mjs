@@ -248,7 +248,22 @@ ratios are what to read.
 - Streams: \`stream_client.mjs\` (one request at a time) measures time to first token; CPU per event
   over ${cfg.streamRequests} streams of 64 unpaced deltas. Held streams: 30 deltas 1 s apart.
 
+Command: \`bench/run.sh\` (or \`node bench/bench.mjs\` after a Release build).
+
 ${table}
+
+## Against the targets of issue #6
+
+| target | figure | met |
+|---|---|---|
+| CPU per request ≤ 1.2 × nginx | ${fmt(g.cpu / n.cpu, 2)} × | ${g.cpu / n.cpu <= 1.2 ? 'yes' : 'no'} |
+| throughput at c=64 ≥ 0.8 × nginx | ${fmt(g.rps / n.rps, 2)} × | ${g.rps / n.rps >= 0.8 ? 'yes' : 'no'} |
+| added p99 latency at c=1 ≤ 100 µs | ${fmt(g.p99 - d.p99)} µs | ${g.p99 - d.p99 <= 100 ? 'yes' : 'no'} |
+| added TTFT p99 ≤ 150 µs | ${fmt(g.ttft99 - d.ttft99)} µs (p50: ${fmt(g.ttft50 - d.ttft50)} µs) | ${g.ttft99 - d.ttft99 <= 150 && g.ttft50 - d.ttft50 <= 150 ? 'yes' : 'no'} |
+| translation CPU ≤ 2 × pass-through | ${fmt(a.cpu / g.cpu, 2)} × | ${a.cpu / g.cpu <= 2 ? 'yes' : 'no'} |
+| 10,000 streams, RSS < 300 MB | ${cfg.concurrentStreams} streams (open-file limit ${FD_LIMIT}), ${fmt(holdRss)} MiB, ${held.failed} failed | ${holdRss < 286 && held.failed === 0 ? (cfg.concurrentStreams >= 10000 ? 'yes' : 'yes at this count') : 'no'} |
+| idle RSS < 20 MB | ${fmt(idleRss)} MiB | ${idleRss < 19 ? 'yes' : 'no'} |
+| flat RSS over a million requests | ${fmt(before)} → ${fmt(after)} MiB over ${done} requests | ${after - before < 2 ? 'yes' : 'no'} |
 `;
     fs.writeFileSync(outFile, doc);
     console.log(`\nwritten to ${outFile}`);
