@@ -31,6 +31,11 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
 }  // namespace
 
 struct UpstreamResponse::Impl {
+  // User-provided on purpose: make_unique value-initialises, which for an implicit constructor
+  // zero-fills the whole object first (an 8 KiB memset per request, measured at 10% of the
+  // pass-through's instructions).
+  Impl() {}  // NOLINT(modernize-use-equals-default)
+
   std::unique_ptr<UpstreamConnection> connection;
   std::weak_ptr<UpstreamPool> pool;
   std::string origin;
