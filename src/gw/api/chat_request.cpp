@@ -17,11 +17,17 @@ od::parser& thread_parser() {
   return parser;
 }
 
-simdjson::padded_string_view padded(std::string& body) {
-  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
-    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+// simdjson reads up to SIMDJSON_PADDING bytes past the end. A body with spare capacity is read
+// in place; otherwise it is copied into a per-thread buffer that keeps its capacity, rather than
+// growing (reallocating and copying) the body itself on every request.
+simdjson::padded_string_view padded(const std::string& body) {
+  if (body.capacity() >= body.size() + simdjson::SIMDJSON_PADDING) {
+    return simdjson::padded_string_view(body.data(), body.size(), body.capacity());
   }
-  return simdjson::padded_string_view(body.data(), body.size(), body.capacity());
+  thread_local std::string scratch;
+  scratch.assign(body);
+  scratch.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  return simdjson::padded_string_view(scratch.data(), scratch.size(), scratch.capacity());
 }
 
 Error invalid(std::string message, std::string param = {}) {
@@ -99,13 +105,14 @@ tl::expected<void, Error> check_messages(od::value value) {
 
 }  // namespace
 
-tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(std::string& body) {
-  const char* base = body.data();
+tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::string& body) {
+  // Offsets are taken relative to the buffer simdjson reads, which may be a copy of the body.
+  const simdjson::padded_string_view input = padded(body);
+  const char* base = input.data();
   od::document doc;
-  if (thread_parser().iterate(padded(body)).get(doc) != simdjson::SUCCESS) {
+  if (thread_parser().iterate(input).get(doc) != simdjson::SUCCESS) {
     return tl::unexpected(malformed());
   }
-  base = body.data();  // padding may have moved the buffer
   od::object root;
   if (doc.get_object().get(root) != simdjson::SUCCESS) {
     return tl::unexpected(malformed());
@@ -170,7 +177,7 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(std::string& bod
   return info;
 }
 
-EchoInput echo_input(std::string& body) {
+EchoInput echo_input(const std::string& body) {
   EchoInput out;
   od::document doc;
   if (thread_parser().iterate(padded(body)).get(doc) != simdjson::SUCCESS) {

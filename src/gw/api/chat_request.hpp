@@ -21,9 +21,9 @@ struct ChatRequestInfo {
 
 // Validates a chat-completions body (a JSON object with a non-empty string `model` and a
 // non-empty `messages` array of objects with a string `role`; `stream` boolean if present) and
-// reads the routing fields. May grow the string's capacity (the JSON reader needs padding).
+// reads the routing fields.
 // Errors are 400 invalid_request_error with `param` naming the field.
-tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(std::string& body);
+tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::string& body);
 
 // The text of the last user message (string content, or its text parts joined), for echo.
 // Prompt word count: words across all message text, a deterministic stand-in for tokens.
@@ -31,7 +31,7 @@ struct EchoInput {
   std::string text;
   size_t prompt_words = 0;
 };
-EchoInput echo_input(std::string& body);
+EchoInput echo_input(const std::string& body);
 
 // Quotes and escapes a string as a JSON string token.
 std::string json_quote(std::string_view text);

@@ -26,6 +26,13 @@ struct Header {
 };
 using Headers = std::vector<Header>;
 
+// A header whose name and value live elsewhere (literals, or strings that outlive its use).
+struct HeaderView {
+  std::string_view name;
+  std::string_view value;
+};
+using HeaderViews = std::vector<HeaderView>;
+
 bool iequals(std::string_view a, std::string_view b);
 
 struct Request {
@@ -46,14 +53,14 @@ struct Request {
 // coroutines have constructors; aggregates are built into named variables first.
 struct Response {
   Response() = default;
-  Response(int status_, std::string content_type_, Headers headers_, std::string body_)
+  Response(int status_, std::string_view content_type_, Headers headers_, std::string body_)
       : status(status_),
-        content_type(std::move(content_type_)),
+        content_type(content_type_),
         headers(std::move(headers_)),
         body(std::move(body_)) {}
 
   int status = 200;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json";  // a literal: it is not owned
   Headers headers;
   std::string body;
 };

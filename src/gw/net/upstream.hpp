@@ -22,7 +22,8 @@ struct UpstreamTimeouts {
 struct OutboundRequest {
   std::string_view method = "POST";
   std::string path;  // origin-form path and query, e.g. "/v1/chat/completions"
-  Headers headers;   // besides host and content-length
+  // Besides host and content-length. Views: what they point to must outlive send().
+  HeaderViews headers;
   // The body as parts written in order without copying; they must outlive send().
   std::vector<std::string_view> body;
 };

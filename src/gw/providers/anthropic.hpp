@@ -33,7 +33,7 @@ class AnthropicProvider final : public Provider {
       std::string_view body) const override;
 
  private:
-  net::Headers headers() const;
+  net::HeaderViews headers() const;
   AnthropicOptions options_;
 };
 

@@ -29,9 +29,8 @@ int64_t epoch_from_rfc3339(std::string_view text) {
 
 AnthropicProvider::AnthropicProvider(AnthropicOptions options) : options_(std::move(options)) {}
 
-net::Headers AnthropicProvider::headers() const {
-  net::Headers headers{{"anthropic-version", options_.version},
-                       {"user-agent", std::string(kUserAgent)}};
+net::HeaderViews AnthropicProvider::headers() const {
+  net::HeaderViews headers{{"anthropic-version", options_.version}, {"user-agent", kUserAgent}};
   if (!options_.api_key.empty()) {
     headers.push_back({"x-api-key", options_.api_key});
   }
@@ -60,7 +59,7 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
   request.headers.push_back({"content-type", "application/json"});
   request.headers.push_back(
       {"accept", call.info.stream ? "text/event-stream" : "application/json"});
-  request.headers.push_back({"x-request-id", std::string(call.request_id)});
+  request.headers.push_back({"x-request-id", call.request_id});
   request.body.push_back(prepared.storage.back());
   return prepared;
 }

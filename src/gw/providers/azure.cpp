@@ -100,8 +100,8 @@ tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_chat(const Cha
                  boost::urls::encode(options_.api_version, boost::urls::unreserved_chars);
   request.headers = {{"content-type", "application/json"},
                      {"accept", call.info.stream ? "text/event-stream" : "application/json"},
-                     {"user-agent", std::string(kUserAgent)},
-                     {"x-request-id", std::string(call.request_id)}};
+                     {"user-agent", kUserAgent},
+                     {"x-request-id", call.request_id}};
   if (!options_.api_key.empty()) {
     request.headers.push_back({"api-key", options_.api_key});
   }

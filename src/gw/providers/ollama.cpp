@@ -435,8 +435,8 @@ tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_chat(
   prepared.request.method = "POST";
   prepared.request.path = options_.endpoint.base_path + "/api/chat";
   prepared.request.headers = {{"content-type", "application/json"},
-                              {"user-agent", std::string(kUserAgent)},
-                              {"x-request-id", std::string(call.request_id)}};
+                              {"user-agent", kUserAgent},
+                              {"x-request-id", call.request_id}};
   prepared.request.body.push_back(prepared.storage.back());
   return prepared;
 }
@@ -458,7 +458,7 @@ net::OutboundRequest OllamaProvider::models_request() const {
   net::OutboundRequest request;
   request.method = "GET";
   request.path = options_.endpoint.base_path + "/api/tags";
-  request.headers = {{"accept", "application/json"}, {"user-agent", std::string(kUserAgent)}};
+  request.headers = {{"accept", "application/json"}, {"user-agent", kUserAgent}};
   return request;
 }
 

@@ -79,8 +79,8 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_cha
   request.headers.push_back({"content-type", "application/json"});
   request.headers.push_back(
       {"accept", call.info.stream ? "text/event-stream" : "application/json"});
-  request.headers.push_back({"user-agent", std::string(kUserAgent)});
-  request.headers.push_back({"x-request-id", std::string(call.request_id)});
+  request.headers.push_back({"user-agent", kUserAgent});
+  request.headers.push_back({"x-request-id", call.request_id});
   if (!authorization_.empty()) {
     request.headers.push_back({"authorization", authorization_});
   }
@@ -112,7 +112,7 @@ net::OutboundRequest OpenAICompatibleProvider::models_request() const {
   request.method = "GET";
   request.path = options_.endpoint.base_path + "/models";
   request.headers.push_back({"accept", "application/json"});
-  request.headers.push_back({"user-agent", std::string(kUserAgent)});
+  request.headers.push_back({"user-agent", kUserAgent});
   if (!authorization_.empty()) {
     request.headers.push_back({"authorization", authorization_});
   }
