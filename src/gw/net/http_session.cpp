@@ -255,8 +255,26 @@ std::string request_id_of(const http::request_parser<http::string_body>& parser)
 Task<void> reject(beast::tcp_stream& stream, const core::Error& error,
                   std::chrono::milliseconds write_timeout, std::string id) {
   SessionWriter writer(stream, id, false, kNotStopping, false, write_timeout);
-  co_await writer.send(error_response(error));
+  const bool sent = co_await writer.send(error_response(error));
   spdlog::info("rejected request: {} {} request_id={}", http_status(error), error.message, id);
+  if (!sent) {
+    co_return;
+  }
+  // Lingering close: a client still uploading (a 413 is decided from Content-Length, before the
+  // body) would otherwise get a reset that can destroy the answer before it reads it. Read and
+  // drop what it sends, for a bounded time and amount, after saying we are done.
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::chrono::seconds(2));
+  std::array<char, 16384> sink;  // NOLINT(cppcoreguidelines-pro-type-member-init): write-only
+  size_t drained = 0;
+  while (drained < (4u << 20)) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), as_tuple(use_awaitable));
+    if (ec) {
+      break;
+    }
+    drained += n;
+  }
 }
 
 struct SessionRegistration {
