@@ -45,7 +45,7 @@ constexpr std::array kMockOptions{
     OptionSpec{"--log-format", "LOG_FORMAT", "text", "text or json"},
     OptionSpec{"--models", "MOCK_MODELS", "mock-model",
                "comma-separated model ids served by /v1/models"},
-    OptionSpec{"--api-key", "MOCK_API_KEY", "", "require this key (Authorization: Bearer)"},
+    OptionSpec{"--api-key", "MOCK_API_KEY", "", "require this key in each dialect's own auth header"},
     OptionSpec{"--ttft-ms", "MOCK_TTFT_MS", "0", "delay before the first token, in ms"},
     OptionSpec{"--token-delay-ms", "MOCK_TOKEN_DELAY_MS", "0", "delay between tokens, in ms"},
     OptionSpec{"--tokens", "MOCK_TOKENS", "0",
