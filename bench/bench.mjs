@@ -87,6 +87,8 @@ http {
 `;
   fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
   const proc = spawn('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir], { stdio: 'ignore' });
+  // Whatever way the run ends, nginx goes with it (SIGTERM: the master stops its worker).
+  process.on('exit', () => proc.kill('SIGTERM'));
   const deadline = Date.now() + 5000;
   for (;;) {
     const up = await new Promise((resolve) => {
