@@ -28,10 +28,14 @@ void append_head(std::string& out, const CompletionMeta& meta, std::string_view 
 
 }  // namespace
 
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 CompletionMeta new_completion_meta(std::string model) {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return {"chatcmpl-" + core::new_request_id().substr(0, 24),
-          std::chrono::duration_cast<std::chrono::seconds>(now).count(), std::move(model)};
+  return {"chatcmpl-" + core::new_request_id().substr(0, 24), unix_now(), std::move(model)};
 }
 
 std::string completion_json(const CompletionMeta& meta, std::string_view content,

@@ -22,6 +22,9 @@ struct CompletionMeta {
 
 CompletionMeta new_completion_meta(std::string model);
 
+// Seconds since the Unix epoch: the `created` of completions and chunks.
+int64_t unix_now();
+
 // A non-streaming chat.completion object with one assistant choice.
 std::string completion_json(const CompletionMeta& meta, std::string_view content,
                             std::string_view finish_reason, const Usage& usage);

@@ -9,7 +9,6 @@ namespace gw::providers {
 namespace {
 
 namespace json = boost::json;
-constexpr std::string_view kUserAgent = "llm-gateway/" GW_VERSION;
 
 // "2024-10-22T00:00:00Z" -> seconds since the epoch (date part only; 0 when unreadable).
 int64_t epoch_from_rfc3339(std::string_view text) {

@@ -19,12 +19,6 @@ namespace {
 
 namespace json = boost::json;
 
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int64_t int_at(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_int64() ? v->as_int64() : 0;
@@ -221,7 +215,7 @@ class AnthropicStream final : public ResponseTranslator {
   std::string out_;
   std::string id_;
   std::string model_;
-  int64_t created_ = now_seconds();
+  int64_t created_ = api::unix_now();
   AnthropicUsage usage_;
   std::map<int64_t, int64_t> tool_index_by_block_;
   std::set<int64_t> tool_without_arguments_;
@@ -317,7 +311,7 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
   json::object out{
       {"id", string_at(message, "id")},
       {"object", "chat.completion"},
-      {"created", now_seconds()},
+      {"created", api::unix_now()},
       {"model", string_at(message, "model")},
       {"choices", json::array{json::object{{"index", 0},
                                            {"message", std::move(reply)},

@@ -13,7 +13,6 @@ namespace gw::providers {
 namespace {
 
 namespace json = boost::json;
-constexpr std::string_view kUserAgent = "llm-gateway/" GW_VERSION;
 
 class AzureStream final : public ResponseTranslator {
  public:

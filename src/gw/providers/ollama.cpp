@@ -15,7 +15,6 @@ namespace {
 namespace json = boost::json;
 using core::Errc;
 using core::Error;
-constexpr std::string_view kUserAgent = "llm-gateway/" GW_VERSION;
 
 Error invalid(std::string message, std::string param) {
   return Error(Errc::kInvalidRequest, std::move(message), std::move(param));
@@ -24,12 +23,6 @@ Error invalid(std::string message, std::string param) {
 Error unsupported(std::string_view field) {
   return invalid(fmt::format("'{}' is not supported by the ollama provider", field),
                  std::string(field));
-}
-
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 const json::value* member(const json::object& o, std::string_view key) {
@@ -238,7 +231,7 @@ class OllamaStream final : public ResponseTranslator {
   std::string pending_;
   std::string out_;
   std::string id_ = "chatcmpl-" + core::new_request_id().substr(0, 24);
-  int64_t created_ = now_seconds();
+  int64_t created_ = api::unix_now();
   std::string model_;
   size_t tool_calls_ = 0;
   bool role_sent_ = false;
@@ -399,7 +392,7 @@ tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string
   json::object out{
       {"id", "chatcmpl-" + core::new_request_id().substr(0, 24)},
       {"object", "chat.completion"},
-      {"created", now_seconds()},
+      {"created", api::unix_now()},
       {"model", model != nullptr && model->is_string() ? model->as_string() : ""},
       {"choices", json::array{json::object{
                       {"index", 0},

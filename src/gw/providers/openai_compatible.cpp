@@ -9,8 +9,6 @@
 namespace gw::providers {
 namespace {
 
-constexpr std::string_view kUserAgent = "llm-gateway/" GW_VERSION;
-
 class PassThrough final : public ResponseTranslator {
  public:
   tl::expected<std::string, core::Error> complete(std::string body) override { return body; }

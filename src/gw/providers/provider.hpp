@@ -14,6 +14,9 @@
 
 namespace gw::providers {
 
+// Sent upstream by every provider.
+inline constexpr std::string_view kUserAgent = "llm-gateway/" GW_VERSION;
+
 struct ModelEntry {
   std::string id;  // as the provider names it
   int64_t created = 0;
