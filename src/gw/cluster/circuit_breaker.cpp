@@ -45,6 +45,12 @@ void CircuitBreaker::on_failure(Clock::time_point now) {
   }
 }
 
+void CircuitBreaker::on_probe_success() {
+  if (state_ == State::kOpen) {
+    set(State::kHalfOpen);
+  }
+}
+
 CircuitBreaker::State CircuitBreaker::state(Clock::time_point now) const {
   if (state_ == State::kOpen && now - opened_at_ >= cooldown_) {
     return State::kHalfOpen;

@@ -23,6 +23,9 @@ class CircuitBreaker {
   bool allow(Clock::time_point now);
   void on_success();
   void on_failure(Clock::time_point now);
+  // An active health probe found the worker answering: an open circuit need not wait out its
+  // cooldown and goes half-open at once (the next request is its trial).
+  void on_probe_success();
 
   State state(Clock::time_point now) const;
   int64_t transitions() const { return transitions_; }

@@ -21,7 +21,8 @@ std::string_view to_string(Health health) {
 Lease::Lease(Lease&& other) noexcept
     : registry_(std::exchange(other.registry_, nullptr)),
       worker_id_(std::move(other.worker_id_)),
-      url_(std::move(other.url_)) {}
+      generation_(other.generation_),
+      endpoint_(std::move(other.endpoint_)) {}
 
 Lease::~Lease() {
   release(std::nullopt);
@@ -37,7 +38,7 @@ void Lease::succeeded() {
 
 void Lease::release(std::optional<bool> success, Clock::time_point now) {
   if (registry_ != nullptr) {
-    registry_->finish(worker_id_, success, now);
+    registry_->finish(worker_id_, generation_, success, now);
     registry_ = nullptr;
   }
 }
@@ -45,24 +46,49 @@ void Lease::release(std::optional<bool> success, Clock::time_point now) {
 WorkerRegistry::WorkerRegistry(RegistryOptions options, uint64_t seed)
     : options_(options), random_(seed) {}
 
-void WorkerRegistry::register_worker(const Registration& registration, Clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  Worker worker{registration, 0,
-                now,          false,
-                false,        CircuitBreaker(options_.breaker_failures, options_.breaker_cooldown)};
-  workers_.insert_or_assign(registration.worker_id, std::move(worker));
+tl::expected<void, std::string> WorkerRegistry::register_worker(const Registration& registration,
+                                                                Clock::time_point now) {
+  auto endpoint = net::Endpoint::parse(registration.url);
+  if (!endpoint) {
+    return tl::unexpected(endpoint.error());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    Worker worker{registration,
+                  std::make_shared<const net::Endpoint>(std::move(*endpoint)),
+                  next_generation_++,
+                  0,
+                  now,
+                  false,
+                  false,
+                  CircuitBreaker(options_.breaker_failures, options_.breaker_cooldown)};
+    workers_.insert_or_assign(registration.worker_id, std::move(worker));
+  }
+  notify_capacity();
+  return {};
+}
+
+void WorkerRegistry::notify_capacity() const {
+  if (capacity_listener_) {
+    capacity_listener_();
+  }
 }
 
 bool WorkerRegistry::heartbeat(const std::string& worker_id, int64_t current_load,
                                Clock::time_point now) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) {
     return false;
   }
+  const bool lower = current_load < it->second.registration.current_load;
   it->second.registration.current_load = current_load;
   it->second.last_heartbeat = now;
   it->second.lost = false;
+  lock.unlock();
+  if (lower) {
+    notify_capacity();
+  }
   return true;
 }
 
@@ -130,28 +156,31 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
   for (Worker* worker : best) {
     if (worker->breaker.allow(now)) {
       ++worker->in_flight;
-      return Lease(this, worker->registration.worker_id, worker->registration.url);
+      return Lease(this, worker->registration.worker_id, worker->generation, worker->endpoint);
     }
   }
   return any_full ? PickError::kAllAtCapacity : PickError::kNoHealthyWorker;
 }
 
-void WorkerRegistry::finish(const std::string& worker_id, std::optional<bool> success,
-                            Clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  auto it = workers_.find(worker_id);
-  if (it == workers_.end()) {
-    return;  // deregistered meanwhile
-  }
-  Worker& worker = it->second;
-  worker.in_flight = std::max<int64_t>(0, worker.in_flight - 1);
-  if (success.has_value()) {
-    if (*success) {
-      worker.breaker.on_success();
-    } else {
-      worker.breaker.on_failure(now);
+void WorkerRegistry::finish(const std::string& worker_id, uint64_t generation,
+                            std::optional<bool> success, Clock::time_point now) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end() || it->second.generation != generation) {
+      return;  // deregistered or replaced meanwhile: the lease no longer counts
+    }
+    Worker& worker = it->second;
+    worker.in_flight = std::max<int64_t>(0, worker.in_flight - 1);
+    if (success.has_value()) {
+      if (*success) {
+        worker.breaker.on_success();
+      } else {
+        worker.breaker.on_failure(now);
+      }
     }
   }
+  notify_capacity();
 }
 
 std::vector<std::string> WorkerRegistry::sweep(Clock::time_point now) {
@@ -170,6 +199,34 @@ std::vector<std::string> WorkerRegistry::sweep(Clock::time_point now) {
     ++it;
   }
   return removed;
+}
+
+std::vector<ProbeTarget> WorkerRegistry::probe_targets(Clock::time_point now) const {
+  std::lock_guard lock(mutex_);
+  std::vector<ProbeTarget> out;
+  for (const auto& [id, worker] : workers_) {
+    if (health_of(worker, now) != Health::kHealthy) {
+      out.push_back({id, worker.generation, worker.endpoint});
+    }
+  }
+  return out;
+}
+
+void WorkerRegistry::probe_succeeded(const ProbeTarget& target, int64_t current_load,
+                                     Clock::time_point now) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = workers_.find(target.worker_id);
+    if (it == workers_.end() || it->second.generation != target.generation) {
+      return;
+    }
+    Worker& worker = it->second;
+    worker.registration.current_load = current_load;
+    worker.last_heartbeat = now;
+    worker.lost = false;
+    worker.breaker.on_probe_success();
+  }
+  notify_capacity();
 }
 
 Health WorkerRegistry::health_of(const Worker& worker, Clock::time_point now) const {

@@ -1,15 +1,18 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <tl/expected.hpp>
 #include <variant>
 #include <vector>
 
 #include "gw/cluster/circuit_breaker.hpp"
+#include "gw/net/endpoint.hpp"
 
 namespace gw::cluster {
 
@@ -47,15 +50,19 @@ class WorkerRegistry;
 // The registry must outlive its leases.
 class Lease {
  public:
-  Lease(WorkerRegistry* registry, std::string worker_id, std::string url)
-      : registry_(registry), worker_id_(std::move(worker_id)), url_(std::move(url)) {}
+  Lease(WorkerRegistry* registry, std::string worker_id, uint64_t generation,
+        std::shared_ptr<const net::Endpoint> endpoint)
+      : registry_(registry),
+        worker_id_(std::move(worker_id)),
+        generation_(generation),
+        endpoint_(std::move(endpoint)) {}
   Lease(Lease&& other) noexcept;
   Lease& operator=(Lease&&) = delete;
   Lease(const Lease&) = delete;
   ~Lease();
 
   const std::string& worker_id() const { return worker_id_; }
-  const std::string& url() const { return url_; }
+  const net::Endpoint& endpoint() const { return *endpoint_; }
   // A failure that says the worker is unwell (connect error, reset, 5xx, timeout).
   void failed(Clock::time_point now);
   void succeeded();
@@ -64,7 +71,15 @@ class Lease {
   void release(std::optional<bool> success, Clock::time_point now = {});
   WorkerRegistry* registry_;
   std::string worker_id_;
-  std::string url_;
+  uint64_t generation_;
+  std::shared_ptr<const net::Endpoint> endpoint_;
+};
+
+// A worker the health checker should probe now (GET /health) because it is suspect.
+struct ProbeTarget {
+  std::string worker_id;
+  uint64_t generation = 0;
+  std::shared_ptr<const net::Endpoint> endpoint;
 };
 
 enum class PickError { kUnknownModel, kNoHealthyWorker, kAllAtCapacity };
@@ -75,8 +90,10 @@ class WorkerRegistry {
  public:
   explicit WorkerRegistry(RegistryOptions options, uint64_t seed = std::random_device{}());
 
-  // Adds or replaces a worker (re-registering an id replaces it, keeping nothing).
-  void register_worker(const Registration& registration, Clock::time_point now);
+  // Adds or replaces a worker (re-registering an id replaces it, keeping nothing; leases on the
+  // old registration no longer count). Fails when the URL is not an http(s) URL.
+  tl::expected<void, std::string> register_worker(const Registration& registration,
+                                                  Clock::time_point now);
   // False when the id is unknown: the worker must register again.
   bool heartbeat(const std::string& worker_id, int64_t current_load, Clock::time_point now);
   bool remove(const std::string& worker_id);
@@ -91,6 +108,17 @@ class WorkerRegistry {
   // those silent for twice that. Returns the ids removed.
   std::vector<std::string> sweep(Clock::time_point now);
 
+  // Workers that are suspect: lost, late with their heartbeat, or with an open circuit.
+  std::vector<ProbeTarget> probe_targets(Clock::time_point now) const;
+  // A probe's answer. Success counts as a heartbeat and lets an open circuit try again at once.
+  void probe_succeeded(const ProbeTarget& target, int64_t current_load, Clock::time_point now);
+
+  // Called (outside the lock, on the calling thread) whenever capacity may have been freed: a
+  // lease ended, a worker registered or reported a lower load. Set before serving starts.
+  void set_capacity_listener(std::function<void()> listener) {
+    capacity_listener_ = std::move(listener);
+  }
+
   std::vector<WorkerView> list(const std::optional<std::string>& model_id,
                                Clock::time_point now) const;
   std::vector<std::string> models_with_healthy_workers(Clock::time_point now) const;
@@ -100,13 +128,17 @@ class WorkerRegistry {
   friend class Lease;
   struct Worker {
     Registration registration;
+    std::shared_ptr<const net::Endpoint> endpoint;
+    uint64_t generation = 0;
     int64_t in_flight = 0;
     Clock::time_point last_heartbeat;
     bool draining = false;
     bool lost = false;
     CircuitBreaker breaker;
   };
-  void finish(const std::string& worker_id, std::optional<bool> success, Clock::time_point now);
+  void finish(const std::string& worker_id, uint64_t generation, std::optional<bool> success,
+              Clock::time_point now);
+  void notify_capacity() const;
   bool eligible(Worker& worker, Clock::time_point now) const;
   Health health_of(const Worker& worker, Clock::time_point now) const;
 
@@ -114,6 +146,8 @@ class WorkerRegistry {
   mutable std::mutex mutex_;
   std::map<std::string, Worker> workers_;  // by id
   std::mt19937_64 random_;
+  uint64_t next_generation_ = 1;
+  std::function<void()> capacity_listener_;
 };
 
 }  // namespace gw::cluster

@@ -148,5 +148,66 @@ TEST(WorkerRegistry, ReRegistrationReplacesAndSweepNeverResetsLoad) {
   EXPECT_FALSE(registry.knows_model("mistral"));
 }
 
+TEST(WorkerRegistry, LeasesOfAReplacedRegistrationNoLongerCount) {
+  WorkerRegistry registry(options(), 1);
+  registry.register_worker(worker("a", "llama3", 1), t0);
+  auto old = take(registry, "llama3");
+  registry.register_worker(worker("a", "llama3", 1), t0);
+  auto fresh = take(registry, "llama3");
+  old.failed(t0);  // must neither free the new registration's slot nor count against it
+  EXPECT_EQ(std::get<PickError>(registry.pick("llama3", t0)), PickError::kAllAtCapacity);
+  EXPECT_EQ(registry.list(std::nullopt, t0)[0].circuit, CircuitBreaker::State::kClosed);
+}
+
+TEST(WorkerRegistry, RejectsAUrlThatDoesNotParse) {
+  WorkerRegistry registry(options(), 1);
+  auto bad = worker("a");
+  bad.url = "not a url";
+  EXPECT_FALSE(registry.register_worker(bad, t0).has_value());
+  EXPECT_FALSE(registry.knows_model("llama3"));
+}
+
+TEST(WorkerRegistry, ProbesFindSuspectsAndSuccessRestoresThem) {
+  WorkerRegistry registry(options(), 1);
+  registry.register_worker(worker("a"), t0);
+  registry.register_worker(worker("b"), t0);
+  EXPECT_TRUE(registry.probe_targets(t0).empty());
+  for (int i = 0; i < 2; ++i) {
+    take(registry, "llama3", t0, {"b"}).failed(t0);
+  }
+  ASSERT_TRUE(registry.heartbeat("a", 0, t0 + seconds(9)));
+  registry.sweep(t0 + seconds(10));  // b is lost, a has an open circuit
+  auto targets = registry.probe_targets(t0 + seconds(10));
+  ASSERT_EQ(targets.size(), 2u);
+  EXPECT_EQ(std::get<PickError>(registry.pick("llama3", t0 + seconds(10))),
+            PickError::kNoHealthyWorker);
+  for (const auto& target : targets) {
+    registry.probe_succeeded(target, 0, t0 + seconds(10));
+  }
+  // b is back in routing; a's circuit is half-open without waiting out its cooldown.
+  auto views = registry.list(std::nullopt, t0 + seconds(10));
+  EXPECT_EQ(views[0].circuit, CircuitBreaker::State::kHalfOpen);
+  EXPECT_EQ(views[1].health, Health::kHealthy);
+  std::set<std::string> seen;
+  for (int i = 0; i < 20; ++i) {
+    seen.insert(take(registry, "llama3", t0 + seconds(10)).worker_id());
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"a", "b"}));
+}
+
+TEST(WorkerRegistry, TellsWhenCapacityMayHaveBeenFreed) {
+  WorkerRegistry registry(options(), 1);
+  int calls = 0;
+  registry.set_capacity_listener([&] { ++calls; });
+  registry.register_worker(worker("a"), t0);
+  EXPECT_EQ(calls, 1);
+  take(registry, "llama3");
+  EXPECT_EQ(calls, 2);
+  ASSERT_TRUE(registry.heartbeat("a", 3, t0));
+  EXPECT_EQ(calls, 2);  // a higher load frees nothing
+  ASSERT_TRUE(registry.heartbeat("a", 1, t0));
+  EXPECT_EQ(calls, 3);
+}
+
 }  // namespace
 }  // namespace gw::cluster
