@@ -10,10 +10,13 @@
 #include <map>
 #include <string>
 
+#include "gw/app/cluster_config.hpp"
+#include "gw/app/controller.hpp"
 #include "gw/app/mock_backend.hpp"
 #include "gw/app/options.hpp"
 #include "gw/app/server.hpp"
 #include "gw/app/server_config.hpp"
+#include "gw/app/worker.hpp"
 #include "gw/core/dotenv.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/core/settings.hpp"
@@ -75,6 +78,22 @@ int config_error(const std::string& message) {
   return kConfigError;
 }
 
+// Settings, then the command's configuration (exit 2 with a message when invalid), then logging,
+// then the command itself.
+template <class Load, class Run>
+int run_command(const CommandOptions& options, Load load, Run run) {
+  auto settings = build_settings(options);
+  if (!settings) {
+    return kConfigError;
+  }
+  auto config = load(*settings);
+  if (!config) {
+    return config_error(config.error());
+  }
+  gw::core::init_logging(config->log.level, config->log.format);
+  return run(*config);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,12 +112,15 @@ int main(int argc, char** argv) {
       "mock-backend", "run a deterministic OpenAI-compatible LLM simulator (tests, load tests)");
   add_options(*mock, gw::app::mock_backend_options(), mock_options);
 
+  CommandOptions controller_options;
   auto* controller = app.add_subcommand(
-      "controller", "route requests to registered workers (distributed mode; not implemented yet)");
+      "controller", "route requests to the registered workers (distributed mode)");
+  add_options(*controller, gw::app::controller_options(), controller_options);
+
+  CommandOptions worker_options;
   auto* worker = app.add_subcommand(
-      "worker", "serve one model instance behind a controller (not implemented yet)");
-  controller->allow_extras();
-  worker->allow_extras();
+      "worker", "serve one model instance and register it with a controller (distributed mode)");
+  add_options(*worker, gw::app::worker_options(), worker_options);
 
   try {
     app.parse(argc, argv);
@@ -106,31 +128,15 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kConfigError;
   }
 
-  if (controller->parsed() || worker->parsed()) {
-    std::fprintf(stderr, "llm-gateway: '%s' is not implemented yet in this version\n",
-                 controller->parsed() ? "controller" : "worker");
-    return kConfigError;
-  }
   if (server->parsed()) {
-    auto settings = build_settings(server_options);
-    if (!settings) {
-      return kConfigError;
-    }
-    auto config = gw::app::load_server_config(*settings);
-    if (!config) {
-      return config_error(config.error());
-    }
-    gw::core::init_logging(config->log_level, config->log_format);
-    return gw::app::run_server(*config);
+    return run_command(server_options, gw::app::load_server_config, gw::app::run_server);
   }
-  auto settings = build_settings(mock_options);
-  if (!settings) {
-    return kConfigError;
+  if (controller->parsed()) {
+    return run_command(controller_options, gw::app::load_controller_config,
+                       gw::app::run_controller);
   }
-  auto options = gw::app::load_mock_options(*settings);
-  if (!options) {
-    return config_error(options.error());
+  if (worker->parsed()) {
+    return run_command(worker_options, gw::app::load_worker_config, gw::app::run_worker);
   }
-  gw::core::init_logging(options->log_level, options->log_format);
-  return gw::app::run_mock_backend(*options);
+  return run_command(mock_options, gw::app::load_mock_options, gw::app::run_mock_backend);
 }

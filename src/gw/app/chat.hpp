@@ -14,6 +14,20 @@ net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& 
                            const providers::Provider& provider, const std::string& upstream_model,
                            net::UpstreamClient& client, size_t max_upstream_body);
 
+// How relaying an upstream success response ended.
+enum class RelayEnd { kCompleted, kUpstreamFailed, kClientGone };
+
+// Relays a 2xx upstream response through `translator`: the whole translated body, or event by
+// event when `stream`. A failure before anything was sent is an error response, after it a final
+// SSE error event. `upstream_name` names the upstream in error messages.
+net::Task<RelayEnd> relay_success(net::Exchange& exchange, net::UpstreamResponse& upstream,
+                                  providers::ResponseTranslator& translator, bool stream,
+                                  std::string_view upstream_name, size_t max_upstream_body);
+
+// Upstream response headers a client of the provider's own API would see and may rely on: rate
+// limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.
+net::Headers relayed_headers(const net::UpstreamResponse& upstream);
+
 // The built-in `echo` model: answers with the last user message (streamed word by word).
 net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& info);
 

@@ -11,8 +11,19 @@ namespace {
 using net::Exchange;
 using net::Task;
 
-// Upstream response headers a client of the provider's own API would see and may rely on: rate
-// limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.
+std::string_view outcome_of(const core::Error& error) {
+  return error.errc == core::Errc::kUpstreamTimeout ? "timeout" : "upstream_error";
+}
+
+// Ends a stream that cannot complete: one final error event, then the end of the response.
+Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::string_view outcome) {
+  exchange.log.outcome = std::string(outcome);
+  co_await exchange.writer.finish_stream(sse_error_event(error));
+  co_return RelayEnd::kUpstreamFailed;
+}
+
+}  // namespace
+
 net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
   auto starts_with = [](std::string_view name, std::string_view prefix) {
     return name.size() >= prefix.size() && net::iequals(name.substr(0, prefix.size()), prefix);
@@ -29,18 +40,6 @@ net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
   }
   return out;
 }
-
-std::string_view outcome_of(const core::Error& error) {
-  return error.errc == core::Errc::kUpstreamTimeout ? "timeout" : "upstream_error";
-}
-
-// Ends a stream that cannot complete: one final error event, then the end of the response.
-Task<void> fail_stream(Exchange& exchange, const core::Error& error, std::string_view outcome) {
-  exchange.log.outcome = std::string(outcome);
-  co_await exchange.writer.finish_stream(sse_error_event(error));
-}
-
-}  // namespace
 
 std::string sse_error_event(const core::Error& error) {
   std::string event = "data: ";
@@ -73,24 +72,34 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   }
 
   auto translator = provider.translator(call);
-  const bool event_stream = provider.is_stream(upstream.header("content-type"));
-  if (!info.stream || !event_stream) {
+  const bool stream = info.stream && provider.is_stream(upstream.header("content-type"));
+  co_await relay_success(exchange, upstream, *translator, stream, provider.name(),
+                         max_upstream_body);
+}
+
+Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream,
+                             providers::ResponseTranslator& translator, bool stream,
+                             std::string_view upstream_name, size_t max_upstream_body) {
+  if (!stream) {
     auto body = co_await upstream.read_all(max_upstream_body);
     if (!body) {
       exchange.log.outcome = std::string(outcome_of(body.error()));
-      co_return co_await net::respond_error(exchange.writer, body.error());
+      co_await net::respond_error(exchange.writer, body.error());
+      co_return RelayEnd::kUpstreamFailed;
     }
-    auto translated = translator->complete(std::move(*body));
+    auto translated = translator.complete(std::move(*body));
     if (!translated) {
-      co_return co_await net::respond_error(exchange.writer, translated.error());
+      co_await net::respond_error(exchange.writer, translated.error());
+      co_return RelayEnd::kUpstreamFailed;
     }
-    co_return co_await net::respond(
-        exchange.writer,
-        net::Response{200, "application/json", relayed_headers(upstream), std::move(*translated)});
+    net::Response response{200, "application/json", relayed_headers(upstream),
+                           std::move(*translated)};
+    const bool sent = co_await exchange.writer.send(std::move(response));
+    co_return sent ? RelayEnd::kCompleted : RelayEnd::kClientGone;
   }
 
   if (!co_await exchange.writer.start_stream(200, "text/event-stream", relayed_headers(upstream))) {
-    co_return;
+    co_return RelayEnd::kClientGone;
   }
   for (;;) {
     auto piece = co_await upstream.read_some();
@@ -101,20 +110,20 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       co_return co_await fail_stream(
           exchange,
           {core::Errc::kUpstreamError,
-           fmt::format("upstream {} ended the stream before its terminator", provider.name())},
+           fmt::format("upstream {} ended the stream before its terminator", upstream_name)},
           "truncated");
     }
-    auto out = translator->feed(*piece);
+    auto out = translator.feed(*piece);
     if (!out) {
       co_return co_await fail_stream(exchange, out.error(), "upstream_error");
     }
-    if (translator->finished()) {
+    if (translator.finished()) {
       exchange.log.outcome = "completed";
       co_await exchange.writer.finish_stream(*out);
       // The connection is pooled if the upstream's end of body has already arrived (it usually
       // comes with the terminator), else closed: nobody waits for an upstream that lingers.
       upstream.finish_without_waiting();
-      co_return;
+      co_return RelayEnd::kCompleted;
     }
     if (out->empty()) {
       continue;
@@ -123,7 +132,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
     const bool written = co_await exchange.writer.write(*out);
     if (!written) {
       exchange.log.outcome = "client_cancelled";
-      co_return;
+      co_return RelayEnd::kClientGone;
     }
   }
 }

@@ -59,6 +59,15 @@ bool bearer_key_matches(std::string_view authorization, const std::vector<std::s
   return match;
 }
 
+bool internal_key_matches(const net::Request& request, const std::string& key) {
+  if (bearer_key_matches(request.header("authorization"), {key})) {
+    return true;
+  }
+  const std::string_view presented = request.header("x-internal-api-key");
+  return presented.size() == key.size() &&
+         CRYPTO_memcmp(presented.data(), key.data(), key.size()) == 0;
+}
+
 GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context,
                                boost::asio::io_context& io, net::ProxySettings proxies,
                                net::UpstreamTimeouts timeouts)

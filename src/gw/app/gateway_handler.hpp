@@ -37,4 +37,7 @@ class GatewayHandler final : public net::HttpHandler {
 // Constant-time check of "Authorization: Bearer <key>" against the configured keys.
 bool bearer_key_matches(std::string_view authorization, const std::vector<std::string>& keys);
 
+// The cluster's internal key, as "Authorization: Bearer <key>" or "X-Internal-API-Key: <key>".
+bool internal_key_matches(const net::Request& request, const std::string& key);
+
 }  // namespace gw::app

@@ -101,9 +101,7 @@ tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& s
   options.host = reader.text("MOCK_HOST", options.host);
   options.port = reader.port("MOCK_PORT", options.port);
   options.threads = static_cast<size_t>(reader.integer("MOCK_THREADS", 1, 1, 256));
-  auto log = read_log_config(reader);
-  options.log_level = log.level;
-  options.log_format = log.format;
+  options.log = read_log_config(reader);
   if (auto models = reader.optional_text("MOCK_MODELS")) {
     options.models = core::split_list(*models);
   }

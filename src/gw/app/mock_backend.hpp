@@ -14,8 +14,7 @@ struct MockOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 9000;
   size_t threads = 1;
-  std::string log_level = "info";
-  core::LogFormat log_format = core::LogFormat::kText;
+  core::LogConfig log;
   std::vector<std::string> models{"mock-model"};
   std::string api_key;
   std::chrono::milliseconds ttft{0};

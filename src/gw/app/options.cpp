@@ -1,13 +1,13 @@
 #include "gw/app/options.hpp"
 
 #include <array>
+#include <vector>
 
 namespace gw::app {
 namespace {
 
-constexpr std::array kServerOptions{
-    OptionSpec{"--host", "HOST", "0.0.0.0", "address to listen on"},
-    OptionSpec{"--port", "PORT", "8000", "port to listen on (0 picks a free port)"},
+// What every command that serves HTTP shares, after its own host and port.
+constexpr std::array kHttpOptions{
     OptionSpec{"--threads", "GATEWAY_THREADS", "number of cores", "I/O threads"},
     OptionSpec{"--log-level", "LOG_LEVEL", "info",
                "trace, debug, info, warn, error, critical or off"},
@@ -32,9 +32,60 @@ constexpr std::array kServerOptions{
                "seconds of upstream silence allowed between stream chunks"},
     OptionSpec{"--drain-timeout", "SHUTDOWN_DRAIN_TIMEOUT", "30",
                "seconds in-flight requests may take to finish after SIGTERM"},
+    OptionSpec{"--access-log", "ACCESS_LOG", "1", "one log line per request (1/0)"},
+};
+
+constexpr std::array kServerOptions{
+    OptionSpec{"--host", "HOST", "0.0.0.0", "address to listen on"},
+    OptionSpec{"--port", "PORT", "8000", "port to listen on (0 picks a free port)"},
     OptionSpec{"--models-refresh", "MODELS_REFRESH_INTERVAL", "300",
                "seconds between refreshes of the providers' model lists"},
-    OptionSpec{"--access-log", "ACCESS_LOG", "1", "one log line per request (1/0)"},
+};
+
+constexpr std::array kControllerOptions{
+    OptionSpec{"--host", "CONTROLLER_HOST", "0.0.0.0", "address to listen on"},
+    OptionSpec{"--port", "CONTROLLER_PORT", "8000", "port to listen on (0 picks a free port)"},
+    OptionSpec{"--heartbeat-timeout", "HEARTBEAT_TIMEOUT", "60",
+               "seconds without a heartbeat after which a worker is lost (removed after twice "
+               "that)"},
+    OptionSpec{"--heartbeat-check-interval", "HEARTBEAT_CHECK_INTERVAL", "10",
+               "seconds between health checks (heartbeat sweep and active probes)"},
+    OptionSpec{"--circuit-failures", "CIRCUIT_FAILURE_THRESHOLD", "5",
+               "consecutive failures that open a worker's circuit"},
+    OptionSpec{"--circuit-cooldown", "CIRCUIT_COOLDOWN", "30",
+               "seconds an open circuit waits before letting one trial request through"},
+    OptionSpec{"--max-attempts", "ROUTE_MAX_ATTEMPTS", "3",
+               "workers tried for one request before its error reaches the client"},
+    OptionSpec{"--queue-timeout", "QUEUE_TIMEOUT", "5",
+               "seconds a request waits for a free worker when all are at capacity (429 after)"},
+    OptionSpec{"--queue-size", "QUEUE_MAX_SIZE", "1000",
+               "requests that may wait at once; more get 429 at once"},
+};
+
+constexpr std::array kWorkerOptions{
+    OptionSpec{"--host", "LISTEN_HOST", "0.0.0.0", "address to listen on"},
+    OptionSpec{"--port", "LISTEN_PORT", "8001", "port to listen on (0 picks a free port)"},
+    OptionSpec{"--worker-id", "WORKER_ID", "", "this worker's unique id (required)"},
+    OptionSpec{"--model-id", "MODEL_ID", "", "the model this worker serves (required)"},
+    OptionSpec{"--backend-url", "BACKEND_URL", "",
+               "the backend's base URL, e.g. http://localhost:11434 (required)"},
+    OptionSpec{"--backend-type", "BACKEND_TYPE", "openai-compatible",
+               "openai-compatible, anthropic, ollama (native API) or azure"},
+    OptionSpec{"--backend-model", "BACKEND_MODEL", "the model id",
+               "the model name the backend knows, e.g. llama3:8b-instruct-q4"},
+    OptionSpec{"--backend-api-key", "BACKEND_API_KEY", "", "the backend's API key"},
+    OptionSpec{"--backend-api-version", "BACKEND_API_VERSION", "2024-10-21",
+               "azure: the api-version query parameter"},
+    OptionSpec{"--controller-url", "CONTROLLER_URL", "http://localhost:8000",
+               "where the controller listens"},
+    OptionSpec{"--advertise-url", "ADVERTISE_URL", "http://<host>:<port>",
+               "the URL the controller uses to reach this worker"},
+    OptionSpec{"--capacity", "CAPACITY", "10", "concurrent requests; more get 429 at once"},
+    OptionSpec{"--heartbeat-interval", "HEARTBEAT_INTERVAL", "10", "seconds between heartbeats"},
+    OptionSpec{"--registry-retry-count", "REGISTRY_RETRY_COUNT", "30",
+               "retries of the registration at start-up before giving up"},
+    OptionSpec{"--registry-retry-delay", "REGISTRY_RETRY_DELAY", "5",
+               "seconds before the first retry; doubles (with jitter) up to 60"},
 };
 
 constexpr std::array kMockOptions{
@@ -52,7 +103,8 @@ constexpr std::array kMockOptions{
     OptionSpec{"--tokens", "MOCK_TOKENS", "0",
                "number of tokens to answer with (0: echo the last user message once)"},
     OptionSpec{"--fail-status", "MOCK_FAIL_STATUS", "0",
-               "answer every chat request with this HTTP status (0: never)"},
+               "answer every chat request with this HTTP status (0: never; POST "
+               "/mock/fail-status changes it at run time)"},
     OptionSpec{"--retry-after", "MOCK_RETRY_AFTER", "", "Retry-After header sent with failures"},
     OptionSpec{"--cut-after", "MOCK_CUT_AFTER", "0",
                "streams: drop the connection after N chunks (0: never)"},
@@ -60,10 +112,26 @@ constexpr std::array kMockOptions{
                "streams: stop sending (connection open) after N chunks (0: never)"},
 };
 
+template <size_t N>
+std::vector<OptionSpec> with_http_options(const std::array<OptionSpec, N>& own) {
+  std::vector<OptionSpec> all(own.begin(), own.end());
+  all.insert(all.end(), kHttpOptions.begin(), kHttpOptions.end());
+  return all;
+}
+
 }  // namespace
 
 std::span<const OptionSpec> server_options() {
-  return kServerOptions;
+  static const auto all = with_http_options(kServerOptions);
+  return all;
+}
+std::span<const OptionSpec> controller_options() {
+  static const auto all = with_http_options(kControllerOptions);
+  return all;
+}
+std::span<const OptionSpec> worker_options() {
+  static const auto all = with_http_options(kWorkerOptions);
+  return all;
 }
 std::span<const OptionSpec> mock_backend_options() {
   return kMockOptions;

@@ -15,6 +15,8 @@ struct OptionSpec {
 };
 
 std::span<const OptionSpec> server_options();
+std::span<const OptionSpec> controller_options();
+std::span<const OptionSpec> worker_options();
 std::span<const OptionSpec> mock_backend_options();
 
 }  // namespace gw::app

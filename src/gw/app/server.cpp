@@ -10,10 +10,7 @@
 #include <chrono>
 
 #include "gw/app/gateway_handler.hpp"
-#include "gw/providers/anthropic.hpp"
-#include "gw/providers/azure.hpp"
-#include "gw/providers/ollama.hpp"
-#include "gw/providers/openai_compatible.hpp"
+#include "gw/app/provider_factory.hpp"
 
 namespace gw::app {
 namespace {
@@ -59,29 +56,7 @@ Task<void> refresh_models(std::shared_ptr<providers::ModelCatalog> catalog, Gate
 std::shared_ptr<providers::ModelCatalog> build_catalog(const ServerConfig& config) {
   std::vector<std::unique_ptr<providers::Provider>> list;
   for (const auto& p : config.providers) {
-    auto endpoint = net::Endpoint::parse(p.base_url);  // validated by the config layer
-    if (p.kind == ProviderConfig::Kind::kOllama) {
-      list.push_back(
-          std::make_unique<providers::OllamaProvider>(providers::OllamaOptions{p.name, *endpoint}));
-    } else if (p.kind == ProviderConfig::Kind::kAzure) {
-      providers::AzureOptions options;
-      options.name = p.name;
-      options.endpoint = *endpoint;
-      options.api_key = p.api_key;
-      options.api_version = p.api_version;
-      options.deployments = p.deployments;
-      list.push_back(std::make_unique<providers::AzureProvider>(std::move(options)));
-    } else if (p.kind == ProviderConfig::Kind::kAnthropic) {
-      providers::AnthropicOptions options;
-      options.name = p.name;
-      options.endpoint = *endpoint;
-      options.api_key = p.api_key;
-      options.default_max_tokens = p.default_max_tokens;
-      list.push_back(std::make_unique<providers::AnthropicProvider>(std::move(options)));
-    } else {
-      list.push_back(std::make_unique<providers::OpenAICompatibleProvider>(
-          providers::OpenAICompatibleOptions{p.name, *endpoint, p.api_key, p.latest_alias}));
-    }
+    list.push_back(make_provider(p));
     spdlog::info("provider {}: {}{}", p.name, p.base_url, p.api_key.empty() ? "" : " (with key)");
   }
   const auto now = std::chrono::system_clock::now().time_since_epoch();

@@ -104,8 +104,8 @@ std::span<const ProviderPreset> provider_presets() {
   return kPresets;
 }
 
-LogConfig read_log_config(core::ConfigReader& reader) {
-  LogConfig log;
+core::LogConfig read_log_config(core::ConfigReader& reader) {
+  core::LogConfig log;
   log.level =
       reader.choice("LOG_LEVEL", "info",
                     {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"});
@@ -116,6 +116,49 @@ LogConfig read_log_config(core::ConfigReader& reader) {
                    ? core::LogFormat::kJson
                    : core::LogFormat::kText;
   return log;
+}
+
+net::ServerOptions read_http_options(core::ConfigReader& reader, const std::string& host_variable,
+                                     const std::string& port_variable, uint16_t default_port) {
+  net::ServerOptions http;
+  http.host = reader.text(host_variable, "0.0.0.0");
+  if (http.host.empty()) {
+    reader.fail(*reader.settings().get(host_variable), "must not be empty");
+  }
+  http.port = reader.port(port_variable, default_port);
+  const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  http.threads = static_cast<size_t>(reader.integer("GATEWAY_THREADS", cores, 1, 1024));
+  http.max_body_bytes =
+      static_cast<size_t>(reader.integer("MAX_REQUEST_BYTES", 32 << 20, 1, int64_t{1} << 34));
+  http.max_header_bytes =
+      static_cast<uint32_t>(reader.integer("MAX_HEADER_BYTES", 64 << 10, 1024, 16 << 20));
+  http.max_connections =
+      static_cast<size_t>(reader.integer("MAX_CONNECTIONS", 16384, 1, 1'000'000));
+  http.header_timeout = reader.seconds("HEADER_READ_TIMEOUT", 30);
+  http.body_timeout = reader.seconds("BODY_READ_TIMEOUT", 60);
+  http.keepalive_timeout = reader.seconds("KEEPALIVE_TIMEOUT", 75);
+  http.drain_timeout = reader.seconds("SHUTDOWN_DRAIN_TIMEOUT", 30);
+  http.access_log = reader.boolean("ACCESS_LOG", true);
+  return http;
+}
+
+net::UpstreamTimeouts read_upstream_timeouts(core::ConfigReader& reader) {
+  net::UpstreamTimeouts timeouts;
+  timeouts.connect = reader.seconds("UPSTREAM_CONNECT_TIMEOUT", 10);
+  timeouts.first_byte = reader.seconds("UPSTREAM_FIRST_BYTE_TIMEOUT", 300);
+  timeouts.idle = reader.seconds("UPSTREAM_IDLE_TIMEOUT", 120);
+  return timeouts;
+}
+
+std::vector<std::string> read_api_keys(core::ConfigReader& reader) {
+  std::vector<std::string> keys;
+  if (auto listed = reader.optional_text("GATEWAY_API_KEYS")) {
+    keys = core::split_list(*listed);
+    if (keys.empty()) {
+      reader.fail(*reader.settings().get("GATEWAY_API_KEYS"), "no key in the list");
+    }
+  }
+  return keys;
 }
 
 net::ProxySettings read_proxy_settings(core::ConfigReader& reader) {
@@ -135,42 +178,13 @@ net::ProxySettings read_proxy_settings(core::ConfigReader& reader) {
 tl::expected<ServerConfig, std::string> load_server_config(const core::Settings& settings) {
   core::ConfigReader reader(settings);
   ServerConfig config;
-  auto& http = config.http;
-  http.host = reader.text("HOST", "0.0.0.0");
-  if (http.host.empty()) {
-    reader.fail(*settings.get("HOST"), "must not be empty");
-  }
-  http.port = reader.port("PORT", 8000);
-  const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
-  http.threads = static_cast<size_t>(reader.integer("GATEWAY_THREADS", cores, 1, 1024));
-  http.max_body_bytes =
-      static_cast<size_t>(reader.integer("MAX_REQUEST_BYTES", 32 << 20, 1, int64_t{1} << 34));
-  http.max_header_bytes =
-      static_cast<uint32_t>(reader.integer("MAX_HEADER_BYTES", 64 << 10, 1024, 16 << 20));
-  http.max_connections =
-      static_cast<size_t>(reader.integer("MAX_CONNECTIONS", 16384, 1, 1'000'000));
-  http.header_timeout = reader.seconds("HEADER_READ_TIMEOUT", 30);
-  http.body_timeout = reader.seconds("BODY_READ_TIMEOUT", 60);
-  http.keepalive_timeout = reader.seconds("KEEPALIVE_TIMEOUT", 75);
-  http.drain_timeout = reader.seconds("SHUTDOWN_DRAIN_TIMEOUT", 30);
-  http.access_log = reader.boolean("ACCESS_LOG", true);
-
-  config.timeouts.connect = reader.seconds("UPSTREAM_CONNECT_TIMEOUT", 10);
-  config.timeouts.first_byte = reader.seconds("UPSTREAM_FIRST_BYTE_TIMEOUT", 300);
-  config.timeouts.idle = reader.seconds("UPSTREAM_IDLE_TIMEOUT", 120);
+  config.http = read_http_options(reader, "HOST", "PORT", 8000);
+  config.timeouts = read_upstream_timeouts(reader);
   config.models_refresh = reader.seconds("MODELS_REFRESH_INTERVAL", 300);
   config.proxies = read_proxy_settings(reader);
 
-  auto log = read_log_config(reader);
-  config.log_level = log.level;
-  config.log_format = log.format;
-
-  if (auto keys = reader.optional_text("GATEWAY_API_KEYS")) {
-    config.api_keys = core::split_list(*keys);
-    if (config.api_keys.empty()) {
-      reader.fail(*settings.get("GATEWAY_API_KEYS"), "no key in the list");
-    }
-  }
+  config.log = read_log_config(reader);
+  config.api_keys = read_api_keys(reader);
 
   // OpenAI: configured by a key, or by a base URL alone (a local OpenAI-compatible server).
   auto openai_key = reader.optional_text("OPENAI_API_KEY");

@@ -40,8 +40,7 @@ struct ServerConfig {
   net::ServerOptions http;
   net::UpstreamTimeouts timeouts;
   net::ProxySettings proxies;
-  std::string log_level = "info";
-  core::LogFormat log_format = core::LogFormat::kText;
+  core::LogConfig log;
   std::vector<std::string> api_keys;  // GATEWAY_API_KEYS; empty: the API is open
   std::vector<ProviderConfig> providers;
   bool echo_enabled = true;
@@ -51,12 +50,14 @@ struct ServerConfig {
 // Reads and validates every server setting. The error names the flag or variable and its value.
 tl::expected<ServerConfig, std::string> load_server_config(const core::Settings& settings);
 
-// Log level and format, shared by every command.
-struct LogConfig {
-  std::string level;
-  core::LogFormat format;
-};
-LogConfig read_log_config(core::ConfigReader& reader);
+// What the commands share: logging, the listener and its limits (host and port under the
+// command's own variable names), upstream timeouts, client keys, outbound proxies.
+core::LogConfig read_log_config(core::ConfigReader& reader);
+net::ServerOptions read_http_options(core::ConfigReader& reader, const std::string& host_variable,
+                                     const std::string& port_variable, uint16_t default_port);
+net::UpstreamTimeouts read_upstream_timeouts(core::ConfigReader& reader);
+// GATEWAY_API_KEYS; empty when unset.
+std::vector<std::string> read_api_keys(core::ConfigReader& reader);
 
 // HTTPS_PROXY/HTTP_PROXY/NO_PROXY (lower case first, as curl does).
 net::ProxySettings read_proxy_settings(core::ConfigReader& reader);

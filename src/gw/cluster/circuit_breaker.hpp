@@ -26,6 +26,9 @@ class CircuitBreaker {
   // An active health probe found the worker answering: an open circuit need not wait out its
   // cooldown and goes half-open at once (the next request is its trial).
   void on_probe_success();
+  // A request ended without saying anything about the worker (the client left, the worker was
+  // merely full): a half-open trial slot is freed for the next request.
+  void on_abandoned() { probe_in_flight_ = false; }
 
   State state(Clock::time_point now) const;
   int64_t transitions() const { return transitions_; }

@@ -172,12 +172,12 @@ void WorkerRegistry::finish(const std::string& worker_id, uint64_t generation,
     }
     Worker& worker = it->second;
     worker.in_flight = std::max<int64_t>(0, worker.in_flight - 1);
-    if (success.has_value()) {
-      if (*success) {
-        worker.breaker.on_success();
-      } else {
-        worker.breaker.on_failure(now);
-      }
+    if (!success.has_value()) {
+      worker.breaker.on_abandoned();
+    } else if (*success) {
+      worker.breaker.on_success();
+    } else {
+      worker.breaker.on_failure(now);
     }
   }
   notify_capacity();

@@ -9,6 +9,12 @@ namespace gw::core {
 
 enum class LogFormat { kText, kJson };
 
+// Log level and format, as every command configures them.
+struct LogConfig {
+  std::string level = "info";
+  LogFormat format = LogFormat::kText;
+};
+
 // Sets up the default spdlog logger on stderr. `level` is one of trace, debug, info, warn, error,
 // critical, off (validated by the config layer). JSON format writes one object per line.
 void init_logging(std::string_view level, LogFormat format);

@@ -85,6 +85,12 @@ void ConfigReader::fail(const Setting& setting, std::string_view why) {
   }
 }
 
+void ConfigReader::fail_with(std::string message) {
+  if (!error_) {
+    error_ = std::move(message);
+  }
+}
+
 std::string ConfigReader::text(const std::string& name, std::string fallback) {
   auto s = settings_.get(name);
   return s ? s->value : std::move(fallback);

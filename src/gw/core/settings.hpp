@@ -67,6 +67,8 @@ class ConfigReader {
                      std::initializer_list<std::string_view> allowed);
 
   void fail(const Setting& setting, std::string_view why);
+  // An error that is not about one value (a required setting is missing).
+  void fail_with(std::string message);
   const std::optional<std::string>& error() const { return error_; }
   const Settings& settings() const { return settings_; }
 

@@ -91,6 +91,15 @@ void raise_descriptor_limit() {
   }
 }
 
+Task<void> shut_down_after_hook(HttpServer::Impl& server) {
+  try {
+    co_await server.shutdown_hook();
+  } catch (const std::exception& e) {
+    spdlog::error("shutdown hook failed: {}", e.what());
+  }
+  server.begin_shutdown();
+}
+
 }  // namespace
 
 void session_finished(HttpServer::Impl& server, Shard& shard) {
@@ -199,7 +208,12 @@ void HttpServer::run(const HandlerFactory& factory) {
   impl_->signals->async_wait([this](boost::system::error_code ec, int signal) {
     if (!ec) {
       spdlog::info("received signal {}", signal);
-      impl_->begin_shutdown();
+      if (impl_->shutdown_hook) {
+        asio::co_spawn(impl_->shards.front()->context, shut_down_after_hook(*impl_),
+                       asio::detached);
+      } else {
+        impl_->begin_shutdown();
+      }
     }
   });
   for (auto& shard : impl_->shards) {
@@ -218,6 +232,10 @@ void HttpServer::run(const HandlerFactory& factory) {
   for (auto& shard : impl_->shards) {
     shard->handler.reset();
   }
+}
+
+void HttpServer::set_shutdown_hook(std::function<Task<void>()> hook) {
+  impl_->shutdown_hook = std::move(hook);
 }
 
 void HttpServer::stop() {

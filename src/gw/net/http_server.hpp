@@ -45,6 +45,10 @@ class HttpServer {
   size_t shard_count() const;
   asio::io_context& context(size_t shard);
 
+  // Runs on shard 0 when SIGINT/SIGTERM arrives, before the server stops accepting (a worker
+  // deregisters there, so that no new request is routed to it while it drains). Set before run().
+  void set_shutdown_hook(std::function<Task<void>()> hook);
+
   // Serves until SIGINT/SIGTERM or stop(), then stops accepting and lets in-flight requests
   // finish for up to drain_timeout. Blocks; shard 0 runs on the calling thread.
   void run(const HandlerFactory& factory);

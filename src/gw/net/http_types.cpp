@@ -1,5 +1,6 @@
 #include "gw/net/http_types.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <cctype>
 
 namespace gw::net {
@@ -56,6 +57,11 @@ Task<void> respond(ResponseWriter& writer, Response response) {
 
 Task<void> respond_error(ResponseWriter& writer, const core::Error& error) {
   co_await writer.send(error_response(error));
+}
+
+Task<bool> client_cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
 }
 
 }  // namespace gw::net

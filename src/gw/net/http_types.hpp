@@ -94,6 +94,10 @@ class ResponseWriter {
 Task<void> respond(ResponseWriter& writer, Response response);
 Task<void> respond_error(ResponseWriter& writer, const core::Error& error);
 
+// Whether the running handler coroutine has been cancelled (its client disconnected). A failed
+// upstream call is then the client's doing, not the upstream's.
+Task<bool> client_cancelled();
+
 // What the access log line says about a request beyond method, path and status.
 struct RequestLog {
   std::string model;

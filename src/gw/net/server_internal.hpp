@@ -50,6 +50,7 @@ struct HttpServer::Impl {
   std::atomic<size_t> connections{0};
   std::optional<asio::signal_set> signals;
   std::atomic<bool> stop_requested{false};
+  std::function<Task<void>()> shutdown_hook;
 
   void begin_shutdown();
 };

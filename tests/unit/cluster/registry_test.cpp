@@ -159,6 +159,19 @@ TEST(WorkerRegistry, LeasesOfAReplacedRegistrationNoLongerCount) {
   EXPECT_EQ(registry.list(std::nullopt, t0)[0].circuit, CircuitBreaker::State::kClosed);
 }
 
+TEST(WorkerRegistry, AnAbandonedTrialFreesTheHalfOpenSlot) {
+  WorkerRegistry registry(options(), 1);
+  registry.register_worker(worker("a"), t0);
+  for (int i = 0; i < 2; ++i) {
+    take(registry, "llama3").failed(t0);
+  }
+  const auto later = t0 + seconds(30);
+  { auto trial = take(registry, "llama3", later); }  // the client left: no verdict
+  auto next = take(registry, "llama3", later);       // the next request is the trial
+  next.succeeded();
+  EXPECT_EQ(registry.list(std::nullopt, later)[0].circuit, CircuitBreaker::State::kClosed);
+}
+
 TEST(WorkerRegistry, RejectsAUrlThatDoesNotParse) {
   WorkerRegistry registry(options(), 1);
   auto bad = worker("a");

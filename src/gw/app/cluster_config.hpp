@@ -1,0 +1,52 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <tl/expected.hpp>
+#include <vector>
+
+#include "gw/app/server_config.hpp"
+#include "gw/cluster/registry.hpp"
+
+namespace gw::app {
+
+struct ControllerConfig {
+  net::ServerOptions http;
+  net::UpstreamTimeouts timeouts;  // controller -> worker
+  core::LogConfig log;
+  std::vector<std::string> api_keys;  // GATEWAY_API_KEYS for the public API; empty: open
+  std::string internal_api_key;       // INTERNAL_API_KEY; empty: internal endpoints are open
+  cluster::RegistryOptions registry;
+  std::chrono::milliseconds check_interval{10'000};
+  int max_attempts = 3;
+  std::chrono::milliseconds queue_timeout{5'000};
+  size_t queue_size = 1000;
+};
+
+struct WorkerConfig {
+  net::ServerOptions http;
+  net::UpstreamTimeouts timeouts;  // worker -> backend
+  net::ProxySettings proxies;
+  core::LogConfig log;
+  std::string worker_id;
+  std::string model_id;
+  ProviderConfig backend;    // name = "backend"
+  std::string backend_type;  // as configured: openai-compatible, anthropic, ollama, azure
+  std::string backend_model;
+  std::string controller_url;
+  std::string advertise_url;  // empty: built from the listen address once the port is known
+  std::string internal_api_key;
+  int64_t capacity = 10;
+  std::chrono::milliseconds heartbeat_interval{10'000};
+  int64_t registry_retry_count = 30;
+  std::chrono::milliseconds registry_retry_delay{5'000};
+};
+
+tl::expected<ControllerConfig, std::string> load_controller_config(const core::Settings& settings);
+tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings& settings);
+
+// The URL a worker registers when none is configured: http://<listen host>:<port>, with the
+// machine's host name when listening on every interface.
+std::string default_advertise_url(const std::string& listen_host, uint16_t port);
+
+}  // namespace gw::app

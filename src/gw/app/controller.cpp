@@ -1,0 +1,46 @@
+#include "gw/app/controller.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "gw/app/controller_handler.hpp"
+#include "gw/net/http_server.hpp"
+
+namespace gw::app {
+
+int run_controller(const ControllerConfig& config) {
+  auto state = std::make_shared<ControllerState>(config);
+  if (config.internal_api_key.empty()) {
+    spdlog::warn("INTERNAL_API_KEY is not set: anyone who reaches this port can register workers");
+  }
+  if (!config.api_keys.empty()) {
+    spdlog::info("client authentication on: {} key(s)", config.api_keys.size());
+  }
+  state->registry.set_capacity_listener([raw = state.get()] { raw->capacity_freed(); });
+
+  net::HttpServer server(config.http);
+  auto port = server.bind();
+  if (!port) {
+    spdlog::critical("{}", port.error());
+    return 1;
+  }
+  server.run([&](boost::asio::io_context& io, size_t shard) -> std::shared_ptr<net::HttpHandler> {
+    auto handler = std::make_shared<ControllerHandler>(state, io);
+    state->handlers.push_back(handler.get());
+    if (shard == 0) {
+      boost::asio::co_spawn(io, handler->check_health(), boost::asio::detached);
+      spdlog::info("llm-gateway {} controller listening on http://{}:{} ({} thread(s))", GW_VERSION,
+                   config.http.host, *port, server.shard_count());
+    }
+    return handler;
+  });
+  // Leases still held by requests cut off by the drain timeout end while the server is
+  // destroyed; by then no shard may be woken.
+  state->serving.store(false, std::memory_order_release);
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace gw::app

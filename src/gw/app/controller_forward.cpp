@@ -1,0 +1,218 @@
+// Forwarding a chat request to a worker: least-loaded pick, a bounded wait when every worker is
+// full, and failover to another worker while nothing has been sent to the client yet.
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cmath>
+
+#include "gw/app/chat.hpp"
+#include "gw/app/controller_handler.hpp"
+#include "gw/providers/openai_compatible.hpp"
+#include "gw/providers/provider.hpp"
+
+namespace gw::app {
+namespace {
+
+namespace asio = boost::asio;
+using net::Exchange;
+using net::Task;
+
+// A worker's answer that another worker might do better: it is full (429), or it or its backend
+// failed (502, 503, 504).
+bool worth_another_worker(int status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+// What the client gets when no attempt succeeded: the last worker's own answer if there was one.
+struct LastFailure {
+  std::optional<core::Error> error;  // the request never got an answer
+  int status = 0;
+  std::string body;
+  std::string retry_after;
+};
+
+std::string seconds_text(std::chrono::milliseconds duration) {
+  return std::to_string(std::max<int64_t>(
+      1, static_cast<int64_t>(std::ceil(std::chrono::duration<double>(duration).count()))));
+}
+
+Task<void> send_last_failure(Exchange& exchange, LastFailure failure) {
+  if (failure.status != 0) {
+    net::Response response{failure.status, "application/json", {}, std::move(failure.body)};
+    if (!failure.retry_after.empty()) {
+      response.headers.push_back({"retry-after", std::move(failure.retry_after)});
+    }
+    co_return co_await net::respond(exchange.writer, std::move(response));
+  }
+  co_await net::respond_error(exchange.writer, *failure.error);
+}
+
+}  // namespace
+
+Task<bool> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_point deadline) {
+  asio::steady_timer timer(io_, deadline);
+  auto it = waiters_.insert(waiters_.end(), &timer);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  waiters_.erase(it);
+  const bool left = co_await net::client_cancelled();
+  co_return !left && std::chrono::steady_clock::now() < deadline;
+}
+
+Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRequestInfo& info) {
+  const auto& config = state_->config;
+  auto& registry = state_->registry;
+  const auto deadline = exchange.started_at + config.timeouts.first_byte;
+  std::optional<std::chrono::steady_clock::time_point> queue_deadline;
+  std::vector<std::string> tried;
+  LastFailure last;
+
+  // The worker gets the client's body as is (it puts its backend's model name in) and the
+  // request id, trace context and internal key.
+  const std::string authorization =
+      config.internal_api_key.empty() ? std::string() : "Bearer " + config.internal_api_key;
+  net::OutboundRequest request;
+  request.headers.push_back({"content-type", "application/json"});
+  request.headers.push_back({"accept", info.stream ? "text/event-stream" : "application/json"});
+  request.headers.push_back({"user-agent", providers::kUserAgent});
+  request.headers.push_back({"x-request-id", exchange.request_id});
+  for (std::string_view name : {"traceparent", "tracestate"}) {
+    if (auto value = exchange.request.header(name); !value.empty()) {
+      request.headers.push_back({name, value});
+    }
+  }
+  if (!authorization.empty()) {
+    request.headers.push_back({"authorization", authorization});
+  }
+  request.body.push_back(exchange.request.body);
+
+  int attempts = 0;
+  while (attempts < config.max_attempts) {
+    auto picked = registry.pick(info.model, cluster::Clock::now(), tried);
+    if (const auto* error = std::get_if<cluster::PickError>(&picked)) {
+      if (*error == cluster::PickError::kAllAtCapacity) {
+        if (!queue_deadline) {
+          if (state_->queued.load(std::memory_order_relaxed) >= config.queue_size) {
+            break;  // the queue is full too
+          }
+          queue_deadline = std::chrono::steady_clock::now() + config.queue_timeout;
+        }
+        state_->queued.fetch_add(1, std::memory_order_relaxed);
+        const bool retry = co_await wait_for_capacity(*queue_deadline);
+        state_->queued.fetch_sub(1, std::memory_order_relaxed);
+        if (retry) {
+          continue;
+        }
+        if (co_await net::client_cancelled()) {
+          exchange.log.outcome = "client_cancelled";
+          co_return;
+        }
+      }
+      if (attempts == 0 && !last.error && last.status == 0) {
+        if (*error == cluster::PickError::kUnknownModel) {
+          co_return co_await net::respond_error(
+              exchange.writer, {core::Errc::kModelNotFound,
+                                fmt::format("The model '{}' does not exist", info.model), "model"});
+        }
+        core::Error busy(
+            core::Errc::kRateLimited,
+            fmt::format("Every worker of model '{}' is at capacity; retry later", info.model));
+        busy.retry_after = "1";
+        if (*error == cluster::PickError::kNoHealthyWorker) {
+          busy =
+              core::Error(core::Errc::kServiceUnavailable,
+                          fmt::format("No healthy worker serves model '{}' right now", info.model));
+          busy.retry_after = seconds_text(config.check_interval);
+        }
+        co_return co_await net::respond_error(exchange.writer, busy);
+      }
+      break;  // every worker left has been tried
+    }
+
+    cluster::Lease lease = std::get<cluster::Lease>(std::move(picked));
+    ++attempts;
+    tried.push_back(lease.worker_id());
+    exchange.log.provider = lease.worker_id();
+    request.path = lease.endpoint().base_path + "/v1/chat/completions";
+    auto sent = co_await client_.send(lease.endpoint(), request);
+    if (!sent) {
+      if (co_await net::client_cancelled()) {
+        exchange.log.outcome = "client_cancelled";
+        co_return;
+      }
+      spdlog::warn("[{}] worker {} failed: {}", exchange.request_id, lease.worker_id(),
+                   sent.error().message);
+      lease.failed(cluster::Clock::now());
+      last = LastFailure{sent.error()};
+      last.error->message =
+          fmt::format("worker {} failed: {}", lease.worker_id(), sent.error().message);
+      if (std::chrono::steady_clock::now() >= deadline) {
+        break;
+      }
+      continue;
+    }
+    net::UpstreamResponse& upstream = **sent;
+    const int status = upstream.status();
+    if (worth_another_worker(status)) {
+      auto body = co_await upstream.read_all(1u << 20);
+      if (status != 429) {
+        lease.failed(cluster::Clock::now());
+      }
+      spdlog::warn("[{}] worker {} answered {}{}", exchange.request_id, lease.worker_id(), status,
+                   attempts < config.max_attempts ? "; trying another worker" : "");
+      last = LastFailure{std::nullopt, status, body ? std::move(*body) : std::string(),
+                         std::string(upstream.header("retry-after"))};
+      if (last.body.empty()) {
+        last.status = 0;
+        last.error =
+            core::Error(core::Errc::kUpstreamError,
+                        fmt::format("worker {} answered HTTP {}", lease.worker_id(), status));
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        break;
+      }
+      continue;
+    }
+    if (status < 200 || status >= 300) {
+      // The worker's verdict on the request itself (400, 404, ...): passed on as is.
+      auto body = co_await upstream.read_all(1u << 20);
+      if (status >= 500) {
+        lease.failed(cluster::Clock::now());
+      } else {
+        lease.succeeded();
+      }
+      LastFailure answer{std::nullopt, status, body ? std::move(*body) : std::string(),
+                         std::string(upstream.header("retry-after"))};
+      if (answer.body.empty()) {
+        answer.status = 0;
+        answer.error =
+            core::Error(core::Errc::kUpstreamError,
+                        fmt::format("worker {} answered HTTP {}", lease.worker_id(), status));
+      }
+      co_return co_await send_last_failure(exchange, std::move(answer));
+    }
+    auto relay = providers::make_pass_through();
+    const bool stream =
+        info.stream && upstream.header("content-type").starts_with("text/event-stream");
+    const std::string name = fmt::format("worker {}", lease.worker_id());
+    const auto end = co_await relay_success(exchange, upstream, *relay, stream, name, 64u << 20);
+    if (end == RelayEnd::kCompleted) {
+      lease.succeeded();
+    } else if (end == RelayEnd::kUpstreamFailed) {
+      lease.failed(cluster::Clock::now());
+    }
+    co_return;
+  }
+  if (last.status == 0 && !last.error) {
+    core::Error busy(
+        core::Errc::kRateLimited,
+        fmt::format("Every worker of model '{}' is at capacity; retry later", info.model));
+    busy.retry_after = "1";
+    co_return co_await net::respond_error(exchange.writer, busy);
+  }
+  co_await send_last_failure(exchange, std::move(last));
+}
+
+}  // namespace gw::app

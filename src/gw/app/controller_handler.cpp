@@ -1,0 +1,210 @@
+#include "gw/app/controller_handler.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/pct_string_view.hpp>
+
+#include "gw/api/completion_json.hpp"
+#include "gw/app/gateway_handler.hpp"
+
+namespace gw::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using net::Exchange;
+using net::Response;
+using net::Task;
+
+std::chrono::milliseconds probe_timeout(const ControllerConfig& config) {
+  return std::min<std::chrono::milliseconds>(std::chrono::milliseconds(2000),
+                                             config.check_interval);
+}
+
+net::UpstreamTimeouts probe_timeouts(const ControllerConfig& config) {
+  const auto limit = probe_timeout(config);
+  return {limit, limit, limit};
+}
+
+json::object model_object(const std::string& id, int64_t created) {
+  return {{"id", id}, {"object", "model"}, {"created", created}, {"owned_by", "llm-gateway"}};
+}
+
+Task<void> send_json(Exchange& exchange, int status, const json::value& value) {
+  net::Response response{status, "application/json", {}, json::serialize(value)};
+  co_await net::respond(exchange.writer, std::move(response));
+}
+
+Task<void> method_not_allowed(Exchange& exchange, std::string_view allow) {
+  auto response =
+      net::error_response({core::Errc::kMethodNotAllowed,
+                           fmt::format("Method {} is not allowed for {}; use {}",
+                                       exchange.request.method, exchange.request.path(), allow)});
+  response.headers.push_back({"allow", std::string(allow)});
+  co_await net::respond(exchange.writer, std::move(response));
+}
+
+}  // namespace
+
+ControllerState::ControllerState(ControllerConfig c)
+    : config(std::move(c)), registry(config.registry), started_at(api::unix_now()) {}
+
+void ControllerState::capacity_freed() {
+  if (queued.load(std::memory_order_relaxed) == 0 || !serving.load(std::memory_order_acquire)) {
+    return;
+  }
+  for (ControllerHandler* handler : handlers) {
+    asio::post(handler->io(), [handler] { handler->wake_waiters(); });
+  }
+}
+
+ControllerHandler::ControllerHandler(std::shared_ptr<ControllerState> state,
+                                     boost::asio::io_context& io)
+    : state_(std::move(state)),
+      io_(io),
+      client_(io.get_executor(), {}, state_->config.timeouts),
+      probe_client_(io.get_executor(), {}, probe_timeouts(state_->config)) {}
+
+void ControllerHandler::wake_waiters() {
+  for (auto* timer : waiters_) {
+    timer->cancel();
+  }
+}
+
+Task<void> ControllerHandler::handle(Exchange& exchange) {
+  const std::string_view path = exchange.request.path();
+  if (path == "/health") {
+    if (exchange.request.method != "GET") {
+      co_return co_await method_not_allowed(exchange, "GET");
+    }
+    const auto now = cluster::Clock::now();
+    const auto workers = state_->registry.list(std::nullopt, now);
+    const auto healthy = std::count_if(workers.begin(), workers.end(), [](const auto& w) {
+      return w.health == cluster::Health::kHealthy;
+    });
+    json::array models;
+    for (const auto& id : state_->registry.models_with_healthy_workers(now)) {
+      models.emplace_back(id);
+    }
+    const json::value status{{"status", "ok"},
+                             {"workers", workers.size()},
+                             {"healthy_workers", healthy},
+                             {"models", std::move(models)}};
+    co_return co_await send_json(exchange, 200, status);
+  }
+  if (path.starts_with("/internal/")) {
+    co_return co_await internal_api(exchange);
+  }
+  co_await public_api(exchange);
+}
+
+Task<void> ControllerHandler::public_api(Exchange& exchange) {
+  const auto& request = exchange.request;
+  const std::string_view path = request.path();
+  if (!path.starts_with("/v1/")) {
+    co_return co_await net::respond_error(
+        exchange.writer,
+        {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
+  }
+  const auto& keys = state_->config.api_keys;
+  if (!keys.empty() && !bearer_key_matches(request.header("authorization"), keys)) {
+    co_return co_await net::respond_error(
+        exchange.writer, {core::Errc::kUnauthorized,
+                          request.header("authorization").empty()
+                              ? "Missing API key: send it as 'Authorization: Bearer <key>'."
+                              : "Incorrect API key provided."});
+  }
+  if (path == "/v1/chat/completions") {
+    if (request.method != "POST") {
+      co_return co_await method_not_allowed(exchange, "POST");
+    }
+    auto info = api::inspect_chat_request(request.body);
+    if (!info) {
+      co_return co_await net::respond_error(exchange.writer, info.error());
+    }
+    exchange.log.model = info->model;
+    co_return co_await forward_chat(exchange, *info);
+  }
+  if (path == "/v1/models" || path.starts_with("/v1/models/")) {
+    if (request.method != "GET") {
+      co_return co_await method_not_allowed(exchange, "GET");
+    }
+    const auto models = state_->registry.models_with_healthy_workers(cluster::Clock::now());
+    if (path == "/v1/models") {
+      json::array data;
+      for (const auto& id : models) {
+        data.push_back(model_object(id, state_->started_at));
+      }
+      const json::value list{{"object", "list"}, {"data", std::move(data)}};
+      co_return co_await send_json(exchange, 200, list);
+    }
+    const std::string_view raw = path.substr(std::string_view("/v1/models/").size());
+    auto pct = boost::urls::make_pct_string_view(raw);
+    const std::string id = pct ? pct->decode() : std::string(raw);
+    if (std::find(models.begin(), models.end(), id) != models.end()) {
+      const json::value model = model_object(id, state_->started_at);
+      co_return co_await send_json(exchange, 200, model);
+    }
+    co_return co_await net::respond_error(
+        exchange.writer,
+        {core::Errc::kModelNotFound, fmt::format("The model '{}' does not exist", id), "model"});
+  }
+  co_await net::respond_error(
+      exchange.writer,
+      {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
+}
+
+Task<void> ControllerHandler::check_health() {
+  auto& registry = state_->registry;
+  for (;;) {
+    asio::steady_timer timer(io_, state_->config.check_interval);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    const auto now = cluster::Clock::now();
+    for (const auto& id : registry.sweep(now)) {
+      spdlog::warn(
+          "worker {} removed: no heartbeat for {} s", id,
+          2 * std::chrono::duration<double>(state_->config.registry.heartbeat_timeout).count());
+    }
+    // One at a time, each bounded by the probe timeout: probes are rare (only suspects).
+    for (auto& target : registry.probe_targets(now)) {
+      co_await probe(std::move(target));
+    }
+  }
+}
+
+Task<void> ControllerHandler::probe(cluster::ProbeTarget target) {
+  net::OutboundRequest request;
+  request.method = "GET";
+  request.path = target.endpoint->base_path + "/health";
+  request.headers.push_back({"accept", "application/json"});
+  auto sent = co_await probe_client_.send(*target.endpoint, request);
+  if (!sent) {
+    spdlog::debug("probe of worker {} failed: {}", target.worker_id, sent.error().message);
+    co_return;
+  }
+  auto body = co_await (*sent)->read_all(64u << 10);
+  if ((*sent)->status() != 200 || !body) {
+    spdlog::debug("probe of worker {}: HTTP {}", target.worker_id, (*sent)->status());
+    co_return;
+  }
+  int64_t load = 0;
+  boost::system::error_code ec;
+  auto parsed = json::parse(*body, ec);
+  if (!ec && parsed.is_object()) {
+    if (const auto* value = parsed.get_object().if_contains("current_load");
+        value != nullptr && value->is_int64()) {
+      load = value->get_int64();
+    }
+  }
+  spdlog::info("probe: worker {} answers again", target.worker_id);
+  state_->registry.probe_succeeded(target, load, cluster::Clock::now());
+}
+
+}  // namespace gw::app

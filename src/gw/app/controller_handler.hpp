@@ -1,0 +1,66 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <list>
+#include <memory>
+#include <vector>
+
+#include "gw/api/chat_request.hpp"
+#include "gw/app/cluster_config.hpp"
+#include "gw/cluster/registry.hpp"
+#include "gw/net/http_types.hpp"
+#include "gw/net/upstream.hpp"
+
+namespace gw::app {
+
+class ControllerHandler;
+
+// What every shard of the controller shares.
+struct ControllerState {
+  explicit ControllerState(ControllerConfig c);
+
+  ControllerConfig config;
+  cluster::WorkerRegistry registry;
+  int64_t started_at;  // unix seconds, the "created" of /v1/models entries
+  // Requests waiting for a worker below capacity, across shards (bounded by queue_size).
+  std::atomic<size_t> queued{0};
+  // Filled before serving starts; cleared (under the registry's listener) when serving ends.
+  std::vector<ControllerHandler*> handlers;
+  std::atomic<bool> serving{true};
+
+  // Wakes every shard's waiting requests; called whenever capacity may have been freed.
+  void capacity_freed();
+};
+
+// The controller's HTTP API on one shard: the public OpenAI API (forwarded to workers with
+// failover), the internal worker API, and (on shard 0) the health checker.
+class ControllerHandler final : public net::HttpHandler {
+ public:
+  ControllerHandler(std::shared_ptr<ControllerState> state, boost::asio::io_context& io);
+  net::Task<void> handle(net::Exchange& exchange) override;
+
+  // Sweeps silent workers and probes suspect ones every HEARTBEAT_CHECK_INTERVAL. Shard 0 only.
+  net::Task<void> check_health();
+  // Lets this shard's queued requests try again. Runs on this shard's thread.
+  void wake_waiters();
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  net::Task<void> public_api(net::Exchange& exchange);
+  net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
+  net::Task<void> forward_chat(net::Exchange& exchange,
+                               const api::ChatRequestInfo& info);  // controller_forward.cpp
+  // Waits until capacity may have been freed or `deadline`; false when the deadline passed or
+  // the client left.
+  net::Task<bool> wait_for_capacity(std::chrono::steady_clock::time_point deadline);
+  net::Task<void> probe(cluster::ProbeTarget target);
+
+  std::shared_ptr<ControllerState> state_;
+  boost::asio::io_context& io_;
+  net::UpstreamClient client_;
+  net::UpstreamClient probe_client_;
+  std::list<boost::asio::steady_timer*> waiters_;
+};
+
+}  // namespace gw::app

@@ -1,0 +1,51 @@
+#include "gw/app/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "gw/app/provider_factory.hpp"
+#include "gw/app/worker_handler.hpp"
+#include "gw/net/http_server.hpp"
+
+namespace gw::app {
+
+int run_worker(const WorkerConfig& config) {
+  auto state = std::make_shared<WorkerState>(config, make_provider(config.backend));
+  state->controller = *net::Endpoint::parse(config.controller_url);  // validated by the config
+  spdlog::info("worker {}: model {} on {} backend {} (as '{}'), capacity {}", config.worker_id,
+               config.model_id, config.backend_type, config.backend.base_url, config.backend_model,
+               config.capacity);
+
+  net::HttpServer server(config.http);
+  auto port = server.bind();
+  if (!port) {
+    spdlog::critical("{}", port.error());
+    return 1;
+  }
+  state->advertise_url = config.advertise_url.empty()
+                             ? default_advertise_url(config.http.host, *port)
+                             : config.advertise_url;
+  bool gave_up = false;
+  state->give_up = [&] {
+    gave_up = true;
+    server.stop();
+  };
+  WorkerHandler* first = nullptr;
+  server.set_shutdown_hook([&]() { return first->deregister(); });
+  server.run([&](boost::asio::io_context& io, size_t shard) -> std::shared_ptr<net::HttpHandler> {
+    auto handler = std::make_shared<WorkerHandler>(state, io);
+    if (shard == 0) {
+      first = handler.get();
+      boost::asio::co_spawn(io, handler->stay_registered(), boost::asio::detached);
+      spdlog::info("llm-gateway {} worker listening on http://{}:{} ({} thread(s))", GW_VERSION,
+                   config.http.host, *port, server.shard_count());
+    }
+    return handler;
+  });
+  spdlog::info("stopped");
+  return gave_up ? 1 : 0;
+}
+
+}  // namespace gw::app

@@ -1,0 +1,132 @@
+#include "gw/app/worker_handler.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "gw/api/chat_request.hpp"
+#include "gw/app/chat.hpp"
+#include "gw/app/gateway_handler.hpp"
+
+namespace gw::app {
+namespace {
+
+namespace json = boost::json;
+using net::Exchange;
+using net::Task;
+
+constexpr std::chrono::milliseconds kHealthTimeout{2000};
+constexpr net::UpstreamTimeouts kControlTimeouts{std::chrono::milliseconds(3000),
+                                                 std::chrono::milliseconds(5000),
+                                                 std::chrono::milliseconds(5000)};
+
+// Counts a chat request in the worker's load for as long as it lives, whichever way it ends.
+class LoadSlot {
+ public:
+  explicit LoadSlot(std::atomic<int64_t>& load) : load_(load) {
+    load_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~LoadSlot() { load_.fetch_sub(1, std::memory_order_relaxed); }
+  LoadSlot(const LoadSlot&) = delete;
+  LoadSlot& operator=(const LoadSlot&) = delete;
+
+ private:
+  std::atomic<int64_t>& load_;
+};
+
+}  // namespace
+
+WorkerHandler::WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io)
+    : state_(std::move(state)),
+      io_(io),
+      client_(io.get_executor(), state_->config.proxies, state_->config.timeouts),
+      health_client_(io.get_executor(), state_->config.proxies,
+                     {kHealthTimeout, kHealthTimeout, kHealthTimeout}),
+      control_client_(io.get_executor(), {}, kControlTimeouts) {}
+
+Task<void> WorkerHandler::handle(Exchange& exchange) {
+  const auto& request = exchange.request;
+  const std::string_view path = request.path();
+  if (path == "/health" && request.method == "GET") {
+    co_return co_await health(exchange);
+  }
+  const auto& key = state_->config.internal_api_key;
+  if (path.starts_with("/v1/") && !key.empty() && !internal_key_matches(request, key)) {
+    co_return co_await net::respond_error(
+        exchange.writer, {core::Errc::kUnauthorized,
+                          "This worker is reached through its controller: send INTERNAL_API_KEY as "
+                          "'Authorization: Bearer <key>'."});
+  }
+  if (path == "/v1/chat/completions" && request.method == "POST") {
+    co_return co_await chat_completions(exchange);
+  }
+  if (path == "/v1/models" && request.method == "GET") {
+    json::object model{{"id", state_->config.model_id},
+                       {"object", "model"},
+                       {"created", 0},
+                       {"owned_by", state_->config.worker_id}};
+    net::Response response{
+        200,
+        "application/json",
+        {},
+        json::serialize(json::object{{"object", "list"}, {"data", json::array{model}}})};
+    co_return co_await net::respond(exchange.writer, std::move(response));
+  }
+  co_await net::respond_error(
+      exchange.writer,
+      {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
+}
+
+Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
+  const auto& config = state_->config;
+  LoadSlot slot(state_->load);
+  if (state_->load.load(std::memory_order_relaxed) > config.capacity) {
+    core::Error full(core::Errc::kRateLimited,
+                     fmt::format("Worker {} is at its capacity of {} concurrent requests",
+                                 config.worker_id, config.capacity));
+    full.retry_after = "1";
+    co_return co_await net::respond_error(exchange.writer, full);
+  }
+  auto info = api::inspect_chat_request(exchange.request.body);
+  if (!info) {
+    co_return co_await net::respond_error(exchange.writer, info.error());
+  }
+  exchange.log.model = info->model;
+  exchange.log.provider = "backend";
+  if (info->model != config.model_id && info->model != config.backend_model) {
+    co_return co_await net::respond_error(
+        exchange.writer,
+        {core::Errc::kModelNotFound,
+         fmt::format("This worker serves '{}', not '{}'", config.model_id, info->model), "model"});
+  }
+  co_await proxy_chat(exchange, *info, *state_->backend, config.backend_model, client_, 64u << 20);
+}
+
+Task<void> WorkerHandler::health(Exchange& exchange) {
+  const auto& config = state_->config;
+  // Whether the backend answers: its model listing, when it has one.
+  std::string backend = "not_checked";
+  auto request = state_->backend->models_request();
+  if (!request.path.empty()) {
+    auto sent = co_await health_client_.send(state_->backend->endpoint(), request);
+    if (!sent) {
+      backend = "unreachable";
+    } else {
+      auto body = co_await (*sent)->read_all(8u << 20);
+      backend = (*sent)->status() == 200 && body ? "ok" : fmt::format("http_{}", (*sent)->status());
+    }
+  }
+  const bool ok = backend == "ok" || backend == "not_checked";
+  json::object status{{"status", ok ? "ok" : "unavailable"},
+                      {"worker_id", config.worker_id},
+                      {"model_id", config.model_id},
+                      {"backend", backend},
+                      {"current_load", state_->load.load(std::memory_order_relaxed)},
+                      {"capacity", config.capacity},
+                      {"draining", state_->draining.load()}};
+  net::Response response{ok ? 200 : 503, "application/json", {}, json::serialize(status)};
+  co_await net::respond(exchange.writer, std::move(response));
+}
+
+}  // namespace gw::app

@@ -1,0 +1,160 @@
+// A worker's side of the internal API: registration with retries, heartbeats, deregistration.
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/pchars.hpp>
+#include <random>
+
+#include "gw/app/worker_handler.hpp"
+
+namespace gw::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using net::Task;
+
+constexpr std::chrono::milliseconds kMaxRetryDelay{60'000};
+
+Task<void> sleep_for(asio::io_context& io, std::chrono::milliseconds delay) {
+  asio::steady_timer timer(io, delay);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+// Exponential backoff with "equal jitter": half the delay fixed, half random, so that workers
+// started together do not retry together.
+std::chrono::milliseconds backoff(std::chrono::milliseconds initial, int64_t retry) {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  const auto cap = std::max(kMaxRetryDelay, initial);
+  auto delay = initial;
+  for (int64_t i = 0; i < retry && delay < cap; ++i) {
+    delay *= 2;
+  }
+  delay = std::min(delay, cap);
+  std::uniform_int_distribution<int64_t> half(0, delay.count() / 2);
+  return std::chrono::milliseconds(delay.count() - delay.count() / 2 + half(random));
+}
+
+}  // namespace
+
+Task<std::pair<int, std::string>> WorkerHandler::call_controller(std::string_view method,
+                                                                 std::string path,
+                                                                 std::string body) {
+  const auto& config = state_->config;
+  const std::string authorization =
+      config.internal_api_key.empty() ? std::string() : "Bearer " + config.internal_api_key;
+  net::OutboundRequest request;
+  request.method = method;
+  request.path = state_->controller.base_path + path;
+  request.headers.push_back({"content-type", "application/json"});
+  request.headers.push_back({"accept", "application/json"});
+  request.headers.push_back({"user-agent", providers::kUserAgent});
+  if (!authorization.empty()) {
+    request.headers.push_back({"authorization", authorization});
+  }
+  if (!body.empty()) {
+    request.body.push_back(body);
+  }
+  auto sent = co_await control_client_.send(state_->controller, request);
+  if (!sent) {
+    co_return std::pair<int, std::string>(0, sent.error().message);
+  }
+  auto answer = co_await (*sent)->read_all(1u << 20);
+  co_return std::pair<int, std::string>((*sent)->status(), answer ? *answer : std::string());
+}
+
+Task<int> WorkerHandler::register_once() {
+  const auto& config = state_->config;
+  const json::object registration{{"worker_id", config.worker_id},
+                                  {"model_id", config.model_id},
+                                  {"url", state_->advertise_url},
+                                  {"capacity", config.capacity},
+                                  {"current_load", state_->load.load()}};
+  auto [status, body] =
+      co_await call_controller("POST", "/internal/workers/register", json::serialize(registration));
+  if (status == 200) {
+    spdlog::info("registered with the controller at {} as {} (model {}, {})", config.controller_url,
+                 config.worker_id, config.model_id, state_->advertise_url);
+    co_return 1;
+  }
+  if (status == 400 || status == 401 || status == 403) {
+    spdlog::critical("the controller refused the registration (HTTP {}): {}", status, body);
+    co_return -1;
+  }
+  spdlog::warn("cannot register with the controller at {}: {}", config.controller_url,
+               status == 0 ? body : fmt::format("HTTP {}", status));
+  co_return 0;
+}
+
+Task<void> WorkerHandler::stay_registered() {
+  const auto& config = state_->config;
+  for (int64_t retry = 0;; ++retry) {
+    const int result = co_await register_once();
+    if (result == 1) {
+      break;
+    }
+    if (result < 0 || retry >= config.registry_retry_count) {
+      if (result == 0) {
+        spdlog::critical("giving up after {} registration attempts", retry + 1);
+      }
+      state_->give_up();
+      co_return;
+    }
+    co_await sleep_for(io_, backoff(config.registry_retry_delay, retry));
+    if (state_->draining) {
+      co_return;
+    }
+  }
+  bool reachable = true;
+  for (;;) {
+    co_await sleep_for(io_, config.heartbeat_interval);
+    if (state_->draining) {
+      co_return;
+    }
+    const json::object beat{{"worker_id", config.worker_id}, {"current_load", state_->load.load()}};
+    auto [status, body] =
+        co_await call_controller("POST", "/internal/workers/heartbeat", json::serialize(beat));
+    if (state_->draining) {
+      co_return;  // deregistered meanwhile: a re-registration now would undo it
+    }
+    if (status == 404) {
+      // The controller restarted or dropped us: register again (the next beat retries if this
+      // fails).
+      spdlog::warn("the controller does not know this worker; registering again");
+      co_await register_once();
+    } else if (status != 200) {
+      if (reachable) {
+        spdlog::warn("heartbeat failed ({}); still serving, will keep trying",
+                     status == 0 ? body : fmt::format("HTTP {}", status));
+      }
+      reachable = false;
+      continue;
+    } else if (!reachable) {
+      spdlog::info("the controller answers heartbeats again");
+    }
+    reachable = true;
+  }
+}
+
+Task<void> WorkerHandler::deregister() {
+  state_->draining = true;
+  const auto& config = state_->config;
+  const std::string path =
+      "/internal/workers/" + boost::urls::encode(config.worker_id, boost::urls::pchars);
+  auto [status, body] = co_await call_controller("DELETE", path, std::string());
+  if (status == 200) {
+    spdlog::info("deregistered from the controller");
+  } else {
+    spdlog::warn("could not deregister from the controller: {}",
+                 status == 0 ? body : fmt::format("HTTP {}", status));
+  }
+}
+
+}  // namespace gw::app
