@@ -229,6 +229,70 @@ export function startGateway(flags = [], env = {}, { cwd, listenFlags = true } =
   return startProcess(['server', ...defaults, ...flags], env, { cwd });
 }
 
+/**
+ * Starts `llm-gateway controller` on an ephemeral loopback port (or `opts.port`), one I/O thread,
+ * with health checks fast enough for tests (override with flags).
+ */
+export function startController(flags = [], env = {}, { port = 0, cwd } = {}) {
+  const defaults = ['--host', '127.0.0.1', '--port', String(port)];
+  const fast = {
+    '--threads': '1',
+    '--drain-timeout': '2',
+    '--heartbeat-timeout': '1.5',
+    '--heartbeat-check-interval': '0.2',
+  };
+  for (const [flag, value] of Object.entries(fast)) {
+    if (!flags.includes(flag)) defaults.push(flag, value);
+  }
+  return startProcess(['controller', ...defaults, ...flags], env, { cwd });
+}
+
+/**
+ * Starts `llm-gateway worker` for `model` in front of `backend` (a started mock or a URL),
+ * registered with `controller` (a started controller or a URL), on an ephemeral loopback port,
+ * heartbeating every 0.2 s. Resolves once it is listening (registration follows at once; use
+ * waitForWorkers to wait for it).
+ */
+export function startWorker({ id, model, backend, controller, flags = [], env = {} }) {
+  const url = (x) => (typeof x === 'string' ? x : x.url);
+  const args = ['worker', '--host', '127.0.0.1', '--port', '0', '--worker-id', id, '--model-id', model,
+    '--backend-url', url(backend), '--controller-url', url(controller)];
+  const fast = {
+    '--threads': '1',
+    '--drain-timeout': '5',
+    '--heartbeat-interval': '0.2',
+    '--registry-retry-delay': '0.1',
+  };
+  for (const [flag, value] of Object.entries(fast)) {
+    if (!flags.includes(flag)) args.push(flag, value);
+  }
+  return startProcess([...args, ...flags], env);
+}
+
+/** GET /internal/workers[?model_id=] of a controller: the `data` array. */
+export async function listWorkers(controller, { model, headers = {} } = {}) {
+  const query = model === undefined ? '' : `?model_id=${encodeURIComponent(model)}`;
+  const res = await fetch(`${controller.url}/internal/workers${query}`, { headers });
+  if (res.status !== 200) throw new Error(`/internal/workers answered ${res.status}: ${await res.text()}`);
+  return (await res.json()).data;
+}
+
+/** Polls the controller until `predicate(workers)` holds; returns the worker list. */
+export function waitForWorkers(controller, predicate, { timeout = 5000, headers = {}, message } = {}) {
+  return waitFor(
+    async () => {
+      const workers = await listWorkers(controller, { headers });
+      return predicate(workers) ? workers : false;
+    },
+    { timeout, message: message ?? 'worker list condition' },
+  );
+}
+
+/** The worker with this id in a list from listWorkers, or undefined. */
+export function workerById(workers, id) {
+  return workers.find((w) => w.worker_id === id);
+}
+
 /** Environment pointing the gateway's OpenAI provider at a running mock. */
 export function mockProviderEnv(mock, extra = {}) {
   return { OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'sk-test-key', ...extra };

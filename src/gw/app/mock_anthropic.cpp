@@ -149,10 +149,10 @@ net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& 
     tracker.complete();
     co_return;
   }
-  if (options.fail_status != 0) {
+  if (const int fail_status = stats.fail_status.load(); fail_status != 0) {
     Response response =
-        anthropic_error(options.fail_status,
-                        fmt::format("mock-backend failure injected: HTTP {}", options.fail_status));
+        anthropic_error(fail_status,
+                        fmt::format("mock-backend failure injected: HTTP {}", fail_status));
     if (!options.retry_after.empty()) {
       response.headers.push_back({"Retry-After", options.retry_after});
     }

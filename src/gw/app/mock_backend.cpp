@@ -39,6 +39,17 @@ class MockHandler final : public net::HttpHandler {
       co_return co_await net::respond(exchange.writer,
                                       Response{200, "application/json", {}, R"({"status":"ok"})"});
     }
+    if (path == "/mock/fail-status" && request.method == "POST") {
+      auto status = core::parse_int(request.body);
+      if (!status || (*status != 0 && (*status < 400 || *status > 599))) {
+        co_return co_await net::respond_error(
+            exchange.writer,
+            {core::Errc::kInvalidRequest, "the body must be 0 or an HTTP error status (400-599)"});
+      }
+      stats_.fail_status = static_cast<int>(*status);
+      co_return co_await net::respond(exchange.writer,
+                                      Response{200, "application/json", {}, R"({"status":"ok"})"});
+    }
     if (path == "/mock/stats") {
       co_return co_await net::respond(
           exchange.writer, Response{200, "application/json", {}, mock::stats_json(stats_)});
@@ -132,6 +143,7 @@ int run_mock_backend(const MockOptions& options) {
   // Before the server: frames of requests cut off by a drain timeout still count into it while
   // the server is destroyed.
   mock::MockStats stats;
+  stats.fail_status = options.fail_status;
   net::HttpServer server(http);
   auto port = server.bind();
   if (!port) {

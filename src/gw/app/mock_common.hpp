@@ -22,6 +22,9 @@ struct MockStats {
   std::atomic<int64_t> completed{0};
   std::atomic<int64_t> cancelled{0};
   std::atomic<int64_t> in_flight{0};
+  // --fail-status, changed at run time by POST /mock/fail-status (a backend that fails, then
+  // recovers).
+  std::atomic<int> fail_status{0};
   std::mutex mutex;
   std::string last_request;  // JSON: path, headers, body of the last chat request
 };

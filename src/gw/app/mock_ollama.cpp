@@ -90,11 +90,12 @@ std::string last_line(const OllamaRequest& request, const Answer& answer) {
 }
 
 // The request, or the error to answer instead: an injected failure, a 400 or an unknown model.
-tl::expected<OllamaRequest, Response> accept(const MockOptions& options, std::string_view body) {
-  if (options.fail_status != 0) {
+tl::expected<OllamaRequest, Response> accept(const MockOptions& options, int fail_status,
+                                             std::string_view body) {
+  if (fail_status != 0) {
     Response response =
-        ollama_error(options.fail_status,
-                     fmt::format("mock-backend failure injected: HTTP {}", options.fail_status));
+        ollama_error(fail_status,
+                     fmt::format("mock-backend failure injected: HTTP {}", fail_status));
     if (!options.retry_after.empty()) {
       response.headers.push_back({"Retry-After", options.retry_after});
     }
@@ -116,7 +117,7 @@ tl::expected<OllamaRequest, Response> accept(const MockOptions& options, std::st
 net::Task<void> serve_ollama_chat(const MockOptions& options, MockStats& stats,
                                   net::Exchange& exchange) {
   RequestTracker tracker(stats, exchange.request);
-  const auto request = accept(options, exchange.request.body);
+  const auto request = accept(options, stats.fail_status.load(), exchange.request.body);
   if (!request) {
     Response response = request.error();
     co_await exchange.writer.send(std::move(response));

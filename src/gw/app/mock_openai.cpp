@@ -128,7 +128,8 @@ std::vector<std::string> tool_call_events(const OpenAiDialect& dialect,
 net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
                                   net::Exchange& exchange, OpenAiDialect dialect) {
   RequestTracker tracker(stats, exchange.request);
-  if (dialect.azure && options.fail_status == 400) {
+  const int fail_status = stats.fail_status.load();
+  if (dialect.azure && fail_status == 400) {
     Response response = azure_content_filter_error();
     if (!options.retry_after.empty()) {
       response.headers.push_back({"retry-after", options.retry_after});
@@ -137,11 +138,11 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
     tracker.complete();
     co_return;
   }
-  if (options.fail_status != 0) {
+  if (fail_status != 0) {
     core::Error error(core::Errc::kUpstreamStatus,
-                      fmt::format("mock-backend failure injected: HTTP {}", options.fail_status));
-    error.status = options.fail_status;
-    error.type = options.fail_status >= 500 ? "server_error" : "invalid_request_error";
+                      fmt::format("mock-backend failure injected: HTTP {}", fail_status));
+    error.status = fail_status;
+    error.type = fail_status >= 500 ? "server_error" : "invalid_request_error";
     error.code = "mock_failure";
     error.retry_after = options.retry_after;
     co_await exchange.writer.send(net::error_response(error));
