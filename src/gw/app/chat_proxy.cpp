@@ -106,6 +106,11 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     if (!piece) {
       co_return co_await fail_stream(exchange, piece.error(), outcome_of(piece.error()));
     }
+    if (piece->empty() && translator.relayed_error()) {
+      exchange.log.outcome = "upstream_error";
+      co_await exchange.writer.finish_stream();
+      co_return RelayEnd::kUpstreamFailed;
+    }
     if (piece->empty()) {
       co_return co_await fail_stream(
           exchange,

@@ -30,18 +30,22 @@ class PassThrough final : public ResponseTranslator {
     parser_.feed(ready, [this](const net::SseEvent& event) {
       if (event.data == "[DONE]") {
         done_ = true;
+      } else if (event.data.starts_with(R"({"error")")) {
+        error_ = true;
       }
     });
     return ready;
   }
 
   bool finished() const override { return done_; }
+  bool relayed_error() const override { return error_; }
 
  private:
   net::SseParser parser_;
   std::string pending_;
   std::string out_;
   bool done_ = false;
+  bool error_ = false;
 };
 
 }  // namespace

@@ -49,6 +49,9 @@ class ResponseTranslator {
   virtual tl::expected<std::string_view, core::Error> feed(std::string_view piece) = 0;
   // Whether the upstream stream reached its proper terminator.
   virtual bool finished() const = 0;
+  // Whether the stream relayed an error event of its own (an OpenAI-dialect upstream that failed
+  // mid-stream, such as a worker): the client already has a final error, another would be noise.
+  virtual bool relayed_error() const { return false; }
 };
 
 // An upstream LLM API. Implementations are immutable after construction and shared by all shards

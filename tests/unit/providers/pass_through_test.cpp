@@ -66,6 +66,17 @@ TEST(OpenAICompatible, SplicesOnlyTheModelName) {
   EXPECT_TRUE(has_auth);
 }
 
+TEST(PassThrough, NotesAnErrorEventRelayedFromUpstream) {
+  auto relay = make_pass_through();
+  auto out = relay->feed("data: {\"id\":1}\n\ndata: {\"error\":{\"message\":\"cut\"}}\n\n");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(relay->relayed_error());
+  EXPECT_FALSE(relay->finished());
+  auto plain = make_pass_through();
+  ASSERT_TRUE(plain->feed("data: {\"id\":1}\n\n").has_value());
+  EXPECT_FALSE(plain->relayed_error());
+}
+
 TEST(OpenAICompatible, ParsesModelListsAndLatestAliases) {
   OpenAICompatibleProvider provider(
       {"ollama", *net::Endpoint::parse("http://h:11434/v1"), "", true});

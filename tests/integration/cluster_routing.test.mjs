@@ -1,0 +1,201 @@
+// The controller's routing: least-loaded choice, capacity (the worker's own 429, the controller's
+// bounded wait queue, then 429), relaying streams, request ids across the hops, client disconnect.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startController,
+  startWorker,
+  startMock,
+  mockStats,
+  listWorkers,
+  waitForWorkers,
+  workerById,
+  postChat,
+  chatBody,
+  readSse,
+  parseEvents,
+  assembleContent,
+  sseReader,
+  waitFor,
+} from '../lib/harness.mjs';
+
+/** A controller and one worker per mock (ids w0, w1, ...), all registered. */
+async function cluster(t, { mocks, model = 'llama3', controllerFlags = [], workerFlags = [] }) {
+  const controller = await startController(controllerFlags);
+  t.after(() => controller.stop());
+  const workers = [];
+  for (const [i, mock] of mocks.entries()) {
+    const worker = await startWorker({ id: `w${i}`, model, backend: mock, controller, flags: workerFlags });
+    t.after(() => worker.stop());
+    workers.push(worker);
+  }
+  await waitForWorkers(controller, (ws) => ws.length === mocks.length, { message: 'all workers registered' });
+  return { controller, workers };
+}
+
+async function startMocks(t, count, flags = []) {
+  const mocks = [];
+  for (let i = 0; i < count; i++) {
+    const mock = await startMock(['--models', 'llama3', ...flags]);
+    t.after(() => mock.stop());
+    mocks.push(mock);
+  }
+  return mocks;
+}
+
+const stream = (content = 'hi') => chatBody('llama3', content, { stream: true });
+
+describe('least-loaded routing', () => {
+  test('concurrent slow streams split evenly across two workers', async (t) => {
+    const mocks = await startMocks(t, 2, ['--tokens', '8', '--token-delay-ms', '100']);
+    const { controller } = await cluster(t, { mocks });
+    const responses = await Promise.all([0, 1, 2, 3].map(() => postChat(controller, stream())));
+    for (const res of responses) assert.equal(res.status, 200);
+    const workers = await listWorkers(controller);
+    assert.deepEqual(workers.map((w) => w.in_flight), [2, 2], JSON.stringify(workers));
+    for (const res of responses) {
+      const events = await readSse(res);
+      assert.equal(events.at(-1), '[DONE]');
+      assert.equal(assembleContent(parseEvents(events.slice(0, -1))), 'hi'.repeat(8));
+    }
+    assert.deepEqual((await Promise.all(mocks.map(mockStats))).map((s) => s.completed), [2, 2]);
+    await waitFor(async () => (await listWorkers(controller)).every((w) => w.in_flight === 0), { message: 'loads back to 0' });
+  });
+
+  test('a worker busy with a stream is not chosen while the other is idle', async (t) => {
+    const mocks = await startMocks(t, 2, ['--tokens', '20', '--token-delay-ms', '50']);
+    const { controller } = await cluster(t, { mocks });
+    const held = await postChat(controller, stream());
+    assert.equal(held.status, 200);
+    const busy = (await mockStats(mocks[0])).in_flight === 1 ? 0 : 1;
+    for (let i = 0; i < 10; i++) {
+      const res = await postChat(controller, chatBody('llama3', `short ${i}`));
+      assert.equal(res.status, 200);
+      await res.json();
+    }
+    // The short requests all went to the idle worker's backend (the mocks answer them at once).
+    assert.equal((await mockStats(mocks[busy])).requests, 1);
+    assert.equal((await mockStats(mocks[1 - busy])).requests, 10);
+    await readSse(held);
+  });
+});
+
+describe('capacity', () => {
+  test('a worker above CAPACITY answers 429 at once', async (t) => {
+    const [mock] = await startMocks(t, 1, ['--tokens', '10', '--token-delay-ms', '100']);
+    const controller = await startController();
+    t.after(() => controller.stop());
+    const worker = await startWorker({ id: 'w', model: 'llama3', backend: mock, controller, flags: ['--capacity', '1'] });
+    t.after(() => worker.stop());
+    const held = await postChat(worker, stream());
+    assert.equal(held.status, 200);
+    const res = await postChat(worker, chatBody('llama3', 'one more'));
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal((await res.json()).error.type, 'rate_limit_error');
+    await readSse(held);
+    const health = await (await fetch(`${worker.url}/health`)).json();
+    assert.equal(health.current_load, 0, 'no load leaks');
+    assert.equal(health.backend, 'ok');
+  });
+
+  test('beyond the total capacity requests wait, then get 429 with Retry-After', async (t) => {
+    const mocks = await startMocks(t, 2, ['--tokens', '30', '--token-delay-ms', '100']);
+    const { controller } = await cluster(t, {
+      mocks,
+      controllerFlags: ['--queue-timeout', '0.3'],
+      workerFlags: ['--capacity', '1'],
+    });
+    const held = await Promise.all([postChat(controller, stream()), postChat(controller, stream())]);
+    for (const res of held) assert.equal(res.status, 200);
+    const started = Date.now();
+    const res = await postChat(controller, chatBody('llama3', 'no room'));
+    assert.equal(res.status, 429);
+    assert.ok(Date.now() - started >= 250, 'it waited in the queue first');
+    assert.ok(Number(res.headers.get('retry-after')) >= 1);
+    const body = await res.json();
+    assert.equal(body.error.type, 'rate_limit_error');
+    for (const h of held) h.body.cancel();
+  });
+
+  test('a queued request is served as soon as a worker frees a slot', async (t) => {
+    const mocks = await startMocks(t, 2, ['--tokens', '4', '--token-delay-ms', '100']);
+    const { controller } = await cluster(t, {
+      mocks,
+      controllerFlags: ['--queue-timeout', '20'],
+      workerFlags: ['--capacity', '1'],
+    });
+    const held = await Promise.all([postChat(controller, stream()), postChat(controller, stream())]);
+    const queued = postChat(controller, chatBody('llama3', 'waited'));
+    await waitFor(async () => (await mockStats(mocks[0])).requests + (await mockStats(mocks[1])).requests === 2);
+    for (const res of held) await readSse(res);
+    const res = await queued;
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).choices[0].message.content, 'waited'.repeat(4));
+  });
+
+  test('a model whose workers are all gone answers 503 with Retry-After; an unknown one 404', async (t) => {
+    const [mock] = await startMocks(t, 1);
+    const { controller, workers } = await cluster(t, { mocks: [mock] });
+    workers[0].proc.kill('SIGKILL');
+    await workers[0].exited;
+    await waitForWorkers(controller, (ws) => ws[0].health === 'lost', { message: 'worker lost' });
+    const res = await postChat(controller, chatBody('llama3', 'anyone?'));
+    assert.equal(res.status, 503);
+    assert.ok(Number(res.headers.get('retry-after')) >= 1);
+    assert.equal((await res.json()).error.type, 'server_error');
+    const models = await (await fetch(`${controller.url}/v1/models`)).json();
+    assert.deepEqual(models.data, [], 'a model with no healthy worker is not listed');
+    const unknown = await postChat(controller, chatBody('gpt-5', 'hi'));
+    assert.equal(unknown.status, 404);
+    assert.equal((await unknown.json()).error.code, 'model_not_found');
+  });
+});
+
+describe('relaying', () => {
+  test('request id, trace context and errors travel controller -> worker -> backend', async (t) => {
+    const [mock] = await startMocks(t, 1);
+    const { controller } = await cluster(t, { mocks: [mock] });
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const res = await postChat(controller, chatBody('llama3', 'trace me'), {
+      headers: { 'x-request-id': 'req-cluster-1', traceparent },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-request-id'), 'req-cluster-1');
+    const { last_request } = await mockStats(mock);
+    assert.equal(last_request.headers['x-request-id'], 'req-cluster-1');
+    // A client error from the backend passes through unchanged and is not retried.
+    const bad = await postChat(controller, '{"model":"llama3","messages":"not an array"}');
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.type, 'invalid_request_error');
+    assert.equal((await mockStats(mock)).requests, 1, 'the worker rejected it before the backend');
+  });
+
+  test('a stream cut by the backend ends with exactly one error event', async (t) => {
+    const [mock] = await startMocks(t, 1, ['--cut-after', '2']);
+    const { controller } = await cluster(t, { mocks: [mock] });
+    const res = await postChat(controller, stream('one two three four'));
+    assert.equal(res.status, 200);
+    const events = await readSse(res);
+    const parsed = parseEvents(events);
+    assert.equal(parsed.filter((e) => e.error).length, 1, JSON.stringify(events));
+    assert.ok(parsed.at(-1).error, 'the error is the last event');
+    assert.ok(!events.includes('[DONE]'));
+  });
+
+  test('a client that disconnects cancels the request on the worker and its backend', async (t) => {
+    const [mock] = await startMocks(t, 1, ['--tokens', '100', '--token-delay-ms', '50']);
+    const { controller, workers } = await cluster(t, { mocks: [mock] });
+    const abort = new AbortController();
+    const res = await postChat(controller, stream(), { signal: abort.signal });
+    const reader = sseReader(res);
+    await reader.next();
+    abort.abort();
+    await waitFor(async () => (await mockStats(mock)).cancelled === 1, { message: 'backend request cancelled' });
+    await waitFor(async () => (await listWorkers(controller))[0].in_flight === 0, { message: 'controller load 0' });
+    const health = await (await fetch(`${workers[0].url}/health`)).json();
+    assert.equal(health.current_load, 0);
+    assert.equal(workerById(await listWorkers(controller), 'w0').circuit_state, 'closed', 'a client leaving is no failure');
+  });
+});
