@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 
 import { startGateway, startMock, waitForModel } from '../lib/harness.mjs';
+import { TOOLS, assembleToolCalls } from '../lib/tools.mjs';
 
 const KEY = 'sk-mock-key';
 
@@ -43,29 +44,6 @@ export const DIALECTS = [
 
 function client(gateway) {
   return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 10_000 });
-}
-
-const TOOLS = [
-  { type: 'function', function: { name: 'get_weather', description: 'Weather by city',
-    parameters: { type: 'object', properties: { query: { type: 'string' } } } } },
-  { type: 'function', function: { name: 'get_time', description: 'Time by city',
-    parameters: { type: 'object', properties: { query: { type: 'string' } } } } },
-];
-
-/** Assembles streamed tool-call deltas the way the SDK's users do: by index. */
-function assembleToolCalls(chunks) {
-  const calls = [];
-  for (const chunk of chunks) {
-    for (const delta of chunk.choices.map((c) => c.delta ?? {})) {
-      for (const part of delta.tool_calls ?? []) {
-        const call = (calls[part.index] ??= { id: '', name: '', arguments: '' });
-        call.id += part.id ?? '';
-        call.name += part.function?.name ?? '';
-        call.arguments += part.function?.arguments ?? '';
-      }
-    }
-  }
-  return calls;
 }
 
 function envFor(mock, key) {
