@@ -46,12 +46,19 @@ test('mock-backend --help documents the flags and exits 0', async () => {
   }
 });
 
-for (const sub of ['controller', 'worker']) {
-  test(`${sub} is not implemented yet: non-zero exit`, async () => {
-    const r = await runCli([sub]);
-    assert.notEqual(r.code, 0, r.output);
-    assert.equal(r.signal, null, 'exits by itself, not by a signal');
-    assert.match(r.output, /not implemented/);
+const COMMAND_FLAGS = {
+  controller: ['--port', '--heartbeat-timeout', '--heartbeat-check-interval', '--circuit-failures',
+    '--circuit-cooldown', '--queue-timeout', '--max-attempts', '--env-file'],
+  worker: ['--worker-id', '--model-id', '--backend-url', '--backend-type', '--backend-model',
+    '--backend-api-key', '--controller-url', '--advertise-url', '--capacity', '--heartbeat-interval',
+    '--registry-retry-count', '--registry-retry-delay', '--env-file'],
+};
+for (const [sub, flags] of Object.entries(COMMAND_FLAGS)) {
+  test(`${sub} --help documents the flags and their variables, and exits 0`, async () => {
+    const r = await runCli([sub, '--help']);
+    assert.equal(r.code, 0, r.output);
+    for (const flag of flags) assert.ok(r.output.includes(flag), `${sub} --help mentions ${flag}:\n${r.output}`);
+    assert.match(r.output, sub === 'worker' ? /WORKER_ID/ : /HEARTBEAT_TIMEOUT/);
   });
 }
 
