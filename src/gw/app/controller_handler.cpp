@@ -81,6 +81,7 @@ void ControllerHandler::wake_waiters() {
 Task<void> ControllerHandler::handle(Exchange& exchange) {
   const std::string_view path = exchange.request.path();
   if (path == "/health") {
+    exchange.log.routine = true;
     if (exchange.request.method != "GET") {
       co_return co_await method_not_allowed(exchange, "GET");
     }

@@ -152,6 +152,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
     co_return co_await send_json(exchange, answer);
   }
   if (path == "/internal/workers/heartbeat") {
+    exchange.log.routine = true;
     if (method != "POST") {
       co_return co_await net::respond_error(exchange.writer, wrong_method);
     }

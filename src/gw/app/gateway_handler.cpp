@@ -79,6 +79,7 @@ Task<void> GatewayHandler::handle(Exchange& exchange) {
   const std::string_view method = request.method;
 
   if (path == "/health") {
+    exchange.log.routine = true;
     if (method != "GET") {
       co_return co_await method_not_allowed(exchange, "GET");
     }

@@ -150,9 +150,8 @@ net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& 
     co_return;
   }
   if (const int fail_status = stats.fail_status.load(); fail_status != 0) {
-    Response response =
-        anthropic_error(fail_status,
-                        fmt::format("mock-backend failure injected: HTTP {}", fail_status));
+    Response response = anthropic_error(
+        fail_status, fmt::format("mock-backend failure injected: HTTP {}", fail_status));
     if (!options.retry_after.empty()) {
       response.headers.push_back({"Retry-After", options.retry_after});
     }

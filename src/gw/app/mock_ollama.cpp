@@ -93,9 +93,8 @@ std::string last_line(const OllamaRequest& request, const Answer& answer) {
 tl::expected<OllamaRequest, Response> accept(const MockOptions& options, int fail_status,
                                              std::string_view body) {
   if (fail_status != 0) {
-    Response response =
-        ollama_error(fail_status,
-                     fmt::format("mock-backend failure injected: HTTP {}", fail_status));
+    Response response = ollama_error(
+        fail_status, fmt::format("mock-backend failure injected: HTTP {}", fail_status));
     if (!options.retry_after.empty()) {
       response.headers.push_back({"Retry-After", options.retry_after});
     }

@@ -49,6 +49,7 @@ Task<void> WorkerHandler::handle(Exchange& exchange) {
   const auto& request = exchange.request;
   const std::string_view path = request.path();
   if (path == "/health" && request.method == "GET") {
+    exchange.log.routine = true;
     co_return co_await health(exchange);
   }
   const auto& key = state_->config.internal_api_key;

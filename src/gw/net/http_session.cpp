@@ -210,6 +210,11 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
   if (client_gone && outcome.empty()) {
     outcome = "client_cancelled";
   }
+  // Routine machine traffic (heartbeats, health probes) only at debug level, when it succeeds.
+  const auto level = log.routine && status < 400 ? spdlog::level::debug : spdlog::level::info;
+  if (!spdlog::should_log(level)) {
+    return;
+  }
   if (core::log_format() == core::LogFormat::kJson) {
     std::string line = R"({"msg":"request","request_id":")";
     core::append_json_escaped(line, exchange.request_id);
@@ -227,13 +232,13 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
     line += R"(","client":")";
     core::append_json_escaped(line, exchange.request.remote_address);
     line += "\"}";
-    spdlog::info("{}", line);
+    spdlog::log(level, "{}", line);
   } else {
-    spdlog::info("{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} client={}",
-                 exchange.request.method, exchange.request.path(), status, elapsed.count(),
-                 exchange.request_id, log.model.empty() ? "-" : log.model,
-                 log.provider.empty() ? "-" : log.provider, outcome.empty() ? "-" : outcome,
-                 exchange.request.remote_address);
+    spdlog::log(level, "{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} client={}",
+                exchange.request.method, exchange.request.path(), status, elapsed.count(),
+                exchange.request_id, log.model.empty() ? "-" : log.model,
+                log.provider.empty() ? "-" : log.provider, outcome.empty() ? "-" : outcome,
+                exchange.request.remote_address);
   }
 }
 

@@ -103,6 +103,8 @@ struct RequestLog {
   std::string model;
   std::string provider;
   std::string outcome;  // stream outcome or other detail; empty when plain
+  bool routine =
+      false;  // machine traffic (heartbeats, probes): logged at debug level when it succeeds
 };
 
 struct Exchange {
