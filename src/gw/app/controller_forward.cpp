@@ -39,6 +39,18 @@ std::string seconds_text(std::chrono::milliseconds duration) {
       1, static_cast<int64_t>(std::ceil(std::chrono::duration<double>(duration).count()))));
 }
 
+// A worker's non-2xx answer, kept to be passed on as is (or as a 502 when it has no body).
+LastFailure worker_answer(const std::string& worker_id, const net::UpstreamResponse& upstream,
+                          tl::expected<std::string, core::Error> body) {
+  const int status = upstream.status();
+  if (!body || body->empty()) {
+    return LastFailure{core::Error(core::Errc::kUpstreamError,
+                                   fmt::format("worker {} answered HTTP {}", worker_id, status))};
+  }
+  return LastFailure{std::nullopt, status, std::move(*body),
+                     std::string(upstream.header("retry-after"))};
+}
+
 Task<void> send_last_failure(Exchange& exchange, LastFailure failure) {
   if (failure.status != 0) {
     net::Response response{failure.status, "application/json", {}, std::move(failure.body)};
@@ -155,43 +167,24 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     }
     net::UpstreamResponse& upstream = **sent;
     const int status = upstream.status();
-    if (worth_another_worker(status)) {
+    if (status < 200 || status >= 300) {
       auto body = co_await upstream.read_all(1u << 20);
-      if (status != 429) {
+      if (status < 500) {
+        lease.succeeded();  // the worker works: it is full (429), or the request is at fault
+      } else {
         lease.failed(cluster::Clock::now());
+      }
+      last = worker_answer(lease.worker_id(), upstream, std::move(body));
+      if (!worth_another_worker(status)) {
+        // The worker's verdict on the request itself (400, 404, ...): passed on as is.
+        co_return co_await send_last_failure(exchange, std::move(last));
       }
       spdlog::warn("[{}] worker {} answered {}{}", exchange.request_id, lease.worker_id(), status,
                    attempts < config.max_attempts ? "; trying another worker" : "");
-      last = LastFailure{std::nullopt, status, body ? std::move(*body) : std::string(),
-                         std::string(upstream.header("retry-after"))};
-      if (last.body.empty()) {
-        last.status = 0;
-        last.error =
-            core::Error(core::Errc::kUpstreamError,
-                        fmt::format("worker {} answered HTTP {}", lease.worker_id(), status));
-      }
       if (std::chrono::steady_clock::now() >= deadline) {
         break;
       }
       continue;
-    }
-    if (status < 200 || status >= 300) {
-      // The worker's verdict on the request itself (400, 404, ...): passed on as is.
-      auto body = co_await upstream.read_all(1u << 20);
-      if (status >= 500) {
-        lease.failed(cluster::Clock::now());
-      } else {
-        lease.succeeded();
-      }
-      LastFailure answer{std::nullopt, status, body ? std::move(*body) : std::string(),
-                         std::string(upstream.header("retry-after"))};
-      if (answer.body.empty()) {
-        answer.status = 0;
-        answer.error =
-            core::Error(core::Errc::kUpstreamError,
-                        fmt::format("worker {} answered HTTP {}", lease.worker_id(), status));
-      }
-      co_return co_await send_last_failure(exchange, std::move(answer));
     }
     auto relay = providers::make_pass_through();
     const bool stream =

@@ -42,15 +42,6 @@ Task<void> send_json(Exchange& exchange, int status, const json::value& value) {
   co_await net::respond(exchange.writer, std::move(response));
 }
 
-Task<void> method_not_allowed(Exchange& exchange, std::string_view allow) {
-  auto response =
-      net::error_response({core::Errc::kMethodNotAllowed,
-                           fmt::format("Method {} is not allowed for {}; use {}",
-                                       exchange.request.method, exchange.request.path(), allow)});
-  response.headers.push_back({"allow", std::string(allow)});
-  co_await net::respond(exchange.writer, std::move(response));
-}
-
 }  // namespace
 
 ControllerState::ControllerState(ControllerConfig c)
@@ -81,9 +72,8 @@ void ControllerHandler::wake_waiters() {
 Task<void> ControllerHandler::handle(Exchange& exchange) {
   const std::string_view path = exchange.request.path();
   if (path == "/health") {
-    exchange.log.routine = true;
     if (exchange.request.method != "GET") {
-      co_return co_await method_not_allowed(exchange, "GET");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
     }
     const auto now = cluster::Clock::now();
     const auto workers = state_->registry.list(std::nullopt, now);
@@ -124,7 +114,7 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
   }
   if (path == "/v1/chat/completions") {
     if (request.method != "POST") {
-      co_return co_await method_not_allowed(exchange, "POST");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
     }
     auto info = api::inspect_chat_request(request.body);
     if (!info) {
@@ -135,7 +125,7 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (request.method != "GET") {
-      co_return co_await method_not_allowed(exchange, "GET");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
     }
     const auto models = state_->registry.models_with_healthy_workers(cluster::Clock::now());
     if (path == "/v1/models") {

@@ -130,12 +130,10 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
   }
   auto& registry = state_->registry;
   const auto now = cluster::Clock::now();
-  core::Error wrong_method(core::Errc::kMethodNotAllowed,
-                           fmt::format("Method {} is not allowed for {}", method, path));
 
   if (path == "/internal/workers/register") {
     if (method != "POST") {
-      co_return co_await net::respond_error(exchange.writer, wrong_method);
+      co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
     }
     auto registration = parse_registration(request.body);
     if (!registration) {
@@ -154,7 +152,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
   if (path == "/internal/workers/heartbeat") {
     exchange.log.routine = true;
     if (method != "POST") {
-      co_return co_await net::respond_error(exchange.writer, wrong_method);
+      co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
     }
     auto body = object_body(request.body);
     if (!body) {
@@ -181,7 +179,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
   }
   if (path == kWorkersPath) {
     if (method != "GET") {
-      co_return co_await net::respond_error(exchange.writer, wrong_method);
+      co_return co_await net::respond_method_not_allowed(exchange.writer, request, "GET");
     }
     json::array data;
     for (const auto& view : registry.list(query_parameter(request.target, "model_id"), now)) {
@@ -193,7 +191,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
   if (path.starts_with(kWorkersPath) && path.size() > kWorkersPath.size() + 1 &&
       path[kWorkersPath.size()] == '/') {
     if (method != "DELETE") {
-      co_return co_await net::respond_error(exchange.writer, wrong_method);
+      co_return co_await net::respond_method_not_allowed(exchange.writer, request, "DELETE");
     }
     const std::string_view raw = path.substr(kWorkersPath.size() + 1);
     auto pct = boost::urls::make_pct_string_view(raw);

@@ -25,15 +25,6 @@ Task<void> send_error(Exchange& exchange, const core::Error& error) {
   return net::respond_error(exchange.writer, error);
 }
 
-Task<void> method_not_allowed(Exchange& exchange, std::string_view allow) {
-  auto response =
-      net::error_response({core::Errc::kMethodNotAllowed,
-                           fmt::format("Method {} is not allowed for {}; use {}",
-                                       exchange.request.method, exchange.request.path(), allow)});
-  response.headers.push_back({"allow", std::string(allow)});
-  co_await net::respond(exchange.writer, std::move(response));
-}
-
 std::string percent_decode(std::string_view text) {
   auto pct = boost::urls::make_pct_string_view(text);
   return pct ? pct->decode() : std::string(text);
@@ -79,9 +70,8 @@ Task<void> GatewayHandler::handle(Exchange& exchange) {
   const std::string_view method = request.method;
 
   if (path == "/health") {
-    exchange.log.routine = true;
     if (method != "GET") {
-      co_return co_await method_not_allowed(exchange, "GET");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
     }
     co_return co_await net::respond(exchange.writer,
                                     Response{200, "application/json", {}, R"({"status":"ok"})"});
@@ -99,13 +89,13 @@ Task<void> GatewayHandler::handle(Exchange& exchange) {
   }
   if (path == "/v1/chat/completions") {
     if (method != "POST") {
-      co_return co_await method_not_allowed(exchange, "POST");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
     }
     co_return co_await chat_completions(exchange);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (method != "GET") {
-      co_return co_await method_not_allowed(exchange, "GET");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
     }
     const auto& catalog = *context_->catalog;
     if (path == "/v1/models") {

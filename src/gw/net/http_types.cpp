@@ -59,6 +59,15 @@ Task<void> respond_error(ResponseWriter& writer, const core::Error& error) {
   co_await writer.send(error_response(error));
 }
 
+Task<void> respond_method_not_allowed(ResponseWriter& writer, const Request& request,
+                                      std::string_view allow) {
+  auto response = error_response({core::Errc::kMethodNotAllowed,
+                                  "Method " + std::string(request.method) + " is not allowed for " +
+                                      std::string(request.path()) + "; use " + std::string(allow)});
+  response.headers.push_back({"allow", std::string(allow)});
+  co_await writer.send(std::move(response));
+}
+
 Task<bool> client_cancelled() {
   auto state = co_await asio::this_coro::cancellation_state;
   co_return state.cancelled() != asio::cancellation_type::none;

@@ -93,6 +93,9 @@ class ResponseWriter {
 // Sends a complete response; for handlers that have nothing to do after it.
 Task<void> respond(ResponseWriter& writer, Response response);
 Task<void> respond_error(ResponseWriter& writer, const core::Error& error);
+// 405 naming the method and path, with Allow.
+Task<void> respond_method_not_allowed(ResponseWriter& writer, const Request& request,
+                                      std::string_view allow);
 
 // Whether the running handler coroutine has been cancelled (its client disconnected). A failed
 // upstream call is then the client's doing, not the upstream's.
@@ -103,8 +106,9 @@ struct RequestLog {
   std::string model;
   std::string provider;
   std::string outcome;  // stream outcome or other detail; empty when plain
-  bool routine =
-      false;  // machine traffic (heartbeats, probes): logged at debug level when it succeeds
+  // Machine traffic between cluster members (heartbeats, probes of workers): logged at debug
+  // level when it succeeds.
+  bool routine = false;
 };
 
 struct Exchange {
