@@ -6,11 +6,12 @@ set -euo pipefail
 APT_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsimdjson-dev
-  libspdlog-dev libfmt-dev libcli11-dev libexpected-dev
+  libspdlog-dev libfmt-dev libcli11-dev libexpected-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
-  APT_PACKAGES+=(nodejs npm openssl curl wrk nginx-light)
+  # prometheus: its promtool checks the /metrics output in the tests.
+  APT_PACKAGES+=(nodejs npm openssl curl wrk nginx-light prometheus)
 fi
 
 missing=()
@@ -34,5 +35,9 @@ if ((${#missing[@]} > 0)); then
   # The nginx package starts a system nginx on :80; the benchmark runs its own on loopback.
   if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
     ($SUDO systemctl stop nginx || $SUDO service nginx stop || $SUDO nginx -s quit) >/dev/null 2>&1 || true
+  fi
+  # Likewise the prometheus package's server: only promtool is wanted.
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    ($SUDO systemctl stop prometheus || $SUDO service prometheus stop) >/dev/null 2>&1 || true
   fi
 fi

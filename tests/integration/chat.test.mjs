@@ -285,14 +285,20 @@ describe('pass-through to an OpenAI-compatible upstream (mock backend)', () => {
     }
   });
 
-  test('streaming requests are forwarded the same way (unknown fields, request id)', async () => {
+  test('streaming requests are forwarded the same way, asking for usage (unknown fields, request id)', async () => {
     const raw = '{"model":"openai/mock-model","stream":true,"foo_bar":{"x":1},"messages":[{"role":"user","content":"s t"}]}';
     const res = await postChat(gw, raw, { headers: { 'x-request-id': 'stream-forward-1' } });
     assertSseHeaders(res);
     assert.equal(res.headers.get('x-request-id'), 'stream-forward-1');
-    assert.equal(assertStream(await readSse(res)).content, 's t');
+    const events = await readSse(res);
+    assert.equal(assertStream(events).content, 's t');
+    assert.ok(!events.some((e) => e.includes('"usage"')), 'the client did not ask for usage: none relayed');
     const { last_request: req } = await mockStats(mock);
-    assert.equal(req.body, raw.replace('"openai/mock-model"', '"mock-model"'));
+    // Byte for byte but for the model and the usage request the gateway adds to count tokens.
+    assert.equal(
+      req.body,
+      raw.replace('"openai/mock-model"', '"mock-model","stream_options":{"include_usage":true}'),
+    );
     assert.equal(req.headers['x-request-id'], 'stream-forward-1');
   });
 

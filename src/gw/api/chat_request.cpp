@@ -155,6 +155,7 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
         return tl::unexpected(invalid("'stream' must be a boolean", "stream"));
       }
     } else if (key == "stream_options") {
+      info.has_stream_options = true;
       od::object options;
       if (value.get_object().get(options) == simdjson::SUCCESS) {
         bool include = false;

@@ -1,9 +1,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "gw/core/error.hpp"
 
@@ -13,7 +16,8 @@ namespace gw::api {
 struct ChatRequestInfo {
   std::string model;
   bool stream = false;
-  bool include_usage = false;  // stream_options.include_usage
+  bool include_usage = false;       // stream_options.include_usage
+  bool has_stream_options = false;  // the client sent stream_options (with or without usage)
   // Byte range of the model's JSON string token (quotes included) in the body, for splicing.
   size_t model_begin = 0;
   size_t model_end = 0;
@@ -35,5 +39,29 @@ EchoInput echo_input(const std::string& body);
 
 // Quotes and escapes a string as a JSON string token.
 std::string json_quote(std::string_view text);
+
+// The client's body as sent upstream, as parts written in order: the model replaced by
+// `upstream_model` (unless equal), and, when `request_usage` is set on a stream whose client did
+// not ask for usage, "stream_options": {"include_usage": true} added, so that the gateway can
+// count tokens (the usage chunk is then kept from the client). The bytes are spliced, never
+// re-serialised, except when the client sent stream_options without include_usage: then the
+// body is rewritten. `storage` holds what the parts point to besides `body`.
+void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
+                        std::string_view upstream_model, bool request_usage,
+                        std::string& storage, std::vector<std::string_view>& parts);
+
+// Whether upstream_chat_body adds a usage request the client did not make.
+inline bool adds_usage_request(const ChatRequestInfo& info, bool request_usage) {
+  return request_usage && info.stream && !info.include_usage;
+}
+
+// Token counts an upstream reported; -1 when it did not.
+struct TokenCounts {
+  int64_t prompt = -1;
+  int64_t completion = -1;
+};
+
+// The "usage" object of a chat.completion (or chunk) JSON text, if it has a non-null one.
+std::optional<TokenCounts> read_usage(std::string_view json);
 
 }  // namespace gw::api

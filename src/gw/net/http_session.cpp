@@ -203,18 +203,18 @@ void watch_for_disconnect(const std::shared_ptr<SessionControl>& control) {
 }
 
 void write_access_log(const Exchange& exchange, int status, bool client_gone) {
-  const auto elapsed =
-      std::chrono::duration<double, std::milli>(Clock::now() - exchange.started_at);
   const auto& log = exchange.log;
-  std::string_view outcome = log.outcome;
-  if (client_gone && outcome.empty()) {
-    outcome = "client_cancelled";
-  }
   // Routine machine traffic (heartbeats, health probes) only at debug level, when it succeeds.
   const auto level = log.routine && status < 400 ? spdlog::level::debug : spdlog::level::info;
   if (!spdlog::should_log(level)) {
     return;
   }
+  using Ms = std::chrono::duration<double, std::milli>;
+  const double elapsed = Ms(Clock::now() - exchange.started_at).count();
+  const std::string_view outcome = stream_outcome(log, client_gone);
+  const double ttft = log.first_token_at == Clock::time_point{}
+                          ? -1
+                          : Ms(log.first_token_at - exchange.started_at).count();
   if (core::log_format() == core::LogFormat::kJson) {
     std::string line = R"({"msg":"request","request_id":")";
     core::append_json_escaped(line, exchange.request_id);
@@ -223,23 +223,41 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
     line += R"(","path":")";
     core::append_json_escaped(line, exchange.request.path());
     fmt::format_to(std::back_inserter(line), R"(","status":{},"duration_ms":{:.3f},"model":")",
-                   status, elapsed.count());
+                   status, elapsed);
     core::append_json_escaped(line, log.model);
     line += R"(","provider":")";
     core::append_json_escaped(line, log.provider);
     line += R"(","outcome":")";
     core::append_json_escaped(line, outcome);
-    line += R"(","client":")";
+    line += '"';
+    if (ttft >= 0) {
+      fmt::format_to(std::back_inserter(line), R"(,"ttft_ms":{:.3f})", ttft);
+    }
+    if (log.prompt_tokens >= 0) {
+      fmt::format_to(std::back_inserter(line), R"(,"prompt_tokens":{})", log.prompt_tokens);
+    }
+    if (log.completion_tokens >= 0) {
+      fmt::format_to(std::back_inserter(line), R"(,"completion_tokens":{})",
+                     log.completion_tokens);
+    }
+    line += R"(,"client":")";
     core::append_json_escaped(line, exchange.request.remote_address);
     line += "\"}";
     spdlog::log(level, "{}", line);
-  } else {
-    spdlog::log(level, "{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} client={}",
-                exchange.request.method, exchange.request.path(), status, elapsed.count(),
-                exchange.request_id, log.model.empty() ? "-" : log.model,
-                log.provider.empty() ? "-" : log.provider, outcome.empty() ? "-" : outcome,
-                exchange.request.remote_address);
+    return;
   }
+  std::string tokens = "-";
+  if (log.prompt_tokens >= 0 || log.completion_tokens >= 0) {
+    tokens = fmt::format("{}/{}", log.prompt_tokens, log.completion_tokens);
+  }
+  spdlog::log(level,
+              "{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} ttft={} "
+              "tokens={} client={}",
+              exchange.request.method, exchange.request.path(), status, elapsed,
+              exchange.request_id, log.model.empty() ? "-" : log.model,
+              log.provider.empty() ? "-" : log.provider, outcome.empty() ? "-" : outcome,
+              ttft >= 0 ? fmt::format("{:.3f}ms", ttft) : std::string("-"), tokens,
+              exchange.request.remote_address);
 }
 
 // Beast reports an oversized body from Content-Length (before reading it) or while reading a
@@ -399,6 +417,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     if (server.options.access_log) {
       write_access_log(exchange, writer.status(), client_gone || !writer.ok());
     }
+    shard.handler->finished(exchange, writer.status(), client_gone || !writer.ok());
     if (client_gone || !writer.complete() || !writer.keep_alive()) {
       co_return;
     }

@@ -68,6 +68,13 @@ Task<void> respond_method_not_allowed(ResponseWriter& writer, const Request& req
   co_await writer.send(std::move(response));
 }
 
+std::string_view stream_outcome(const RequestLog& log, bool client_gone) {
+  if (!log.outcome.empty()) {
+    return log.outcome;
+  }
+  return client_gone ? "client_cancelled" : "";
+}
+
 Task<bool> client_cancelled() {
   auto state = co_await asio::this_coro::cancellation_state;
   co_return state.cancelled() != asio::cancellation_type::none;

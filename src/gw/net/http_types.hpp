@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -106,6 +107,15 @@ struct RequestLog {
   std::string model;
   std::string provider;
   std::string outcome;  // stream outcome or other detail; empty when plain
+  bool stream = false;  // answered as an event stream
+  // Streams: when the first event went to the client (the time to first token).
+  std::chrono::steady_clock::time_point first_token_at{};
+  // Time spent in upstream calls (request sent to response read), for the gateway's overhead.
+  std::chrono::steady_clock::duration upstream_time{};
+  int64_t prompt_tokens = -1;  // -1: unknown
+  int64_t completion_tokens = -1;
+  // A failure of the upstream after it answered 2xx (reset, timeout, protocol), if any.
+  std::string_view upstream_error;
   // Machine traffic between cluster members (heartbeats, probes of workers): logged at debug
   // level when it succeeds.
   bool routine = false;
@@ -125,6 +135,12 @@ class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
   virtual Task<void> handle(Exchange& exchange) = 0;
+  // Called once the response is over, however it ended (after the access log line).
+  virtual void finished(const Exchange& /*exchange*/, int /*status*/, bool /*client_gone*/) {}
 };
+
+// How a stream ended, for logs and metrics: the handler's verdict, or client_cancelled when the
+// client left first; empty for plain responses.
+std::string_view stream_outcome(const RequestLog& log, bool client_gone);
 
 }  // namespace gw::net

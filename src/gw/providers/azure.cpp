@@ -16,6 +16,8 @@ namespace json = boost::json;
 
 class AzureStream final : public ResponseTranslator {
  public:
+  explicit AzureStream(bool strip_usage) : strip_usage_(strip_usage) {}
+
   tl::expected<std::string, core::Error> complete(std::string body) override { return body; }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
@@ -25,6 +27,7 @@ class AzureStream final : public ResponseTranslator {
   }
 
   bool finished() const override { return done_; }
+  api::TokenCounts usage() const override { return usage_; }
 
  private:
   void on_event(std::string_view data) {
@@ -43,6 +46,18 @@ class AzureStream final : public ResponseTranslator {
     const auto* choices = chunk.if_contains("choices");
     const bool no_choices =
         choices == nullptr || !choices->is_array() || choices->as_array().empty();
+    if (const auto* usage = chunk.if_contains("usage"); usage != nullptr && usage->is_object()) {
+      const auto& u = usage->as_object();
+      for (auto [key, field] : {std::pair{"prompt_tokens", &usage_.prompt},
+                                std::pair{"completion_tokens", &usage_.completion}}) {
+        if (const auto* v = u.if_contains(key); v != nullptr && v->is_int64()) {
+          *field = v->as_int64();
+        }
+      }
+      if (no_choices && strip_usage_) {
+        return;  // asked for by the gateway, not the client
+      }
+    }
     if (no_choices && !chunk.contains("usage")) {
       // Azure's opening chunk: keep its prompt filter results for the first real chunk.
       if (const auto* results = chunk.if_contains("prompt_filter_results")) {
@@ -79,12 +94,14 @@ class AzureStream final : public ResponseTranslator {
   json::value prompt_filter_results_;
   bool first_sent_ = false;
   bool done_ = false;
+  bool strip_usage_;
+  api::TokenCounts usage_;
 };
 
 }  // namespace
 
-std::unique_ptr<ResponseTranslator> make_azure_stream_normalizer() {
-  return std::make_unique<AzureStream>();
+std::unique_ptr<ResponseTranslator> make_azure_stream_normalizer(bool strip_usage) {
+  return std::make_unique<AzureStream>(strip_usage);
 }
 
 AzureProvider::AzureProvider(AzureOptions options) : options_(std::move(options)) {}
@@ -105,11 +122,10 @@ tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_chat(const Cha
     request.headers.push_back({"api-key", options_.api_key});
   }
   // The deployment in the URL picks the model; the body keeps the client's bytes, with the
-  // deployment name spliced into `model` like every OpenAI-dialect upstream.
-  std::string_view body = call.body;
-  prepared.storage.push_back(api::json_quote(call.upstream_model));
-  request.body = {body.substr(0, call.info.model_begin), prepared.storage.back(),
-                  body.substr(call.info.model_end)};
+  // deployment name spliced into `model` (and usage requested for streams) like every
+  // OpenAI-dialect upstream.
+  api::upstream_chat_body(call.body, call.info, call.upstream_model, true,
+                          prepared.storage.emplace_back(), request.body);
   return prepared;
 }
 
@@ -117,7 +133,7 @@ std::unique_ptr<ResponseTranslator> AzureProvider::translator(const ChatCall& ca
   if (!call.info.stream) {
     return make_pass_through();
   }
-  return make_azure_stream_normalizer();
+  return make_azure_stream_normalizer(api::adds_usage_request(call.info, true));
 }
 
 core::Error AzureProvider::map_error(int status, std::string_view body,

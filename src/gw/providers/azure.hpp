@@ -39,6 +39,6 @@ class AzureProvider final : public Provider {
   AzureOptions options_;
 };
 
-std::unique_ptr<ResponseTranslator> make_azure_stream_normalizer();
+std::unique_ptr<ResponseTranslator> make_azure_stream_normalizer(bool strip_usage = false);
 
 }  // namespace gw::providers

@@ -152,6 +152,7 @@ class OllamaStream final : public ResponseTranslator {
   }
 
   bool finished() const override { return done_; }
+  api::TokenCounts usage() const override { return usage_; }
 
  private:
   tl::expected<void, core::Error> on_line(std::string_view line) {
@@ -201,10 +202,12 @@ class OllamaStream final : public ResponseTranslator {
                                                           ? std::string_view(reason->as_string())
                                                           : "stop",
                                                       tool_calls_ > 0)));
+      auto usage = usage_of(o);
+      usage_ = {usage["prompt_tokens"].as_int64(), usage["completion_tokens"].as_int64()};
       if (include_usage_) {
         auto chunk = head();
         chunk["choices"] = json::array{};
-        chunk["usage"] = usage_of(o);
+        chunk["usage"] = std::move(usage);
         out_ += api::sse_data(json::serialize(chunk));
       }
       out_ += api::kSseDone;
@@ -228,6 +231,7 @@ class OllamaStream final : public ResponseTranslator {
   }
 
   bool include_usage_;
+  api::TokenCounts usage_;
   std::string pending_;
   std::string out_;
   std::string id_ = "chatcmpl-" + core::new_request_id().substr(0, 24);

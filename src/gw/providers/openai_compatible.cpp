@@ -11,6 +11,8 @@ namespace {
 
 class PassThrough final : public ResponseTranslator {
  public:
+  explicit PassThrough(bool strip_usage) : strip_usage_(strip_usage) {}
+
   tl::expected<std::string, core::Error> complete(std::string body) override { return body; }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
@@ -27,25 +29,66 @@ class PassThrough final : public ResponseTranslator {
       pending_.erase(0, end);
       ready = out_;
     }
-    parser_.feed(ready, [this](const net::SseEvent& event) {
+    bool strip = false;
+    parser_.feed(ready, [&](const net::SseEvent& event) {
       if (event.data == "[DONE]") {
         done_ = true;
       } else if (event.data.starts_with(R"({"error")")) {
         error_ = true;
+      } else if (event.data.find(R"("usage":{)") != std::string_view::npos) {
+        if (auto counts = api::read_usage(event.data)) {
+          usage_ = *counts;
+          strip |= strip_usage_ && is_usage_only(event.data);
+        }
       }
     });
+    if (strip) {
+      ready = without_usage_only_events(ready);
+    }
     return ready;
   }
 
   bool finished() const override { return done_; }
   bool relayed_error() const override { return error_; }
+  api::TokenCounts usage() const override { return usage_; }
 
  private:
+  // OpenAI's usage chunk has an empty choices array; chunks that carry content keep their usage.
+  static bool is_usage_only(std::string_view data) {
+    return data.find(R"("choices":[])") != std::string_view::npos;
+  }
+
+  // Rare (once per stream): rebuilds the ready bytes without the usage-only event.
+  std::string_view without_usage_only_events(std::string_view ready) {
+    std::string kept;
+    size_t start = 0;
+    while (start < ready.size()) {
+      const size_t lf = ready.find("\n\n", start);
+      const size_t crlf = ready.find("\r\n\r\n", start);
+      size_t end = ready.size();
+      if (lf != std::string_view::npos && (crlf == std::string_view::npos || lf < crlf)) {
+        end = lf + 2;
+      } else if (crlf != std::string_view::npos) {
+        end = crlf + 4;
+      }
+      const std::string_view event = ready.substr(start, end - start);
+      if (!(event.find(R"("usage":{)") != std::string_view::npos && is_usage_only(event))) {
+        kept.append(event);
+      }
+      start = end;
+    }
+    stripped_ = std::move(kept);
+    return stripped_;
+  }
+
+  bool strip_usage_;
   net::SseParser parser_;
   std::string pending_;
   std::string out_;
+  std::string stripped_;
   bool done_ = false;
   bool error_ = false;
+  api::TokenCounts usage_;
 };
 
 }  // namespace
@@ -60,8 +103,8 @@ size_t last_event_end(std::string_view bytes) {
   return end;
 }
 
-std::unique_ptr<ResponseTranslator> make_pass_through() {
-  return std::make_unique<PassThrough>();
+std::unique_ptr<ResponseTranslator> make_pass_through(bool strip_usage) {
+  return std::make_unique<PassThrough>(strip_usage);
 }
 
 OpenAICompatibleProvider::OpenAICompatibleProvider(OpenAICompatibleOptions options)
@@ -86,22 +129,15 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_cha
   if (!authorization_.empty()) {
     request.headers.push_back({"authorization", authorization_});
   }
-  std::string_view body = call.body;
-  if (call.upstream_model == call.info.model) {
-    request.body.push_back(body);
-  } else {
-    // Splice the new model name in; the rest of the body goes out untouched.
-    prepared.storage.push_back(api::json_quote(call.upstream_model));
-    request.body.push_back(body.substr(0, call.info.model_begin));
-    request.body.push_back(prepared.storage.back());
-    request.body.push_back(body.substr(call.info.model_end));
-  }
+  // The model name spliced in and usage requested for streams; the rest goes out untouched.
+  api::upstream_chat_body(call.body, call.info, call.upstream_model, true,
+                          prepared.storage.emplace_back(), request.body);
   return prepared;
 }
 
 std::unique_ptr<ResponseTranslator> OpenAICompatibleProvider::translator(
-    const ChatCall& /*call*/) const {
-  return make_pass_through();
+    const ChatCall& call) const {
+  return make_pass_through(api::adds_usage_request(call.info, true));
 }
 
 core::Error OpenAICompatibleProvider::map_error(int status, std::string_view body,

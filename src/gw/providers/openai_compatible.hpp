@@ -35,9 +35,11 @@ class OpenAICompatibleProvider final : public Provider {
   std::string authorization_;
 };
 
-// The pass-through stream relay: forwards whole SSE events as they complete and notes the
-// "data: [DONE]" terminator. Exposed for tests and for other OpenAI-dialect providers.
-std::unique_ptr<ResponseTranslator> make_pass_through();
+// The pass-through stream relay: forwards whole SSE events as they complete, notes the
+// "data: [DONE]" terminator and the usage; with `strip_usage`, the usage-only chunk (which the
+// gateway asked for, not the client) is kept from the client. Exposed for tests and for other
+// OpenAI-dialect relays (Azure, the controller).
+std::unique_ptr<ResponseTranslator> make_pass_through(bool strip_usage = false);
 
 // The end of the last complete SSE event in `bytes` (just past its blank line), or 0.
 size_t last_event_end(std::string_view bytes);

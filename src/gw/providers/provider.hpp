@@ -52,6 +52,8 @@ class ResponseTranslator {
   // Whether the stream relayed an error event of its own (an OpenAI-dialect upstream that failed
   // mid-stream, such as a worker): the client already has a final error, another would be noise.
   virtual bool relayed_error() const { return false; }
+  // Streams: the token counts seen so far (a cut stream still reports what it got).
+  virtual api::TokenCounts usage() const { return {}; }
 };
 
 // An upstream LLM API. Implementations are immutable after construction and shared by all shards

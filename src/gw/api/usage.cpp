@@ -1,0 +1,89 @@
+// Usage accounting on the OpenAI wire format: asking upstreams for it, and reading it back.
+
+#include <simdjson.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "gw/api/chat_request.hpp"
+
+namespace gw::api {
+namespace {
+
+constexpr std::string_view kAddUsage = R"(,"stream_options":{"include_usage":true})";
+
+}  // namespace
+
+void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
+                        std::string_view upstream_model, bool request_usage,
+                        std::string& storage, std::vector<std::string_view>& parts) {
+  const bool rename = upstream_model != info.model;
+  const bool add_usage = adds_usage_request(info, request_usage);
+  if (add_usage && info.has_stream_options) {
+    // Rare: stream_options without include_usage. Rewrite rather than splice inside it.
+    boost::system::error_code ec;
+    auto value = boost::json::parse(body, ec);
+    if (!ec && value.is_object()) {
+      auto& object = value.as_object();
+      if (rename) {
+        object["model"] = upstream_model;
+      }
+      auto& options = object["stream_options"];
+      if (!options.is_object()) {
+        options = boost::json::object{};
+      }
+      options.as_object()["include_usage"] = true;
+      storage = boost::json::serialize(value);
+      parts.push_back(storage);
+      return;
+    }
+  }
+  if (!rename && !add_usage) {
+    parts.push_back(body);
+    return;
+  }
+  // The new model token and the usage request go right after the model's string token.
+  if (rename) {
+    storage = json_quote(upstream_model);
+  }
+  parts.push_back(body.substr(0, rename ? info.model_begin : info.model_end));
+  if (rename) {
+    parts.push_back(storage);
+  }
+  if (add_usage && !info.has_stream_options) {
+    parts.push_back(kAddUsage);
+  }
+  parts.push_back(body.substr(info.model_end));
+}
+
+std::optional<TokenCounts> read_usage(std::string_view json) {
+  const simdjson::padded_string padded(json);
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  simdjson::ondemand::object usage;
+  if (doc.find_field_unordered("usage").get_object().get(usage) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  TokenCounts counts;
+  for (auto field : usage) {
+    std::string_view key;
+    int64_t number = 0;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      return std::nullopt;
+    }
+    if (key != "prompt_tokens" && key != "completion_tokens") {
+      continue;
+    }
+    if (field.value().get_int64().get(number) != simdjson::SUCCESS) {
+      continue;
+    }
+    (key == "prompt_tokens" ? counts.prompt : counts.completion) = number;
+  }
+  return counts;
+}
+
+}  // namespace gw::api

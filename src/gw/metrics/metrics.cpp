@@ -1,0 +1,271 @@
+#include "gw/metrics/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <array>
+#include <mutex>
+#include <unordered_map>
+
+namespace gw::metrics {
+namespace {
+
+using prometheus::Counter;
+using prometheus::Family;
+using prometheus::Gauge;
+using prometheus::Histogram;
+
+std::string label(std::string_view value) {
+  return std::string(value);
+}
+
+// Every labelled series one kind of request touches, looked up once.
+struct Series {
+  Counter* requests = nullptr;
+  Histogram* duration = nullptr;
+  Histogram* ttft = nullptr;
+  Histogram* time_per_token = nullptr;
+  Histogram* overhead = nullptr;
+  Counter* prompt_tokens = nullptr;
+  Counter* completion_tokens = nullptr;
+  Counter* stream_outcome = nullptr;  // null for non-streaming requests
+  Gauge* in_flight = nullptr;
+};
+
+}  // namespace
+
+const std::vector<double>& latency_buckets() {
+  static const std::vector<double> buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,  2.5,
+                                           5,     10,   20,    30,   60,  120,  300, 600};
+  return buckets;
+}
+
+const std::vector<double>& token_gap_buckets() {
+  static const std::vector<double> buckets{0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05,
+                                           0.075, 0.1,    0.15,  0.25, 0.5,  1,     2.5, 5};
+  return buckets;
+}
+
+const std::vector<double>& overhead_buckets() {
+  static const std::vector<double> buckets{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                                           0.001,   0.0025,   0.005,   0.01,   0.05,    0.1,
+                                           1};
+  return buckets;
+}
+
+std::string_view endpoint_label(std::string_view path) {
+  static constexpr std::array kExact{
+      std::string_view("/v1/chat/completions"), std::string_view("/v1/models"),
+      std::string_view("/health"),              std::string_view("/metrics"),
+      std::string_view("/internal/workers/register"),
+      std::string_view("/internal/workers/heartbeat"),
+      std::string_view("/internal/workers")};
+  for (std::string_view known : kExact) {
+    if (path == known) {
+      return known;
+    }
+  }
+  if (path.starts_with("/v1/models/")) {
+    return "/v1/models/{id}";
+  }
+  if (path.starts_with("/internal/workers/")) {
+    return "/internal/workers/{id}";
+  }
+  return "other";
+}
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  Family<Counter>& requests = prometheus::BuildCounter()
+                                  .Name("llm_gateway_requests_total")
+                                  .Help("Requests answered, by model, provider (or worker), "
+                                        "endpoint and HTTP status code")
+                                  .Register(*registry);
+  Family<Histogram>& duration = prometheus::BuildHistogram()
+                                    .Name("llm_gateway_request_duration_seconds")
+                                    .Help("Time from request received to response finished")
+                                    .Register(*registry);
+  Family<Histogram>& ttft = prometheus::BuildHistogram()
+                                .Name("llm_gateway_time_to_first_token_seconds")
+                                .Help("Streams: time from request received to the first event "
+                                      "relayed to the client")
+                                .Register(*registry);
+  Family<Histogram>& time_per_token =
+      prometheus::BuildHistogram()
+          .Name("llm_gateway_time_per_output_token_seconds")
+          .Help("Streams: mean time between output tokens after the first")
+          .Register(*registry);
+  Family<Histogram>& overhead =
+      prometheus::BuildHistogram()
+          .Name("llm_gateway_overhead_seconds")
+          .Help("Time a request spent in the gateway itself, outside upstream calls")
+          .Register(*registry);
+  Family<Gauge>& in_flight = prometheus::BuildGauge()
+                                 .Name("llm_gateway_requests_in_flight")
+                                 .Help("Requests being served, by endpoint")
+                                 .Register(*registry);
+  Family<Counter>& prompt_tokens = prometheus::BuildCounter()
+                                       .Name("llm_gateway_prompt_tokens_total")
+                                       .Help("Prompt tokens reported by upstreams")
+                                       .Register(*registry);
+  Family<Counter>& completion_tokens = prometheus::BuildCounter()
+                                           .Name("llm_gateway_completion_tokens_total")
+                                           .Help("Completion tokens reported by upstreams")
+                                           .Register(*registry);
+  Family<Counter>& upstream_errors =
+      prometheus::BuildCounter()
+          .Name("llm_gateway_upstream_errors_total")
+          .Help("Failed upstream calls by kind: connect, timeout, status, reset, protocol")
+          .Register(*registry);
+  Family<Counter>& stream_outcomes =
+      prometheus::BuildCounter()
+          .Name("llm_gateway_stream_outcomes_total")
+          .Help("How streams ended: completed, upstream_error, truncated, client_cancelled, "
+                "timeout")
+          .Register(*registry);
+  Family<Counter>& failovers = prometheus::BuildCounter()
+                                   .Name("llm_gateway_failovers_total")
+                                   .Help("Controller: requests retried on another worker")
+                                   .Register(*registry);
+  Family<Histogram>& queue_wait =
+      prometheus::BuildHistogram()
+          .Name("llm_gateway_queue_wait_seconds")
+          .Help("Controller: time requests waited for a worker below capacity")
+          .Register(*registry);
+  Family<Counter>& queue_rejections =
+      prometheus::BuildCounter()
+          .Name("llm_gateway_queue_rejections_total")
+          .Help("Controller: requests answered 429 because every worker stayed at capacity")
+          .Register(*registry);
+
+  std::mutex mutex;  // guards the caches below (the families lock themselves)
+  std::unordered_map<std::string, Series> series;
+  std::unordered_map<std::string, Gauge*> in_flight_by_endpoint;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
+
+  Gauge& in_flight_for(std::string_view endpoint) {
+    auto it = in_flight_by_endpoint.find(std::string(endpoint));
+    if (it == in_flight_by_endpoint.end()) {
+      it = in_flight_by_endpoint
+               .emplace(std::string(endpoint), &in_flight.Add({{"endpoint", label(endpoint)}}))
+               .first;
+    }
+    return *it->second;
+  }
+
+  Series& series_for(const RequestSample& s) {
+    std::string key;
+    key.reserve(s.endpoint.size() + s.model.size() + s.provider.size() +
+                s.stream_outcome.size() + 8);
+    key.append(s.endpoint).append(1, '\0').append(s.model).append(1, '\0').append(s.provider);
+    key.append(1, '\0').append(std::to_string(s.status)).append(1, '\0').append(s.stream_outcome);
+    auto it = series.find(key);
+    if (it != series.end()) {
+      return it->second;
+    }
+    const prometheus::Labels model_provider{{"model", label(s.model)},
+                                            {"provider", label(s.provider)}};
+    prometheus::Labels with_endpoint = model_provider;
+    with_endpoint.emplace("endpoint", label(s.endpoint));
+    prometheus::Labels with_status = with_endpoint;
+    with_status.emplace("status", std::to_string(s.status));
+    Series made;
+    made.requests = &requests.Add(with_status);
+    made.duration = &duration.Add(with_endpoint, latency_buckets());
+    made.ttft = &ttft.Add(model_provider, latency_buckets());
+    made.time_per_token = &time_per_token.Add(model_provider, token_gap_buckets());
+    made.overhead = &overhead.Add({{"endpoint", label(s.endpoint)}}, overhead_buckets());
+    made.prompt_tokens = &prompt_tokens.Add(model_provider);
+    made.completion_tokens = &completion_tokens.Add(model_provider);
+    if (!s.stream_outcome.empty()) {
+      prometheus::Labels with_outcome = model_provider;
+      with_outcome.emplace("outcome", label(s.stream_outcome));
+      made.stream_outcome = &stream_outcomes.Add(with_outcome);
+    }
+    made.in_flight = &in_flight_for(s.endpoint);
+    return series.emplace(std::move(key), made).first->second;
+  }
+};
+
+Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
+Metrics::~Metrics() = default;
+
+void Metrics::request_started(std::string_view endpoint) {
+  Gauge* gauge = nullptr;
+  {
+    std::lock_guard lock(impl_->mutex);
+    gauge = &impl_->in_flight_for(endpoint);
+  }
+  gauge->Increment();
+}
+
+void Metrics::record(const RequestSample& sample) {
+  Series* series = nullptr;
+  {
+    std::lock_guard lock(impl_->mutex);
+    series = &impl_->series_for(sample);
+  }
+  series->in_flight->Decrement();
+  series->requests->Increment();
+  series->duration->Observe(sample.duration);
+  if (sample.ttft) {
+    series->ttft->Observe(*sample.ttft);
+  }
+  if (sample.time_per_token) {
+    series->time_per_token->Observe(*sample.time_per_token);
+  }
+  if (sample.overhead) {
+    series->overhead->Observe(*sample.overhead);
+  }
+  if (sample.prompt_tokens > 0) {
+    series->prompt_tokens->Increment(static_cast<double>(sample.prompt_tokens));
+  }
+  if (sample.completion_tokens > 0) {
+    series->completion_tokens->Increment(static_cast<double>(sample.completion_tokens));
+  }
+  if (series->stream_outcome != nullptr) {
+    series->stream_outcome->Increment();
+  }
+}
+
+void Metrics::upstream_error(std::string_view provider, std::string_view kind) {
+  impl_->upstream_errors.Add({{"provider", label(provider)}, {"kind", label(kind)}}).Increment();
+}
+
+void Metrics::failover(std::string_view model) {
+  impl_->failovers.Add({{"model", label(model)}}).Increment();
+}
+
+void Metrics::queue_wait(std::string_view model, double seconds) {
+  impl_->queue_wait.Add({{"model", label(model)}}, latency_buckets()).Observe(seconds);
+}
+
+void Metrics::queue_rejected(std::string_view model) {
+  impl_->queue_rejections.Add({{"model", label(model)}}).Increment();
+}
+
+void Metrics::add_collectable(const std::shared_ptr<prometheus::Collectable>& collectable) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->collectables.push_back(collectable);
+}
+
+std::string Metrics::serialize() const {
+  auto families = impl_->registry->Collect();
+  std::vector<std::shared_ptr<prometheus::Collectable>> extra;
+  {
+    std::lock_guard lock(impl_->mutex);
+    extra = impl_->collectables;
+  }
+  for (const auto& collectable : extra) {
+    auto more = collectable->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+}  // namespace gw::metrics

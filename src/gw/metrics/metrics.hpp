@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prometheus {
+class Collectable;
+class Registry;
+}  // namespace prometheus
+
+namespace gw::metrics {
+
+// Histogram boundaries, in seconds. LLM calls take from milliseconds (a cached or tiny answer) to
+// minutes (long generations), so request durations, times to first token and queue waits share
+// one wide range; the gap between output tokens and the gateway's own overhead are finer.
+const std::vector<double>& latency_buckets();    // 5 ms .. 600 s
+const std::vector<double>& token_gap_buckets();  // 1 ms .. 5 s
+const std::vector<double>& overhead_buckets();   // 10 µs .. 1 s
+
+// One finished request, as the metrics see it. Label values are bounded by the caller: a route
+// name, a configured model/provider/worker or empty, a status code.
+struct RequestSample {
+  std::string_view endpoint;  // "/v1/chat/completions", "/v1/models", ..., "other"
+  std::string_view model;     // empty when the request never reached a provider
+  std::string_view provider;  // provider name, or worker id on the controller
+  int status = 0;
+  double duration = 0;                   // seconds
+  std::optional<double> ttft;            // streams: to the first event relayed
+  std::optional<double> time_per_token;  // streams: (end - first token) / (tokens - 1)
+  std::optional<double> overhead;        // time outside upstream calls
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  std::string_view stream_outcome;  // streams only: completed, upstream_error, truncated, ...
+};
+
+// The process's metric families (all prefixed llm_gateway_). Thread-safe; record() caches the
+// labelled series per thread, so the hot path neither locks the families nor builds label maps.
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  void request_started(std::string_view endpoint);
+  void record(const RequestSample& sample);  // also ends the in-flight count
+  // kind: connect, timeout, status, reset, protocol.
+  void upstream_error(std::string_view provider, std::string_view kind);
+
+  // Controller.
+  void failover(std::string_view model);
+  void queue_wait(std::string_view model, double seconds);
+  void queue_rejected(std::string_view model);
+
+  // Families computed at scrape time (the controller's worker gauges).
+  void add_collectable(const std::shared_ptr<prometheus::Collectable>& collectable);
+
+  // The text exposition format 0.0.4.
+  std::string serialize() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The route label for a request path: one of a fixed set, so that no client can add series.
+std::string_view endpoint_label(std::string_view path);
+
+}  // namespace gw::metrics
