@@ -47,8 +47,8 @@ std::string json_quote(std::string_view text);
 // re-serialised, except when the client sent stream_options without include_usage: then the
 // body is rewritten. `storage` holds what the parts point to besides `body`.
 void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
-                        std::string_view upstream_model, bool request_usage,
-                        std::string& storage, std::vector<std::string_view>& parts);
+                        std::string_view upstream_model, bool request_usage, std::string& storage,
+                        std::vector<std::string_view>& parts);
 
 // Whether upstream_chat_body adds a usage request the client did not make.
 inline bool adds_usage_request(const ChatRequestInfo& info, bool request_usage) {

@@ -16,8 +16,8 @@ constexpr std::string_view kAddUsage = R"(,"stream_options":{"include_usage":tru
 }  // namespace
 
 void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
-                        std::string_view upstream_model, bool request_usage,
-                        std::string& storage, std::vector<std::string_view>& parts) {
+                        std::string_view upstream_model, bool request_usage, std::string& storage,
+                        std::vector<std::string_view>& parts) {
   const bool rename = upstream_model != info.model;
   const bool add_usage = adds_usage_request(info, request_usage);
   if (add_usage && info.has_stream_options) {

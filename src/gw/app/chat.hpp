@@ -1,6 +1,9 @@
 #pragma once
 
+#include <chrono>
+
 #include "gw/api/chat_request.hpp"
+#include "gw/metrics/metrics.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
@@ -12,7 +15,8 @@ namespace gw::app {
 // before anything was sent, as a final SSE error event after.
 net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& info,
                            const providers::Provider& provider, const std::string& upstream_model,
-                           net::UpstreamClient& client, size_t max_upstream_body);
+                           net::UpstreamClient& client, metrics::Metrics& metrics,
+                           size_t max_upstream_body);
 
 // How relaying an upstream success response ended.
 enum class RelayEnd { kCompleted, kUpstreamFailed, kClientGone };
@@ -20,9 +24,14 @@ enum class RelayEnd { kCompleted, kUpstreamFailed, kClientGone };
 // Relays a 2xx upstream response through `translator`: the whole translated body, or event by
 // event when `stream`. A failure before anything was sent is an error response, after it a final
 // SSE error event. `upstream_name` names the upstream in error messages.
+// `sent_at`: when the upstream request went out (for the time spent upstream).
 net::Task<RelayEnd> relay_success(net::Exchange& exchange, net::UpstreamResponse& upstream,
                                   providers::ResponseTranslator& translator, bool stream,
-                                  std::string_view upstream_name, size_t max_upstream_body);
+                                  std::string_view upstream_name, size_t max_upstream_body,
+                                  std::chrono::steady_clock::time_point sent_at);
+
+// W3C traceparent/tracestate from the client's request, passed on upstream (views into it).
+void add_trace_context(const net::Request& request, net::HeaderViews& headers);
 
 // Upstream response headers a client of the provider's own API would see and may rely on: rate
 // limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "gw/app/chat.hpp"
+#include "gw/app/observe.hpp"
 
 namespace gw::app {
 namespace {
@@ -21,6 +22,45 @@ Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::st
   co_await exchange.writer.finish_stream(sse_error_event(error));
   co_return RelayEnd::kUpstreamFailed;
 }
+
+// Notes in the exchange's log what the metrics and the access log need of an upstream exchange:
+// the time it took, the first event relayed, the token counts (also when the relay fails).
+class UpstreamAccounting {
+ public:
+  UpstreamAccounting(Exchange& exchange, const providers::ResponseTranslator& translator,
+                     bool stream, std::chrono::steady_clock::time_point sent_at)
+      : log_(exchange.log), translator_(translator), stream_(stream), sent_at_(sent_at) {
+    log_.stream = stream;
+  }
+  ~UpstreamAccounting() {
+    log_.upstream_time += std::chrono::steady_clock::now() - sent_at_;
+    if (stream_) {
+      const auto counts = translator_.usage();
+      log_.prompt_tokens = counts.prompt;
+      log_.completion_tokens = counts.completion;
+    }
+  }
+  UpstreamAccounting(const UpstreamAccounting&) = delete;
+  UpstreamAccounting& operator=(const UpstreamAccounting&) = delete;
+
+  void first_write() {
+    if (log_.first_token_at == std::chrono::steady_clock::time_point{}) {
+      log_.first_token_at = std::chrono::steady_clock::now();
+    }
+  }
+  void read_usage(std::string_view completion) {
+    if (auto counts = api::read_usage(completion)) {
+      log_.prompt_tokens = counts->prompt;
+      log_.completion_tokens = counts->completion;
+    }
+  }
+
+ private:
+  net::RequestLog& log_;
+  const providers::ResponseTranslator& translator_;
+  bool stream_;
+  std::chrono::steady_clock::time_point sent_at_;
+};
 
 }  // namespace
 
@@ -48,17 +88,30 @@ std::string sse_error_event(const core::Error& error) {
   return event;
 }
 
+void add_trace_context(const net::Request& request, net::HeaderViews& headers) {
+  for (std::string_view name : {"traceparent", "tracestate"}) {
+    if (auto value = request.header(name); !value.empty()) {
+      headers.push_back({name, value});
+    }
+  }
+}
+
 Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
-                      net::UpstreamClient& client, size_t max_upstream_body) {
+                      net::UpstreamClient& client, metrics::Metrics& metrics,
+                      size_t max_upstream_body) {
   const providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id};
   auto prepared = provider.prepare_chat(call);
   if (!prepared) {
     co_return co_await net::respond_error(exchange.writer, prepared.error());
   }
+  add_trace_context(exchange.request, prepared->request.headers);
+  const auto sent_at = std::chrono::steady_clock::now();
   auto sent = co_await client.send(provider.endpoint(), prepared->request);
   if (!sent) {
+    exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
     exchange.log.outcome = std::string(outcome_of(sent.error()));
+    metrics.upstream_error(provider.name(), upstream_error_kind(sent.error()));
     co_return co_await net::respond_error(exchange.writer, sent.error());
   }
   net::UpstreamResponse& upstream = **sent;
@@ -66,6 +119,8 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   if (status < 200 || status >= 300) {
     // Error bodies are small; a failure to read one still yields the status-based error.
     auto body = co_await upstream.read_all(1u << 20);
+    exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    metrics.upstream_error(provider.name(), "status");
     auto error = provider.map_error(status, body ? std::string_view(*body) : std::string_view(),
                                     upstream.header("retry-after"));
     co_return co_await net::respond_error(exchange.writer, error);
@@ -74,24 +129,30 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   auto translator = provider.translator(call);
   const bool stream = info.stream && provider.is_stream(upstream.header("content-type"));
   co_await relay_success(exchange, upstream, *translator, stream, provider.name(),
-                         max_upstream_body);
+                         max_upstream_body, sent_at);
 }
 
 Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream,
                              providers::ResponseTranslator& translator, bool stream,
-                             std::string_view upstream_name, size_t max_upstream_body) {
+                             std::string_view upstream_name, size_t max_upstream_body,
+                             std::chrono::steady_clock::time_point sent_at) {
+  // Whatever way the relay ends: the time the upstream took, and the usage seen so far.
+  UpstreamAccounting accounting(exchange, translator, stream, sent_at);
   if (!stream) {
     auto body = co_await upstream.read_all(max_upstream_body);
     if (!body) {
       exchange.log.outcome = std::string(outcome_of(body.error()));
+      exchange.log.upstream_error = upstream_error_kind(body.error());
       co_await net::respond_error(exchange.writer, body.error());
       co_return RelayEnd::kUpstreamFailed;
     }
     auto translated = translator.complete(std::move(*body));
     if (!translated) {
+      exchange.log.upstream_error = "protocol";
       co_await net::respond_error(exchange.writer, translated.error());
       co_return RelayEnd::kUpstreamFailed;
     }
+    accounting.read_usage(*translated);
     net::Response response{200, "application/json", relayed_headers(upstream),
                            std::move(*translated)};
     const bool sent = co_await exchange.writer.send(std::move(response));
@@ -104,14 +165,17 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
   for (;;) {
     auto piece = co_await upstream.read_some();
     if (!piece) {
+      exchange.log.upstream_error = upstream_error_kind(piece.error());
       co_return co_await fail_stream(exchange, piece.error(), outcome_of(piece.error()));
     }
     if (piece->empty() && translator.relayed_error()) {
       exchange.log.outcome = "upstream_error";
+      exchange.log.upstream_error = "status";
       co_await exchange.writer.finish_stream();
       co_return RelayEnd::kUpstreamFailed;
     }
     if (piece->empty()) {
+      exchange.log.upstream_error = "reset";
       co_return co_await fail_stream(
           exchange,
           {core::Errc::kUpstreamError,
@@ -120,10 +184,12 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     }
     auto out = translator.feed(*piece);
     if (!out) {
+      exchange.log.upstream_error = "protocol";
       co_return co_await fail_stream(exchange, out.error(), "upstream_error");
     }
     if (translator.finished()) {
       exchange.log.outcome = "completed";
+      accounting.first_write();
       co_await exchange.writer.finish_stream(*out);
       // The connection is pooled if the upstream's end of body has already arrived (it usually
       // comes with the terminator), else closed: nobody waits for an upstream that lingers.
@@ -133,6 +199,7 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     if (out->empty()) {
       continue;
     }
+    accounting.first_write();
     // A co_await on the right of && miscompiles with GCC 12 (see mock_common.cpp): own statement.
     const bool written = co_await exchange.writer.write(*out);
     if (!written) {

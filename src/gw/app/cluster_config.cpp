@@ -85,7 +85,7 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
                     {"openai-compatible", "openai", "anthropic", "ollama", "azure"});
   config.backend_type = type;
   auto& backend = config.backend;
-  backend.name = "backend";
+  backend.name = type;  // names the backend in errors, logs and metrics
   backend.api_key = reader.text("BACKEND_API_KEY");
   backend.base_url = backend_url;
   if (type == "anthropic") {

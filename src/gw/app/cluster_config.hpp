@@ -30,7 +30,7 @@ struct WorkerConfig {
   core::LogConfig log;
   std::string worker_id;
   std::string model_id;
-  ProviderConfig backend;    // name = "backend"
+  ProviderConfig backend;    // named after its type
   std::string backend_type;  // as configured: openai-compatible, anthropic, ollama, azure
   std::string backend_model;
   std::string controller_url;

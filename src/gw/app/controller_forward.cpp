@@ -10,6 +10,7 @@
 
 #include "gw/app/chat.hpp"
 #include "gw/app/controller_handler.hpp"
+#include "gw/app/observe.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/provider.hpp"
 
@@ -33,6 +34,10 @@ struct LastFailure {
   std::string body;
   std::string retry_after;
 };
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 std::string seconds_text(std::chrono::milliseconds duration) {
   return std::to_string(std::max<int64_t>(
@@ -76,13 +81,14 @@ Task<bool> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_
 Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRequestInfo& info) {
   const auto& config = state_->config;
   auto& registry = state_->registry;
+  auto& metrics = state_->metrics;
   const auto deadline = exchange.started_at + config.timeouts.first_byte;
-  std::optional<std::chrono::steady_clock::time_point> queue_deadline;
+  std::optional<std::chrono::steady_clock::time_point> queued_at;
   std::vector<std::string> tried;
   LastFailure last;
 
-  // The worker gets the client's body as is (it puts its backend's model name in) and the
-  // request id, trace context and internal key.
+  // The worker gets the client's body (it puts its backend's model name in; usage is asked for
+  // so that the controller counts tokens too) and the request id, trace context and internal key.
   const std::string authorization =
       config.internal_api_key.empty() ? std::string() : "Bearer " + config.internal_api_key;
   net::OutboundRequest request;
@@ -90,72 +96,77 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
   request.headers.push_back({"accept", info.stream ? "text/event-stream" : "application/json"});
   request.headers.push_back({"user-agent", providers::kUserAgent});
   request.headers.push_back({"x-request-id", exchange.request_id});
-  for (std::string_view name : {"traceparent", "tracestate"}) {
-    if (auto value = exchange.request.header(name); !value.empty()) {
-      request.headers.push_back({name, value});
-    }
-  }
+  add_trace_context(exchange.request, request.headers);
   if (!authorization.empty()) {
     request.headers.push_back({"authorization", authorization});
   }
-  request.body.push_back(exchange.request.body);
+  std::string storage;
+  api::upstream_chat_body(exchange.request.body, info, info.model, true, storage, request.body);
 
   int attempts = 0;
   while (attempts < config.max_attempts) {
     auto picked = registry.pick(info.model, cluster::Clock::now(), tried);
-    if (const auto* error = std::get_if<cluster::PickError>(&picked)) {
-      if (*error == cluster::PickError::kAllAtCapacity) {
-        if (!queue_deadline) {
-          if (state_->queued.load(std::memory_order_relaxed) >= config.queue_size) {
-            break;  // the queue is full too
-          }
-          queue_deadline = std::chrono::steady_clock::now() + config.queue_timeout;
+    const auto* error = std::get_if<cluster::PickError>(&picked);
+    if (error != nullptr && *error == cluster::PickError::kAllAtCapacity) {
+      if (!queued_at) {
+        if (state_->queued.load(std::memory_order_relaxed) >= config.queue_size) {
+          metrics.queue_rejected(info.model);
+          break;  // the queue is full too
         }
-        state_->queued.fetch_add(1, std::memory_order_relaxed);
-        const bool retry = co_await wait_for_capacity(*queue_deadline);
-        state_->queued.fetch_sub(1, std::memory_order_relaxed);
-        if (retry) {
-          continue;
-        }
-        if (co_await net::client_cancelled()) {
-          exchange.log.outcome = "client_cancelled";
-          co_return;
-        }
+        queued_at = std::chrono::steady_clock::now();
       }
-      if (attempts == 0 && !last.error && last.status == 0) {
-        if (*error == cluster::PickError::kUnknownModel) {
-          co_return co_await net::respond_error(
-              exchange.writer, {core::Errc::kModelNotFound,
-                                fmt::format("The model '{}' does not exist", info.model), "model"});
-        }
-        core::Error busy(
-            core::Errc::kRateLimited,
-            fmt::format("Every worker of model '{}' is at capacity; retry later", info.model));
-        busy.retry_after = "1";
-        if (*error == cluster::PickError::kNoHealthyWorker) {
-          busy =
-              core::Error(core::Errc::kServiceUnavailable,
-                          fmt::format("No healthy worker serves model '{}' right now", info.model));
-          busy.retry_after = seconds_text(config.check_interval);
-        }
-        co_return co_await net::respond_error(exchange.writer, busy);
+      state_->queued.fetch_add(1, std::memory_order_relaxed);
+      const bool retry = co_await wait_for_capacity(*queued_at + config.queue_timeout);
+      state_->queued.fetch_sub(1, std::memory_order_relaxed);
+      if (retry) {
+        continue;
       }
-      break;  // every worker left has been tried
+      if (co_await net::client_cancelled()) {
+        exchange.log.outcome = "client_cancelled";
+        co_return;
+      }
+      metrics.queue_wait(info.model, seconds_since(*queued_at));
+      metrics.queue_rejected(info.model);
+      break;
+    }
+    if (error != nullptr) {
+      if (attempts > 0) {
+        break;  // every worker left has been tried
+      }
+      if (*error == cluster::PickError::kUnknownModel) {
+        co_return co_await net::respond_error(
+            exchange.writer, {core::Errc::kModelNotFound,
+                              fmt::format("The model '{}' does not exist", info.model), "model"});
+      }
+      core::Error down(core::Errc::kServiceUnavailable,
+                       fmt::format("No healthy worker serves model '{}' right now", info.model));
+      down.retry_after = seconds_text(config.check_interval);
+      co_return co_await net::respond_error(exchange.writer, down);
+    }
+    if (queued_at) {
+      metrics.queue_wait(info.model, seconds_since(*queued_at));
+      queued_at.reset();
     }
 
     cluster::Lease lease = std::get<cluster::Lease>(std::move(picked));
-    ++attempts;
+    if (attempts++ > 0) {
+      metrics.failover(info.model);
+    }
     tried.push_back(lease.worker_id());
     exchange.log.provider = lease.worker_id();
+    exchange.log.model_known = true;  // it has workers
     request.path = lease.endpoint().base_path + "/v1/chat/completions";
+    const auto sent_at = std::chrono::steady_clock::now();
     auto sent = co_await client_.send(lease.endpoint(), request);
     if (!sent) {
+      exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
       if (co_await net::client_cancelled()) {
         exchange.log.outcome = "client_cancelled";
         co_return;
       }
       spdlog::warn("[{}] worker {} failed: {}", exchange.request_id, lease.worker_id(),
                    sent.error().message);
+      metrics.upstream_error(lease.worker_id(), upstream_error_kind(sent.error()));
       lease.failed(cluster::Clock::now());
       last = LastFailure{sent.error()};
       last.error->message =
@@ -169,6 +180,8 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     const int status = upstream.status();
     if (status < 200 || status >= 300) {
       auto body = co_await upstream.read_all(1u << 20);
+      exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+      metrics.upstream_error(lease.worker_id(), "status");
       if (status < 500) {
         lease.succeeded();  // the worker works: it is full (429), or the request is at fault
       } else {
@@ -186,11 +199,12 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
       }
       continue;
     }
-    auto relay = providers::make_pass_through();
+    auto relay = providers::make_pass_through(api::adds_usage_request(info, true));
     const bool stream =
         info.stream && upstream.header("content-type").starts_with("text/event-stream");
     const std::string name = fmt::format("worker {}", lease.worker_id());
-    const auto end = co_await relay_success(exchange, upstream, *relay, stream, name, 64u << 20);
+    const auto end =
+        co_await relay_success(exchange, upstream, *relay, stream, name, 64u << 20, sent_at);
     if (end == RelayEnd::kCompleted) {
       lease.succeeded();
     } else if (end == RelayEnd::kUpstreamFailed) {

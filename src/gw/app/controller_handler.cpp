@@ -12,7 +12,9 @@
 #include <boost/url/pct_string_view.hpp>
 
 #include "gw/api/completion_json.hpp"
+#include "gw/app/controller_metrics.hpp"
 #include "gw/app/gateway_handler.hpp"
+#include "gw/app/observe.hpp"
 
 namespace gw::app {
 namespace {
@@ -45,7 +47,9 @@ Task<void> send_json(Exchange& exchange, int status, const json::value& value) {
 }  // namespace
 
 ControllerState::ControllerState(ControllerConfig c)
-    : config(std::move(c)), registry(config.registry), started_at(api::unix_now()) {}
+    : config(std::move(c)), registry(config.registry), started_at(api::unix_now()) {
+  add_worker_metrics(metrics, registry);
+}
 
 void ControllerState::capacity_freed() {
   if (queued.load(std::memory_order_relaxed) == 0 || !serving.load(std::memory_order_acquire)) {
@@ -70,7 +74,19 @@ void ControllerHandler::wake_waiters() {
 }
 
 Task<void> ControllerHandler::handle(Exchange& exchange) {
+  observe_start(state_->metrics, exchange);
+  return dispatch(exchange);
+}
+
+void ControllerHandler::finished(const Exchange& exchange, int status, bool client_gone) {
+  observe_end(state_->metrics, exchange, status, client_gone);
+}
+
+Task<void> ControllerHandler::dispatch(Exchange& exchange) {
   const std::string_view path = exchange.request.path();
+  if (path == "/metrics") {
+    co_return co_await serve_metrics(exchange, state_->metrics);
+  }
   if (path == "/health") {
     if (exchange.request.method != "GET") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");

@@ -9,6 +9,7 @@
 #include "gw/api/chat_request.hpp"
 #include "gw/app/cluster_config.hpp"
 #include "gw/cluster/registry.hpp"
+#include "gw/metrics/metrics.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 
@@ -28,6 +29,7 @@ struct ControllerState {
   // Filled before serving starts; cleared (under the registry's listener) when serving ends.
   std::vector<ControllerHandler*> handlers;
   std::atomic<bool> serving{true};
+  metrics::Metrics metrics;
 
   // Wakes every shard's waiting requests; called whenever capacity may have been freed.
   void capacity_freed();
@@ -39,6 +41,7 @@ class ControllerHandler final : public net::HttpHandler {
  public:
   ControllerHandler(std::shared_ptr<ControllerState> state, boost::asio::io_context& io);
   net::Task<void> handle(net::Exchange& exchange) override;
+  void finished(const net::Exchange& exchange, int status, bool client_gone) override;
 
   // Sweeps silent workers and probes suspect ones every HEARTBEAT_CHECK_INTERVAL. Shard 0 only.
   net::Task<void> check_health();
@@ -47,6 +50,7 @@ class ControllerHandler final : public net::HttpHandler {
   boost::asio::io_context& io() { return io_; }
 
  private:
+  net::Task<void> dispatch(net::Exchange& exchange);
   net::Task<void> public_api(net::Exchange& exchange);
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
   net::Task<void> forward_chat(net::Exchange& exchange,

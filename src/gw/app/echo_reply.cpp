@@ -9,6 +9,9 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
   const auto tokens = api::split_tokens(input.text);
   const api::Usage usage{static_cast<int64_t>(input.prompt_words),
                          static_cast<int64_t>(tokens.size())};
+  exchange.log.prompt_tokens = usage.prompt_tokens;
+  exchange.log.completion_tokens = usage.completion_tokens;
+  exchange.log.stream = info.stream;
   if (!info.stream) {
     co_return co_await net::respond(
         exchange.writer,
@@ -26,6 +29,7 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
   }
   events += api::kSseDone;
   exchange.log.outcome = "completed";
+  exchange.log.first_token_at = std::chrono::steady_clock::now();
   if (co_await exchange.writer.start_stream(200, "text/event-stream", {})) {
     co_await exchange.writer.finish_stream(events);
   }

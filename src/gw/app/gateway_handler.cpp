@@ -8,6 +8,7 @@
 
 #include "gw/api/chat_request.hpp"
 #include "gw/app/chat.hpp"
+#include "gw/app/observe.hpp"
 
 namespace gw::app {
 namespace {
@@ -65,6 +66,15 @@ GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context,
     : context_(std::move(context)), client_(io.get_executor(), std::move(proxies), timeouts) {}
 
 Task<void> GatewayHandler::handle(Exchange& exchange) {
+  observe_start(*context_->metrics, exchange);
+  return dispatch(exchange);
+}
+
+void GatewayHandler::finished(const Exchange& exchange, int status, bool client_gone) {
+  observe_end(*context_->metrics, exchange, status, client_gone);
+}
+
+Task<void> GatewayHandler::dispatch(Exchange& exchange) {
   const auto& request = exchange.request;
   const std::string_view path = request.path();
   const std::string_view method = request.method;
@@ -75,6 +85,9 @@ Task<void> GatewayHandler::handle(Exchange& exchange) {
     }
     co_return co_await net::respond(exchange.writer,
                                     Response{200, "application/json", {}, R"({"status":"ok"})"});
+  }
+  if (path == "/metrics") {
+    co_return co_await serve_metrics(exchange, *context_->metrics);
   }
   if (!path.starts_with("/v1/")) {
     co_return co_await send_error(exchange, unknown_path(request));
@@ -124,13 +137,14 @@ Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
   if (!route) {
     co_return co_await send_error(exchange, route.error());
   }
+  exchange.log.model_known = route->listed;
   if (route->provider == nullptr) {
     exchange.log.provider = "echo";
     co_return co_await reply_echo(exchange, *info);
   }
   exchange.log.provider = std::string(route->provider->name());
   co_await proxy_chat(exchange, *info, *route->provider, route->upstream_model, client_,
-                      context_->max_upstream_body);
+                      *context_->metrics, context_->max_upstream_body);
 }
 
 }  // namespace gw::app

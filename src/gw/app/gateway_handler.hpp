@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "gw/metrics/metrics.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/catalog.hpp"
@@ -16,6 +17,7 @@ struct GatewayContext {
   std::shared_ptr<providers::ModelCatalog> catalog;
   std::vector<std::string> api_keys;
   size_t max_upstream_body = 64u << 20;
+  std::shared_ptr<metrics::Metrics> metrics = std::make_shared<metrics::Metrics>();
 };
 
 // The OpenAI-compatible API: /v1/chat/completions, /v1/models[/{id}], /health.
@@ -24,10 +26,12 @@ class GatewayHandler final : public net::HttpHandler {
   GatewayHandler(std::shared_ptr<const GatewayContext> context, boost::asio::io_context& io,
                  net::ProxySettings proxies, net::UpstreamTimeouts timeouts);
   net::Task<void> handle(net::Exchange& exchange) override;
+  void finished(const net::Exchange& exchange, int status, bool client_gone) override;
 
   net::UpstreamClient& client() { return client_; }
 
  private:
+  net::Task<void> dispatch(net::Exchange& exchange);
   net::Task<void> chat_completions(net::Exchange& exchange);
 
   std::shared_ptr<const GatewayContext> context_;

@@ -8,6 +8,7 @@
 #include "gw/api/chat_request.hpp"
 #include "gw/app/chat.hpp"
 #include "gw/app/gateway_handler.hpp"
+#include "gw/app/observe.hpp"
 
 namespace gw::app {
 namespace {
@@ -46,8 +47,20 @@ WorkerHandler::WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io
       control_client_(io.get_executor(), {}, kControlTimeouts) {}
 
 Task<void> WorkerHandler::handle(Exchange& exchange) {
+  observe_start(state_->metrics, exchange);
+  return dispatch(exchange);
+}
+
+void WorkerHandler::finished(const Exchange& exchange, int status, bool client_gone) {
+  observe_end(state_->metrics, exchange, status, client_gone);
+}
+
+Task<void> WorkerHandler::dispatch(Exchange& exchange) {
   const auto& request = exchange.request;
   const std::string_view path = request.path();
+  if (path == "/metrics") {
+    co_return co_await serve_metrics(exchange, state_->metrics);
+  }
   if (path == "/health" && request.method == "GET") {
     exchange.log.routine = true;
     co_return co_await health(exchange);
@@ -94,14 +107,16 @@ Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
     co_return co_await net::respond_error(exchange.writer, info.error());
   }
   exchange.log.model = info->model;
-  exchange.log.provider = "backend";
   if (info->model != config.model_id && info->model != config.backend_model) {
     co_return co_await net::respond_error(
         exchange.writer,
         {core::Errc::kModelNotFound,
          fmt::format("This worker serves '{}', not '{}'", config.model_id, info->model), "model"});
   }
-  co_await proxy_chat(exchange, *info, *state_->backend, config.backend_model, client_, 64u << 20);
+  exchange.log.provider = config.backend.name;
+  exchange.log.model_known = true;
+  co_await proxy_chat(exchange, *info, *state_->backend, config.backend_model, client_,
+                      state_->metrics, 64u << 20);
 }
 
 Task<void> WorkerHandler::health(Exchange& exchange) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gw/app/cluster_config.hpp"
+#include "gw/metrics/metrics.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
@@ -24,6 +25,7 @@ struct WorkerState {
   std::atomic<int64_t> load{0};  // chat requests in progress, all shards
   std::atomic<bool> draining{false};
   std::function<void()> give_up;  // registration failed for good: stop with exit code 1
+  metrics::Metrics metrics;
 };
 
 // A worker's HTTP API on one shard (chat completions through the backend's adapter, /health,
@@ -32,6 +34,7 @@ class WorkerHandler final : public net::HttpHandler {
  public:
   WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io);
   net::Task<void> handle(net::Exchange& exchange) override;
+  void finished(const net::Exchange& exchange, int status, bool client_gone) override;
 
   // Registers (retrying with backoff), then heartbeats; re-registers when the controller does
   // not know this worker. Shard 0 only; ends when the worker drains.
@@ -40,6 +43,7 @@ class WorkerHandler final : public net::HttpHandler {
   net::Task<void> deregister();  // worker_registration.cpp
 
  private:
+  net::Task<void> dispatch(net::Exchange& exchange);
   net::Task<void> chat_completions(net::Exchange& exchange);
   net::Task<void> health(net::Exchange& exchange);
   // One registration attempt: 1 registered, 0 try again, -1 refused for good (bad key or body).

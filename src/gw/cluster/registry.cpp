@@ -249,7 +249,8 @@ std::vector<WorkerView> WorkerRegistry::list(const std::optional<std::string>& m
       continue;
     }
     out.push_back({worker.registration, worker.in_flight, health_of(worker, now),
-                   worker.breaker.state(now), worker.draining, now - worker.last_heartbeat});
+                   worker.breaker.state(now), worker.breaker.transitions(), worker.draining,
+                   now - worker.last_heartbeat});
   }
   return out;
 }

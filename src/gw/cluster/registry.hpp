@@ -39,6 +39,7 @@ struct WorkerView {
   int64_t in_flight = 0;  // the controller's own count of requests it sent there
   Health health = Health::kHealthy;
   CircuitBreaker::State circuit = CircuitBreaker::State::kClosed;
+  int64_t circuit_transitions = 0;  // since the worker registered
   bool draining = false;
   Clock::duration heartbeat_age{};
 };

@@ -45,25 +45,26 @@ const std::vector<double>& latency_buckets() {
 }
 
 const std::vector<double>& token_gap_buckets() {
-  static const std::vector<double> buckets{0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05,
-                                           0.075, 0.1,    0.15,  0.25, 0.5,  1,     2.5, 5};
+  static const std::vector<double> buckets{0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075,
+                                           0.1,   0.15,   0.25,  0.5,  1,    2.5,   5};
   return buckets;
 }
 
 const std::vector<double>& overhead_buckets() {
-  static const std::vector<double> buckets{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
-                                           0.001,   0.0025,   0.005,   0.01,   0.05,    0.1,
-                                           1};
+  static const std::vector<double> buckets{0.00001, 0.000025, 0.00005, 0.0001, 0.00025,
+                                           0.0005,  0.001,    0.0025,  0.005,  0.01,
+                                           0.05,    0.1,      1};
   return buckets;
 }
 
 std::string_view endpoint_label(std::string_view path) {
-  static constexpr std::array kExact{
-      std::string_view("/v1/chat/completions"), std::string_view("/v1/models"),
-      std::string_view("/health"),              std::string_view("/metrics"),
-      std::string_view("/internal/workers/register"),
-      std::string_view("/internal/workers/heartbeat"),
-      std::string_view("/internal/workers")};
+  static constexpr std::array kExact{std::string_view("/v1/chat/completions"),
+                                     std::string_view("/v1/models"),
+                                     std::string_view("/health"),
+                                     std::string_view("/metrics"),
+                                     std::string_view("/internal/workers/register"),
+                                     std::string_view("/internal/workers/heartbeat"),
+                                     std::string_view("/internal/workers")};
   for (std::string_view known : kExact) {
     if (path == known) {
       return known;
@@ -82,8 +83,9 @@ struct Metrics::Impl {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   Family<Counter>& requests = prometheus::BuildCounter()
                                   .Name("llm_gateway_requests_total")
-                                  .Help("Requests answered, by model, provider (or worker), "
-                                        "endpoint and HTTP status code")
+                                  .Help(
+                                      "Requests answered, by model, provider (or worker), "
+                                      "endpoint and HTTP status code")
                                   .Register(*registry);
   Family<Histogram>& duration = prometheus::BuildHistogram()
                                     .Name("llm_gateway_request_duration_seconds")
@@ -91,8 +93,9 @@ struct Metrics::Impl {
                                     .Register(*registry);
   Family<Histogram>& ttft = prometheus::BuildHistogram()
                                 .Name("llm_gateway_time_to_first_token_seconds")
-                                .Help("Streams: time from request received to the first event "
-                                      "relayed to the client")
+                                .Help(
+                                    "Streams: time from request received to the first event "
+                                    "relayed to the client")
                                 .Register(*registry);
   Family<Histogram>& time_per_token =
       prometheus::BuildHistogram()
@@ -124,8 +127,9 @@ struct Metrics::Impl {
   Family<Counter>& stream_outcomes =
       prometheus::BuildCounter()
           .Name("llm_gateway_stream_outcomes_total")
-          .Help("How streams ended: completed, upstream_error, truncated, client_cancelled, "
-                "timeout")
+          .Help(
+              "How streams ended: completed, upstream_error, truncated, client_cancelled, "
+              "timeout")
           .Register(*registry);
   Family<Counter>& failovers = prometheus::BuildCounter()
                                    .Name("llm_gateway_failovers_total")
@@ -159,8 +163,8 @@ struct Metrics::Impl {
 
   Series& series_for(const RequestSample& s) {
     std::string key;
-    key.reserve(s.endpoint.size() + s.model.size() + s.provider.size() +
-                s.stream_outcome.size() + 8);
+    key.reserve(s.endpoint.size() + s.model.size() + s.provider.size() + s.stream_outcome.size() +
+                8);
     key.append(s.endpoint).append(1, '\0').append(s.model).append(1, '\0').append(s.provider);
     key.append(1, '\0').append(std::to_string(s.status)).append(1, '\0').append(s.stream_outcome);
     auto it = series.find(key);
@@ -176,12 +180,14 @@ struct Metrics::Impl {
     Series made;
     made.requests = &requests.Add(with_status);
     made.duration = &duration.Add(with_endpoint, latency_buckets());
-    made.ttft = &ttft.Add(model_provider, latency_buckets());
-    made.time_per_token = &time_per_token.Add(model_provider, token_gap_buckets());
     made.overhead = &overhead.Add({{"endpoint", label(s.endpoint)}}, overhead_buckets());
-    made.prompt_tokens = &prompt_tokens.Add(model_provider);
-    made.completion_tokens = &completion_tokens.Add(model_provider);
+    if (!s.provider.empty()) {  // series only where they can have values
+      made.prompt_tokens = &prompt_tokens.Add(model_provider);
+      made.completion_tokens = &completion_tokens.Add(model_provider);
+    }
     if (!s.stream_outcome.empty()) {
+      made.ttft = &ttft.Add(model_provider, latency_buckets());
+      made.time_per_token = &time_per_token.Add(model_provider, token_gap_buckets());
       prometheus::Labels with_outcome = model_provider;
       with_outcome.emplace("outcome", label(s.stream_outcome));
       made.stream_outcome = &stream_outcomes.Add(with_outcome);
@@ -212,19 +218,19 @@ void Metrics::record(const RequestSample& sample) {
   series->in_flight->Decrement();
   series->requests->Increment();
   series->duration->Observe(sample.duration);
-  if (sample.ttft) {
+  if (sample.ttft && series->ttft != nullptr) {
     series->ttft->Observe(*sample.ttft);
   }
-  if (sample.time_per_token) {
+  if (sample.time_per_token && series->time_per_token != nullptr) {
     series->time_per_token->Observe(*sample.time_per_token);
   }
   if (sample.overhead) {
     series->overhead->Observe(*sample.overhead);
   }
-  if (sample.prompt_tokens > 0) {
+  if (sample.prompt_tokens > 0 && series->prompt_tokens != nullptr) {
     series->prompt_tokens->Increment(static_cast<double>(sample.prompt_tokens));
   }
-  if (sample.completion_tokens > 0) {
+  if (sample.completion_tokens > 0 && series->completion_tokens != nullptr) {
     series->completion_tokens->Increment(static_cast<double>(sample.completion_tokens));
   }
   if (series->stream_outcome != nullptr) {

@@ -237,8 +237,7 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
       fmt::format_to(std::back_inserter(line), R"(,"prompt_tokens":{})", log.prompt_tokens);
     }
     if (log.completion_tokens >= 0) {
-      fmt::format_to(std::back_inserter(line), R"(,"completion_tokens":{})",
-                     log.completion_tokens);
+      fmt::format_to(std::back_inserter(line), R"(,"completion_tokens":{})", log.completion_tokens);
     }
     line += R"(,"client":")";
     core::append_json_escaped(line, exchange.request.remote_address);

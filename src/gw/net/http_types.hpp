@@ -106,6 +106,8 @@ Task<bool> client_cancelled();
 struct RequestLog {
   std::string model;
   std::string provider;
+  // The model is a configured one (not client text), so metrics may use it as a label.
+  bool model_known = false;
   std::string outcome;  // stream outcome or other detail; empty when plain
   bool stream = false;  // answered as an event stream
   // Streams: when the first event went to the client (the time to first token).

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 
@@ -106,13 +107,16 @@ void ModelCatalog::set_models(const Provider& provider, std::vector<ModelEntry> 
 
 tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) const {
   if (echo_enabled_ && model == kEchoModel) {
-    return Route{nullptr, std::string(kEchoModel)};
+    return Route{nullptr, std::string(kEchoModel), true};
   }
   if (auto slash = model.find('/'); slash != std::string_view::npos) {
     std::string_view prefix = model.substr(0, slash);
     std::string_view rest = model.substr(slash + 1);
     if (const Provider* provider = find_provider(prefix); provider != nullptr && !rest.empty()) {
-      return Route{provider, std::string(rest)};
+      const auto& listed = snapshot()->models[*provider_index(prefix)];
+      const bool known = std::any_of(listed.begin(), listed.end(),
+                                     [&](const ModelEntry& entry) { return entry.id == rest; });
+      return Route{provider, std::string(rest), known};
     }
     for (const auto& [name, variable] : kKnownProviders) {
       if (prefix == name && find_provider(prefix) == nullptr) {
@@ -127,7 +131,7 @@ tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) c
   auto snap = snapshot();
   if (auto it = snap->by_name.find(std::string(model)); it != snap->by_name.end()) {
     const Listed& listed = snap->listed[it->second];
-    return Route{providers_[listed.provider].get(), listed.model};
+    return Route{providers_[listed.provider].get(), listed.model, true};
   }
   if (auto name = provider_for_pattern(model); !name.empty()) {
     if (const Provider* provider = find_provider(name)) {

@@ -20,6 +20,9 @@ inline constexpr std::string_view kEchoModel = "echo";
 struct Route {
   const Provider* provider = nullptr;
   std::string upstream_model;
+  // The model is one the catalog lists (not merely a name a prefix or pattern sent on): safe as a
+  // metrics label, since clients cannot invent it.
+  bool listed = false;
 };
 
 // The configured providers and the models they list. Model lists are replaced wholesale by the

@@ -1,0 +1,102 @@
+#include "gw/app/controller_metrics.hpp"
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <map>
+
+namespace gw::app {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+double circuit_value(cluster::CircuitBreaker::State state) {
+  switch (state) {
+    case cluster::CircuitBreaker::State::kClosed:
+      return 0;
+    case cluster::CircuitBreaker::State::kHalfOpen:
+      return 1;
+    case cluster::CircuitBreaker::State::kOpen:
+      return 2;
+  }
+  return 0;
+}
+
+class WorkerGauges final : public prometheus::Collectable {
+ public:
+  explicit WorkerGauges(const cluster::WorkerRegistry& registry) : registry_(registry) {}
+
+  std::vector<MetricFamily> Collect() const override {
+    const auto workers = registry_.list(std::nullopt, cluster::Clock::now());
+    MetricFamily registered{
+        "llm_gateway_workers_registered", "Controller: registered workers", MetricType::Gauge, {}};
+    MetricFamily healthy{"llm_gateway_workers_healthy",
+                         "Controller: workers that are healthy (heartbeat on time, circuit closed)",
+                         MetricType::Gauge,
+                         {}};
+    MetricFamily in_flight{"llm_gateway_worker_in_flight",
+                           "Controller: requests in flight to each worker (its own count)",
+                           MetricType::Gauge,
+                           {}};
+    MetricFamily capacity{"llm_gateway_worker_capacity",
+                          "Controller: each worker's capacity (concurrent requests)",
+                          MetricType::Gauge,
+                          {}};
+    MetricFamily circuit{"llm_gateway_worker_circuit_state",
+                         "Controller: each worker's circuit: 0 closed, 1 half-open, 2 open",
+                         MetricType::Gauge,
+                         {}};
+    MetricFamily transitions{"llm_gateway_worker_circuit_transitions_total",
+                             "Controller: circuit state changes of each worker since it registered",
+                             MetricType::Counter,
+                             {}};
+    MetricFamily heartbeat_age{"llm_gateway_worker_heartbeat_age_seconds",
+                               "Controller: seconds since each worker's last heartbeat",
+                               MetricType::Gauge,
+                               {}};
+    std::map<std::string, std::pair<int, int>> by_model;  // registered, healthy
+    for (const auto& worker : workers) {
+      const auto& r = worker.registration;
+      auto& counts = by_model[r.model_id];
+      ++counts.first;
+      counts.second += worker.health == cluster::Health::kHealthy ? 1 : 0;
+      const std::vector<ClientMetric::Label> labels{{"model", r.model_id}, {"worker", r.worker_id}};
+      auto gauge = [&](MetricFamily& family, double value) {
+        ClientMetric metric;
+        metric.label = labels;
+        metric.gauge.value = value;
+        family.metric.push_back(std::move(metric));
+      };
+      gauge(in_flight, static_cast<double>(worker.in_flight));
+      gauge(capacity, static_cast<double>(r.capacity));
+      gauge(circuit, circuit_value(worker.circuit));
+      gauge(heartbeat_age, std::chrono::duration<double>(worker.heartbeat_age).count());
+      ClientMetric changes;
+      changes.label = labels;
+      changes.counter.value = static_cast<double>(worker.circuit_transitions);
+      transitions.metric.push_back(std::move(changes));
+    }
+    for (const auto& [model, counts] : by_model) {
+      ClientMetric r;
+      r.label = {{"model", model}};
+      r.gauge.value = counts.first;
+      registered.metric.push_back(r);
+      r.gauge.value = counts.second;
+      healthy.metric.push_back(std::move(r));
+    }
+    return {registered, healthy, in_flight, capacity, circuit, transitions, heartbeat_age};
+  }
+
+ private:
+  const cluster::WorkerRegistry& registry_;
+};
+
+}  // namespace
+
+void add_worker_metrics(metrics::Metrics& metrics, const cluster::WorkerRegistry& registry) {
+  metrics.add_collectable(std::make_shared<WorkerGauges>(registry));
+}
+
+}  // namespace gw::app

@@ -1,0 +1,67 @@
+#include "gw/app/observe.hpp"
+
+namespace gw::app {
+
+void observe_start(metrics::Metrics& metrics, const net::Exchange& exchange) {
+  metrics.request_started(metrics::endpoint_label(exchange.request.path()));
+}
+
+void observe_end(metrics::Metrics& metrics, const net::Exchange& exchange, int status,
+                 bool client_gone) {
+  using Seconds = std::chrono::duration<double>;
+  const auto& log = exchange.log;
+  const auto now = std::chrono::steady_clock::now();
+  metrics::RequestSample sample;
+  sample.endpoint = metrics::endpoint_label(exchange.request.path());
+  // Labels must stay bounded: the model only when it is a configured one (a rejected request's
+  // model is whatever the client typed).
+  sample.provider = log.provider;
+  if (log.model_known) {
+    sample.model = log.model;
+  }
+  sample.status = status;
+  sample.duration = Seconds(now - exchange.started_at).count();
+  if (log.upstream_time.count() > 0) {
+    sample.overhead = std::max(0.0, sample.duration - Seconds(log.upstream_time).count());
+  }
+  if (log.stream) {
+    sample.stream_outcome = net::stream_outcome(log, client_gone);
+    if (log.first_token_at != std::chrono::steady_clock::time_point{}) {
+      sample.ttft = Seconds(log.first_token_at - exchange.started_at).count();
+      if (log.completion_tokens > 1) {
+        sample.time_per_token = Seconds(now - log.first_token_at).count() /
+                                static_cast<double>(log.completion_tokens - 1);
+      }
+    }
+  }
+  sample.prompt_tokens = log.prompt_tokens;
+  sample.completion_tokens = log.completion_tokens;
+  metrics.record(sample);
+  if (!log.upstream_error.empty()) {
+    metrics.upstream_error(log.provider, log.upstream_error);
+  }
+}
+
+std::string_view upstream_error_kind(const core::Error& error) {
+  switch (error.errc) {
+    case core::Errc::kUpstreamUnreachable:
+      return "connect";
+    case core::Errc::kUpstreamTimeout:
+      return "timeout";
+    case core::Errc::kUpstreamError:
+      return "reset";
+    default:
+      return "protocol";
+  }
+}
+
+net::Task<void> serve_metrics(net::Exchange& exchange, const metrics::Metrics& metrics) {
+  if (exchange.request.method != "GET" && exchange.request.method != "HEAD") {
+    co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
+  }
+  exchange.log.routine = true;
+  net::Response response{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics.serialize()};
+  co_await net::respond(exchange.writer, std::move(response));
+}
+
+}  // namespace gw::app
