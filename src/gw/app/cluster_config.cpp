@@ -51,6 +51,7 @@ tl::expected<ControllerConfig, std::string> load_controller_config(const core::S
   core::ConfigReader reader(settings);
   ControllerConfig config;
   config.http = read_http_options(reader, "CONTROLLER_HOST", "CONTROLLER_PORT", 8000);
+  config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.log = read_log_config(reader);
   config.api_keys = read_api_keys(reader);
@@ -73,6 +74,7 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
   core::ConfigReader reader(settings);
   WorkerConfig config;
   config.http = read_http_options(reader, "LISTEN_HOST", "LISTEN_PORT", 8001);
+  config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.proxies = read_proxy_settings(reader);
   config.log = read_log_config(reader);

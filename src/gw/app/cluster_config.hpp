@@ -12,6 +12,7 @@ namespace gw::app {
 
 struct ControllerConfig {
   net::ServerOptions http;
+  std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;  // controller -> worker
   core::LogConfig log;
   std::vector<std::string> api_keys;  // GATEWAY_API_KEYS for the public API; empty: open
@@ -25,6 +26,7 @@ struct ControllerConfig {
 
 struct WorkerConfig {
   net::ServerOptions http;
+  std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;  // worker -> backend
   net::ProxySettings proxies;
   core::LogConfig log;

@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 
 #include "gw/app/controller_handler.hpp"
+#include "gw/app/metrics_listener.hpp"
 #include "gw/net/http_server.hpp"
 
 namespace gw::app {
@@ -20,6 +21,15 @@ int run_controller(const ControllerConfig& config) {
   }
   state->registry.set_capacity_listener([raw = state.get()] { raw->capacity_freed(); });
 
+  MetricsListener metrics_listener;
+  if (config.metrics_port) {
+    if (auto started =
+            metrics_listener.start(config.http.host, *config.metrics_port, state->metrics);
+        !started) {
+      spdlog::critical("{}", started.error());
+      return 1;
+    }
+  }
   net::HttpServer server(config.http);
   auto port = server.bind();
   if (!port) {

@@ -33,6 +33,8 @@ constexpr std::array kHttpOptions{
     OptionSpec{"--drain-timeout", "SHUTDOWN_DRAIN_TIMEOUT", "30",
                "seconds in-flight requests may take to finish after SIGTERM"},
     OptionSpec{"--access-log", "ACCESS_LOG", "1", "one log line per request (1/0)"},
+    OptionSpec{"--metrics-port", "METRICS_PORT", "",
+               "also serve /metrics on this port (it is always on the main port)"},
 };
 
 constexpr std::array kServerOptions{

@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "gw/app/gateway_handler.hpp"
+#include "gw/app/metrics_listener.hpp"
 #include "gw/app/provider_factory.hpp"
 
 namespace gw::app {
@@ -88,6 +89,15 @@ int run_server(const ServerConfig& config) {
     spdlog::info("client authentication on: {} key(s)", config.api_keys.size());
   }
 
+  MetricsListener metrics_listener;
+  if (config.metrics_port) {
+    if (auto started =
+            metrics_listener.start(config.http.host, *config.metrics_port, *context->metrics);
+        !started) {
+      spdlog::critical("{}", started.error());
+      return 1;
+    }
+  }
   net::HttpServer server(config.http);
   auto port = server.bind();
   if (!port) {

@@ -150,6 +150,13 @@ net::UpstreamTimeouts read_upstream_timeouts(core::ConfigReader& reader) {
   return timeouts;
 }
 
+std::optional<uint16_t> read_metrics_port(core::ConfigReader& reader) {
+  if (!reader.settings().get("METRICS_PORT")) {
+    return std::nullopt;
+  }
+  return reader.port("METRICS_PORT", 0);
+}
+
 std::vector<std::string> read_api_keys(core::ConfigReader& reader) {
   std::vector<std::string> keys;
   if (auto listed = reader.optional_text("GATEWAY_API_KEYS")) {
@@ -179,6 +186,7 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
   core::ConfigReader reader(settings);
   ServerConfig config;
   config.http = read_http_options(reader, "HOST", "PORT", 8000);
+  config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.models_refresh = reader.seconds("MODELS_REFRESH_INTERVAL", 300);
   config.proxies = read_proxy_settings(reader);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <span>
 #include <string>
 #include <tl/expected.hpp>
@@ -38,6 +39,7 @@ std::span<const ProviderPreset> provider_presets();
 
 struct ServerConfig {
   net::ServerOptions http;
+  std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;
   net::ProxySettings proxies;
   core::LogConfig log;
@@ -56,6 +58,8 @@ core::LogConfig read_log_config(core::ConfigReader& reader);
 net::ServerOptions read_http_options(core::ConfigReader& reader, const std::string& host_variable,
                                      const std::string& port_variable, uint16_t default_port);
 net::UpstreamTimeouts read_upstream_timeouts(core::ConfigReader& reader);
+// METRICS_PORT: a second port for /metrics; none when unset.
+std::optional<uint16_t> read_metrics_port(core::ConfigReader& reader);
 // GATEWAY_API_KEYS; empty when unset.
 std::vector<std::string> read_api_keys(core::ConfigReader& reader);
 

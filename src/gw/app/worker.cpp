@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include "gw/app/metrics_listener.hpp"
 #include "gw/app/provider_factory.hpp"
 #include "gw/app/worker_handler.hpp"
 #include "gw/net/http_server.hpp"
@@ -18,6 +19,15 @@ int run_worker(const WorkerConfig& config) {
                config.model_id, config.backend_type, config.backend.base_url, config.backend_model,
                config.capacity);
 
+  MetricsListener metrics_listener;
+  if (config.metrics_port) {
+    if (auto started =
+            metrics_listener.start(config.http.host, *config.metrics_port, state->metrics);
+        !started) {
+      spdlog::critical("{}", started.error());
+      return 1;
+    }
+  }
   net::HttpServer server(config.http);
   auto port = server.bind();
   if (!port) {

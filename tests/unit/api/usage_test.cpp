@@ -1,0 +1,87 @@
+#include <gtest/gtest.h>
+
+#include "gw/api/chat_request.hpp"
+#include "gw/providers/openai_compatible.hpp"
+
+namespace gw::api {
+namespace {
+
+std::string upstream(const std::string& body, std::string_view model, bool request_usage) {
+  auto info = inspect_chat_request(body);
+  EXPECT_TRUE(info.has_value());
+  std::string storage;
+  std::vector<std::string_view> parts;
+  upstream_chat_body(body, *info, model, request_usage, storage, parts);
+  std::string out;
+  for (auto part : parts) {
+    out += part;
+  }
+  return out;
+}
+
+constexpr std::string_view kMessages = R"("messages":[{"role":"user","content":"hi"}])";
+
+TEST(UpstreamChatBody, KeepsTheBytesWhenNothingChanges) {
+  const std::string body = R"({"model":"m", "x":1,)" + std::string(kMessages) + "}";
+  EXPECT_EQ(upstream(body, "m", true), body);  // not a stream: no usage request
+}
+
+TEST(UpstreamChatBody, RenamesAndAsksStreamsForUsage) {
+  const std::string body = R"({"model":"m","stream":true,)" + std::string(kMessages) + "}";
+  EXPECT_EQ(upstream(body, "backend:7b", true),
+            R"({"model":"backend:7b","stream_options":{"include_usage":true},"stream":true,)" +
+                std::string(kMessages) + "}");
+  EXPECT_EQ(upstream(body, "m", false), body);
+}
+
+TEST(UpstreamChatBody, LeavesAClientsOwnUsageRequestAlone) {
+  const std::string body =
+      R"({"model":"m","stream":true,"stream_options":{"include_usage":true},)" +
+      std::string(kMessages) + "}";
+  EXPECT_EQ(upstream(body, "m", true), body);
+}
+
+TEST(UpstreamChatBody, RewritesStreamOptionsWithoutUsage) {
+  const std::string body =
+      R"({"model":"m","stream":true,"stream_options":{"include_usage":false},)" +
+      std::string(kMessages) + "}";
+  const auto out = upstream(body, "n", true);
+  auto info = inspect_chat_request(out);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->model, "n");
+  EXPECT_TRUE(info->include_usage);
+}
+
+TEST(ReadUsage, FindsTheCountsOrNothing) {
+  auto counts = read_usage(
+      R"({"id":"x","usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}})");
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ(counts->prompt, 12);
+  EXPECT_EQ(counts->completion, 5);
+  EXPECT_FALSE(read_usage(R"({"id":"x","usage":null})").has_value());
+  EXPECT_FALSE(read_usage(R"({"id":"x"})").has_value());
+  EXPECT_FALSE(read_usage("not json").has_value());
+}
+
+TEST(PassThroughUsage, CountsUsageAndStripsTheChunkTheClientDidNotAskFor) {
+  const std::string stream =
+      "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n"
+      "data: [DONE]\n\n";
+  auto stripped = providers::make_pass_through(true);
+  auto out = stripped->feed(stream);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n");
+  EXPECT_EQ(stripped->usage().prompt, 3);
+  EXPECT_EQ(stripped->usage().completion, 1);
+  EXPECT_TRUE(stripped->finished());
+
+  auto kept = providers::make_pass_through(false);
+  auto all = kept->feed(stream);
+  ASSERT_TRUE(all.has_value());
+  EXPECT_EQ(*all, stream);
+  EXPECT_EQ(kept->usage().completion, 1);
+}
+
+}  // namespace
+}  // namespace gw::api

@@ -1,0 +1,128 @@
+#include "gw/metrics/metrics.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace gw::metrics {
+namespace {
+
+// The exposition's lines that are not comments.
+std::vector<std::string> sample_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != '#') {
+      lines.push_back(line);
+    }
+  }
+  return lines;
+}
+
+bool has_line(const std::string& text, const std::string& wanted) {
+  for (const auto& line : sample_lines(text)) {
+    if (line == wanted) {
+      return true;
+    }
+  }
+  return false;
+}
+
+RequestSample chat(double duration, std::string_view outcome = {}) {
+  RequestSample s;
+  s.endpoint = "/v1/chat/completions";
+  s.model = "llama3";
+  s.provider = "ollama";
+  s.status = 200;
+  s.duration = duration;
+  s.stream_outcome = outcome;
+  return s;
+}
+
+TEST(Metrics, CountersCarryTheirLabelsAndTypes) {
+  Metrics metrics;
+  metrics.request_started("/v1/chat/completions");
+  auto sample = chat(0.1);
+  sample.prompt_tokens = 7;
+  sample.completion_tokens = 3;
+  metrics.record(sample);
+  metrics.upstream_error("ollama", "timeout");
+  const auto text = metrics.serialize();
+  EXPECT_NE(text.find("# TYPE llm_gateway_requests_total counter"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE llm_gateway_request_duration_seconds histogram"), std::string::npos);
+  EXPECT_TRUE(has_line(text, R"(llm_gateway_requests_total{endpoint="/v1/chat/completions",)"
+                             R"(model="llama3",provider="ollama",status="200"} 1)"));
+  EXPECT_TRUE(
+      has_line(text, R"(llm_gateway_prompt_tokens_total{model="llama3",provider="ollama"} 7)"));
+  EXPECT_TRUE(
+      has_line(text, R"(llm_gateway_completion_tokens_total{model="llama3",provider="ollama"} 3)"));
+  EXPECT_TRUE(
+      has_line(text, R"(llm_gateway_requests_in_flight{endpoint="/v1/chat/completions"} 0)"));
+  EXPECT_TRUE(
+      has_line(text, R"(llm_gateway_upstream_errors_total{kind="timeout",provider="ollama"} 1)"));
+}
+
+TEST(Metrics, HistogramBucketsAreCumulativeWithInfSumAndCount) {
+  Metrics metrics;
+  for (double d : {0.003, 0.2, 700.0}) {
+    metrics.request_started("/v1/chat/completions");
+    metrics.record(chat(d));
+  }
+  const auto text = metrics.serialize();
+  const std::string prefix =
+      R"(llm_gateway_request_duration_seconds_bucket{endpoint="/v1/chat/completions",model="llama3",provider="ollama",le=")";
+  EXPECT_TRUE(has_line(text, prefix + R"(0.005"} 1)"));
+  EXPECT_TRUE(has_line(text, prefix + R"(0.1"} 1)"));
+  EXPECT_TRUE(has_line(text, prefix + R"(0.25"} 2)"));
+  EXPECT_TRUE(has_line(text, prefix + R"(600"} 2)"));
+  EXPECT_TRUE(has_line(text, prefix + R"(+Inf"} 3)"));
+  const std::string labels =
+      R"({endpoint="/v1/chat/completions",model="llama3",provider="ollama"})";
+  EXPECT_TRUE(has_line(text, "llm_gateway_request_duration_seconds_count" + labels + " 3"));
+  EXPECT_TRUE(has_line(text, "llm_gateway_request_duration_seconds_sum" + labels + " 700.203"));
+}
+
+TEST(Metrics, StreamsAddTimeToFirstTokenAndOutcome) {
+  Metrics metrics;
+  metrics.request_started("/v1/chat/completions");
+  auto sample = chat(1.0, "completed");
+  sample.ttft = 0.02;
+  sample.time_per_token = 0.004;
+  metrics.record(sample);
+  const auto text = metrics.serialize();
+  EXPECT_TRUE(has_line(
+      text,
+      R"(llm_gateway_stream_outcomes_total{model="llama3",outcome="completed",provider="ollama"} 1)"));
+  EXPECT_TRUE(has_line(
+      text,
+      R"(llm_gateway_time_to_first_token_seconds_count{model="llama3",provider="ollama"} 1)"));
+  EXPECT_TRUE(has_line(
+      text,
+      R"(llm_gateway_time_per_output_token_seconds_bucket{model="llama3",provider="ollama",le="0.005"} 1)"));
+}
+
+TEST(Metrics, LabelValuesAreEscaped) {
+  Metrics metrics;
+  metrics.upstream_error("a\"b\\c\nd", "reset");
+  EXPECT_TRUE(
+      has_line(metrics.serialize(),
+               R"(llm_gateway_upstream_errors_total{kind="reset",provider="a\"b\\c\nd"} 1)"));
+}
+
+TEST(Metrics, EndpointLabelsAreAFixedSet) {
+  EXPECT_EQ(endpoint_label("/v1/chat/completions"), "/v1/chat/completions");
+  EXPECT_EQ(endpoint_label("/v1/models/gpt-4o"), "/v1/models/{id}");
+  EXPECT_EQ(endpoint_label("/internal/workers/w-1"), "/internal/workers/{id}");
+  EXPECT_EQ(endpoint_label("/random/client/path"), "other");
+}
+
+TEST(Metrics, BucketsCoverLlmLatencies) {
+  EXPECT_DOUBLE_EQ(latency_buckets().front(), 0.005);
+  EXPECT_DOUBLE_EQ(latency_buckets().back(), 600);
+  for (const auto* buckets : {&latency_buckets(), &token_gap_buckets(), &overhead_buckets()}) {
+    EXPECT_TRUE(std::is_sorted(buckets->begin(), buckets->end()));
+  }
+}
+
+}  // namespace
+}  // namespace gw::metrics
