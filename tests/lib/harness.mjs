@@ -293,6 +293,51 @@ export function workerById(workers, id) {
   return workers.find((w) => w.worker_id === id);
 }
 
+/**
+ * GET /metrics of a process; returns {text, value(name, labels)} where value() is the sample of
+ * that name whose labels include `labels` exactly (0 when there is none; throws when several match).
+ */
+export async function scrape(proc, { port } = {}) {
+  const res = await fetch(`http://127.0.0.1:${port ?? proc.port}/metrics`);
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  assertContentType(res.headers.get('content-type'));
+  const text = await res.text();
+  const samples = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`unparsable metrics line: ${line}`);
+    const labels = {};
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[k] = v;
+    samples.push({ name: m[1], labels, value: Number(m[3]) });
+  }
+  const value = (name, labels = {}) => {
+    const found = samples.filter(
+      (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    );
+    if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
+    return found.length === 0 ? 0 : found[0].value;
+  };
+  return { text, samples, value };
+}
+
+function assertContentType(type) {
+  if (!/^text\/plain; version=0\.0\.4/.test(type ?? '')) throw new Error(`/metrics content-type: ${type}`);
+}
+
+/** Runs `promtool check metrics` on an exposition; resolves with {code, output}. */
+export function promtoolCheck(text) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, output }));
+    child.stdin.end(text);
+  });
+}
+
 /** Environment pointing the gateway's OpenAI provider at a running mock. */
 export function mockProviderEnv(mock, extra = {}) {
   return { OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'sk-test-key', ...extra };

@@ -19,16 +19,24 @@ net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& 
                            size_t max_upstream_body);
 
 // How relaying an upstream success response ended.
-enum class RelayEnd { kCompleted, kUpstreamFailed, kClientGone };
+enum class RelayEnd {
+  kCompleted,
+  kUpstreamFailed,
+  kClientGone,
+  kFailedBeforeResponse,  // only with may_retry: nothing was sent, another upstream may answer
+};
 
 // Relays a 2xx upstream response through `translator`: the whole translated body, or event by
 // event when `stream`. A failure before anything was sent is an error response, after it a final
 // SSE error event. `upstream_name` names the upstream in error messages.
-// `sent_at`: when the upstream request went out (for the time spent upstream).
+// `sent_at`: when the upstream request went out (for the time spent upstream). With `may_retry`
+// the response to the client starts only with the first bytes to relay, and a failure before
+// that returns kFailedBeforeResponse with nothing sent (the caller tries another upstream).
 net::Task<RelayEnd> relay_success(net::Exchange& exchange, net::UpstreamResponse& upstream,
                                   providers::ResponseTranslator& translator, bool stream,
                                   std::string_view upstream_name, size_t max_upstream_body,
-                                  std::chrono::steady_clock::time_point sent_at);
+                                  std::chrono::steady_clock::time_point sent_at,
+                                  bool may_retry = false);
 
 // W3C traceparent/tracestate from the client's request, passed on upstream (views into it).
 void add_trace_context(const net::Request& request, net::HeaderViews& headers);

@@ -135,14 +135,17 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
 Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream,
                              providers::ResponseTranslator& translator, bool stream,
                              std::string_view upstream_name, size_t max_upstream_body,
-                             std::chrono::steady_clock::time_point sent_at) {
+                             std::chrono::steady_clock::time_point sent_at, bool may_retry) {
   // Whatever way the relay ends: the time the upstream took, and the usage seen so far.
   UpstreamAccounting accounting(exchange, translator, stream, sent_at);
   if (!stream) {
     auto body = co_await upstream.read_all(max_upstream_body);
     if (!body) {
-      exchange.log.outcome = std::string(outcome_of(body.error()));
       exchange.log.upstream_error = upstream_error_kind(body.error());
+      if (may_retry) {
+        co_return RelayEnd::kFailedBeforeResponse;
+      }
+      exchange.log.outcome = std::string(outcome_of(body.error()));
       co_await net::respond_error(exchange.writer, body.error());
       co_return RelayEnd::kUpstreamFailed;
     }
@@ -159,23 +162,35 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     co_return sent ? RelayEnd::kCompleted : RelayEnd::kClientGone;
   }
 
-  if (!co_await exchange.writer.start_stream(200, "text/event-stream", relayed_headers(upstream))) {
-    co_return RelayEnd::kClientGone;
+  // When the caller can still try elsewhere, the response starts only once the upstream has sent
+  // something to relay: a failure before that leaves the client untouched.
+  bool started = !may_retry;
+  if (started) {
+    const bool ok =
+        co_await exchange.writer.start_stream(200, "text/event-stream", relayed_headers(upstream));
+    if (!ok) {
+      co_return RelayEnd::kClientGone;
+    }
   }
   for (;;) {
     auto piece = co_await upstream.read_some();
+    if (!piece || piece->empty()) {
+      exchange.log.upstream_error =
+          !piece ? upstream_error_kind(piece.error())
+                 : (translator.relayed_error() ? std::string_view("status") : "reset");
+      if (!started) {
+        co_return RelayEnd::kFailedBeforeResponse;
+      }
+    }
     if (!piece) {
-      exchange.log.upstream_error = upstream_error_kind(piece.error());
       co_return co_await fail_stream(exchange, piece.error(), outcome_of(piece.error()));
     }
     if (piece->empty() && translator.relayed_error()) {
       exchange.log.outcome = "upstream_error";
-      exchange.log.upstream_error = "status";
       co_await exchange.writer.finish_stream();
       co_return RelayEnd::kUpstreamFailed;
     }
     if (piece->empty()) {
-      exchange.log.upstream_error = "reset";
       co_return co_await fail_stream(
           exchange,
           {core::Errc::kUpstreamError,
@@ -185,7 +200,21 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     auto out = translator.feed(*piece);
     if (!out) {
       exchange.log.upstream_error = "protocol";
+      if (!started) {
+        co_return RelayEnd::kFailedBeforeResponse;
+      }
       co_return co_await fail_stream(exchange, out.error(), "upstream_error");
+    }
+    if (!started) {
+      if (out->empty() && !translator.finished()) {
+        continue;
+      }
+      started = true;
+      const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream",
+                                                            relayed_headers(upstream));
+      if (!ok) {
+        co_return RelayEnd::kClientGone;
+      }
     }
     if (translator.finished()) {
       exchange.log.outcome = "completed";

@@ -204,7 +204,22 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
         info.stream && upstream.header("content-type").starts_with("text/event-stream");
     const std::string name = fmt::format("worker {}", lease.worker_id());
     const auto end =
-        co_await relay_success(exchange, upstream, *relay, stream, name, 64u << 20, sent_at);
+        co_await relay_success(exchange, upstream, *relay, stream, name, 64u << 20, sent_at, true);
+    if (end == RelayEnd::kFailedBeforeResponse) {
+      // The worker died or broke off before the client got anything: another worker may answer.
+      spdlog::warn("[{}] worker {} failed before its response began ({})", exchange.request_id,
+                   lease.worker_id(), exchange.log.upstream_error);
+      metrics.upstream_error(lease.worker_id(), exchange.log.upstream_error);
+      exchange.log.upstream_error = {};
+      lease.failed(cluster::Clock::now());
+      last = LastFailure{core::Error(
+          core::Errc::kUpstreamError,
+          fmt::format("worker {} failed before its response began", lease.worker_id()))};
+      if (std::chrono::steady_clock::now() >= deadline) {
+        break;
+      }
+      continue;
+    }
     if (end == RelayEnd::kCompleted) {
       lease.succeeded();
     } else if (end == RelayEnd::kUpstreamFailed) {
