@@ -15,7 +15,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { openStreams, streamTimings } from './stream_client.mjs';
-import { startGateway, startMock, tmpDir } from '../tests/lib/harness.mjs';
+import {
+  startController, startGateway, startMock, startWorker, tmpDir, waitForWorkers,
+} from '../tests/lib/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -136,13 +138,22 @@ async function main() {
   const gateway = await startGateway([], { ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k' });
   const idleRss = rssMiB(gateway.proc.pid);
   const nginx = await startNginx(mock.port);
+  // Distributed mode: a controller and two workers (one thread each) in front of the same mock.
+  const controller = await startController([], common);
+  const workers = [];
+  for (const id of ['w1', 'w2']) {
+    workers.push(await startWorker({ id, model: 'mock-model', backend: mock, controller, env: common }));
+  }
+  await waitForWorkers(controller, (ws) => ws.length === 2);
   const targets = {
     direct: { url: mock.url, pid: mock.proc.pid, model: 'mock-model' },
     nginx: { url: nginx.url, pid: nginx.pid, model: 'mock-model' },
     gateway: { url: gateway.url, pid: gateway.proc.pid, model: 'openai/mock-model' },
     'gateway (anthropic translation)': { url: gateway.url, pid: gateway.proc.pid, model: 'anthropic/mock-model' },
+    cluster: { url: controller.url, pid: controller.proc.pid, model: 'mock-model', also: workers.map((w) => w.proc.pid) },
   };
-  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], ttft50: [], ttft99: [], eventCpu: [] }]));
+  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], alsoCpu: [], ttft50: [], ttft99: [], eventCpu: [] }]));
+  const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
   for (let round = 0; round < cfg.rounds; ++round) {
     for (const [name, t] of Object.entries(targets)) {
@@ -151,9 +162,11 @@ async function main() {
       r.p50.push(one.p50 * 1000);
       r.p99.push(one.p99 * 1000);
       const cpuBefore = cpuSeconds(t.pid);
+      const alsoBefore = cpuOf(t.also ?? []);
       const many = wrk(t.url, { connections: 64, seconds: cfg.seconds, model: t.model });
       r.rps.push(many.rps);
       r.cpu.push(((cpuSeconds(t.pid) - cpuBefore) * 1e6) / many.requests);
+      r.alsoCpu.push(((cpuOf(t.also ?? []) - alsoBefore) * 1e6) / many.requests);
       const eventsBefore = cpuSeconds(t.pid);
       const s = await streamTimings(t.url, t.model, cfg.streamRequests);
       r.ttft50.push(s.ttft50 * 1e6);
@@ -188,7 +201,8 @@ async function main() {
   }
   const after = rssMiB(gateway.proc.pid);
 
-  await Promise.all([gateway.stop(), pacedGateway.stop(), holdGateway.stop(), mock.stop(), paced.stop(), slow.stop()]);
+  await Promise.all([gateway.stop(), pacedGateway.stop(), holdGateway.stop(), controller.stop(),
+    ...workers.map((w) => w.stop()), mock.stop(), paced.stop(), slow.stop()]);
   nginx.stop();
 
   const m = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, Object.fromEntries(Object.entries(r).map(([f, xs]) => [f, median(xs)]))]));
@@ -196,18 +210,19 @@ async function main() {
   const g = m.gateway;
   const n = m.nginx;
   const a = m['gateway (anthropic translation)'];
+  const c = m.cluster;
   const rows = [
-    ['c=1 latency p50 (µs)', d.p50, n.p50, g.p50, a.p50],
-    ['c=1 latency p99 (µs)', d.p99, n.p99, g.p99, a.p99],
-    ['c=64 throughput (req/s)', d.rps, n.rps, g.rps, a.rps],
-    ['CPU per request (µs, target process)', d.cpu, n.cpu, g.cpu, a.cpu],
-    ['stream TTFT p50 (µs, 64 unpaced deltas)', d.ttft50, n.ttft50, g.ttft50, a.ttft50],
-    ['stream TTFT p99 (µs)', d.ttft99, n.ttft99, g.ttft99, a.ttft99],
-    ['CPU per relayed stream event (µs)', d.eventCpu, n.eventCpu, g.eventCpu, a.eventCpu],
+    ['c=1 latency p50 (µs)', d.p50, n.p50, g.p50, a.p50, c.p50],
+    ['c=1 latency p99 (µs)', d.p99, n.p99, g.p99, a.p99, c.p99],
+    ['c=64 throughput (req/s)', d.rps, n.rps, g.rps, a.rps, c.rps],
+    ['CPU per request (µs, target process)', d.cpu, n.cpu, g.cpu, a.cpu, c.cpu],
+    ['stream TTFT p50 (µs, 64 unpaced deltas)', d.ttft50, n.ttft50, g.ttft50, a.ttft50, c.ttft50],
+    ['stream TTFT p99 (µs)', d.ttft99, n.ttft99, g.ttft99, a.ttft99, c.ttft99],
+    ['CPU per relayed stream event (µs)', d.eventCpu, n.eventCpu, g.eventCpu, a.eventCpu, c.eventCpu],
   ];
   const lines = [];
-  lines.push(`| measure | direct | nginx | gateway | gateway (Anthropic translation) |`);
-  lines.push(`|---|---|---|---|---|`);
+  lines.push(`| measure | direct | nginx | gateway | gateway (Anthropic translation) | controller → worker |`);
+  lines.push(`|---|---|---|---|---|---|`);
   for (const [label, ...v] of rows) lines.push(`| ${label} | ${v.map((x) => fmt(x)).join(' | ')} |`);
   const ratios = [
     ['added p50 latency vs direct (µs): nginx / gateway', `${fmt(n.p50 - d.p50)} / ${fmt(g.p50 - d.p50)}`],
@@ -217,6 +232,8 @@ async function main() {
     ['gateway ÷ direct: throughput at c=64', fmt(g.rps / d.rps, 2)],
     ['added TTFT p99 vs direct (µs): nginx / gateway', `${fmt(n.ttft99 - d.ttft99)} / ${fmt(g.ttft99 - d.ttft99)}`],
     ['translation ÷ pass-through: CPU per request', fmt(a.cpu / g.cpu, 2)],
+    ['distributed: added p50 latency per hop vs gateway (µs): (cluster − direct) ÷ 2 / gateway − direct', `${fmt((c.p50 - d.p50) / 2)} / ${fmt(g.p50 - d.p50)}`],
+    ['distributed: CPU per request, controller / both workers / gateway (µs)', `${fmt(c.cpu)} / ${fmt(c.alsoCpu)} / ${fmt(g.cpu)}`],
     ['paced stream (64 × 20 ms) duration p50, direct / gateway (ms)', `${fmt(pacedDirect.total50 * 1000)} / ${fmt(pacedRelayed.total50 * 1000)}`],
     [`${cfg.concurrentStreams} concurrent streams (open-file limit ${FD_LIMIT}): gateway RSS (MiB), per stream (KiB), failed`, `${fmt(holdRss)} (idle ${fmt(holdIdle)}), ${fmt(((holdRss - holdIdle) * 1024) / cfg.concurrentStreams)}, ${held.failed}`],
     ['gateway idle RSS (MiB)', fmt(idleRss)],
@@ -245,6 +262,9 @@ ratios are what to read.
 - **gateway**: \`llm-gateway server --threads 1\` (access log off) in front of the same mock,
   pass-through (\`openai/mock-model\`) and Anthropic translation (\`anthropic/mock-model\`: the mock
   speaks the Messages API too).
+- **controller → worker**: \`llm-gateway controller\` with two \`llm-gateway worker\`s (one thread
+  each, access logs off) in front of the same mock: two hops. CPU per request is the controller's;
+  the workers' is shown apart.
 - Latency/throughput: \`wrk\` POSTing a small chat request (c=1: latency; c=64: saturation), CPU per
   request from the target process's own utime+stime over the run.
 - Streams: \`stream_client.mjs\` (one request at a time) measures time to first token; CPU per event
@@ -263,6 +283,7 @@ ${table}
 | added p99 latency at c=1 ≤ 100 µs | ${fmt(g.p99 - d.p99)} µs | ${g.p99 - d.p99 <= 100 ? 'yes' : 'no'} |
 | added TTFT p99 ≤ 150 µs | ${fmt(g.ttft99 - d.ttft99)} µs (p50: ${fmt(g.ttft50 - d.ttft50)} µs) | ${g.ttft99 - d.ttft99 <= 150 && g.ttft50 - d.ttft50 <= 150 ? 'yes' : 'no'} |
 | translation CPU ≤ 2 × pass-through | ${fmt(a.cpu / g.cpu, 2)} × | ${a.cpu / g.cpu <= 2 ? 'yes' : 'no'} |
+| controller adds no more per hop than the gateway | latency per hop ${fmt((c.p50 - d.p50) / 2)} vs ${fmt(g.p50 - d.p50)} µs (p50); controller CPU ${fmt(c.cpu)} vs gateway ${fmt(g.cpu)} µs/request | ${(c.p50 - d.p50) / 2 <= (g.p50 - d.p50) * 1.1 && c.cpu <= g.cpu * 1.1 ? 'yes' : 'no'} |
 | 10,000 streams, RSS < 300 MB | ${cfg.concurrentStreams} streams (open-file limit ${FD_LIMIT}), ${fmt(holdRss)} MiB, ${held.failed} failed | ${holdRss < 286 && held.failed === 0 ? (cfg.concurrentStreams >= 10000 ? 'yes' : 'yes at this count') : 'no'} |
 | idle RSS < 20 MB | ${fmt(idleRss)} MiB | ${idleRss < 19 ? 'yes' : 'no'} |
 | flat RSS over a million requests | ${fmt(before)} → ${fmt(after)} MiB over ${done} requests | ${after - before < 2 ? 'yes' : 'no'} |
