@@ -48,7 +48,7 @@ const stream = (content = 'hi') => chatBody('llama3', content, { stream: true })
 
 describe('least-loaded routing', () => {
   test('concurrent slow streams split evenly across two workers', async (t) => {
-    const mocks = await startMocks(t, 2, ['--tokens', '8', '--token-delay-ms', '100']);
+    const mocks = await startMocks(t, 2, ['--tokens', '20', '--token-delay-ms', '100']);
     const { controller } = await cluster(t, { mocks });
     const responses = await Promise.all([0, 1, 2, 3].map(() => postChat(controller, stream())));
     for (const res of responses) assert.equal(res.status, 200);
@@ -57,14 +57,16 @@ describe('least-loaded routing', () => {
     for (const res of responses) {
       const events = await readSse(res);
       assert.equal(events.at(-1), '[DONE]');
-      assert.equal(assembleContent(parseEvents(events.slice(0, -1))), 'hi'.repeat(8));
+      assert.equal(assembleContent(parseEvents(events.slice(0, -1))), 'hi'.repeat(20));
     }
     assert.deepEqual((await Promise.all(mocks.map(mockStats))).map((s) => s.completed), [2, 2]);
     await waitFor(async () => (await listWorkers(controller)).every((w) => w.in_flight === 0), { message: 'loads back to 0' });
   });
 
   test('a worker busy with a stream is not chosen while the other is idle', async (t) => {
-    const mocks = await startMocks(t, 2, ['--tokens', '20', '--token-delay-ms', '50']);
+    // The held stream lasts 10 s (cancelled once checked): far longer than the short requests,
+    // even under a sanitizer.
+    const mocks = await startMocks(t, 2, ['--tokens', '200', '--token-delay-ms', '50']);
     const { controller } = await cluster(t, { mocks });
     const held = await postChat(controller, stream());
     assert.equal(held.status, 200);
@@ -77,13 +79,13 @@ describe('least-loaded routing', () => {
     // The short requests all went to the idle worker's backend (the mocks answer them at once).
     assert.equal((await mockStats(mocks[busy])).requests, 1);
     assert.equal((await mockStats(mocks[1 - busy])).requests, 10);
-    await readSse(held);
+    await held.body.cancel();
   });
 });
 
 describe('capacity', () => {
   test('a worker above CAPACITY answers 429 at once', async (t) => {
-    const [mock] = await startMocks(t, 1, ['--tokens', '10', '--token-delay-ms', '100']);
+    const [mock] = await startMocks(t, 1, ['--tokens', '30', '--token-delay-ms', '100']);
     const controller = await startController();
     t.after(() => controller.stop());
     const worker = await startWorker({ id: 'w', model: 'llama3', backend: mock, controller, flags: ['--capacity', '1'] });

@@ -160,6 +160,20 @@ describe('server metrics after a scripted mix of traffic', () => {
     assert.equal(m.value('llm_gateway_stream_outcomes_total', { provider: 'anthropic', outcome: 'upstream_error' }), 1);
   });
 
+  test('an upstream that refuses stream_options is asked again without it, and not asked again', async (t) => {
+    const strict = await startMock(['--strict', '1']);
+    t.after(() => strict.stop());
+    const gw = await startGateway([], { OPENAI_BASE_URL: `${strict.url}/v1` });
+    t.after(() => gw.stop());
+    await modelsListed(gw, 1);
+    for (let i = 0; i < 2; i++) {
+      const events = await readSse(await postChat(gw, chatBody('mock-model', 'a b', { stream: true })));
+      assert.equal(events.at(-1), '[DONE]');
+    }
+    assert.equal((await mockStats(strict)).requests, 3, 'one refusal, then straight through');
+    assert.match(gw.output(), /refuses stream_options/);
+  });
+
   test('--metrics-port serves /metrics on a port of its own', async (t) => {
     const gw = await startGateway(['--metrics-port', '0']);
     t.after(() => gw.stop());

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -88,6 +89,18 @@ std::string sse_error_event(const core::Error& error) {
   return event;
 }
 
+namespace {
+
+// A 400/422 to a stream that carried the usage request the gateway adds: maybe the server does
+// not know the field.
+bool refuses_usage_request(const net::UpstreamResponse& upstream, const api::ChatRequestInfo& info,
+                           bool requested) {
+  const int status = upstream.status();
+  return (status == 400 || status == 422) && api::adds_usage_request(info, requested);
+}
+
+}  // namespace
+
 void add_trace_context(const net::Request& request, net::HeaderViews& headers) {
   for (std::string_view name : {"traceparent", "tracestate"}) {
     if (auto value = request.header(name); !value.empty()) {
@@ -100,14 +113,42 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
                       net::UpstreamClient& client, metrics::Metrics& metrics,
                       size_t max_upstream_body) {
-  const providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id};
+  providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
+                           provider.asks_for_usage()};
   auto prepared = provider.prepare_chat(call);
   if (!prepared) {
     co_return co_await net::respond_error(exchange.writer, prepared.error());
   }
   add_trace_context(exchange.request, prepared->request.headers);
-  const auto sent_at = std::chrono::steady_clock::now();
+  auto sent_at = std::chrono::steady_clock::now();
   auto sent = co_await client.send(provider.endpoint(), prepared->request);
+  if (sent && refuses_usage_request(**sent, info, call.request_usage)) {
+    // A strict server that does not know stream_options: stop asking it, send the request again.
+    auto refusal = co_await (*sent)->read_all(1u << 20);
+    if (refusal && refusal->find("stream_options") != std::string::npos) {
+      spdlog::warn(
+          "provider {} refuses stream_options; streams to it are no longer asked for "
+          "usage (token counts of its streams are unknown)",
+          provider.name());
+      provider.stop_asking_for_usage();
+      call.request_usage = false;
+      prepared = provider.prepare_chat(call);
+      if (!prepared) {
+        co_return co_await net::respond_error(exchange.writer, prepared.error());
+      }
+      add_trace_context(exchange.request, prepared->request.headers);
+      sent_at = std::chrono::steady_clock::now();
+      sent = co_await client.send(provider.endpoint(), prepared->request);
+    } else {
+      // Another 400: answer with it (the body has been read).
+      exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+      metrics.upstream_error(provider.name(), "status");
+      auto error = provider.map_error((*sent)->status(),
+                                      refusal ? std::string_view(*refusal) : std::string_view(),
+                                      (*sent)->header("retry-after"));
+      co_return co_await net::respond_error(exchange.writer, error);
+    }
+  }
   if (!sent) {
     exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
     exchange.log.outcome = std::string(outcome_of(sent.error()));

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 
@@ -44,6 +45,20 @@ std::string seconds_text(std::chrono::milliseconds duration) {
       1, static_cast<int64_t>(std::ceil(std::chrono::duration<double>(duration).count()))));
 }
 
+// Counts a request in the controller's wait queue for as long as it lives.
+class QueueSlot {
+ public:
+  explicit QueueSlot(std::atomic<size_t>& queued) : queued_(queued) {
+    queued_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~QueueSlot() { queued_.fetch_sub(1, std::memory_order_relaxed); }
+  QueueSlot(const QueueSlot&) = delete;
+  QueueSlot& operator=(const QueueSlot&) = delete;
+
+ private:
+  std::atomic<size_t>& queued_;
+};
+
 // A worker's non-2xx answer, kept to be passed on as is (or as a 502 when it has no body).
 LastFailure worker_answer(const std::string& worker_id, const net::UpstreamResponse& upstream,
                           tl::expected<std::string, core::Error> body) {
@@ -69,13 +84,16 @@ Task<void> send_last_failure(Exchange& exchange, LastFailure failure) {
 
 }  // namespace
 
-Task<bool> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_point deadline) {
+Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_point deadline) {
   asio::steady_timer timer(io_, deadline);
-  auto it = waiters_.insert(waiters_.end(), &timer);
+  // Registered for wake-ups only while the timer exists, however the wait ends (a cancelled
+  // coroutine throws from the co_await).
+  struct Registration {
+    std::list<asio::steady_timer*>& list;
+    std::list<asio::steady_timer*>::iterator it;
+    ~Registration() { list.erase(it); }
+  } registration{waiters_, waiters_.insert(waiters_.end(), &timer)};
   co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  waiters_.erase(it);
-  const bool left = co_await net::client_cancelled();
-  co_return !left && std::chrono::steady_clock::now() < deadline;
 }
 
 Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRequestInfo& info) {
@@ -83,6 +101,7 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
   auto& registry = state_->registry;
   auto& metrics = state_->metrics;
   const auto deadline = exchange.started_at + config.timeouts.first_byte;
+  std::optional<QueueSlot> queue_slot;
   std::optional<std::chrono::steady_clock::time_point> queued_at;
   std::vector<std::string> tried;
   LastFailure last;
@@ -108,26 +127,26 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     auto picked = registry.pick(info.model, cluster::Clock::now(), tried);
     const auto* error = std::get_if<cluster::PickError>(&picked);
     if (error != nullptr && *error == cluster::PickError::kAllAtCapacity) {
-      if (!queued_at) {
+      if (!queue_slot) {
         if (state_->queued.load(std::memory_order_relaxed) >= config.queue_size) {
           metrics.queue_rejected(info.model);
           break;  // the queue is full too
         }
+        // Counted as queued before picking once more: a slot freed from now on wakes us.
+        queue_slot.emplace(state_->queued);
         queued_at = std::chrono::steady_clock::now();
-      }
-      state_->queued.fetch_add(1, std::memory_order_relaxed);
-      const bool retry = co_await wait_for_capacity(*queued_at + config.queue_timeout);
-      state_->queued.fetch_sub(1, std::memory_order_relaxed);
-      if (retry) {
         continue;
       }
-      if (co_await net::client_cancelled()) {
-        exchange.log.outcome = "client_cancelled";
-        co_return;
+      const auto queue_deadline = *queued_at + config.queue_timeout;
+      if (std::chrono::steady_clock::now() >= queue_deadline) {
+        metrics.queue_wait(info.model, seconds_since(*queued_at));
+        metrics.queue_rejected(info.model);
+        break;
       }
-      metrics.queue_wait(info.model, seconds_since(*queued_at));
-      metrics.queue_rejected(info.model);
-      break;
+      // Woken when capacity may have been freed (then picks again), or at the deadline (then
+      // picks one last time). A client that leaves ends the wait by unwinding.
+      co_await wait_for_capacity(queue_deadline);
+      continue;
     }
     if (error != nullptr) {
       if (attempts > 0) {
@@ -143,9 +162,9 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
       down.retry_after = seconds_text(config.check_interval);
       co_return co_await net::respond_error(exchange.writer, down);
     }
-    if (queued_at) {
+    if (queue_slot) {
       metrics.queue_wait(info.model, seconds_since(*queued_at));
-      queued_at.reset();
+      queue_slot.reset();
     }
 
     cluster::Lease lease = std::get<cluster::Lease>(std::move(picked));
@@ -160,7 +179,10 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     auto sent = co_await client_.send(lease.endpoint(), request);
     if (!sent) {
       exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
-      if (co_await net::client_cancelled()) {
+      // A send cancelled because the client left says nothing about the worker. (Awaiting the
+      // cancellation state never throws, unlike awaiting anything else once cancelled.)
+      const auto cancellation = co_await asio::this_coro::cancellation_state;
+      if (cancellation.cancelled() != asio::cancellation_type::none) {
         exchange.log.outcome = "client_cancelled";
         co_return;
       }

@@ -55,9 +55,8 @@ class ControllerHandler final : public net::HttpHandler {
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
   net::Task<void> forward_chat(net::Exchange& exchange,
                                const api::ChatRequestInfo& info);  // controller_forward.cpp
-  // Waits until capacity may have been freed or `deadline`; false when the deadline passed or
-  // the client left.
-  net::Task<bool> wait_for_capacity(std::chrono::steady_clock::time_point deadline);
+  // Waits until capacity may have been freed (wake_waiters) or `deadline`.
+  net::Task<void> wait_for_capacity(std::chrono::steady_clock::time_point deadline);
   net::Task<void> probe(cluster::ProbeTarget target);
 
   std::shared_ptr<ControllerState> state_;

@@ -24,6 +24,7 @@ struct MockOptions {
   std::string retry_after;
   int64_t cut_after = 0;
   int64_t stall_after = 0;
+  bool strict = false;  // OpenAI dialect: refuse stream_options (an older strict server)
 };
 
 tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& settings);

@@ -138,6 +138,14 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
     tracker.complete();
     co_return;
   }
+  if (options.strict && exchange.request.body.find("\"stream_options\"") != std::string::npos) {
+    // Like a strict OpenAI-compatible server that predates stream_options.
+    core::Error error(core::Errc::kInvalidRequest,
+                      "Unrecognized request argument supplied: stream_options", "stream_options");
+    co_await exchange.writer.send(net::error_response(error));
+    tracker.complete();
+    co_return;
+  }
   if (fail_status != 0) {
     core::Error error(core::Errc::kUpstreamStatus,
                       fmt::format("mock-backend failure injected: HTTP {}", fail_status));

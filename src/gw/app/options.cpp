@@ -112,6 +112,8 @@ constexpr std::array kMockOptions{
                "streams: drop the connection after N chunks (0: never)"},
     OptionSpec{"--stall-after", "MOCK_STALL_AFTER", "0",
                "streams: stop sending (connection open) after N chunks (0: never)"},
+    OptionSpec{"--strict", "MOCK_STRICT", "0",
+               "OpenAI dialect: refuse stream_options with 400, like an older strict server"},
 };
 
 template <size_t N>

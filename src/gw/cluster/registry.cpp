@@ -121,8 +121,7 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
   std::lock_guard lock(mutex_);
   bool known = false;
   bool any_full = false;  // a worker that would take the request but for its capacity
-  std::vector<Worker*> best;
-  int64_t best_load = 0;
+  std::vector<std::pair<int64_t, Worker*>> candidates;  // (load, worker)
   for (auto& [id, worker] : workers_) {
     if (worker.registration.model_id != model_id) {
       continue;
@@ -131,29 +130,25 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
     if (std::find(exclude.begin(), exclude.end(), id) != exclude.end()) {
       continue;
     }
+    const int64_t load = std::max(worker.in_flight, worker.registration.current_load);
     const bool alive = !worker.lost && !worker.draining &&
                        worker.breaker.state(now) == CircuitBreaker::State::kClosed;
-    if (alive && std::max(worker.in_flight, worker.registration.current_load) >=
-                     worker.registration.capacity) {
+    if (alive && load >= worker.registration.capacity) {
       any_full = true;
     }
-    if (!eligible(worker, now)) {
-      continue;
-    }
-    const int64_t load = std::max(worker.in_flight, worker.registration.current_load);
-    if (best.empty() || load < best_load) {
-      best = {&worker};
-      best_load = load;
-    } else if (load == best_load) {
-      best.push_back(&worker);
+    if (eligible(worker, now)) {
+      candidates.emplace_back(load, &worker);
     }
   }
   if (!known) {
     return PickError::kUnknownModel;
   }
-  // A half-open circuit admits one probe: try candidates in random order until one allows it.
-  std::shuffle(best.begin(), best.end(), random_);
-  for (Worker* worker : best) {
+  // Least loaded first, ties in random order. A half-open circuit admits one trial at a time:
+  // when it refuses, the next candidate is tried.
+  std::shuffle(candidates.begin(), candidates.end(), random_);
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [load, worker] : candidates) {
     if (worker->breaker.allow(now)) {
       ++worker->in_flight;
       return Lease(this, worker->registration.worker_id, worker->generation, worker->endpoint);

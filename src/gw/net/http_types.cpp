@@ -1,6 +1,5 @@
 #include "gw/net/http_types.hpp"
 
-#include <boost/asio/this_coro.hpp>
 #include <cctype>
 
 namespace gw::net {
@@ -73,11 +72,6 @@ std::string_view stream_outcome(const RequestLog& log, bool client_gone) {
     return log.outcome;
   }
   return client_gone ? "client_cancelled" : "";
-}
-
-Task<bool> client_cancelled() {
-  auto state = co_await asio::this_coro::cancellation_state;
-  co_return state.cancelled() != asio::cancellation_type::none;
 }
 
 }  // namespace gw::net

@@ -98,10 +98,6 @@ Task<void> respond_error(ResponseWriter& writer, const core::Error& error);
 Task<void> respond_method_not_allowed(ResponseWriter& writer, const Request& request,
                                       std::string_view allow);
 
-// Whether the running handler coroutine has been cancelled (its client disconnected). A failed
-// upstream call is then the client's doing, not the upstream's.
-Task<bool> client_cancelled();
-
 // What the access log line says about a request beyond method, path and status.
 struct RequestLog {
   std::string model;

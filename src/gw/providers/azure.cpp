@@ -46,7 +46,9 @@ class AzureStream final : public ResponseTranslator {
     const auto* choices = chunk.if_contains("choices");
     const bool no_choices =
         choices == nullptr || !choices->is_array() || choices->as_array().empty();
-    if (const auto* usage = chunk.if_contains("usage"); usage != nullptr && usage->is_object()) {
+    const auto* usage = chunk.if_contains("usage");
+    const bool has_usage = usage != nullptr && usage->is_object();  // null: none
+    if (has_usage) {
       const auto& u = usage->as_object();
       for (auto [key, field] : {std::pair{"prompt_tokens", &usage_.prompt},
                                 std::pair{"completion_tokens", &usage_.completion}}) {
@@ -58,7 +60,7 @@ class AzureStream final : public ResponseTranslator {
         return;  // asked for by the gateway, not the client
       }
     }
-    if (no_choices && !chunk.contains("usage")) {
+    if (no_choices && !has_usage) {
       // Azure's opening chunk: keep its prompt filter results for the first real chunk.
       if (const auto* results = chunk.if_contains("prompt_filter_results")) {
         prompt_filter_results_ = *results;
@@ -124,7 +126,7 @@ tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_chat(const Cha
   // The deployment in the URL picks the model; the body keeps the client's bytes, with the
   // deployment name spliced into `model` (and usage requested for streams) like every
   // OpenAI-dialect upstream.
-  api::upstream_chat_body(call.body, call.info, call.upstream_model, true,
+  api::upstream_chat_body(call.body, call.info, call.upstream_model, call.request_usage,
                           prepared.storage.emplace_back(), request.body);
   return prepared;
 }
@@ -133,7 +135,7 @@ std::unique_ptr<ResponseTranslator> AzureProvider::translator(const ChatCall& ca
   if (!call.info.stream) {
     return make_pass_through();
   }
-  return make_azure_stream_normalizer(api::adds_usage_request(call.info, true));
+  return make_azure_stream_normalizer(api::adds_usage_request(call.info, call.request_usage));
 }
 
 core::Error AzureProvider::map_error(int status, std::string_view body,

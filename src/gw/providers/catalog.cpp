@@ -113,7 +113,8 @@ tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) c
     std::string_view prefix = model.substr(0, slash);
     std::string_view rest = model.substr(slash + 1);
     if (const Provider* provider = find_provider(prefix); provider != nullptr && !rest.empty()) {
-      const auto& listed = snapshot()->models[*provider_index(prefix)];
+      const auto snap = snapshot();  // keeps the snapshot alive while it is read
+      const auto& listed = snap->models[*provider_index(prefix)];
       const bool known = std::any_of(listed.begin(), listed.end(), [&](const ModelEntry& entry) {
         const auto aliases = provider->aliases(entry.id);
         return entry.id == rest || std::find(aliases.begin(), aliases.end(), rest) != aliases.end();

@@ -58,26 +58,32 @@ class PassThrough final : public ResponseTranslator {
     return data.find(R"("choices":[])") != std::string_view::npos;
   }
 
-  // Rare (once per stream): rebuilds the ready bytes without the usage-only event.
+  // Rare (once per stream): rebuilds the ready bytes without the usage-only event, from the same
+  // parser's view of the events (so any line endings split them the same way).
   std::string_view without_usage_only_events(std::string_view ready) {
-    std::string kept;
-    size_t start = 0;
-    while (start < ready.size()) {
-      const size_t lf = ready.find("\n\n", start);
-      const size_t crlf = ready.find("\r\n\r\n", start);
-      size_t end = ready.size();
-      if (lf != std::string_view::npos && (crlf == std::string_view::npos || lf < crlf)) {
-        end = lf + 2;
-      } else if (crlf != std::string_view::npos) {
-        end = crlf + 4;
+    stripped_.clear();
+    net::SseParser parser;
+    parser.feed(ready, [&](const net::SseEvent& event) {
+      if (event.data.find(R"("usage":{)") != std::string_view::npos && is_usage_only(event.data)) {
+        return;
       }
-      const std::string_view event = ready.substr(start, end - start);
-      if (!(event.find(R"("usage":{)") != std::string_view::npos && is_usage_only(event))) {
-        kept.append(event);
+      if (!event.event.empty()) {
+        stripped_.append("event: ").append(event.event).append("\n");
       }
-      start = end;
-    }
-    stripped_ = std::move(kept);
+      if (!event.id.empty()) {
+        stripped_.append("id: ").append(event.id).append("\n");
+      }
+      size_t start = 0;
+      for (;;) {
+        const size_t end = event.data.find('\n', start);
+        stripped_.append("data: ").append(event.data.substr(start, end - start)).append("\n");
+        if (end == std::string_view::npos) {
+          break;
+        }
+        start = end + 1;
+      }
+      stripped_.append("\n");
+    });
     return stripped_;
   }
 
@@ -130,14 +136,14 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_cha
     request.headers.push_back({"authorization", authorization_});
   }
   // The model name spliced in and usage requested for streams; the rest goes out untouched.
-  api::upstream_chat_body(call.body, call.info, call.upstream_model, true,
+  api::upstream_chat_body(call.body, call.info, call.upstream_model, call.request_usage,
                           prepared.storage.emplace_back(), request.body);
   return prepared;
 }
 
 std::unique_ptr<ResponseTranslator> OpenAICompatibleProvider::translator(
     const ChatCall& call) const {
-  return make_pass_through(api::adds_usage_request(call.info, true));
+  return make_pass_through(api::adds_usage_request(call.info, call.request_usage));
 }
 
 core::Error OpenAICompatibleProvider::map_error(int status, std::string_view body,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ struct ChatCall {
   const api::ChatRequestInfo& info;
   std::string_view upstream_model;
   std::string_view request_id;
+  // OpenAI-dialect upstreams: ask for usage on streams (stream_options.include_usage).
+  bool request_usage = true;
 };
 
 // The upstream request plus the bytes it points into (request.body views `storage` and/or the
@@ -86,6 +89,14 @@ class Provider {
   virtual std::vector<ModelEntry> configured_models() const { return {}; }
   // Whether /v1/models shows this provider's models as "provider/id" even when unambiguous.
   virtual bool lists_prefixed() const { return false; }
+
+  // Whether streams still ask this upstream for usage: a strict OpenAI-compatible server may
+  // refuse the stream_options field (400/422), after which the gateway stops sending it there.
+  bool asks_for_usage() const { return asks_for_usage_.load(std::memory_order_relaxed); }
+  void stop_asking_for_usage() const { asks_for_usage_.store(false, std::memory_order_relaxed); }
+
+ private:
+  mutable std::atomic<bool> asks_for_usage_{true};
 };
 
 // The default mapping of an upstream error: OpenAI-shaped bodies keep their message, type, code

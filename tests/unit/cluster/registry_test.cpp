@@ -172,6 +172,21 @@ TEST(WorkerRegistry, AnAbandonedTrialFreesTheHalfOpenSlot) {
   EXPECT_EQ(registry.list(std::nullopt, later)[0].circuit, CircuitBreaker::State::kClosed);
 }
 
+TEST(WorkerRegistry, AHalfOpenWorkerWithItsTrialOutDoesNotBlockTheOthers) {
+  WorkerRegistry registry(options(), 1);
+  registry.register_worker(worker("a"), t0);
+  registry.register_worker(worker("b"), t0);
+  for (int i = 0; i < 2; ++i) {
+    take(registry, "llama3", t0, {"b"}).failed(t0);
+  }
+  const auto later = t0 + seconds(30);
+  auto busy_b = take(registry, "llama3", later, {"a"});  // b: load 1, a: load 0 but half-open
+  auto trial = take(registry, "llama3", later);
+  EXPECT_EQ(trial.worker_id(), "a");
+  // a is still the least loaded, but its one trial is out: b takes the request.
+  EXPECT_EQ(take(registry, "llama3", later).worker_id(), "b");
+}
+
 TEST(WorkerRegistry, RejectsAUrlThatDoesNotParse) {
   WorkerRegistry registry(options(), 1);
   auto bad = worker("a");
