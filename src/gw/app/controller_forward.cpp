@@ -108,16 +108,14 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
 
   // The worker gets the client's body (it puts its backend's model name in; usage is asked for
   // so that the controller counts tokens too) and the request id, trace context and internal key.
-  const std::string authorization =
-      config.internal_api_key.empty() ? std::string() : "Bearer " + config.internal_api_key;
   net::OutboundRequest request;
   request.headers.push_back({"content-type", "application/json"});
   request.headers.push_back({"accept", info.stream ? "text/event-stream" : "application/json"});
   request.headers.push_back({"user-agent", providers::kUserAgent});
   request.headers.push_back({"x-request-id", exchange.request_id});
   add_trace_context(exchange.request, request.headers);
-  if (!authorization.empty()) {
-    request.headers.push_back({"authorization", authorization});
+  if (!state_->worker_authorization.empty()) {
+    request.headers.push_back({"authorization", state_->worker_authorization});
   }
   std::string storage;
   api::upstream_chat_body(exchange.request.body, info, info.model, true, storage, request.body);

@@ -47,7 +47,11 @@ Task<void> send_json(Exchange& exchange, int status, const json::value& value) {
 }  // namespace
 
 ControllerState::ControllerState(ControllerConfig c)
-    : config(std::move(c)), registry(config.registry), started_at(api::unix_now()) {
+    : config(std::move(c)),
+      worker_authorization(config.internal_api_key.empty() ? std::string()
+                                                           : "Bearer " + config.internal_api_key),
+      registry(config.registry),
+      started_at(api::unix_now()) {
   add_worker_metrics(metrics, registry);
 }
 

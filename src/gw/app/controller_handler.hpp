@@ -22,6 +22,7 @@ struct ControllerState {
   explicit ControllerState(ControllerConfig c);
 
   ControllerConfig config;
+  std::string worker_authorization;  // "Bearer <INTERNAL_API_KEY>", or empty
   cluster::WorkerRegistry registry;
   int64_t started_at;  // unix seconds, the "created" of /v1/models entries
   // Requests waiting for a worker below capacity, across shards (bounded by queue_size).

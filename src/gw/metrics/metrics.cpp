@@ -148,14 +148,15 @@ struct Metrics::Impl {
 
   std::mutex mutex;  // guards the caches below (the families lock themselves)
   std::unordered_map<std::string, Series> series;
-  std::unordered_map<std::string, Gauge*> in_flight_by_endpoint;
+  std::string key_buffer;
+  // Keyed by endpoint_label()'s static strings: no allocation per request.
+  std::unordered_map<std::string_view, Gauge*> in_flight_by_endpoint;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
 
   Gauge& in_flight_for(std::string_view endpoint) {
-    auto it = in_flight_by_endpoint.find(std::string(endpoint));
+    auto it = in_flight_by_endpoint.find(endpoint);
     if (it == in_flight_by_endpoint.end()) {
-      it = in_flight_by_endpoint
-               .emplace(std::string(endpoint), &in_flight.Add({{"endpoint", label(endpoint)}}))
+      it = in_flight_by_endpoint.emplace(endpoint, &in_flight.Add({{"endpoint", label(endpoint)}}))
                .first;
     }
     return *it->second;
