@@ -58,14 +58,25 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
 }
 
 std::optional<TokenCounts> read_usage(std::string_view json) {
-  const simdjson::padded_string padded(json);
+  // A completion carries its usage last: parse only from the last "usage" key on, not the whole
+  // body (an unescaped "usage": can only be a key; strings escape their quotes).
+  std::string_view from = json;
+  if (const size_t key = json.rfind(R"("usage":)"); key != std::string_view::npos) {
+    from = json.substr(key + 8);
+  } else if (json.find(R"("usage")") == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const simdjson::padded_string padded(from);
   thread_local simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
   if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) {
     return std::nullopt;
   }
   simdjson::ondemand::object usage;
-  if (doc.find_field_unordered("usage").get_object().get(usage) != simdjson::SUCCESS) {
+  const bool whole_document = from.size() == json.size();
+  const auto found = whole_document ? doc.find_field_unordered("usage").get_object().get(usage)
+                                    : doc.get_object().get(usage);
+  if (found != simdjson::SUCCESS) {
     return std::nullopt;
   }
   TokenCounts counts;
@@ -82,6 +93,9 @@ std::optional<TokenCounts> read_usage(std::string_view json) {
       continue;
     }
     (key == "prompt_tokens" ? counts.prompt : counts.completion) = number;
+    if (counts.prompt >= 0 && counts.completion >= 0) {
+      break;  // what follows the object is never looked at
+    }
   }
   return counts;
 }

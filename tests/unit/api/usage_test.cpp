@@ -59,6 +59,16 @@ TEST(ReadUsage, FindsTheCountsOrNothing) {
   EXPECT_EQ(counts->prompt, 12);
   EXPECT_EQ(counts->completion, 5);
   EXPECT_FALSE(read_usage(R"({"id":"x","usage":null})").has_value());
+  // Spaced out, nested details, and a "usage" inside a string do not confuse it.
+  auto spaced = read_usage(
+      R"({"choices":[{"message":{"content":"say \"usage\": {}"}}], "usage" : {"prompt_tokens_details":{"cached_tokens":1}, "prompt_tokens": 4, "completion_tokens": 2}})");
+  ASSERT_TRUE(spaced.has_value());
+  EXPECT_EQ(spaced->prompt, 4);
+  EXPECT_EQ(spaced->completion, 2);
+  auto compact = read_usage(R"({"usage":{"completion_tokens":7,"prompt_tokens":3},"id":"z"})");
+  ASSERT_TRUE(compact.has_value());
+  EXPECT_EQ(compact->prompt, 3);
+  EXPECT_EQ(compact->completion, 7);
   EXPECT_FALSE(read_usage(R"({"id":"x"})").has_value());
   EXPECT_FALSE(read_usage("not json").has_value());
 }
