@@ -43,6 +43,7 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
     parts.push_back(body);
     return;
   }
+  parts.reserve(parts.size() + 4);
   // The new model token and the usage request go right after the model's string token.
   if (rename) {
     storage = json_quote(upstream_model);

@@ -104,11 +104,13 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
   std::optional<QueueSlot> queue_slot;
   std::optional<std::chrono::steady_clock::time_point> queued_at;
   std::vector<std::string> tried;
+  tried.reserve(static_cast<size_t>(config.max_attempts));
   LastFailure last;
 
   // The worker gets the client's body (it puts its backend's model name in; usage is asked for
   // so that the controller counts tokens too) and the request id, trace context and internal key.
   net::OutboundRequest request;
+  request.headers.reserve(7);
   request.headers.push_back({"content-type", "application/json"});
   request.headers.push_back({"accept", info.stream ? "text/event-stream" : "application/json"});
   request.headers.push_back({"user-agent", providers::kUserAgent});
