@@ -150,7 +150,6 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
     co_return co_await send_json(exchange, answer);
   }
   if (path == "/internal/workers/heartbeat") {
-    exchange.log.routine = true;
     if (method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
     }

@@ -18,7 +18,6 @@ class MetricsOnly final : public net::HttpHandler {
       co_return co_await serve_metrics(exchange, metrics_);
     }
     if (path == "/health") {
-      exchange.log.routine = true;
       net::Response response{200, "application/json", {}, R"({"status":"ok"})"};
       co_return co_await net::respond(exchange.writer, std::move(response));
     }

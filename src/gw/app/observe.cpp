@@ -59,7 +59,6 @@ net::Task<void> serve_metrics(net::Exchange& exchange, const metrics::Metrics& m
   if (exchange.request.method != "GET" && exchange.request.method != "HEAD") {
     co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
   }
-  exchange.log.routine = true;
   net::Response response{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics.serialize()};
   co_await net::respond(exchange.writer, std::move(response));
 }

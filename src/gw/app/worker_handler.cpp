@@ -62,7 +62,6 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
     co_return co_await serve_metrics(exchange, state_->metrics);
   }
   if (path == "/health" && request.method == "GET") {
-    exchange.log.routine = true;
     co_return co_await health(exchange);
   }
   const auto& key = state_->config.internal_api_key;

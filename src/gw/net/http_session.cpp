@@ -204,8 +204,7 @@ void watch_for_disconnect(const std::shared_ptr<SessionControl>& control) {
 
 void write_access_log(const Exchange& exchange, int status, bool client_gone) {
   const auto& log = exchange.log;
-  // Routine machine traffic (heartbeats, health probes) only at debug level, when it succeeds.
-  const auto level = log.routine && status < 400 ? spdlog::level::debug : spdlog::level::info;
+  constexpr auto level = spdlog::level::info;
   if (!spdlog::should_log(level)) {
     return;
   }

@@ -114,9 +114,6 @@ struct RequestLog {
   int64_t completion_tokens = -1;
   // A failure of the upstream after it answered 2xx (reset, timeout, protocol), if any.
   std::string_view upstream_error;
-  // Machine traffic between cluster members (heartbeats, probes of workers): logged at debug
-  // level when it succeeds.
-  bool routine = false;
 };
 
 struct Exchange {
