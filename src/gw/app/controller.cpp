@@ -22,18 +22,10 @@ int run_controller(const ControllerConfig& config) {
   state->registry.set_capacity_listener([raw = state.get()] { raw->capacity_freed(); });
 
   MetricsListener metrics_listener;
-  if (config.metrics_port) {
-    if (auto started =
-            metrics_listener.start(config.http.host, *config.metrics_port, state->metrics);
-        !started) {
-      spdlog::critical("{}", started.error());
-      return 1;
-    }
-  }
   net::HttpServer server(config.http);
-  auto port = server.bind();
+  const auto port = bind_listeners(server, config.http.host, config.metrics_port, metrics_listener,
+                                   state->metrics);
   if (!port) {
-    spdlog::critical("{}", port.error());
     return 1;
   }
   server.run([&](boost::asio::io_context& io, size_t shard) -> std::shared_ptr<net::HttpHandler> {

@@ -64,4 +64,21 @@ tl::expected<uint16_t, std::string> MetricsListener::start(const std::string& ho
   return *bound;
 }
 
+std::optional<uint16_t> bind_listeners(net::HttpServer& server, const std::string& host,
+                                       const std::optional<uint16_t>& metrics_port,
+                                       MetricsListener& listener, const metrics::Metrics& metrics) {
+  if (metrics_port) {
+    if (auto started = listener.start(host, *metrics_port, metrics); !started) {
+      spdlog::critical("{}", started.error());
+      return std::nullopt;
+    }
+  }
+  auto port = server.bind();
+  if (!port) {
+    spdlog::critical("{}", port.error());
+    return std::nullopt;
+  }
+  return *port;
+}
+
 }  // namespace gw::app

@@ -30,4 +30,10 @@ class MetricsListener {
   std::thread thread_;
 };
 
+// Binds `server` and, when `metrics_port` is set, starts `listener` there. Logs why and returns
+// nothing on failure (the command then exits 1).
+std::optional<uint16_t> bind_listeners(net::HttpServer& server, const std::string& host,
+                                       const std::optional<uint16_t>& metrics_port,
+                                       MetricsListener& listener, const metrics::Metrics& metrics);
+
 }  // namespace gw::app

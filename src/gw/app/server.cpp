@@ -90,18 +90,10 @@ int run_server(const ServerConfig& config) {
   }
 
   MetricsListener metrics_listener;
-  if (config.metrics_port) {
-    if (auto started =
-            metrics_listener.start(config.http.host, *config.metrics_port, *context->metrics);
-        !started) {
-      spdlog::critical("{}", started.error());
-      return 1;
-    }
-  }
   net::HttpServer server(config.http);
-  auto port = server.bind();
+  const auto port = bind_listeners(server, config.http.host, config.metrics_port, metrics_listener,
+                                   *context->metrics);
   if (!port) {
-    spdlog::critical("{}", port.error());
     return 1;
   }
   server.run([&](boost::asio::io_context& io, size_t shard) -> std::shared_ptr<net::HttpHandler> {

@@ -20,18 +20,10 @@ int run_worker(const WorkerConfig& config) {
                config.capacity);
 
   MetricsListener metrics_listener;
-  if (config.metrics_port) {
-    if (auto started =
-            metrics_listener.start(config.http.host, *config.metrics_port, state->metrics);
-        !started) {
-      spdlog::critical("{}", started.error());
-      return 1;
-    }
-  }
   net::HttpServer server(config.http);
-  auto port = server.bind();
+  const auto port = bind_listeners(server, config.http.host, config.metrics_port, metrics_listener,
+                                   state->metrics);
   if (!port) {
-    spdlog::critical("{}", port.error());
     return 1;
   }
   state->advertise_url = config.advertise_url.empty()
