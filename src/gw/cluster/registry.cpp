@@ -62,6 +62,7 @@ tl::expected<void, std::string> WorkerRegistry::register_worker(const Registrati
                   false,
                   false,
                   CircuitBreaker(options_.breaker_failures, options_.breaker_cooldown)};
+    worker.note_reported_load();
     workers_.insert_or_assign(registration.worker_id, std::move(worker));
   }
   notify_capacity();
@@ -83,6 +84,7 @@ bool WorkerRegistry::heartbeat(const std::string& worker_id, int64_t current_loa
   }
   const bool lower = current_load < it->second.registration.current_load;
   it->second.registration.current_load = current_load;
+  it->second.note_reported_load();
   it->second.last_heartbeat = now;
   it->second.lost = false;
   lock.unlock();
@@ -108,8 +110,7 @@ bool WorkerRegistry::eligible(Worker& worker, Clock::time_point now) const {
   if (worker.lost || worker.draining) {
     return false;
   }
-  const int64_t load = std::max(worker.in_flight, worker.registration.current_load);
-  if (load >= worker.registration.capacity) {
+  if (worker.load() >= worker.registration.capacity) {
     return false;
   }
   return worker.breaker.state(now) != CircuitBreaker::State::kOpen;
@@ -130,7 +131,7 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
     if (std::find(exclude.begin(), exclude.end(), id) != exclude.end()) {
       continue;
     }
-    const int64_t load = std::max(worker.in_flight, worker.registration.current_load);
+    const int64_t load = worker.load();
     const bool alive = !worker.lost && !worker.draining &&
                        worker.breaker.state(now) == CircuitBreaker::State::kClosed;
     if (alive && load >= worker.registration.capacity) {
@@ -217,6 +218,7 @@ void WorkerRegistry::probe_succeeded(const ProbeTarget& target, int64_t current_
     }
     Worker& worker = it->second;
     worker.registration.current_load = current_load;
+    worker.note_reported_load();
     worker.last_heartbeat = now;
     worker.lost = false;
     worker.breaker.on_probe_success();

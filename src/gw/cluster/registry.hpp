@@ -102,6 +102,8 @@ class WorkerRegistry {
 
   // Least-loaded among the model's workers that are healthy, not draining, below capacity and
   // whose circuit allows traffic; ties broken at random. `exclude` skips workers already tried.
+  // A worker's load is this controller's own in-flight count plus what the worker last reported
+  // beyond it.
   std::variant<Lease, PickError> pick(const std::string& model_id, Clock::time_point now,
                                       const std::vector<std::string>& exclude = {});
 
@@ -136,6 +138,16 @@ class WorkerRegistry {
     bool draining = false;
     bool lost = false;
     CircuitBreaker breaker;
+    // What the worker reported beyond the requests this controller has in flight there (other
+    // controllers, direct clients). Reconciling this way, rather than taking the larger of the
+    // two, keeps a report made while our own requests were running from counting them twice
+    // until the next heartbeat.
+    int64_t external_load = 0;
+
+    void note_reported_load() {
+      external_load = std::max<int64_t>(0, registration.current_load - in_flight);
+    }
+    int64_t load() const { return in_flight + external_load; }
   };
   void finish(const std::string& worker_id, uint64_t generation, std::optional<bool> success,
               Clock::time_point now);

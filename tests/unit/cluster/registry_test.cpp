@@ -68,6 +68,22 @@ TEST(WorkerRegistry, ReportedLoadCountsToo) {
   }
 }
 
+TEST(WorkerRegistry, AReportMadeDuringOurOwnRequestsDoesNotCountThemTwice) {
+  WorkerRegistry registry(options(), 1);
+  registry.register_worker(worker("a"), t0);
+  registry.register_worker(worker("b"), t0);
+  auto on_a = take(registry, "llama3", t0, {"b"});
+  auto on_b = take(registry, "llama3", t0, {"a"});
+  ASSERT_TRUE(registry.heartbeat("b", 1, t0));  // b reports our own request
+  { auto done = std::move(on_b); }              // which then finishes
+  // a has one request of ours in flight, b none: b is chosen (a stale "1" from b would tie).
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(take(registry, "llama3", t0).worker_id(), "b");
+  }
+  ASSERT_TRUE(registry.heartbeat("b", 3, t0));  // three requests from elsewhere
+  EXPECT_EQ(take(registry, "llama3", t0).worker_id(), "a");
+}
+
 TEST(WorkerRegistry, CapacityUnknownModelAndNoHealthyWorker) {
   WorkerRegistry registry(options(), 1);
   registry.register_worker(worker("a", "llama3", 1), t0);
