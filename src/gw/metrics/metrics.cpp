@@ -9,6 +9,7 @@
 
 #include <array>
 #include <mutex>
+#include <span>
 #include <unordered_map>
 
 namespace gw::metrics {
@@ -35,6 +36,21 @@ struct Series {
   Counter* stream_outcome = nullptr;  // null for non-streaming requests
   Gauge* in_flight = nullptr;
 };
+
+// Every value endpoint_label() returns: the exact routes, the two parametrised ones, "other".
+constexpr size_t kExactEndpoints = 7;
+constexpr std::array<std::string_view, kExactEndpoints + 3> kEndpointLabelArray{
+    "/v1/chat/completions",
+    "/v1/models",
+    "/health",
+    "/metrics",
+    "/internal/workers/register",
+    "/internal/workers/heartbeat",
+    "/internal/workers",
+    "/v1/models/{id}",
+    "/internal/workers/{id}",
+    "other"};
+constexpr std::span<const std::string_view> kEndpointLabels{kEndpointLabelArray};
 
 }  // namespace
 
@@ -149,17 +165,21 @@ struct Metrics::Impl {
   std::mutex mutex;  // guards the caches below (the families lock themselves)
   std::unordered_map<std::string, Series> series;
   std::string key_buffer;
-  // Keyed by endpoint_label()'s static strings: no allocation per request.
-  std::unordered_map<std::string_view, Gauge*> in_flight_by_endpoint;
+  // One gauge per endpoint_label() value, made up front: read without a lock.
+  std::unordered_map<std::string_view, Gauge*> in_flight_by_endpoint = make_in_flight_gauges();
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
 
-  Gauge& in_flight_for(std::string_view endpoint) {
-    auto it = in_flight_by_endpoint.find(endpoint);
-    if (it == in_flight_by_endpoint.end()) {
-      it = in_flight_by_endpoint.emplace(endpoint, &in_flight.Add({{"endpoint", label(endpoint)}}))
-               .first;
+  std::unordered_map<std::string_view, Gauge*> make_in_flight_gauges() {
+    std::unordered_map<std::string_view, Gauge*> gauges;
+    for (std::string_view endpoint : kEndpointLabels) {
+      gauges.emplace(endpoint, &in_flight.Add({{"endpoint", label(endpoint)}}));
     }
-    return *it->second;
+    return gauges;
+  }
+
+  Gauge& in_flight_for(std::string_view endpoint) const {
+    auto it = in_flight_by_endpoint.find(endpoint);
+    return *(it != in_flight_by_endpoint.end() ? it : in_flight_by_endpoint.find("other"))->second;
   }
 
   Series& series_for(const RequestSample& s) {
@@ -202,12 +222,7 @@ Metrics::Metrics() : impl_(std::make_unique<Impl>()) {}
 Metrics::~Metrics() = default;
 
 void Metrics::request_started(std::string_view endpoint) {
-  Gauge* gauge = nullptr;
-  {
-    std::lock_guard lock(impl_->mutex);
-    gauge = &impl_->in_flight_for(endpoint);
-  }
-  gauge->Increment();
+  impl_->in_flight_for(endpoint).Increment();
 }
 
 void Metrics::record(const RequestSample& sample) {

@@ -46,7 +46,7 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
-  // `endpoint` (here and in RequestSample) is a value of endpoint_label(): static storage.
+  // `endpoint` (here and in RequestSample) is a value of endpoint_label().
   void request_started(std::string_view endpoint);
   void record(const RequestSample& sample);  // also ends the in-flight count
   // kind: connect, timeout, status, reset, protocol.
