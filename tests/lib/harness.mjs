@@ -234,17 +234,21 @@ export function startGateway(flags = [], env = {}, { cwd, listenFlags = true } =
  * with health checks fast enough for tests (override with flags).
  */
 export function startController(flags = [], env = {}, { port = 0, cwd } = {}) {
-  const defaults = ['--host', '127.0.0.1', '--port', String(port)];
-  const fast = {
+  const args = ['controller', '--host', '127.0.0.1', '--port', String(port)];
+  addDefaults(args, flags, {
     '--threads': '1',
     '--drain-timeout': '2',
     '--heartbeat-timeout': '1.5',
     '--heartbeat-check-interval': '0.2',
-  };
-  for (const [flag, value] of Object.entries(fast)) {
-    if (!flags.includes(flag)) defaults.push(flag, value);
+  });
+  return startProcess([...args, ...flags], env, { cwd });
+}
+
+/** Appends each `defaults` flag (with its value) to `args` unless `flags` already sets it. */
+function addDefaults(args, flags, defaults) {
+  for (const [flag, value] of Object.entries(defaults)) {
+    if (!flags.includes(flag)) args.push(flag, value);
   }
-  return startProcess(['controller', ...defaults, ...flags], env, { cwd });
 }
 
 /**
@@ -257,15 +261,12 @@ export function startWorker({ id, model, backend, controller, flags = [], env = 
   const url = (x) => (typeof x === 'string' ? x : x.url);
   const args = ['worker', '--host', '127.0.0.1', '--port', '0', '--worker-id', id, '--model-id', model,
     '--backend-url', url(backend), '--controller-url', url(controller)];
-  const fast = {
+  addDefaults(args, flags, {
     '--threads': '1',
     '--drain-timeout': '5',
     '--heartbeat-interval': '0.2',
     '--registry-retry-delay': '0.1',
-  };
-  for (const [flag, value] of Object.entries(fast)) {
-    if (!flags.includes(flag)) args.push(flag, value);
-  }
+  });
   return startProcess([...args, ...flags], env);
 }
 

@@ -8,6 +8,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "gw/api/completion_json.hpp"
 #include "gw/core/error.hpp"
 
 namespace gw::api {
@@ -55,13 +56,7 @@ inline bool adds_usage_request(const ChatRequestInfo& info, bool request_usage) 
   return request_usage && info.stream && !info.include_usage;
 }
 
-// Token counts an upstream reported; -1 when it did not.
-struct TokenCounts {
-  int64_t prompt = -1;
-  int64_t completion = -1;
-};
-
 // The "usage" object of a chat.completion (or chunk) JSON text, if it has a non-null one.
-std::optional<TokenCounts> read_usage(std::string_view json);
+std::optional<Usage> read_usage(std::string_view json);
 
 }  // namespace gw::api

@@ -8,9 +8,10 @@
 
 namespace gw::api {
 
+// Token counts; -1 when an upstream did not report them.
 struct Usage {
-  int64_t prompt_tokens = 0;
-  int64_t completion_tokens = 0;
+  int64_t prompt_tokens = -1;
+  int64_t completion_tokens = -1;
 };
 
 // Identity shared by every chunk of one completion, as OpenAI does.

@@ -58,7 +58,7 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
   parts.push_back(body.substr(info.model_end));
 }
 
-std::optional<TokenCounts> read_usage(std::string_view json) {
+std::optional<Usage> read_usage(std::string_view json) {
   // A completion carries its usage last: parse only from the last "usage" key on, not the whole
   // body (an unescaped "usage": can only be a key; strings escape their quotes).
   std::string_view from = json;
@@ -80,7 +80,7 @@ std::optional<TokenCounts> read_usage(std::string_view json) {
   if (found != simdjson::SUCCESS) {
     return std::nullopt;
   }
-  TokenCounts counts;
+  Usage counts;
   for (auto field : usage) {
     std::string_view key;
     int64_t number = 0;
@@ -93,8 +93,8 @@ std::optional<TokenCounts> read_usage(std::string_view json) {
     if (field.value().get_int64().get(number) != simdjson::SUCCESS) {
       continue;
     }
-    (key == "prompt_tokens" ? counts.prompt : counts.completion) = number;
-    if (counts.prompt >= 0 && counts.completion >= 0) {
+    (key == "prompt_tokens" ? counts.prompt_tokens : counts.completion_tokens) = number;
+    if (counts.prompt_tokens >= 0 && counts.completion_tokens >= 0) {
       break;  // what follows the object is never looked at
     }
   }

@@ -41,10 +41,6 @@ net::Task<RelayEnd> relay_success(net::Exchange& exchange, net::UpstreamResponse
 // W3C traceparent/tracestate from the client's request, passed on upstream (views into it).
 void add_trace_context(const net::Request& request, net::HeaderViews& headers);
 
-// Upstream response headers a client of the provider's own API would see and may rely on: rate
-// limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.
-net::Headers relayed_headers(const net::UpstreamResponse& upstream);
-
 // The built-in `echo` model: answers with the last user message (streamed word by word).
 net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& info);
 

@@ -24,47 +24,8 @@ Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::st
   co_return RelayEnd::kUpstreamFailed;
 }
 
-// Notes in the exchange's log what the metrics and the access log need of an upstream exchange:
-// the time it took, the first event relayed, the token counts (also when the relay fails).
-class UpstreamAccounting {
- public:
-  UpstreamAccounting(Exchange& exchange, const providers::ResponseTranslator& translator,
-                     bool stream, std::chrono::steady_clock::time_point sent_at)
-      : log_(exchange.log), translator_(translator), stream_(stream), sent_at_(sent_at) {
-    log_.stream = stream;
-  }
-  ~UpstreamAccounting() {
-    log_.upstream_time += std::chrono::steady_clock::now() - sent_at_;
-    if (stream_) {
-      const auto counts = translator_.usage();
-      log_.prompt_tokens = counts.prompt;
-      log_.completion_tokens = counts.completion;
-    }
-  }
-  UpstreamAccounting(const UpstreamAccounting&) = delete;
-  UpstreamAccounting& operator=(const UpstreamAccounting&) = delete;
-
-  void first_write() {
-    if (log_.first_token_at == std::chrono::steady_clock::time_point{}) {
-      log_.first_token_at = std::chrono::steady_clock::now();
-    }
-  }
-  void read_usage(std::string_view completion) {
-    if (auto counts = api::read_usage(completion)) {
-      log_.prompt_tokens = counts->prompt;
-      log_.completion_tokens = counts->completion;
-    }
-  }
-
- private:
-  net::RequestLog& log_;
-  const providers::ResponseTranslator& translator_;
-  bool stream_;
-  std::chrono::steady_clock::time_point sent_at_;
-};
-
-}  // namespace
-
+// Upstream response headers a client of the provider's own API would see and may rely on: rate
+// limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.
 net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
   auto starts_with = [](std::string_view name, std::string_view prefix) {
     return name.size() >= prefix.size() && net::iequals(name.substr(0, prefix.size()), prefix);
@@ -83,6 +44,47 @@ net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
   }
   return out;
 }
+
+// Notes in the exchange's log what the metrics and the access log need of an upstream exchange:
+// the time it took, the first event relayed, the token counts (also when the relay fails).
+class UpstreamAccounting {
+ public:
+  UpstreamAccounting(Exchange& exchange, const providers::ResponseTranslator& translator,
+                     bool stream, std::chrono::steady_clock::time_point sent_at)
+      : log_(exchange.log), translator_(translator), stream_(stream), sent_at_(sent_at) {
+    log_.stream = stream;
+  }
+  ~UpstreamAccounting() {
+    log_.upstream_time += std::chrono::steady_clock::now() - sent_at_;
+    if (stream_) {
+      const auto counts = translator_.usage();
+      log_.prompt_tokens = counts.prompt_tokens;
+      log_.completion_tokens = counts.completion_tokens;
+    }
+  }
+  UpstreamAccounting(const UpstreamAccounting&) = delete;
+  UpstreamAccounting& operator=(const UpstreamAccounting&) = delete;
+
+  void first_write() {
+    if (log_.first_token_at == std::chrono::steady_clock::time_point{}) {
+      log_.first_token_at = std::chrono::steady_clock::now();
+    }
+  }
+  void read_usage(std::string_view completion) {
+    if (auto counts = api::read_usage(completion)) {
+      log_.prompt_tokens = counts->prompt_tokens;
+      log_.completion_tokens = counts->completion_tokens;
+    }
+  }
+
+ private:
+  net::RequestLog& log_;
+  const providers::ResponseTranslator& translator_;
+  bool stream_;
+  std::chrono::steady_clock::time_point sent_at_;
+};
+
+}  // namespace
 
 std::string sse_error_event(const core::Error& error) {
   std::string event = "data: ";

@@ -85,7 +85,6 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
   const std::string type =
       reader.choice("BACKEND_TYPE", "openai-compatible",
                     {"openai-compatible", "openai", "anthropic", "ollama", "azure"});
-  config.backend_type = type;
   auto& backend = config.backend;
   backend.name = type;  // names the backend in errors, logs and metrics
   backend.api_key = reader.text("BACKEND_API_KEY");

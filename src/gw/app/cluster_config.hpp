@@ -32,8 +32,7 @@ struct WorkerConfig {
   core::LogConfig log;
   std::string worker_id;
   std::string model_id;
-  ProviderConfig backend;    // named after its type
-  std::string backend_type;  // as configured: openai-compatible, anthropic, ollama, azure
+  ProviderConfig backend;  // named after its type: openai-compatible, anthropic, ollama, azure
   std::string backend_model;
   std::string controller_url;
   std::string advertise_url;  // empty: built from the listen address once the port is known

@@ -9,7 +9,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/pct_string_view.hpp>
 
 #include "gw/api/completion_json.hpp"
 #include "gw/app/controller_metrics.hpp"
@@ -157,8 +156,7 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
       co_return co_await send_json(exchange, 200, list);
     }
     const std::string_view raw = path.substr(std::string_view("/v1/models/").size());
-    auto pct = boost::urls::make_pct_string_view(raw);
-    const std::string id = pct ? pct->decode() : std::string(raw);
+    const std::string id = net::percent_decode(raw);
     if (std::find(models.begin(), models.end(), id) != models.end()) {
       const json::value model = model_object(id, state_->started_at);
       co_return co_await send_json(exchange, 200, model);

@@ -7,7 +7,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
-#include <boost/url/pct_string_view.hpp>
 
 #include "gw/app/controller_handler.hpp"
 #include "gw/app/gateway_handler.hpp"
@@ -193,8 +192,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "DELETE");
     }
     const std::string_view raw = path.substr(kWorkersPath.size() + 1);
-    auto pct = boost::urls::make_pct_string_view(raw);
-    const std::string id = pct ? pct->decode() : std::string(raw);
+    const std::string id = net::percent_decode(raw);
     if (!registry.remove(id)) {
       co_return co_await net::respond_error(
           exchange.writer,

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/url/pct_string_view.hpp>
 
 #include "gw/api/chat_request.hpp"
 #include "gw/app/chat.hpp"
@@ -24,11 +23,6 @@ core::Error unknown_path(const net::Request& request) {
 
 Task<void> send_error(Exchange& exchange, const core::Error& error) {
   return net::respond_error(exchange.writer, error);
-}
-
-std::string percent_decode(std::string_view text) {
-  auto pct = boost::urls::make_pct_string_view(text);
-  return pct ? pct->decode() : std::string(text);
 }
 
 }  // namespace
@@ -115,7 +109,7 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
       co_return co_await net::respond(exchange.writer,
                                       Response{200, "application/json", {}, catalog.list_json()});
     }
-    const std::string id = percent_decode(path.substr(std::string_view("/v1/models/").size()));
+    const std::string id = net::percent_decode(path.substr(std::string_view("/v1/models/").size()));
     if (auto model = catalog.model_json(id)) {
       co_return co_await net::respond(exchange.writer,
                                       Response{200, "application/json", {}, std::move(*model)});

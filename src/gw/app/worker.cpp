@@ -16,7 +16,7 @@ int run_worker(const WorkerConfig& config) {
   auto state = std::make_shared<WorkerState>(config, make_provider(config.backend));
   state->controller = *net::Endpoint::parse(config.controller_url);  // validated by the config
   spdlog::info("worker {}: model {} on {} backend {} (as '{}'), capacity {}", config.worker_id,
-               config.model_id, config.backend_type, config.backend.base_url, config.backend_model,
+               config.model_id, config.backend.name, config.backend.base_url, config.backend_model,
                config.capacity);
 
   MetricsListener metrics_listener;

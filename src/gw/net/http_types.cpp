@@ -1,5 +1,6 @@
 #include "gw/net/http_types.hpp"
 
+#include <boost/url/pct_string_view.hpp>
 #include <cctype>
 
 namespace gw::net {
@@ -24,6 +25,11 @@ bool iequals(std::string_view a, std::string_view b) {
     }
   }
   return true;
+}
+
+std::string percent_decode(std::string_view text) {
+  auto pct = boost::urls::make_pct_string_view(text);
+  return pct ? pct->decode() : std::string(text);
 }
 
 std::string_view Request::path() const {

@@ -36,6 +36,9 @@ using HeaderViews = std::vector<HeaderView>;
 
 bool iequals(std::string_view a, std::string_view b);
 
+// A percent-encoded path segment decoded (as is when it is not valid percent-encoding).
+std::string percent_decode(std::string_view text);
+
 struct Request {
   std::string_view method;  // "GET", "POST", ...
   std::string_view target;  // origin-form, e.g. "/v1/models?x=1"

@@ -50,7 +50,7 @@ struct AnthropicUsage {
     take("cache_creation_input_tokens", cache_creation);
   }
 
-  api::TokenCounts counts() const { return {input + cache_read + cache_creation, output}; }
+  api::Usage counts() const { return {input + cache_read + cache_creation, output}; }
 
   json::object to_openai() const {
     const int64_t prompt = input + cache_read + cache_creation;
@@ -95,7 +95,7 @@ class AnthropicStream final : public ResponseTranslator {
   }
 
   bool finished() const override { return finished_; }
-  api::TokenCounts usage() const override { return usage_.counts(); }
+  api::Usage usage() const override { return usage_.counts(); }
 
  private:
   tl::expected<void, core::Error> on_event(std::string_view data) {

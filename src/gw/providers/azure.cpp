@@ -27,7 +27,7 @@ class AzureStream final : public ResponseTranslator {
   }
 
   bool finished() const override { return done_; }
-  api::TokenCounts usage() const override { return usage_; }
+  api::Usage usage() const override { return usage_; }
 
  private:
   void on_event(std::string_view data) {
@@ -50,8 +50,8 @@ class AzureStream final : public ResponseTranslator {
     const bool has_usage = usage != nullptr && usage->is_object();  // null: none
     if (has_usage) {
       const auto& u = usage->as_object();
-      for (auto [key, field] : {std::pair{"prompt_tokens", &usage_.prompt},
-                                std::pair{"completion_tokens", &usage_.completion}}) {
+      for (auto [key, field] : {std::pair{"prompt_tokens", &usage_.prompt_tokens},
+                                std::pair{"completion_tokens", &usage_.completion_tokens}}) {
         if (const auto* v = u.if_contains(key); v != nullptr && v->is_int64()) {
           *field = v->as_int64();
         }
@@ -97,7 +97,7 @@ class AzureStream final : public ResponseTranslator {
   bool first_sent_ = false;
   bool done_ = false;
   bool strip_usage_;
-  api::TokenCounts usage_;
+  api::Usage usage_;
 };
 
 }  // namespace

@@ -152,7 +152,7 @@ class OllamaStream final : public ResponseTranslator {
   }
 
   bool finished() const override { return done_; }
-  api::TokenCounts usage() const override { return usage_; }
+  api::Usage usage() const override { return usage_; }
 
  private:
   tl::expected<void, core::Error> on_line(std::string_view line) {
@@ -231,7 +231,7 @@ class OllamaStream final : public ResponseTranslator {
   }
 
   bool include_usage_;
-  api::TokenCounts usage_;
+  api::Usage usage_;
   std::string pending_;
   std::string out_;
   std::string id_ = "chatcmpl-" + core::new_request_id().substr(0, 24);

@@ -50,7 +50,7 @@ class PassThrough final : public ResponseTranslator {
 
   bool finished() const override { return done_; }
   bool relayed_error() const override { return error_; }
-  api::TokenCounts usage() const override { return usage_; }
+  api::Usage usage() const override { return usage_; }
 
  private:
   // OpenAI's usage chunk has an empty choices array; chunks that carry content keep their usage.
@@ -94,7 +94,7 @@ class PassThrough final : public ResponseTranslator {
   std::string stripped_;
   bool done_ = false;
   bool error_ = false;
-  api::TokenCounts usage_;
+  api::Usage usage_;
 };
 
 }  // namespace

@@ -56,7 +56,7 @@ class ResponseTranslator {
   // mid-stream, such as a worker): the client already has a final error, another would be noise.
   virtual bool relayed_error() const { return false; }
   // Streams: the token counts seen so far (a cut stream still reports what it got).
-  virtual api::TokenCounts usage() const { return {}; }
+  virtual api::Usage usage() const { return {}; }
 };
 
 // An upstream LLM API. Implementations are immutable after construction and shared by all shards

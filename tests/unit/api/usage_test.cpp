@@ -56,19 +56,19 @@ TEST(ReadUsage, FindsTheCountsOrNothing) {
   auto counts = read_usage(
       R"({"id":"x","usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}})");
   ASSERT_TRUE(counts.has_value());
-  EXPECT_EQ(counts->prompt, 12);
-  EXPECT_EQ(counts->completion, 5);
+  EXPECT_EQ(counts->prompt_tokens, 12);
+  EXPECT_EQ(counts->completion_tokens, 5);
   EXPECT_FALSE(read_usage(R"({"id":"x","usage":null})").has_value());
   // Spaced out, nested details, and a "usage" inside a string do not confuse it.
   auto spaced = read_usage(
       R"({"choices":[{"message":{"content":"say \"usage\": {}"}}], "usage" : {"prompt_tokens_details":{"cached_tokens":1}, "prompt_tokens": 4, "completion_tokens": 2}})");
   ASSERT_TRUE(spaced.has_value());
-  EXPECT_EQ(spaced->prompt, 4);
-  EXPECT_EQ(spaced->completion, 2);
+  EXPECT_EQ(spaced->prompt_tokens, 4);
+  EXPECT_EQ(spaced->completion_tokens, 2);
   auto compact = read_usage(R"({"usage":{"completion_tokens":7,"prompt_tokens":3},"id":"z"})");
   ASSERT_TRUE(compact.has_value());
-  EXPECT_EQ(compact->prompt, 3);
-  EXPECT_EQ(compact->completion, 7);
+  EXPECT_EQ(compact->prompt_tokens, 3);
+  EXPECT_EQ(compact->completion_tokens, 7);
   EXPECT_FALSE(read_usage(R"({"id":"x"})").has_value());
   EXPECT_FALSE(read_usage("not json").has_value());
 }
@@ -82,15 +82,15 @@ TEST(PassThroughUsage, CountsUsageAndStripsTheChunkTheClientDidNotAskFor) {
   auto out = stripped->feed(stream);
   ASSERT_TRUE(out.has_value());
   EXPECT_EQ(*out, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\ndata: [DONE]\n\n");
-  EXPECT_EQ(stripped->usage().prompt, 3);
-  EXPECT_EQ(stripped->usage().completion, 1);
+  EXPECT_EQ(stripped->usage().prompt_tokens, 3);
+  EXPECT_EQ(stripped->usage().completion_tokens, 1);
   EXPECT_TRUE(stripped->finished());
 
   auto kept = providers::make_pass_through(false);
   auto all = kept->feed(stream);
   ASSERT_TRUE(all.has_value());
   EXPECT_EQ(*all, stream);
-  EXPECT_EQ(kept->usage().completion, 1);
+  EXPECT_EQ(kept->usage().completion_tokens, 1);
 }
 
 }  // namespace
