@@ -6,7 +6,7 @@ set -euo pipefail
 APT_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsimdjson-dev
-  libspdlog-dev libfmt-dev libcli11-dev libexpected-dev prometheus-cpp-dev
+  libspdlog-dev libfmt-dev libcli11-dev libexpected-dev prometheus-cpp-dev libmimalloc-dev
   libgtest-dev libgmock-dev
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then

@@ -4,6 +4,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
   startGateway,
   startMock,
@@ -200,5 +201,100 @@ describe('graceful shutdown', () => {
     }
     assert.notEqual(last, '[DONE]');
     await waitFor(async () => (await mockStats(mock)).in_flight === 0, { timeout: 3000, message: 'upstream request ended' });
+  });
+});
+
+/**
+ * A minimal HTTP/1.1 upstream on a raw socket, for connection behaviour the mock does not have:
+ * `closeAfterResponse` closes each connection right after its response without saying so (no
+ * `connection: close`); `idleTimeout` (ms) closes a connection left idle that long.
+ */
+function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0 } = {}) {
+  const stats = { connections: 0, chats: 0, idleClosed: 0 };
+  const sockets = new Set();
+  const server = net.createServer((socket) => {
+    stats.connections += 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let pending = Buffer.alloc(0);
+    let idleTimer = null;
+    const armIdle = () => {
+      if (idleTimeout > 0) {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => {
+          stats.idleClosed += 1;
+          socket.end();
+        }, idleTimeout);
+      }
+    };
+    armIdle();
+    socket.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      const headEnd = pending.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const head = pending.subarray(0, headEnd).toString();
+      const length = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      if (pending.length < headEnd + 4 + length) return;
+      pending = pending.subarray(headEnd + 4 + length);
+      clearTimeout(idleTimer);
+      let body;
+      if (head.startsWith('GET /v1/models')) {
+        body = JSON.stringify({ object: 'list', data: [{ id: 'raw-model', object: 'model', created: 0, owned_by: 'test' }] });
+      } else {
+        stats.chats += 1;
+        body = JSON.stringify({
+          id: `chatcmpl-${stats.chats}`, object: 'chat.completion', created: 0, model: 'raw-model',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        });
+      }
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      if (closeAfterResponse) socket.end();
+      else armIdle();
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve({
+      url: `http://127.0.0.1:${server.address().port}`,
+      stats,
+      close: () => new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+    }));
+  });
+}
+
+describe('upstream keep-alive pool', () => {
+  test('an upstream that closes (half-closes) right after each response without saying so: every POST succeeds, each run once', async (t) => {
+    const upstream = await startRawUpstream({ closeAfterResponse: true });
+    t.after(() => upstream.close());
+    const gw = await startGateway([], { OPENAI_BASE_URL: `${upstream.url}/v1`, OPENAI_API_KEY: 'k' });
+    t.after(() => gw.stop());
+    const chatsBefore = upstream.stats.chats;
+    for (let i = 0; i < 6; ++i) {
+      const res = await postChat(gw, chatBody('openai/raw-model', `hello ${i}`));
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      assert.equal(JSON.parse(text).choices[0].message.content, 'hi');
+    }
+    assert.equal(upstream.stats.chats - chatsBefore, 6, 'each request reached the upstream exactly once');
+  });
+
+  test('a pooled connection the upstream closed for idleness is not reused', async (t) => {
+    const upstream = await startRawUpstream({ idleTimeout: 150 });
+    t.after(() => upstream.close());
+    const gw = await startGateway([], { OPENAI_BASE_URL: `${upstream.url}/v1`, OPENAI_API_KEY: 'k' });
+    t.after(() => gw.stop());
+    const first = await postChat(gw, chatBody('openai/raw-model', 'one'));
+    assert.equal(first.status, 200);
+    await first.text();
+    const closed = upstream.stats.idleClosed;
+    await waitFor(() => upstream.stats.idleClosed > closed, { message: 'the upstream closed the idle connection' });
+    const second = await postChat(gw, chatBody('openai/raw-model', 'two'));
+    const text = await second.text();
+    assert.equal(second.status, 200, text);
+    assert.equal(JSON.parse(text).choices[0].message.content, 'hi');
   });
 });

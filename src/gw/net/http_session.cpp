@@ -30,6 +30,8 @@ using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 
 constexpr bool kNotStopping = false;
+// Room for a typical request's head and body in one read (Beast's flat_buffer starts at 512).
+constexpr size_t kInitialBufferSize = 4096;
 
 class SessionWriter final : public ResponseWriter {
  public:
@@ -314,6 +316,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
   SessionControl& control = *control_ptr;
   const ServerOptions& options = server.options;
   beast::flat_buffer buffer;
+  buffer.reserve(kInitialBufferSize);
   bool first = true;
   for (;;) {
     http::request_parser<http::string_body> parser;

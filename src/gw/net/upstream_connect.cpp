@@ -78,6 +78,18 @@ Task<tl::expected<void, core::Error>> proxy_connect(beast::tcp_stream& stream,
 
 }  // namespace
 
+// Room for a typical whole response in one read (Beast's flat_buffer starts at 512 bytes, which
+// split an ordinary chat completion over two reads).
+constexpr size_t kInitialBufferSize = 4096;
+
+UpstreamConnection::UpstreamConnection(Plain plain) : stream(std::move(plain)) {
+  buffer.reserve(kInitialBufferSize);
+}
+
+UpstreamConnection::UpstreamConnection(Secure secure) : stream(std::move(secure)) {
+  buffer.reserve(kInitialBufferSize);
+}
+
 bool UpstreamConnection::looks_alive() {
   char probe = 0;
   auto& socket = tcp().socket();

@@ -24,8 +24,8 @@ struct UpstreamConnection {
   using Plain = beast::tcp_stream;
   using Secure = beast::ssl_stream<beast::tcp_stream>;
 
-  explicit UpstreamConnection(Plain plain) : stream(std::move(plain)) {}
-  explicit UpstreamConnection(Secure secure) : stream(std::move(secure)) {}
+  explicit UpstreamConnection(Plain plain);
+  explicit UpstreamConnection(Secure secure);
 
   beast::tcp_stream& tcp() {
     return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
