@@ -26,14 +26,29 @@ Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::st
 
 // Upstream response headers a client of the provider's own API would see and may rely on: rate
 // limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.
-net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
-  auto starts_with = [](std::string_view name, std::string_view prefix) {
+bool is_relayed_header(std::string_view name) {
+  auto starts_with = [&](std::string_view prefix) {
     return name.size() >= prefix.size() && net::iequals(name.substr(0, prefix.size()), prefix);
   };
+  // Dispatch on the first letter: most headers are then ruled out by one comparison.
+  switch (name.empty() ? '\0' : static_cast<char>(name[0] | 0x20)) {
+    case 'x':
+      return starts_with("x-ratelimit-");
+    case 'o':
+      return starts_with("openai-");
+    case 'a':
+      return starts_with("anthropic-ratelimit-");
+    case 'r':
+      return net::iequals(name, "retry-after");
+    default:
+      return false;
+  }
+}
+
+net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
   net::Headers out;
   for (const auto& [name, value] : upstream.headers()) {
-    if (starts_with(name, "x-ratelimit-") || starts_with(name, "openai-") ||
-        starts_with(name, "anthropic-ratelimit-") || net::iequals(name, "retry-after")) {
+    if (is_relayed_header(name)) {
       // ASCII, inline: libc's locale-aware tolower showed in profiles (a few headers per request).
       std::string lower(name);
       for (char& c : lower) {

@@ -15,6 +15,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <charconv>
 
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
@@ -32,6 +33,14 @@ using Clock = std::chrono::steady_clock;
 constexpr bool kNotStopping = false;
 // Room for a typical request's head and body in one read (Beast's flat_buffer starts at 512).
 constexpr size_t kInitialBufferSize = 4096;
+
+// Writes "<size in hex>\r\n" (a chunk's head) into `out` (24 bytes); returns its length.
+size_t chunk_prefix(char* out, size_t size) {
+  char* end = std::to_chars(out, out + 16, size, 16).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  return static_cast<size_t>(end - out);
+}
 
 class SessionWriter final : public ResponseWriter {
  public:
@@ -53,7 +62,9 @@ class SessionWriter final : public ResponseWriter {
     started_ = true;
     status_ = response.status;
     std::string head = head_lines(response.status, response.content_type, response.headers);
-    fmt::format_to(std::back_inserter(head), "content-length: {}\r\n\r\n", response.body.size());
+    head += "content-length: ";
+    append_decimal(head, response.body.size());
+    head += "\r\n\r\n";
     std::array buffers{asio::buffer(head), asio::buffer(response.body.data(),
                                                         head_request_ ? 0 : response.body.size())};
     co_return co_await write_buffers(buffers);
@@ -90,10 +101,10 @@ class SessionWriter final : public ResponseWriter {
       co_return ok_;  // a zero-size chunk would end the stream
     }
     char prefix[24];
-    auto end = fmt::format_to(prefix, "{:x}\r\n", size);
+    const size_t prefix_size = chunk_prefix(prefix, size);
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(parts.size() + 2);
-    buffers.emplace_back(prefix, static_cast<size_t>(end - prefix));
+    buffers.emplace_back(prefix, prefix_size);
     for (auto p : parts) {
       buffers.emplace_back(p.data(), p.size());
     }
@@ -107,9 +118,8 @@ class SessionWriter final : public ResponseWriter {
     }
     finished_ = true;
     char prefix[24];
-    auto end = fmt::format_to(prefix, "{:x}\r\n", last.size());
     std::array<asio::const_buffer, 3> buffers{
-        asio::buffer(prefix, static_cast<size_t>(end - prefix)),
+        asio::buffer(prefix, chunk_prefix(prefix, last.size())),
         asio::buffer(last.data(), last.size()), asio::buffer("\r\n0\r\n\r\n", 7)};
     if (last.empty()) {
       std::array terminator{asio::buffer("0\r\n\r\n", 5)};
@@ -137,9 +147,13 @@ class SessionWriter final : public ResponseWriter {
     std::string head;
     head.reserve(256);
     auto reason = http::obsolete_reason(static_cast<http::status>(status));
-    fmt::format_to(std::back_inserter(head), "HTTP/1.1 {} {}\r\ncontent-type: {}\r\n", status,
-                   std::string_view(reason.data(), reason.size()), content_type);
-    head += "x-request-id: ";
+    head += "HTTP/1.1 ";
+    append_decimal(head, static_cast<uint64_t>(status));
+    head += ' ';
+    head.append(reason.data(), reason.size());
+    head += "\r\ncontent-type: ";
+    head += content_type;
+    head += "\r\nx-request-id: ";
     head += request_id_;
     head += "\r\n";
     for (const auto& h : headers) {

@@ -1,7 +1,9 @@
 #include "gw/net/http_types.hpp"
 
+#include <array>
 #include <boost/url/pct_string_view.hpp>
 #include <cctype>
+#include <charconv>
 
 namespace gw::net {
 
@@ -25,6 +27,18 @@ bool iequals(std::string_view a, std::string_view b) {
     }
   }
   return true;
+}
+
+void append_decimal(std::string& out, uint64_t value) {
+  std::array<char, 20> digits;  // NOLINT(cppcoreguidelines-pro-type-member-init): written first
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+  out.append(digits.data(), end);
+}
+
+void append_hex(std::string& out, uint64_t value) {
+  std::array<char, 16> digits;  // NOLINT(cppcoreguidelines-pro-type-member-init): written first
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value, 16).ptr;
+  out.append(digits.data(), end);
 }
 
 std::string percent_decode(std::string_view text) {

@@ -28,6 +28,19 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
          ec == asio::ssl::error::stream_truncated;
 }
 
+// Parses bytes already read into `buffer` into the parser's body buffer (continuing where the
+// last read left it), until either runs out. A parse error is left for the next read to report.
+void take_buffered(http::response_parser<http::buffer_body>& parser, beast::flat_buffer& buffer) {
+  boost::system::error_code ec;
+  while (!parser.is_done() && buffer.size() > 0 && parser.get().body().size > 0) {
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec || used == 0) {
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 struct UpstreamResponse::Impl {
@@ -142,6 +155,9 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
           core::Error{core::Errc::kUpstreamError,
                       fmt::format("upstream connection failed mid-response: {}", ec.message())});
     }
+    // Whatever else the connection already holds joins this piece (a stream's next events, when
+    // they came in one burst): relayed in one write, without waiting for anything.
+    take_buffered(parser, connection.buffer);
     const size_t size = impl_->body.size() - parser.get().body().size;
     if (size > 0) {
       co_return std::string_view(impl_->body.data(), size);
@@ -196,7 +212,8 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
   head.append(request.method);
   head += ' ';
   if (absolute_form) {
-    head += fmt::format("http://{}", target.host_header);
+    head += "http://";
+    head += target.host_header;
   }
   head += request.path;
   head += " HTTP/1.1\r\nhost: ";
@@ -212,7 +229,9 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     head += "\r\n";
   }
   if (body_size > 0 || request.method == "POST" || request.method == "PUT") {
-    fmt::format_to(std::back_inserter(head), "content-length: {}\r\n", body_size);
+    head += "content-length: ";
+    append_decimal(head, body_size);
+    head += "\r\n";
   }
   head += "\r\n";
   std::vector<asio::const_buffer> buffers;

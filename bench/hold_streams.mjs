@@ -1,11 +1,9 @@
-// A small load client for what wrk cannot measure: time to first token of SSE streams, and
-// thousands of streams held open at once. Plain node:http, no keep-alive surprises.
+// Holds thousands of SSE streams open at once (what wrk cannot do), for the benchmark's memory
+// row. Plain node:http, one connection per stream. Timing is stream-client's (C++) job.
 
 import http from 'node:http';
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-
-function post(url, model, { stream = true, onFirst, onEnd, agentToUse = agent } = {}) {
+function post(url, model, { stream = true, onFirst, onEnd, agentToUse } = {}) {
   const body = JSON.stringify({
     model,
     stream,
@@ -31,33 +29,6 @@ function post(url, model, { stream = true, onFirst, onEnd, agentToUse = agent } 
   req.on('error', () => onEnd?.(0, 0));
   req.end(body);
   return req;
-}
-
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-
-/** Sequential streams: TTFT and total duration percentiles (seconds), and events seen. */
-export async function streamTimings(url, model, count) {
-  const ttft = [];
-  const total = [];
-  let events = 0;
-  for (let i = 0; i < count; ++i) {
-    await new Promise((resolve, reject) => {
-      const start = process.hrtime.bigint();
-      post(url, model, {
-        onFirst: () => ttft.push(Number(process.hrtime.bigint() - start) / 1e9),
-        onEnd: (n, status) => {
-          if (status !== 200) {
-            reject(new Error(`stream to ${url} answered ${status}`));
-            return;
-          }
-          events += n;
-          total.push(Number(process.hrtime.bigint() - start) / 1e9);
-          resolve();
-        },
-      });
-    });
-  }
-  return { ttft50: pct(ttft, 0.5), ttft99: pct(ttft, 0.99), total50: pct(total, 0.5), events };
 }
 
 /** Opens `count` streams at once; resolves when every one has its first bytes or has failed. */
