@@ -100,6 +100,19 @@ Task<void> shut_down_after_hook(HttpServer::Impl& server) {
   server.begin_shutdown();
 }
 
+// Asio reprograms its timerfd (a system call) whenever a newly armed timer is the earliest one
+// pending. Every read and write deadline is such a timer, and at low load each one would be the
+// earliest: three system calls per proxied request. A timer that always expires within the next
+// second stays in front of them, so only deadlines shorter than that reach the timerfd.
+void arm_timer_floor(Shard& shard) {
+  shard.timer_floor->expires_after(std::chrono::seconds(1));
+  shard.timer_floor->async_wait([&shard](boost::system::error_code ec) {
+    if (!ec && !shard.stopping) {
+      arm_timer_floor(shard);
+    }
+  });
+}
+
 }  // namespace
 
 void session_finished(HttpServer::Impl& server, Shard& shard) {
@@ -219,6 +232,8 @@ void HttpServer::run(const HandlerFactory& factory) {
   for (auto& shard : impl_->shards) {
     shard->handler = factory(shard->context, shard->index);
     asio::co_spawn(shard->context, accept_loop(*impl_, *shard), asio::detached);
+    shard->timer_floor.emplace(shard->context);
+    arm_timer_floor(*shard);
   }
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->shards.size(); ++i) {

@@ -42,6 +42,7 @@ struct Shard {
   std::optional<tcp::acceptor> acceptor;
   std::shared_ptr<HttpHandler> handler;
   std::optional<asio::steady_timer> drain_timer;
+  std::optional<asio::steady_timer> timer_floor;  // see arm_timer_floor()
 };
 
 struct HttpServer::Impl {
