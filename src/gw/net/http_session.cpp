@@ -20,6 +20,7 @@
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
 #include "gw/net/server_internal.hpp"
+#include "gw/net/write_now.hpp"
 
 namespace gw::net {
 namespace {
@@ -174,9 +175,7 @@ class SessionWriter final : public ResponseWriter {
     if (!ok_) {
       co_return false;
     }
-    stream_.expires_after(write_timeout_);
-    auto [ec, n] = co_await asio::async_write(stream_, buffers, as_tuple(use_awaitable));
-    stream_.expires_never();
+    const auto ec = co_await write_now(stream_, buffers, write_timeout_);
     if (ec) {
       ok_ = false;
     }

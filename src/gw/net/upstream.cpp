@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "gw/net/upstream_connection.hpp"
+#include "gw/net/write_now.hpp"
 
 namespace gw::net {
 namespace {
@@ -261,10 +262,16 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       impl->parser.skip(true);
     }
 
+    boost::system::error_code wec;
+    if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection->stream)) {
+      wec = co_await write_now(*plain, buffers, timeouts_.first_byte);
+    } else {
+      connection->tcp().expires_after(timeouts_.first_byte);
+      std::tie(wec, std::ignore) =
+          co_await asio::async_write(std::get<UpstreamConnection::Secure>(connection->stream),
+                                     buffers, as_tuple(use_awaitable));
+    }
     connection->tcp().expires_after(timeouts_.first_byte);
-    auto [wec, written] = co_await std::visit(
-        [&](auto& stream) { return asio::async_write(stream, buffers, as_tuple(use_awaitable)); },
-        connection->stream);
     if (wec) {
       if (reused && is_stale_connection_error(wec)) {
         continue;
