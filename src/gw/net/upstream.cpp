@@ -87,13 +87,12 @@ std::string_view UpstreamResponse::header(std::string_view name) const {
   return {value.data(), value.size()};
 }
 
-std::vector<std::pair<std::string_view, std::string_view>> UpstreamResponse::headers() const {
-  std::vector<std::pair<std::string_view, std::string_view>> out;
+void UpstreamResponse::visit_headers(
+    const std::function<void(std::string_view, std::string_view)>& visit) const {
   for (const auto& field : impl_->parser.get()) {
-    out.emplace_back(std::string_view(field.name_string().data(), field.name_string().size()),
-                     std::string_view(field.value().data(), field.value().size()));
+    visit(std::string_view(field.name_string().data(), field.name_string().size()),
+          std::string_view(field.value().data(), field.value().size()));
   }
-  return out;
 }
 
 bool UpstreamResponse::done() const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -45,8 +46,8 @@ class UpstreamResponse {
   int status() const;
   // Case-insensitive; empty when absent.
   std::string_view header(std::string_view name) const;
-  // Every header as (name, value) views, valid while the response lives.
-  std::vector<std::pair<std::string_view, std::string_view>> headers() const;
+  // Calls `visit(name, value)` for every header, in order.
+  void visit_headers(const std::function<void(std::string_view, std::string_view)>& visit) const;
   // The next piece of the (de-chunked) body; an empty view at the end. The view is valid until
   // the next call. Errors: kUpstreamTimeout (idle timeout), kUpstreamError (reset, bad framing).
   Task<tl::expected<std::string_view, core::Error>> read_some();
