@@ -78,9 +78,9 @@ Task<tl::expected<void, core::Error>> proxy_connect(beast::tcp_stream& stream,
 
 }  // namespace
 
-// Room for a typical whole response in one read (Beast's flat_buffer starts at 512 bytes, which
-// split an ordinary chat completion over two reads).
-constexpr size_t kInitialBufferSize = 4096;
+// Room for an ordinary chat completion in one read (Beast's flat_buffer starts at 512 bytes,
+// which split one over two reads). Not more: pooled and streaming connections keep it resident.
+constexpr size_t kInitialBufferSize = 2048;
 
 UpstreamConnection::UpstreamConnection(Plain plain) : stream(std::move(plain)) {
   buffer.reserve(kInitialBufferSize);
