@@ -298,3 +298,37 @@ describe('upstream keep-alive pool', () => {
     assert.equal(JSON.parse(text).choices[0].message.content, 'hi');
   });
 });
+
+describe('a client that reads slowly', () => {
+  test('a response larger than the socket buffers arrives whole once the client reads again', async (t) => {
+    // 6,000,000 tokens of "hi": a 12 MB completion, more than loopback's send and receive buffers
+    // hold, so the gateway's write has to wait for the client.
+    const mock = await startMock(['--tokens', '6000000']);
+    t.after(() => mock.stop());
+    const gw = await startGateway([], mockProviderEnv(mock));
+    t.after(() => gw.stop());
+    const body = JSON.stringify(chatBody('openai/mock-model', 'hi'));
+    const socket = net.connect({ host: '127.0.0.1', port: gw.port });
+    t.after(() => socket.destroy());
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.pause();
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    // The mock has answered in full: the gateway now has the whole completion and is writing it
+    // to a client that is not reading.
+    await waitFor(async () => (await mockStats(mock)).completed === 1, { message: 'the mock answered', timeout: 20_000 });
+    const chunks = [];
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.resume();
+    const raw = await waitFor(() => {
+      const all = Buffer.concat(chunks);
+      const headEnd = all.indexOf('\r\n\r\n');
+      if (headEnd < 0) return null;
+      const length = Number(/content-length: (\d+)/i.exec(all.subarray(0, headEnd).toString())?.[1]);
+      return all.length >= headEnd + 4 + length ? { head: all.subarray(0, headEnd).toString(), body: all.subarray(headEnd + 4) } : null;
+    }, { message: 'the whole response', timeout: 20_000 });
+    assert.match(raw.head, /^HTTP\/1\.1 200/);
+    const completion = JSON.parse(raw.body.toString());
+    assert.ok(completion.choices[0].message.content === 'hi'.repeat(6_000_000), 'every token arrived, in order');
+    assert.equal(completion.usage.completion_tokens, 6_000_000);
+  });
+});

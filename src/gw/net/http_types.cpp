@@ -35,12 +35,6 @@ void append_decimal(std::string& out, uint64_t value) {
   out.append(digits.data(), end);
 }
 
-void append_hex(std::string& out, uint64_t value) {
-  std::array<char, 16> digits;  // NOLINT(cppcoreguidelines-pro-type-member-init): written first
-  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value, 16).ptr;
-  out.append(digits.data(), end);
-}
-
 std::string percent_decode(std::string_view text) {
   auto pct = boost::urls::make_pct_string_view(text);
   return pct ? pct->decode() : std::string(text);

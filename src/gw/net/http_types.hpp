@@ -36,10 +36,9 @@ using HeaderViews = std::vector<HeaderView>;
 
 bool iequals(std::string_view a, std::string_view b);
 
-// Appends `value` in decimal (or hex): the per-request heads are built with these, not with fmt,
-// whose format-string parsing cost about 2,000 instructions per proxied request.
+// Appends `value` in decimal: the per-request heads are built with this, not with fmt, whose
+// format-string parsing cost about 2,000 instructions per proxied request.
 void append_decimal(std::string& out, uint64_t value);
-void append_hex(std::string& out, uint64_t value);
 
 // A percent-encoded path segment decoded (as is when it is not valid percent-encoding).
 std::string percent_decode(std::string_view text);
