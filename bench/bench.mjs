@@ -128,8 +128,9 @@ wrk.headers["Content-Type"] = "application/json"
     const m = /([\d.]+)(us|ms|s|m)\b/.exec(re.exec(out)?.[1] ?? '');
     return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000, m: 60000 }[m[2]] : NaN;
   };
-  const p50 = ms(/50%\s+(\S+)/);
-  const p99 = ms(/99%\s+(\S+)/);
+  // Anchored: the +/- Stdev column can end in "50%" or "99%" too (e.g. "99.50%").
+  const p50 = ms(/^\s+50%\s+(\S+)/m);
+  const p99 = ms(/^\s+99%\s+(\S+)/m);
   const requests = Number(/(\d+) requests in/.exec(out)[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const bad = /Non-2xx or 3xx responses: (\d+)/.exec(out);
