@@ -221,8 +221,8 @@ void watch_for_disconnect(const std::shared_ptr<SessionControl>& control) {
 
 void write_access_log(const Exchange& exchange, int status, bool client_gone) {
   const auto& log = exchange.log;
-  constexpr auto level = spdlog::level::info;
-  if (!spdlog::should_log(level)) {
+  constexpr auto kLevel = spdlog::level::info;
+  if (!spdlog::should_log(kLevel)) {
     return;
   }
   using Ms = std::chrono::duration<double, std::milli>;
@@ -258,14 +258,14 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
     line += R"(,"client":")";
     core::append_json_escaped(line, exchange.request.remote_address);
     line += "\"}";
-    spdlog::log(level, "{}", line);
+    spdlog::log(kLevel, "{}", line);
     return;
   }
   std::string tokens = "-";
   if (log.prompt_tokens >= 0 || log.completion_tokens >= 0) {
     tokens = fmt::format("{}/{}", log.prompt_tokens, log.completion_tokens);
   }
-  spdlog::log(level,
+  spdlog::log(kLevel,
               "{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} ttft={} "
               "tokens={} client={}",
               exchange.request.method, exchange.request.path(), status, elapsed,
