@@ -275,6 +275,24 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
               exchange.request.remote_address);
 }
 
+// Feeds the parser what `buffer` holds, without reading (no operation, no event-loop round).
+// Returns a parse error, if any; running out of bytes is not one.
+boost::system::error_code parse_buffered(http::request_parser<http::string_body>& parser,
+                                         beast::flat_buffer& buffer) {
+  boost::system::error_code ec;
+  while (!parser.is_done() && buffer.size() > 0) {
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+      return {};
+    }
+    if (ec || used == 0) {
+      break;
+    }
+  }
+  return ec;
+}
+
 // Beast reports an oversized body from Content-Length (before reading it) or while reading a
 // chunked one: the same 413 either way.
 core::Error too_large(const ServerOptions& options) {
@@ -370,9 +388,13 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await asio::async_write(stream, asio::buffer(kContinue), as_tuple(use_awaitable));
     }
-    stream.expires_after(options.body_timeout);
-    std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
-    stream.expires_never();
+    // The body usually came with the head: parse what is buffered, and wait only for the rest.
+    ec = parse_buffered(parser, buffer);
+    if (!ec && !parser.is_done()) {
+      stream.expires_after(options.body_timeout);
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+      stream.expires_never();
+    }
     if (ec == http::error::body_limit) {
       co_await reject(stream, too_large(options), options.write_timeout, request_id_of(parser));
       co_return;

@@ -138,6 +138,14 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
   while (!parser.is_done()) {
     parser.get().body().data = impl_->body.data();
     parser.get().body().size = impl_->body.size();
+    // Bytes already read (a body usually arrives with its headers) need no operation at all.
+    take_buffered(parser, connection.buffer);
+    if (const size_t size = impl_->body.size() - parser.get().body().size; size > 0) {
+      co_return std::string_view(impl_->body.data(), size);
+    }
+    if (parser.is_done()) {
+      break;
+    }
     connection.tcp().expires_after(impl_->idle_timeout);
     auto [ec, n] = co_await std::visit(
         [&](auto& stream) {
