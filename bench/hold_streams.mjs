@@ -3,30 +3,22 @@
 
 import http from 'node:http';
 
-function post(url, model, { stream = true, onFirst, onEnd, agentToUse } = {}) {
+function post(url, model, { onFirst, onEnd, agent }) {
   const body = JSON.stringify({
     model,
-    stream,
+    stream: true,
     messages: [{ role: 'user', content: Array.from({ length: 64 }, (_, i) => `w${i}`).join(' ') }],
   });
   const { hostname, port } = new URL(url);
   const req = http.request({
-    host: hostname, port, path: '/v1/chat/completions', method: 'POST', agent: agentToUse,
+    host: hostname, port, path: '/v1/chat/completions', method: 'POST', agent,
     headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
   }, (res) => {
-    let first = true;
-    let events = 0;
-    res.on('data', (chunk) => {
-      if (first) {
-        first = false;
-        onFirst?.();
-      }
-      events += chunk.toString().split('\n\n').length - 1;
-    });
-    res.on('end', () => onEnd?.(events, res.statusCode));
-    res.on('error', () => onEnd?.(events, 0));
+    res.once('data', onFirst);
+    res.on('end', () => onEnd(res.statusCode));
+    res.on('error', () => onEnd(0));
   });
-  req.on('error', () => onEnd?.(0, 0));
+  req.on('error', () => onEnd(0));
   req.end(body);
   return req;
 }
@@ -46,9 +38,9 @@ export async function openStreams(url, model, count) {
     for (let i = 0; i < count; ++i) {
       let started = false;
       requests.push(post(url, model, {
-        agentToUse: many,
+        agent: many,
         onFirst: () => { started = true; settle(); },
-        onEnd: (n, status) => {
+        onEnd: (status) => {
           if (!started) {
             failed += 1;
             statuses[status] = (statuses[status] ?? 0) + 1;

@@ -62,16 +62,15 @@ StreamResult read_stream(int fd, std::string& pending) {
   std::string body;  // de-chunked bytes not yet scanned for events
   bool head_done = false;
   size_t chunk_left = 0;  // bytes left in the current chunk
-  bool saw_token = false;
   // Counts the complete events in `body` and notes when the first content delta arrived.
   auto scan_events = [&] {
     for (size_t end; (end = body.find("\n\n")) != std::string::npos;) {
       const std::string_view event(body.data(), end);
       if (event.starts_with("data:")) {
         ++result.events;
-        if (!saw_token && event.find("\"content\":\"") != std::string_view::npos &&
+        if (result.first_token == Clock::time_point{} &&
+            event.find("\"content\":\"") != std::string_view::npos &&
             event.find("\"content\":\"\"") == std::string_view::npos) {
-          saw_token = true;
           result.first_token = Clock::now();
         }
       }

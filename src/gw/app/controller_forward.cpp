@@ -12,6 +12,7 @@
 #include "gw/app/chat.hpp"
 #include "gw/app/controller_handler.hpp"
 #include "gw/app/observe.hpp"
+#include "gw/core/scoped_count.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/provider.hpp"
 
@@ -44,20 +45,6 @@ std::string seconds_text(std::chrono::milliseconds duration) {
   return std::to_string(std::max<int64_t>(
       1, static_cast<int64_t>(std::ceil(std::chrono::duration<double>(duration).count()))));
 }
-
-// Counts a request in the controller's wait queue for as long as it lives.
-class QueueSlot {
- public:
-  explicit QueueSlot(std::atomic<size_t>& queued) : queued_(queued) {
-    queued_.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~QueueSlot() { queued_.fetch_sub(1, std::memory_order_relaxed); }
-  QueueSlot(const QueueSlot&) = delete;
-  QueueSlot& operator=(const QueueSlot&) = delete;
-
- private:
-  std::atomic<size_t>& queued_;
-};
 
 // A worker's non-2xx answer, kept to be passed on as is (or as a 502 when it has no body).
 LastFailure worker_answer(const std::string& worker_id, const net::UpstreamResponse& upstream,
@@ -101,7 +88,7 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
   auto& registry = state_->registry;
   auto& metrics = state_->metrics;
   const auto deadline = exchange.started_at + config.timeouts.first_byte;
-  std::optional<QueueSlot> queue_slot;
+  std::optional<core::ScopedCount<size_t>> queue_slot;  // counted in the wait queue
   std::optional<std::chrono::steady_clock::time_point> queued_at;
   std::vector<std::string> tried;
   tried.reserve(static_cast<size_t>(config.max_attempts));

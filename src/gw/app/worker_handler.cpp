@@ -9,6 +9,7 @@
 #include "gw/app/chat.hpp"
 #include "gw/app/gateway_handler.hpp"
 #include "gw/app/observe.hpp"
+#include "gw/core/scoped_count.hpp"
 
 namespace gw::app {
 namespace {
@@ -21,20 +22,6 @@ constexpr std::chrono::milliseconds kHealthTimeout{2000};
 constexpr net::UpstreamTimeouts kControlTimeouts{std::chrono::milliseconds(3000),
                                                  std::chrono::milliseconds(5000),
                                                  std::chrono::milliseconds(5000)};
-
-// Counts a chat request in the worker's load for as long as it lives, whichever way it ends.
-class LoadSlot {
- public:
-  explicit LoadSlot(std::atomic<int64_t>& load) : load_(load) {
-    load_.fetch_add(1, std::memory_order_relaxed);
-  }
-  ~LoadSlot() { load_.fetch_sub(1, std::memory_order_relaxed); }
-  LoadSlot(const LoadSlot&) = delete;
-  LoadSlot& operator=(const LoadSlot&) = delete;
-
- private:
-  std::atomic<int64_t>& load_;
-};
 
 }  // namespace
 
@@ -93,7 +80,7 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
 
 Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
   const auto& config = state_->config;
-  LoadSlot slot(state_->load);
+  core::ScopedCount load_slot(state_->load);  // in the worker's load however the request ends
   if (state_->load.load(std::memory_order_relaxed) > config.capacity) {
     core::Error full(core::Errc::kRateLimited,
                      fmt::format("Worker {} is at its capacity of {} concurrent requests",

@@ -19,8 +19,8 @@
 
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
+#include "gw/net/direct_io.hpp"
 #include "gw/net/server_internal.hpp"
-#include "gw/net/write_now.hpp"
 
 namespace gw::net {
 namespace {
@@ -273,24 +273,6 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
               log.provider.empty() ? "-" : log.provider, outcome.empty() ? "-" : outcome,
               ttft >= 0 ? fmt::format("{:.3f}ms", ttft) : std::string("-"), tokens,
               exchange.request.remote_address);
-}
-
-// Feeds the parser what `buffer` holds, without reading (no operation, no event-loop round).
-// Returns a parse error, if any; running out of bytes is not one.
-boost::system::error_code parse_buffered(http::request_parser<http::string_body>& parser,
-                                         beast::flat_buffer& buffer) {
-  boost::system::error_code ec;
-  while (!parser.is_done() && buffer.size() > 0) {
-    const size_t used = parser.put(buffer.data(), ec);
-    buffer.consume(used);
-    if (ec == http::error::need_more) {
-      return {};
-    }
-    if (ec || used == 0) {
-      break;
-    }
-  }
-  return ec;
 }
 
 // Beast reports an oversized body from Content-Length (before reading it) or while reading a

@@ -11,8 +11,8 @@
 #include <boost/beast/http/read.hpp>
 #include <tuple>
 
+#include "gw/net/direct_io.hpp"
 #include "gw/net/upstream_connection.hpp"
-#include "gw/net/write_now.hpp"
 
 namespace gw::net {
 namespace {
@@ -27,19 +27,6 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == asio::ssl::error::stream_truncated;
-}
-
-// Parses bytes already read into `buffer` into the parser's body buffer (continuing where the
-// last read left it), until either runs out. A parse error is left for the next read to report.
-void take_buffered(http::response_parser<http::buffer_body>& parser, beast::flat_buffer& buffer) {
-  boost::system::error_code ec;
-  while (!parser.is_done() && buffer.size() > 0 && parser.get().body().size > 0) {
-    const size_t used = parser.put(buffer.data(), ec);
-    buffer.consume(used);
-    if (ec || used == 0) {
-      break;
-    }
-  }
 }
 
 }  // namespace
@@ -117,16 +104,13 @@ bool UpstreamResponse::finish_without_waiting() {
       }
     }
   }
+  // Body the client no longer needs is dropped (only the framing matters now): the body buffer
+  // is reused each time the parser fills it.
   while (!parser.is_done() && connection.buffer.size() > 0) {
     parser.get().body().data = impl_->body.data();
     parser.get().body().size = impl_->body.size();
-    const size_t used = parser.put(connection.buffer.data(), ec);
-    connection.buffer.consume(used);
-    if (ec == http::error::need_buffer) {
-      continue;  // more body than the client needed: dropped, only the framing matters now
-    }
-    if (ec || used == 0) {
-      break;
+    if (parse_buffered(parser, connection.buffer) || parser.get().body().size > 0) {
+      break;  // a parse error, or out of bytes rather than out of room
     }
   }
   return parser.is_done();
@@ -135,16 +119,19 @@ bool UpstreamResponse::finish_without_waiting() {
 Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() {
   auto& parser = impl_->parser;
   auto& connection = *impl_->connection;
-  while (!parser.is_done()) {
-    parser.get().body().data = impl_->body.data();
-    parser.get().body().size = impl_->body.size();
-    // Bytes already read (a body usually arrives with its headers) need no operation at all.
-    take_buffered(parser, connection.buffer);
+  // The parser writes the body here, advancing data and shrinking size as it goes.
+  parser.get().body().data = impl_->body.data();
+  parser.get().body().size = impl_->body.size();
+  for (;;) {
+    // Bytes already read come first, with no operation (a body usually arrives with its
+    // headers); after a read, what else it brought joins the piece (a stream's burst of events
+    // relayed in one write, without waiting for anything). A parse error is left to the read.
+    parse_buffered(parser, connection.buffer);
     if (const size_t size = impl_->body.size() - parser.get().body().size; size > 0) {
       co_return std::string_view(impl_->body.data(), size);
     }
     if (parser.is_done()) {
-      break;
+      co_return std::string_view();
     }
     connection.tcp().expires_after(impl_->idle_timeout);
     auto [ec, n] = co_await std::visit(
@@ -163,15 +150,7 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
           core::Error{core::Errc::kUpstreamError,
                       fmt::format("upstream connection failed mid-response: {}", ec.message())});
     }
-    // Whatever else the connection already holds joins this piece (a stream's next events, when
-    // they came in one burst): relayed in one write, without waiting for anything.
-    take_buffered(parser, connection.buffer);
-    const size_t size = impl_->body.size() - parser.get().body().size;
-    if (size > 0) {
-      co_return std::string_view(impl_->body.data(), size);
-    }
   }
-  co_return std::string_view();
 }
 
 Task<tl::expected<std::string, core::Error>> UpstreamResponse::read_all(size_t limit) {

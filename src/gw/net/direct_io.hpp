@@ -1,19 +1,41 @@
 #pragma once
 
-// Private to net/: writing to a plain TCP stream without a trip through the event loop when the
-// socket can take the bytes at once.
+// Private to net/: I/O that skips the event loop when it can: parsing bytes already read, and
+// writing to a plain TCP stream when the socket can take the bytes at once.
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
 #include <chrono>
 
 #include "gw/net/http_types.hpp"
 
 namespace gw::net {
+
+// Feeds `parser` what `buffer` already holds, without reading: a body that came with its head
+// then costs no operation, deadline or event-loop round. Running out of bytes (or, for a
+// buffer_body, of room) is not an error; a parse error is returned.
+template <class Parser>
+boost::system::error_code parse_buffered(Parser& parser, boost::beast::flat_buffer& buffer) {
+  namespace http = boost::beast::http;
+  boost::system::error_code ec;
+  while (!parser.is_done() && buffer.size() > 0) {
+    const size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more || ec == http::error::need_buffer) {
+      return {};
+    }
+    if (ec || used == 0) {
+      break;
+    }
+  }
+  return ec;
+}
 
 // Writes all of `buffers`. Most writes fit in the socket's send buffer: one non-blocking send
 // then completes them without arming the deadline or queueing a completion (a timer, an
