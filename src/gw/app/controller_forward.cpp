@@ -4,9 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 
 #include "gw/app/chat.hpp"
@@ -72,15 +70,15 @@ Task<void> send_last_failure(Exchange& exchange, LastFailure failure) {
 }  // namespace
 
 Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_point deadline) {
-  asio::steady_timer timer(io_, deadline);
+  net::SteadyTimer timer(io_, deadline);
   // Registered for wake-ups only while the timer exists, however the wait ends (a cancelled
   // coroutine throws from the co_await).
   struct Registration {
-    std::list<asio::steady_timer*>& list;
-    std::list<asio::steady_timer*>::iterator it;
+    std::list<net::SteadyTimer*>& list;
+    std::list<net::SteadyTimer*>::iterator it;
     ~Registration() { list.erase(it); }
   } registration{waiters_, waiters_.insert(waiters_.end(), &timer)};
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await timer.async_wait(net::use_task);
 }
 
 Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRequestInfo& info) {

@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -173,8 +171,8 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
 Task<void> ControllerHandler::check_health() {
   auto& registry = state_->registry;
   for (;;) {
-    asio::steady_timer timer(io_, state_->config.check_interval);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    net::SteadyTimer timer(io_, state_->config.check_interval);
+    co_await timer.async_wait(net::use_task);
     const auto now = cluster::Clock::now();
     for (const auto& id : registry.sweep(now)) {
       spdlog::warn(

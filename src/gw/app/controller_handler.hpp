@@ -1,7 +1,7 @@
 #pragma once
 
 #include <atomic>
-#include <boost/asio/steady_timer.hpp>
+#include "gw/net/io.hpp"
 #include <list>
 #include <memory>
 #include <vector>
@@ -64,7 +64,7 @@ class ControllerHandler final : public net::HttpHandler {
   boost::asio::io_context& io_;
   net::UpstreamClient client_;
   net::UpstreamClient probe_client_;
-  std::list<boost::asio::steady_timer*> waiters_;
+  std::list<net::SteadyTimer*> waiters_;
 };
 
 }  // namespace gw::app

@@ -3,10 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include "gw/net/io.hpp"
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/value.hpp>
 #include <cctype>
 
@@ -73,8 +71,8 @@ net::Task<bool> pause(std::chrono::milliseconds delay) {
   if (delay.count() <= 0) {
     co_return true;
   }
-  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  net::SteadyTimer timer(co_await asio::this_coro::executor, delay);
+  auto [ec] = co_await timer.async_wait(net::use_task);
   co_return !ec;
 }
 

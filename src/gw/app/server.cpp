@@ -2,11 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "gw/net/io.hpp"
 #include <chrono>
 
 #include "gw/app/gateway_handler.hpp"
@@ -49,8 +47,8 @@ Task<void> refresh_models(std::shared_ptr<providers::ModelCatalog> catalog, Gate
       spdlog::info("provider {} lists {} model(s)", provider->name(), models->size());
       catalog->set_models(*provider, std::move(*models));
     }
-    boost::asio::steady_timer timer(executor, interval);
-    co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    net::SteadyTimer timer(executor, interval);
+    co_await timer.async_wait(net::use_task);
   }
 }
 

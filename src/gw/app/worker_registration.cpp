@@ -3,9 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "gw/net/io.hpp"
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/encode.hpp>
@@ -24,8 +22,8 @@ using net::Task;
 constexpr std::chrono::milliseconds kMaxRetryDelay{60'000};
 
 Task<void> sleep_for(asio::io_context& io, std::chrono::milliseconds delay) {
-  asio::steady_timer timer(io, delay);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  net::SteadyTimer timer(io, delay);
+  co_await timer.async_wait(net::use_task);
 }
 
 // Exponential backoff with "equal jitter": half the delay fixed, half random, so that workers

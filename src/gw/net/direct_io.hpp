@@ -5,11 +5,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include "gw/net/tcp_stream.hpp"
 #include <boost/beast/http/error.hpp>
 #include <chrono>
 
@@ -42,7 +41,7 @@ boost::system::error_code parse_buffered(Parser& parser, boost::beast::flat_buff
 // operation and an event-loop round per write, measured at several percent of a proxied
 // request's instructions). What does not fit is written asynchronously within `timeout`.
 template <class Buffers>
-Task<boost::system::error_code> write_now(boost::beast::tcp_stream& stream, const Buffers& buffers,
+Task<boost::system::error_code> write_now(TcpStream& stream, const Buffers& buffers,
                                           std::chrono::milliseconds timeout) {
   boost::system::error_code ec;
   auto& socket = stream.socket();
@@ -63,7 +62,7 @@ Task<boost::system::error_code> write_now(boost::beast::tcp_stream& stream, cons
   boost::beast::buffers_suffix<Buffers> rest(buffers);
   rest.consume(written);
   stream.expires_after(timeout);
-  auto [wec, n] = co_await asio::async_write(stream, rest, asio::as_tuple(asio::use_awaitable));
+  auto [wec, n] = co_await asio::async_write(stream, rest, use_task);
   stream.expires_never();
   co_return wec;
 }

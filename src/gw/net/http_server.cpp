@@ -9,7 +9,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include "gw/net/server_internal.hpp"
 
@@ -20,15 +19,15 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 Task<void> accept_loop(HttpServer::Impl& server, Shard& shard) {
   for (;;) {
-    auto [ec, socket] = co_await shard.acceptor->async_accept(asio::as_tuple(asio::use_awaitable));
+    auto [ec, socket] = co_await shard.acceptor->async_accept(use_task);
     if (ec) {
       if (ec == asio::error::operation_aborted || shard.stopping) {
         co_return;
       }
       // Out of descriptors and the like: back off briefly instead of spinning.
       spdlog::warn("accept failed: {}", ec.message());
-      asio::steady_timer pause(shard.context, std::chrono::milliseconds(50));
-      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      SteadyTimer pause(shard.context, std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_task);
       continue;
     }
     if (server.connections.load(std::memory_order_relaxed) >= server.options.max_connections) {
@@ -54,7 +53,7 @@ tl::expected<tcp::endpoint, std::string> resolve_listen_address(const std::strin
     return tcp::endpoint(address, port);
   }
   asio::io_context ctx;
-  tcp::resolver resolver(ctx);
+  TcpResolver resolver(ctx);
   auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
   if (ec || results.empty()) {
     return tl::unexpected(

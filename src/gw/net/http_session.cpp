@@ -7,10 +7,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include "gw/net/tcp_stream.hpp"
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
@@ -28,7 +27,6 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::as_tuple;
-using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 
 constexpr bool kNotStopping = false;
@@ -49,7 +47,7 @@ class SessionWriter final : public ResponseWriter {
  public:
   // `stopping` is the shard's flag: a response whose head is built after a shutdown began says
   // connection: close. A HEAD request's response carries no body (its content-length stays).
-  SessionWriter(beast::tcp_stream& stream, std::string_view request_id, bool keep_alive,
+  SessionWriter(TcpStream& stream, std::string_view request_id, bool keep_alive,
                 const bool& stopping, bool head_request, std::chrono::milliseconds write_timeout)
       : stream_(stream),
         request_id_(request_id),
@@ -184,7 +182,7 @@ class SessionWriter final : public ResponseWriter {
     co_return ok_;
   }
 
-  beast::tcp_stream& stream_;
+  TcpStream& stream_;
   std::string_view request_id_;
   bool keep_alive_;
   const bool& stopping_;
@@ -290,7 +288,7 @@ std::string request_id_of(const http::request_parser<http::string_body>& parser)
 }
 
 // Answers a request the session itself rejects (bad HTTP, limits) and closes.
-Task<void> reject(beast::tcp_stream& stream, const core::Error& error,
+Task<void> reject(TcpStream& stream, const core::Error& error,
                   std::chrono::milliseconds write_timeout, std::string id) {
   SessionWriter writer(stream, id, false, kNotStopping, false, write_timeout);
   const bool sent = co_await writer.send(error_response(error));
@@ -307,7 +305,7 @@ Task<void> reject(beast::tcp_stream& stream, const core::Error& error,
   std::array<char, 16384> sink;  // NOLINT(cppcoreguidelines-pro-type-member-init): write-only
   size_t drained = 0;
   while (drained < (4u << 20)) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), as_tuple(use_awaitable));
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_task);
     if (ec) {
       break;
     }
@@ -326,7 +324,7 @@ struct SessionRegistration {
   SessionControl& control_;
 };
 
-Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stream,
+Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
                  const std::shared_ptr<SessionControl>& control_ptr, std::string remote) {
   SessionControl& control = *control_ptr;
   const ServerOptions& options = server.options;
@@ -344,7 +342,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     }
     stream.expires_after(first ? options.header_timeout : options.keepalive_timeout);
     auto [ec, n] =
-        co_await http::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+        co_await http::async_read_header(stream, buffer, parser, use_task);
     control.idle = false;
     first = false;
     if (ec == http::error::header_limit) {
@@ -368,13 +366,13 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
     if (auto expect = parser.get()[http::field::expect];
         iequals(expect, "100-continue") && !parser.is_done()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await asio::async_write(stream, asio::buffer(kContinue), as_tuple(use_awaitable));
+      co_await asio::async_write(stream, asio::buffer(kContinue), use_task);
     }
     // The body usually came with the head: parse what is buffered, and wait only for the rest.
     ec = parse_buffered(parser, buffer);
     if (!ec && !parser.is_done()) {
       stream.expires_after(options.body_timeout);
-      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_task);
       stream.expires_never();
     }
     if (ec == http::error::body_limit) {
@@ -446,7 +444,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, beast::tcp_stream& stre
 
 }  // namespace
 
-Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socket,
+Task<void> run_session(HttpServer::Impl& server, Shard& shard, TcpSocket socket,
                        std::shared_ptr<SessionControl> control) {
   std::string remote;
   boost::system::error_code ec;
@@ -454,7 +452,7 @@ Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socke
   if (!ec) {
     remote = endpoint.address().to_string();
   }
-  beast::tcp_stream stream(std::move(socket));
+  TcpStream stream(std::move(socket));
   control->socket = &stream.socket();
   {
     SessionRegistration registration(shard, *control);

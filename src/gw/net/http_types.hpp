@@ -18,8 +18,12 @@
 namespace gw::net {
 
 namespace asio = boost::asio;
+// Every coroutine, socket and timer belongs to one shard's io_context. Naming its executor type,
+// instead of the type-erased any_io_executor, saves a copy through a function table at every
+// operation (several percent of a proxied request's instructions).
+using Executor = asio::io_context::executor_type;
 template <class T>
-using Task = asio::awaitable<T>;
+using Task = asio::awaitable<T, Executor>;
 
 struct Header {
   std::string name;

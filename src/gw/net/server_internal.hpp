@@ -6,7 +6,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include "gw/net/io.hpp"
 #include <memory>
 #include <optional>
 #include <thread>
@@ -22,7 +22,7 @@ using tcp = asio::ip::tcp;
 // One connection's state shared with the things that act on it from outside its coroutine:
 // shutdown closes it while it waits for a request; the disconnect watch cancels its request.
 struct SessionControl {
-  tcp::socket* socket = nullptr;
+  TcpSocket* socket = nullptr;
   bool idle = true;
   bool open = true;        // false once the session has ended
   bool peer_gone = false;  // the client closed its end while a request was in flight
@@ -38,11 +38,13 @@ struct Shard {
   size_t index;
   std::unordered_set<SessionControl*> sessions;
   bool stopping = false;
-  asio::io_context context{1};
-  std::optional<tcp::acceptor> acceptor;
+  // One thread runs each shard and only it touches the shard's sockets and timers, so the reactor
+  // needs no per-descriptor locks (posting from other threads stays safe).
+  asio::io_context context{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  std::optional<TcpAcceptor> acceptor;
   std::shared_ptr<HttpHandler> handler;
-  std::optional<asio::steady_timer> drain_timer;
-  std::optional<asio::steady_timer> timer_floor;  // see arm_timer_floor()
+  std::optional<SteadyTimer> drain_timer;
+  std::optional<SteadyTimer> timer_floor;  // see arm_timer_floor()
 };
 
 struct HttpServer::Impl {
@@ -57,7 +59,7 @@ struct HttpServer::Impl {
 };
 
 // Serves one connection until it closes. Runs on the shard's executor.
-Task<void> run_session(HttpServer::Impl& server, Shard& shard, tcp::socket socket,
+Task<void> run_session(HttpServer::Impl& server, Shard& shard, TcpSocket socket,
                        std::shared_ptr<SessionControl> control);
 
 // Called by a session when it ends; stops the shard if it is draining and now idle.

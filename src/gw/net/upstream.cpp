@@ -4,7 +4,6 @@
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -19,7 +18,6 @@ namespace {
 
 namespace http = beast::http;
 using asio::as_tuple;
-using asio::use_awaitable;
 
 constexpr size_t kBodyBufferSize = 8192;
 
@@ -136,7 +134,7 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
     connection.tcp().expires_after(impl_->idle_timeout);
     auto [ec, n] = co_await std::visit(
         [&](auto& stream) {
-          return http::async_read_some(stream, connection.buffer, parser, as_tuple(use_awaitable));
+          return http::async_read_some(stream, connection.buffer, parser, use_task);
         },
         connection.stream);
     connection.tcp().expires_never();
@@ -175,7 +173,7 @@ Task<tl::expected<std::string, core::Error>> UpstreamResponse::read_all(size_t l
   }
 }
 
-UpstreamClient::UpstreamClient(asio::any_io_executor executor, ProxySettings proxies,
+UpstreamClient::UpstreamClient(Executor executor, ProxySettings proxies,
                                UpstreamTimeouts timeouts)
     : executor_(std::move(executor)),
       proxies_(std::move(proxies)),
@@ -255,7 +253,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       connection->tcp().expires_after(timeouts_.first_byte);
       std::tie(wec, std::ignore) =
           co_await asio::async_write(std::get<UpstreamConnection::Secure>(connection->stream),
-                                     buffers, as_tuple(use_awaitable));
+                                     buffers, use_task);
     }
     connection->tcp().expires_after(timeouts_.first_byte);
     if (wec) {
@@ -272,7 +270,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       std::tie(ec, std::ignore) = co_await std::visit(
           [&](auto& stream) {
             return http::async_read_header(stream, connection->buffer, impl->parser,
-                                           as_tuple(use_awaitable));
+                                           use_task);
           },
           connection->stream);
       const unsigned status = impl->parser.get().result_int();

@@ -68,7 +68,7 @@ class UpstreamResponse {
 // timeouts. One instance per shard; not thread-safe: use it on its executor only.
 class UpstreamClient {
  public:
-  UpstreamClient(asio::any_io_executor executor, ProxySettings proxies, UpstreamTimeouts timeouts);
+  UpstreamClient(Executor executor, ProxySettings proxies, UpstreamTimeouts timeouts);
   ~UpstreamClient();
   UpstreamClient(const UpstreamClient&) = delete;
   UpstreamClient& operator=(const UpstreamClient&) = delete;
@@ -82,7 +82,7 @@ class UpstreamClient {
   const UpstreamTimeouts& timeouts() const { return timeouts_; }
 
  private:
-  asio::any_io_executor executor_;
+  Executor executor_;
   ProxySettings proxies_;
   UpstreamTimeouts timeouts_;
   std::shared_ptr<UpstreamPool> pool_;

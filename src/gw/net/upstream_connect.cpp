@@ -2,12 +2,13 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
+#include <vector>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -20,7 +21,6 @@ namespace {
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using asio::as_tuple;
-using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
 // One client TLS context for the process; OpenSSL contexts are safe to share once configured.
@@ -45,7 +45,7 @@ core::Error unreachable(const Endpoint& target, std::string_view what,
           fmt::format("upstream {} unreachable ({}): {}", target.host_header, what, ec.message())};
 }
 
-Task<tl::expected<void, core::Error>> proxy_connect(beast::tcp_stream& stream,
+Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream,
                                                     const Endpoint& target, const Endpoint& proxy) {
   std::string authority = fmt::format(
       "{}:{}", target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host,
@@ -56,14 +56,14 @@ Task<tl::expected<void, core::Error>> proxy_connect(beast::tcp_stream& stream,
   }
   request += "\r\n";
   auto [wec, written] =
-      co_await asio::async_write(stream, asio::buffer(request), as_tuple(use_awaitable));
+      co_await asio::async_write(stream, asio::buffer(request), use_task);
   if (wec) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", wec));
   }
   beast::flat_buffer buffer;
   http::response_parser<http::empty_body> parser;
   parser.skip(true);  // a CONNECT response has no body
-  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_task);
   if (ec) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", ec));
   }
@@ -74,6 +74,29 @@ Task<tl::expected<void, core::Error>> proxy_connect(beast::tcp_stream& stream,
                                 authority, parser.get().result_int())});
   }
   co_return tl::expected<void, core::Error>{};
+}
+
+// An IP literal needs no resolver: Asio's asynchronous resolver runs getaddrinfo on a thread of
+// its own, and a second thread makes every later system call on a descriptor take a reference on
+// its file (the kernel skips that only in single-threaded processes).
+Task<tl::expected<std::vector<tcp::endpoint>, boost::system::error_code>> resolve(
+    const Endpoint& hop) {
+  boost::system::error_code ec;
+  auto literal = asio::ip::make_address(hop.host, ec);
+  if (!ec) {
+    co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, hop.port)};
+  }
+  TcpResolver resolver(co_await asio::this_coro::executor);
+  auto [rec, results] =
+      co_await resolver.async_resolve(hop.host, std::to_string(hop.port), use_task);
+  if (rec) {
+    co_return tl::unexpected(rec);
+  }
+  std::vector<tcp::endpoint> addresses;
+  for (const auto& entry : results) {
+    addresses.push_back(entry.endpoint());
+  }
+  co_return addresses;
 }
 
 }  // namespace
@@ -107,15 +130,13 @@ Task<tl::expected<std::unique_ptr<UpstreamConnection>, core::Error>> connect_ups
   const Endpoint* proxy = proxies.proxy_for(target);
   const Endpoint& hop = proxy != nullptr ? *proxy : target;
 
-  tcp::resolver resolver(executor);
-  auto [rec, results] =
-      co_await resolver.async_resolve(hop.host, std::to_string(hop.port), as_tuple(use_awaitable));
-  if (rec) {
-    co_return tl::unexpected(unreachable(hop, "resolving", rec));
+  auto addresses = co_await resolve(hop);
+  if (!addresses) {
+    co_return tl::unexpected(unreachable(hop, "resolving", addresses.error()));
   }
-  beast::tcp_stream stream(executor);
+  TcpStream stream(executor);
   stream.expires_after(timeouts.connect);
-  auto [cec, connected] = co_await stream.async_connect(results, as_tuple(use_awaitable));
+  auto [cec, connected] = co_await stream.async_connect(*addresses, use_task);
   if (cec) {
     co_return tl::unexpected(unreachable(hop, "connecting to", cec));
   }
@@ -141,7 +162,7 @@ Task<tl::expected<std::unique_ptr<UpstreamConnection>, core::Error>> connect_ups
   }
   secure.set_verify_mode(ssl::verify_peer);
   secure.set_verify_callback(ssl::host_name_verification(target.host));
-  auto [hec] = co_await secure.async_handshake(ssl::stream_base::client, as_tuple(use_awaitable));
+  auto [hec] = co_await secure.async_handshake(ssl::stream_base::client, use_task);
   if (hec) {
     co_return tl::unexpected(unreachable(target, "TLS handshake with", hec));
   }

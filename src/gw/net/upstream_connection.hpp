@@ -4,7 +4,7 @@
 
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include "gw/net/tcp_stream.hpp"
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <memory>
@@ -21,14 +21,14 @@ namespace beast = boost::beast;
 using Clock = std::chrono::steady_clock;
 
 struct UpstreamConnection {
-  using Plain = beast::tcp_stream;
-  using Secure = beast::ssl_stream<beast::tcp_stream>;
+  using Plain = TcpStream;
+  using Secure = beast::ssl_stream<TcpStream>;
 
   explicit UpstreamConnection(Plain plain);
   explicit UpstreamConnection(Secure secure);
 
-  beast::tcp_stream& tcp() {
-    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+  TcpStream& tcp() {
+    return std::visit([](auto& s) -> TcpStream& { return beast::get_lowest_layer(s); },
                       stream);
   }
   // Whether an idle pooled connection still looks usable (the peer has not closed it).
