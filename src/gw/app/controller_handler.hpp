@@ -1,7 +1,6 @@
 #pragma once
 
 #include <atomic>
-#include "gw/net/io.hpp"
 #include <list>
 #include <memory>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "gw/cluster/registry.hpp"
 #include "gw/metrics/metrics.hpp"
 #include "gw/net/http_types.hpp"
+#include "gw/net/io.hpp"
 #include "gw/net/upstream.hpp"
 
 namespace gw::app {

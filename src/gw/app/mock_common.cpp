@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include "gw/net/io.hpp"
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/value.hpp>
 #include <cctype>
@@ -11,6 +10,7 @@
 #include "gw/api/completion_json.hpp"
 #include "gw/app/gateway_handler.hpp"
 #include "gw/core/logging.hpp"
+#include "gw/net/io.hpp"
 
 namespace gw::app::mock {
 namespace {

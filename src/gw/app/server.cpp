@@ -4,12 +4,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include "gw/net/io.hpp"
 #include <chrono>
 
 #include "gw/app/gateway_handler.hpp"
 #include "gw/app/metrics_listener.hpp"
 #include "gw/app/provider_factory.hpp"
+#include "gw/net/io.hpp"
 
 namespace gw::app {
 namespace {

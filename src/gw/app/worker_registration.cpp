@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "gw/net/io.hpp"
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/encode.hpp>
@@ -11,6 +10,7 @@
 #include <random>
 
 #include "gw/app/worker_handler.hpp"
+#include "gw/net/io.hpp"
 
 namespace gw::app {
 namespace {

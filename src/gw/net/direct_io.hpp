@@ -8,11 +8,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include "gw/net/tcp_stream.hpp"
 #include <boost/beast/http/error.hpp>
 #include <chrono>
 
 #include "gw/net/http_types.hpp"
+#include "gw/net/tcp_stream.hpp"
 
 namespace gw::net {
 

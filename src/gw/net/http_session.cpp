@@ -9,7 +9,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include "gw/net/tcp_stream.hpp"
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
@@ -20,6 +19,7 @@
 #include "gw/core/request_id.hpp"
 #include "gw/net/direct_io.hpp"
 #include "gw/net/server_internal.hpp"
+#include "gw/net/tcp_stream.hpp"
 
 namespace gw::net {
 namespace {
@@ -341,8 +341,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       co_return;
     }
     stream.expires_after(first ? options.header_timeout : options.keepalive_timeout);
-    auto [ec, n] =
-        co_await http::async_read_header(stream, buffer, parser, use_task);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_task);
     control.idle = false;
     first = false;
     if (ec == http::error::header_limit) {

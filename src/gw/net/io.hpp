@@ -16,8 +16,9 @@ namespace gw::net {
 // `co_await op(..., use_task)` resumes with a tuple (error_code first): never throws.
 inline constexpr auto use_task = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
-using SteadyTimer = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                               asio::wait_traits<std::chrono::steady_clock>, Executor>;
+using SteadyTimer =
+    asio::basic_waitable_timer<std::chrono::steady_clock,
+                               asio::wait_traits<std::chrono::steady_clock>, Executor>;
 using TcpSocket = asio::basic_stream_socket<asio::ip::tcp, Executor>;
 using TcpAcceptor = asio::basic_socket_acceptor<asio::ip::tcp, Executor>;
 using TcpResolver = asio::ip::basic_resolver<asio::ip::tcp, Executor>;

@@ -6,7 +6,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#include "gw/net/io.hpp"
 #include <memory>
 #include <optional>
 #include <thread>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "gw/net/http_server.hpp"
+#include "gw/net/io.hpp"
 
 namespace gw::net {
 

@@ -173,8 +173,7 @@ Task<tl::expected<std::string, core::Error>> UpstreamResponse::read_all(size_t l
   }
 }
 
-UpstreamClient::UpstreamClient(Executor executor, ProxySettings proxies,
-                               UpstreamTimeouts timeouts)
+UpstreamClient::UpstreamClient(Executor executor, ProxySettings proxies, UpstreamTimeouts timeouts)
     : executor_(std::move(executor)),
       proxies_(std::move(proxies)),
       timeouts_(timeouts),
@@ -251,9 +250,8 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       wec = co_await write_now(*plain, buffers, timeouts_.first_byte);
     } else {
       connection->tcp().expires_after(timeouts_.first_byte);
-      std::tie(wec, std::ignore) =
-          co_await asio::async_write(std::get<UpstreamConnection::Secure>(connection->stream),
-                                     buffers, use_task);
+      std::tie(wec, std::ignore) = co_await asio::async_write(
+          std::get<UpstreamConnection::Secure>(connection->stream), buffers, use_task);
     }
     connection->tcp().expires_after(timeouts_.first_byte);
     if (wec) {
@@ -269,8 +267,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     for (;;) {
       std::tie(ec, std::ignore) = co_await std::visit(
           [&](auto& stream) {
-            return http::async_read_header(stream, connection->buffer, impl->parser,
-                                           use_task);
+            return http::async_read_header(stream, connection->buffer, impl->parser, use_task);
           },
           connection->stream);
       const unsigned status = impl->parser.get().result_int();

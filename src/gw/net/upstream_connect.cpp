@@ -2,8 +2,6 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
-#include <vector>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +10,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
+#include <vector>
 
 #include "gw/net/upstream_connection.hpp"
 
@@ -45,8 +44,8 @@ core::Error unreachable(const Endpoint& target, std::string_view what,
           fmt::format("upstream {} unreachable ({}): {}", target.host_header, what, ec.message())};
 }
 
-Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream,
-                                                    const Endpoint& target, const Endpoint& proxy) {
+Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream, const Endpoint& target,
+                                                    const Endpoint& proxy) {
   std::string authority = fmt::format(
       "{}:{}", target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host,
       target.port);
@@ -55,8 +54,7 @@ Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream,
     request += "proxy-authorization: " + proxy.authorization + "\r\n";
   }
   request += "\r\n";
-  auto [wec, written] =
-      co_await asio::async_write(stream, asio::buffer(request), use_task);
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), use_task);
   if (wec) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", wec));
   }

@@ -4,7 +4,6 @@
 
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include "gw/net/tcp_stream.hpp"
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <memory>
@@ -13,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "gw/net/tcp_stream.hpp"
 #include "gw/net/upstream.hpp"
 
 namespace gw::net {
@@ -28,8 +28,7 @@ struct UpstreamConnection {
   explicit UpstreamConnection(Secure secure);
 
   TcpStream& tcp() {
-    return std::visit([](auto& s) -> TcpStream& { return beast::get_lowest_layer(s); },
-                      stream);
+    return std::visit([](auto& s) -> TcpStream& { return beast::get_lowest_layer(s); }, stream);
   }
   // Whether an idle pooled connection still looks usable (the peer has not closed it).
   bool looks_alive();
