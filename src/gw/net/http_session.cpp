@@ -17,11 +17,14 @@
 
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
+#include "gw/net/deadline.hpp"
 #include "gw/net/direct_io.hpp"
 #include "gw/net/server_internal.hpp"
 #include "gw/net/tcp_stream.hpp"
 
 namespace gw::net {
+
+using namespace std::string_view_literals;  // appending a literal then needs no strlen
 namespace {
 
 namespace beast = boost::beast;
@@ -63,9 +66,9 @@ class SessionWriter final : public ResponseWriter {
     started_ = true;
     status_ = response.status;
     std::string head = head_lines(response.status, response.content_type, response.headers);
-    head += "content-length: ";
+    head += "content-length: "sv;
     append_decimal(head, response.body.size());
-    head += "\r\n\r\n";
+    head += "\r\n\r\n"sv;
     std::array buffers{asio::buffer(head), asio::buffer(response.body.data(),
                                                         head_request_ ? 0 : response.body.size())};
     co_return co_await write_buffers(buffers);
@@ -80,7 +83,7 @@ class SessionWriter final : public ResponseWriter {
     status_ = status;
     std::string head = head_lines(status, content_type, headers);
     head +=
-        "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n";
+        "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n"sv;
     std::array buffers{asio::buffer(head)};
     co_return co_await write_buffers(buffers);
   }
@@ -148,24 +151,24 @@ class SessionWriter final : public ResponseWriter {
     std::string head;
     head.reserve(256);
     auto reason = http::obsolete_reason(static_cast<http::status>(status));
-    head += "HTTP/1.1 ";
+    head += "HTTP/1.1 "sv;
     append_decimal(head, static_cast<uint64_t>(status));
     head += ' ';
     head.append(reason.data(), reason.size());
-    head += "\r\ncontent-type: ";
+    head += "\r\ncontent-type: "sv;
     head += content_type;
-    head += "\r\nx-request-id: ";
+    head += "\r\nx-request-id: "sv;
     head += request_id_;
-    head += "\r\n";
+    head += "\r\n"sv;
     for (const auto& h : headers) {
       head += h.name;
-      head += ": ";
+      head += ": "sv;
       head += h.value;
-      head += "\r\n";
+      head += "\r\n"sv;
     }
     keep_alive_ = keep_alive_ && !stopping_;
     if (!keep_alive_) {
-      head += "connection: close\r\n";
+      head += "connection: close\r\n"sv;
     }
     return head;
   }
@@ -330,6 +333,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
   const ServerOptions& options = server.options;
   beast::flat_buffer buffer;
   buffer.reserve(kInitialBufferSize);
+  Deadline deadline(DeadlineWheel::of(stream.get_executor()), stream.socket());
   bool first = true;
   for (;;) {
     http::request_parser<http::string_body> parser;
@@ -340,8 +344,12 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     if (shard.stopping) {
       co_return;
     }
-    stream.expires_after(first ? options.header_timeout : options.keepalive_timeout);
+    deadline.arm(first ? options.header_timeout : options.keepalive_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_task);
+    deadline.disarm();
+    if (ec && deadline.expired()) {
+      ec = beast::error::timeout;
+    }
     control.idle = false;
     first = false;
     if (ec == http::error::header_limit) {
@@ -370,16 +378,19 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     // The body usually came with the head: parse what is buffered, and wait only for the rest.
     ec = parse_buffered(parser, buffer);
     if (!ec && !parser.is_done()) {
-      stream.expires_after(options.body_timeout);
+      deadline.arm(options.body_timeout);
       std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_task);
-      stream.expires_never();
+      deadline.disarm();
+      if (ec && deadline.expired()) {
+        ec = beast::error::timeout;
+      }
     }
     if (ec == http::error::body_limit) {
       co_await reject(stream, too_large(options), options.write_timeout, request_id_of(parser));
       co_return;
     }
     if (ec == beast::error::timeout) {
-      // tcp_stream's timeout has closed the socket: no answer can be sent, only logged.
+      // The deadline has closed the socket: no answer can be sent, only logged.
       spdlog::info("closed a connection: the request body took longer than {} ms request_id={}",
                    options.body_timeout.count(), request_id_of(parser));
       co_return;

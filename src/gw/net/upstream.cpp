@@ -14,6 +14,8 @@
 #include "gw/net/upstream_connection.hpp"
 
 namespace gw::net {
+
+using namespace std::string_view_literals;  // appending a literal then needs no strlen
 namespace {
 
 namespace http = beast::http;
@@ -131,15 +133,15 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
     if (parser.is_done()) {
       co_return std::string_view();
     }
-    connection.tcp().expires_after(impl_->idle_timeout);
+    connection.deadline.arm(impl_->idle_timeout);
     auto [ec, n] = co_await std::visit(
         [&](auto& stream) {
           return http::async_read_some(stream, connection.buffer, parser, use_task);
         },
         connection.stream);
-    connection.tcp().expires_never();
+    connection.deadline.disarm();
     if (ec && ec != http::error::need_buffer) {
-      if (ec == beast::error::timeout) {
+      if (connection.deadline.expired()) {
         co_return tl::unexpected(core::Error{
             core::Errc::kUpstreamTimeout,
             fmt::format("upstream sent nothing for {} ms", impl_->idle_timeout.count())});
@@ -196,28 +198,28 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
   head.append(request.method);
   head += ' ';
   if (absolute_form) {
-    head += "http://";
+    head += "http://"sv;
     head += target.host_header;
   }
   head += request.path;
-  head += " HTTP/1.1\r\nhost: ";
+  head += " HTTP/1.1\r\nhost: "sv;
   head += target.host_header;
-  head += "\r\n";
+  head += "\r\n"sv;
   if (absolute_form && !proxy->authorization.empty()) {
     head += "proxy-authorization: " + proxy->authorization + "\r\n";
   }
   for (const auto& h : request.headers) {
     head += h.name;
-    head += ": ";
+    head += ": "sv;
     head += h.value;
-    head += "\r\n";
+    head += "\r\n"sv;
   }
   if (body_size > 0 || request.method == "POST" || request.method == "PUT") {
-    head += "content-length: ";
+    head += "content-length: "sv;
     append_decimal(head, body_size);
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  head += "\r\n";
+  head += "\r\n"sv;
   std::vector<asio::const_buffer> buffers;
   buffers.reserve(request.body.size() + 1);
   buffers.emplace_back(head.data(), head.size());
@@ -245,15 +247,18 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       impl->parser.skip(true);
     }
 
+    // One deadline from the first byte written to the last of the response's head.
+    connection->deadline.arm(timeouts_.first_byte);
     boost::system::error_code wec;
     if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection->stream)) {
       wec = co_await write_now(*plain, buffers, timeouts_.first_byte);
     } else {
-      connection->tcp().expires_after(timeouts_.first_byte);
       std::tie(wec, std::ignore) = co_await asio::async_write(
           std::get<UpstreamConnection::Secure>(connection->stream), buffers, use_task);
     }
-    connection->tcp().expires_after(timeouts_.first_byte);
+    if (wec && connection->deadline.expired()) {
+      wec = beast::error::timeout;
+    }
     if (wec) {
       if (reused && is_stale_connection_error(wec)) {
         continue;
@@ -282,7 +287,10 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       next->parser.body_limit(boost::none);
       impl = std::move(next);
     }
-    connection->tcp().expires_never();
+    connection->deadline.disarm();
+    if (ec && connection->deadline.expired()) {
+      ec = beast::error::timeout;
+    }
     if (ec) {
       // The request was written: retrying a POST could run (and bill) a generation twice. Only
       // requests that are safe to repeat are retried on a fresh connection.

@@ -103,11 +103,13 @@ Task<tl::expected<std::vector<tcp::endpoint>, boost::system::error_code>> resolv
 // which split one over two reads). Not more: pooled and streaming connections keep it resident.
 constexpr size_t kInitialBufferSize = 2048;
 
-UpstreamConnection::UpstreamConnection(Plain plain) : stream(std::move(plain)) {
+UpstreamConnection::UpstreamConnection(Plain plain)
+    : stream(std::move(plain)), deadline(DeadlineWheel::of(tcp().get_executor()), tcp().socket()) {
   buffer.reserve(kInitialBufferSize);
 }
 
-UpstreamConnection::UpstreamConnection(Secure secure) : stream(std::move(secure)) {
+UpstreamConnection::UpstreamConnection(Secure secure)
+    : stream(std::move(secure)), deadline(DeadlineWheel::of(tcp().get_executor()), tcp().socket()) {
   buffer.reserve(kInitialBufferSize);
 }
 

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "gw/net/deadline.hpp"
 #include "gw/net/tcp_stream.hpp"
 #include "gw/net/upstream.hpp"
 
@@ -34,6 +35,7 @@ struct UpstreamConnection {
   bool looks_alive();
 
   std::variant<Plain, Secure> stream;
+  Deadline deadline;  // on the response's reads (first byte, then idle between pieces)
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
 };

@@ -1,0 +1,92 @@
+#pragma once
+
+// Private to net/: deadlines on socket waits that cost no timer operation each.
+//
+// Beast's tcp_stream arms a timer for every read and cancels it when the read completes: a timer
+// operation, a lock and a queued completion per read (several percent of a proxied request's
+// instructions, and paid per event on a stream). Here an armed deadline is a node in a lane of
+// its shard's wheel, one lane per duration, so every lane expires in order from its head, and one
+// timer per shard waits for the earliest head. Arming and disarming only link and unlink a node.
+// On expiry the socket is closed, as tcp_stream does: the pending operation ends with
+// operation_aborted (and any later one fails), and expired() tells that the deadline did it.
+
+#include <boost/asio/execution_context.hpp>
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "gw/net/io.hpp"
+
+namespace gw::net {
+
+class DeadlineWheel;
+
+class Deadline {
+ public:
+  Deadline(DeadlineWheel& wheel, TcpSocket& socket) : wheel_(&wheel), socket_(&socket) {}
+  ~Deadline() { disarm(); }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+  Deadline(Deadline&&) = delete;
+  Deadline& operator=(Deadline&&) = delete;
+
+  // Closes the socket `timeout` from now unless disarmed first.
+  void arm(std::chrono::milliseconds timeout);
+  void disarm();
+  bool expired() const { return expired_; }
+
+ private:
+  friend class DeadlineWheel;
+  DeadlineWheel* wheel_;
+  TcpSocket* socket_;
+  std::chrono::steady_clock::time_point at_{};
+  Deadline* prev_ = nullptr;
+  Deadline* next_ = nullptr;
+  int lane_ = -1;  // -1 while not armed
+  bool expired_ = false;
+};
+
+// One per io_context (an Asio service), so whatever holds an executor finds its shard's wheel.
+// Its timer may still wait for a deadline that was disarmed (it re-aims when it wakes): the
+// server stops its contexts explicitly rather than waiting for them to run out of work.
+class DeadlineWheel : public asio::execution_context::service {
+ public:
+  static asio::execution_context::id id;  // NOLINT(readability-identifier-naming): Asio's name
+
+  explicit DeadlineWheel(asio::execution_context& context);
+  static DeadlineWheel& of(const Executor& executor);
+
+ private:
+  friend class Deadline;
+  using Clock = std::chrono::steady_clock;
+  struct Lane {
+    std::chrono::milliseconds timeout;
+    Deadline* head = nullptr;
+    Deadline* tail = nullptr;
+  };
+
+  void add(Deadline& deadline, std::chrono::milliseconds timeout);
+  void remove(Deadline& deadline);
+  void wake_at(Clock::time_point at);
+  void expire_due();
+  void shutdown() override;
+
+  std::vector<Lane> lanes_;  // a handful: one per configured timeout
+  std::optional<SteadyTimer> timer_;
+  bool waiting_ = false;
+  Clock::time_point wake_at_{};
+};
+
+inline void Deadline::arm(std::chrono::milliseconds timeout) {
+  disarm();
+  expired_ = false;
+  wheel_->add(*this, timeout);
+}
+
+inline void Deadline::disarm() {
+  if (lane_ >= 0) {
+    wheel_->remove(*this);
+  }
+}
+
+}  // namespace gw::net
