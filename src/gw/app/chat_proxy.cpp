@@ -1,9 +1,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-#include <cctype>
-
 #include "gw/app/chat.hpp"
 #include "gw/app/observe.hpp"
 
@@ -54,11 +51,8 @@ net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
     if (out.empty()) {
       out.reserve(8);  // providers send a handful (OpenAI: six rate-limit headers and more)
     }
-    auto& header = out.emplace_back(net::Header{std::string(name), std::string(value)});
-    // ASCII, inline: libc's locale-aware tolower showed in profiles (a few headers per request).
-    for (char& c : header.name) {
-      c = c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
-    }
+    // Names pass as the provider spelled them, as a plain proxy's do (case does not matter).
+    out.push_back(net::Header{std::string(name), std::string(value)});
   });
   return out;
 }

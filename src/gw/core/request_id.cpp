@@ -19,9 +19,12 @@ std::string new_request_id() {
   };
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id(32, '0');
-  uint64_t parts[2] = {next(), next()};
-  for (int i = 0; i < 32; ++i) {
-    id[static_cast<size_t>(i)] = kHex[(parts[i / 16] >> ((i % 16) * 4)) & 0xF];
+  char* out = id.data();
+  for (uint64_t part : {next(), next()}) {
+    for (int byte = 0; byte < 8; ++byte, part >>= 8) {
+      *out++ = kHex[(part >> 4) & 0xF];
+      *out++ = kHex[part & 0xF];
+    }
   }
   return id;
 }

@@ -12,13 +12,13 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <charconv>
 
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
 #include "gw/net/deadline.hpp"
 #include "gw/net/direct_io.hpp"
+#include "gw/net/request_parser.hpp"
 #include "gw/net/server_internal.hpp"
 #include "gw/net/tcp_stream.hpp"
 
@@ -284,9 +284,8 @@ core::Error too_large(const ServerOptions& options) {
 }
 
 // The client's x-request-id when it is sane, else a new one.
-std::string request_id_of(const http::request_parser<http::string_body>& parser) {
-  auto given = parser.get()["x-request-id"];
-  std::string_view id(given.data(), given.size());
+std::string request_id_of(const RequestHead& head) {
+  const std::string_view id = head.request_id();
   return core::is_acceptable_request_id(id) ? std::string(id) : core::new_request_id();
 }
 
@@ -334,9 +333,10 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
   beast::flat_buffer buffer;
   buffer.reserve(kInitialBufferSize);
   Deadline deadline(DeadlineWheel::of(stream.get_executor()), stream.socket());
+  RequestHead head;
   bool first = true;
   for (;;) {
-    http::request_parser<http::string_body> parser;
+    RequestParser parser(head);
     parser.header_limit(options.max_header_bytes);
     parser.body_limit(options.max_body_bytes);
 
@@ -358,7 +358,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       co_return;
     }
     if (ec == http::error::body_limit) {
-      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(parser));
+      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head));
       co_return;
     }
     if (ec) {
@@ -370,8 +370,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       }
       co_return;
     }
-    if (auto expect = parser.get()[http::field::expect];
-        iequals(expect, "100-continue") && !parser.is_done()) {
+    if (iequals(head.expect(), "100-continue") && !parser.is_done()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await asio::async_write(stream, asio::buffer(kContinue), use_task);
     }
@@ -386,36 +385,32 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       }
     }
     if (ec == http::error::body_limit) {
-      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(parser));
+      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head));
       co_return;
     }
     if (ec == beast::error::timeout) {
       // The deadline has closed the socket: no answer can be sent, only logged.
       spdlog::info("closed a connection: the request body took longer than {} ms request_id={}",
-                   options.body_timeout.count(), request_id_of(parser));
+                   options.body_timeout.count(), request_id_of(head));
       co_return;
     }
     if (ec) {
       co_return;
     }
 
-    auto& message = parser.get();
-    const bool keep_alive = message.keep_alive() && !shard.stopping;
-    std::string request_id = request_id_of(parser);
+    const bool keep_alive = parser.keep_alive() && !shard.stopping;
+    std::string request_id = request_id_of(head);
     SessionWriter writer(stream, request_id, keep_alive, shard.stopping,
-                         message.method() == http::verb::head, options.write_timeout);
+                         head.verb() == http::verb::head, options.write_timeout);
     Exchange exchange{Request{}, request_id, writer, RequestLog{}, Clock::now()};
     Request& request = exchange.request;
-    request.method =
-        std::string_view(message.method_string().data(), message.method_string().size());
-    request.target = std::string_view(message.target().data(), message.target().size());
-    request.headers.reserve(16);
-    for (const auto& field : message) {
-      request.headers.emplace_back(
-          std::string_view(field.name_string().data(), field.name_string().size()),
-          std::string_view(field.value().data(), field.value().size()));
+    request.method = head.method();
+    request.target = head.target();
+    request.headers.reserve(head.field_count());
+    for (size_t i = 0; i < head.field_count(); ++i) {
+      request.headers.push_back(head.field(i));
     }
-    request.body = std::move(message.body());
+    request.body = std::move(head.body);
     request.remote_address = remote;
 
     control.peer_gone = false;
