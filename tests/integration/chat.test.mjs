@@ -16,6 +16,7 @@ import {
   waitForModel,
   waitFor,
   rawHttp,
+  rawConnect,
 } from '../lib/harness.mjs';
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -156,6 +157,22 @@ describe('echo model (no provider configured)', () => {
     );
     assert.equal(r.status, 200, r.raw);
     assert.equal(assertCompletion(JSON.parse(r.body)), 'sent in chunks');
+  });
+
+  test('Expect: 100-continue gets "100 Continue" before the body is sent, then the answer', async () => {
+    const body = JSON.stringify(chatBody('echo', 'after continue'));
+    const conn = await rawConnect(gw.port);
+    try {
+      conn.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nX-Request-Id: continue-1\r\n\r\n`);
+      await conn.waitData(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+      assert.doesNotMatch(conn.data(), /200 OK/);
+      conn.write(body);
+      const m = await conn.waitData(/HTTP\/1\.1 200 OK\r\n[\s\S]*?\r\n\r\n([\s\S]*"after continue"[\s\S]*\})$/);
+      assert.match(conn.data(), /x-request-id: continue-1\r\n/i);
+      assert.equal(assertCompletion(JSON.parse(m[1])), 'after continue');
+    } finally {
+      conn.destroy();
+    }
   });
 
   test('"stream": false is a plain JSON response', async () => {
