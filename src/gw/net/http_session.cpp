@@ -18,7 +18,7 @@
 #include "gw/core/request_id.hpp"
 #include "gw/net/deadline.hpp"
 #include "gw/net/direct_io.hpp"
-#include "gw/net/request_parser.hpp"
+#include "gw/net/message_parser.hpp"
 #include "gw/net/server_internal.hpp"
 #include "gw/net/tcp_stream.hpp"
 

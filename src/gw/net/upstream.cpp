@@ -5,7 +5,6 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <tuple>
@@ -35,13 +34,13 @@ struct UpstreamResponse::Impl {
   // User-provided on purpose: make_unique value-initialises, which for an implicit constructor
   // zero-fills the whole object first (an 8 KiB memset per request, measured at 10% of the
   // pass-through's instructions).
-  Impl() {}  // NOLINT(modernize-use-equals-default)
+  explicit Impl(ResponseHead& head) : parser(head) {}
 
   std::unique_ptr<UpstreamConnection> connection;
   std::weak_ptr<UpstreamPool> pool;
   std::string origin;
   std::chrono::milliseconds idle_timeout{};
-  http::response_parser<http::buffer_body> parser;
+  ResponseParser parser;  // its head lives in the connection, reused by its next response
   // Not value-initialised: it is only ever read after the parser wrote into it.
   std::array<char, kBodyBufferSize> body;
 };
@@ -54,7 +53,7 @@ UpstreamResponse::~UpstreamResponse() {
   }
   // Bytes already buffered past this response would be read as the next one's: never pool then.
   if (impl_->parser.is_done() && impl_->parser.keep_alive() &&
-      impl_->parser.get().result_int() >= 200 && impl_->connection->buffer.size() == 0) {
+      impl_->parser.head().status() >= 200 && impl_->connection->buffer.size() == 0) {
     if (auto pool = impl_->pool.lock()) {
       pool->put(impl_->origin, std::move(impl_->connection));
       return;
@@ -66,19 +65,19 @@ UpstreamResponse::~UpstreamResponse() {
 }
 
 int UpstreamResponse::status() const {
-  return static_cast<int>(impl_->parser.get().result_int());
+  return impl_->parser.head().status();
 }
 
 std::string_view UpstreamResponse::header(std::string_view name) const {
-  auto value = impl_->parser.get()[beast::string_view(name.data(), name.size())];
-  return {value.data(), value.size()};
+  return impl_->parser.head().find(name);
 }
 
 void UpstreamResponse::visit_headers(
     const std::function<void(std::string_view, std::string_view)>& visit) const {
-  for (const auto& field : impl_->parser.get()) {
-    visit(std::string_view(field.name_string().data(), field.name_string().size()),
-          std::string_view(field.value().data(), field.value().size()));
+  const ResponseHead& head = impl_->parser.head();
+  for (size_t i = 0; i < head.field_count(); ++i) {
+    const auto [name, value] = head.field(i);
+    visit(name, value);
   }
 }
 
@@ -107,9 +106,8 @@ bool UpstreamResponse::finish_without_waiting() {
   // Body the client no longer needs is dropped (only the framing matters now): the body buffer
   // is reused each time the parser fills it.
   while (!parser.is_done() && connection.buffer.size() > 0) {
-    parser.get().body().data = impl_->body.data();
-    parser.get().body().size = impl_->body.size();
-    if (parse_buffered(parser, connection.buffer) || parser.get().body().size > 0) {
+    parser.set_body_buffer(impl_->body.data(), impl_->body.size());
+    if (parse_buffered(parser, connection.buffer) || parser.body_room() > 0) {
       break;  // a parse error, or out of bytes rather than out of room
     }
   }
@@ -120,14 +118,13 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
   auto& parser = impl_->parser;
   auto& connection = *impl_->connection;
   // The parser writes the body here, advancing data and shrinking size as it goes.
-  parser.get().body().data = impl_->body.data();
-  parser.get().body().size = impl_->body.size();
+  parser.set_body_buffer(impl_->body.data(), impl_->body.size());
   for (;;) {
     // Bytes already read come first, with no operation (a body usually arrives with its
     // headers); after a read, what else it brought joins the piece (a stream's burst of events
     // relayed in one write, without waiting for anything). A parse error is left to the read.
     parse_buffered(parser, connection.buffer);
-    if (const size_t size = impl_->body.size() - parser.get().body().size; size > 0) {
+    if (const size_t size = impl_->body.size() - parser.body_room(); size > 0) {
       co_return std::string_view(impl_->body.data(), size);
     }
     if (parser.is_done()) {
@@ -238,7 +235,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       }
       connection = std::move(*opened);
     }
-    auto impl = std::make_unique<UpstreamResponse::Impl>();
+    auto impl = std::make_unique<UpstreamResponse::Impl>(connection->head);
     impl->pool = pool_;
     impl->origin = origin;
     impl->idle_timeout = timeouts_.idle;
@@ -275,12 +272,12 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
             return http::async_read_header(stream, connection->buffer, impl->parser, use_task);
           },
           connection->stream);
-      const unsigned status = impl->parser.get().result_int();
+      const int status = impl->parser.head().status();
       if (ec || status < 100 || status >= 200 || status == 101) {
         break;
       }
       // An interim response (100 Continue, 103 Early Hints): the real one follows.
-      auto next = std::make_unique<UpstreamResponse::Impl>();
+      auto next = std::make_unique<UpstreamResponse::Impl>(connection->head);
       next->pool = impl->pool;
       next->origin = impl->origin;
       next->idle_timeout = impl->idle_timeout;

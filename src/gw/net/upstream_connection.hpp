@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gw/net/deadline.hpp"
+#include "gw/net/message_parser.hpp"
 #include "gw/net/tcp_stream.hpp"
 #include "gw/net/upstream.hpp"
 
@@ -37,6 +38,7 @@ struct UpstreamConnection {
   std::variant<Plain, Secure> stream;
   Deadline deadline;  // on the response's reads (first byte, then idle between pieces)
   beast::flat_buffer buffer;
+  ResponseHead head;  // of the response being read
   Clock::time_point idle_since;
 };
 
