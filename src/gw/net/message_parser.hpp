@@ -7,10 +7,10 @@
 // These keep the start line and the fields back to back in one string that the connection
 // reuses from message to message; Beast's basic_parser still does the parsing and the limits.
 
+#include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -183,8 +183,8 @@ class ResponseParser : public boost::beast::http::basic_parser<false> {
                         error_code& /*ec*/) override {
     head_.status_ = code;
   }
-  void on_field_impl(boost::beast::http::field /*name*/, string_view name_string,
-                     string_view value, error_code& /*ec*/) override {
+  void on_field_impl(boost::beast::http::field /*name*/, string_view name_string, string_view value,
+                     error_code& /*ec*/) override {
     head_.add_field(std_view(name_string), std_view(value));
   }
   void on_header_impl(error_code& /*ec*/) override {}
