@@ -6,6 +6,11 @@ namespace gw::net {
 
 asio::execution_context::id DeadlineWheel::id;
 
+void Deadline::close_socket(void* socket) {
+  boost::system::error_code ignored;
+  static_cast<TcpSocket*>(socket)->close(ignored);
+}
+
 DeadlineWheel::DeadlineWheel(asio::execution_context& context)
     : asio::execution_context::service(context) {
   // Only io_contexts run this code's sockets (see Executor).
@@ -64,14 +69,16 @@ void DeadlineWheel::wake_at(Clock::time_point at) {
 void DeadlineWheel::expire_due() {
   const auto now = Clock::now();
   std::optional<Clock::time_point> next;
-  for (Lane& lane : lanes_) {
-    while (lane.head != nullptr && lane.head->at_ <= now) {
-      Deadline& due = *lane.head;
+  // By index: an action may arm deadlines, which can add a lane.
+  for (size_t i = 0; i < lanes_.size(); ++i) {
+    while (lanes_[i].head != nullptr && lanes_[i].head->at_ <= now) {
+      Deadline& due = *lanes_[i].head;
       remove(due);
       due.expired_ = true;
-      boost::system::error_code ignored;
-      due.socket_->close(ignored);
+      due.action_(due.context_);
     }
+  }
+  for (const Lane& lane : lanes_) {
     if (lane.head != nullptr && (!next || lane.head->at_ < *next)) {
       next = lane.head->at_;
     }

@@ -9,6 +9,7 @@
 // timer per shard waits for the earliest head. Arming and disarming only link and unlink a node.
 // On expiry the socket is closed, as tcp_stream does: the pending operation ends with
 // operation_aborted (and any later one fails), and expired() tells that the deadline did it.
+// A deadline can run another action instead (something to start only if a wait lasts).
 
 #include <boost/asio/execution_context.hpp>
 #include <chrono>
@@ -23,22 +24,31 @@ class DeadlineWheel;
 
 class Deadline {
  public:
-  Deadline(DeadlineWheel& wheel, TcpSocket& socket) : wheel_(&wheel), socket_(&socket) {}
+  using Action = void (*)(void* context);
+  // On expiry: closes `socket`.
+  Deadline(DeadlineWheel& wheel, TcpSocket& socket)
+      : wheel_(&wheel), action_(&close_socket), context_(&socket) {}
+  // On expiry: calls action(context), which must not destroy deadlines.
+  Deadline(DeadlineWheel& wheel, Action action, void* context)
+      : wheel_(&wheel), action_(action), context_(context) {}
   ~Deadline() { disarm(); }
   Deadline(const Deadline&) = delete;
   Deadline& operator=(const Deadline&) = delete;
   Deadline(Deadline&&) = delete;
   Deadline& operator=(Deadline&&) = delete;
 
-  // Closes the socket `timeout` from now unless disarmed first.
+  // Acts `timeout` from now unless disarmed first.
   void arm(std::chrono::milliseconds timeout);
   void disarm();
   bool expired() const { return expired_; }
 
  private:
   friend class DeadlineWheel;
+  static void close_socket(void* socket);
+
   DeadlineWheel* wheel_;
-  TcpSocket* socket_;
+  Action action_;
+  void* context_;
   std::chrono::steady_clock::time_point at_{};
   Deadline* prev_ = nullptr;
   Deadline* next_ = nullptr;

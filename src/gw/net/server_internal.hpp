@@ -26,6 +26,7 @@ struct SessionControl {
   bool idle = true;
   bool open = true;        // false once the session has ended
   bool peer_gone = false;  // the client closed its end while a request was in flight
+  bool watching = false;   // a disconnect watch is pending on the socket
   // Bound to the session coroutine: emitting cancels whatever it is waiting on (upstream I/O,
   // timers), which is how a client's disconnect cancels the upstream request at once.
   asio::cancellation_signal cancel;
