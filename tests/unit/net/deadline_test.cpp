@@ -109,5 +109,31 @@ TEST(Deadline, RearmingReplacesTheEarlierDeadline) {
   EXPECT_TRUE(a.near.is_open());
 }
 
+TEST(Deadline, ActionDeadlineRunsItsActionOnlyWhenNotDisarmedInTime) {
+  asio::io_context io;
+  auto& wheel = DeadlineWheel::of(io.get_executor());
+  struct Counter {
+    int fired = 0;
+    asio::io_context* io = nullptr;
+  };
+  Counter late{0, &io};
+  Counter early{0, &io};
+  auto count = [](void* c) {
+    auto* counter = static_cast<Counter*>(c);
+    ++counter->fired;
+    counter->io->stop();
+  };
+  Deadline cancelled(wheel, count, &early);
+  Deadline kept(wheel, count, &late);
+  cancelled.arm(10ms);
+  kept.arm(40ms);
+  cancelled.disarm();
+  io.run();  // stopped by the action
+  EXPECT_EQ(early.fired, 0);
+  EXPECT_EQ(late.fired, 1);
+  EXPECT_TRUE(kept.expired());
+  EXPECT_FALSE(cancelled.expired());
+}
+
 }  // namespace
 }  // namespace gw::net
