@@ -78,7 +78,7 @@ Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_
     std::list<net::SteadyTimer*>::iterator it;
     ~Registration() { list.erase(it); }
   } registration{waiters_, waiters_.insert(waiters_.end(), &timer)};
-  co_await timer.async_wait(net::use_task);
+  co_await timer.async_wait(net::kUseTask);
 }
 
 Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRequestInfo& info) {

@@ -172,7 +172,7 @@ Task<void> ControllerHandler::check_health() {
   auto& registry = state_->registry;
   for (;;) {
     net::SteadyTimer timer(io_, state_->config.check_interval);
-    co_await timer.async_wait(net::use_task);
+    co_await timer.async_wait(net::kUseTask);
     const auto now = cluster::Clock::now();
     for (const auto& id : registry.sweep(now)) {
       spdlog::warn(

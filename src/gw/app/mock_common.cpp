@@ -72,7 +72,7 @@ net::Task<bool> pause(std::chrono::milliseconds delay) {
     co_return true;
   }
   net::SteadyTimer timer(co_await asio::this_coro::executor, delay);
-  auto [ec] = co_await timer.async_wait(net::use_task);
+  auto [ec] = co_await timer.async_wait(net::kUseTask);
   co_return !ec;
 }
 

@@ -48,7 +48,7 @@ Task<void> refresh_models(std::shared_ptr<providers::ModelCatalog> catalog, Gate
       catalog->set_models(*provider, std::move(*models));
     }
     net::SteadyTimer timer(executor, interval);
-    co_await timer.async_wait(net::use_task);
+    co_await timer.async_wait(net::kUseTask);
   }
 }
 

@@ -23,7 +23,7 @@ constexpr std::chrono::milliseconds kMaxRetryDelay{60'000};
 
 Task<void> sleep_for(asio::io_context& io, std::chrono::milliseconds delay) {
   net::SteadyTimer timer(io, delay);
-  co_await timer.async_wait(net::use_task);
+  co_await timer.async_wait(net::kUseTask);
 }
 
 // Exponential backoff with "equal jitter": half the delay fixed, half random, so that workers

@@ -70,7 +70,7 @@ void DeadlineWheel::expire_due() {
   const auto now = Clock::now();
   std::optional<Clock::time_point> next;
   // By index: an action may arm deadlines, which can add a lane.
-  for (size_t i = 0; i < lanes_.size(); ++i) {
+  for (size_t i = 0; i < lanes_.size(); ++i) {  // NOLINT(modernize-loop-convert)
     while (lanes_[i].head != nullptr && lanes_[i].head->at_ <= now) {
       Deadline& due = *lanes_[i].head;
       remove(due);

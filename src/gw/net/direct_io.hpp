@@ -62,7 +62,7 @@ Task<boost::system::error_code> write_now(TcpStream& stream, const Buffers& buff
   boost::beast::buffers_suffix<Buffers> rest(buffers);
   rest.consume(written);
   stream.expires_after(timeout);
-  auto [wec, n] = co_await asio::async_write(stream, rest, use_task);
+  auto [wec, n] = co_await asio::async_write(stream, rest, kUseTask);
   stream.expires_never();
   co_return wec;
 }

@@ -19,7 +19,7 @@ using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT
 
 Task<void> accept_loop(HttpServer::Impl& server, Shard& shard) {
   for (;;) {
-    auto [ec, socket] = co_await shard.acceptor->async_accept(use_task);
+    auto [ec, socket] = co_await shard.acceptor->async_accept(kUseTask);
     if (ec) {
       if (ec == asio::error::operation_aborted || shard.stopping) {
         co_return;
@@ -27,7 +27,7 @@ Task<void> accept_loop(HttpServer::Impl& server, Shard& shard) {
       // Out of descriptors and the like: back off briefly instead of spinning.
       spdlog::warn("accept failed: {}", ec.message());
       SteadyTimer pause(shard.context, std::chrono::milliseconds(50));
-      co_await pause.async_wait(use_task);
+      co_await pause.async_wait(kUseTask);
       continue;
     }
     if (server.connections.load(std::memory_order_relaxed) >= server.options.max_connections) {

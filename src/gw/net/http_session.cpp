@@ -315,7 +315,7 @@ Task<void> reject(TcpStream& stream, const core::Error& error,
   std::array<char, 16384> sink;  // NOLINT(cppcoreguidelines-pro-type-member-init): write-only
   size_t drained = 0;
   while (drained < (4u << 20)) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_task);
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), kUseTask);
     if (ec) {
       break;
     }
@@ -356,7 +356,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       co_return;
     }
     deadline.arm(first ? options.header_timeout : options.keepalive_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_task);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTask);
     deadline.disarm();
     if (ec && deadline.expired()) {
       ec = beast::error::timeout;
@@ -383,13 +383,13 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     }
     if (iequals(head.expect(), "100-continue") && !parser.is_done()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await asio::async_write(stream, asio::buffer(kContinue), use_task);
+      co_await asio::async_write(stream, asio::buffer(kContinue), kUseTask);
     }
     // The body usually came with the head: parse what is buffered, and wait only for the rest.
     ec = parse_buffered(parser, buffer);
     if (!ec && !parser.is_done()) {
       deadline.arm(options.body_timeout);
-      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_task);
+      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kUseTask);
       deadline.disarm();
       if (ec && deadline.expired()) {
         ec = beast::error::timeout;

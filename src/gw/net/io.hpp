@@ -13,8 +13,8 @@
 
 namespace gw::net {
 
-// `co_await op(..., use_task)` resumes with a tuple (error_code first): never throws.
-inline constexpr auto use_task = asio::as_tuple(asio::use_awaitable_t<Executor>{});
+// `co_await op(..., kUseTask)` resumes with a tuple (error_code first): never throws.
+inline constexpr auto kUseTask = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 using SteadyTimer =
     asio::basic_waitable_timer<std::chrono::steady_clock,

@@ -133,7 +133,7 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
     connection.deadline.arm(impl_->idle_timeout);
     auto [ec, n] = co_await std::visit(
         [&](auto& stream) {
-          return http::async_read_some(stream, connection.buffer, parser, use_task);
+          return http::async_read_some(stream, connection.buffer, parser, kUseTask);
         },
         connection.stream);
     connection.deadline.disarm();
@@ -251,7 +251,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       wec = co_await write_now(*plain, buffers, timeouts_.first_byte);
     } else {
       std::tie(wec, std::ignore) = co_await asio::async_write(
-          std::get<UpstreamConnection::Secure>(connection->stream), buffers, use_task);
+          std::get<UpstreamConnection::Secure>(connection->stream), buffers, kUseTask);
     }
     if (wec && connection->deadline.expired()) {
       wec = beast::error::timeout;
@@ -269,7 +269,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     for (;;) {
       std::tie(ec, std::ignore) = co_await std::visit(
           [&](auto& stream) {
-            return http::async_read_header(stream, connection->buffer, impl->parser, use_task);
+            return http::async_read_header(stream, connection->buffer, impl->parser, kUseTask);
           },
           connection->stream);
       const int status = impl->parser.head().status();

@@ -54,14 +54,14 @@ Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream, const End
     request += "proxy-authorization: " + proxy.authorization + "\r\n";
   }
   request += "\r\n";
-  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), use_task);
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), kUseTask);
   if (wec) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", wec));
   }
   beast::flat_buffer buffer;
   http::response_parser<http::empty_body> parser;
   parser.skip(true);  // a CONNECT response has no body
-  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_task);
+  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTask);
   if (ec) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", ec));
   }
@@ -86,7 +86,7 @@ Task<tl::expected<std::vector<tcp::endpoint>, boost::system::error_code>> resolv
   }
   TcpResolver resolver(co_await asio::this_coro::executor);
   auto [rec, results] =
-      co_await resolver.async_resolve(hop.host, std::to_string(hop.port), use_task);
+      co_await resolver.async_resolve(hop.host, std::to_string(hop.port), kUseTask);
   if (rec) {
     co_return tl::unexpected(rec);
   }
@@ -136,7 +136,7 @@ Task<tl::expected<std::unique_ptr<UpstreamConnection>, core::Error>> connect_ups
   }
   TcpStream stream(executor);
   stream.expires_after(timeouts.connect);
-  auto [cec, connected] = co_await stream.async_connect(*addresses, use_task);
+  auto [cec, connected] = co_await stream.async_connect(*addresses, kUseTask);
   if (cec) {
     co_return tl::unexpected(unreachable(hop, "connecting to", cec));
   }
@@ -162,7 +162,7 @@ Task<tl::expected<std::unique_ptr<UpstreamConnection>, core::Error>> connect_ups
   }
   secure.set_verify_mode(ssl::verify_peer);
   secure.set_verify_callback(ssl::host_name_verification(target.host));
-  auto [hec] = co_await secure.async_handshake(ssl::stream_base::client, use_task);
+  auto [hec] = co_await secure.async_handshake(ssl::stream_base::client, kUseTask);
   if (hec) {
     co_return tl::unexpected(unreachable(target, "TLS handshake with", hec));
   }
