@@ -207,9 +207,10 @@ describe('graceful shutdown', () => {
 /**
  * A minimal HTTP/1.1 upstream on a raw socket, for connection behaviour the mock does not have:
  * `closeAfterResponse` closes each connection right after its response without saying so (no
- * `connection: close`); `idleTimeout` (ms) closes a connection left idle that long.
+ * `connection: close`); `idleTimeout` (ms) closes a connection left idle that long;
+ * `chunkedWithTrailer` sends chat answers chunked, with a rate-limit header and a trailer field.
  */
-function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0 } = {}) {
+function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0, chunkedWithTrailer = false } = {}) {
   const stats = { connections: 0, chats: 0, idleClosed: 0 };
   const sockets = new Set();
   const server = net.createServer((socket) => {
@@ -249,7 +250,15 @@ function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0 } = {}) 
           usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
         });
       }
-      socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      if (chunkedWithTrailer && !head.startsWith('GET')) {
+        const half = Math.floor(body.length / 2);
+        const chunk = (text) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-ratelimit-limit-requests: 7\r\n' +
+          `transfer-encoding: chunked\r\ntrailer: x-checksum\r\n\r\n${chunk(body.slice(0, half))}${chunk(body.slice(half))}` +
+          '0\r\nx-checksum: abc123\r\n\r\n');
+      } else {
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      }
       if (closeAfterResponse) socket.end();
       else armIdle();
     });
@@ -280,6 +289,24 @@ describe('upstream keep-alive pool', () => {
       assert.equal(JSON.parse(text).choices[0].message.content, 'hi');
     }
     assert.equal(upstream.stats.chats - chatsBefore, 6, 'each request reached the upstream exactly once');
+  });
+
+  test('a chunked response with a trailer: body and headers relayed, the connection reused', async (t) => {
+    const upstream = await startRawUpstream({ chunkedWithTrailer: true });
+    t.after(() => upstream.close());
+    const gw = await startGateway([], { OPENAI_BASE_URL: `${upstream.url}/v1`, OPENAI_API_KEY: 'k' });
+    t.after(() => gw.stop());
+    let connectionsAfterFirst = 0;
+    for (let i = 0; i < 3; ++i) {
+      if (i === 1) connectionsAfterFirst = upstream.stats.connections;
+      const res = await postChat(gw, chatBody('openai/raw-model', `hello ${i}`));
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      assert.equal(JSON.parse(text).choices[0].message.content, 'hi');
+      assert.equal(res.headers.get('x-ratelimit-limit-requests'), '7');
+      assert.equal(res.headers.get('x-checksum'), null, 'trailers are not relayed as headers');
+    }
+    assert.equal(upstream.stats.connections, connectionsAfterFirst, 'the connection is reused after a trailer');
   });
 
   test('a pooled connection the upstream closed for idleness is not reused', async (t) => {

@@ -12,6 +12,7 @@
 // A deadline can run another action instead (something to start only if a wait lasts).
 
 #include <boost/asio/execution_context.hpp>
+#include <boost/beast/core/error.hpp>
 #include <chrono>
 #include <optional>
 #include <vector>
@@ -28,7 +29,7 @@ class Deadline {
   // On expiry: closes `socket`.
   Deadline(DeadlineWheel& wheel, TcpSocket& socket)
       : wheel_(&wheel), action_(&close_socket), context_(&socket) {}
-  // On expiry: calls action(context), which must not destroy deadlines.
+  // On expiry: calls action(context).
   Deadline(DeadlineWheel& wheel, Action action, void* context)
       : wheel_(&wheel), action_(action), context_(context) {}
   ~Deadline() { disarm(); }
@@ -41,6 +42,12 @@ class Deadline {
   void arm(std::chrono::milliseconds timeout);
   void disarm();
   bool expired() const { return expired_; }
+  // Disarms, and gives the outcome of the wait it covered: a timeout if it fired (the socket is
+  // closed then, even if the wait completed in the same turn), else `ec`.
+  boost::system::error_code end(boost::system::error_code ec) {
+    disarm();
+    return expired_ ? boost::system::error_code(boost::beast::error::timeout) : ec;
+  }
 
  private:
   friend class DeadlineWheel;

@@ -3,7 +3,6 @@
 // Private to net/: I/O that skips the event loop when it can: parsing bytes already read, and
 // writing to a plain TCP stream when the socket can take the bytes at once.
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>

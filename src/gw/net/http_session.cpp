@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -29,7 +28,6 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using asio::as_tuple;
 using Clock = std::chrono::steady_clock;
 
 constexpr bool kNotStopping = false;
@@ -209,6 +207,9 @@ constexpr std::chrono::milliseconds kWatchDelay{50};
 
 void watch_for_disconnect(void* control_ptr) {
   const auto& control = *static_cast<std::shared_ptr<SessionControl>*>(control_ptr);
+  if (!control->socket->is_open()) {
+    return;  // closed by this side (a write timeout): nothing to watch
+  }
   control->watching = true;
   control->socket->async_wait(
       tcp::socket::wait_read, [control](const boost::system::error_code& ec) {
@@ -357,10 +358,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     }
     deadline.arm(first ? options.header_timeout : options.keepalive_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTask);
-    deadline.disarm();
-    if (ec && deadline.expired()) {
-      ec = beast::error::timeout;
-    }
+    ec = deadline.end(ec);
     control.idle = false;
     first = false;
     if (ec == http::error::header_limit) {
@@ -383,17 +381,14 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     }
     if (iequals(head.expect(), "100-continue") && !parser.is_done()) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await asio::async_write(stream, asio::buffer(kContinue), kUseTask);
+      co_await write_now(stream, std::array{asio::buffer(kContinue)}, options.write_timeout);
     }
     // The body usually came with the head: parse what is buffered, and wait only for the rest.
     ec = parse_buffered(parser, buffer);
     if (!ec && !parser.is_done()) {
       deadline.arm(options.body_timeout);
       std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kUseTask);
-      deadline.disarm();
-      if (ec && deadline.expired()) {
-        ec = beast::error::timeout;
-      }
+      ec = deadline.end(ec);
     }
     if (ec == http::error::body_limit) {
       co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head));

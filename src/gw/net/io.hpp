@@ -13,7 +13,8 @@
 
 namespace gw::net {
 
-// `co_await op(..., kUseTask)` resumes with a tuple (error_code first): never throws.
+// `co_await op(..., kUseTask)` resumes with a tuple, error_code first: failures come as values
+// (a cancelled coroutine still throws operation_aborted at its next co_await).
 inline constexpr auto kUseTask = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 
 using SteadyTimer =

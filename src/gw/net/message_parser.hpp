@@ -21,7 +21,9 @@
 
 namespace gw::net {
 
-// The fields of one message, valid until the next message starts on the same storage.
+// The header fields of one message, valid until the next message starts on the same storage.
+// Trailer fields (after a chunked body) are not kept: nothing uses them, and adding them could
+// move the storage under views already handed out.
 class MessageHead {
  public:
   size_t field_count() const { return fields_.size(); }
@@ -54,6 +56,15 @@ class MessageHead {
     return fields_.size() - 1;
   }
   void clear_fields() {
+    // An unusually large head is not kept for the rest of the connection.
+    constexpr size_t kKeptText = 8192;
+    constexpr size_t kKeptFields = 64;
+    if (text_.capacity() > kKeptText) {
+      std::string().swap(text_);
+    }
+    if (fields_.capacity() > kKeptFields) {
+      std::vector<std::pair<Span, Span>>().swap(fields_);
+    }
     text_.clear();
     fields_.clear();
   }
@@ -115,6 +126,9 @@ class RequestParser : public boost::beast::http::basic_parser<true> {
   }
   void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
                      error_code& /*ec*/) override {
+    if (is_header_done()) {
+      return;  // a trailer
+    }
     const size_t index = head_.add_field(std_view(name_string), std_view(value));
     if (name == boost::beast::http::field::expect) {
       head_.expect_ = index;
@@ -185,7 +199,9 @@ class ResponseParser : public boost::beast::http::basic_parser<false> {
   }
   void on_field_impl(boost::beast::http::field /*name*/, string_view name_string, string_view value,
                      error_code& /*ec*/) override {
-    head_.add_field(std_view(name_string), std_view(value));
+    if (!is_header_done()) {  // trailers are dropped
+      head_.add_field(std_view(name_string), std_view(value));
+    }
   }
   void on_header_impl(error_code& /*ec*/) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& /*content_length*/,

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -18,7 +17,6 @@ using namespace std::string_view_literals;  // appending a literal then needs no
 namespace {
 
 namespace http = beast::http;
-using asio::as_tuple;
 
 constexpr size_t kBodyBufferSize = 8192;
 
@@ -136,9 +134,9 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
           return http::async_read_some(stream, connection.buffer, parser, kUseTask);
         },
         connection.stream);
-    connection.deadline.disarm();
+    ec = connection.deadline.end(ec);
     if (ec && ec != http::error::need_buffer) {
-      if (connection.deadline.expired()) {
+      if (ec == beast::error::timeout) {
         co_return tl::unexpected(core::Error{
             core::Errc::kUpstreamTimeout,
             fmt::format("upstream sent nothing for {} ms", impl_->idle_timeout.count())});
@@ -235,16 +233,20 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       }
       connection = std::move(*opened);
     }
-    auto impl = std::make_unique<UpstreamResponse::Impl>(connection->head);
-    impl->pool = pool_;
-    impl->origin = origin;
-    impl->idle_timeout = timeouts_.idle;
-    impl->parser.body_limit(boost::none);
-    if (request.method == "HEAD") {
-      impl->parser.skip(true);
-    }
+    // One per response read (an interim 1xx response is followed by another).
+    auto new_response = [&] {
+      auto impl = std::make_unique<UpstreamResponse::Impl>(connection->head);
+      impl->pool = pool_;
+      impl->origin = origin;
+      impl->idle_timeout = timeouts_.idle;
+      impl->parser.body_limit(boost::none);
+      if (request.method == "HEAD") {
+        impl->parser.skip(true);
+      }
+      return impl;
+    };
+    auto impl = new_response();
 
-    // One deadline from the first byte written to the last of the response's head.
     connection->deadline.arm(timeouts_.first_byte);
     boost::system::error_code wec;
     if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection->stream)) {
@@ -253,9 +255,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       std::tie(wec, std::ignore) = co_await asio::async_write(
           std::get<UpstreamConnection::Secure>(connection->stream), buffers, kUseTask);
     }
-    if (wec && connection->deadline.expired()) {
-      wec = beast::error::timeout;
-    }
+    wec = connection->deadline.end(wec);
     if (wec) {
       if (reused && is_stale_connection_error(wec)) {
         continue;
@@ -266,6 +266,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
           fmt::format("sending the request to {} failed: {}", target.host_header, wec.message())});
     }
     boost::system::error_code ec;
+    connection->deadline.arm(timeouts_.first_byte);  // request written -> response head
     for (;;) {
       std::tie(ec, std::ignore) = co_await std::visit(
           [&](auto& stream) {
@@ -277,17 +278,9 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
         break;
       }
       // An interim response (100 Continue, 103 Early Hints): the real one follows.
-      auto next = std::make_unique<UpstreamResponse::Impl>(connection->head);
-      next->pool = impl->pool;
-      next->origin = impl->origin;
-      next->idle_timeout = impl->idle_timeout;
-      next->parser.body_limit(boost::none);
-      impl = std::move(next);
+      impl = new_response();
     }
-    connection->deadline.disarm();
-    if (ec && connection->deadline.expired()) {
-      ec = beast::error::timeout;
-    }
+    ec = connection->deadline.end(ec);
     if (ec) {
       // The request was written: retrying a POST could run (and bill) a generation twice. Only
       // requests that are safe to repeat are retried on a fresh connection.

@@ -2,7 +2,6 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -19,7 +18,6 @@ namespace {
 
 namespace http = beast::http;
 namespace ssl = asio::ssl;
-using asio::as_tuple;
 using tcp = asio::ip::tcp;
 
 // One client TLS context for the process; OpenSSL contexts are safe to share once configured.
@@ -103,13 +101,9 @@ Task<tl::expected<std::vector<tcp::endpoint>, boost::system::error_code>> resolv
 // which split one over two reads). Not more: pooled and streaming connections keep it resident.
 constexpr size_t kInitialBufferSize = 2048;
 
-UpstreamConnection::UpstreamConnection(Plain plain)
-    : stream(std::move(plain)), deadline(DeadlineWheel::of(tcp().get_executor()), tcp().socket()) {
-  buffer.reserve(kInitialBufferSize);
-}
-
-UpstreamConnection::UpstreamConnection(Secure secure)
-    : stream(std::move(secure)), deadline(DeadlineWheel::of(tcp().get_executor()), tcp().socket()) {
+UpstreamConnection::UpstreamConnection(std::variant<Plain, Secure> stream_)
+    : stream(std::move(stream_)),
+      deadline(DeadlineWheel::of(tcp().get_executor()), tcp().socket()) {
   buffer.reserve(kInitialBufferSize);
 }
 

@@ -26,8 +26,7 @@ struct UpstreamConnection {
   using Plain = TcpStream;
   using Secure = beast::ssl_stream<TcpStream>;
 
-  explicit UpstreamConnection(Plain plain);
-  explicit UpstreamConnection(Secure secure);
+  explicit UpstreamConnection(std::variant<Plain, Secure> stream_);
 
   TcpStream& tcp() {
     return std::visit([](auto& s) -> TcpStream& { return beast::get_lowest_layer(s); }, stream);
