@@ -164,6 +164,7 @@ struct Metrics::Impl {
 
   std::mutex mutex;  // guards the caches below (the families lock themselves)
   std::unordered_map<std::string, Series> series;
+  std::string key_scratch;  // see series_for
   std::string key_buffer;
   // One gauge per endpoint_label() value, made up front: read without a lock.
   std::unordered_map<std::string_view, Gauge*> in_flight_by_endpoint = make_in_flight_gauges();
@@ -183,9 +184,9 @@ struct Metrics::Impl {
   }
 
   Series& series_for(const RequestSample& s) {
-    std::string key;
-    key.reserve(s.endpoint.size() + s.model.size() + s.provider.size() + s.stream_outcome.size() +
-                8);
+    // Built in a string kept between calls (under the mutex): no allocation per request.
+    std::string& key = key_scratch;
+    key.clear();
     key.append(s.endpoint).append(1, '\0').append(s.model).append(1, '\0').append(s.provider);
     key.append(1, '\0').append(std::to_string(s.status)).append(1, '\0').append(s.stream_outcome);
     auto it = series.find(key);

@@ -11,6 +11,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/container/small_vector.hpp>
 #include <charconv>
 
 #include "gw/core/logging.hpp"
@@ -104,7 +105,8 @@ class SessionWriter final : public ResponseWriter {
     }
     char prefix[24];
     const size_t prefix_size = chunk_prefix(prefix, size);
-    std::vector<asio::const_buffer> buffers;
+    // Inline: no allocation per written piece (a stream writes one per event burst).
+    boost::container::small_vector<asio::const_buffer, 8> buffers;
     buffers.reserve(parts.size() + 2);
     buffers.emplace_back(prefix, prefix_size);
     for (auto p : parts) {
