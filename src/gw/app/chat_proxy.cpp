@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/this_coro.hpp>
+
 #include "gw/app/chat.hpp"
 #include "gw/app/observe.hpp"
 
@@ -19,6 +21,14 @@ Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::st
   exchange.log.outcome = std::string(outcome);
   co_await exchange.writer.finish_stream(sse_error_event(error));
   co_return RelayEnd::kUpstreamFailed;
+}
+
+// Whether the client's disconnect has cancelled this coroutine: a read that failed then says
+// nothing about the upstream. (Awaiting the cancellation state never throws, unlike awaiting
+// anything else once cancelled.)
+Task<bool> client_left() {
+  const auto cancellation = co_await boost::asio::this_coro::cancellation_state;
+  co_return cancellation.cancelled() != boost::asio::cancellation_type::none;
 }
 
 // Upstream response headers a client of the provider's own API would see and may rely on: rate
@@ -198,6 +208,12 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
   if (!stream) {
     auto body = co_await upstream.read_all(max_upstream_body);
     if (!body) {
+      // No co_await inside && with GCC 12 (see mock_common.cpp): its own statement.
+      const bool left = co_await client_left();
+      if (left) {
+        exchange.log.outcome = "client_cancelled";
+        co_return RelayEnd::kClientGone;
+      }
       exchange.log.upstream_error = upstream_error_kind(body.error());
       if (may_retry) {
         co_return RelayEnd::kFailedBeforeResponse;
@@ -231,6 +247,13 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
   }
   for (;;) {
     auto piece = co_await upstream.read_some();
+    if (!piece) {
+      const bool left = co_await client_left();
+      if (left) {
+        exchange.log.outcome = "client_cancelled";
+        co_return RelayEnd::kClientGone;
+      }
+    }
     if (!piece || piece->empty()) {
       exchange.log.upstream_error =
           !piece ? upstream_error_kind(piece.error())
