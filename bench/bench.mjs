@@ -28,7 +28,7 @@ const outFile = outIndex >= 0 ? args[outIndex + 1] : quick ? null : path.join(he
 
 const cfg = quick
   ? { rounds: 1, seconds: 1, streamRequests: 20, ttftRequests: 10, concurrentStreams: 300, memoryRequests: 20_000 }
-  : { rounds: 5, seconds: 4, streamRequests: 300, ttftRequests: 200, concurrentStreams: 10_000, memoryRequests: 1_000_000 };
+  : { rounds: 9, seconds: 4, streamRequests: 300, ttftRequests: 200, concurrentStreams: 10_000, memoryRequests: 1_000_000 };
 
 const STREAM_CLIENT = process.env.STREAM_CLIENT_BIN || path.resolve(here, '..', 'build', 'bench', 'stream-client');
 
