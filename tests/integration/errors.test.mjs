@@ -10,6 +10,7 @@ import {
   mockProviderEnv,
   postChat,
   chatBody,
+  rawConnect,
   rawHttp,
   closedPort,
   occupiedPort,
@@ -173,6 +174,29 @@ describe('request validation and routing', () => {
   test('a malformed request line → 400', async () => {
     const r = await rawHttp(gw.port, 'THIS IS NOT HTTP\r\n\r\n');
     assert.equal(r.status, 400, r.raw);
+  });
+
+  test('requests two parsers could frame differently get a 400 and the connection ends', async () => {
+    // Each is followed by a request a lenient parser would find inside it or after it; only the
+    // 400 may come back, then the close.
+    const smuggled = 'GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n';
+    const heads = [
+      'Content-Length: 4\r\nTransfer-Encoding: chunked\r\n',
+      'Transfer-Encoding: gzip, chunked\r\n',
+      'Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n',
+      'Content-Length: 4\r\nContent-Length: 40\r\n',
+      'Content-Length : 4\r\n',
+      'X-A: 1\r\n Transfer-Encoding: chunked\r\n',
+    ];
+    for (const extra of heads) {
+      const conn = await rawConnect(gw.port);
+      conn.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${extra}\r\n0\r\n\r\n${smuggled}`);
+      await conn.waitClosed();
+      const received = conn.data();
+      assert.match(received, /^HTTP\/1\.1 400 /, extra);
+      assert.match(received, /\r\nconnection: close\r\n/i, extra);
+      assert.equal(received.split('HTTP/1.1 ').length - 1, 1, `one response only for ${JSON.stringify(extra)}: ${received}`);
+    }
   });
 
   test("error responses echo the client's x-request-id, and the access log names it", async () => {

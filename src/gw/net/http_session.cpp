@@ -1,4 +1,4 @@
-// One client connection: reads requests with Beast's parser, runs the handler while watching for
+// One client connection: reads requests with Http1Parser, runs the handler while watching for
 // the client going away, and writes responses as raw HTTP/1.1 bytes.
 
 #include <fmt/format.h>
@@ -9,7 +9,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/container/small_vector.hpp>
 #include <charconv>
@@ -296,7 +295,7 @@ core::Error too_large(const ServerOptions& options) {
 
 // The client's x-request-id when it is sane, else a new one.
 std::string request_id_of(const RequestHead& head) {
-  const std::string_view id = head.request_id();
+  const std::string_view id = head.find("x-request-id");
   return core::is_acceptable_request_id(id) ? std::string(id) : core::new_request_id();
 }
 
@@ -359,7 +358,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       co_return;
     }
     deadline.arm(first ? options.header_timeout : options.keepalive_timeout);
-    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTask);
+    auto ec = co_await read_message(stream, buffer, parser, ReadUntil::kHead);
     ec = deadline.end(ec);
     control.idle = false;
     first = false;
@@ -375,21 +374,20 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     if (ec) {
       if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
           ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
-          ec != asio::error::eof && buffer.size() > 0) {
+          buffer.size() > 0) {
         co_await reject(stream, {core::Errc::kInvalidRequest, "malformed HTTP request"},
                         options.write_timeout, core::new_request_id());
       }
       co_return;
     }
-    if (iequals(head.expect(), "100-continue") && !parser.is_done()) {
+    if (!parser.is_done() && iequals(head.find("expect"), "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await write_now(stream, std::array{asio::buffer(kContinue)}, options.write_timeout);
     }
     // The body usually came with the head: parse what is buffered, and wait only for the rest.
-    ec = parse_buffered(parser, buffer);
-    if (!ec && !parser.is_done()) {
+    if (!parser.is_done()) {
       deadline.arm(options.body_timeout);
-      std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kUseTask);
+      ec = co_await read_message(stream, buffer, parser, ReadUntil::kMessage);
       ec = deadline.end(ec);
     }
     if (ec == http::error::body_limit) {
@@ -408,8 +406,8 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
 
     const bool keep_alive = parser.keep_alive() && !shard.stopping;
     std::string request_id = request_id_of(head);
-    SessionWriter writer(stream, request_id, keep_alive, shard.stopping,
-                         head.verb() == http::verb::head, options.write_timeout);
+    SessionWriter writer(stream, request_id, keep_alive, shard.stopping, head.method() == "HEAD",
+                         options.write_timeout);
     Exchange exchange{Request{}, request_id, writer, RequestLog{}, Clock::now()};
     Request& request = exchange.request;
     request.method = head.method();

@@ -5,7 +5,6 @@
 #include <array>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <tuple>
 
 #include "gw/net/direct_io.hpp"
@@ -120,22 +119,26 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
   for (;;) {
     // Bytes already read come first, with no operation (a body usually arrives with its
     // headers); after a read, what else it brought joins the piece (a stream's burst of events
-    // relayed in one write, without waiting for anything). A parse error is left to the read.
-    parse_buffered(parser, connection.buffer);
+    // relayed in one write, without waiting for anything). What came before a framing error is
+    // still relayed; the error comes with the next call (the same bytes fail again).
+    const auto parse_error = parse_buffered(parser, connection.buffer);
     if (const size_t size = impl_->body.size() - parser.body_room(); size > 0) {
       co_return std::string_view(impl_->body.data(), size);
+    }
+    if (parse_error) {
+      co_return tl::unexpected(core::Error{
+          core::Errc::kUpstreamError,
+          fmt::format("upstream sent a malformed response: {}", parse_error.message())});
     }
     if (parser.is_done()) {
       co_return std::string_view();
     }
     connection.deadline.arm(impl_->idle_timeout);
-    auto [ec, n] = co_await std::visit(
-        [&](auto& stream) {
-          return http::async_read_some(stream, connection.buffer, parser, kUseTask);
-        },
+    auto ec = co_await std::visit(
+        [&](auto& stream) { return read_more(stream, connection.buffer, parser); },
         connection.stream);
     ec = connection.deadline.end(ec);
-    if (ec && ec != http::error::need_buffer) {
+    if (ec) {
       if (ec == beast::error::timeout) {
         co_return tl::unexpected(core::Error{
             core::Errc::kUpstreamTimeout,
@@ -239,7 +242,6 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       impl->pool = pool_;
       impl->origin = origin;
       impl->idle_timeout = timeouts_.idle;
-      impl->parser.body_limit(boost::none);
       if (request.method == "HEAD") {
         impl->parser.skip(true);
       }
@@ -268,9 +270,9 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     boost::system::error_code ec;
     connection->deadline.arm(timeouts_.first_byte);  // request written -> response head
     for (;;) {
-      std::tie(ec, std::ignore) = co_await std::visit(
+      ec = co_await std::visit(
           [&](auto& stream) {
-            return http::async_read_header(stream, connection->buffer, impl->parser, kUseTask);
+            return read_message(stream, connection->buffer, impl->parser, ReadUntil::kHead);
           },
           connection->stream);
       const int status = impl->parser.head().status();

@@ -1,0 +1,597 @@
+#include "gw/net/http1_parser.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/beast/http/error.hpp>
+#include <cstring>
+#include <limits>
+
+#include "gw/net/http_types.hpp"
+
+namespace gw::net {
+
+namespace {
+
+using boost::beast::http::error;
+
+// Character classes of RFC 9110/9112, one table lookup per byte.
+enum CharClass : uint8_t {
+  kToken = 1,   // tchar: field names, methods, transfer codings
+  kValue = 2,   // field-value and reason-phrase bytes: HTAB, SP, VCHAR, obs-text
+  kTarget = 4,  // request-target bytes: VCHAR and obs-text (no SP, no controls)
+};
+
+constexpr std::array<uint8_t, 256> kCharClasses = [] {
+  std::array<uint8_t, 256> table{};
+  for (int c = 0x21; c < 0x100; ++c) {
+    if (c != 0x7f) {
+      table[c] = kValue | kTarget;
+    }
+  }
+  table[' '] = table['\t'] = kValue;
+  for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    table[c] |= kToken;
+  }
+  for (int c = '0'; c <= '9'; ++c) {
+    table[c] |= kToken;
+  }
+  for (int c = 'a'; c <= 'z'; ++c) {
+    table[c] |= kToken;
+    table[c - 'a' + 'A'] |= kToken;
+  }
+  return table;
+}();
+
+bool is(char c, CharClass kind) {
+  return (kCharClasses[static_cast<unsigned char>(c)] & kind) != 0;
+}
+
+const char* skip(const char* p, CharClass kind) {
+  while (is(*p, kind)) {
+    ++p;
+  }
+  return p;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t';
+}
+
+// Calls `each` with every non-empty element of a comma-separated list, without its OWS.
+template <class Each>
+void for_each_element(std::string_view list, Each&& each) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    std::string_view element = list.substr(0, comma);
+    while (!element.empty() && is_space(element.front())) {
+      element.remove_prefix(1);
+    }
+    while (!element.empty() && is_space(element.back())) {
+      element.remove_suffix(1);
+    }
+    if (!element.empty()) {
+      each(element);
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    list.remove_prefix(comma + 1);
+  }
+}
+
+// The longest line a chunk header (size and extensions) may have.
+constexpr size_t kMaxChunkLine = 4096;
+
+}  // namespace
+
+std::string_view MessageHead::find(std::string_view name) const {
+  for (const auto& [n, v] : fields_) {
+    if (n.size == name.size() && iequals(view(n), name)) {
+      return view(v);
+    }
+  }
+  return {};
+}
+
+void MessageHead::clear() {
+  // An unusually large head is not kept for the rest of the connection.
+  constexpr size_t kKeptText = 8192;
+  constexpr size_t kKeptFields = 64;
+  if (text_.capacity() > kKeptText) {
+    std::string().swap(text_);
+  }
+  if (fields_.capacity() > kKeptFields) {
+    std::vector<std::pair<Span, Span>>().swap(fields_);
+  }
+  fields_.clear();
+  status_ = 0;
+}
+
+Http1Parser::Http1Parser(bool request, MessageHead& head) : head_(head), request_(request) {
+  head_.clear();
+  if (request_) {
+    body_limit_ = 1 << 20;
+  }
+}
+
+bool Http1Parser::keep_alive() const {
+  if (need_eof_) {
+    return false;
+  }
+  return http11_ ? !close_ : keep_alive_;
+}
+
+size_t Http1Parser::put(const char* data, size_t size, error_code& ec) {
+  ec = {};
+  if (size > 0) {
+    got_some_ = true;
+  }
+  size_t used = 0;
+  if (state_ == State::kHead) {
+    used = parse_head(data, size, ec);
+    if (ec || state_ == State::kHead) {
+      return used;
+    }
+  }
+  return used + parse_body(data + used, size - used, ec);
+}
+
+void Http1Parser::put_eof(error_code& ec) {
+  ec = {};
+  switch (state_) {
+    case State::kDone:
+      return;
+    case State::kUntilEof:
+      state_ = State::kDone;
+      return;
+    case State::kHead:
+      ec = got_some_ ? error::partial_message : error::end_of_stream;
+      return;
+    default:
+      ec = error::partial_message;
+  }
+}
+
+size_t Http1Parser::parse_head(const char* data, size_t size, error_code& ec) {
+  size_t skipped = 0;
+  if (request_ && head_scanned_ == 0) {
+    // A server should ignore empty lines before a request line (RFC 9112 §2.2).
+    while (size - skipped >= 2 && data[skipped] == '\r' && data[skipped + 1] == '\n') {
+      skipped += 2;
+    }
+    skipped_ += skipped;
+    if (skipped_ > header_limit_) {
+      ec = error::header_limit;
+      return skipped;
+    }
+    data += skipped;
+    size -= skipped;
+  }
+  // The head ends at the first empty line ("\n\r\n"; "\n\n" is taken too, for the line checks
+  // to reject). Nothing is consumed before it has arrived.
+  size_t end = 0;
+  for (size_t i = head_scanned_; i < size;) {
+    const void* found = std::memchr(data + i, '\n', size - i);
+    if (found == nullptr) {
+      i = size;
+      head_scanned_ = size;
+      break;
+    }
+    i = static_cast<size_t>(static_cast<const char*>(found) - data);
+    if (i + 1 < size && data[i + 1] == '\n') {
+      end = i + 2;
+      break;
+    }
+    if (i + 2 >= size) {
+      head_scanned_ = i;  // look at this line end again when more has come
+      break;
+    }
+    if (data[i + 1] == '\r' && data[i + 2] == '\n') {
+      end = i + 3;
+      break;
+    }
+    head_scanned_ = ++i;
+  }
+  if (end == 0) {
+    ec = size > header_limit_ ? error::header_limit : error::need_more;
+    return skipped;
+  }
+  if (end > header_limit_) {
+    ec = error::header_limit;
+    return skipped;
+  }
+  head_.text_.assign(data, end);
+  const char* p = head_.text_.data();
+  if (!parse_start_line(p, ec)) {
+    return skipped;
+  }
+  while (!(p[0] == '\r' && p[1] == '\n')) {
+    if (!parse_field(p, ec)) {
+      return skipped;
+    }
+  }
+  if (!frame_body(ec)) {
+    return skipped;
+  }
+  return skipped + end;
+}
+
+bool Http1Parser::parse_start_line(const char*& p, error_code& ec) {
+  const char* const text = head_.text_.data();
+  auto span = [text](const char* begin, const char* end) {
+    return MessageHead::Span{static_cast<uint32_t>(begin - text),
+                             static_cast<uint32_t>(end - begin)};
+  };
+  // "HTTP/1.x", where a minor version above 1 is served as 1.1 (RFC 9110 §2.5).
+  auto version = [&](const char* v) {
+    if (std::memcmp(v, "HTTP/1.", 7) != 0 || v[7] < '0' || v[7] > '9') {
+      return false;
+    }
+    http11_ = v[7] != '0';
+    return true;
+  };
+  if (request_) {
+    const char* method_end = skip(p, kToken);
+    if (method_end == p || *method_end != ' ') {
+      ec = error::bad_method;
+      return false;
+    }
+    const char* target = method_end + 1;
+    const char* target_end = skip(target, kTarget);
+    if (target_end == target || *target_end != ' ') {
+      ec = error::bad_target;
+      return false;
+    }
+    if (!version(target_end + 1)) {
+      ec = error::bad_version;
+      return false;
+    }
+    if (target_end[9] != '\r' || target_end[10] != '\n') {
+      ec = error::bad_line_ending;
+      return false;
+    }
+    head_.method_ = span(p, method_end);
+    head_.target_ = span(target, target_end);
+    p = target_end + 11;
+    return true;
+  }
+  if (!version(p)) {
+    ec = error::bad_version;
+    return false;
+  }
+  const char* code = p + 8;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (*code != ' ' || !digit(code[1]) || !digit(code[2]) || !digit(code[3])) {
+    ec = error::bad_status;
+    return false;
+  }
+  head_.status_ = (code[1] - '0') * 100 + (code[2] - '0') * 10 + (code[3] - '0');
+  const char* reason_end = code + 4;
+  if (*reason_end == ' ') {  // the reason phrase may be empty or, with its space, absent
+    reason_end = skip(reason_end, kValue);
+  }
+  if (reason_end[0] != '\r' || reason_end[1] != '\n') {
+    ec = error::bad_reason;
+    return false;
+  }
+  p = reason_end + 2;
+  return true;
+}
+
+bool Http1Parser::parse_field(const char*& p, error_code& ec) {
+  const char* const text = head_.text_.data();
+  const char* name_end = skip(p, kToken);
+  // An empty name is also how an obs-fold continuation line (leading whitespace) is refused.
+  if (name_end == p || *name_end != ':') {
+    ec = error::bad_field;
+    return false;
+  }
+  const char* value = name_end + 1;
+  while (is_space(*value)) {
+    ++value;
+  }
+  const char* line_end = skip(value, kValue);
+  if (line_end[0] != '\r' || line_end[1] != '\n') {
+    ec = *line_end == '\r' || *line_end == '\n' ? error::bad_line_ending : error::bad_value;
+    return false;
+  }
+  const char* value_end = line_end;
+  while (value_end > value && is_space(value_end[-1])) {
+    --value_end;
+  }
+  const std::string_view name(p, static_cast<size_t>(name_end - p));
+  const std::string_view field_value(value, static_cast<size_t>(value_end - value));
+  head_.fields_.emplace_back(
+      MessageHead::Span{static_cast<uint32_t>(p - text), static_cast<uint32_t>(name.size())},
+      MessageHead::Span{static_cast<uint32_t>(value - text),
+                        static_cast<uint32_t>(field_value.size())});
+  p = line_end + 2;
+
+  // The framing headers. Lengths first: most names are none of them.
+  switch (name.size()) {
+    case 10:
+      if (iequals(name, "connection")) {
+        for_each_element(field_value, [this](std::string_view token) {
+          if (iequals(token, "close")) {
+            close_ = true;
+          } else if (iequals(token, "keep-alive")) {
+            keep_alive_ = true;
+          }
+        });
+      }
+      break;
+    case 14:
+      if (iequals(name, "content-length")) {
+        if (content_length_) {
+          ec = error::multiple_content_length;
+          return false;
+        }
+        uint64_t length = 0;
+        for (char c : field_value) {
+          if (c < '0' || c > '9' || length > (std::numeric_limits<uint64_t>::max() - 9) / 10) {
+            ec = error::bad_content_length;
+            return false;
+          }
+          length = length * 10 + static_cast<uint64_t>(c - '0');
+        }
+        if (field_value.empty()) {
+          ec = error::bad_content_length;
+          return false;
+        }
+        content_length_ = length;
+      }
+      break;
+    case 17:
+      if (iequals(name, "transfer-encoding")) {
+        coded_ = true;
+        bool bad = false;
+        for_each_element(field_value, [this, &bad](std::string_view coding) {
+          const bool is_chunked =
+              iequals(coding.substr(0, coding.find_first_of(" \t;")), "chunked");
+          // Chunked must be the last coding, once; a request may use no other (nothing here
+          // would decode it). A response whose codings do not end with chunked ends at close.
+          if ((is_chunked && chunked_) || (request_ && (chunked_ || !is_chunked))) {
+            bad = true;
+          }
+          chunked_ = is_chunked;
+        });
+        if (bad) {
+          ec = error::bad_transfer_encoding;
+          return false;
+        }
+      }
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+bool Http1Parser::frame_body(error_code& ec) {
+  auto fixed_length = [this, &ec](uint64_t length) {
+    if (body_limit_ && length > *body_limit_) {
+      ec = error::body_limit;
+      return false;
+    }
+    remain_ = length;
+    state_ = length > 0 ? State::kLength : State::kDone;
+    if (body_string_ != nullptr) {
+      body_string_->reserve(static_cast<size_t>(length));
+    }
+    return true;
+  };
+  if (request_) {
+    if (coded_) {
+      // Both headers: two parsers may frame this differently (request smuggling).
+      if (content_length_ || !chunked_) {
+        ec = error::bad_transfer_encoding;
+        return false;
+      }
+      state_ = State::kChunkSize;
+      return true;
+    }
+    return fixed_length(content_length_.value_or(0));
+  }
+  const int status = head_.status_;
+  if (skip_body_ || (status >= 100 && status < 200) || status == 204 || status == 304) {
+    state_ = State::kDone;
+    return true;
+  }
+  if (coded_) {
+    // Transfer-encoding overrides content-length; such a connection is not reused.
+    need_eof_ = content_length_.has_value() || !chunked_;
+    content_length_.reset();
+    state_ = chunked_ ? State::kChunkSize : State::kUntilEof;
+    return true;
+  }
+  if (content_length_) {
+    return fixed_length(*content_length_);
+  }
+  need_eof_ = true;
+  state_ = State::kUntilEof;
+  return true;
+}
+
+size_t Http1Parser::deliver(const char* data, size_t size) {
+  if (body_string_ != nullptr) {
+    body_string_->append(data, size);
+    return size;
+  }
+  const size_t n = std::min(size, body_room_);
+  if (n > 0) {
+    std::memcpy(body_data_, data, n);
+    body_data_ += n;
+    body_room_ -= n;
+  }
+  return n;
+}
+
+size_t Http1Parser::parse_body(const char* data, size_t size, error_code& ec) {
+  size_t used = 0;
+  // Copies up to `limit` body bytes; returns how many went (fewer when the buffer is full).
+  auto take = [&](uint64_t limit) {
+    const size_t wanted = static_cast<size_t>(std::min<uint64_t>(size - used, limit));
+    const size_t n = deliver(data + used, wanted);
+    used += n;
+    body_size_ += n;
+    if (n < wanted) {
+      ec = error::need_buffer;
+    }
+    return n;
+  };
+  while (used < size && !ec) {
+    switch (state_) {
+      case State::kLength:
+        remain_ -= take(remain_);
+        if (remain_ == 0) {
+          state_ = State::kDone;
+        }
+        break;
+      case State::kChunkData:
+        remain_ -= take(remain_);
+        if (remain_ == 0) {
+          state_ = State::kChunkEnd;
+        }
+        break;
+      case State::kUntilEof:
+        if (body_limit_ && body_size_ + (size - used) > *body_limit_) {
+          ec = error::body_limit;
+          return used;
+        }
+        take(size - used);
+        break;
+      case State::kChunkEnd:
+        if (size - used < 2) {
+          ec = error::need_more;
+          return used;
+        }
+        if (data[used] != '\r' || data[used + 1] != '\n') {
+          ec = error::bad_chunk;
+          return used;
+        }
+        used += 2;
+        state_ = State::kChunkSize;
+        break;
+      case State::kChunkSize: {
+        const size_t n = parse_chunk_size(data + used, size - used, ec);
+        if (n == 0 && !ec) {
+          ec = error::need_more;
+        }
+        used += n;
+        break;
+      }
+      case State::kTrailer: {
+        const size_t n = parse_trailer(data + used, size - used, ec);
+        if (n == 0 && !ec) {
+          ec = error::need_more;
+        }
+        used += n;
+        break;
+      }
+      case State::kHead:
+      case State::kDone:
+        return used;
+    }
+    if (state_ == State::kDone) {
+      return used;
+    }
+  }
+  if (!ec && state_ != State::kDone) {
+    ec = error::need_more;
+  }
+  return used;
+}
+
+// chunk-size [ chunk-ext ] CRLF, where chunk-ext = *( BWS ";" ... ): extensions are checked
+// for stray bytes and ignored.
+size_t Http1Parser::parse_chunk_size(const char* data, size_t size, error_code& ec) {
+  const void* found = std::memchr(data, '\n', std::min(size, kMaxChunkLine));
+  if (found == nullptr) {
+    if (size >= kMaxChunkLine) {
+      ec = error::bad_chunk;
+    }
+    return 0;
+  }
+  const char* line_end = static_cast<const char*>(found);  // at '\n'
+  if (line_end == data || line_end[-1] != '\r') {
+    ec = error::bad_line_ending;
+    return 0;
+  }
+  const char* p = data;
+  uint64_t chunk = 0;
+  for (;; ++p) {
+    int digit = 0;
+    if (*p >= '0' && *p <= '9') {
+      digit = *p - '0';
+    } else if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'f') {
+      digit = (*p | 0x20) - 'a' + 10;
+    } else {
+      break;
+    }
+    if (chunk > (std::numeric_limits<uint64_t>::max() >> 4)) {
+      ec = error::bad_chunk;
+      return 0;
+    }
+    chunk = chunk << 4 | static_cast<uint64_t>(digit);
+  }
+  if (p == data) {
+    ec = error::bad_chunk;
+    return 0;
+  }
+  const char* cr = line_end - 1;
+  if (p != cr) {
+    while (is_space(*p)) {
+      ++p;
+    }
+    if (*p != ';' || skip(p, kValue) != cr) {
+      ec = error::bad_chunk_extension;
+      return 0;
+    }
+  }
+  if (chunk == 0) {
+    state_ = State::kTrailer;
+  } else {
+    if (body_limit_ && body_size_ + chunk > *body_limit_) {
+      ec = error::body_limit;
+      return 0;
+    }
+    remain_ = chunk;
+    state_ = State::kChunkData;
+  }
+  return static_cast<size_t>(line_end + 1 - data);
+}
+
+// The trailer section after the last chunk: field lines, then an empty line. Checked like
+// header fields (within the head's limit) and dropped.
+size_t Http1Parser::parse_trailer(const char* data, size_t size, error_code& ec) {
+  const void* found = std::memchr(data, '\n', size);
+  if (found == nullptr) {
+    if (trailer_bytes_ + size > header_limit_) {
+      ec = error::header_limit;
+    }
+    return 0;
+  }
+  const char* line_end = static_cast<const char*>(found);
+  const size_t length = static_cast<size_t>(line_end + 1 - data);
+  trailer_bytes_ += length;
+  if (trailer_bytes_ > header_limit_) {
+    ec = error::header_limit;
+    return 0;
+  }
+  if (line_end == data || line_end[-1] != '\r') {
+    ec = error::bad_line_ending;
+    return 0;
+  }
+  if (length == 2) {
+    state_ = State::kDone;
+    return length;
+  }
+  const char* name_end = skip(data, kToken);
+  if (name_end == data || *name_end != ':' || skip(name_end + 1, kValue) != line_end - 1) {
+    ec = error::bad_field;
+    return 0;
+  }
+  return length;
+}
+
+}  // namespace gw::net
