@@ -46,19 +46,24 @@ Stream& read_layer(Stream& stream) {
   return stream;
 }
 
-// Reads once (what the peer has sent, up to 64 KiB) into `buffer`. At the end of the stream the
-// parser is told: a body delimited by the close is then complete, anything else an error.
+// Starts a read of what the peer has sent (up to 64 KiB more in `buffer`); read_done() finishes
+// it. A plain function, not a coroutine: no frame of its own per read.
 template <class Stream>
-Task<boost::system::error_code> read_more(Stream& stream, boost::beast::flat_buffer& buffer,
-                                          Http1Parser& parser) {
+auto read_some_into(Stream& stream, boost::beast::flat_buffer& buffer) {
   constexpr size_t kMaxRead = 65536;
-  auto [ec, n] = co_await read_layer(stream).async_read_some(
+  return read_layer(stream).async_read_some(
       buffer.prepare(boost::beast::read_size(buffer, kMaxRead)), kUseTask);
+}
+
+// Commits what a read brought. At the end of the stream the parser is told: a body delimited by
+// the close is then complete, anything else an error.
+inline boost::system::error_code read_done(boost::system::error_code ec, size_t n,
+                                           boost::beast::flat_buffer& buffer, Http1Parser& parser) {
   buffer.commit(n);
   if (ec == asio::error::eof) {
     parser.put_eof(ec);
   }
-  co_return ec;
+  return ec;
 }
 
 // Reads until the parser has the whole head (kHead) or the whole message (kMessage), parsing
@@ -74,41 +79,58 @@ Task<boost::system::error_code> read_message(Stream& stream, boost::beast::flat_
     if (until == ReadUntil::kHead ? parser.is_header_done() : parser.is_done()) {
       co_return boost::system::error_code{};
     }
-    if (auto ec = co_await read_more(stream, buffer, parser)) {
-      co_return ec;
+    auto [ec, n] = co_await read_some_into(stream, buffer);
+    if (auto error = read_done(ec, n, buffer, parser)) {
+      co_return error;
     }
   }
 }
 
-// Writes all of `buffers`. Most writes fit in the socket's send buffer: one non-blocking send
-// then completes them without arming the deadline or queueing a completion (a timer, an
-// operation and an event-loop round per write, measured at several percent of a proxied
-// request's instructions). What does not fit is written asynchronously within `timeout`.
+// Writes are made in two steps. Most fit in the socket's send buffer: write_at_once() then sends
+// all of it with one non-blocking send, with no coroutine, deadline or queued completion (a
+// timer, an operation and an event-loop round per write, measured at several percent of a
+// proxied request's instructions). Only when it took less is write_rest() awaited.
+
+// One non-blocking send; returns the bytes the socket took. `ec` is set on failure (not when the
+// socket is merely full).
 template <class Buffers>
-Task<boost::system::error_code> write_now(TcpStream& stream, const Buffers& buffers,
-                                          std::chrono::milliseconds timeout) {
-  boost::system::error_code ec;
+size_t write_at_once(TcpStream& stream, const Buffers& buffers, boost::system::error_code& ec) {
   auto& socket = stream.socket();
   if (!socket.non_blocking()) {
     socket.non_blocking(true, ec);  // once per connection: write_some must never block
     if (ec) {
-      co_return ec;
+      return 0;
     }
   }
-  const size_t total = asio::buffer_size(buffers);
   const size_t written = socket.write_some(buffers, ec);
-  if (!ec && written == total) {
-    co_return ec;
+  if (ec == asio::error::would_block) {
+    ec = {};
   }
-  if (ec && ec != asio::error::would_block) {
-    co_return ec;
-  }
+  return written;
+}
+
+// Writes `buffers` from byte `written` on, asynchronously, within `timeout`.
+template <class Buffers>
+Task<boost::system::error_code> write_rest(TcpStream& stream, const Buffers& buffers,
+                                           size_t written, std::chrono::milliseconds timeout) {
   boost::beast::buffers_suffix<Buffers> rest(buffers);
   rest.consume(written);
   stream.expires_after(timeout);
-  auto [wec, n] = co_await asio::async_write(stream, rest, kUseTask);
+  auto [ec, n] = co_await asio::async_write(stream, rest, kUseTask);
   stream.expires_never();
-  co_return wec;
+  co_return ec;
+}
+
+// Both steps, for writes off the hot path.
+template <class Buffers>
+Task<boost::system::error_code> write_now(TcpStream& stream, const Buffers& buffers,
+                                          std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  const size_t written = write_at_once(stream, buffers, ec);
+  if (ec || written == asio::buffer_size(buffers)) {
+    co_return ec;
+  }
+  co_return co_await write_rest(stream, buffers, written, timeout);
 }
 
 }  // namespace gw::net

@@ -69,7 +69,10 @@ class SessionWriter final : public ResponseWriter {
     head += "\r\n\r\n"sv;
     std::array buffers{asio::buffer(head), asio::buffer(response.body.data(),
                                                         head_request_ ? 0 : response.body.size())};
-    co_return co_await write_buffers(buffers);
+    if (write_at_once(buffers)) {
+      co_return ok_;
+    }
+    co_return co_await write_rest(buffers);
   }
 
   Task<bool> start_stream(int status, std::string_view content_type, Headers headers) override {
@@ -83,7 +86,10 @@ class SessionWriter final : public ResponseWriter {
     head +=
         "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n"sv;
     std::array buffers{asio::buffer(head)};
-    co_return co_await write_buffers(buffers);
+    if (write_at_once(buffers)) {
+      co_return ok_;
+    }
+    co_return co_await write_rest(buffers);
   }
 
   Task<bool> write(std::string_view data) override {
@@ -112,7 +118,10 @@ class SessionWriter final : public ResponseWriter {
       buffers.emplace_back(p.data(), p.size());
     }
     buffers.emplace_back("\r\n", 2);
-    co_return co_await write_buffers(buffers);
+    if (write_at_once(buffers)) {
+      co_return ok_;
+    }
+    co_return co_await write_rest(buffers);
   }
 
   Task<bool> finish_stream(std::string_view last) override {
@@ -126,9 +135,15 @@ class SessionWriter final : public ResponseWriter {
         asio::buffer(last.data(), last.size()), asio::buffer("\r\n0\r\n\r\n", 7)};
     if (last.empty()) {
       std::array terminator{asio::buffer("0\r\n\r\n", 5)};
-      co_return co_await write_buffers(terminator);
+      if (write_at_once(terminator)) {
+        co_return ok_;
+      }
+      co_return co_await write_rest(terminator);
     }
-    co_return co_await write_buffers(buffers);
+    if (write_at_once(buffers)) {
+      co_return ok_;
+    }
+    co_return co_await write_rest(buffers);
   }
 
   void abort() override {
@@ -172,12 +187,25 @@ class SessionWriter final : public ResponseWriter {
     return head;
   }
 
+  // Sends what the socket takes at once (see direct_io.hpp); true when that finished the write,
+  // or it failed (ok() tells which); otherwise write_rest() must be awaited.
   template <class Buffers>
-  Task<bool> write_buffers(const Buffers& buffers) {
+  bool write_at_once(const Buffers& buffers) {
     if (!ok_) {
-      co_return false;
+      return true;
     }
-    const auto ec = co_await write_now(stream_, buffers, write_timeout_);
+    boost::system::error_code ec;
+    written_ = net::write_at_once(stream_, buffers, ec);
+    if (ec) {
+      ok_ = false;
+      return true;
+    }
+    return written_ == asio::buffer_size(buffers);
+  }
+
+  template <class Buffers>
+  Task<bool> write_rest(const Buffers& buffers) {
+    const auto ec = co_await net::write_rest(stream_, buffers, written_, write_timeout_);
     if (ec) {
       ok_ = false;
     }
@@ -195,6 +223,7 @@ class SessionWriter final : public ResponseWriter {
   bool finished_ = false;
   bool ok_ = true;
   int status_ = 0;
+  size_t written_ = 0;  // of the write in progress
 };
 
 // Watches the client's socket while a request is handled. When the client closes its end, the

@@ -134,10 +134,9 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
       co_return std::string_view();
     }
     connection.deadline.arm(impl_->idle_timeout);
-    auto ec = co_await std::visit(
-        [&](auto& stream) { return read_more(stream, connection.buffer, parser); },
-        connection.stream);
-    ec = connection.deadline.end(ec);
+    auto [rec, n] = co_await std::visit(
+        [&](auto& stream) { return read_some_into(stream, connection.buffer); }, connection.stream);
+    const auto ec = connection.deadline.end(read_done(rec, n, connection.buffer, parser));
     if (ec) {
       if (ec == beast::error::timeout) {
         co_return tl::unexpected(core::Error{
@@ -252,7 +251,10 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     connection->deadline.arm(timeouts_.first_byte);
     boost::system::error_code wec;
     if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection->stream)) {
-      wec = co_await write_now(*plain, buffers, timeouts_.first_byte);
+      const size_t written = write_at_once(*plain, buffers, wec);
+      if (!wec && written < asio::buffer_size(buffers)) {
+        wec = co_await write_rest(*plain, buffers, written, timeouts_.first_byte);
+      }
     } else {
       std::tie(wec, std::ignore) = co_await asio::async_write(
           std::get<UpstreamConnection::Secure>(connection->stream), buffers, kUseTask);
