@@ -46,7 +46,7 @@ class MessageHead {
   friend class Http1Parser;
   void clear();
 
-  std::string text_;  // the head as received
+  std::string text_;  // the head as received, then NUL padding for the parser's wide scans
   std::vector<std::pair<Span, Span>> fields_;
 
  protected:

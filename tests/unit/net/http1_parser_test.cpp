@@ -194,6 +194,27 @@ TEST(RequestParser, RefusesAmbiguousOrMalformedMessages) {
   }
 }
 
+// Values are scanned sixteen bytes at a time: a bad byte is found wherever it sits in a block,
+// and obs-text (bytes 0x80-0xff) is accepted.
+TEST(RequestParser, ChecksEveryByteOfLongValues) {
+  const std::string long_value(40, 'v');
+  for (size_t at = 0; at < long_value.size(); ++at) {
+    for (char bad : {'\x00', '\x01', '\x1f', '\x7f', '\n'}) {
+      std::string value = long_value;
+      value[at] = bad;
+      RequestHead head;
+      RequestParser parser(head);
+      const auto ec = feed(parser, "GET / HTTP/1.1\r\nX-Long: " + value + "\r\n\r\n").ec;
+      EXPECT_TRUE(ec) << "byte " << int(bad) << " at " << at;
+    }
+  }
+  RequestHead head;
+  RequestParser parser(head);
+  const std::string text = "caf\xc3\xa9 \t" + long_value + "\xff";
+  ASSERT_FALSE(feed(parser, "GET / HTTP/1.1\r\nX-Text: " + text + "\r\n\r\n").ec);
+  EXPECT_EQ(head.find("x-text"), text);
+}
+
 TEST(RequestParser, EnforcesTheHeadAndBodyLimits) {
   auto parse = [](std::string_view wire, size_t header_limit, uint64_t body_limit) {
     RequestHead head;
