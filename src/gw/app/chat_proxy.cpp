@@ -52,8 +52,9 @@ bool is_relayed_header(std::string_view name) {
   }
 }
 
-net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
-  net::Headers out;
+// Views of the upstream response's head: valid while `upstream` is.
+net::HeaderViews relayed_headers(const net::UpstreamResponse& upstream) {
+  net::HeaderViews out;
   upstream.visit_headers([&out](std::string_view name, std::string_view value) {
     if (!is_relayed_header(name)) {
       return;
@@ -62,7 +63,7 @@ net::Headers relayed_headers(const net::UpstreamResponse& upstream) {
       out.reserve(8);  // providers send a handful (OpenAI: six rate-limit headers and more)
     }
     // Names pass as the provider spelled them, as a plain proxy's do (case does not matter).
-    out.push_back(net::Header{std::string(name), std::string(value)});
+    out.push_back(net::HeaderView{name, value});
   });
   return out;
 }
@@ -229,8 +230,8 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
       co_return RelayEnd::kUpstreamFailed;
     }
     accounting.read_usage(*translated);
-    net::Response response{200, "application/json", relayed_headers(upstream),
-                           std::move(*translated)};
+    net::Response response{200, "application/json", {}, std::move(*translated)};
+    response.relayed = relayed_headers(upstream);
     const bool sent = co_await exchange.writer.send(std::move(response));
     co_return sent ? RelayEnd::kCompleted : RelayEnd::kClientGone;
   }
@@ -239,8 +240,8 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
   // something to relay: a failure before that leaves the client untouched.
   bool started = !may_retry;
   if (started) {
-    const bool ok =
-        co_await exchange.writer.start_stream(200, "text/event-stream", relayed_headers(upstream));
+    const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
+                                                          relayed_headers(upstream));
     if (!ok) {
       co_return RelayEnd::kClientGone;
     }
@@ -290,7 +291,7 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
         continue;
       }
       started = true;
-      const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream",
+      const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
                                                             relayed_headers(upstream));
       if (!ok) {
         co_return RelayEnd::kClientGone;

@@ -63,7 +63,8 @@ class SessionWriter final : public ResponseWriter {
     }
     started_ = true;
     status_ = response.status;
-    std::string head = head_lines(response.status, response.content_type, response.headers);
+    std::string head =
+        head_lines(response.status, response.content_type, response.headers, response.relayed);
     head += "content-length: "sv;
     append_decimal(head, response.body.size());
     head += "\r\n\r\n"sv;
@@ -75,14 +76,15 @@ class SessionWriter final : public ResponseWriter {
     co_return co_await write_rest(buffers);
   }
 
-  Task<bool> start_stream(int status, std::string_view content_type, Headers headers) override {
+  Task<bool> start_stream(int status, std::string_view content_type, Headers headers,
+                          HeaderViews relayed) override {
     if (started_) {
       co_return false;
     }
     started_ = true;
     streaming_ = true;
     status_ = status;
-    std::string head = head_lines(status, content_type, headers);
+    std::string head = head_lines(status, content_type, headers, relayed);
     head +=
         "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n"sv;
     std::array buffers{asio::buffer(head)};
@@ -161,7 +163,8 @@ class SessionWriter final : public ResponseWriter {
   bool keep_alive() const { return keep_alive_; }
 
  private:
-  std::string head_lines(int status, std::string_view content_type, const Headers& headers) {
+  std::string head_lines(int status, std::string_view content_type, const Headers& headers,
+                         const HeaderViews& relayed) {
     std::string head;
     head.reserve(256);
     auto reason = http::obsolete_reason(static_cast<http::status>(status));
@@ -174,11 +177,17 @@ class SessionWriter final : public ResponseWriter {
     head += "\r\nx-request-id: "sv;
     head += request_id_;
     head += "\r\n"sv;
-    for (const auto& h : headers) {
-      head += h.name;
+    auto add = [&head](std::string_view name, std::string_view value) {
+      head += name;
       head += ": "sv;
-      head += h.value;
+      head += value;
       head += "\r\n"sv;
+    };
+    for (const auto& h : headers) {
+      add(h.name, h.value);
+    }
+    for (const auto& h : relayed) {
+      add(h.name, h.value);
     }
     keep_alive_ = keep_alive_ && !stopping_;
     if (!keep_alive_) {

@@ -74,6 +74,9 @@ struct Response {
   int status = 200;
   std::string_view content_type = "application/json";  // a literal: it is not owned
   Headers headers;
+  // Headers borrowed from elsewhere (an upstream response's, relayed): no copy of each, but
+  // what they point to must outlive send().
+  HeaderViews relayed;
   std::string body;
 };
 
@@ -88,8 +91,10 @@ class ResponseWriter {
 
   // A complete response.
   virtual Task<bool> send(Response response) = 0;
-  // Starts a chunked response: each write() is sent and flushed as one chunk.
-  virtual Task<bool> start_stream(int status, std::string_view content_type, Headers headers) = 0;
+  // Starts a chunked response: each write() is sent and flushed as one chunk. `relayed` as in
+  // Response (used before start_stream returns).
+  virtual Task<bool> start_stream(int status, std::string_view content_type, Headers headers,
+                                  HeaderViews relayed) = 0;
   virtual Task<bool> write(std::string_view data) = 0;
   virtual Task<bool> write(std::span<const std::string_view> parts) = 0;
   // Ends the stream, sending `last` (if any) as the final chunk in the same write.
