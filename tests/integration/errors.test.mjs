@@ -199,6 +199,15 @@ describe('request validation and routing', () => {
     }
   });
 
+  test('a malformed chunked body that arrives after the head is answered 400 too', async () => {
+    const conn = await rawConnect(gw.port);
+    conn.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n');
+    await conn.waitData(/HTTP\/1\.1 100 Continue\r\n\r\n/); // the head is parsed: the body comes on its own
+    conn.write('zz\r\n');
+    await conn.waitClosed();
+    assert.match(conn.data(), /HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 400 /);
+  });
+
   test("error responses echo the client's x-request-id, and the access log names it", async () => {
     const big = JSON.stringify(chatBody('echo', 'q'.repeat(2000)));
     const cases = [

@@ -231,6 +231,10 @@ size_t Http1Parser::parse_head(const char* data, size_t size, error_code& ec) {
     }
     data += skipped;
     size -= skipped;
+    if (size == 1 && data[0] == '\r') {
+      ec = error::need_more;  // perhaps one more empty line: its '\n' has not come yet
+      return skipped;
+    }
   }
   // The head ends at the first empty line ("\n\r\n"; "\n\n" is taken too, for the line checks
   // to reject). Nothing is consumed before it has arrived.
@@ -453,6 +457,9 @@ bool Http1Parser::frame_body(error_code& ec) {
         ec = error::bad_transfer_encoding;
         return false;
       }
+      // HTTP/1.0 has no transfer codings: a recipient that ignores this one would frame the
+      // message differently, so the connection ends with it (RFC 9112 §6.1).
+      need_eof_ = !http11_;
       state_ = State::kChunkSize;
       return true;
     }
@@ -617,7 +624,8 @@ size_t Http1Parser::parse_chunk_size(const char* data, size_t size, error_code& 
   if (chunk == 0) {
     state_ = State::kTrailer;
   } else {
-    if (body_limit_ && body_size_ + chunk > *body_limit_) {
+    // body_size_ never exceeds the limit, and the subtraction cannot wrap as a sum could.
+    if (body_limit_ && chunk > *body_limit_ - body_size_) {
       ec = error::body_limit;
       return 0;
     }

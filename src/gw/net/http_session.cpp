@@ -31,6 +31,9 @@ namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 
 constexpr bool kNotStopping = false;
+// The category of Beast's HTTP errors, which the parser reports.
+const boost::system::error_category& kHttpErrors =
+    make_error_code(http::error::bad_chunk).category();
 // Room for a small request's head and body in one read (Beast's flat_buffer starts at 512 and
 // grows as needed). Not more: a held stream keeps it, and 4 KiB here and upstream cost 6 KiB of
 // resident memory per stream.
@@ -436,6 +439,16 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       // The deadline has closed the socket: no answer can be sent, only logged.
       spdlog::info("closed a connection: the request body took longer than {} ms request_id={}",
                    options.body_timeout.count(), request_id_of(head));
+      co_return;
+    }
+    // A malformed body (a bad chunk, an oversized trailer section) is answered as it would be had
+    // it come with the head; a client that left or reset is not.
+    if (ec && ec != http::error::partial_message && ec.category() == kHttpErrors) {
+      core::Error error{core::Errc::kInvalidRequest, "malformed HTTP request"};
+      if (ec == http::error::header_limit) {
+        error = {core::Errc::kHeadersTooLarge, "request trailers are too large"};
+      }
+      co_await reject(stream, error, options.write_timeout, request_id_of(head));
       co_return;
     }
     if (ec) {

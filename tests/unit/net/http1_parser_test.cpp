@@ -15,7 +15,7 @@ using boost::beast::http::error;
 using boost::system::error_code;
 
 struct Fed {
-  error_code ec;     // the first error other than need_more/need_buffer
+  error_code ec;  // the first error other than need_buffer; need_more if the message is unfinished
   std::string rest;  // bytes not consumed (pipelined, or after an error)
 };
 
@@ -40,7 +40,7 @@ Fed feed(Http1Parser& parser, std::string_view wire, size_t step, Drain&& drain)
       return {{}, buffer + std::string(wire.substr(next))};
     }
     if (next == wire.size()) {
-      return {{}, buffer};  // needs more than there is: not an error
+      return {error::need_more, buffer};  // the message needs more than there is
     }
     const size_t n = std::min(step, wire.size() - next);
     buffer.append(wire.substr(next, n));
@@ -110,10 +110,12 @@ TEST(RequestParser, ABodylessRequestIsDoneAtItsHead) {
 }
 
 TEST(RequestParser, EmptyLinesBeforeTheRequestLineAreIgnored) {
-  RequestHead head;
-  RequestParser parser(head);
-  ASSERT_FALSE(feed(parser, "\r\n\r\nGET / HTTP/1.1\r\n\r\n").ec);
-  EXPECT_EQ(head.method(), "GET");
+  for (size_t step : {size_t{1} << 20, size_t{1}, size_t{3}}) {
+    RequestHead head;
+    RequestParser parser(head);
+    ASSERT_FALSE(feed(parser, "\r\n\r\nGET / HTTP/1.1\r\n\r\n", step).ec) << step;
+    EXPECT_EQ(head.method(), "GET");
+  }
 }
 
 TEST(RequestParser, KeepAliveFollowsTheVersionAndConnectionTokens) {
@@ -127,10 +129,15 @@ TEST(RequestParser, KeepAliveFollowsTheVersionAndConnectionTokens) {
            Case{"GET / HTTP/1.0\r\n\r\n", false},
            Case{"GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n", true},
            Case{"GET / HTTP/1.2\r\n\r\n", true},  // a later 1.x minor version is served as 1.1
+           // HTTP/1.0 has no transfer codings: such a message ends its connection.
+           Case{"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "0\r\n\r\n",
+                false},
        }) {
     RequestHead head;
     RequestParser parser(head);
     ASSERT_FALSE(feed(parser, c.wire).ec) << c.wire;
+    ASSERT_TRUE(parser.is_done()) << c.wire;
     EXPECT_EQ(parser.keep_alive(), c.keep_alive) << c.wire;
   }
 }
@@ -233,6 +240,11 @@ TEST(RequestParser, EnforcesTheHeadAndBodyLimits) {
                   "3\r\nabc\r\n0\r\n\r\n",
                   200, 10),
             error::body_limit);
+  // A chunk size that would wrap the running total around is still over the limit.
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n"
+                  "FFFFFFFFFFFFFFFF\r\n",
+                  200, 10),
+            error::body_limit);
   EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX: " +
                       std::string(300, 'b') + "\r\n\r\n",
                   200, 10),
@@ -250,7 +262,8 @@ TEST(RequestParser, EndOfStreamBeforeAndDuringAMessage) {
   {
     RequestHead head;
     RequestParser parser(head);
-    feed(parser, "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab");
+    ASSERT_EQ(feed(parser, "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab").ec, error::need_more);
+    ASSERT_TRUE(parser.is_header_done());
     error_code ec;
     parser.put_eof(ec);
     EXPECT_EQ(ec, error::partial_message);
@@ -299,7 +312,7 @@ TEST_P(ResponseParse, ChunkedBodyThroughASmallWindow) {
 }
 
 TEST_P(ResponseParse, AnUnframedBodyEndsAtTheClose) {
-  ASSERT_FALSE(parse("HTTP/1.0 200 OK\r\n\r\nall of it").ec);
+  ASSERT_EQ(parse("HTTP/1.0 200 OK\r\n\r\nall of it").ec, error::need_more);
   EXPECT_FALSE(parser_.is_done());
   error_code ec;
   parser_.put_eof(ec);
