@@ -31,9 +31,10 @@ namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 
 constexpr bool kNotStopping = false;
-// The category of Beast's HTTP errors, which the parser reports.
-const boost::system::error_category& kHttpErrors =
-    make_error_code(http::error::bad_chunk).category();
+// Whether `ec` is one of Beast's HTTP errors (the parser reports those).
+bool is_http_error(const boost::system::error_code& ec) {
+  return ec.category() == make_error_code(http::error::bad_chunk).category();
+}
 // Room for a small request's head and body in one read (Beast's flat_buffer starts at 512 and
 // grows as needed). Not more: a held stream keeps it, and 4 KiB here and upstream cost 6 KiB of
 // resident memory per stream.
@@ -443,7 +444,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     }
     // A malformed body (a bad chunk, an oversized trailer section) is answered as it would be had
     // it come with the head; a client that left or reset is not.
-    if (ec && ec != http::error::partial_message && ec.category() == kHttpErrors) {
+    if (ec && ec != http::error::partial_message && is_http_error(ec)) {
       core::Error error{core::Errc::kInvalidRequest, "malformed HTTP request"};
       if (ec == http::error::header_limit) {
         error = {core::Errc::kHeadersTooLarge, "request trailers are too large"};
