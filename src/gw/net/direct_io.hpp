@@ -19,8 +19,8 @@
 namespace gw::net {
 
 // Feeds `parser` what `buffer` already holds, without reading: a body that came with its head
-// then costs no operation, deadline or event-loop round. Running out of bytes (or, for a
-// buffer_body, of room) is not an error; a parse error is returned.
+// then costs no operation, deadline or event-loop round. Running out of bytes (or of room in a
+// response's body window) is not an error; a parse error is returned.
 inline boost::system::error_code parse_buffered(Http1Parser& parser,
                                                 boost::beast::flat_buffer& buffer) {
   namespace http = boost::beast::http;

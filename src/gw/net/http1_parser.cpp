@@ -242,7 +242,6 @@ size_t Http1Parser::parse_head(const char* data, size_t size, error_code& ec) {
   for (size_t i = head_scanned_; i < size;) {
     const void* found = std::memchr(data + i, '\n', size - i);
     if (found == nullptr) {
-      i = size;
       head_scanned_ = size;
       break;
     }
