@@ -514,15 +514,10 @@ size_t Http1Parser::parse_body(const char* data, size_t size, error_code& ec) {
   while (used < size && !ec) {
     switch (state_) {
       case State::kLength:
-        remain_ -= take(remain_);
-        if (remain_ == 0) {
-          state_ = State::kDone;
-        }
-        break;
       case State::kChunkData:
         remain_ -= take(remain_);
         if (remain_ == 0) {
-          state_ = State::kChunkEnd;
+          state_ = state_ == State::kLength ? State::kDone : State::kChunkEnd;
         }
         break;
       case State::kUntilEof:
@@ -544,16 +539,12 @@ size_t Http1Parser::parse_body(const char* data, size_t size, error_code& ec) {
         used += 2;
         state_ = State::kChunkSize;
         break;
-      case State::kChunkSize: {
-        const size_t n = parse_chunk_size(data + used, size - used, ec);
-        if (n == 0 && !ec) {
-          ec = error::need_more;
-        }
-        used += n;
-        break;
-      }
+      case State::kChunkSize:
       case State::kTrailer: {
-        const size_t n = parse_trailer(data + used, size - used, ec);
+        // Both take whole lines: nothing consumed and no error means the line has not all come.
+        const size_t n = state_ == State::kChunkSize
+                             ? parse_chunk_size(data + used, size - used, ec)
+                             : parse_trailer(data + used, size - used, ec);
         if (n == 0 && !ec) {
           ec = error::need_more;
         }
