@@ -237,11 +237,14 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
   }
 
   // When the caller can still try elsewhere, the response starts only once the upstream has sent
-  // something to relay: a failure before that leaves the client untouched.
-  bool started = !may_retry;
-  if (started) {
+  // something to relay: a failure before that leaves the client untouched. Otherwise it starts at
+  // once, unless events came with the upstream's headers: they then go out with the client's, in
+  // one write (the client has the first token one wake-up sooner).
+  bool started = false;
+  if (!may_retry && !upstream.body_buffered()) {
+    started = true;
     const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
-                                                          relayed_headers(upstream));
+                                                          relayed_headers(upstream), {});
     if (!ok) {
       co_return RelayEnd::kClientGone;
     }
@@ -255,12 +258,40 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
         co_return RelayEnd::kClientGone;
       }
     }
-    if (!piece || piece->empty()) {
+    // An empty piece is the end of the body: before the translator finished, the upstream broke
+    // off (or ended after relaying an error event).
+    tl::expected<std::string_view, core::Error> out;
+    if (piece && !piece->empty()) {
+      out = translator.feed(*piece);
+      if (!out) {
+        exchange.log.upstream_error = "protocol";
+      }
+    } else {
       exchange.log.upstream_error =
           !piece ? upstream_error_kind(piece.error())
                  : (translator.relayed_error() ? std::string_view("status") : "reset");
-      if (!started) {
-        co_return RelayEnd::kFailedBeforeResponse;
+    }
+    const bool failed = !piece || piece->empty() || !out;
+    if (!started) {
+      if (may_retry && (failed || (out->empty() && !translator.finished()))) {
+        if (failed) {
+          co_return RelayEnd::kFailedBeforeResponse;
+        }
+        continue;
+      }
+      started = true;
+      // The events so far go with the head (a finished stream's go with its end, below).
+      const std::string_view first = (failed || translator.finished()) ? std::string_view() : *out;
+      if (!first.empty()) {
+        accounting.first_write();
+      }
+      const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
+                                                            relayed_headers(upstream), first);
+      if (!ok) {
+        co_return RelayEnd::kClientGone;
+      }
+      if (!failed && !translator.finished()) {
+        continue;
       }
     }
     if (!piece) {
@@ -278,24 +309,8 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
            fmt::format("upstream {} ended the stream before its terminator", upstream_name)},
           "truncated");
     }
-    auto out = translator.feed(*piece);
     if (!out) {
-      exchange.log.upstream_error = "protocol";
-      if (!started) {
-        co_return RelayEnd::kFailedBeforeResponse;
-      }
       co_return co_await fail_stream(exchange, out.error(), "upstream_error");
-    }
-    if (!started) {
-      if (out->empty() && !translator.finished()) {
-        continue;
-      }
-      started = true;
-      const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
-                                                            relayed_headers(upstream));
-      if (!ok) {
-        co_return RelayEnd::kClientGone;
-      }
     }
     if (translator.finished()) {
       exchange.log.outcome = "completed";

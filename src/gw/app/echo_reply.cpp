@@ -30,7 +30,7 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
   events += api::kSseDone;
   exchange.log.outcome = "completed";
   exchange.log.first_token_at = std::chrono::steady_clock::now();
-  if (co_await exchange.writer.start_stream(200, "text/event-stream", {}, {})) {
+  if (co_await exchange.writer.start_stream(200, "text/event-stream", {}, {}, {})) {
     co_await exchange.writer.finish_stream(events);
   }
 }

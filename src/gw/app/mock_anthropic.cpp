@@ -179,7 +179,8 @@ net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& 
     }
     co_return;
   }
-  if (!co_await exchange.writer.start_stream(200, "text/event-stream", response_headers(), {})) {
+  if (!co_await exchange.writer.start_stream(200, "text/event-stream", response_headers(), {},
+                                             {})) {
     co_return;
   }
   EventStream stream(options, exchange.writer);

@@ -135,7 +135,8 @@ net::Task<void> serve_ollama_chat(const MockOptions& options, MockStats& stats,
     co_return;
   }
   net::Headers headers;
-  if (!co_await exchange.writer.start_stream(200, "application/x-ndjson", std::move(headers), {})) {
+  if (!co_await exchange.writer.start_stream(200, "application/x-ndjson", std::move(headers), {},
+                                             {})) {
     co_return;
   }
   EventStream stream(options, exchange.writer);

@@ -206,7 +206,8 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
     }
     co_return;
   }
-  if (!co_await exchange.writer.start_stream(200, "text/event-stream", rate_limit_headers(), {})) {
+  if (!co_await exchange.writer.start_stream(200, "text/event-stream", rate_limit_headers(), {},
+                                             {})) {
     co_return;
   }
   EventStream stream(options, exchange.writer);

@@ -81,7 +81,7 @@ class SessionWriter final : public ResponseWriter {
   }
 
   Task<bool> start_stream(int status, std::string_view content_type, Headers headers,
-                          HeaderViews relayed) override {
+                          HeaderViews relayed, std::string_view first_chunk) override {
     if (started_) {
       co_return false;
     }
@@ -91,7 +91,11 @@ class SessionWriter final : public ResponseWriter {
     std::string head = head_lines(status, content_type, headers, relayed);
     head +=
         "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n"sv;
-    std::array buffers{asio::buffer(head)};
+    char prefix[24];
+    const size_t prefix_size = first_chunk.empty() ? 0 : chunk_prefix(prefix, first_chunk.size());
+    std::array<asio::const_buffer, 4> buffers{asio::buffer(head), asio::buffer(prefix, prefix_size),
+                                              asio::buffer(first_chunk.data(), first_chunk.size()),
+                                              asio::buffer("\r\n", first_chunk.empty() ? 0 : 2)};
     if (write_at_once(buffers)) {
       co_return ok_;
     }

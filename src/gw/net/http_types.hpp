@@ -92,9 +92,10 @@ class ResponseWriter {
   // A complete response.
   virtual Task<bool> send(Response response) = 0;
   // Starts a chunked response: each write() is sent and flushed as one chunk. `relayed` as in
-  // Response (used before start_stream returns).
+  // Response (used before start_stream returns). A non-empty `first_chunk` goes in the same
+  // write as the head: the first events of a relayed stream usually arrive with its headers.
   virtual Task<bool> start_stream(int status, std::string_view content_type, Headers headers,
-                                  HeaderViews relayed) = 0;
+                                  HeaderViews relayed, std::string_view first_chunk) = 0;
   virtual Task<bool> write(std::string_view data) = 0;
   virtual Task<bool> write(std::span<const std::string_view> parts) = 0;
   // Ends the stream, sending `last` (if any) as the final chunk in the same write.

@@ -82,6 +82,10 @@ bool UpstreamResponse::done() const {
   return impl_->parser.is_done();
 }
 
+bool UpstreamResponse::body_buffered() const {
+  return !impl_->parser.is_done() && impl_->connection->buffer.size() > 0;
+}
+
 bool UpstreamResponse::finish_without_waiting() {
   auto& parser = impl_->parser;
   auto& connection = *impl_->connection;

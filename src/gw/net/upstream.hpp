@@ -54,6 +54,9 @@ class UpstreamResponse {
   // The whole rest of the body, at most `limit` bytes.
   Task<tl::expected<std::string, core::Error>> read_all(size_t limit);
   bool done() const;
+  // Whether the connection holds bytes of the body that no read_some() has taken yet: the next
+  // one returns them without waiting (unless they are only chunk framing).
+  bool body_buffered() const;
   // Parses whatever of the body the connection already holds, never waiting for more. For
   // streams: after the terminator event, the end of the chunked body has usually arrived too,
   // and consuming it lets the connection go back to the pool. Returns done().
