@@ -10,8 +10,9 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
-  # prometheus: its promtool checks the /metrics output in the tests.
-  APT_PACKAGES+=(nodejs npm openssl curl wrk nginx-light prometheus)
+  # prometheus: its promtool checks the /metrics output in the tests; valgrind: the benchmark
+  # (and its smoke test) counts instructions per request with callgrind.
+  APT_PACKAGES+=(nodejs npm openssl curl wrk nginx-light prometheus valgrind)
 fi
 
 missing=()

@@ -119,12 +119,14 @@ export function sanitizerReport(output) {
 }
 
 /**
- * Spawns `llm-gateway ...args` and waits for its "listening on" line.
+ * Spawns `llm-gateway ...args` and waits for its "listening on" line. `wrapper`: a command line
+ * that runs it (e.g. valgrind and its flags; the process keeps its pid under valgrind).
  * Returns {port, url, proc, output(), waitForOutput(re), exited, stop()}.
  */
-export async function startProcess(args, env = {}, { cwd } = {}) {
+export async function startProcess(args, env = {}, { cwd, wrapper = [] } = {}) {
   const dir = cwd ?? tmpDir();
-  const proc = spawn(binary(), args, { cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = [...wrapper, binary(), ...args];
+  const proc = spawn(command[0], command.slice(1), { cwd: dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(proc);
   let out = '';
   proc.stdout.setEncoding('utf8');
@@ -221,19 +223,19 @@ export function startMock(flags = [], env = {}, opts = {}) {
  * timeout (so stop() is quick even with requests in flight). `opts.cwd` defaults to a fresh empty
  * directory; `opts.listenFlags: false` omits --host/--port (the test then sets HOST/PORT itself).
  */
-export function startGateway(flags = [], env = {}, { cwd, listenFlags = true } = {}) {
+export function startGateway(flags = [], env = {}, { cwd, listenFlags = true, wrapper } = {}) {
   const defaults = [];
   if (listenFlags) defaults.push('--host', '127.0.0.1', '--port', '0');
   if (!flags.includes('--threads')) defaults.push('--threads', '1');
   if (!flags.includes('--drain-timeout')) defaults.push('--drain-timeout', '1');
-  return startProcess(['server', ...defaults, ...flags], env, { cwd });
+  return startProcess(['server', ...defaults, ...flags], env, { cwd, wrapper });
 }
 
 /**
  * Starts `llm-gateway controller` on an ephemeral loopback port (or `opts.port`), one I/O thread,
  * with health checks fast enough for tests (override with flags).
  */
-export function startController(flags = [], env = {}, { port = 0, cwd } = {}) {
+export function startController(flags = [], env = {}, { port = 0, cwd, wrapper } = {}) {
   const args = ['controller', '--host', '127.0.0.1', '--port', String(port)];
   addDefaults(args, flags, {
     '--threads': '1',
@@ -241,7 +243,7 @@ export function startController(flags = [], env = {}, { port = 0, cwd } = {}) {
     '--heartbeat-timeout': '1.5',
     '--heartbeat-check-interval': '0.2',
   });
-  return startProcess([...args, ...flags], env, { cwd });
+  return startProcess([...args, ...flags], env, { cwd, wrapper });
 }
 
 /** Appends each `defaults` flag (with its value) to `args` unless `flags` already sets it. */

@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -39,7 +40,11 @@ net::HeaderViews AnthropicProvider::headers() const {
 tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
     const ChatCall& call) const {
   boost::system::error_code ec;
-  auto openai = json::parse(call.body, ec);
+  // The parsed request lives in a stack buffer (spilling to the heap when large) and goes at once:
+  // no allocation, and no walk to free it, per JSON node.
+  unsigned char scratch[4096];
+  json::monotonic_resource memory(scratch, sizeof scratch);
+  auto openai = json::parse(call.body, ec, &memory);
   if (ec || !openai.is_object()) {
     return tl::unexpected(
         core::Error(core::Errc::kInvalidRequest, "the request body is not a JSON object"));

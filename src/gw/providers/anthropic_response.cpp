@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -100,7 +101,10 @@ class AnthropicStream final : public ResponseTranslator {
  private:
   tl::expected<void, core::Error> on_event(std::string_view data) {
     boost::system::error_code ec;
-    auto value = json::parse(data, ec);
+    // Parsed into a stack buffer: no allocation, and no walk to free it, per JSON node.
+    unsigned char scratch[2048];
+    json::monotonic_resource memory(scratch, sizeof scratch);
+    auto value = json::parse(data, ec, &memory);
     if (ec || !value.is_object()) {
       return tl::unexpected(core::Error(core::Errc::kUpstreamError,
                                         "anthropic sent a stream event that is not JSON"));
@@ -271,7 +275,11 @@ int anthropic_error_status(std::string_view type, int upstream_status) {
 
 tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body) {
   boost::system::error_code ec;
-  auto value = json::parse(body, ec);
+  // Parsed into a stack buffer (spilling to the heap when large): no allocation, and no walk to
+  // free it, per JSON node.
+  unsigned char scratch[4096];
+  json::monotonic_resource memory(scratch, sizeof scratch);
+  auto value = json::parse(body, ec, &memory);
   if (ec || !value.is_object()) {
     return tl::unexpected(
         core::Error(core::Errc::kUpstreamError, "anthropic sent a response that is not JSON"));
