@@ -209,9 +209,8 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     auto relay = providers::make_pass_through(api::adds_usage_request(info, true));
     const bool stream =
         info.stream && upstream.header("content-type").starts_with("text/event-stream");
-    const std::string name = fmt::format("worker {}", lease.worker_id());
-    const auto end =
-        co_await relay_success(exchange, upstream, *relay, stream, name, 64u << 20, sent_at, true);
+    const auto end = co_await relay_success(exchange, upstream, *relay, stream, lease.worker_id(),
+                                            64u << 20, sent_at, true);
     if (end == RelayEnd::kFailedBeforeResponse) {
       // The worker died or broke off before the client got anything: another worker may answer.
       spdlog::warn("[{}] worker {} failed before its response began ({})", exchange.request_id,

@@ -1,6 +1,7 @@
 #include "gw/cluster/registry.hpp"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <set>
 #include <utility>
 
@@ -122,7 +123,8 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
   std::lock_guard lock(mutex_);
   bool known = false;
   bool any_full = false;  // a worker that would take the request but for its capacity
-  std::vector<std::pair<int64_t, Worker*>> candidates;  // (load, worker)
+  // (load, worker); inline: no allocation per pick for a model's usual handful of workers.
+  boost::container::small_vector<std::pair<int64_t, Worker*>, 16> candidates;
   for (auto& [id, worker] : workers_) {
     if (worker.registration.model_id != model_id) {
       continue;
@@ -145,10 +147,11 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
     return PickError::kUnknownModel;
   }
   // Least loaded first, ties in random order. A half-open circuit admits one trial at a time:
-  // when it refuses, the next candidate is tried.
+  // when it refuses, the next candidate is tried. (After the shuffle, std::sort leaves ties in
+  // random order; stable_sort would take a heap buffer per call.)
   std::shuffle(candidates.begin(), candidates.end(), random_);
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(candidates.begin(), candidates.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [load, worker] : candidates) {
     if (worker->breaker.allow(now)) {
       ++worker->in_flight;

@@ -285,8 +285,10 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
         core::Error(core::Errc::kUpstreamError, "anthropic sent a response that is not JSON"));
   }
   const auto& message = value.as_object();
+  // The reply is written as text, not built as a JSON tree and serialised: that took more
+  // instructions than the rest of the request.
   std::string text;
-  json::array tool_calls;
+  std::string tool_calls;  // the elements of message.tool_calls, comma-separated
   if (const auto* content = message.if_contains("content");
       content != nullptr && content->is_array()) {
     for (const auto& block : content->as_array()) {
@@ -299,12 +301,13 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
         text += string_at(b, "text");
       } else if (type == "tool_use") {
         const auto* input = b.if_contains("input");
-        tool_calls.push_back(
-            json::object{{"id", string_at(b, "id")},
-                         {"type", "function"},
-                         {"function",
-                          {{"name", string_at(b, "name")},
-                           {"arguments", input != nullptr ? json::serialize(*input) : "{}"}}}});
+        tool_calls += tool_calls.empty() ? R"({"id":")" : R"(,{"id":")";
+        core::append_json_escaped(tool_calls, string_at(b, "id"));
+        tool_calls += R"(","type":"function","function":{"name":")";
+        core::append_json_escaped(tool_calls, string_at(b, "name"));
+        tool_calls += R"(","arguments":")";
+        core::append_json_escaped(tool_calls, input != nullptr ? json::serialize(*input) : "{}");
+        tool_calls += R"("}})";
       }
     }
   }
@@ -312,25 +315,37 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
   if (const auto* u = message.if_contains("usage"); u != nullptr && u->is_object()) {
     usage.merge(u->as_object());
   }
-  json::object reply{
-      {"role", "assistant"},
-      {"content", text.empty() && !tool_calls.empty() ? json::value(nullptr) : json::value(text)},
-      {"refusal", nullptr}};
-  if (!tool_calls.empty()) {
-    reply["tool_calls"] = std::move(tool_calls);
+  const int64_t prompt = usage.input + usage.cache_read + usage.cache_creation;
+
+  std::string out;
+  out.reserve(text.size() + tool_calls.size() + 448);
+  out += R"({"id":")";
+  core::append_json_escaped(out, string_at(message, "id"));
+  fmt::format_to(std::back_inserter(out), R"(","object":"chat.completion","created":{},"model":")",
+                 api::unix_now());
+  core::append_json_escaped(out, string_at(message, "model"));
+  out += R"(","choices":[{"index":0,"message":{"role":"assistant","content":)";
+  if (text.empty() && !tool_calls.empty()) {
+    out += "null";
+  } else {
+    out += '"';
+    core::append_json_escaped(out, text);
+    out += '"';
   }
-  json::object out{
-      {"id", string_at(message, "id")},
-      {"object", "chat.completion"},
-      {"created", api::unix_now()},
-      {"model", string_at(message, "model")},
-      {"choices", json::array{json::object{{"index", 0},
-                                           {"message", std::move(reply)},
-                                           {"logprobs", nullptr},
-                                           {"finish_reason", finish_reason_from_anthropic(string_at(
-                                                                 message, "stop_reason"))}}}},
-      {"usage", usage.to_openai()}};
-  return json::serialize(out);
+  out += R"(,"refusal":null)";
+  if (!tool_calls.empty()) {
+    out += R"(,"tool_calls":[)";
+    out += tool_calls;
+    out += ']';
+  }
+  out += R"(},"logprobs":null,"finish_reason":")";
+  out += finish_reason_from_anthropic(string_at(message, "stop_reason"));
+  fmt::format_to(std::back_inserter(out),
+                 R"("}}],"usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{},)"
+                 R"("prompt_tokens_details":{{"cached_tokens":{},"cache_creation_tokens":{}}}}}}})",
+                 prompt, usage.output, prompt + usage.output, usage.cache_read,
+                 usage.cache_creation);
+  return out;
 }
 
 std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage) {
