@@ -55,16 +55,17 @@ bool is_relayed_header(std::string_view name) {
 // Views of the upstream response's head: valid while `upstream` is.
 net::HeaderViews relayed_headers(const net::UpstreamResponse& upstream) {
   net::HeaderViews out;
-  upstream.visit_headers([&out](std::string_view name, std::string_view value) {
+  for (size_t i = 0; i < upstream.header_count(); ++i) {
+    const auto [name, value] = upstream.header_at(i);
     if (!is_relayed_header(name)) {
-      return;
+      continue;
     }
     if (out.empty()) {
       out.reserve(8);  // providers send a handful (OpenAI: six rate-limit headers and more)
     }
     // Names pass as the provider spelled them, as a plain proxy's do (case does not matter).
     out.push_back(net::HeaderView{name, value});
-  });
+  }
   return out;
 }
 

@@ -69,13 +69,12 @@ std::string_view UpstreamResponse::header(std::string_view name) const {
   return impl_->parser.head().find(name);
 }
 
-void UpstreamResponse::visit_headers(
-    const std::function<void(std::string_view, std::string_view)>& visit) const {
-  const ResponseHead& head = impl_->parser.head();
-  for (size_t i = 0; i < head.field_count(); ++i) {
-    const auto [name, value] = head.field(i);
-    visit(name, value);
-  }
+size_t UpstreamResponse::header_count() const {
+  return impl_->parser.head().field_count();
+}
+
+std::pair<std::string_view, std::string_view> UpstreamResponse::header_at(size_t index) const {
+  return impl_->parser.head().field(index);
 }
 
 bool UpstreamResponse::done() const {

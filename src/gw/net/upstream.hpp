@@ -1,11 +1,11 @@
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
+#include <utility>
 #include <vector>
 
 #include "gw/core/error.hpp"
@@ -46,8 +46,9 @@ class UpstreamResponse {
   int status() const;
   // Case-insensitive; empty when absent.
   std::string_view header(std::string_view name) const;
-  // Calls `visit(name, value)` for every header, in order.
-  void visit_headers(const std::function<void(std::string_view, std::string_view)>& visit) const;
+  // The headers in order, by index: (name, value).
+  size_t header_count() const;
+  std::pair<std::string_view, std::string_view> header_at(size_t index) const;
   // The next piece of the (de-chunked) body; an empty view at the end. The view is valid until
   // the next call. Errors: kUpstreamTimeout (idle timeout), kUpstreamError (reset, bad framing).
   Task<tl::expected<std::string_view, core::Error>> read_some();
