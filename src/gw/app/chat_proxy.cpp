@@ -274,11 +274,11 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     }
     const bool failed = !piece || piece->empty() || !out;
     if (!started) {
-      if (may_retry && (failed || (out->empty() && !translator.finished()))) {
-        if (failed) {
-          co_return RelayEnd::kFailedBeforeResponse;
-        }
-        continue;
+      if (may_retry && failed) {
+        co_return RelayEnd::kFailedBeforeResponse;
+      }
+      if (may_retry && out->empty() && !translator.finished()) {
+        continue;  // nothing to relay yet
       }
       started = true;
       // The events so far go with the head (a finished stream's go with its end, below).

@@ -53,13 +53,13 @@ struct AnthropicUsage {
 
   api::Usage counts() const { return {input + cache_read + cache_creation, output}; }
 
-  json::object to_openai() const {
+  // OpenAI's usage object, as JSON text.
+  std::string to_openai() const {
     const int64_t prompt = input + cache_read + cache_creation;
-    return {{"prompt_tokens", prompt},
-            {"completion_tokens", output},
-            {"total_tokens", prompt + output},
-            {"prompt_tokens_details",
-             {{"cached_tokens", cache_read}, {"cache_creation_tokens", cache_creation}}}};
+    return fmt::format(
+        R"({{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{},)"
+        R"("prompt_tokens_details":{{"cached_tokens":{},"cache_creation_tokens":{}}}}})",
+        prompt, output, prompt + output, cache_read, cache_creation);
   }
 };
 
@@ -190,7 +190,7 @@ class AnthropicStream final : public ResponseTranslator {
       if (include_usage_) {
         auto object = chunk(id_, created_, model_);
         object["choices"] = json::array{};
-        object["usage"] = usage_.to_openai();
+        object["usage"] = json::parse(usage_.to_openai());  // once per stream
         out_ += sse(object);
       }
       out_ += api::kSseDone;
@@ -315,8 +315,6 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
   if (const auto* u = message.if_contains("usage"); u != nullptr && u->is_object()) {
     usage.merge(u->as_object());
   }
-  const int64_t prompt = usage.input + usage.cache_read + usage.cache_creation;
-
   std::string out;
   out.reserve(text.size() + tool_calls.size() + 448);
   out += R"({"id":")";
@@ -340,11 +338,9 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
   }
   out += R"(},"logprobs":null,"finish_reason":")";
   out += finish_reason_from_anthropic(string_at(message, "stop_reason"));
-  fmt::format_to(std::back_inserter(out),
-                 R"("}}],"usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{},)"
-                 R"("prompt_tokens_details":{{"cached_tokens":{},"cache_creation_tokens":{}}}}}}})",
-                 prompt, usage.output, prompt + usage.output, usage.cache_read,
-                 usage.cache_creation);
+  out += R"("}],"usage":)";
+  out += usage.to_openai();
+  out += '}';
   return out;
 }
 
