@@ -67,12 +67,17 @@ describe('registration through the internal API', () => {
     assert.equal(beat.status, 200);
     assert.equal(workerById(await listWorkers(controller), 'a').current_load, 3);
 
-    // Re-registering an id replaces it.
-    assert.equal((await register('a', 'qwen', 9)).status, 200);
+    // Re-registering an id from its own URL replaces it.
+    assert.equal((await register('a', 'qwen', 1)).status, 200);
     const replaced = workerById(await listWorkers(controller), 'a');
     assert.equal(replaced.model_id, 'qwen');
-    assert.equal(replaced.url, 'http://127.0.0.1:9');
     assert.equal(replaced.current_load, 0);
+    // From another URL, while the worker is healthy, it is refused: whoever knows a live worker's
+    // id cannot take its traffic over.
+    const stolen = await register('a', 'qwen', 9);
+    assertOpenAIError(stolen, 409);
+    assert.equal(stolen.body.error.param, 'worker_id');
+    assert.equal(workerById(await listWorkers(controller), 'a').url, 'http://127.0.0.1:1');
 
     assert.equal((await internal(controller, 'DELETE', '/internal/workers/c')).status, 200);
     assertOpenAIError(await internal(controller, 'DELETE', '/internal/workers/c'), 404);

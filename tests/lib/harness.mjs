@@ -195,8 +195,10 @@ export async function startProcess(args, env = {}, { cwd, wrapper = [] } = {}) {
       if (!stopping) {
         stopping = (async () => {
           let result;
+          let graceful = false;
           if (proc.exitCode !== null || proc.signalCode !== null) result = await exitPromise;
           else {
+            graceful = true;
             proc.kill('SIGTERM');
             const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
             result = await exitPromise;
@@ -204,6 +206,12 @@ export async function startProcess(args, env = {}, { cwd, wrapper = [] } = {}) {
           }
           const report = sanitizerReport(out);
           if (report) throw new Error(`sanitizer report from ${args.join(' ')}:\n${report}`);
+          // A SIGTERM must end in a clean exit within the grace; a process that ended before
+          // stop() may have been killed by the test, but never by a crash.
+          const crashed = result.signal !== null && !['SIGKILL', 'SIGTERM'].includes(result.signal);
+          if (crashed || (graceful && (result.code !== 0 || result.signal !== null))) {
+            throw new Error(`${args[0]} did not exit cleanly (code ${result.code}, signal ${result.signal}):\n${out.slice(-4000)}`);
+          }
           return result;
         })();
       }
@@ -213,32 +221,40 @@ export async function startProcess(args, env = {}, { cwd, wrapper = [] } = {}) {
   return handle;
 }
 
+/**
+ * I/O threads per gateway, controller and worker process: GW_TEST_THREADS (ctest runs part of the
+ * suite a second time with 2, as the product runs by default on a multi-core machine), else 1.
+ */
+export function testThreads() {
+  return process.env.GW_TEST_THREADS ?? '1';
+}
+
 /** Starts `llm-gateway mock-backend` on an ephemeral loopback port. */
 export function startMock(flags = [], env = {}, opts = {}) {
   return startProcess(['mock-backend', '--host', '127.0.0.1', '--port', '0', ...flags], env, opts);
 }
 
 /**
- * Starts `llm-gateway server` on an ephemeral loopback port with one I/O thread and a short drain
- * timeout (so stop() is quick even with requests in flight). `opts.cwd` defaults to a fresh empty
+ * Starts `llm-gateway server` on an ephemeral loopback port with testThreads() I/O threads and a
+ * short drain timeout (so stop() is quick even with requests in flight). `opts.cwd` defaults to a fresh empty
  * directory; `opts.listenFlags: false` omits --host/--port (the test then sets HOST/PORT itself).
  */
 export function startGateway(flags = [], env = {}, { cwd, listenFlags = true, wrapper } = {}) {
   const defaults = [];
   if (listenFlags) defaults.push('--host', '127.0.0.1', '--port', '0');
-  if (!flags.includes('--threads')) defaults.push('--threads', '1');
+  if (!flags.includes('--threads')) defaults.push('--threads', testThreads());
   if (!flags.includes('--drain-timeout')) defaults.push('--drain-timeout', '1');
   return startProcess(['server', ...defaults, ...flags], env, { cwd, wrapper });
 }
 
 /**
- * Starts `llm-gateway controller` on an ephemeral loopback port (or `opts.port`), one I/O thread,
- * with health checks fast enough for tests (override with flags).
+ * Starts `llm-gateway controller` on an ephemeral loopback port (or `opts.port`), testThreads()
+ * I/O threads, with health checks fast enough for tests (override with flags).
  */
 export function startController(flags = [], env = {}, { port = 0, cwd, wrapper } = {}) {
   const args = ['controller', '--host', '127.0.0.1', '--port', String(port)];
   addDefaults(args, flags, {
-    '--threads': '1',
+    '--threads': testThreads(),
     '--drain-timeout': '2',
     '--heartbeat-timeout': '1.5',
     '--heartbeat-check-interval': '0.2',
@@ -264,7 +280,7 @@ export function startWorker({ id, model, backend, controller, flags = [], env = 
   const args = ['worker', '--host', '127.0.0.1', '--port', '0', '--worker-id', id, '--model-id', model,
     '--backend-url', url(backend), '--controller-url', url(controller)];
   addDefaults(args, flags, {
-    '--threads': '1',
+    '--threads': testThreads(),
     '--drain-timeout': '5',
     '--heartbeat-interval': '0.2',
     '--registry-retry-delay': '0.1',

@@ -11,6 +11,8 @@ namespace {
 using core::Errc;
 using core::Error;
 namespace od = simdjson::ondemand;
+// Model names end up in log lines, metric labels and error messages; real ones are short.
+constexpr size_t kMaxModelLength = 256;
 
 od::parser& thread_parser() {
   thread_local od::parser parser;
@@ -120,6 +122,7 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
   ChatRequestInfo info;
   bool has_model = false;
   bool has_messages = false;
+  bool has_stream = false;
   for (auto field : root) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
@@ -130,6 +133,11 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
       return tl::unexpected(malformed());
     }
     if (key == "model") {
+      // A second "model" (or "stream") key would route by one value while an upstream parser
+      // may take the other: refused, not guessed.
+      if (has_model) {
+        return tl::unexpected(invalid("'model' appears more than once", "model"));
+      }
       std::string_view raw = value.raw_json_token();
       std::string_view model;
       if (value.get_string().get(model) != simdjson::SUCCESS) {
@@ -137,6 +145,10 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
       }
       if (model.empty()) {
         return tl::unexpected(invalid("'model' must not be empty", "model"));
+      }
+      if (model.size() > kMaxModelLength) {
+        return tl::unexpected(invalid(
+            fmt::format("'model' must be at most {} bytes long", kMaxModelLength), "model"));
       }
       info.model.assign(model);
       info.model_begin = static_cast<size_t>(raw.data() - base);
@@ -148,6 +160,10 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
       }
       has_messages = true;
     } else if (key == "stream") {
+      if (has_stream) {
+        return tl::unexpected(invalid("'stream' appears more than once", "stream"));
+      }
+      has_stream = true;
       bool is_null = false;
       if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
         info.stream = false;

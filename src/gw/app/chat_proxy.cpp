@@ -1,10 +1,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/this_coro.hpp>
-
 #include "gw/app/chat.hpp"
 #include "gw/app/observe.hpp"
+#include "gw/core/request_id.hpp"
 
 namespace gw::app {
 namespace {
@@ -23,13 +22,23 @@ Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::st
   co_return RelayEnd::kUpstreamFailed;
 }
 
-// Whether the client's disconnect has cancelled this coroutine: a read that failed then says
-// nothing about the upstream. (Awaiting the cancellation state never throws, unlike awaiting
-// anything else once cancelled.)
-Task<bool> client_left() {
-  const auto cancellation = co_await boost::asio::this_coro::cancellation_state;
-  co_return cancellation.cancelled() != boost::asio::cancellation_type::none;
+}  // namespace
+
+bool interrupted(Exchange& exchange) {
+  switch (exchange.interrupted()) {
+    case net::Interruption::kNone:
+      return false;
+    case net::Interruption::kClientGone:
+      exchange.log.outcome = "client_cancelled";
+      return true;
+    case net::Interruption::kShutdown:
+      exchange.log.outcome = "shutdown";
+      return true;
+  }
+  return false;
 }
+
+namespace {
 
 // Upstream response headers a client of the provider's own API would see and may rely on: rate
 // limits and the provider's processing metadata. Hop-by-hop and framing headers never pass.
@@ -129,25 +138,38 @@ bool refuses_usage_request(const net::UpstreamResponse& upstream, const api::Cha
 
 }  // namespace
 
-void add_trace_context(const net::Request& request, net::HeaderViews& headers) {
+void add_forwarding_headers(const net::Request& request, net::HeaderViews& headers,
+                            std::string& via) {
   for (std::string_view name : {"traceparent", "tracestate"}) {
     if (auto value = request.header(name); !value.empty()) {
       headers.push_back({name, value});
     }
   }
+  via = core::via_with_this_hop(request.header("via"));
+  headers.push_back({"via", via});
+}
+
+std::optional<core::Error> loop_error(const net::Request& request) {
+  if (!core::has_passed_here(request.header("via"))) {
+    return std::nullopt;
+  }
+  return core::Error{core::Errc::kLoopDetected,
+                     "The request has already passed through this gateway (its Via header names "
+                     "it): an upstream or worker URL points back at the gateway itself"};
 }
 
 Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
                       net::UpstreamClient& client, metrics::Metrics& metrics,
-                      size_t max_upstream_body) {
+                      const net::UpstreamLimits& limits) {
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
                            provider.asks_for_usage()};
   auto prepared = provider.prepare_chat(call);
   if (!prepared) {
     co_return co_await net::respond_error(exchange.writer, prepared.error());
   }
-  add_trace_context(exchange.request, prepared->request.headers);
+  std::string via;  // the upstream request's Via header (viewed by it)
+  add_forwarding_headers(exchange.request, prepared->request.headers, via);
   auto sent_at = std::chrono::steady_clock::now();
   auto sent = co_await client.send(provider.endpoint(), prepared->request);
   if (sent && refuses_usage_request(**sent, info, call.request_usage)) {
@@ -164,7 +186,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       if (!prepared) {
         co_return co_await net::respond_error(exchange.writer, prepared.error());
       }
-      add_trace_context(exchange.request, prepared->request.headers);
+      add_forwarding_headers(exchange.request, prepared->request.headers, via);
       sent_at = std::chrono::steady_clock::now();
       sent = co_await client.send(provider.endpoint(), prepared->request);
     } else {
@@ -179,6 +201,9 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   }
   if (!sent) {
     exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    if (interrupted(exchange)) {
+      co_return;
+    }
     exchange.log.outcome = std::string(outcome_of(sent.error()));
     metrics.upstream_error(provider.name(), upstream_error_kind(sent.error()));
     co_return co_await net::respond_error(exchange.writer, sent.error());
@@ -197,24 +222,20 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
 
   auto translator = provider.translator(call);
   const bool stream = info.stream && provider.is_stream(upstream.header("content-type"));
-  co_await relay_success(exchange, upstream, *translator, stream, provider.name(),
-                         max_upstream_body, sent_at);
+  co_await relay_success(exchange, upstream, *translator, stream, provider.name(), limits, sent_at);
 }
 
 Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream,
                              providers::ResponseTranslator& translator, bool stream,
-                             std::string_view upstream_name, size_t max_upstream_body,
+                             std::string_view upstream_name, const net::UpstreamLimits& limits,
                              std::chrono::steady_clock::time_point sent_at, bool may_retry) {
   // Whatever way the relay ends: the time the upstream took, and the usage seen so far.
   UpstreamAccounting accounting(exchange, translator, stream, sent_at);
   if (!stream) {
-    auto body = co_await upstream.read_all(max_upstream_body);
+    auto body = co_await upstream.read_all(limits.body);
     if (!body) {
-      // No co_await inside && with GCC 12 (see mock_common.cpp): its own statement.
-      const bool left = co_await client_left();
-      if (left) {
-        exchange.log.outcome = "client_cancelled";
-        co_return RelayEnd::kClientGone;
+      if (interrupted(exchange)) {
+        co_return RelayEnd::kInterrupted;  // the session answers a shutdown's 503
       }
       exchange.log.upstream_error = upstream_error_kind(body.error());
       if (may_retry) {
@@ -234,7 +255,7 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     net::Response response{200, "application/json", {}, std::move(*translated)};
     response.relayed = relayed_headers(upstream);
     const bool sent = co_await exchange.writer.send(std::move(response));
-    co_return sent ? RelayEnd::kCompleted : RelayEnd::kClientGone;
+    co_return sent ? RelayEnd::kCompleted : RelayEnd::kInterrupted;
   }
 
   // When the caller can still try elsewhere, the response starts only once the upstream has sent
@@ -247,23 +268,26 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
                                                           relayed_headers(upstream), {});
     if (!ok) {
-      co_return RelayEnd::kClientGone;
+      co_return RelayEnd::kInterrupted;
     }
   }
   for (;;) {
     auto piece = co_await upstream.read_some();
-    if (!piece) {
-      const bool left = co_await client_left();
-      if (left) {
-        exchange.log.outcome = "client_cancelled";
-        co_return RelayEnd::kClientGone;
-      }
+    if (!piece && interrupted(exchange)) {
+      co_return RelayEnd::kInterrupted;  // after a shutdown's cut, the session ends the stream
     }
     // An empty piece is the end of the body: before the translator finished, the upstream broke
     // off (or ended after relaying an error event).
     tl::expected<std::string_view, core::Error> out;
     if (piece && !piece->empty()) {
       out = translator.feed(*piece);
+      if (out && translator.buffered() > limits.event) {
+        out = tl::unexpected(core::Error{
+            core::Errc::kUpstreamError,
+            fmt::format(
+                "upstream {} sent a stream event longer than {} bytes (MAX_STREAM_EVENT_BYTES)",
+                upstream_name, limits.event)});
+      }
       if (!out) {
         exchange.log.upstream_error = "protocol";
       }
@@ -289,7 +313,7 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
       const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
                                                             relayed_headers(upstream), first);
       if (!ok) {
-        co_return RelayEnd::kClientGone;
+        co_return RelayEnd::kInterrupted;
       }
       if (!failed && !translator.finished()) {
         continue;
@@ -330,7 +354,7 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     const bool written = co_await exchange.writer.write(*out);
     if (!written) {
       exchange.log.outcome = "client_cancelled";
-      co_return RelayEnd::kClientGone;
+      co_return RelayEnd::kInterrupted;
     }
   }
 }

@@ -53,9 +53,11 @@ tl::expected<ControllerConfig, std::string> load_controller_config(const core::S
   config.http = read_http_options(reader, "CONTROLLER_HOST", "CONTROLLER_PORT", 8000);
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
+  config.limits = read_upstream_limits(reader);
   config.log = read_log_config(reader);
   config.api_keys = read_api_keys(reader);
   config.internal_api_key = reader.text("INTERNAL_API_KEY");
+  config.internal_api_open = reader.boolean("INTERNAL_API_OPEN", false);
   config.registry.heartbeat_timeout = reader.seconds("HEARTBEAT_TIMEOUT", 60);
   config.check_interval = reader.seconds("HEARTBEAT_CHECK_INTERVAL", 10);
   config.registry.breaker_failures =
@@ -76,6 +78,7 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
   config.http = read_http_options(reader, "LISTEN_HOST", "LISTEN_PORT", 8001);
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
+  config.limits = read_upstream_limits(reader);
   config.proxies = read_proxy_settings(reader);
   config.log = read_log_config(reader);
   config.worker_id = required(reader, "WORKER_ID", "--worker-id");

@@ -14,9 +14,12 @@ struct ControllerConfig {
   net::ServerOptions http;
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;  // controller -> worker
+  net::UpstreamLimits limits;
   core::LogConfig log;
   std::vector<std::string> api_keys;  // GATEWAY_API_KEYS for the public API; empty: open
-  std::string internal_api_key;       // INTERNAL_API_KEY; empty: internal endpoints are open
+  std::string internal_api_key;       // INTERNAL_API_KEY; empty: see internal_api_open
+  // INTERNAL_API_OPEN: without a key, /internal/* answers any client, not only loopback ones.
+  bool internal_api_open = false;
   cluster::RegistryOptions registry;
   std::chrono::milliseconds check_interval{10'000};
   int max_attempts = 3;
@@ -28,6 +31,7 @@ struct WorkerConfig {
   net::ServerOptions http;
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;  // worker -> backend
+  net::UpstreamLimits limits;
   net::ProxySettings proxies;
   core::LogConfig log;
   std::string worker_id;

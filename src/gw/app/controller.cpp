@@ -13,8 +13,15 @@ namespace gw::app {
 
 int run_controller(const ControllerConfig& config) {
   auto state = std::make_shared<ControllerState>(config);
-  if (config.internal_api_key.empty()) {
-    spdlog::warn("INTERNAL_API_KEY is not set: anyone who reaches this port can register workers");
+  if (config.internal_api_key.empty() && config.internal_api_open) {
+    spdlog::warn(
+        "INTERNAL_API_KEY is not set and INTERNAL_API_OPEN=1: ANY client that reaches this port "
+        "can "
+        "register a worker, receive client prompts and answer them");
+  } else if (config.internal_api_key.empty()) {
+    spdlog::warn(
+        "INTERNAL_API_KEY is not set: the internal API (/internal/*) answers loopback clients "
+        "only; set INTERNAL_API_KEY for workers on other hosts");
   }
   if (!config.api_keys.empty()) {
     spdlog::info("client authentication on: {} key(s)", config.api_keys.size());

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/this_coro.hpp>
 #include <cmath>
 
 #include "gw/app/chat.hpp"
@@ -17,7 +16,6 @@
 namespace gw::app {
 namespace {
 
-namespace asio = boost::asio;
 using net::Exchange;
 using net::Task;
 
@@ -71,8 +69,8 @@ Task<void> send_last_failure(Exchange& exchange, LastFailure failure) {
 
 Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_point deadline) {
   net::SteadyTimer timer(io_, deadline);
-  // Registered for wake-ups only while the timer exists, however the wait ends (a cancelled
-  // coroutine throws from the co_await).
+  // Registered for wake-ups only while the timer exists, however the wait ends (its frame may
+  // also be destroyed suspended, at teardown: before the handler, see HttpServer::run).
   struct Registration {
     std::list<net::SteadyTimer*>& list;
     std::list<net::SteadyTimer*>::iterator it;
@@ -95,12 +93,13 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
   // The worker gets the client's body (it puts its backend's model name in; usage is asked for
   // so that the controller counts tokens too) and the request id, trace context and internal key.
   net::OutboundRequest request;
-  request.headers.reserve(7);
+  request.headers.reserve(8);
   request.headers.push_back({"content-type", "application/json"});
   request.headers.push_back({"accept", info.stream ? "text/event-stream" : "application/json"});
   request.headers.push_back({"user-agent", providers::kUserAgent});
   request.headers.push_back({"x-request-id", exchange.request_id});
-  add_trace_context(exchange.request, request.headers);
+  std::string via;
+  add_forwarding_headers(exchange.request, request.headers, via);
   if (!state_->worker_authorization.empty()) {
     request.headers.push_back({"authorization", state_->worker_authorization});
   }
@@ -129,8 +128,12 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
         break;
       }
       // Woken when capacity may have been freed (then picks again), or at the deadline (then
-      // picks one last time). A client that leaves ends the wait by unwinding.
+      // picks one last time), or when the session interrupts the request.
       co_await wait_for_capacity(queue_deadline);
+      if (interrupted(exchange)) {
+        metrics.queue_wait(info.model, seconds_since(*queued_at));
+        co_return;
+      }
       continue;
     }
     if (error != nullptr) {
@@ -164,12 +167,8 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     auto sent = co_await client_.send(lease.endpoint(), request);
     if (!sent) {
       exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
-      // A send cancelled because the client left says nothing about the worker. (Awaiting the
-      // cancellation state never throws, unlike awaiting anything else once cancelled.)
-      const auto cancellation = co_await asio::this_coro::cancellation_state;
-      if (cancellation.cancelled() != asio::cancellation_type::none) {
-        exchange.log.outcome = "client_cancelled";
-        co_return;
+      if (interrupted(exchange)) {
+        co_return;  // says nothing about the worker
       }
       spdlog::warn("[{}] worker {} failed: {}", exchange.request_id, lease.worker_id(),
                    sent.error().message);
@@ -210,7 +209,7 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     const bool stream =
         info.stream && upstream.header("content-type").starts_with("text/event-stream");
     const auto end = co_await relay_success(exchange, upstream, *relay, stream, lease.worker_id(),
-                                            64u << 20, sent_at, true);
+                                            config.limits, sent_at, true);
     if (end == RelayEnd::kFailedBeforeResponse) {
       // The worker died or broke off before the client got anything: another worker may answer.
       spdlog::warn("[{}] worker {} failed before its response began ({})", exchange.request_id,
@@ -237,7 +236,7 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     core::Error busy(
         core::Errc::kRateLimited,
         fmt::format("Every worker of model '{}' is at capacity; retry later", info.model));
-    busy.retry_after = "1";
+    busy.retry_after = seconds_text(std::chrono::seconds(1));
     co_return co_await net::respond_error(exchange.writer, busy);
   }
   co_await send_last_failure(exchange, std::move(last));

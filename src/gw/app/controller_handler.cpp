@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include "gw/api/completion_json.hpp"
+#include "gw/app/chat.hpp"
 #include "gw/app/controller_metrics.hpp"
 #include "gw/app/gateway_handler.hpp"
 #include "gw/app/observe.hpp"
@@ -133,6 +134,9 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
     if (request.method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
     }
+    if (auto loop = loop_error(request)) {
+      co_return co_await net::respond_error(exchange.writer, *loop);
+    }
     auto info = api::inspect_chat_request(request.body);
     if (!info) {
       co_return co_await net::respond_error(exchange.writer, info.error());
@@ -161,7 +165,8 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
     }
     co_return co_await net::respond_error(
         exchange.writer,
-        {core::Errc::kModelNotFound, fmt::format("The model '{}' does not exist", id), "model"});
+        {core::Errc::kModelNotFound,
+         fmt::format("The model '{}' does not exist", core::bounded_text(id)), "model"});
   }
   co_await net::respond_error(
       exchange.writer,

@@ -10,6 +10,7 @@
 
 #include "gw/app/controller_handler.hpp"
 #include "gw/app/gateway_handler.hpp"
+#include "gw/core/logging.hpp"
 
 namespace gw::app {
 namespace {
@@ -19,6 +20,7 @@ using net::Exchange;
 using net::Task;
 
 constexpr std::string_view kWorkersPath = "/internal/workers";
+constexpr size_t kMaxIdLength = 256;
 
 core::Error bad_request(std::string message, std::string param = {}) {
   return {core::Errc::kInvalidRequest, std::move(message), std::move(param)};
@@ -46,7 +48,18 @@ tl::expected<std::string, core::Error> required_string(const json::object& body,
     return tl::unexpected(bad_request(
         fmt::format("'{}' is required and must be a non-empty string", name), std::string(name)));
   }
-  return std::string(value->get_string());
+  // Ids and URLs end up in log lines, metric labels and error messages: no control characters
+  // (a newline would forge a log line) and a bounded length.
+  const std::string_view text = value->get_string();
+  const bool has_control = std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (has_control || text.size() > kMaxIdLength) {
+    return tl::unexpected(bad_request(
+        fmt::format("'{}' must be at most {} bytes without control characters", name, kMaxIdLength),
+        std::string(name)));
+  }
+  return std::string(text);
 }
 
 tl::expected<int64_t, core::Error> optional_integer(const json::object& body, std::string_view name,
@@ -120,6 +133,15 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
   const std::string_view path = request.path();
   const std::string_view method = request.method;
   const auto& key = state_->config.internal_api_key;
+  // Whoever registers a worker receives clients' prompts: without a key, only this host may.
+  if (key.empty() && !state_->config.internal_api_open &&
+      !net::is_loopback_address(request.remote_address)) {
+    co_return co_await net::respond_error(
+        exchange.writer,
+        {core::Errc::kForbidden,
+         "The internal API answers only loopback clients while INTERNAL_API_KEY is not set; set "
+         "INTERNAL_API_KEY on the controller and its workers."});
+  }
   if (!key.empty() && !internal_key_matches(request, key)) {
     co_return co_await net::respond_error(
         exchange.writer,
@@ -139,9 +161,21 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
       co_return co_await net::respond_error(exchange.writer, registration.error());
     }
     if (auto added = registry.register_worker(*registration, now); !added) {
+      if (added.error().id_taken) {
+        spdlog::warn("refused a registration of worker {} from {} at {}: {}",
+                     core::log_text(registration->worker_id), exchange.request.remote_address,
+                     core::log_text(registration->url), added.error().message);
+        co_return co_await net::respond_error(
+            exchange.writer, {core::Errc::kConflict,
+                              fmt::format("Worker '{}' is registered and healthy at another URL; "
+                                          "deregister it first or use another worker_id",
+                                          registration->worker_id),
+                              "worker_id"});
+      }
       co_return co_await net::respond_error(
           exchange.writer,
-          bad_request(fmt::format("'url' is not a usable worker URL: {}", added.error()), "url"));
+          bad_request(fmt::format("'url' is not a usable worker URL: {}", added.error().message),
+                      "url"));
     }
     spdlog::info("worker {} registered: model {}, {} (capacity {})", registration->worker_id,
                  registration->model_id, registration->url, registration->capacity);
@@ -196,9 +230,10 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
     if (!registry.remove(id)) {
       co_return co_await net::respond_error(
           exchange.writer,
-          {core::Errc::kNotFound, fmt::format("Unknown worker '{}'", id), "worker_id"});
+          {core::Errc::kNotFound, fmt::format("Unknown worker '{}'", core::bounded_text(id)),
+           "worker_id"});
     }
-    spdlog::info("worker {} deregistered", id);
+    spdlog::info("worker {} deregistered", core::log_text(id));
     const json::value answer{{"status", "deregistered"}, {"worker_id", id}};
     co_return co_await send_json(exchange, answer);
   }

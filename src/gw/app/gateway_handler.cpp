@@ -8,6 +8,7 @@
 #include "gw/api/chat_request.hpp"
 #include "gw/app/chat.hpp"
 #include "gw/app/observe.hpp"
+#include "gw/core/logging.hpp"
 
 namespace gw::app {
 namespace {
@@ -114,7 +115,8 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
       co_return co_await net::respond(exchange.writer,
                                       Response{200, "application/json", {}, std::move(*model)});
     }
-    core::Error error(core::Errc::kModelNotFound, fmt::format("The model '{}' does not exist", id),
+    core::Error error(core::Errc::kModelNotFound,
+                      fmt::format("The model '{}' does not exist", core::bounded_text(id)),
                       "model");
     co_return co_await send_error(exchange, error);
   }
@@ -122,6 +124,9 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
 }
 
 Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
+  if (auto loop = loop_error(exchange.request)) {
+    co_return co_await send_error(exchange, *loop);
+  }
   auto info = api::inspect_chat_request(exchange.request.body);
   if (!info) {
     co_return co_await send_error(exchange, info.error());
@@ -138,7 +143,7 @@ Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
   }
   exchange.log.provider = std::string(route->provider->name());
   co_await proxy_chat(exchange, *info, *route->provider, route->upstream_model, client_,
-                      *context_->metrics, context_->max_upstream_body);
+                      *context_->metrics, context_->limits);
 }
 
 }  // namespace gw::app

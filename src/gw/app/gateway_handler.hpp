@@ -16,7 +16,7 @@ namespace gw::app {
 struct GatewayContext {
   std::shared_ptr<providers::ModelCatalog> catalog;
   std::vector<std::string> api_keys;
-  size_t max_upstream_body = 64u << 20;
+  net::UpstreamLimits limits;
   std::shared_ptr<metrics::Metrics> metrics = std::make_shared<metrics::Metrics>();
 };
 

@@ -30,6 +30,9 @@ constexpr std::array kHttpOptions{
                "seconds from request sent to upstream response headers (504 after)"},
     OptionSpec{"--idle-timeout", "UPSTREAM_IDLE_TIMEOUT", "120",
                "seconds of upstream silence allowed between stream chunks"},
+    OptionSpec{"--max-stream-event-bytes", "MAX_STREAM_EVENT_BYTES", "4194304",
+               "longest upstream stream event (or line) held; a longer one ends the stream with "
+               "an error"},
     OptionSpec{"--drain-timeout", "SHUTDOWN_DRAIN_TIMEOUT", "30",
                "seconds in-flight requests may take to finish after SIGTERM"},
     OptionSpec{"--access-log", "ACCESS_LOG", "1", "one log line per request (1/0)"},
@@ -62,6 +65,9 @@ constexpr std::array kControllerOptions{
                "seconds a request waits for a free worker when all are at capacity (429 after)"},
     OptionSpec{"--queue-size", "QUEUE_MAX_SIZE", "1000",
                "requests that may wait at once; more get 429 at once"},
+    OptionSpec{"--internal-api-open", "INTERNAL_API_OPEN", "0",
+               "without INTERNAL_API_KEY, accept /internal/* from any client, not only loopback "
+               "(1/0; unsafe: a client could register a worker and receive prompts)"},
 };
 
 constexpr std::array kWorkerOptions{

@@ -76,6 +76,7 @@ int run_server(const ServerConfig& config) {
   auto context = std::make_shared<GatewayContext>();
   context->catalog = build_catalog(config);
   context->api_keys = config.api_keys;
+  context->limits = config.limits;
   if (config.providers.empty()) {
     spdlog::info("no provider configured: serving the built-in 'echo' model");
   } else if (config.echo_enabled) {

@@ -150,6 +150,13 @@ net::UpstreamTimeouts read_upstream_timeouts(core::ConfigReader& reader) {
   return timeouts;
 }
 
+net::UpstreamLimits read_upstream_limits(core::ConfigReader& reader) {
+  net::UpstreamLimits limits;
+  limits.event = static_cast<size_t>(
+      reader.integer("MAX_STREAM_EVENT_BYTES", 4 << 20, 1024, int64_t{1} << 30));
+  return limits;
+}
+
 std::optional<uint16_t> read_metrics_port(core::ConfigReader& reader) {
   if (!reader.settings().get("METRICS_PORT")) {
     return std::nullopt;
@@ -188,6 +195,7 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
   config.http = read_http_options(reader, "HOST", "PORT", 8000);
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
+  config.limits = read_upstream_limits(reader);
   config.models_refresh = reader.seconds("MODELS_REFRESH_INTERVAL", 300);
   config.proxies = read_proxy_settings(reader);
 

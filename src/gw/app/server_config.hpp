@@ -41,6 +41,7 @@ struct ServerConfig {
   net::ServerOptions http;
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;
+  net::UpstreamLimits limits;
   net::ProxySettings proxies;
   core::LogConfig log;
   std::vector<std::string> api_keys;  // GATEWAY_API_KEYS; empty: the API is open
@@ -58,6 +59,8 @@ core::LogConfig read_log_config(core::ConfigReader& reader);
 net::ServerOptions read_http_options(core::ConfigReader& reader, const std::string& host_variable,
                                      const std::string& port_variable, uint16_t default_port);
 net::UpstreamTimeouts read_upstream_timeouts(core::ConfigReader& reader);
+// MAX_STREAM_EVENT_BYTES.
+net::UpstreamLimits read_upstream_limits(core::ConfigReader& reader);
 // METRICS_PORT: a second port for /metrics; none when unset.
 std::optional<uint16_t> read_metrics_port(core::ConfigReader& reader);
 // GATEWAY_API_KEYS; empty when unset.

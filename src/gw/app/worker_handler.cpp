@@ -79,6 +79,9 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
 }
 
 Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
+  if (auto loop = loop_error(exchange.request)) {
+    co_return co_await net::respond_error(exchange.writer, *loop);
+  }
   const auto& config = state_->config;
   core::ScopedCount load_slot(state_->load);  // in the worker's load however the request ends
   if (state_->load.load(std::memory_order_relaxed) > config.capacity) {
@@ -102,7 +105,7 @@ Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
   exchange.log.provider = config.backend.name;
   exchange.log.model_known = true;
   co_await proxy_chat(exchange, *info, *state_->backend, config.backend_model, client_,
-                      state_->metrics, 64u << 20);
+                      state_->metrics, config.limits);
 }
 
 Task<void> WorkerHandler::health(Exchange& exchange) {

@@ -47,14 +47,20 @@ void Lease::release(std::optional<bool> success, Clock::time_point now) {
 WorkerRegistry::WorkerRegistry(RegistryOptions options, uint64_t seed)
     : options_(options), random_(seed) {}
 
-tl::expected<void, std::string> WorkerRegistry::register_worker(const Registration& registration,
-                                                                Clock::time_point now) {
+tl::expected<void, WorkerRegistry::Refusal> WorkerRegistry::register_worker(
+    const Registration& registration, Clock::time_point now) {
   auto endpoint = net::Endpoint::parse(registration.url);
   if (!endpoint) {
-    return tl::unexpected(endpoint.error());
+    return tl::unexpected(Refusal{false, endpoint.error()});
   }
   {
     std::lock_guard lock(mutex_);
+    if (auto it = workers_.find(registration.worker_id);
+        it != workers_.end() && it->second.registration.url != registration.url &&
+        health_of(it->second, now) == Health::kHealthy) {
+      return tl::unexpected(
+          Refusal{true, "worker id is held by a healthy worker at " + it->second.registration.url});
+    }
     Worker worker{registration,
                   std::make_shared<const net::Endpoint>(std::move(*endpoint)),
                   next_generation_++,

@@ -92,9 +92,16 @@ class WorkerRegistry {
   explicit WorkerRegistry(RegistryOptions options, uint64_t seed = std::random_device{}());
 
   // Adds or replaces a worker (re-registering an id replaces it, keeping nothing; leases on the
-  // old registration no longer count). Fails when the URL is not an http(s) URL.
-  tl::expected<void, std::string> register_worker(const Registration& registration,
-                                                  Clock::time_point now);
+  // old registration no longer count). Refused when the URL is not an http(s) URL, and when the
+  // id is held by a healthy worker at another URL: a live worker's traffic cannot be taken over
+  // by whoever registers its id (a restarted worker at a new address gets the id once the old
+  // entry has missed heartbeats).
+  struct Refusal {
+    bool id_taken = false;  // else: a bad URL
+    std::string message;
+  };
+  tl::expected<void, Refusal> register_worker(const Registration& registration,
+                                              Clock::time_point now);
   // False when the id is unknown: the worker must register again.
   bool heartbeat(const std::string& worker_id, int64_t current_load, Clock::time_point now);
   bool remove(const std::string& worker_id);

@@ -20,6 +20,7 @@ constexpr std::array kTable{
     Row{Errc::kNotFound, 404, "invalid_request_error", "unknown_url"},
     Row{Errc::kModelNotFound, 404, "invalid_request_error", "model_not_found"},
     Row{Errc::kMethodNotAllowed, 405, "invalid_request_error", "method_not_allowed"},
+    Row{Errc::kConflict, 409, "invalid_request_error", "conflict"},
     Row{Errc::kRequestTimeout, 408, "invalid_request_error", "request_timeout"},
     Row{Errc::kPayloadTooLarge, 413, "invalid_request_error", "request_too_large"},
     Row{Errc::kHeadersTooLarge, 431, "invalid_request_error", "headers_too_large"},
@@ -30,6 +31,7 @@ constexpr std::array kTable{
     Row{Errc::kServiceUnavailable, 503, "server_error", "service_unavailable"},
     Row{Errc::kUpstreamTimeout, 504, "server_error", "upstream_timeout"},
     Row{Errc::kUpstreamStatus, 400, "invalid_request_error", ""},
+    Row{Errc::kLoopDetected, 508, "server_error", "loop_detected"},
 };
 
 const Row& row(Errc errc) {
@@ -38,7 +40,8 @@ const Row& row(Errc errc) {
       return r;
     }
   }
-  return kTable[10];  // kInternal
+  static_assert(kTable[11].errc == Errc::kInternal);
+  return kTable[11];
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ enum class Errc {
   kNotFound,             // 404: unknown path
   kModelNotFound,        // 404: unknown model
   kMethodNotAllowed,     // 405
+  kConflict,             // 409
   kRequestTimeout,       // 408: client too slow to send its request
   kPayloadTooLarge,      // 413
   kHeadersTooLarge,      // 431
@@ -24,6 +25,7 @@ enum class Errc {
   kServiceUnavailable,   // 503
   kUpstreamTimeout,      // 504
   kUpstreamStatus,       // upstream 4xx passed on with its own status
+  kLoopDetected,         // 508: the request came back to this process (Via)
 };
 
 struct Error {

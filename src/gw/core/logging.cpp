@@ -88,4 +88,27 @@ void append_json_escaped(std::string& out, std::string_view text) {
   }
 }
 
+std::string bounded_text(std::string_view text, size_t limit) {
+  if (text.size() <= limit) {
+    return std::string(text);
+  }
+  // Cut at a character boundary: never in the middle of a UTF-8 sequence.
+  size_t cut = limit;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
+  return fmt::format("{}...({} bytes)", text.substr(0, cut), text.size());
+}
+
+std::string log_text(std::string_view text, size_t limit) {
+  std::string out;
+  const std::string_view kept = text.substr(0, std::min(text.size(), limit));
+  out.reserve(kept.size() + 16);
+  append_json_escaped(out, kept);
+  if (kept.size() < text.size()) {
+    out += fmt::format("...({} bytes)", text.size());
+  }
+  return out;
+}
+
 }  // namespace gw::core

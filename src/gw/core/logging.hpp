@@ -24,4 +24,13 @@ LogFormat log_format();
 // Appends `text` to `out` escaped for a JSON string (without the quotes).
 void append_json_escaped(std::string& out, std::string_view text);
 
+// Text a client controls (a model name, a path, a worker id), made safe for a text log line:
+// escaped as in a JSON string (\n, \u0000, ...), so no line can be forged, and at most `limit`
+// bytes kept (then "...(N bytes)"), so no line can be made huge.
+inline constexpr size_t kLogTextLimit = 256;
+std::string log_text(std::string_view text, size_t limit = kLogTextLimit);
+
+// At most `limit` bytes of `text`, marked when cut: for client text echoed in error messages.
+std::string bounded_text(std::string_view text, size_t limit = kLogTextLimit);
+
 }  // namespace gw::core

@@ -29,6 +29,24 @@ std::string new_request_id() {
   return id;
 }
 
+std::string_view via_entry() {
+  static const std::string entry = "1.1 llm-gateway-" + new_request_id().substr(0, 16);
+  return entry;
+}
+
+bool has_passed_here(std::string_view via) {
+  return !via.empty() && via.find(via_entry()) != std::string_view::npos;
+}
+
+std::string via_with_this_hop(std::string_view incoming) {
+  std::string out(incoming);
+  if (!out.empty()) {
+    out += ", ";
+  }
+  out += via_entry();
+  return out;
+}
+
 bool is_acceptable_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) {
     return false;

@@ -128,3 +128,12 @@ const Endpoint* ProxySettings::proxy_for(const Endpoint& target) const {
 }
 
 }  // namespace gw::net
+
+namespace gw::net {
+
+bool is_loopback_address(std::string_view address) {
+  // The session renders addresses with Asio's to_string: canonical forms only.
+  return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
+}
+
+}  // namespace gw::net

@@ -9,6 +9,10 @@
 
 namespace gw::net {
 
+// Whether `address` (as the session reports a client's, e.g. "127.0.0.1", "::1",
+// "::ffff:127.0.0.1") is a loopback address.
+bool is_loopback_address(std::string_view address);
+
 // Where an upstream lives, parsed once from a base URL such as "https://api.openai.com/v1".
 struct Endpoint {
   bool tls = false;

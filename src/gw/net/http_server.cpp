@@ -111,6 +111,40 @@ void arm_timer_floor(Shard& shard) {
   });
 }
 
+// After the drain deadline, what is still in flight is cut: each request's handler is woken with
+// Interruption::kShutdown and ends its response with an error (a 503, or a final error event on a
+// started stream), which is logged and counted like any other. The shard stops once the last
+// session has ended, or at the latest kCutGrace later (a client that reads nothing cannot hold
+// the process); frames still suspended then are destroyed before the handlers (see run()).
+constexpr std::chrono::seconds kCutGrace{2};
+
+void cut_in_flight(Shard& shard) {
+  if (shard.sessions.empty()) {
+    shard.context.stop();
+    return;
+  }
+  spdlog::warn("drain timeout: ending {} connection(s) still in flight", shard.sessions.size());
+  // Interrupting may end a session (and unregister it) synchronously: iterate over a copy.
+  const std::vector<SessionControl*> sessions(shard.sessions.begin(), shard.sessions.end());
+  for (SessionControl* session : sessions) {
+    if (session->idle) {
+      boost::system::error_code ignored;
+      session->socket->shutdown(tcp::socket::shutdown_both, ignored);
+      session->socket->cancel(ignored);
+    } else {
+      session->interrupt(Interruption::kShutdown);
+    }
+  }
+  shard.drain_timer->expires_after(kCutGrace);
+  shard.drain_timer->async_wait([&shard](boost::system::error_code) {
+    if (!shard.sessions.empty()) {
+      spdlog::warn("closing {} connection(s) that did not end after the drain timeout",
+                   shard.sessions.size());
+    }
+    shard.context.stop();
+  });
+}
+
 }  // namespace
 
 void session_finished(HttpServer::Impl& server, Shard& shard) {
@@ -145,12 +179,7 @@ void HttpServer::Impl::begin_shutdown() {
         return;
       }
       shard.drain_timer.emplace(shard.context, options.drain_timeout);
-      shard.drain_timer->async_wait([&shard](boost::system::error_code) {
-        if (!shard.sessions.empty()) {
-          spdlog::warn("drain timeout: closing {} connection(s)", shard.sessions.size());
-        }
-        shard.context.stop();
-      });
+      shard.drain_timer->async_wait([&shard](boost::system::error_code) { cut_in_flight(shard); });
     });
   }
 }
@@ -241,7 +270,12 @@ void HttpServer::run(const HandlerFactory& factory) {
   for (auto& t : threads) {
     t.join();
   }
-  // Destroy handlers (and their pools) while the contexts still exist.
+  // Teardown, single-threaded now: first every frame still suspended (background loops, requests
+  // past the grace), while the handlers they refer to exist; then the handlers (and their pools)
+  // while the contexts, whose services their sockets need, still exist.
+  for (auto& shard : impl_->shards) {
+    shard->context.destroy_pending_work();
+  }
   for (auto& shard : impl_->shards) {
     shard->handler.reset();
   }

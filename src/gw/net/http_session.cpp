@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
@@ -271,8 +272,7 @@ void watch_for_disconnect(void* control_ptr) {
             return;
           }
         }
-        control->peer_gone = true;
-        control->cancel.emit(asio::cancellation_type::terminal);
+        control->interrupt(Interruption::kClientGone);
       });
 }
 
@@ -294,10 +294,10 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
     line += R"(","method":")";
     core::append_json_escaped(line, exchange.request.method);
     line += R"(","path":")";
-    core::append_json_escaped(line, exchange.request.path());
+    core::append_json_escaped(line, core::bounded_text(exchange.request.path()));
     fmt::format_to(std::back_inserter(line), R"(","status":{},"duration_ms":{:.3f},"model":")",
                    status, elapsed);
-    core::append_json_escaped(line, log.model);
+    core::append_json_escaped(line, core::bounded_text(log.model));
     line += R"(","provider":")";
     core::append_json_escaped(line, log.provider);
     line += R"(","outcome":")";
@@ -322,12 +322,14 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
   if (log.prompt_tokens >= 0 || log.completion_tokens >= 0) {
     tokens = fmt::format("{}/{}", log.prompt_tokens, log.completion_tokens);
   }
+  // Client text is escaped and bounded: no forged lines, no huge ones.
   spdlog::log(kLevel,
               "{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} ttft={} "
               "tokens={} client={}",
-              exchange.request.method, exchange.request.path(), status, elapsed,
-              exchange.request_id, log.model.empty() ? "-" : log.model,
-              log.provider.empty() ? "-" : log.provider, outcome.empty() ? "-" : outcome,
+              exchange.request.method, core::log_text(exchange.request.path()), status, elapsed,
+              exchange.request_id, log.model.empty() ? "-" : core::log_text(log.model),
+              log.provider.empty() ? "-" : core::log_text(log.provider),
+              outcome.empty() ? "-" : outcome,
               ttft >= 0 ? fmt::format("{:.3f}ms", ttft) : std::string("-"), tokens,
               exchange.request.remote_address);
 }
@@ -368,6 +370,25 @@ Task<void> reject(TcpStream& stream, const core::Error& error,
       break;
     }
     drained += n;
+  }
+}
+
+// A response the handler left unfinished: it failed, or it was cut at the drain deadline and did
+// not end the response itself. The client still gets a status, or a final event and the
+// stream's end: never a silent cut.
+Task<void> end_unanswered(SessionWriter& writer, bool handler_failed, Interruption why) {
+  const core::Error error = why == Interruption::kShutdown
+                                ? core::Error{core::Errc::kServiceUnavailable,
+                                              "The gateway is shutting down; retry the request"}
+                                : core::Error{core::Errc::kInternal, "internal error"};
+  if ((handler_failed || why == Interruption::kShutdown) && writer.stream_unfinished()) {
+    std::string event = "data: ";
+    event += core::error_json(error);
+    event += "\n\n";
+    co_await writer.finish_stream(event);
+  }
+  if (!writer.started()) {
+    co_await writer.send(error_response(error));
   }
 }
 
@@ -464,7 +485,8 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     std::string request_id = request_id_of(head);
     SessionWriter writer(stream, request_id, keep_alive, shard.stopping, head.method() == "HEAD",
                          options.write_timeout);
-    Exchange exchange{Request{}, request_id, writer, RequestLog{}, Clock::now()};
+    Exchange exchange{Request{},    request_id,   writer,
+                      RequestLog{}, Clock::now(), &control.interruption};
     Request& request = exchange.request;
     request.method = head.method();
     request.target = head.target();
@@ -475,18 +497,16 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     request.body = std::move(head.body);
     request.remote_address = remote;
 
-    control.peer_gone = false;
+    control.interruption = Interruption::kNone;
     watch_start.arm(kWatchDelay);
     bool handler_failed = false;
     try {
       co_await shard.handler->handle(exchange);
     } catch (const std::exception& e) {
-      // A cancelled handler unwinds with operation_aborted; anything else is a bug, and the
-      // last-resort net: it costs one 500 (or a final error event), never the process.
+      // A bug, and the last-resort net: it costs one 500 (or a final error event), never the
+      // process. (Cancellation does not throw here: see run_session.)
       handler_failed = true;
-      if (!control.peer_gone) {
-        spdlog::error("request_id={} handler failed: {}", request_id, e.what());
-      }
+      spdlog::error("request_id={} handler failed: {}", request_id, e.what());
     }
     watch_start.disarm();
     if (control.watching) {
@@ -494,14 +514,9 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       boost::system::error_code ignored;
       stream.socket().cancel(ignored);  // ends the watch
     }
-    const bool client_gone = control.peer_gone;
-    if (handler_failed && !client_gone && writer.stream_unfinished()) {
-      const std::string event =
-          "data: " + core::error_json({core::Errc::kInternal, "internal error"}) + "\n\n";
-      co_await writer.finish_stream(event);
-    }
-    if (!writer.started() && !client_gone) {
-      co_await writer.send(error_response({core::Errc::kInternal, "internal error"}));
+    const bool client_gone = control.interruption == Interruption::kClientGone;
+    if (!client_gone) {
+      co_await end_unanswered(writer, handler_failed, control.interruption);
     }
     if (server.options.access_log) {
       write_access_log(exchange, writer.status(), client_gone || !writer.ok());
@@ -527,12 +542,14 @@ Task<void> run_session(HttpServer::Impl& server, Shard& shard, TcpSocket socket,
   control->socket = &stream.socket();
   {
     SessionRegistration registration(shard, *control);
+    // Cancellation (the client's departure, the drain deadline) completes the pending operation
+    // with operation_aborted instead of throwing at the next co_await: errors stay values on the
+    // data path, and the code that was interrupted still answers, logs and counts the request.
+    co_await asio::this_coro::throw_if_cancelled(false);
     try {
       co_await serve(server, shard, stream, control, std::move(remote));
     } catch (const std::exception& e) {
-      if (!control->peer_gone) {
-        spdlog::error("connection failed: {}", e.what());
-      }
+      spdlog::error("connection failed: {}", e.what());
     }
     control->open = false;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -133,12 +133,28 @@ struct RequestLog {
   std::string_view upstream_error;
 };
 
+// Why a request's handling was cut short from outside the handler. The session cancels the
+// operation the handler waits on, which then completes with operation_aborted (as a value: it
+// never throws); the handler asks the exchange which of these happened.
+enum class Interruption : uint8_t {
+  kNone,
+  kClientGone,  // the client closed its end: nothing more can reach it
+  kShutdown,    // the drain deadline passed: end the response with an error now
+};
+
 struct Exchange {
   Request request;
   std::string request_id;
   ResponseWriter& writer;
   RequestLog log;
   std::chrono::steady_clock::time_point started_at;
+  // Owned by the session (outlives the handler); null in tests that drive a handler directly.
+  const Interruption* interruption = nullptr;
+
+  Interruption interrupted() const {
+    return interruption == nullptr ? Interruption::kNone : *interruption;
+  }
+  bool client_gone() const { return interrupted() == Interruption::kClientGone; }
 };
 
 // Answers requests. One instance per shard (I/O thread); handle() runs on that shard's executor

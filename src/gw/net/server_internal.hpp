@@ -24,12 +24,30 @@ using tcp = asio::ip::tcp;
 struct SessionControl {
   TcpSocket* socket = nullptr;
   bool idle = true;
-  bool open = true;        // false once the session has ended
-  bool peer_gone = false;  // the client closed its end while a request was in flight
-  bool watching = false;   // a disconnect watch is pending on the socket
+  bool open = true;  // false once the session has ended
+  // The client closed its end, or the drain deadline passed, while a request was in flight.
+  Interruption interruption = Interruption::kNone;
+  bool watching = false;  // a disconnect watch is pending on the socket
   // Bound to the session coroutine: emitting cancels whatever it is waiting on (upstream I/O,
   // timers), which is how a client's disconnect cancels the upstream request at once.
   asio::cancellation_signal cancel;
+
+  // Cancels the request in flight (once): the handler sees `why` through its Exchange.
+  void interrupt(Interruption why) {
+    if (interruption == Interruption::kNone) {
+      interruption = why;
+      cancel.emit(asio::cancellation_type::terminal);
+    }
+  }
+};
+
+// An io_context whose pending operations, and the coroutine frames they hold, can be destroyed
+// on demand: before the handlers those frames refer to (a queued request's registration, a
+// pooled connection's lease), not after them in the context's own destructor.
+class ShardContext : public asio::io_context {
+ public:
+  using asio::io_context::io_context;
+  void destroy_pending_work() { shutdown(); }
 };
 
 // Members are declared so that the context is destroyed first: its destructor destroys the
@@ -41,10 +59,10 @@ struct Shard {
   bool stopping = false;
   // One thread runs each shard and only it touches the shard's sockets and timers, so the reactor
   // needs no per-descriptor locks (posting from other threads stays safe).
-  asio::io_context context{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  ShardContext context{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::optional<TcpAcceptor> acceptor;
   std::shared_ptr<HttpHandler> handler;
-  std::optional<SteadyTimer> drain_timer;
+  std::optional<SteadyTimer> drain_timer;  // the drain deadline, then the grace after the cut
   std::optional<SteadyTimer> timer_floor;  // see arm_timer_floor()
 };
 

@@ -56,6 +56,8 @@ class SseParser {
 
   // Bytes of an unfinished line or event are pending.
   bool has_partial() const { return !line_.empty() || !data_.empty(); }
+  // How many: an unfinished line plus the data of an unfinished event.
+  size_t buffered() const { return line_.size() + data_.size(); }
   void reset();
 
  private:

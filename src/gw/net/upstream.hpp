@@ -20,6 +20,12 @@ struct UpstreamTimeouts {
   std::chrono::milliseconds idle{120'000};        // between two reads of the body
 };
 
+// How much of an upstream response the gateway holds at once.
+struct UpstreamLimits {
+  size_t body = 64u << 20;  // a whole non-streamed response
+  size_t event = 4u << 20;  // one stream event (or NDJSON line) that has not ended yet
+};
+
 struct OutboundRequest {
   std::string_view method = "POST";
   std::string path;  // origin-form path and query, e.g. "/v1/chat/completions"

@@ -96,6 +96,7 @@ class AnthropicStream final : public ResponseTranslator {
   }
 
   bool finished() const override { return finished_; }
+  size_t buffered() const override { return parser_.buffered(); }
   api::Usage usage() const override { return usage_.counts(); }
 
  private:

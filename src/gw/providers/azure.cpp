@@ -27,6 +27,7 @@ class AzureStream final : public ResponseTranslator {
   }
 
   bool finished() const override { return done_; }
+  size_t buffered() const override { return parser_.buffered(); }
   api::Usage usage() const override { return usage_; }
 
  private:

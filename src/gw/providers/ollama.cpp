@@ -133,9 +133,12 @@ class OllamaStream final : public ResponseTranslator {
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     out_.clear();
+    // The carried-over bytes hold no newline: the search starts at the new ones (a long line
+    // costs linear time, not a rescan per read).
+    const size_t scanned = pending_.size();
     pending_.append(piece);
     size_t start = 0;
-    for (size_t eol = pending_.find('\n'); eol != std::string::npos;
+    for (size_t eol = pending_.find('\n', scanned); eol != std::string::npos;
          eol = pending_.find('\n', start)) {
       std::string_view line(pending_.data() + start, eol - start);
       start = eol + 1;
@@ -153,6 +156,7 @@ class OllamaStream final : public ResponseTranslator {
 
   bool finished() const override { return done_; }
   api::Usage usage() const override { return usage_; }
+  size_t buffered() const override { return pending_.size(); }
 
  private:
   tl::expected<void, core::Error> on_line(std::string_view line) {

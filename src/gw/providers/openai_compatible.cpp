@@ -23,8 +23,14 @@ class PassThrough final : public ResponseTranslator {
       ready = piece.substr(0, end);
       pending_.assign(piece.substr(end));
     } else {
+      // The carried-over bytes hold no blank line: only the new ones (and the end of a blank
+      // line that began before them) are scanned, so a long event costs linear time.
+      const size_t scanned = pending_.size();
       pending_.append(piece);
-      const size_t end = last_event_end(pending_);
+      const size_t end = last_event_end(pending_, scanned);
+      if (end == 0) {
+        return std::string_view();
+      }
       out_.assign(pending_, 0, end);
       pending_.erase(0, end);
       ready = out_;
@@ -51,6 +57,7 @@ class PassThrough final : public ResponseTranslator {
   bool finished() const override { return done_; }
   bool relayed_error() const override { return error_; }
   api::Usage usage() const override { return usage_; }
+  size_t buffered() const override { return pending_.size(); }
 
  private:
   // OpenAI's usage chunk has an empty choices array; chunks that carry content keep their usage.
@@ -99,11 +106,14 @@ class PassThrough final : public ResponseTranslator {
 
 }  // namespace
 
-size_t last_event_end(std::string_view bytes) {
+size_t last_event_end(std::string_view bytes, size_t from) {
+  // A blank line ending after `from` starts at most three bytes before it ("\r\n\r\n").
+  const size_t start = from > 3 ? from - 3 : 0;
+  const std::string_view window = bytes.substr(std::min(start, bytes.size()));
   size_t end = 0;
   for (std::string_view blank : {"\n\n", "\r\n\r\n", "\r\r"}) {
-    if (auto p = bytes.rfind(blank); p != std::string_view::npos) {
-      end = std::max(end, p + blank.size());
+    if (auto p = window.rfind(blank); p != std::string_view::npos) {
+      end = std::max(end, start + p + blank.size());
     }
   }
   return end;

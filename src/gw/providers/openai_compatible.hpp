@@ -41,7 +41,9 @@ class OpenAICompatibleProvider final : public Provider {
 // OpenAI-dialect relays (Azure, the controller).
 std::unique_ptr<ResponseTranslator> make_pass_through(bool strip_usage = false);
 
-// The end of the last complete SSE event in `bytes` (just past its blank line), or 0.
-size_t last_event_end(std::string_view bytes);
+// The end of the last complete SSE event in `bytes` (just past its blank line), or 0. The caller
+// has scanned the bytes before `from` already (they hold no blank line): only the rest, and the
+// three bytes before it where a blank line may begin, are scanned.
+size_t last_event_end(std::string_view bytes, size_t from = 0);
 
 }  // namespace gw::providers

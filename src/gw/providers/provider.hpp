@@ -57,6 +57,9 @@ class ResponseTranslator {
   virtual bool relayed_error() const { return false; }
   // Streams: the token counts seen so far (a cut stream still reports what it got).
   virtual api::Usage usage() const { return {}; }
+  // Streams: bytes held for an event (or line) that has not ended yet. The relay bounds it: an
+  // upstream that never ends an event must not grow the gateway's memory without limit.
+  virtual size_t buffered() const = 0;
 };
 
 // An upstream LLM API. Implementations are immutable after construction and shared by all shards

@@ -46,6 +46,23 @@ TEST(WorkerRegistry, LeastLoadedCountsFromTheMomentOfSending) {
   EXPECT_EQ(take(registry, "llama3").worker_id(), idle);
 }
 
+TEST(WorkerRegistry, AHealthyWorkersIdCannotBeTakenFromAnotherUrl) {
+  WorkerRegistry registry(options(), 1);
+  ASSERT_TRUE(registry.register_worker(worker("a"), t0));
+  Registration rogue = worker("a");
+  rogue.url = "http://127.0.0.1:2";
+  auto refused = registry.register_worker(rogue, t0 + seconds(1));
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().id_taken);
+  EXPECT_EQ(take(registry, "llama3", t0 + seconds(1)).endpoint().port, 1);
+  // The same URL re-registers (a worker that restarted in place).
+  EXPECT_TRUE(registry.register_worker(worker("a"), t0 + seconds(2)));
+  // Once the entry has missed heartbeats (suspect after half the timeout), a worker restarted at
+  // a new address takes its id.
+  EXPECT_TRUE(registry.register_worker(rogue, t0 + seconds(2) + seconds(5)));
+  EXPECT_EQ(take(registry, "llama3", t0 + seconds(8)).endpoint().port, 2);
+}
+
 TEST(WorkerRegistry, TiesAreBrokenAtRandom) {
   WorkerRegistry registry(options(), 7);
   registry.register_worker(worker("a"), t0);

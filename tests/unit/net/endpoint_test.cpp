@@ -63,3 +63,19 @@ TEST(ProxySettings, NoProxyMatchingLikeCurl) {
 
 }  // namespace
 }  // namespace gw::net
+
+namespace gw::net {
+namespace {
+
+TEST(LoopbackAddress, OnlyLoopbackForms) {
+  for (const char* address : {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"}) {
+    EXPECT_TRUE(is_loopback_address(address)) << address;
+  }
+  for (const char* address :
+       {"10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "", "1127.0.0.1", "fe80::1"}) {
+    EXPECT_FALSE(is_loopback_address(address)) << address;
+  }
+}
+
+}  // namespace
+}  // namespace gw::net

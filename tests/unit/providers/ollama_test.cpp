@@ -119,6 +119,16 @@ TEST(OllamaStream, NdjsonToSseAtAnyPieceSize) {
   }
 }
 
+TEST(OllamaStream, ReportsTheBytesOfAnUnfinishedLine) {
+  auto translator = make_ollama_stream_translator(false);
+  const std::string piece(1 << 16, ' ');
+  ASSERT_TRUE(translator->feed("{\"message\":").has_value());
+  for (int i = 0; i < 32; ++i) {
+    ASSERT_TRUE(translator->feed(piece).has_value());
+  }
+  EXPECT_EQ(translator->buffered(), 11u + 32 * piece.size());
+}
+
 TEST(OllamaStream, ToolCallsAndErrors) {
   auto translator = make_ollama_stream_translator(false);
   auto out = translator->feed(

@@ -31,6 +31,40 @@ TEST(PassThrough, RelaysOnlyWholeEventsAndSeesDone) {
   }
 }
 
+TEST(LastEventEnd, LooksOnlyPastWhatWasScanned) {
+  // A blank line that begins before `from` but ends after it is found ("\r\n" | "\r\n").
+  EXPECT_EQ(last_event_end("data: a\r\n\r\n", 9), 11u);
+  EXPECT_EQ(last_event_end("data: a\n\ndata: b", 12), 0u);  // not scanned again
+  EXPECT_EQ(last_event_end("data: a\n\ndata: b\n\n", 12), 18u);
+}
+
+TEST(PassThrough, EventsSplitByteByByteComeOutWhole) {
+  const std::string stream = "data: {\"a\":1}\r\n\r\ndata: {\"b\":2}\n\ndata: [DONE]\r\r";
+  auto relay = make_pass_through();
+  std::string out;
+  for (char c : stream) {
+    auto ready = relay->feed(std::string_view(&c, 1));
+    ASSERT_TRUE(ready.has_value());
+    out += *ready;
+  }
+  EXPECT_EQ(out, stream);
+  EXPECT_TRUE(relay->finished());
+  EXPECT_EQ(relay->buffered(), 0u);
+}
+
+TEST(PassThrough, ReportsTheBytesOfAnUnfinishedEvent) {
+  // What the relay bounds (MAX_STREAM_EVENT_BYTES): an event that never ends is held, not sent.
+  auto relay = make_pass_through();
+  ASSERT_TRUE(relay->feed("data: {\"a\":1}\n\ndata: ").has_value());
+  const std::string piece(1 << 16, 'x');
+  for (int i = 0; i < 64; ++i) {
+    auto ready = relay->feed(piece);
+    ASSERT_TRUE(ready.has_value());
+    EXPECT_TRUE(ready->empty());
+  }
+  EXPECT_EQ(relay->buffered(), 6u + 64 * piece.size());
+}
+
 TEST(PassThrough, NotFinishedWithoutDone) {
   auto relay = make_pass_through();
   auto ready = relay->feed("data: {\"a\":1}\n\n");

@@ -1,0 +1,260 @@
+// Defects found by trying the gateway under real conditions (the reliability issue): each test
+// here failed before its fix.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import {
+  startGateway,
+  startController,
+  startWorker,
+  startMock,
+  mockProviderEnv,
+  postChat,
+  chatBody,
+  collectSse,
+  parseEvents,
+  waitFor,
+  waitForWorkers,
+  waitForModel,
+  sseReader,
+} from '../lib/harness.mjs';
+
+/**
+ * A raw OpenAI-style upstream on a loopback port: it lists the model `x`, and `respond(req, res,
+ * body)` answers chat requests with whatever the test needs.
+ */
+async function rawUpstream(t, respond) {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (req.url.endsWith('/models')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ object: 'list', data: [{ id: 'x', object: 'model' }] }));
+      }
+      respond(req, res, body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(resolve);
+  }));
+  return { url: `http://127.0.0.1:${server.address().port}`, server };
+}
+
+function sseHead(res) {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+}
+
+const chunk = (content) =>
+  `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'x',
+    choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+
+/** The stream's last event is an OpenAI error; the body ended cleanly (chunked terminator). */
+function assertFinalError(result, code) {
+  assert.equal(result.error, null, `the body ends cleanly: ${result.error?.message}`);
+  assert.ok(!result.events.includes('[DONE]'), JSON.stringify(result.events));
+  const last = parseEvents(result.events).at(-1);
+  assert.equal(typeof last?.error, 'object', `final error event: ${JSON.stringify(result.events).slice(0, 500)}`);
+  if (code) assert.equal(last.error.code, code, JSON.stringify(last));
+  return last.error;
+}
+
+async function vmRssKiB(pid) {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
+}
+
+describe('upstream events without end (linear scan, bounded buffer)', () => {
+  test('a 10 MB single event ends the stream with an error event; the gateway stays healthy', async (t) => {
+    const big = 'x'.repeat(10 << 20);
+    const upstream = await rawUpstream(t, (req, res) => {
+      sseHead(res);
+      res.write(chunk('hello'));
+      // One event of 10 MB, written in 64 KiB pieces as a socket would deliver it.
+      let offset = 0;
+      const line = `data: {"choices":[{"delta":{"content":"${big}"}}]}`;
+      const pump = () => {
+        while (offset < line.length) {
+          const piece = line.slice(offset, offset + 65536);
+          offset += piece.length;
+          if (!res.write(piece)) return res.once('drain', pump);
+        }
+        res.end('\n\ndata: [DONE]\n\n');
+      };
+      pump();
+    });
+    const gw = await startGateway(['--max-stream-event-bytes', '4194304'],
+      { PROVIDER_RAW_BASE_URL: `${upstream.url}/v1`, ENABLE_ECHO_MODEL: '1' });
+    t.after(() => gw.stop());
+    await waitForModel(gw, 'x');
+    const res = await postChat(gw, chatBody('raw/x', 'hi', { stream: true }));
+    assert.equal(res.status, 200);
+    const error = assertFinalError(await collectSse(res, { timeout: 20_000 }));
+    assert.match(error.message, /longer than 4194304 bytes/);
+    // Bounded: the gateway never held the whole event (4 MiB cap plus buffers).
+    assert.ok((await vmRssKiB(gw.proc.pid)) < 64 * 1024, 'RSS stays small');
+    const next = await postChat(gw, chatBody('echo', 'still here'));
+    assert.equal(next.status, 200);
+  });
+
+  test('an endless stream of comment lines with no blank line is ended at the cap', async (t) => {
+    let upstreamClosed = false;
+    const upstream = await rawUpstream(t, (req, res) => {
+      sseHead(res);
+      res.on('close', () => (upstreamClosed = true));
+      const comment = `: ${'k'.repeat(1000)}\n`;
+      const pump = () => {
+        while (!res.destroyed) {
+          if (!res.write(comment.repeat(64))) return res.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    const gw = await startGateway(['--max-stream-event-bytes', '1048576'], { PROVIDER_RAW_BASE_URL: `${upstream.url}/v1` });
+    t.after(() => gw.stop());
+    await waitForModel(gw, 'x');
+    const res = await postChat(gw, chatBody('raw/x', 'hi', { stream: true }));
+    assertFinalError(await collectSse(res, { timeout: 20_000 }));
+    await waitFor(() => upstreamClosed, { message: 'the upstream request was closed' });
+  });
+});
+
+describe('shutdown at the drain deadline', () => {
+  test('server: a stream still running gets a final 503 error event, a log line and a metric', async (t) => {
+    const mock = await startMock(['--stall-after', '2']);
+    t.after(() => mock.stop());
+    const gw = await startGateway(['--drain-timeout', '1'], mockProviderEnv(mock));
+    t.after(() => gw.stop());
+    const res = await postChat(gw, chatBody('openai/mock-model', 'one two three', { stream: true }));
+    assert.equal(res.status, 200);
+    const reader = sseReader(res);
+    const events = [await reader.next()];  // the stream is running
+    gw.proc.kill('SIGTERM');
+    for (let event; (event = await reader.next({ timeout: 10_000 })) !== null;) events.push(event);
+    const error = assertFinalError({ events, error: null }, 'service_unavailable');
+    assert.match(error.message, /shutting down/);
+    const { code } = await gw.exited;
+    assert.equal(code, 0);
+    assert.match(gw.output(), /POST \/v1\/chat\/completions 200 .* outcome=shutdown/);
+  });
+
+  test('controller: queued and running requests all get an answer; exit 0 (no crash)', async (t) => {
+    const mock = await startMock(['--token-delay-ms', '200', '--tokens', '50']);
+    t.after(() => mock.stop());
+    const controller = await startController(['--drain-timeout', '1', '--queue-timeout', '30']);
+    t.after(() => controller.stop());
+    const worker = await startWorker({ id: 'w1', model: 'm', backend: `${mock.url}/v1`, controller,
+      flags: ['--capacity', '1'] });
+    t.after(() => worker.stop());
+    await waitForWorkers(controller, (ws) => ws.length === 1);
+    const requests = Array.from({ length: 12 }, () =>
+      postChat(controller, chatBody('m', 'go', { stream: true }))
+        .then(async (res) => ({ status: res.status, result: res.status === 200 ? await collectSse(res, { timeout: 15_000 }) : await res.json() }))
+        .catch((err) => ({ failed: err })));
+    // All 12 in flight (one streaming, the others queued for the worker's single slot).
+    await waitFor(async () => {
+      const text = await (await fetch(`${controller.url}/metrics`)).text();
+      const series = [...text.matchAll(/^llm_gateway_requests_in_flight\{[^}]*chat[^}]*\} (\d+)/gm)];
+      return series.reduce((sum, m) => sum + Number(m[1]), 0) >= 12;
+    }, { message: '12 requests in flight', timeout: 10_000 });
+    controller.proc.kill('SIGTERM');
+    const answers = await Promise.all(requests);
+    const { code, signal } = await controller.exited;
+    assert.equal(signal, null, controller.output().slice(-3000));
+    assert.equal(code, 0);
+    let cut = 0;
+    let refused = 0;
+    for (const answer of answers) {
+      assert.equal(answer.failed, undefined, `every client got an answer: ${answer.failed}`);
+      if (answer.status === 200) {
+        assertFinalError(answer.result, 'service_unavailable');
+        cut++;
+      } else {
+        assert.equal(answer.status, 503, JSON.stringify(answer.result));
+        assert.equal(answer.result.error.code, 'service_unavailable');
+        refused++;
+      }
+    }
+    assert.equal(cut + refused, 12);
+    assert.ok(refused >= 1, 'queued requests got 503');
+  });
+});
+
+describe('request loops', () => {
+  test('a worker registered with the controller\'s own URL: 508, not a thousand hops', async (t) => {
+    const controller = await startController();
+    t.after(() => controller.stop());
+    const registered = await fetch(`${controller.url}/internal/workers/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ worker_id: 'loop', model_id: 'm', url: controller.url }),
+    });
+    assert.equal(registered.status, 200);
+    const res = await postChat(controller, chatBody('m', 'hi'));
+    const body = await res.json();
+    assert.equal(res.status, 508, JSON.stringify(body));
+    assert.equal(body.error.code, 'loop_detected');
+  });
+
+  test('a server whose provider leads back to it (through a proxy): refused on the second pass', async (t) => {
+    let gw;
+    // A plain HTTP proxy in front of the gateway itself, passing headers on as proxies do.
+    const upstream = await rawUpstream(t, async (req, res, body) => {
+      const back = await fetch(`${gw.url}${req.url}`, {
+        method: req.method,
+        headers: { 'content-type': 'application/json', via: req.headers.via ?? '' },
+        body: req.method === 'POST' ? body : undefined,
+      });
+      res.writeHead(back.status, { 'content-type': back.headers.get('content-type') });
+      res.end(await back.text());
+    });
+    gw = await startGateway([], { PROVIDER_SELF_BASE_URL: `${upstream.url}/v1` });
+    t.after(() => gw.stop());
+    const res = await postChat(gw, chatBody('self/self/x', 'hi'));
+    const body = await res.json();
+    // The gateway's second pass refused it; the first relays that as an upstream failure.
+    assert.equal(res.status, 502, JSON.stringify(body));
+    assert.match(body.error.message, /HTTP 508: The request has already passed through this gateway/);
+  });
+});
+
+describe('client text in logs and errors', () => {
+  test('a model name with newlines and NULs cannot forge access-log lines', async (t) => {
+    const gw = await startGateway();
+    t.after(() => gw.stop());
+    const model = 'x\n2030-01-01T00:00:00.000Z info FORGED\u0000line';
+    const res = await postChat(gw, chatBody(model, 'hi'));
+    assert.equal(res.status, 404);
+    await gw.waitForOutput(/POST \/v1\/chat\/completions 404 .*model=x\\n2030/);
+    assert.ok(!/^2030-01-01T00:00:00\.000Z info FORGED/m.test(gw.output()), gw.output());
+    assert.ok(!gw.output().includes('\u0000'), 'no raw NUL in the log');
+  });
+
+  test('an 8 MB model name is refused with a short error, not echoed', async (t) => {
+    const gw = await startGateway();
+    t.after(() => gw.stop());
+    const res = await postChat(gw, chatBody('m'.repeat(8 << 20), 'hi'));
+    const text = await res.text();
+    assert.equal(res.status, 400);
+    assert.ok(text.length < 1000, `short error body (${text.length} bytes)`);
+    assert.ok(gw.output().length < 100_000, 'no huge log line');
+  });
+
+  test('duplicate "model" or "stream" keys are a 400, not a guess', async (t) => {
+    const gw = await startGateway();
+    t.after(() => gw.stop());
+    for (const body of [
+      '{"model":"echo","model":"other","messages":[{"role":"user","content":"hi"}]}',
+      '{"model":"echo","stream":false,"stream":true,"messages":[{"role":"user","content":"hi"}]}',
+    ]) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const error = (await res.json()).error;
+      assert.equal(res.status, 400, JSON.stringify(error));
+      assert.match(error.message, /more than once/);
+    }
+  });
+});

@@ -1,0 +1,44 @@
+#include "gw/core/logging.hpp"
+
+#include <gtest/gtest.h>
+
+#include "gw/core/request_id.hpp"
+
+namespace gw::core {
+namespace {
+
+TEST(LogText, EscapesWhatWouldForgeALine) {
+  EXPECT_EQ(log_text("gpt-4o"), "gpt-4o");
+  EXPECT_EQ(log_text("a\nb\rc\td"), "a\\nb\\rc\\td");
+  EXPECT_EQ(log_text(std::string_view("x\0y", 3)), "x\\u0000y");
+  EXPECT_EQ(log_text("q\"\\"), "q\\\"\\\\");
+  EXPECT_EQ(log_text("\xc3\xa9t\xc3\xa9"), "\xc3\xa9t\xc3\xa9");  // UTF-8 passes as is
+}
+
+TEST(LogText, BoundsLength) {
+  const std::string huge(8 << 20, 'm');
+  const std::string logged = log_text(huge);
+  EXPECT_LT(logged.size(), kLogTextLimit + 32);
+  EXPECT_TRUE(logged.ends_with("...(8388608 bytes)")) << logged.substr(logged.size() - 40);
+}
+
+TEST(BoundedText, CutsAtACharacterBoundary) {
+  EXPECT_EQ(bounded_text("short"), "short");
+  // 'é' is two bytes: a cut after byte 3 would split the second one.
+  EXPECT_EQ(bounded_text("\xc3\xa9\xc3\xa9", 3), "\xc3\xa9...(4 bytes)");
+}
+
+TEST(Via, ThisHopIsAppendedAndRecognised) {
+  const std::string first = via_with_this_hop("");
+  EXPECT_EQ(first, via_entry());
+  EXPECT_TRUE(has_passed_here(first));
+  const std::string chained = via_with_this_hop("1.1 proxy.example");
+  EXPECT_TRUE(chained.starts_with("1.1 proxy.example, 1.1 llm-gateway-"));
+  EXPECT_TRUE(has_passed_here(chained));
+  EXPECT_FALSE(has_passed_here("1.1 proxy.example"));
+  EXPECT_FALSE(has_passed_here("1.1 llm-gateway-0000000000000000"));  // another gateway's
+  EXPECT_FALSE(has_passed_here(""));
+}
+
+}  // namespace
+}  // namespace gw::core
