@@ -222,6 +222,84 @@ describe('request loops', () => {
   });
 });
 
+/** Sockets in CLOSE-WAIT (state 08) towards `port` on this host: a peer closed, we did not. */
+async function closeWaitTowards(port) {
+  const { readFile } = await import('node:fs/promises');
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length > 3 && fields[3] === '08' && parseInt(fields[2].split(':')[1], 16) === port) count++;
+    }
+  }
+  return count;
+}
+
+describe('pooled upstream connections', () => {
+  test('a connection the upstream closed while idle is reaped, not left in CLOSE-WAIT', async (t) => {
+    const upstream = await rawUpstream(t, (req, res) => {
+      // Claims a long keep-alive but closes idle connections after 200 ms.
+      res.writeHead(200, { 'content-type': 'application/json', 'keep-alive': 'timeout=30' });
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'x',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }));
+    });
+    upstream.server.keepAliveTimeout = 200;
+    const port = Number(new URL(upstream.url).port);
+    const gw = await startGateway([], { PROVIDER_RAW_BASE_URL: `${upstream.url}/v1` });
+    t.after(() => gw.stop());
+    await waitForModel(gw, 'x');
+    for (let i = 0; i < 3; i++) assert.equal((await postChat(gw, chatBody('raw/x', 'hi'))).status, 200);
+    // The upstream closes its ends after 200 ms; the gateway's background sweep closes its own.
+    await waitFor(async () => (await closeWaitTowards(port)) === 0, { timeout: 5000, message: 'no CLOSE-WAIT socket' });
+    // And a request after the close works on a fresh connection.
+    assert.equal((await postChat(gw, chatBody('raw/x', 'hi'))).status, 200);
+  });
+
+  test('Keep-Alive: timeout=1 is honoured: requests a second apart never meet a closing socket', async (t) => {
+    const upstream = await rawUpstream(t, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'x',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] }));
+    });
+    upstream.server.keepAliveTimeout = 1000;  // Node announces "Keep-Alive: timeout=1"
+    const gw = await startGateway([], { PROVIDER_RAW_BASE_URL: `${upstream.url}/v1` });
+    t.after(() => gw.stop());
+    await waitForModel(gw, 'x');
+    for (let i = 0; i < 4; i++) {
+      assert.equal((await postChat(gw, chatBody('raw/x', 'hi'))).status, 200, `request ${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));  // the upstream's own idle limit
+    }
+  });
+});
+
+describe('no replay after a 2xx', () => {
+  test('a worker that answers 200 and breaks mid-body is not replayed on another worker', async (t) => {
+    let received = 0;
+    const brokenWorker = async () => rawUpstream(t, (req, res) => {
+      received++;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"id":"chatcmpl-1","object":"chat.completion",');
+      setTimeout(() => res.destroy(), 20);
+    });
+    const workers = [await brokenWorker(), await brokenWorker()];
+    const controller = await startController();
+    t.after(() => controller.stop());
+    for (const [i, w] of workers.entries()) {
+      const registered = await fetch(`${controller.url}/internal/workers/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ worker_id: `w${i}`, model_id: 'm', url: w.url }),
+      });
+      assert.equal(registered.status, 200);
+    }
+    const res = await postChat(controller, chatBody('m', 'hi'));
+    const body = await res.json();
+    assert.equal(res.status, 502, JSON.stringify(body));
+    assert.equal(received, 1, 'the generation ran once');
+  });
+});
+
 describe('client text in logs and errors', () => {
   test('a model name with newlines and NULs cannot forge access-log lines', async (t) => {
     const gw = await startGateway();

@@ -31,8 +31,9 @@ enum class RelayEnd {
 // SSE error event, as is an event longer than `limits.event`. `upstream_name` names the upstream
 // in error messages.
 // `sent_at`: when the upstream request went out (for the time spent upstream). With `may_retry`
-// the response to the client starts only with the first bytes to relay, and a failure before
-// that returns kFailedBeforeResponse with nothing sent (the caller tries another upstream).
+// a stream's response to the client starts only with the first bytes to relay, and a failure
+// before that returns kFailedBeforeResponse with nothing sent (the caller tries another upstream).
+// A non-streamed 2xx is never handed back for a retry: its generation ran.
 net::Task<RelayEnd> relay_success(net::Exchange& exchange, net::UpstreamResponse& upstream,
                                   providers::ResponseTranslator& translator, bool stream,
                                   std::string_view upstream_name, const net::UpstreamLimits& limits,

@@ -237,10 +237,9 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
       if (interrupted(exchange)) {
         co_return RelayEnd::kInterrupted;  // the session answers a shutdown's 503
       }
+      // Never replayed elsewhere, even with `may_retry`: the upstream answered 2xx, so the
+      // generation ran (and is billed) whether or not its body arrived.
       exchange.log.upstream_error = upstream_error_kind(body.error());
-      if (may_retry) {
-        co_return RelayEnd::kFailedBeforeResponse;
-      }
       exchange.log.outcome = std::string(outcome_of(body.error()));
       co_await net::respond_error(exchange.writer, body.error());
       co_return RelayEnd::kUpstreamFailed;

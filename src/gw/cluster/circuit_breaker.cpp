@@ -9,37 +9,41 @@ void CircuitBreaker::set(State next) {
   }
 }
 
-bool CircuitBreaker::allow(Clock::time_point now) {
+CircuitBreaker::Admission CircuitBreaker::allow(Clock::time_point now) {
   switch (state(now)) {
     case State::kClosed:
-      return true;
+      return Admission::kRequest;
     case State::kOpen:
-      return false;
+      return Admission::kRefused;
     case State::kHalfOpen:
       set(State::kHalfOpen);
       if (probe_in_flight_) {
-        return false;
+        return Admission::kRefused;
       }
       probe_in_flight_ = true;
-      return true;
+      return Admission::kTrial;
   }
-  return false;
+  return Admission::kRefused;
 }
 
-void CircuitBreaker::on_success() {
-  consecutive_failures_ = 0;
-  probe_in_flight_ = false;
-  set(State::kClosed);
+void CircuitBreaker::on_success(bool trial) {
+  if (trial) {
+    probe_in_flight_ = false;
+    set(State::kClosed);
+  }
+  if (state_ == State::kClosed) {
+    consecutive_failures_ = 0;
+  }
 }
 
-void CircuitBreaker::on_failure(Clock::time_point now) {
-  probe_in_flight_ = false;
-  if (state_ == State::kHalfOpen || state(now) == State::kHalfOpen) {
-    opened_at_ = now;  // the probe failed: open again for a full cooldown
+void CircuitBreaker::on_failure(Clock::time_point now, bool trial) {
+  if (trial) {
+    probe_in_flight_ = false;
+    opened_at_ = now;  // the trial failed: open again for a full cooldown
     set(State::kOpen);
     return;
   }
-  if (++consecutive_failures_ >= failure_threshold_ && state_ == State::kClosed) {
+  if (state_ == State::kClosed && ++consecutive_failures_ >= failure_threshold_) {
     opened_at_ = now;
     set(State::kOpen);
   }

@@ -15,20 +15,29 @@ using Clock = std::chrono::steady_clock;
 class CircuitBreaker {
  public:
   enum class State { kClosed, kOpen, kHalfOpen };
+  // What allow() lets through: nothing, an ordinary request, or the half-open trial. Outcomes are
+  // reported with whether the request was the trial: only the trial's outcome may close or
+  // re-open a half-open circuit, and requests admitted before the circuit opened (a long stream
+  // ending late) neither close it nor hold its trial slot.
+  enum class Admission { kRefused, kRequest, kTrial };
 
   CircuitBreaker(int failure_threshold, Clock::duration cooldown)
       : failure_threshold_(failure_threshold), cooldown_(cooldown) {}
 
-  // Whether a request may be sent now; in half-open, true once (the probe) until it reports.
-  bool allow(Clock::time_point now);
-  void on_success();
-  void on_failure(Clock::time_point now);
+  // Whether a request may be sent now; in half-open, once (the trial) until the trial reports.
+  Admission allow(Clock::time_point now);
+  void on_success(bool trial);
+  void on_failure(Clock::time_point now, bool trial);
   // An active health probe found the worker answering: an open circuit need not wait out its
   // cooldown and goes half-open at once (the next request is its trial).
   void on_probe_success();
   // A request ended without saying anything about the worker (the client left, the worker was
-  // merely full): a half-open trial slot is freed for the next request.
-  void on_abandoned() { probe_in_flight_ = false; }
+  // merely full): if it was the trial, the slot is freed for the next request.
+  void on_abandoned(bool trial) {
+    if (trial) {
+      probe_in_flight_ = false;
+    }
+  }
 
   State state(Clock::time_point now) const;
   int64_t transitions() const { return transitions_; }

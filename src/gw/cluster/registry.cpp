@@ -23,7 +23,8 @@ Lease::Lease(Lease&& other) noexcept
     : registry_(std::exchange(other.registry_, nullptr)),
       worker_id_(std::move(other.worker_id_)),
       generation_(other.generation_),
-      endpoint_(std::move(other.endpoint_)) {}
+      endpoint_(std::move(other.endpoint_)),
+      trial_(other.trial_) {}
 
 Lease::~Lease() {
   release(std::nullopt);
@@ -39,7 +40,7 @@ void Lease::succeeded() {
 
 void Lease::release(std::optional<bool> success, Clock::time_point now) {
   if (registry_ != nullptr) {
-    registry_->finish(worker_id_, generation_, success, now);
+    registry_->finish(worker_id_, generation_, trial_, success, now);
     registry_ = nullptr;
   }
 }
@@ -159,15 +160,17 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
   std::sort(candidates.begin(), candidates.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [load, worker] : candidates) {
-    if (worker->breaker.allow(now)) {
+    if (const auto admission = worker->breaker.allow(now);
+        admission != CircuitBreaker::Admission::kRefused) {
       ++worker->in_flight;
-      return Lease(this, worker->registration.worker_id, worker->generation, worker->endpoint);
+      return Lease(this, worker->registration.worker_id, worker->generation, worker->endpoint,
+                   admission == CircuitBreaker::Admission::kTrial);
     }
   }
   return any_full ? PickError::kAllAtCapacity : PickError::kNoHealthyWorker;
 }
 
-void WorkerRegistry::finish(const std::string& worker_id, uint64_t generation,
+void WorkerRegistry::finish(const std::string& worker_id, uint64_t generation, bool trial,
                             std::optional<bool> success, Clock::time_point now) {
   {
     std::lock_guard lock(mutex_);
@@ -178,11 +181,11 @@ void WorkerRegistry::finish(const std::string& worker_id, uint64_t generation,
     Worker& worker = it->second;
     worker.in_flight = std::max<int64_t>(0, worker.in_flight - 1);
     if (!success.has_value()) {
-      worker.breaker.on_abandoned();
+      worker.breaker.on_abandoned(trial);
     } else if (*success) {
-      worker.breaker.on_success();
+      worker.breaker.on_success(trial);
     } else {
-      worker.breaker.on_failure(now);
+      worker.breaker.on_failure(now, trial);
     }
   }
   notify_capacity();

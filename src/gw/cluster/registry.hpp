@@ -52,11 +52,12 @@ class WorkerRegistry;
 class Lease {
  public:
   Lease(WorkerRegistry* registry, std::string worker_id, uint64_t generation,
-        std::shared_ptr<const net::Endpoint> endpoint)
+        std::shared_ptr<const net::Endpoint> endpoint, bool trial)
       : registry_(registry),
         worker_id_(std::move(worker_id)),
         generation_(generation),
-        endpoint_(std::move(endpoint)) {}
+        endpoint_(std::move(endpoint)),
+        trial_(trial) {}
   Lease(Lease&& other) noexcept;
   Lease& operator=(Lease&&) = delete;
   Lease(const Lease&) = delete;
@@ -64,6 +65,8 @@ class Lease {
 
   const std::string& worker_id() const { return worker_id_; }
   const net::Endpoint& endpoint() const { return *endpoint_; }
+  // Whether this request is its worker's half-open trial (see CircuitBreaker::Admission).
+  bool trial() const { return trial_; }
   // A failure that says the worker is unwell (connect error, reset, 5xx, timeout).
   void failed(Clock::time_point now);
   void succeeded();
@@ -74,6 +77,7 @@ class Lease {
   std::string worker_id_;
   uint64_t generation_;
   std::shared_ptr<const net::Endpoint> endpoint_;
+  bool trial_;
 };
 
 // A worker the health checker should probe now (GET /health) because it is suspect.
@@ -156,8 +160,8 @@ class WorkerRegistry {
     }
     int64_t load() const { return in_flight + external_load; }
   };
-  void finish(const std::string& worker_id, uint64_t generation, std::optional<bool> success,
-              Clock::time_point now);
+  void finish(const std::string& worker_id, uint64_t generation, bool trial,
+              std::optional<bool> success, Clock::time_point now);
   void notify_capacity() const;
   bool eligible(Worker& worker, Clock::time_point now) const;
   Health health_of(const Worker& worker, Clock::time_point now) const;

@@ -52,7 +52,8 @@ UpstreamResponse::~UpstreamResponse() {
   if (impl_->parser.is_done() && impl_->parser.keep_alive() &&
       impl_->parser.head().status() >= 200 && impl_->connection->buffer.size() == 0) {
     if (auto pool = impl_->pool.lock()) {
-      pool->put(impl_->origin, std::move(impl_->connection));
+      pool->put(impl_->origin, std::move(impl_->connection),
+                impl_->parser.head().find("keep-alive"));
       return;
     }
   }
@@ -179,7 +180,7 @@ UpstreamClient::UpstreamClient(Executor executor, ProxySettings proxies, Upstrea
     : executor_(std::move(executor)),
       proxies_(std::move(proxies)),
       timeouts_(timeouts),
-      pool_(std::make_shared<UpstreamPool>()) {}
+      pool_(std::make_shared<UpstreamPool>(executor_)) {}
 
 UpstreamClient::~UpstreamClient() = default;
 

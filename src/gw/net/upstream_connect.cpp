@@ -174,27 +174,75 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& origin
   while (!list.empty()) {
     auto connection = std::move(list.back());
     list.pop_back();
-    if (now - connection->idle_since < kMaxIdleTime && connection->looks_alive()) {
+    if (now < connection->idle_until && connection->looks_alive()) {
       return connection;
     }
   }
   return nullptr;
 }
 
-void UpstreamPool::put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection) {
-  auto& list = idle_[origin];
-  const auto now = Clock::now();
-  // Drop connections idle for too long, oldest first, so the pool does not hold dead sockets.
-  size_t expired = 0;
-  while (expired < list.size() && now - list[expired]->idle_since >= kMaxIdleTime) {
-    ++expired;
+Clock::duration UpstreamPool::idle_lifetime(std::string_view keep_alive) {
+  // Without the header, a few seconds: common servers close idle connections after 5 s (Node,
+  // uvicorn) without saying so. A connection is never kept longer than a minute.
+  constexpr auto kUnannounced = std::chrono::seconds(4);
+  constexpr auto kLongest = std::chrono::seconds(60);
+  const auto at = keep_alive.find("timeout=");
+  if (at == std::string_view::npos) {
+    return kUnannounced;
   }
-  list.erase(list.begin(), list.begin() + static_cast<std::ptrdiff_t>(expired));
-  if (list.size() >= kMaxIdlePerOrigin) {
+  int64_t seconds = 0;
+  for (size_t i = at + 8; i < keep_alive.size() && keep_alive[i] >= '0' && keep_alive[i] <= '9';
+       ++i) {
+    seconds = std::min<int64_t>(seconds * 10 + (keep_alive[i] - '0'), 3600);
+  }
+  if (seconds <= 0) {
+    return Clock::duration::zero();  // the server keeps nothing idle (or said nothing readable)
+  }
+  // A second before the server's own limit (half of it for a limit of a second or two).
+  const Clock::duration announced = std::chrono::seconds(seconds);
+  return std::min<Clock::duration>(
+      kLongest, std::max(announced - std::chrono::seconds(1), announced / 2));
+}
+
+void UpstreamPool::put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection,
+                       std::string_view keep_alive) {
+  const auto lifetime = idle_lifetime(keep_alive);
+  auto& list = idle_[origin];
+  if (lifetime <= Clock::duration::zero() || list.size() >= kMaxIdlePerOrigin) {
+    return;  // closed as it goes out of scope
+  }
+  connection->idle_until = Clock::now() + lifetime;
+  list.push_back(std::move(connection));
+  arm_sweep();
+}
+
+void UpstreamPool::sweep(Clock::time_point now) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
+    std::erase_if(list, [now](const std::unique_ptr<UpstreamConnection>& connection) {
+      return now >= connection->idle_until || !connection->looks_alive();
+    });
+    it = list.empty() ? idle_.erase(it) : std::next(it);
+  }
+}
+
+void UpstreamPool::arm_sweep() {
+  if (sweep_armed_) {
     return;
   }
-  connection->idle_since = now;
-  list.push_back(std::move(connection));
+  sweep_armed_ = true;
+  sweep_timer_.expires_after(kSweepInterval);
+  sweep_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto pool = weak.lock();
+    if (ec || !pool) {
+      return;
+    }
+    pool->sweep_armed_ = false;
+    pool->sweep(Clock::now());
+    if (!pool->idle_.empty()) {
+      pool->arm_sweep();
+    }
+  });
 }
 
 }  // namespace gw::net

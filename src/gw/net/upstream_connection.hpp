@@ -37,21 +37,36 @@ struct UpstreamConnection {
   std::variant<Plain, Secure> stream;
   Deadline deadline;  // on the response's reads (first byte, then idle between pieces)
   beast::flat_buffer buffer;
-  ResponseHead head;  // of the response being read
-  Clock::time_point idle_since;
+  ResponseHead head;             // of the response being read
+  Clock::time_point idle_until;  // while pooled: when it must no longer be reused
 };
 
 // Idle connections by origin. Shared by the client and its responses (which may outlive it during
-// shutdown), hence shared_ptr/weak_ptr.
-class UpstreamPool {
+// shutdown), hence shared_ptr/weak_ptr. An idle connection is reused only until shortly before
+// its server would close it (the server's `Keep-Alive: timeout=N`, else a few seconds: reusing a
+// connection the server is closing at that moment fails a request that cannot be replayed), and
+// a background sweep closes the expired and the dead ones, so no socket lingers in CLOSE-WAIT.
+class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
+  explicit UpstreamPool(Executor executor) : sweep_timer_(std::move(executor)) {}
+
   std::unique_ptr<UpstreamConnection> take(const std::string& origin);
-  void put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection);
+  // `keep_alive` is the value of the response's Keep-Alive header (empty when absent).
+  void put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection,
+           std::string_view keep_alive);
+
+  // How long a connection may idle in the pool, given the server's Keep-Alive header.
+  static Clock::duration idle_lifetime(std::string_view keep_alive);
 
  private:
+  void sweep(Clock::time_point now);
+  void arm_sweep();
+
   static constexpr size_t kMaxIdlePerOrigin = 512;
-  static constexpr std::chrono::seconds kMaxIdleTime{60};
+  static constexpr std::chrono::seconds kSweepInterval{1};
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+  SteadyTimer sweep_timer_;
+  bool sweep_armed_ = false;
 };
 
 // Opens a connection to `target` (through a proxy when configured), with TLS when needed.
