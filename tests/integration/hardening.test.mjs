@@ -273,6 +273,55 @@ describe('pooled upstream connections', () => {
   });
 });
 
+describe('upstream bodies the gateway cannot relay as they are', () => {
+  test('gzip, HTML, invalid JSON and 204 answers are 502s with a clear message, streamed or not', async (t) => {
+    const { gzipSync } = await import('node:zlib');
+    const completion = JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'x',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] });
+    const answers = {
+      gzip: [/content-encoding 'gzip'/, (res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(gzipSync(completion));
+      }],
+      html: [/content-type 'text\/html'/, (res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html><body>Welcome to nginx</body></html>');
+      }],
+      invalid: [/not a JSON object/, (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(completion.slice(0, 40));
+      }],
+      empty: [/HTTP 204 with no body/, (res) => {
+        res.writeHead(204);
+        res.end();
+      }],
+    };
+    let acceptEncoding;
+    const upstream = await rawUpstream(t, (req, res, body) => {
+      acceptEncoding = req.headers['accept-encoding'];
+      answers[JSON.parse(body).messages[0].content][1](res);
+    });
+    const gw = await startGateway([], { PROVIDER_RAW_BASE_URL: `${upstream.url}/v1` });
+    t.after(() => gw.stop());
+    await waitForModel(gw, 'x');
+    for (const [kind, [message]] of Object.entries(answers)) {
+      for (const stream of [false, true]) {
+        const res = await postChat(gw, chatBody('raw/x', kind, { stream }));
+        const body = await res.json();
+        assert.equal(res.status, 502, `${kind} stream=${stream}: ${JSON.stringify(body)}`);
+        assert.match(body.error.message, message, kind);
+      }
+    }
+    assert.equal(acceptEncoding, 'identity');
+    // A proper answer still goes through.
+    answers.fine = [null, (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(completion);
+    }];
+    assert.equal((await postChat(gw, chatBody('raw/x', 'fine'))).status, 200);
+  });
+});
+
 describe('no replay after a 2xx', () => {
   test('a worker that answers 200 and breaks mid-body is not replayed on another worker', async (t) => {
     let received = 0;

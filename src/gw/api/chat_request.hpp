@@ -59,4 +59,8 @@ inline bool adds_usage_request(const ChatRequestInfo& info, bool request_usage) 
 // The "usage" object of a chat.completion (or chunk) JSON text, if it has a non-null one.
 std::optional<Usage> read_usage(std::string_view json);
 
+// Whether `text` is one well-formed JSON object (valid UTF-8 included): what a relayed
+// non-streamed body must be before it is labelled application/json.
+bool is_json_object(std::string_view text);
+
 }  // namespace gw::api

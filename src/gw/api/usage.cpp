@@ -58,6 +58,13 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
   parts.push_back(body.substr(info.model_end));
 }
 
+bool is_json_object(std::string_view text) {
+  // The DOM parser validates the whole text (the on-demand one checks only what it visits).
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  return parser.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS && root.is_object();
+}
+
 std::optional<Usage> read_usage(std::string_view json) {
   // A completion carries its usage last: parse only from the last "usage" key on, not the whole
   // body (an unescaped "usage": can only be a key; strings escape their quotes).

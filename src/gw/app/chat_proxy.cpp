@@ -3,6 +3,7 @@
 
 #include "gw/app/chat.hpp"
 #include "gw/app/observe.hpp"
+#include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
 
 namespace gw::app {
@@ -20,6 +21,32 @@ Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::st
   exchange.log.outcome = std::string(outcome);
   co_await exchange.writer.finish_stream(sse_error_event(error));
   co_return RelayEnd::kUpstreamFailed;
+}
+
+// A 2xx the gateway cannot relay as a completion: no body at all, a body in an encoding it does
+// not decode (it asks for identity), or, not streamed, a body that is not JSON.
+std::optional<core::Error> unusable_success(const net::UpstreamResponse& upstream, bool stream,
+                                            std::string_view upstream_name) {
+  const int status = upstream.status();
+  if (status == 204 || status == 205) {
+    return core::Error{
+        core::Errc::kUpstreamError,
+        fmt::format("upstream {} answered HTTP {} with no body", upstream_name, status)};
+  }
+  const std::string_view encoding = upstream.header("content-encoding");
+  if (!encoding.empty() && !net::iequals(encoding, "identity")) {
+    return core::Error{core::Errc::kUpstreamError,
+                       fmt::format("upstream {} sent a body with content-encoding '{}' although "
+                                   "the gateway asked for identity",
+                                   upstream_name, core::bounded_text(encoding, 64))};
+  }
+  const std::string_view type = upstream.header("content-type");
+  if (!stream && !type.empty() && type.find("json") == std::string_view::npos) {
+    return core::Error{core::Errc::kUpstreamError,
+                       fmt::format("upstream {} answered with content-type '{}', not JSON",
+                                   upstream_name, core::bounded_text(type, 64))};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -231,6 +258,12 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
                              std::chrono::steady_clock::time_point sent_at, bool may_retry) {
   // Whatever way the relay ends: the time the upstream took, and the usage seen so far.
   UpstreamAccounting accounting(exchange, translator, stream, sent_at);
+  if (auto unusable = unusable_success(upstream, stream, upstream_name)) {
+    exchange.log.upstream_error = "protocol";
+    exchange.log.outcome = "upstream_error";
+    co_await net::respond_error(exchange.writer, *unusable);
+    co_return RelayEnd::kUpstreamFailed;
+  }
   if (!stream) {
     auto body = co_await upstream.read_all(limits.body);
     if (!body) {

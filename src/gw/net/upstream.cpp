@@ -205,7 +205,8 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
   head += request.path;
   head += " HTTP/1.1\r\nhost: "sv;
   head += target.host_header;
-  head += "\r\n"sv;
+  // Bodies are relayed and parsed as they come: none may arrive compressed.
+  head += "\r\naccept-encoding: identity\r\n"sv;
   if (absolute_form && !proxy->authorization.empty()) {
     head += "proxy-authorization: " + proxy->authorization + "\r\n";
   }

@@ -18,7 +18,9 @@ class AzureStream final : public ResponseTranslator {
  public:
   explicit AzureStream(bool strip_usage) : strip_usage_(strip_usage) {}
 
-  tl::expected<std::string, core::Error> complete(std::string body) override { return body; }
+  tl::expected<std::string, core::Error> complete(std::string body) override {
+    return relayed_completion(std::move(body));
+  }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     out_.clear();

@@ -13,7 +13,9 @@ class PassThrough final : public ResponseTranslator {
  public:
   explicit PassThrough(bool strip_usage) : strip_usage_(strip_usage) {}
 
-  tl::expected<std::string, core::Error> complete(std::string body) override { return body; }
+  tl::expected<std::string, core::Error> complete(std::string body) override {
+    return relayed_completion(std::move(body));
+  }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     std::string_view ready;
@@ -105,6 +107,14 @@ class PassThrough final : public ResponseTranslator {
 };
 
 }  // namespace
+
+tl::expected<std::string, core::Error> relayed_completion(std::string body) {
+  if (!api::is_json_object(body)) {
+    return tl::unexpected(core::Error{
+        core::Errc::kUpstreamError, "upstream answered 200 with a body that is not a JSON object"});
+  }
+  return body;
+}
 
 size_t last_event_end(std::string_view bytes, size_t from) {
   // A blank line ending after `from` starts at most three bytes before it ("\r\n\r\n").

@@ -41,6 +41,10 @@ class OpenAICompatibleProvider final : public Provider {
 // OpenAI-dialect relays (Azure, the controller).
 std::unique_ptr<ResponseTranslator> make_pass_through(bool strip_usage = false);
 
+// A non-streamed OpenAI-dialect body, relayed as is once it is known to be a JSON object (an HTML
+// error page or a truncated body answered with 200 is a 502, not a success).
+tl::expected<std::string, core::Error> relayed_completion(std::string body);
+
 // The end of the last complete SSE event in `bytes` (just past its blank line), or 0. The caller
 // has scanned the bytes before `from` already (they hold no blank line): only the rest, and the
 // three bytes before it where a blank line may begin, are scanned.
