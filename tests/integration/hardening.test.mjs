@@ -18,6 +18,7 @@ import {
   waitForWorkers,
   waitForModel,
   sseReader,
+  closedPort,
 } from '../lib/harness.mjs';
 
 /**
@@ -319,6 +320,49 @@ describe('upstream bodies the gateway cannot relay as they are', () => {
       res.end(completion);
     }];
     assert.equal((await postChat(gw, chatBody('raw/x', 'fine'))).status, 200);
+  });
+});
+
+describe('a gateway started before its provider', () => {
+  /** An OpenAI-style provider listing `x`, started later on `port`. */
+  function lateProvider(t, port) {
+    const server = http.createServer((req, res) => {
+      if (req.url.endsWith('/models')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ object: 'list', data: [{ id: 'x', object: 'model' }] }));
+      }
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: 'x',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'late' }, finish_reason: 'stop' }] }));
+      });
+    });
+    t.after(() => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }));
+    return new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+  }
+
+  test('an unknown model makes the providers be listed again before the 404', async (t) => {
+    const port = await closedPort();
+    const gw = await startGateway([], { PROVIDER_LATE_BASE_URL: `http://127.0.0.1:${port}/v1` });
+    t.after(() => gw.stop());
+    await gw.waitForOutput(/could not list the models of late/);
+    await lateProvider(t, port);
+    const res = await postChat(gw, chatBody('x', 'hi'));  // unprefixed: known only by listing
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((await res.json()).choices[0].message.content, 'late');
+  });
+
+  test('a failed listing is retried within seconds, not at the next refresh interval', async (t) => {
+    const port = await closedPort();
+    const gw = await startGateway(['--models-refresh', '300'], { PROVIDER_LATE_BASE_URL: `http://127.0.0.1:${port}/v1` });
+    t.after(() => gw.stop());
+    await gw.waitForOutput(/could not list the models of late/);
+    await lateProvider(t, port);
+    await waitForModel(gw, 'x', { timeout: 5000 });
   });
 });
 

@@ -2,11 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-
 #include "gw/app/controller_handler.hpp"
 #include "gw/app/metrics_listener.hpp"
+#include "gw/net/background.hpp"
 #include "gw/net/http_server.hpp"
 
 namespace gw::app {
@@ -39,7 +37,9 @@ int run_controller(const ControllerConfig& config) {
     auto handler = std::make_shared<ControllerHandler>(state, io);
     state->handlers.push_back(handler.get());
     if (shard == 0) {
-      boost::asio::co_spawn(io, handler->check_health(), boost::asio::detached);
+      net::spawn_background(
+          io.get_executor(), "health-check", [raw = handler.get()] { return raw->check_health(); },
+          [&state] { state->metrics.background_failure("health-check"); });
       spdlog::info("llm-gateway {} controller listening on http://{}:{} ({} thread(s))", GW_VERSION,
                    config.http.host, *port, server.shard_count());
     }

@@ -13,6 +13,8 @@
 #include "gw/app/controller_metrics.hpp"
 #include "gw/app/gateway_handler.hpp"
 #include "gw/app/observe.hpp"
+#include "gw/core/logging.hpp"
+#include "gw/net/background.hpp"
 
 namespace gw::app {
 namespace {
@@ -184,9 +186,12 @@ Task<void> ControllerHandler::check_health() {
           "worker {} removed: no heartbeat for {} s", id,
           2 * std::chrono::duration<double>(state_->config.registry.heartbeat_timeout).count());
     }
-    // One at a time, each bounded by the probe timeout: probes are rare (only suspects).
+    // Concurrently, so that a few dead workers cannot stretch a cycle past its interval; each is
+    // bounded by the probe timeout (at most the interval), so a worker's probes do not overlap.
     for (auto& target : registry.probe_targets(now)) {
-      co_await probe(std::move(target));
+      net::spawn_background(
+          io_.get_executor(), "probe", [this, target = std::move(target)] { return probe(target); },
+          [this] { state_->metrics.background_failure("probe"); });
     }
   }
 }

@@ -7,6 +7,7 @@
 
 #include "gw/api/chat_request.hpp"
 #include "gw/app/chat.hpp"
+#include "gw/app/model_refresh.hpp"
 #include "gw/app/observe.hpp"
 #include "gw/core/logging.hpp"
 
@@ -123,6 +124,16 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
   co_await send_error(exchange, unknown_path(request));
 }
 
+bool GatewayContext::claim_listing_on_demand() const {
+  constexpr int64_t kOnDemandListingInterval = 5000;  // ms
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_listing_on_demand.load(std::memory_order_relaxed);
+  return now - last >= kOnDemandListingInterval &&
+         last_listing_on_demand.compare_exchange_strong(last, now, std::memory_order_relaxed);
+}
+
 Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
   if (auto loop = loop_error(exchange.request)) {
     co_return co_await send_error(exchange, *loop);
@@ -133,6 +144,13 @@ Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
   }
   exchange.log.model = info->model;
   auto route = context_->catalog->resolve(info->model);
+  if (!route && route.error().errc == core::Errc::kModelNotFound &&
+      !context_->catalog->providers().empty() && context_->claim_listing_on_demand()) {
+    // A provider started after the gateway (or a model added since the last listing): list the
+    // providers again before answering 404, at most once every few seconds.
+    co_await refresh_models_once(*context_->catalog, client_);
+    route = context_->catalog->resolve(info->model);
+  }
   if (!route) {
     co_return co_await send_error(exchange, route.error());
   }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <climits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,12 @@ struct GatewayContext {
   std::vector<std::string> api_keys;
   net::UpstreamLimits limits;
   std::shared_ptr<metrics::Metrics> metrics = std::make_shared<metrics::Metrics>();
+  // When a request for an unknown model last made the providers be listed again (steady clock,
+  // milliseconds): at most once per kOnDemandListingInterval, across shards.
+  mutable std::atomic<int64_t> last_listing_on_demand{INT64_MIN / 2};
+
+  // Whether an unknown model may trigger a listing now (and if so, notes that it does).
+  bool claim_listing_on_demand() const;
 };
 
 // The OpenAI-compatible API: /v1/chat/completions, /v1/models[/{id}], /health.

@@ -2,55 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <chrono>
 
 #include "gw/app/gateway_handler.hpp"
 #include "gw/app/metrics_listener.hpp"
+#include "gw/app/model_refresh.hpp"
 #include "gw/app/provider_factory.hpp"
-#include "gw/net/io.hpp"
+#include "gw/net/background.hpp"
 
 namespace gw::app {
 namespace {
-
-using net::Task;
-
-// Keeps the catalog's model lists current: at start-up, then every `interval`. A provider that
-// cannot be listed keeps its previous list (and pattern-based routing still works).
-Task<void> refresh_models(std::shared_ptr<providers::ModelCatalog> catalog, GatewayHandler* handler,
-                          std::chrono::milliseconds interval) {
-  auto executor = co_await boost::asio::this_coro::executor;
-  for (;;) {
-    for (const auto& provider : catalog->providers()) {
-      auto request = provider->models_request();
-      if (request.path.empty()) {
-        continue;  // its models come from configuration
-      }
-      auto response = co_await handler->client().send(provider->endpoint(), request);
-      if (!response) {
-        spdlog::warn("could not list the models of {}: {}", provider->name(),
-                     response.error().message);
-        continue;
-      }
-      auto body = co_await (*response)->read_all(8u << 20);
-      if ((*response)->status() != 200 || !body) {
-        spdlog::warn("could not list the models of {}: HTTP {}", provider->name(),
-                     (*response)->status());
-        continue;
-      }
-      auto models = provider->parse_models(*body);
-      if (!models) {
-        spdlog::warn("could not list the models of {}: {}", provider->name(), models.error());
-        continue;
-      }
-      spdlog::info("provider {} lists {} model(s)", provider->name(), models->size());
-      catalog->set_models(*provider, std::move(*models));
-    }
-    net::SteadyTimer timer(executor, interval);
-    co_await timer.async_wait(net::kUseTask);
-  }
-}
 
 std::shared_ptr<providers::ModelCatalog> build_catalog(const ServerConfig& config) {
   std::vector<std::unique_ptr<providers::Provider>> list;
@@ -98,9 +59,12 @@ int run_server(const ServerConfig& config) {
   server.run([&](boost::asio::io_context& io, size_t shard) -> std::shared_ptr<net::HttpHandler> {
     auto handler = std::make_shared<GatewayHandler>(context, io, config.proxies, config.timeouts);
     if (shard == 0 && !context->catalog->providers().empty()) {
-      boost::asio::co_spawn(io,
-                            refresh_models(context->catalog, handler.get(), config.models_refresh),
-                            boost::asio::detached);
+      net::spawn_background(
+          io.get_executor(), "model-refresh",
+          [catalog = context->catalog, client = &handler->client(), &config] {
+            return keep_models_current(catalog, client, config.models_refresh);
+          },
+          [metrics = context->metrics] { metrics->background_failure("model-refresh"); });
     }
     if (shard == 0) {
       spdlog::info("llm-gateway {} listening on http://{}:{} ({} thread(s))", GW_VERSION,

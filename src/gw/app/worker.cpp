@@ -2,12 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-
 #include "gw/app/metrics_listener.hpp"
 #include "gw/app/provider_factory.hpp"
 #include "gw/app/worker_handler.hpp"
+#include "gw/net/background.hpp"
 #include "gw/net/http_server.hpp"
 
 namespace gw::app {
@@ -40,7 +38,10 @@ int run_worker(const WorkerConfig& config) {
     auto handler = std::make_shared<WorkerHandler>(state, io);
     if (shard == 0) {
       first = handler.get();
-      boost::asio::co_spawn(io, handler->stay_registered(), boost::asio::detached);
+      net::spawn_background(
+          io.get_executor(), "registration",
+          [raw = handler.get()] { return raw->stay_registered(); },
+          [&state] { state->metrics.background_failure("registration"); });
       spdlog::info("llm-gateway {} worker listening on http://{}:{} ({} thread(s))", GW_VERSION,
                    config.http.host, *port, server.shard_count());
     }

@@ -151,6 +151,13 @@ struct Metrics::Impl {
                                    .Name("llm_gateway_failovers_total")
                                    .Help("Controller: requests retried on another worker")
                                    .Register(*registry);
+  Family<Counter>& background_failures =
+      prometheus::BuildCounter()
+          .Name("llm_gateway_background_task_failures_total")
+          .Help(
+              "Background tasks (model refresh, health checks, heartbeats, accepting) that "
+              "failed and were restarted")
+          .Register(*registry);
   Family<Histogram>& queue_wait =
       prometheus::BuildHistogram()
           .Name("llm_gateway_queue_wait_seconds")
@@ -257,6 +264,10 @@ void Metrics::record(const RequestSample& sample) {
 
 void Metrics::upstream_error(std::string_view provider, std::string_view kind) {
   impl_->upstream_errors.Add({{"provider", label(provider)}, {"kind", label(kind)}}).Increment();
+}
+
+void Metrics::background_failure(std::string_view task) {
+  impl_->background_failures.Add({{"task", label(task)}}).Increment();
 }
 
 void Metrics::failover(std::string_view model) {

@@ -52,6 +52,9 @@ class Metrics {
   // kind: connect, timeout, status, reset, protocol.
   void upstream_error(std::string_view provider, std::string_view kind);
 
+  // A background task failed (and is restarted); `task` is one of a fixed set of names.
+  void background_failure(std::string_view task);
+
   // Controller.
   void failover(std::string_view model);
   void queue_wait(std::string_view model, double seconds);

@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include "gw/net/background.hpp"
 #include "gw/net/server_internal.hpp"
 
 namespace gw::net {
@@ -17,6 +18,10 @@ namespace {
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 Task<void> accept_loop(HttpServer::Impl& server, Shard& shard) {
+  // Refusals at the connection limit are logged once a second with their count, not one line
+  // each: a flood of connections must not become a flood of log lines.
+  size_t refused = 0;
+  auto last_refusal_log = std::chrono::steady_clock::time_point{};
   for (;;) {
     auto [ec, socket] = co_await shard.acceptor->async_accept(kUseTask);
     if (ec) {
@@ -30,8 +35,14 @@ Task<void> accept_loop(HttpServer::Impl& server, Shard& shard) {
       continue;
     }
     if (server.connections.load(std::memory_order_relaxed) >= server.options.max_connections) {
-      spdlog::warn("connection limit ({}) reached; refusing a connection",
-                   server.options.max_connections);
+      ++refused;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_refusal_log >= std::chrono::seconds(1)) {
+        spdlog::warn("connection limit ({}) reached; refused {} connection(s)",
+                     server.options.max_connections, refused);
+        refused = 0;
+        last_refusal_log = now;
+      }
       continue;  // the socket closes as it goes out of scope
     }
     server.connections.fetch_add(1, std::memory_order_relaxed);
@@ -258,7 +269,8 @@ void HttpServer::run(const HandlerFactory& factory) {
   });
   for (auto& shard : impl_->shards) {
     shard->handler = factory(shard->context, shard->index);
-    asio::co_spawn(shard->context, accept_loop(*impl_, *shard), asio::detached);
+    spawn_background(shard->context.get_executor(), "accept",
+                     [impl = impl_.get(), raw = shard.get()] { return accept_loop(*impl, *raw); });
     shard->timer_floor.emplace(shard->context);
     arm_timer_floor(*shard);
   }
