@@ -19,6 +19,7 @@ import {
   waitForModel,
   sseReader,
   closedPort,
+  rawHttp,
 } from '../lib/harness.mjs';
 
 /**
@@ -390,6 +391,34 @@ describe('no replay after a 2xx', () => {
     const body = await res.json();
     assert.equal(res.status, 502, JSON.stringify(body));
     assert.equal(received, 1, 'the generation ran once');
+  });
+});
+
+describe('HTTP conformance', () => {
+  test('an HTTP/1.0 client gets a stream delimited by the close, never chunked', async (t) => {
+    const gw = await startGateway();
+    t.after(() => gw.stop());
+    const body = JSON.stringify(chatBody('echo', 'one two', { stream: true }));
+    const res = await rawHttp(gw.port,
+      `POST /v1/chat/completions HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    assert.equal(res.closed, true);
+    const split = res.raw.indexOf('\r\n\r\n');
+    const head = res.raw.slice(0, split);
+    const payload = res.raw.slice(split + 4);
+    assert.match(head, /^HTTP\/1\.1 200 /);
+    assert.doesNotMatch(head, /transfer-encoding/i);
+    assert.match(head, /connection: close/i);
+    assert.ok(payload.startsWith('data: {'), JSON.stringify(payload.slice(0, 80)));
+    assert.ok(payload.endsWith('data: [DONE]\n\n'), JSON.stringify(payload.slice(-80)));
+  });
+
+  test('an HTTP/1.1 request without Host, or with two, is a 400', async (t) => {
+    const gw = await startGateway();
+    t.after(() => gw.stop());
+    for (const hosts of ['', 'host: a\r\nhost: b\r\n']) {
+      const res = await rawHttp(gw.port, `GET /health HTTP/1.1\r\n${hosts}\r\n`);
+      assert.match(res.raw, /^HTTP\/1\.1 400 /, JSON.stringify(hosts));
+    }
   });
 });
 

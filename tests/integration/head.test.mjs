@@ -13,7 +13,7 @@ before(async () => {
 });
 after(() => gw?.stop());
 
-test('HEAD answers without a body and the connection stays usable', async () => {
+test('HEAD on a GET route answers like GET without a body; the connection stays usable', async () => {
   const socket = net.connect({ host: '127.0.0.1', port: gw.port });
   let received = '';
   socket.setEncoding('latin1');
@@ -24,7 +24,9 @@ test('HEAD answers without a body and the connection stays usable', async () => 
   socket.destroy();
   const responses = received.split(/(?=HTTP\/1\.1 )/);
   assert.equal(responses.length, 2, received);
-  assert.match(responses[0], /^HTTP\/1\.1 405 /);  // HEAD is not served on /health: GET only
+  // HEAD is answered like GET, with the GET's content-length and no body.
+  assert.match(responses[0], /^HTTP\/1\.1 200 /);
+  assert.match(responses[0], /content-length: 15\r\n/i);
   assert.ok(responses[0].endsWith('\r\n\r\n'), `the HEAD answer has a body: ${JSON.stringify(responses[0])}`);
   assert.match(responses[1], /^HTTP\/1\.1 200 /);
   assert.ok(responses[1].endsWith('{"status":"ok"}'));

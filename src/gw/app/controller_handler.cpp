@@ -92,8 +92,8 @@ Task<void> ControllerHandler::dispatch(Exchange& exchange) {
     co_return co_await serve_metrics(exchange, state_->metrics);
   }
   if (path == "/health") {
-    if (exchange.request.method != "GET") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
+    if (!exchange.request.is_get()) {
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
     }
     const auto now = cluster::Clock::now();
     const auto workers = state_->registry.list(std::nullopt, now);
@@ -147,8 +147,8 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
     co_return co_await forward_chat(exchange, *info);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
-    if (request.method != "GET") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
+    if (!request.is_get()) {
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
     }
     const auto models = state_->registry.models_with_healthy_workers(cluster::Clock::now());
     if (path == "/v1/models") {

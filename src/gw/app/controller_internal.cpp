@@ -210,8 +210,8 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
     co_return co_await send_json(exchange, answer);
   }
   if (path == kWorkersPath) {
-    if (method != "GET") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, request, "GET");
+    if (!request.is_get()) {
+      co_return co_await net::respond_method_not_allowed(exchange.writer, request, "GET, HEAD");
     }
     json::array data;
     for (const auto& view : registry.list(query_parameter(request.target, "model_id"), now)) {

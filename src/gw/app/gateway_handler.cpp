@@ -76,8 +76,8 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
   const std::string_view method = request.method;
 
   if (path == "/health") {
-    if (method != "GET") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
+    if (!request.is_get()) {
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
     }
     co_return co_await net::respond(exchange.writer,
                                     Response{200, "application/json", {}, R"({"status":"ok"})"});
@@ -103,8 +103,8 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
     co_return co_await chat_completions(exchange);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
-    if (method != "GET") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET");
+    if (!request.is_get()) {
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
     }
     const auto& catalog = *context_->catalog;
     if (path == "/v1/models") {

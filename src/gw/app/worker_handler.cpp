@@ -48,7 +48,7 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
   if (path == "/metrics") {
     co_return co_await serve_metrics(exchange, state_->metrics);
   }
-  if (path == "/health" && request.method == "GET") {
+  if (path == "/health" && request.is_get()) {
     co_return co_await health(exchange);
   }
   const auto& key = state_->config.internal_api_key;
@@ -61,7 +61,7 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
   if (path == "/v1/chat/completions" && request.method == "POST") {
     co_return co_await chat_completions(exchange);
   }
-  if (path == "/v1/models" && request.method == "GET") {
+  if (path == "/v1/models" && request.is_get()) {
     json::object model{{"id", state_->config.model_id},
                        {"object", "model"},
                        {"created", 0},

@@ -378,6 +378,11 @@ bool Http1Parser::parse_field(const char*& p, error_code& ec) {
 
   // The framing headers. Lengths first: most names are none of them.
   switch (name.size()) {
+    case 4:
+      if (token_equals(name, "host")) {
+        ++hosts_;
+      }
+      break;
     case 10:
       if (token_equals(name, "connection")) {
         for_each_element(field_value, [this](std::string_view token) {
@@ -415,8 +420,8 @@ bool Http1Parser::parse_field(const char*& p, error_code& ec) {
         coded_ = true;
         bool bad = false;
         for_each_element(field_value, [this, &bad](std::string_view coding) {
-          const bool is_chunked =
-              iequals(coding.substr(0, coding.find_first_of(" \t;")), "chunked");
+          // "chunked" takes no parameters: "chunked;q=1" is some other coding, not chunked.
+          const bool is_chunked = iequals(coding, "chunked");
           // Chunked must be the last coding, once; a request may use no other (nothing here
           // would decode it). A response whose codings do not end with chunked ends at close.
           if ((is_chunked && chunked_) || (request_ && (chunked_ || !is_chunked))) {
@@ -444,12 +449,19 @@ bool Http1Parser::frame_body(error_code& ec) {
     }
     remain_ = length;
     state_ = length > 0 ? State::kLength : State::kDone;
+    // Room for a usual body at once; a large one grows as its bytes arrive (a Content-Length
+    // alone must not make the gateway allocate it).
     if (body_string_ != nullptr) {
-      body_string_->reserve(static_cast<size_t>(length));
+      body_string_->reserve(static_cast<size_t>(std::min<uint64_t>(length, kReservedBody)));
     }
     return true;
   };
   if (request_) {
+    // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host header.
+    if (http11_ && hosts_ != 1) {
+      ec = error::bad_field;
+      return false;
+    }
     if (coded_) {
       // Both headers: two parsers may frame this differently (request smuggling).
       if (content_length_ || !chunked_) {

@@ -73,6 +73,8 @@ class Http1Parser {
   void put_eof(error_code& ec);
 
   bool got_some() const { return got_some_; }
+  // HTTP/1.1 or later (else 1.0): a 1.0 peer understands no chunked coding.
+  bool http11() const { return http11_; }
   bool is_header_done() const { return state_ > State::kHead; }
   bool is_done() const { return state_ == State::kDone; }
   // Whether the connection may carry another message after this one.
@@ -123,6 +125,8 @@ class Http1Parser {
   size_t head_scanned_ = 0;  // bytes searched for the head's end so far
   size_t skipped_ = 0;       // empty lines before a request line
   size_t trailer_bytes_ = 0;
+  size_t hosts_ = 0;  // Host fields in a request's head
+  static constexpr uint64_t kReservedBody = 64u << 10;
   size_t header_limit_ = 8192;
   std::optional<uint64_t> body_limit_;
   std::optional<uint64_t> content_length_;

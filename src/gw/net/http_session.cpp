@@ -53,13 +53,17 @@ class SessionWriter final : public ResponseWriter {
  public:
   // `stopping` is the shard's flag: a response whose head is built after a shutdown began says
   // connection: close. A HEAD request's response carries no body (its content-length stays).
+  // An HTTP/1.0 client (`chunked` false) gets a stream as a body delimited by the connection's
+  // close: it has no chunked coding (RFC 9112 §7).
   SessionWriter(TcpStream& stream, std::string_view request_id, bool keep_alive,
-                const bool& stopping, bool head_request, std::chrono::milliseconds write_timeout)
+                const bool& stopping, bool head_request, std::chrono::milliseconds write_timeout,
+                bool chunked = true)
       : stream_(stream),
         request_id_(request_id),
         keep_alive_(keep_alive),
         stopping_(stopping),
         head_request_(head_request),
+        chunked_(chunked),
         write_timeout_(write_timeout) {}
 
   Task<bool> send(Response response) override {
@@ -89,14 +93,17 @@ class SessionWriter final : public ResponseWriter {
     started_ = true;
     streaming_ = true;
     status_ = status;
+    keep_alive_ = keep_alive_ && chunked_;
     std::string head = head_lines(status, content_type, headers, relayed);
-    head +=
-        "cache-control: no-cache\r\nx-accel-buffering: no\r\ntransfer-encoding: chunked\r\n\r\n"sv;
+    head += chunked_ ? "cache-control: no-cache\r\nx-accel-buffering: no\r\n"
+                       "transfer-encoding: chunked\r\n\r\n"sv
+                     : "cache-control: no-cache\r\nx-accel-buffering: no\r\n\r\n"sv;
     char prefix[24];
-    const size_t prefix_size = first_chunk.empty() ? 0 : chunk_prefix(prefix, first_chunk.size());
+    const bool framed = chunked_ && !first_chunk.empty();
+    const size_t prefix_size = framed ? chunk_prefix(prefix, first_chunk.size()) : 0;
     std::array<asio::const_buffer, 4> buffers{asio::buffer(head), asio::buffer(prefix, prefix_size),
                                               asio::buffer(first_chunk.data(), first_chunk.size()),
-                                              asio::buffer("\r\n", first_chunk.empty() ? 0 : 2)};
+                                              asio::buffer("\r\n", framed ? 2 : 0)};
     if (write_at_once(buffers)) {
       co_return ok_;
     }
@@ -120,7 +127,7 @@ class SessionWriter final : public ResponseWriter {
       co_return ok_;  // a zero-size chunk would end the stream
     }
     char prefix[24];
-    const size_t prefix_size = chunk_prefix(prefix, size);
+    const size_t prefix_size = chunked_ ? chunk_prefix(prefix, size) : 0;
     // Inline: no allocation per written piece (a stream writes one per event burst).
     boost::container::small_vector<asio::const_buffer, 8> buffers;
     buffers.reserve(parts.size() + 2);
@@ -128,7 +135,7 @@ class SessionWriter final : public ResponseWriter {
     for (auto p : parts) {
       buffers.emplace_back(p.data(), p.size());
     }
-    buffers.emplace_back("\r\n", 2);
+    buffers.emplace_back("\r\n", chunked_ ? 2 : 0);
     if (write_at_once(buffers)) {
       co_return ok_;
     }
@@ -140,6 +147,14 @@ class SessionWriter final : public ResponseWriter {
       co_return false;
     }
     finished_ = true;
+    if (!chunked_) {
+      // The end of the body is the connection's close, after this write.
+      std::array raw{asio::buffer(last.data(), last.size())};
+      if (write_at_once(raw)) {
+        co_return ok_;
+      }
+      co_return co_await write_rest(raw);
+    }
     char prefix[24];
     std::array<asio::const_buffer, 3> buffers{
         asio::buffer(prefix, chunk_prefix(prefix, last.size())),
@@ -235,6 +250,7 @@ class SessionWriter final : public ResponseWriter {
   bool keep_alive_;
   const bool& stopping_;
   bool head_request_;
+  bool chunked_;
   std::chrono::milliseconds write_timeout_;
   bool started_ = false;
   bool streaming_ = false;
@@ -484,7 +500,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     const bool keep_alive = parser.keep_alive() && !shard.stopping;
     std::string request_id = request_id_of(head);
     SessionWriter writer(stream, request_id, keep_alive, shard.stopping, head.method() == "HEAD",
-                         options.write_timeout);
+                         options.write_timeout, parser.http11());
     Exchange exchange{Request{},    request_id,   writer,
                       RequestLog{}, Clock::now(), &control.interruption};
     Request& request = exchange.request;

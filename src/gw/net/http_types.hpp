@@ -56,6 +56,8 @@ struct Request {
   std::string remote_address;
 
   std::string_view path() const;
+  // GET routes answer HEAD too, as GET without the body (RFC 9110 §9.3.2).
+  bool is_get() const { return method == "GET" || method == "HEAD"; }
   // Case-insensitive; empty when absent.
   std::string_view header(std::string_view name) const;
 };

@@ -64,11 +64,12 @@ TEST_P(RequestParse, FieldsAndContentLengthBody) {
                         "Content-Type:application/json \t\r\n"
                         "X-Empty:\r\n"
                         "Content-Length: 11\r\n\r\n"
-                        "hello worldGET / HTTP/1.1\r\n",
+                        "hello worldGET / HTTP/1.1\r\nHost: h\r\n",
                         GetParam());
   ASSERT_FALSE(fed.ec) << fed.ec.message();
   ASSERT_TRUE(parser.is_done());
-  EXPECT_EQ(fed.rest, "GET / HTTP/1.1\r\n");  // the next request is left for its own parser
+  EXPECT_EQ(fed.rest,
+            "GET / HTTP/1.1\r\nHost: h\r\n");  // the next request is left for its own parser
   EXPECT_EQ(head.method(), "POST");
   EXPECT_EQ(head.target(), "/v1/chat/completions?x=1");
   ASSERT_EQ(head.field_count(), 4u);
@@ -86,7 +87,7 @@ TEST_P(RequestParse, ChunkedBodyWithExtensionsAndTrailer) {
   RequestHead head;
   RequestParser parser(head);
   const auto fed = feed(parser,
-                        "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "5\r\nhello\r\n"
                         "6 ; name=value\r\n world\r\n"
                         "00A\r\n0123456789\r\n"
@@ -95,7 +96,7 @@ TEST_P(RequestParse, ChunkedBodyWithExtensionsAndTrailer) {
   ASSERT_FALSE(fed.ec) << fed.ec.message();
   ASSERT_TRUE(parser.is_done());
   EXPECT_EQ(head.body, "hello world0123456789");
-  EXPECT_EQ(head.field_count(), 1u);  // the trailer is not kept
+  EXPECT_EQ(head.field_count(), 2u);  // Host and Transfer-Encoding: the trailer is not kept
   EXPECT_EQ(fed.rest, "");
 }
 
@@ -104,7 +105,7 @@ INSTANTIATE_TEST_SUITE_P(WholeAndByteByByte, RequestParse, testing::Values(1 << 
 TEST(RequestParser, ABodylessRequestIsDoneAtItsHead) {
   RequestHead head;
   RequestParser parser(head);
-  ASSERT_FALSE(feed(parser, "GET / HTTP/1.1\r\n\r\n").ec);
+  ASSERT_FALSE(feed(parser, "GET / HTTP/1.1\r\nHost: h\r\n\r\n").ec);
   EXPECT_TRUE(parser.is_done());
   EXPECT_EQ(head.body, "");
 }
@@ -113,7 +114,7 @@ TEST(RequestParser, EmptyLinesBeforeTheRequestLineAreIgnored) {
   for (size_t step : {size_t{1} << 20, size_t{1}, size_t{3}}) {
     RequestHead head;
     RequestParser parser(head);
-    ASSERT_FALSE(feed(parser, "\r\n\r\nGET / HTTP/1.1\r\n\r\n", step).ec) << step;
+    ASSERT_FALSE(feed(parser, "\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", step).ec) << step;
     EXPECT_EQ(head.method(), "GET");
   }
 }
@@ -124,11 +125,10 @@ TEST(RequestParser, KeepAliveFollowsTheVersionAndConnectionTokens) {
     bool keep_alive;
   };
   for (const auto& c : {
-           Case{"GET / HTTP/1.1\r\n\r\n", true},
-           Case{"GET / HTTP/1.1\r\nConnection: upgrade, Close\r\n\r\n", false},
-           Case{"GET / HTTP/1.0\r\n\r\n", false},
-           Case{"GET / HTTP/1.0\r\nconnection: keep-alive\r\n\r\n", true},
-           Case{"GET / HTTP/1.2\r\n\r\n", true},  // a later 1.x minor version is served as 1.1
+           Case{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", true},
+           Case{"GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade, Close\r\n\r\n", false},
+           Case{"GET / HTTP/1.0\r\n\r\n", false},            // HTTP/1.0 needs no Host
+           Case{"GET / HTTP/1.2\r\nHost: h\r\n\r\n", true},  // a later 1.x is served as 1.1
            // HTTP/1.0 has no transfer codings: such a message ends its connection.
            Case{"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
                 "0\r\n\r\n",
@@ -150,47 +150,63 @@ TEST(RequestParser, RefusesAmbiguousOrMalformedMessages) {
   };
   for (const auto& c : {
            Case{"GET / HTTP/1.1\nHost: a\n\n", error::bad_line_ending},
+           // HTTP/1.1 needs exactly one Host (RFC 9112 §3.2).
+           Case{"GET / HTTP/1.1\r\n\r\n", error::bad_field},
+           Case{"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", error::bad_field},
+           // "chunked" takes no parameters: with one it is another coding, which is refused.
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;q=1\r\n\r\n",
+                error::bad_transfer_encoding},
            Case{"GET / HTTP/1.1\r\nHost: a\n\r\n", error::bad_line_ending},
-           Case{"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", error::bad_line_ending},
-           Case{"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", error::bad_field},
+           Case{"GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", error::bad_line_ending},
+           Case{"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n folded\r\n\r\n", error::bad_field},
            Case{"GET / HTTP/1.1\r\nHost : a\r\n\r\n", error::bad_field},
-           Case{"GET / HTTP/1.1\r\n: a\r\n\r\n", error::bad_field},
-           Case{"GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n", error::bad_value},
+           Case{"GET / HTTP/1.1\r\nHost: h\r\n: a\r\n\r\n", error::bad_field},
+           Case{"GET / HTTP/1.1\r\nHost: h\r\nX: a\x01z\r\n\r\n", error::bad_value},
            Case{"GET /a b HTTP/1.1\r\n\r\n", error::bad_version},
            Case{"GET  / HTTP/1.1\r\n\r\n", error::bad_target},
            Case{"G(T / HTTP/1.1\r\n\r\n", error::bad_method},
            Case{"GET / HTTP/2.0\r\n\r\n", error::bad_version},
            Case{"GET / http/1.1\r\n\r\n", error::bad_version},
            Case{"GET / HTTP/1.1 \r\n\r\n", error::bad_line_ending},
-           Case{"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
                 error::multiple_content_length},
-           Case{"POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\nx", error::bad_content_length},
-           Case{"POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\nx", error::bad_content_length},
-           Case{"POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", error::bad_content_length},
-           Case{"POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\nx",
                 error::bad_content_length},
-           Case{"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 1\r\n\r\nx",
+                error::bad_content_length},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\r\n\r\n", error::bad_content_length},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                error::bad_content_length},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: "
+                "chunked\r\n\r\n"
                 "0\r\n\r\n",
                 error::bad_transfer_encoding},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
                 error::bad_transfer_encoding},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+                "chunked\r\n"
                 "\r\n0\r\n\r\n",
                 error::bad_transfer_encoding},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, "
+                "identity\r\n\r\n0\r\n\r\n",
                 error::bad_transfer_encoding},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
                 error::bad_transfer_encoding},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", error::bad_chunk},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", error::bad_chunk},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
                 error::bad_chunk},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1x\r\n",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n",
+                error::bad_chunk},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n",
+                error::bad_chunk},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1x\r\n",
                 error::bad_chunk_extension},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\n", error::bad_line_ending},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\n",
+                error::bad_line_ending},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+                "chunked\r\n\r\n10000000000000000\r\n",
                 error::bad_chunk},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n",
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad "
+                "trailer\r\n\r\n",
                 error::bad_field},
        }) {
     for (size_t step : {size_t{1} << 20, size_t{1}}) {
@@ -211,14 +227,14 @@ TEST(RequestParser, ChecksEveryByteOfLongValues) {
       value[at] = bad;
       RequestHead head;
       RequestParser parser(head);
-      const auto ec = feed(parser, "GET / HTTP/1.1\r\nX-Long: " + value + "\r\n\r\n").ec;
+      const auto ec = feed(parser, "GET / HTTP/1.1\r\nHost: h\r\nX-Long: " + value + "\r\n\r\n").ec;
       EXPECT_TRUE(ec) << "byte " << int(bad) << " at " << at;
     }
   }
   RequestHead head;
   RequestParser parser(head);
   const std::string text = "caf\xc3\xa9 \t" + long_value + "\xff";
-  ASSERT_FALSE(feed(parser, "GET / HTTP/1.1\r\nX-Text: " + text + "\r\n\r\n").ec);
+  ASSERT_FALSE(feed(parser, "GET / HTTP/1.1\r\nHost: h\r\nX-Text: " + text + "\r\n\r\n").ec);
   EXPECT_EQ(head.find("x-text"), text);
 }
 
@@ -230,25 +246,30 @@ TEST(RequestParser, EnforcesTheHeadAndBodyLimits) {
     parser.body_limit(body_limit);
     return feed(parser, wire).ec;
   };
-  const std::string head = "POST / HTTP/1.1\r\nX-Long: " + std::string(100, 'a') + "\r\n";
+  const std::string head =
+      "POST / HTTP/1.1\r\nHost: h\r\nX-Long: " + std::string(100, 'a') + "\r\n";
   EXPECT_FALSE(parse(head + "\r\n", 200, 10));
   EXPECT_EQ(parse(head + "\r\n", 100, 10), error::header_limit);  // whole but too long
   EXPECT_EQ(parse(head, 100, 10), error::header_limit);           // too long before its end
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 200, 10), error::body_limit);
-  EXPECT_FALSE(parse("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", 200, 10));
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n"
-                  "3\r\nabc\r\n0\r\n\r\n",
-                  200, 10),
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\n", 200, 10),
             error::body_limit);
+  EXPECT_FALSE(
+      parse("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789", 200, 10));
+  EXPECT_EQ(
+      parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n"
+            "3\r\nabc\r\n0\r\n\r\n",
+            200, 10),
+      error::body_limit);
   // A chunk size that would wrap the running total around is still over the limit.
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n"
+  EXPECT_EQ(parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n"
                   "FFFFFFFFFFFFFFFF\r\n",
                   200, 10),
             error::body_limit);
-  EXPECT_EQ(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX: " +
-                      std::string(300, 'b') + "\r\n\r\n",
-                  200, 10),
-            error::header_limit);  // the trailer section has the head's limit too
+  EXPECT_EQ(
+      parse("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX: " +
+                std::string(300, 'b') + "\r\n\r\n",
+            200, 10),
+      error::header_limit);  // the trailer section has the head's limit too
 }
 
 TEST(RequestParser, EndOfStreamBeforeAndDuringAMessage) {
@@ -262,7 +283,8 @@ TEST(RequestParser, EndOfStreamBeforeAndDuringAMessage) {
   {
     RequestHead head;
     RequestParser parser(head);
-    ASSERT_EQ(feed(parser, "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab").ec, error::need_more);
+    ASSERT_EQ(feed(parser, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab").ec,
+              error::need_more);
     ASSERT_TRUE(parser.is_header_done());
     error_code ec;
     parser.put_eof(ec);
