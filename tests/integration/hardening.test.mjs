@@ -4,6 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import {
   startGateway,
   startController,
@@ -419,6 +420,33 @@ describe('HTTP conformance', () => {
       const res = await rawHttp(gw.port, `GET /health HTTP/1.1\r\n${hosts}\r\n`);
       assert.match(res.raw, /^HTTP\/1\.1 400 /, JSON.stringify(hosts));
     }
+  });
+});
+
+describe('request bodies held at once', () => {
+  test('beyond MAX_BUFFERED_REQUEST_BYTES a request gets 503 at its head; released bytes serve again', async (t) => {
+    const gw = await startGateway(['--max-buffered-request-bytes', '1048576']);
+    t.after(() => gw.stop());
+    const body = JSON.stringify(chatBody('echo', 'x'.repeat(800_000)));
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
+    // A holds 800 kB of the 1 MiB: it sends its head and a little of its body, then waits.
+    const holder = net.connect({ host: '127.0.0.1', port: gw.port });
+    t.after(() => holder.destroy());
+    let held = '';
+    holder.setEncoding('latin1');
+    holder.on('data', (c) => (held += c));
+    await new Promise((resolve) => holder.once('connect', resolve));
+    holder.write(head + body.slice(0, 1000));
+    // B's 800 kB do not fit beside A's: refused at its head (retried until A's head has arrived).
+    await waitFor(async () => {
+      const refused = await rawHttp(gw.port, head + body);
+      return refused.status === 503 && /retry-after: 1/i.test(refused.raw);
+    }, { message: 'a 503 with Retry-After' });
+    holder.write(body.slice(1000));
+    await waitFor(() => held.includes('chat.completion'), { message: 'A is answered' });
+    assert.match(held, /^HTTP\/1\.1 200 /);
+    const after = await rawHttp(gw.port, head + body);
+    assert.equal(after.status, 200);
   });
 });
 

@@ -14,6 +14,9 @@ constexpr std::array kHttpOptions{
     OptionSpec{"--log-format", "LOG_FORMAT", "text", "text or json (one object per line)"},
     OptionSpec{"--max-request-bytes", "MAX_REQUEST_BYTES", "33554432",
                "largest request body accepted (413 above)"},
+    OptionSpec{"--max-buffered-request-bytes", "MAX_BUFFERED_REQUEST_BYTES", "536870912",
+               "request body bytes all connections may hold at once (a chunked body counts as "
+               "MAX_REQUEST_BYTES); beyond, 503 with Retry-After"},
     OptionSpec{"--max-header-bytes", "MAX_HEADER_BYTES", "65536",
                "largest request header block accepted (431 above)"},
     OptionSpec{"--max-connections", "MAX_CONNECTIONS", "16384",

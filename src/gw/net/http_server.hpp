@@ -16,6 +16,8 @@ struct ServerOptions {
   uint16_t port = 8000;
   size_t threads = 1;
   size_t max_body_bytes = 32u << 20;
+  // All connections' request bodies together (a chunked body counts as max_body_bytes).
+  size_t max_buffered_body_bytes = 512u << 20;
   uint32_t max_header_bytes = 64u << 10;
   size_t max_connections = 16384;
   std::chrono::milliseconds header_timeout{30'000};

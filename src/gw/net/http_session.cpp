@@ -408,6 +408,28 @@ Task<void> end_unanswered(SessionWriter& writer, bool handler_failed, Interrupti
   }
 }
 
+// A request's share of the bytes all connections may hold in request bodies
+// (MAX_BUFFERED_REQUEST_BYTES), from its head until its response ends: many large uploads at once
+// get 503s instead of the process's memory.
+class BodyReservation {
+ public:
+  explicit BodyReservation(std::atomic<size_t>& total) : total_(total) {}
+  ~BodyReservation() { total_.fetch_sub(bytes_, std::memory_order_relaxed); }
+  BodyReservation(const BodyReservation&) = delete;
+  BodyReservation& operator=(const BodyReservation&) = delete;
+
+  // Reserves `bytes`; false when that would exceed `limit` (one request alone always may).
+  bool acquire(size_t bytes, size_t limit) {
+    bytes_ = bytes;
+    const size_t before = total_.fetch_add(bytes, std::memory_order_relaxed);
+    return before == 0 || before + bytes <= limit;
+  }
+
+ private:
+  std::atomic<size_t>& total_;
+  size_t bytes_ = 0;
+};
+
 struct SessionRegistration {
   SessionRegistration(Shard& shard, SessionControl& control) : shard_(shard), control_(control) {
     shard_.sessions.insert(&control_);
@@ -461,6 +483,16 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
         co_await reject(stream, {core::Errc::kInvalidRequest, "malformed HTTP request"},
                         options.write_timeout, core::new_request_id());
       }
+      co_return;
+    }
+    BodyReservation reservation(server.buffered_body_bytes);
+    const size_t body_bytes = static_cast<size_t>(
+        parser.content_length().value_or(parser.is_done() ? 0 : options.max_body_bytes));
+    if (body_bytes > 0 && !reservation.acquire(body_bytes, options.max_buffered_body_bytes)) {
+      core::Error busy{core::Errc::kServiceUnavailable,
+                       "The gateway is holding too many request bodies right now; retry shortly"};
+      busy.retry_after.assign(1, '1');  // (assigning "1" trips GCC 12's -Wrestrict)
+      co_await reject(stream, busy, options.write_timeout, request_id_of(head));
       co_return;
     }
     if (!parser.is_done() && iequals(head.find("expect"), "100-continue")) {

@@ -70,6 +70,7 @@ struct HttpServer::Impl {
   ServerOptions options;
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<size_t> connections{0};
+  std::atomic<size_t> buffered_body_bytes{0};  // reserved by requests being read or served
   std::optional<asio::signal_set> signals;
   std::atomic<bool> stop_requested{false};
   std::function<Task<void>()> shutdown_hook;
