@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds llm-gateway. Usage: scripts/build.sh [release|asan]
-#   release (default): ./build, optimised; asan: ./build-asan, Debug with ASan + UBSan.
+#   release (default): ./build, optimised; asan: ./build-asan, Debug with ASan + UBSan;
+#   tsan: ./build-tsan, optimised with debug info and ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,8 @@ jobs="$(nproc)"
 case "$kind" in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=Release) ;;
   asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=ON) ;;
-  *) echo "usage: $0 [release|asan]" >&2; exit 2 ;;
+  tsan) dir=build-tsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_TSAN=ON) ;;
+  *) echo "usage: $0 [release|asan|tsan]" >&2; exit 2 ;;
 esac
 if [[ -n "${GW_WERROR:-}" ]]; then flags+=(-DGW_WERROR="$GW_WERROR"); fi
 

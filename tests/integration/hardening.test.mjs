@@ -450,6 +450,29 @@ describe('request bodies held at once', () => {
   });
 });
 
+describe('deeply nested requests', () => {
+  test('a tool schema 40 objects deep reaches a translated provider (Anthropic, Ollama)', async (t) => {
+    const mock = await startMock();
+    t.after(() => mock.stop());
+    const gw = await startGateway([], { ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k', OLLAMA_HOST: mock.url });
+    t.after(() => gw.stop());
+    let schema = { type: 'string' };
+    for (let i = 0; i < 40; i++) schema = { type: 'object', properties: { inner: schema } };
+    const tools = [{ type: 'function', function: { name: 'deep', parameters: schema } }];
+    for (const model of ['anthropic/claude-mock', 'ollama/mock-model']) {
+      const res = await postChat(gw, chatBody(model, 'hi', { tools }));
+      assert.equal(res.status, 200, `${model}: ${await res.clone().text()}`);
+    }
+    // Deeper than the translators take: a 400 that says so.
+    let bottomless = [];
+    for (let i = 0; i < 600; i++) bottomless = [bottomless];
+    const res = await postChat(gw, chatBody('anthropic/claude-mock', 'hi', { metadata: { x: bottomless } }));
+    const body = await res.json();
+    assert.equal(res.status, 400, JSON.stringify(body).slice(0, 300));
+    assert.match(body.error.message, /nests deeper than/);
+  });
+});
+
 describe('client text in logs and errors', () => {
   test('a model name with newlines and NULs cannot forge access-log lines', async (t) => {
     const gw = await startGateway();

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -58,6 +60,13 @@ inline bool adds_usage_request(const ChatRequestInfo& info, bool request_usage) 
 
 // The "usage" object of a chat.completion (or chunk) JSON text, if it has a non-null one.
 std::optional<Usage> read_usage(std::string_view json);
+
+// The client's request body as a JSON object tree for a translator, in `memory`. Nesting is
+// allowed as deep as the inspector allows (a tool's JSON schema may nest deeply); the error says
+// which way the body is wrong.
+inline constexpr size_t kMaxRequestDepth = 512;
+tl::expected<boost::json::object, core::Error> parse_request_object(
+    std::string_view body, boost::json::storage_ptr memory = {});
 
 // Whether `text` is one well-formed JSON object (valid UTF-8 included): what a relayed
 // non-streamed body must be before it is labelled application/json.

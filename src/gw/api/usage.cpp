@@ -58,6 +58,24 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
   parts.push_back(body.substr(info.model_end));
 }
 
+tl::expected<boost::json::object, core::Error> parse_request_object(
+    std::string_view body, boost::json::storage_ptr memory) {
+  boost::json::parse_options options;
+  options.max_depth = kMaxRequestDepth;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(body, ec, std::move(memory), options);
+  if (ec == boost::json::error::too_deep) {
+    return tl::unexpected(core::Error(
+        core::Errc::kInvalidRequest,
+        "the request body nests deeper than " + std::to_string(kMaxRequestDepth) + " levels"));
+  }
+  if (ec || !value.is_object()) {
+    return tl::unexpected(
+        core::Error(core::Errc::kInvalidRequest, "the request body is not a JSON object"));
+  }
+  return std::move(value.as_object());
+}
+
 bool is_json_object(std::string_view text) {
   // The DOM parser validates the whole text (the on-demand one checks only what it visits).
   thread_local simdjson::dom::parser parser;

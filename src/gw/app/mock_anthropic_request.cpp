@@ -153,7 +153,7 @@ net::Response anthropic_models(const std::vector<std::string>& models) {
 
 tl::expected<AnthropicRequest, std::string> read_anthropic_request(std::string_view body) {
   boost::system::error_code ec;
-  const json::value doc = json::parse(body, ec);
+  const json::value doc = json::parse(body, ec, {}, deep_json());
   if (ec) {
     return tl::unexpected(fmt::format("The request body is not valid JSON: {}", ec.message()));
   }

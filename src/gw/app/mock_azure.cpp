@@ -156,7 +156,7 @@ net::Response azure_content_filter_error() {
 
 void azure_default_model(std::string& body, std::string_view deployment) {
   boost::system::error_code ec;
-  json::value doc = json::parse(body, ec);
+  json::value doc = json::parse(body, ec, {}, deep_json());
   auto* object = ec ? nullptr : doc.if_object();
   if (object == nullptr || object->contains("model")) {
     return;  // the OpenAI dialect's own checks answer for anything else

@@ -175,6 +175,12 @@ std::string tool_arguments(std::string_view text) {
   return out;
 }
 
+boost::json::parse_options deep_json() {
+  boost::json::parse_options options;
+  options.max_depth = 512;
+  return options;
+}
+
 size_t count_words(std::string_view text) {
   size_t words = 0;
   bool in_word = false;

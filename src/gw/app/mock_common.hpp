@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/json/fwd.hpp>
+#include <boost/json/parse_options.hpp>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -90,5 +91,9 @@ std::string content_text(const boost::json::value* content);
 std::string tool_arguments(std::string_view text);
 
 size_t count_words(std::string_view text);
+
+// Request bodies nest as deep as the providers allow (a tool's JSON schema may): not Boost.JSON's
+// default of 32.
+boost::json::parse_options deep_json();
 
 }  // namespace gw::app::mock

@@ -99,7 +99,7 @@ tl::expected<OllamaRequest, std::string> read_ollama_request(std::string_view bo
     return tl::unexpected(std::string("missing request body"));
   }
   boost::system::error_code ec;
-  const json::value doc = json::parse(body, ec);
+  const json::value doc = json::parse(body, ec, {}, deep_json());
   if (ec) {
     return tl::unexpected(fmt::format("invalid JSON body: {}", ec.message()));
   }

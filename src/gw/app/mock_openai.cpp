@@ -32,7 +32,7 @@ struct ToolPlan {
 ToolPlan read_tool_plan(std::string_view body) {
   ToolPlan plan;
   boost::system::error_code ec;
-  const boost::json::value doc = boost::json::parse(body, ec);
+  const boost::json::value doc = boost::json::parse(body, ec, {}, deep_json());
   const auto* request = ec ? nullptr : doc.if_object();
   const auto* messages_value = request ? request->if_contains("messages") : nullptr;
   const auto* messages = messages_value ? messages_value->if_array() : nullptr;

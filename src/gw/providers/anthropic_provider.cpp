@@ -39,18 +39,16 @@ net::HeaderViews AnthropicProvider::headers() const {
 
 tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
     const ChatCall& call) const {
-  boost::system::error_code ec;
   // The parsed request lives in a stack buffer (spilling to the heap when large) and goes at once:
   // no allocation, and no walk to free it, per JSON node.
   unsigned char scratch[4096];
   json::monotonic_resource memory(scratch, sizeof scratch);
-  auto openai = json::parse(call.body, ec, &memory);
-  if (ec || !openai.is_object()) {
-    return tl::unexpected(
-        core::Error(core::Errc::kInvalidRequest, "the request body is not a JSON object"));
+  auto openai = api::parse_request_object(call.body, &memory);
+  if (!openai) {
+    return tl::unexpected(openai.error());
   }
-  auto translated = anthropic_request_from_openai(openai.as_object(), call.upstream_model,
-                                                  options_.default_max_tokens);
+  auto translated =
+      anthropic_request_from_openai(*openai, call.upstream_model, options_.default_max_tokens);
   if (!translated) {
     return tl::unexpected(translated.error());
   }

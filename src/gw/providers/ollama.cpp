@@ -422,12 +422,11 @@ OllamaProvider::OllamaProvider(OllamaOptions options) : options_(std::move(optio
 
 tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_chat(
     const ChatCall& call) const {
-  boost::system::error_code ec;
-  auto openai = json::parse(call.body, ec);
-  if (ec || !openai.is_object()) {
-    return tl::unexpected(Error(Errc::kInvalidRequest, "the request body is not a JSON object"));
+  auto openai = api::parse_request_object(call.body);
+  if (!openai) {
+    return tl::unexpected(openai.error());
   }
-  auto translated = ollama_request_from_openai(openai.as_object(), call.upstream_model);
+  auto translated = ollama_request_from_openai(*openai, call.upstream_model);
   if (!translated) {
     return tl::unexpected(translated.error());
   }
