@@ -97,22 +97,22 @@ for (const [what, args, env, mentions] of invalid) {
   });
 }
 
-test('a port already in use → non-zero exit with "cannot listen"', async (t) => {
+test('a port already in use → exit 1 with "cannot listen"', async (t) => {
   const holder = await occupiedPort();
   t.after(() => holder.close());
   const r = await runCli(['server', '--host', '127.0.0.1', '--port', String(holder.port), '--threads', '1']);
-  assert.notEqual(r.code, 0, r.output);
+  assert.equal(r.code, 1, r.output);  // the README: a port in use exits 1
   assert.equal(r.signal, null, 'exits by itself, not by a signal');
   assert.match(r.output, /cannot listen/);
   assert.doesNotMatch(r.output, /listening on/);
 });
 
-test('a port held by another gateway → non-zero exit with "cannot listen"', async (t) => {
+test('a port held by another gateway → exit 1 with "cannot listen"', async (t) => {
   const first = await startGateway();
   t.after(() => first.stop());
   const r = await runCli(['server', '--host', '127.0.0.1', '--port', String(first.port), '--threads', '1']);
   assert.equal(r.listening, false, `a second gateway must not start listening on port ${first.port}, already in use:\n${r.output}`);
-  assert.notEqual(r.code, 0, r.output);
+  assert.equal(r.code, 1, r.output);
   assert.match(r.output, /cannot listen/);
   // The first gateway is unaffected.
   const res = await fetch(`${first.url}/health`);

@@ -228,6 +228,16 @@ test('--env-file never overrides the environment', async (t) => {
   assert.equal(stats.last_request.headers.authorization, 'Bearer sk-from-env');
 });
 
+test('ACCESS_LOG=0 turns the access log off (and the variable is read)', async (t) => {
+  const gw = await startGateway([], { ACCESS_LOG: '0' });
+  const res = await fetch(`${gw.url}/health`, { headers: { 'x-request-id': 'access-log-off-1' } });
+  assert.equal(res.status, 200);
+  await res.arrayBuffer();
+  await gw.stop();  // everything it would have logged is out once it has exited
+  assert.match(gw.output(), /stopped/);
+  assert.doesNotMatch(gw.output(), /access-log-off-1/);
+});
+
 test('ACCESS_LOG: the flag beats the environment', async (t) => {
   const gw = await startGateway(['--access-log', '1'], { ACCESS_LOG: '0' });
   t.after(() => gw.stop());

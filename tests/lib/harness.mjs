@@ -109,7 +109,7 @@ function exited(child) {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
-const SANITIZER = /^.*(ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: (Address|Leak|Undefined|Thread)\w*Sanitizer).*$/m;
+const SANITIZER = /^.*((ERROR|WARNING): (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: (Address|Leak|Undefined|Thread)\w*Sanitizer).*$/m;
 
 /** The first lines of a sanitizer report in `output`, or null. */
 export function sanitizerReport(output) {
