@@ -277,6 +277,9 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
       co_await net::respond_error(exchange.writer, body.error());
       co_return RelayEnd::kUpstreamFailed;
     }
+    if (interrupted(exchange)) {
+      co_return RelayEnd::kInterrupted;
+    }
     auto translated = translator.complete(std::move(*body));
     if (!translated) {
       exchange.log.upstream_error = "protocol";
@@ -304,6 +307,11 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     }
   }
   for (;;) {
+    // Checked before each read too, not only when one fails: an interruption that came while
+    // this coroutine was queued to resume cancelled nothing.
+    if (interrupted(exchange)) {
+      co_return RelayEnd::kInterrupted;
+    }
     auto piece = co_await upstream.read_some();
     if (!piece && interrupted(exchange)) {
       co_return RelayEnd::kInterrupted;  // after a shutdown's cut, the session ends the stream
@@ -385,7 +393,9 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     // A co_await on the right of && miscompiles with GCC 12 (see mock_common.cpp): own statement.
     const bool written = co_await exchange.writer.write(*out);
     if (!written) {
-      exchange.log.outcome = "client_cancelled";
+      if (!interrupted(exchange)) {
+        exchange.log.outcome = "client_cancelled";  // the write itself found the client gone
+      }
       co_return RelayEnd::kInterrupted;
     }
   }

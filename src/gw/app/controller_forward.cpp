@@ -108,6 +108,11 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
 
   int attempts = 0;
   while (attempts < config.max_attempts) {
+    // Never another attempt for a client that left or at the drain deadline (the session
+    // answers that one).
+    if (interrupted(exchange)) {
+      co_return;
+    }
     auto picked = registry.pick(info.model, cluster::Clock::now(), tried);
     const auto* error = std::get_if<cluster::PickError>(&picked);
     if (error != nullptr && *error == cluster::PickError::kAllAtCapacity) {
@@ -186,6 +191,9 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     const int status = upstream.status();
     if (status < 200 || status >= 300) {
       auto body = co_await upstream.read_all(1u << 20);
+      if (interrupted(exchange)) {
+        co_return;
+      }
       exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
       metrics.upstream_error(lease.worker_id(), "status");
       if (status < 500) {

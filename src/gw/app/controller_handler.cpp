@@ -93,7 +93,8 @@ Task<void> ControllerHandler::dispatch(Exchange& exchange) {
   }
   if (path == "/health") {
     if (!exchange.request.is_get()) {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
+                                                         "GET, HEAD");
     }
     const auto now = cluster::Clock::now();
     const auto workers = state_->registry.list(std::nullopt, now);
@@ -148,7 +149,8 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (!request.is_get()) {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
+                                                         "GET, HEAD");
     }
     const auto models = state_->registry.models_with_healthy_workers(cluster::Clock::now());
     if (path == "/v1/models") {
@@ -186,8 +188,8 @@ Task<void> ControllerHandler::check_health() {
           "worker {} removed: no heartbeat for {} s", id,
           2 * std::chrono::duration<double>(state_->config.registry.heartbeat_timeout).count());
     }
-    // Concurrently, so that a few dead workers cannot stretch a cycle past its interval; each is
-    // bounded by the probe timeout (at most the interval), so a worker's probes do not overlap.
+    // Concurrently, so that a few dead workers cannot stretch a cycle past its interval (each of a
+    // probe's connect, first byte and read is bounded by the probe timeout, at most 2 s).
     for (auto& target : registry.probe_targets(now)) {
       net::spawn_background(
           io_.get_executor(), "probe", [this, target = std::move(target)] { return probe(target); },

@@ -418,11 +418,23 @@ class BodyReservation {
   BodyReservation(const BodyReservation&) = delete;
   BodyReservation& operator=(const BodyReservation&) = delete;
 
-  // Reserves `bytes`; false when that would exceed `limit` (one request alone always may).
+  // Reserves `bytes`; false (and nothing reserved) when that would exceed `limit` (one request
+  // alone always may).
   bool acquire(size_t bytes, size_t limit) {
-    bytes_ = bytes;
     const size_t before = total_.fetch_add(bytes, std::memory_order_relaxed);
-    return before == 0 || before + bytes <= limit;
+    if (before != 0 && before + bytes > limit) {
+      total_.fetch_sub(bytes, std::memory_order_relaxed);
+      return false;
+    }
+    bytes_ = bytes;
+    return true;
+  }
+  // Once the body has arrived, what it really holds (a chunked body reserved the limit).
+  void settle(size_t bytes) {
+    if (bytes < bytes_) {
+      total_.fetch_sub(bytes_ - bytes, std::memory_order_relaxed);
+      bytes_ = bytes;
+    }
   }
 
  private:
@@ -543,9 +555,11 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       request.headers.push_back(head.field(i));
     }
     request.body = std::move(head.body);
+    reservation.settle(request.body.size());
     request.remote_address = remote;
 
-    control.interruption = Interruption::kNone;
+    // (No reset of `interruption` here: a connection that was interrupted never serves another
+    // request, and a cut that came while the body was read must reach the handler.)
     watch_start.arm(kWatchDelay);
     bool handler_failed = false;
     try {
