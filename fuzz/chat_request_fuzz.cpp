@@ -1,0 +1,124 @@
+// The chat-completions request inspector (api::inspect_chat_request, gw/api/chat_request.hpp) and
+// the body splicer that sends a client's bytes upstream with another model name
+// (api::upstream_chat_body, gw/api/usage.cpp), on a client's body.
+//
+// The upstream model name, whether usage is requested and the body's spare capacity (which
+// decides whether simdjson reads it in place) are chosen from the input's hash. Checks:
+// - no crash or sanitizer report ("exception" if anything throws);
+// - what the inspector accepts is JSON by Boost.JSON's reading too ("chat_accepts_invalid");
+// - for such a body, the spliced body is valid JSON ("chat_splice_json") and equals the
+//   original with only "model" changed, plus stream_options.include_usage when the splicer adds
+//   the usage request ("chat_splice_tree"), compared as parsed trees;
+// - the inspector reads the spliced body back with the new model and the same stream flags
+//   ("chat_reinspect").
+// Also runs api::echo_input (the mock backend's reader) for crashes only.
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+
+#include "fuzz_support.hpp"
+#include "gw/api/chat_request.hpp"
+
+namespace {
+
+using namespace gw::fuzz;
+namespace json = boost::json;
+
+constexpr std::string_view kModels[] = {"gpt-4o-mini", "a\"b\\c", "caf\xc3\xa9 \x01\n",
+                                        "llama3:8b"};
+
+void run(const std::string& body, Random& random) {
+  const auto info = gw::api::inspect_chat_request(body);
+  (void)gw::api::echo_input(body);
+  if (!info) {
+    return;
+  }
+  GW_FUZZ_CHECK(info->model_begin < info->model_end && info->model_end <= body.size() &&
+                    body[info->model_begin] == '"' && body[info->model_end - 1] == '"',
+                "chat_model_range", "model token range does not hold a string");
+  boost::system::error_code ec;
+  json::value original = json::parse(body, ec);
+  GW_FUZZ_CHECK(
+      !ec, "chat_accepts_invalid",
+      "the inspector accepted what Boost.JSON rejects (" + ec.message() + "): " + printable(body));
+  if (ec) {
+    return;
+  }
+  // The same model name as the client's (no rename) for some inputs.
+  const size_t pick = random.between(0, std::size(kModels));
+  const std::string upstream_model =
+      pick == std::size(kModels) ? info->model : std::string(kModels[pick]);
+  const bool request_usage = random.coin();
+  std::string storage;
+  std::vector<std::string_view> parts;
+  gw::api::upstream_chat_body(body, *info, upstream_model, request_usage, storage, parts);
+  std::string spliced;
+  for (auto part : parts) {
+    spliced += part;
+  }
+  json::value sent = json::parse(spliced, ec);
+  GW_FUZZ_CHECK(!ec, "chat_splice_json",
+                "spliced body is not JSON (" + ec.message() + "): " + printable(spliced) +
+                    "\nfrom: " + printable(body));
+  if (ec) {
+    return;
+  }
+  const bool adds_usage = gw::api::adds_usage_request(*info, request_usage);
+  auto& sent_object = sent.as_object();
+  auto& original_object = original.as_object();
+  const auto* sent_model = sent_object.if_contains("model");
+  GW_FUZZ_CHECK(sent_model != nullptr && sent_model->is_string() &&
+                    sent_model->get_string() == upstream_model,
+                "chat_splice_tree",
+                "the spliced body's model is not the upstream model: " + printable(spliced));
+  sent_object.erase("model");
+  original_object.erase("model");
+  if (adds_usage) {
+    auto* options = sent_object.if_contains("stream_options");
+    const bool asks = options != nullptr && options->is_object() &&
+                      options->as_object().if_contains("include_usage") != nullptr &&
+                      options->as_object().at("include_usage") == json::value(true);
+    GW_FUZZ_CHECK(asks, "chat_splice_tree", "usage was to be requested: " + printable(spliced));
+    // What else the client sent in stream_options stays.
+    const auto* theirs = original_object.if_contains("stream_options");
+    if (theirs != nullptr && theirs->is_object() && asks) {
+      options->as_object().erase("include_usage");
+      original_object["stream_options"].as_object().erase("include_usage");
+    } else {
+      sent_object.erase("stream_options");
+      original_object.erase("stream_options");
+    }
+  }
+  GW_FUZZ_CHECK(sent == original, "chat_splice_tree",
+                "spliced body differs beyond the model:\nsent: " + json::serialize(sent) +
+                    "\norig: " + json::serialize(original));
+
+  const auto again = gw::api::inspect_chat_request(spliced);
+  GW_FUZZ_CHECK(again.has_value() && again->model == upstream_model &&
+                    again->stream == info->stream &&
+                    again->include_usage == (info->include_usage || adds_usage),
+                "chat_reinspect", "the spliced body reads back differently: " + printable(spliced));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view input = as_view(data, size);
+  Random random(input);
+  std::string body(input);
+  if (random.coin()) {
+    body.reserve(body.size() + 64);  // simdjson then reads the body in place, in its padding
+  } else {
+    body.shrink_to_fit();
+  }
+  try {
+    run(body, random);
+  } catch (const std::exception& e) {
+    GW_FUZZ_CHECK(false, "exception", std::string("threw: ") + e.what());
+  }
+  return 0;
+}
