@@ -77,7 +77,8 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
 
   if (path == "/health") {
     if (!request.is_get()) {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
+                                                         "GET, HEAD");
     }
     co_return co_await net::respond(exchange.writer,
                                     Response{200, "application/json", {}, R"({"status":"ok"})"});
@@ -104,7 +105,8 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (!request.is_get()) {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
+                                                         "GET, HEAD");
     }
     const auto& catalog = *context_->catalog;
     if (path == "/v1/models") {

@@ -57,7 +57,8 @@ std::string_view upstream_error_kind(const core::Error& error) {
 
 net::Task<void> serve_metrics(net::Exchange& exchange, const metrics::Metrics& metrics) {
   if (!exchange.request.is_get()) {
-    co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
+    co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
+                                                       "GET, HEAD");
   }
   net::Response response{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics.serialize()};
   co_await net::respond(exchange.writer, std::move(response));

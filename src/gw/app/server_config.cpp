@@ -130,8 +130,8 @@ net::ServerOptions read_http_options(core::ConfigReader& reader, const std::stri
   http.threads = static_cast<size_t>(reader.integer("GATEWAY_THREADS", cores, 1, 1024));
   http.max_body_bytes =
       static_cast<size_t>(reader.integer("MAX_REQUEST_BYTES", 32 << 20, 1, int64_t{1} << 34));
-  http.max_buffered_body_bytes = static_cast<size_t>(reader.integer(
-      "MAX_BUFFERED_REQUEST_BYTES", 512 << 20, 1 << 20, int64_t{1} << 40));
+  http.max_buffered_body_bytes = static_cast<size_t>(
+      reader.integer("MAX_BUFFERED_REQUEST_BYTES", 512 << 20, 1 << 20, int64_t{1} << 40));
   http.max_header_bytes =
       static_cast<uint32_t>(reader.integer("MAX_HEADER_BYTES", 64 << 10, 1024, 16 << 20));
   http.max_connections =

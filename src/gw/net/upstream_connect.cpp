@@ -200,8 +200,8 @@ Clock::duration UpstreamPool::idle_lifetime(std::string_view keep_alive) {
   }
   // A second before the server's own limit (half of it for a limit of a second or two).
   const Clock::duration announced = std::chrono::seconds(seconds);
-  return std::min<Clock::duration>(
-      kLongest, std::max(announced - std::chrono::seconds(1), announced / 2));
+  return std::min<Clock::duration>(kLongest,
+                                   std::max(announced - std::chrono::seconds(1), announced / 2));
 }
 
 void UpstreamPool::put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection,
