@@ -1,24 +1,15 @@
-// The controller's internal API bodies: a worker's registration and heartbeat JSON, as far as
-// they can be reached without the HTTP handler.
-//
-// The body parsing itself is not callable alone: parse_registration() sits in an anonymous
-// namespace of src/gw/app/controller_internal.cpp, and the heartbeat body is read inline in
-// ControllerHandler::internal_api() (same file). Until they are extracted (say as
-// `cluster::parse_registration(std::string_view)` and `cluster::parse_heartbeat(std::string_view)`
-// next to the registry, which would let this target link gw_cluster alone and call them),
-// this target carries a copy of that reading (marked below: keep it in step) and fuzzes what the
-// parsed values reach: cluster::WorkerRegistry (register, heartbeat, draining, pick, sweep, list)
-// and net::Endpoint::parse of the worker's URL.
+// The controller's internal API bodies: a worker's registration and heartbeat JSON
+// (cluster::parse_registration, cluster::parse_heartbeat), and what the parsed values reach:
+// cluster::WorkerRegistry (register, heartbeat, draining, pick, sweep, list) and
+// net::Endpoint::parse of the worker's URL.
 //
 // Each input is used as a registration body and then as a heartbeat body. Checks: no crash,
 // sanitizer report or exception; a registration that is accepted is listed as sent, under its
 // model ("reg_listed"); the URL's endpoint has a host, a port and a Host header and base path
-// that are safe to put in a request head ("reg_endpoint"); a heartbeat for a registered worker is
-// taken ("reg_heartbeat").
+// that are safe to put in a request head ("reg_endpoint"); a healthy worker's id is not taken
+// from another URL ("reg_id_taken"); a heartbeat for a registered worker is taken
+// ("reg_heartbeat").
 
-#include <algorithm>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -27,70 +18,13 @@
 
 #include "fuzz_support.hpp"
 #include "gw/cluster/registry.hpp"
+#include "gw/cluster/worker_messages.hpp"
 #include "gw/net/endpoint.hpp"
 
 namespace {
 
 using namespace gw::fuzz;
-namespace json = boost::json;
 using gw::cluster::Clock;
-
-// ---- A copy of src/gw/app/controller_internal.cpp's body reading: keep it in step. ----
-std::optional<json::object> object_body(std::string_view body) {
-  boost::system::error_code ec;
-  auto value = json::parse(body, ec);
-  if (ec || !value.is_object()) {
-    return std::nullopt;
-  }
-  return std::move(value.get_object());
-}
-
-constexpr size_t kMaxIdLength = 256;
-
-std::optional<std::string> required_string(const json::object& body, std::string_view name) {
-  const auto* value = body.if_contains(name);
-  if (value == nullptr || !value->is_string() || value->get_string().empty()) {
-    return std::nullopt;
-  }
-  const std::string_view text = value->get_string();
-  const bool has_control = std::any_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
-  if (has_control || text.size() > kMaxIdLength) {
-    return std::nullopt;
-  }
-  return std::string(text);
-}
-
-// nullopt: invalid; the fallback when absent or null.
-std::optional<int64_t> optional_integer(const json::object& body, std::string_view name,
-                                        int64_t fallback, int64_t min) {
-  const auto* value = body.if_contains(name);
-  if (value == nullptr || value->is_null()) {
-    return fallback;
-  }
-  if (!value->is_int64() || value->get_int64() < min) {
-    return std::nullopt;
-  }
-  return value->get_int64();
-}
-
-std::optional<gw::cluster::Registration> parse_registration(std::string_view text) {
-  auto body = object_body(text);
-  if (!body) {
-    return std::nullopt;
-  }
-  auto worker_id = required_string(*body, "worker_id");
-  auto model_id = required_string(*body, "model_id");
-  auto url = required_string(*body, "url");
-  auto capacity = optional_integer(*body, "capacity", 10, 1);
-  auto load = optional_integer(*body, "current_load", 0, 0);
-  if (!worker_id || !model_id || !url || !capacity || !load) {
-    return std::nullopt;
-  }
-  return gw::cluster::Registration{*worker_id, *model_id, *url, *capacity, *load};
-}
-// ---- End of the copy. ----
 
 bool safe_in_head(std::string_view text) {
   for (char c : text) {
@@ -105,7 +39,9 @@ bool safe_in_head(std::string_view text) {
 void run(std::string_view input) {
   gw::cluster::WorkerRegistry registry({}, 1);
   const Clock::time_point start{std::chrono::hours(1000)};
-  auto registration = parse_registration(input);
+  const auto parsed = gw::cluster::parse_registration(input);
+  const auto registration =
+      parsed ? std::optional<gw::cluster::Registration>(*parsed) : std::nullopt;
   if (registration) {
     const auto endpoint = gw::net::Endpoint::parse(registration->url);
     if (endpoint) {
@@ -148,23 +84,17 @@ void run(std::string_view input) {
   }
 
   // The same body as a heartbeat.
-  const auto body = object_body(input);
-  if (!body) {
-    return;
-  }
-  const auto worker_id = required_string(*body, "worker_id");
-  const auto load = optional_integer(*body, "current_load", 0, 0);
-  if (!worker_id || !load) {
+  const auto heartbeat = gw::cluster::parse_heartbeat(input);
+  if (!heartbeat) {
     return;
   }
   const auto later = start + std::chrono::seconds(5);
-  const bool known = registry.heartbeat(*worker_id, *load, later);
+  const bool known = registry.heartbeat(heartbeat->worker_id, heartbeat->current_load, later);
   GW_FUZZ_CHECK(known == (registration && registry.list(std::nullopt, later).size() == 1 &&
-                          *worker_id == registration->worker_id),
-                "reg_heartbeat", "heartbeat for " + printable(*worker_id));
-  if (const auto* draining = body->if_contains("draining");
-      draining != nullptr && draining->is_bool()) {
-    registry.set_draining(*worker_id, draining->get_bool());
+                          heartbeat->worker_id == registration->worker_id),
+                "reg_heartbeat", "heartbeat for " + printable(heartbeat->worker_id));
+  if (heartbeat->draining) {
+    registry.set_draining(heartbeat->worker_id, *heartbeat->draining);
   }
   if (registration) {
     auto picked = registry.pick(registration->model_id, later);

@@ -11,8 +11,10 @@ APT_PACKAGES=(
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # prometheus: its promtool checks the /metrics output in the tests; valgrind: the benchmark
-  # (and its smoke test) counts instructions per request with callgrind.
-  APT_PACKAGES+=(nodejs npm openssl curl wrk nginx-light prometheus valgrind)
+  # (and its smoke test) counts instructions per request with callgrind; clang and its runtime
+  # libraries: the libFuzzer targets in fuzz/, whose smoke run is part of the test command.
+  APT_PACKAGES+=(nodejs npm openssl curl wrk nginx-light prometheus valgrind clang
+                 libclang-rt-14-dev)
 fi
 
 missing=()

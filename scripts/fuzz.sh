@@ -7,6 +7,7 @@
 #                                           build; fuzz one target (its corpus grows in
 #                                           build-fuzz/long/TARGET, crashes land there too)
 # Environment: GW_FUZZ_JOBS (build jobs, default nproc), GW_FUZZ_SECONDS (smoke run per target),
+# GW_FUZZ_RUNS (smoke: this many new inputs per target from a fixed seed instead of seconds),
 # GW_FUZZ_MAX_LEN (default 4096), GW_FUZZ_IGNORE (comma-separated check ids to turn off, for
 # findings already known), GW_FUZZ_SKIP_KNOWN=1 (leave out the open findings listed in
 # fuzz/known_findings.txt: their reproducers and their checks; see fuzz/README.md).
@@ -80,8 +81,15 @@ smoke() {
       failed+=("$target (corpus)")
       continue
     fi
-    echo "==> $target: ${seconds}s of new inputs"
-    if ! GW_FUZZ_IGNORE="$ignore" "$bin" -max_total_time="$seconds" -max_len="$max_len" \
+    # GW_FUZZ_RUNS: a fixed number of new inputs from a fixed seed, the same on every run (what
+    # the test command uses: a failure there is reproducible); else GW_FUZZ_SECONDS of them.
+    local budget=(-max_total_time="$seconds") what="${seconds}s of new inputs"
+    if [[ -n "${GW_FUZZ_RUNS:-}" ]]; then
+      budget=(-runs="$GW_FUZZ_RUNS" -seed=1)
+      what="$GW_FUZZ_RUNS new inputs from seed 1"
+    fi
+    echo "==> $target: $what"
+    if ! GW_FUZZ_IGNORE="$ignore" "$bin" "${budget[@]}" -max_len="$max_len" \
         -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$work/artifacts/" "$work/new" "$work/seeds" \
         >"$work/fuzz.log" 2>&1; then

@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, and runs the unit, integration and
-# end-to-end tests (ctest), then the unit and integration tests again under ASan + UBSan, then
+# end-to-end tests (ctest), then the unit and integration tests again under ASan + UBSan, the
+# libFuzzer targets over their corpora plus a few seconds of new inputs each (fuzz/README.md), and
 # the unit tests and the two-thread integration runs under ThreadSanitizer.
-# GW_SKIP_SANITIZERS=1 skips the ASan pass, GW_SKIP_TSAN=1 the TSan pass (quicker local runs).
+# GW_SKIP_SANITIZERS=1 skips the ASan pass, GW_SKIP_FUZZ=1 the fuzz smoke run, GW_SKIP_TSAN=1 the
+# TSan pass (quicker local runs). Each stage prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+stage_start=$start
+# Prints the time since the previous call, for the stage just finished.
+stage_done() {
+  local now
+  now=$(date +%s)
+  echo "==> $1 took $((now - stage_start)) s"
+  stage_start=$now
+}
 
 scripts/deps.sh --test
 echo "==> installing the test clients (npm ci)"
@@ -15,6 +25,7 @@ echo "==> release build"
 GW_WERROR=ON scripts/build.sh release
 echo "==> unit, integration and end-to-end tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
+stage_done "set-up, release build and tests"
 
 if [[ "${GW_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "==> ASan + UBSan build"
@@ -22,6 +33,14 @@ if [[ "${GW_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "==> unit and integration tests under ASan + UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L "unit|integration"
+  stage_done "ASan + UBSan build and tests"
+fi
+if [[ "${GW_SKIP_FUZZ:-0}" != 1 ]]; then
+  # A fixed number of new inputs from a fixed seed: the same inputs on every run, so a failure here
+  # reproduces (longer, open-ended runs: scripts/fuzz.sh long).
+  echo "==> fuzz smoke: every libFuzzer target over its corpus, then ${GW_FUZZ_RUNS:=20000} new inputs"
+  GW_FUZZ_RUNS="$GW_FUZZ_RUNS" GW_FUZZ_SKIP_KNOWN=1 scripts/fuzz.sh smoke
+  stage_done "fuzz build and smoke run"
 fi
 if [[ "${GW_SKIP_TSAN:-0}" != 1 ]]; then
   echo "==> ThreadSanitizer build"
@@ -31,5 +50,6 @@ if [[ "${GW_SKIP_TSAN:-0}" != 1 ]]; then
   ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" -L unit
   ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" -R '^integration[.]threads2[.]'
   unset TSAN_OPTIONS
+  stage_done "TSan build and tests"
 fi
 echo "==> all tests passed in $(( $(date +%s) - start )) s"

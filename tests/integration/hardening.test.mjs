@@ -21,6 +21,8 @@ import {
   sseReader,
   closedPort,
   rawHttp,
+  mockStats,
+  readSse,
 } from '../lib/harness.mjs';
 
 /**
@@ -124,7 +126,10 @@ describe('upstream events without end (linear scan, bounded buffer)', () => {
     t.after(() => gw.stop());
     await waitForModel(gw, 'x');
     const res = await postChat(gw, chatBody('raw/x', 'hi', { stream: true }));
-    assertFinalError(await collectSse(res, { timeout: 20_000 }));
+    // Nothing was relayed yet, so the response has not started: a 502, not a 200 and an event.
+    assert.equal(res.status, 502);
+    const body = await res.json();
+    assert.match(body.error.message, /MAX_STREAM_EVENT_BYTES/);
     await waitFor(() => upstreamClosed, { message: 'the upstream request was closed' });
   });
 });
@@ -395,6 +400,59 @@ describe('no replay after a 2xx', () => {
     const body = await res.json();
     assert.equal(res.status, 502, JSON.stringify(body));
     assert.equal(received, 1, 'the generation ran once');
+  });
+});
+
+describe('a stream that fails before its first event', () => {
+  test('server: an Anthropic overloaded_error as the first event is a 503; an empty stream a 502', async (t) => {
+    const mock = await startMock(['--stream-error', 'overloaded_error']);
+    t.after(() => mock.stop());
+    const gw = await startGateway([], { ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k' });
+    t.after(() => gw.stop());
+    const res = await postChat(gw, chatBody('anthropic/mock-model', 'hi', { stream: true }));
+    const body = await res.json();
+    assert.equal(res.status, 503, JSON.stringify(body));
+    assert.equal(body.error.type, 'overloaded_error');
+    assert.equal((await mockStats(mock)).requests, 1);
+
+    // An upstream that ends its 200 stream before any event.
+    const upstream = await rawUpstream(t, (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end();
+    });
+    const raw = await startGateway([], { PROVIDER_RAW_BASE_URL: `${upstream.url}/v1` });
+    t.after(() => raw.stop());
+    await waitForModel(raw, 'x');
+    const empty = await postChat(raw, chatBody('raw/x', 'hi', { stream: true }));
+    assert.equal(empty.status, 502);
+    assert.match((await empty.json()).error.message, /before its first event/);
+  });
+
+  test('controller: the overloaded worker\'s 503 sends the stream to another worker', async (t) => {
+    const overloaded = await startMock(['--models', 'm', '--stream-error', 'overloaded_error']);
+    t.after(() => overloaded.stop());
+    const healthy = await startMock(['--models', 'm']);
+    t.after(() => healthy.stop());
+    const controller = await startController();
+    t.after(() => controller.stop());
+    const a = await startWorker({ id: 'a', model: 'm', backend: overloaded, controller, flags: ['--backend-type', 'anthropic'] });
+    t.after(() => a.stop());
+    await waitForWorkers(controller, (ws) => ws.length === 1, { message: 'worker a registered' });
+    // Alone, its status reaches the client as it is (before: a 200 and an error event).
+    const alone = await postChat(controller, chatBody('m', 'hi', { stream: true }));
+    assert.equal(alone.status, 503, await alone.clone().text());
+    assert.equal((await alone.json()).error.type, 'overloaded_error');
+
+    const b = await startWorker({ id: 'b', model: 'm', backend: healthy, controller });
+    t.after(() => b.stop());
+    await waitForWorkers(controller, (ws) => ws.length === 2, { message: 'worker b registered' });
+    // Until worker a has been tried again (ties are broken at random), every stream is served.
+    for (let i = 0; i < 40 && (await mockStats(overloaded)).requests < 2; i++) {
+      const res = await postChat(controller, chatBody('m', `hi ${i}`, { stream: true }));
+      assert.equal(res.status, 200);
+      assert.equal((await readSse(res)).at(-1), '[DONE]');
+    }
+    assert.equal((await mockStats(overloaded)).requests, 2, 'worker a was tried again');
   });
 });
 

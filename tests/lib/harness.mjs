@@ -28,7 +28,7 @@ export function binary() {
  */
 export function cleanEnv(extra = {}) {
   const env = {};
-  for (const name of ['PATH', 'HOME', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) {
+  for (const name of ['PATH', 'HOME', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'TSAN_OPTIONS']) {
     if (process.env[name] !== undefined) env[name] = process.env[name];
   }
   for (const [name, value] of Object.entries(extra)) {

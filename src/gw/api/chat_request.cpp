@@ -66,6 +66,123 @@ size_t count_words(std::string_view text) {
   return words;
 }
 
+std::string_view trim_trailing_space(std::string_view token) {
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\t' ||
+                            token.back() == '\r')) {
+    token.remove_suffix(1);
+  }
+  return token;
+}
+
+// RFC 8259's number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, any size.
+bool is_json_number(std::string_view token) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t from = i;
+    while (i < token.size() && token[i] >= '0' && token[i] <= '9') {
+      ++i;
+    }
+    return i - from;
+  };
+  if (i < token.size() && token[i] == '-') {
+    ++i;
+  }
+  if (i < token.size() && token[i] == '0') {
+    ++i;
+  } else if (digits() == 0) {
+    return false;
+  }
+  if (i < token.size() && token[i] == '.') {
+    ++i;
+    if (digits() == 0) {
+      return false;
+    }
+  }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    if (i < token.size() && (token[i] == '+' || token[i] == '-')) {
+      ++i;
+    }
+    if (digits() == 0) {
+      return false;
+    }
+  }
+  return i == token.size();
+}
+
+// The on-demand iterator checks the brackets of the values it skips, not what is between them
+// (`tru`, `01`, "\x", a raw control character in a string; simdjson checked UTF-8 already): each
+// value the inspector does not read is walked once, so that invalid JSON is refused here rather
+// than forwarded. Strings are scanned, and unescaped only when they hold an escape.
+bool well_formed(od::value value) {
+  od::json_type type{};
+  if (value.type().get(type) != simdjson::SUCCESS) {
+    return false;
+  }
+  switch (type) {
+    case od::json_type::object: {
+      od::object object;
+      if (value.get_object().get(object) != simdjson::SUCCESS) {
+        return false;
+      }
+      for (auto field : object) {
+        std::string_view key;
+        od::value member;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+            field.value().get(member) != simdjson::SUCCESS || !well_formed(member)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case od::json_type::array: {
+      od::array array;
+      if (value.get_array().get(array) != simdjson::SUCCESS) {
+        return false;
+      }
+      for (auto element : array) {
+        od::value item;
+        if (element.get(item) != simdjson::SUCCESS || !well_formed(item)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case od::json_type::string: {
+      const std::string_view token = trim_trailing_space(value.raw_json_token());
+      bool escaped = false;
+      for (char c : token) {
+        if (static_cast<unsigned char>(c) < 0x20) {
+          return false;
+        }
+        escaped |= c == '\\';
+      }
+      // Consumed either way: a string left for the iterator to skip lets `"a":"b":}` through
+      // (simdjson 3.0's skip counts brackets only; the fuzzer found it).
+      if (escaped) {
+        std::string_view text;
+        return value.get_string().get(text) == simdjson::SUCCESS;
+      }
+      od::raw_json_string raw;
+      return value.get_raw_json_string().get(raw) == simdjson::SUCCESS;
+    }
+    case od::json_type::number:
+      return is_json_number(trim_trailing_space(value.raw_json_token()));
+    case od::json_type::boolean: {
+      const std::string_view token = trim_trailing_space(value.raw_json_token());
+      bool parsed = false;
+      return (token == "true" || token == "false") &&
+             value.get_bool().get(parsed) == simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool is_null = false;
+      return trim_trailing_space(value.raw_json_token()) == "null" &&
+             value.is_null().get(is_null) == simdjson::SUCCESS && is_null;
+    }
+  }
+  return false;
+}
+
 tl::expected<void, Error> check_messages(od::value value) {
   od::array messages;
   if (value.get_array().get(messages) != simdjson::SUCCESS) {
@@ -91,6 +208,9 @@ tl::expected<void, Error> check_messages(od::value value) {
                                         fmt::format("messages[{}].role", index)));
         }
         has_role = true;
+      } else if (od::value other;
+                 field.value().get(other) != simdjson::SUCCESS || !well_formed(other)) {
+        return tl::unexpected(malformed());
       }
     }
     if (!has_role) {
@@ -174,13 +294,31 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
       info.has_stream_options = true;
       od::object options;
       if (value.get_object().get(options) == simdjson::SUCCESS) {
-        bool include = false;
-        if (options["include_usage"].get_bool().get(include) == simdjson::SUCCESS) {
-          info.include_usage = include;
+        for (auto option : options) {
+          std::string_view name;
+          od::value member;
+          if (option.unescaped_key().get(name) != simdjson::SUCCESS ||
+              option.value().get(member) != simdjson::SUCCESS) {
+            return tl::unexpected(malformed());
+          }
+          od::json_type type{};
+          if (name == "include_usage" && member.type().get(type) == simdjson::SUCCESS &&
+              type == od::json_type::boolean) {
+            bool include = false;
+            if (member.get_bool().get(include) != simdjson::SUCCESS) {
+              return tl::unexpected(malformed());
+            }
+            info.include_usage = include;
+          } else if (!well_formed(member)) {
+            return tl::unexpected(malformed());
+          }
         }
+      } else if (!well_formed(value)) {
+        return tl::unexpected(malformed());
       }
+    } else if (!well_formed(value)) {
+      return tl::unexpected(malformed());
     }
-    // Other fields are skipped by the iterator (which still checks their structure).
   }
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
     return tl::unexpected(malformed());

@@ -14,6 +14,14 @@ struct Usage {
   int64_t completion_tokens = -1;
 };
 
+// A token count as an upstream reported it, made safe to add up: counts are summed (prompt plus
+// completion, Anthropic's three prompt counts) and a broken upstream's negative or huge number
+// must neither overflow nor make a total go backwards. 2^40 is far above any real count.
+inline constexpr int64_t kMaxTokenCount = int64_t{1} << 40;
+inline int64_t sane_token_count(int64_t reported) {
+  return reported < 0 ? 0 : reported > kMaxTokenCount ? kMaxTokenCount : reported;
+}
+
 // Identity shared by every chunk of one completion, as OpenAI does.
 struct CompletionMeta {
   std::string id;  // "chatcmpl-..."

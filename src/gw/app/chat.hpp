@@ -27,13 +27,13 @@ enum class RelayEnd {
 };
 
 // Relays a 2xx upstream response through `translator`: the whole translated body, or event by
-// event when `stream`. A failure before anything was sent is an error response, after it a final
-// SSE error event, as is an event longer than `limits.event`. `upstream_name` names the upstream
-// in error messages.
+// event when `stream`. A stream's response starts only with the first bytes to relay: a failure
+// before that, or an upstream error as the first event (ResponseTranslator::stream_error), is an
+// error response with its own status; after it, a final SSE error event, as is an event longer
+// than `limits.event`. `upstream_name` names the upstream in error messages.
 // `sent_at`: when the upstream request went out (for the time spent upstream). With `may_retry`
-// a stream's response to the client starts only with the first bytes to relay, and a failure
-// before that returns kFailedBeforeResponse with nothing sent (the caller tries another upstream).
-// A non-streamed 2xx is never handed back for a retry: its generation ran.
+// such an early failure returns kFailedBeforeResponse with nothing sent (the caller tries another
+// upstream). A non-streamed 2xx is never handed back for a retry: its generation ran.
 net::Task<RelayEnd> relay_success(net::Exchange& exchange, net::UpstreamResponse& upstream,
                                   providers::ResponseTranslator& translator, bool stream,
                                   std::string_view upstream_name, const net::UpstreamLimits& limits,

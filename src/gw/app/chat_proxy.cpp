@@ -23,6 +23,32 @@ Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::st
   co_return RelayEnd::kUpstreamFailed;
 }
 
+// A stream that failed before its first event, or whose first event is the upstream's error:
+// answered with the error's own status, not a 200 and an error event.
+Task<RelayEnd> fail_before_start(Exchange& exchange,
+                                 const tl::expected<std::string_view, core::Error>& piece,
+                                 const tl::expected<std::string_view, core::Error>& out,
+                                 const core::Error* first_error, std::string_view upstream_name) {
+  core::Error error;
+  if (first_error != nullptr) {
+    exchange.log.upstream_error = "status";
+    exchange.log.outcome = "upstream_error";
+    error = *first_error;
+  } else if (!piece) {
+    exchange.log.outcome = std::string(outcome_of(piece.error()));
+    error = piece.error();
+  } else if (piece->empty()) {
+    exchange.log.outcome = "truncated";
+    error = {core::Errc::kUpstreamError,
+             fmt::format("upstream {} ended the stream before its first event", upstream_name)};
+  } else {
+    exchange.log.outcome = "upstream_error";
+    error = out.error();
+  }
+  co_await net::respond_error(exchange.writer, error);
+  co_return RelayEnd::kUpstreamFailed;
+}
+
 // A 2xx the gateway cannot relay as a completion: no body at all, a body in an encoding it does
 // not decode (it asks for identity), or, not streamed, a body that is not JSON.
 std::optional<core::Error> unusable_success(const net::UpstreamResponse& upstream, bool stream,
@@ -293,19 +319,12 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     co_return sent ? RelayEnd::kCompleted : RelayEnd::kInterrupted;
   }
 
-  // When the caller can still try elsewhere, the response starts only once the upstream has sent
-  // something to relay: a failure before that leaves the client untouched. Otherwise it starts at
-  // once, unless events came with the upstream's headers: they then go out with the client's, in
-  // one write (the client has the first token one wake-up sooner).
+  // The response starts only once the upstream has sent something to relay: a failure before
+  // that, or an error as the stream's first event (an overloaded Anthropic), still gets a proper
+  // status (with Retry-After) instead of a 200 and an error event, and, when the caller can try
+  // elsewhere, leaves the client untouched. It costs no time to the first token: the head goes
+  // out with it, in one write.
   bool started = false;
-  if (!may_retry && !upstream.body_buffered()) {
-    started = true;
-    const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
-                                                          relayed_headers(upstream), {});
-    if (!ok) {
-      co_return RelayEnd::kInterrupted;
-    }
-  }
   for (;;) {
     // Checked before each read too, not only when one fails: an interruption that came while
     // this coroutine was queued to resume cancelled nothing.
@@ -338,15 +357,19 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
     }
     const bool failed = !piece || piece->empty() || !out;
     if (!started) {
-      if (may_retry && failed) {
-        co_return RelayEnd::kFailedBeforeResponse;
+      const core::Error* first_error = failed ? nullptr : translator.stream_error();
+      if (failed || first_error != nullptr) {
+        if (may_retry) {
+          co_return RelayEnd::kFailedBeforeResponse;
+        }
+        co_return co_await fail_before_start(exchange, piece, out, first_error, upstream_name);
       }
-      if (may_retry && out->empty() && !translator.finished()) {
+      if (out->empty() && !translator.finished()) {
         continue;  // nothing to relay yet
       }
       started = true;
       // The events so far go with the head (a finished stream's go with its end, below).
-      const std::string_view first = (failed || translator.finished()) ? std::string_view() : *out;
+      const std::string_view first = translator.finished() ? std::string_view() : *out;
       if (!first.empty()) {
         accounting.first_write();
       }
@@ -355,7 +378,7 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
       if (!ok) {
         co_return RelayEnd::kInterrupted;
       }
-      if (!failed && !translator.finished()) {
+      if (!translator.finished()) {
         continue;
       }
     }

@@ -3,13 +3,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
 
 #include "gw/app/controller_handler.hpp"
 #include "gw/app/gateway_handler.hpp"
+#include "gw/cluster/worker_messages.hpp"
 #include "gw/core/logging.hpp"
 
 namespace gw::app {
@@ -20,8 +20,6 @@ using net::Exchange;
 using net::Task;
 
 constexpr std::string_view kWorkersPath = "/internal/workers";
-constexpr size_t kMaxIdLength = 256;
-
 core::Error bad_request(std::string message, std::string param = {}) {
   return {core::Errc::kInvalidRequest, std::move(message), std::move(param)};
 }
@@ -29,74 +27,6 @@ core::Error bad_request(std::string message, std::string param = {}) {
 Task<void> send_json(Exchange& exchange, const json::value& value) {
   net::Response response{200, "application/json", {}, json::serialize(value)};
   co_await net::respond(exchange.writer, std::move(response));
-}
-
-// Reads the JSON object body of an internal request; fields we do not know are ignored.
-tl::expected<json::object, core::Error> object_body(const std::string& body) {
-  boost::system::error_code ec;
-  auto value = json::parse(body, ec);
-  if (ec || !value.is_object()) {
-    return tl::unexpected(bad_request("The request body must be a JSON object."));
-  }
-  return std::move(value.get_object());
-}
-
-tl::expected<std::string, core::Error> required_string(const json::object& body,
-                                                       std::string_view name) {
-  const auto* value = body.if_contains(name);
-  if (value == nullptr || !value->is_string() || value->get_string().empty()) {
-    return tl::unexpected(bad_request(
-        fmt::format("'{}' is required and must be a non-empty string", name), std::string(name)));
-  }
-  // Ids and URLs end up in log lines, metric labels and error messages: no control characters
-  // (a newline would forge a log line) and a bounded length.
-  const std::string_view text = value->get_string();
-  const bool has_control = std::any_of(text.begin(), text.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
-  if (has_control || text.size() > kMaxIdLength) {
-    return tl::unexpected(bad_request(
-        fmt::format("'{}' must be at most {} bytes without control characters", name, kMaxIdLength),
-        std::string(name)));
-  }
-  return std::string(text);
-}
-
-tl::expected<int64_t, core::Error> optional_integer(const json::object& body, std::string_view name,
-                                                    int64_t fallback, int64_t min) {
-  const auto* value = body.if_contains(name);
-  if (value == nullptr || value->is_null()) {
-    return fallback;
-  }
-  if (!value->is_int64() || value->get_int64() < min) {
-    return tl::unexpected(bad_request(
-        fmt::format("'{}' must be an integer of at least {}", name, min), std::string(name)));
-  }
-  return value->get_int64();
-}
-
-tl::expected<cluster::Registration, core::Error> parse_registration(const std::string& text) {
-  auto body = object_body(text);
-  if (!body) {
-    return tl::unexpected(body.error());
-  }
-  cluster::Registration registration;
-  auto worker_id = required_string(*body, "worker_id");
-  auto model_id = required_string(*body, "model_id");
-  auto url = required_string(*body, "url");
-  auto capacity = optional_integer(*body, "capacity", 10, 1);
-  auto load = optional_integer(*body, "current_load", 0, 0);
-  for (const auto* failed : {&worker_id, &model_id, &url}) {
-    if (!*failed) {
-      return tl::unexpected(failed->error());
-    }
-  }
-  for (const auto* failed : {&capacity, &load}) {
-    if (!*failed) {
-      return tl::unexpected(failed->error());
-    }
-  }
-  return cluster::Registration{*worker_id, *model_id, *url, *capacity, *load};
 }
 
 json::object worker_json(const cluster::WorkerView& view) {
@@ -156,7 +86,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
     if (method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
     }
-    auto registration = parse_registration(request.body);
+    auto registration = cluster::parse_registration(request.body);
     if (!registration) {
       co_return co_await net::respond_error(exchange.writer, registration.error());
     }
@@ -186,25 +116,18 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
     if (method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
     }
-    auto body = object_body(request.body);
-    if (!body) {
-      co_return co_await net::respond_error(exchange.writer, body.error());
+    auto heartbeat = cluster::parse_heartbeat(request.body);
+    if (!heartbeat) {
+      co_return co_await net::respond_error(exchange.writer, heartbeat.error());
     }
-    auto worker_id = required_string(*body, "worker_id");
-    auto load = optional_integer(*body, "current_load", 0, 0);
-    if (!worker_id || !load) {
-      co_return co_await net::respond_error(exchange.writer,
-                                            !worker_id ? worker_id.error() : load.error());
-    }
-    if (!registry.heartbeat(*worker_id, *load, now)) {
+    if (!registry.heartbeat(heartbeat->worker_id, heartbeat->current_load, now)) {
       co_return co_await net::respond_error(
           exchange.writer,
-          {core::Errc::kNotFound, fmt::format("Unknown worker '{}': register again", *worker_id),
-           "worker_id"});
+          {core::Errc::kNotFound,
+           fmt::format("Unknown worker '{}': register again", heartbeat->worker_id), "worker_id"});
     }
-    if (const auto* draining = body->if_contains("draining");
-        draining != nullptr && draining->is_bool()) {
-      registry.set_draining(*worker_id, draining->get_bool());
+    if (heartbeat->draining) {
+      registry.set_draining(heartbeat->worker_id, *heartbeat->draining);
     }
     const json::value answer{{"status", "ok"}};
     co_return co_await send_json(exchange, answer);

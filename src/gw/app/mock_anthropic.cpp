@@ -4,6 +4,7 @@
 
 #include "gw/api/chat_request.hpp"
 #include "gw/api/completion_json.hpp"
+#include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
 
 namespace gw::app::mock {
@@ -184,6 +185,22 @@ net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& 
     co_return;
   }
   EventStream stream(options, exchange.writer);
+  if (!options.stream_error.empty()) {
+    // Anthropic's documented shape of an error inside a 200 stream.
+    std::string type = "\"";
+    core::append_json_escaped(type, options.stream_error);
+    type += '"';
+    const std::string error = sse_event(
+        "error",
+        fmt::format(
+            R"({{"type":"error","error":{{"type":{},"message":"mock-backend stream error"}}}})",
+            type));
+    if (co_await stream.emit(error)) {
+      co_await exchange.writer.finish_stream();
+      tracker.complete();
+    }
+    co_return;
+  }
   // Events are locals (never temporaries) so they outlive the writes that send them.
   const std::string start =
       sse_event("message_start", fmt::format(R"({{"type":"message_start","message":{}}})",

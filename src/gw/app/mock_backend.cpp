@@ -128,6 +128,7 @@ tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& s
   options.retry_after = reader.text("MOCK_RETRY_AFTER");
   options.cut_after = reader.integer("MOCK_CUT_AFTER", 0, 0, 10'000'000);
   options.stall_after = reader.integer("MOCK_STALL_AFTER", 0, 0, 10'000'000);
+  options.stream_error = reader.text("MOCK_STREAM_ERROR");
   options.strict = reader.boolean("MOCK_STRICT", false);
   if (reader.error()) {
     return tl::unexpected(*reader.error());

@@ -24,6 +24,9 @@ struct MockOptions {
   std::string retry_after;
   int64_t cut_after = 0;
   int64_t stall_after = 0;
+  // Anthropic dialect, streams: a 200 whose first event is an `error` of this type (e.g.
+  // overloaded_error), as Anthropic sends under load; empty: never.
+  std::string stream_error;
   bool strict = false;  // OpenAI dialect: refuse stream_options (an older strict server)
 };
 

@@ -121,6 +121,9 @@ constexpr std::array kMockOptions{
                "streams: drop the connection after N chunks (0: never)"},
     OptionSpec{"--stall-after", "MOCK_STALL_AFTER", "0",
                "streams: stop sending (connection open) after N chunks (0: never)"},
+    OptionSpec{"--stream-error", "MOCK_STREAM_ERROR", "",
+               "Anthropic streams: answer 200, then an `error` event of this type (e.g. "
+               "overloaded_error) as the first event"},
     OptionSpec{"--strict", "MOCK_STRICT", "0",
                "OpenAI dialect: refuse stream_options with 400, like an older strict server"},
 };

@@ -60,8 +60,38 @@ LogFormat log_format() {
   return g_format;
 }
 
+size_t utf8_sequence_length(std::string_view text, size_t at) {
+  const auto byte = [&](size_t i) {
+    return at + i < text.size() ? static_cast<unsigned char>(text[at + i]) : 0u;
+  };
+  const unsigned lead = byte(0);
+  const auto continuation = [&](size_t i, unsigned low = 0x80, unsigned high = 0xBF) {
+    return byte(i) >= low && byte(i) <= high;
+  };
+  // The well-formed sequences of the Unicode Standard's table 3-7: no overlong forms, no
+  // surrogates, nothing above U+10FFFF.
+  if (lead < 0x80) {
+    return at < text.size() ? 1 : 0;
+  }
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    return continuation(1) ? 2 : 0;
+  }
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    const unsigned low = lead == 0xE0 ? 0xA0 : 0x80;
+    const unsigned high = lead == 0xED ? 0x9F : 0xBF;
+    return continuation(1, low, high) && continuation(2) ? 3 : 0;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    const unsigned low = lead == 0xF0 ? 0x90 : 0x80;
+    const unsigned high = lead == 0xF4 ? 0x8F : 0xBF;
+    return continuation(1, low, high) && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
+}
+
 void append_json_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     switch (c) {
       case '"':
         out += "\\\"";
@@ -81,8 +111,13 @@ void append_json_escaped(std::string& out, std::string_view text) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
+        } else if (static_cast<unsigned char>(c) < 0x80) {
           out += c;
+        } else if (const size_t length = utf8_sequence_length(text, i); length != 0) {
+          out.append(text.substr(i, length));
+          i += length - 1;
+        } else {
+          out += "\\ufffd";  // not UTF-8: the replacement character, so the JSON stays valid
         }
     }
   }
@@ -92,12 +127,18 @@ std::string bounded_text(std::string_view text, size_t limit) {
   if (text.size() <= limit) {
     return std::string(text);
   }
-  // Cut at a character boundary: never in the middle of a UTF-8 sequence.
+  return fmt::format("{}...({} bytes)", utf8_prefix(text, limit), text.size());
+}
+
+std::string_view utf8_prefix(std::string_view text, size_t limit) {
+  if (text.size() <= limit) {
+    return text;
+  }
   size_t cut = limit;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
     --cut;
   }
-  return fmt::format("{}...({} bytes)", text.substr(0, cut), text.size());
+  return text.substr(0, cut);
 }
 
 std::string log_text(std::string_view text, size_t limit) {

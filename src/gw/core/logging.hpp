@@ -21,8 +21,15 @@ void init_logging(std::string_view level, LogFormat format);
 
 LogFormat log_format();
 
-// Appends `text` to `out` escaped for a JSON string (without the quotes).
+// Appends `text` to `out` escaped for a JSON string (without the quotes). Bytes that are not
+// well-formed UTF-8 become U+FFFD, so the result is valid JSON whatever the input.
 void append_json_escaped(std::string& out, std::string_view text);
+
+// The length of the well-formed UTF-8 sequence starting at text[at], or 0 if there is none.
+size_t utf8_sequence_length(std::string_view text, size_t at);
+
+// At most `limit` bytes of `text`, cut at a character boundary (never inside a UTF-8 sequence).
+std::string_view utf8_prefix(std::string_view text, size_t limit);
 
 // Text a client controls (a model name, a path, a worker id), made safe for a text log line:
 // escaped as in a JSON string (\n, \u0000, ...), so no line can be forged, and at most `limit`

@@ -76,6 +76,11 @@ tl::expected<Endpoint, std::string> Endpoint::parse(std::string_view text) {
     e.port = e.tls ? 443 : 80;
   }
   e.base_path = std::string(url->encoded_path());
+  if (!e.base_path.empty() && e.base_path.front() != '/') {
+    // Boost.URL 1.81 reads "http://host:8080v1" as port 8080 and path "v1" (boostorg/url#680);
+    // after an authority a path must start with '/'.
+    return tl::unexpected(fmt::format("'{}' has an invalid port or path", text));
+  }
   while (!e.base_path.empty() && e.base_path.back() == '/') {
     e.base_path.pop_back();
   }

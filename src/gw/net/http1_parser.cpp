@@ -122,6 +122,65 @@ bool is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
+// chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ), a name a token and
+// a value a token or a quoted-string (RFC 9112 §7.1.1), from `p` to the line's CR at `end`. No
+// one sends extensions; they are held to the grammar (obs-text refused, no trailing BWS) because a
+// proxy that reads them more loosely than the next hop ends the chunk line elsewhere.
+bool valid_chunk_extensions(const char* p, const char* end) {
+  const auto skip_bws = [end](const char* q) {
+    while (q != end && is_space(*q)) {
+      ++q;
+    }
+    return q;
+  };
+  while (p != end) {
+    p = skip_bws(p);
+    if (p == end || *p != ';') {
+      return false;
+    }
+    p = skip_bws(p + 1);
+    const char* name_end = skip(p, kToken);  // stops at the CR at the latest
+    if (name_end == p) {
+      return false;
+    }
+    p = name_end;
+    const char* equals = skip_bws(p);
+    if (equals == end || *equals != '=') {
+      continue;  // no value: BWS then ';' or the end, checked above
+    }
+    p = skip_bws(equals + 1);
+    if (p != end && *p == '"') {
+      // quoted-string: qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E; quoted-pair = "\" then
+      // HTAB / SP / VCHAR.
+      for (++p;; ++p) {
+        if (p == end) {
+          return false;
+        }
+        const auto c = static_cast<unsigned char>(*p);
+        if (c == '"') {
+          ++p;
+          break;
+        }
+        if (c == '\\') {
+          ++p;
+          if (p == end || !(is_space(*p) || (*p > 0x20 && *p < 0x7f))) {
+            return false;
+          }
+        } else if (!(is_space(*p) || (c > 0x20 && c < 0x7f))) {
+          return false;
+        }
+      }
+    } else {
+      const char* value_end = skip(p, kToken);
+      if (value_end == p) {
+        return false;
+      }
+      p = value_end;
+    }
+  }
+  return true;
+}
+
 // Calls `each` with every non-empty element of a comma-separated list, without its OWS.
 template <class Each>
 void for_each_element(std::string_view list, Each&& each) {
@@ -577,8 +636,7 @@ size_t Http1Parser::parse_body(const char* data, size_t size, error_code& ec) {
   return used;
 }
 
-// chunk-size [ chunk-ext ] CRLF, where chunk-ext = *( BWS ";" ... ): extensions are checked
-// for stray bytes and ignored.
+// chunk-size [ chunk-ext ] CRLF: extensions are checked (valid_chunk_extensions) and ignored.
 size_t Http1Parser::parse_chunk_size(const char* data, size_t size, error_code& ec) {
   const void* found = std::memchr(data, '\n', std::min(size, kMaxChunkLine));
   if (found == nullptr) {
@@ -613,15 +671,9 @@ size_t Http1Parser::parse_chunk_size(const char* data, size_t size, error_code& 
     ec = error::bad_chunk;
     return 0;
   }
-  const char* cr = line_end - 1;
-  if (p != cr) {
-    while (is_space(*p)) {
-      ++p;
-    }
-    if (*p != ';' || skip(p, kValue) != cr) {
-      ec = error::bad_chunk_extension;
-      return 0;
-    }
+  if (!valid_chunk_extensions(p, line_end - 1)) {
+    ec = error::bad_chunk_extension;
+    return 0;
   }
   if (chunk == 0) {
     state_ = State::kTrailer;
@@ -666,6 +718,15 @@ size_t Http1Parser::parse_trailer(const char* data, size_t size, error_code& ec)
   if (name_end == data || *name_end != ':' || skip(name_end + 1, kValue) != line_end - 1) {
     ec = error::bad_field;
     return 0;
+  }
+  // Fields that frame, route or end the message belong in the head (RFC 9110 §6.5.1): a hop
+  // that merged them would read the message differently from this one, so they are refused.
+  const std::string_view name(data, static_cast<size_t>(name_end - data));
+  for (std::string_view framing : {"content-length", "transfer-encoding", "connection", "host"}) {
+    if (iequals(name, framing)) {
+      ec = error::bad_field;
+      return 0;
+    }
   }
   return length;
 }

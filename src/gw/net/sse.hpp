@@ -18,8 +18,11 @@ class SseParser {
  public:
   template <class OnEvent>
   void feed(std::string_view bytes, OnEvent&& on_event) {
+    if (bytes.empty()) {
+      return;  // keeps skip_lf_: a CR at the end of the last read still pairs with the next LF
+    }
     size_t pos = 0;
-    if (skip_lf_ && !bytes.empty() && bytes.front() == '\n') {
+    if (skip_lf_ && bytes.front() == '\n') {
       pos = 1;
     }
     skip_lf_ = false;

@@ -44,6 +44,10 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
 std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage);
 // Anthropic's error type -> HTTP status the client gets (529 overloaded -> 503).
 int anthropic_error_status(std::string_view type, int upstream_status);
+// An Anthropic error (an error response's, or a stream's `error` event with status 200) as the
+// client's error: status by anthropic_error_status, Retry-After kept for 429 and 503.
+core::Error anthropic_error(int status, std::string type, std::string message,
+                            std::string_view retry_after);
 // stop_reason -> finish_reason
 std::string_view finish_reason_from_anthropic(std::string_view stop_reason);
 

@@ -90,26 +90,7 @@ core::Error AnthropicProvider::map_error(int status, std::string_view body,
   std::string message = message_value != nullptr && message_value->is_string()
                             ? std::string(message_value->as_string())
                             : fmt::format("anthropic returned HTTP {}", status);
-  const int mapped = anthropic_error_status(type, status);
-  core::Error error;
-  error.message = std::move(message);
-  error.type = type;
-  error.code = type;
-  if (mapped == 429) {
-    error.errc = core::Errc::kRateLimited;
-    error.retry_after = std::string(retry_after);
-  } else if (mapped == 503) {
-    error.errc = core::Errc::kServiceUnavailable;
-    error.retry_after = std::string(retry_after);
-  } else if (mapped >= 500) {
-    error.errc = core::Errc::kUpstreamError;
-    error.message =
-        fmt::format("upstream anthropic failed with HTTP {}: {}", status, error.message);
-  } else {
-    error.errc = core::Errc::kUpstreamStatus;
-    error.status = mapped;
-  }
-  return error;
+  return anthropic_error(status, type, std::move(message), retry_after);
 }
 
 net::OutboundRequest AnthropicProvider::models_request() const {

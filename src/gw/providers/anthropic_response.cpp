@@ -42,7 +42,7 @@ struct AnthropicUsage {
   void merge(const json::object& usage) {
     auto take = [&](std::string_view key, int64_t& field) {
       if (const auto* v = usage.if_contains(key); v != nullptr && v->is_int64()) {
-        field = v->as_int64();
+        field = api::sane_token_count(v->as_int64());
       }
     };
     take("input_tokens", input);
@@ -98,6 +98,7 @@ class AnthropicStream final : public ResponseTranslator {
   bool finished() const override { return finished_; }
   size_t buffered() const override { return parser_.buffered(); }
   api::Usage usage() const override { return usage_.counts(); }
+  const core::Error* stream_error() const override { return error_ ? &*error_ : nullptr; }
 
  private:
   tl::expected<void, core::Error> on_event(std::string_view data) {
@@ -199,10 +200,12 @@ class AnthropicStream final : public ResponseTranslator {
     } else if (type == "error") {
       const auto* error = event.if_contains("error");
       const auto& detail = error != nullptr && error->is_object() ? error->as_object() : event;
-      core::Error mapped(core::Errc::kUpstreamError, "anthropic: " + string_at(detail, "message"));
-      mapped.type = string_at(detail, "type");
-      mapped.code = mapped.type;
-      out_ += "data: " + core::error_json(mapped) + "\n\n";
+      std::string message = string_at(detail, "message");
+      if (message.empty()) {
+        message = "anthropic sent an error event";
+      }
+      error_ = anthropic_error(200, string_at(detail, "type"), std::move(message), "");
+      out_ += "data: " + core::error_json(*error_) + "\n\n";
       finished_ = true;  // the error event is the stream's end
     }
     // ping and unknown event types carry nothing for the client.
@@ -228,6 +231,7 @@ class AnthropicStream final : public ResponseTranslator {
   std::map<int64_t, int64_t> tool_index_by_block_;
   std::set<int64_t> tool_without_arguments_;
   int64_t next_tool_index_ = 0;
+  std::optional<core::Error> error_;
   bool finished_ = false;
 };
 
@@ -272,6 +276,31 @@ int anthropic_error_status(std::string_view type, int upstream_status) {
     return upstream_status;
   }
   return 502;  // api_error and any other server-side failure
+}
+
+core::Error anthropic_error(int status, std::string type, std::string message,
+                            std::string_view retry_after) {
+  const int mapped = anthropic_error_status(type, status);
+  core::Error error;
+  error.message = std::move(message);
+  error.code = type;
+  error.type = std::move(type);
+  if (mapped == 429) {
+    error.errc = core::Errc::kRateLimited;
+    error.retry_after = std::string(retry_after);
+  } else if (mapped == 503) {
+    error.errc = core::Errc::kServiceUnavailable;
+    error.retry_after = std::string(retry_after);
+  } else if (mapped >= 500) {
+    error.errc = core::Errc::kUpstreamError;
+    error.message = status == 200 ? fmt::format("upstream anthropic failed: {}", error.message)
+                                  : fmt::format("upstream anthropic failed with HTTP {}: {}",
+                                                status, error.message);
+  } else {
+    error.errc = core::Errc::kUpstreamStatus;
+    error.status = mapped;
+  }
+  return error;
 }
 
 tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body) {

@@ -42,7 +42,7 @@ class AzureStream final : public ResponseTranslator {
     boost::system::error_code ec;
     auto value = json::parse(data, ec);
     if (ec || !value.is_object()) {
-      out_ += api::sse_data(data);  // not ours to judge: relay as is
+      relay_as_is(data);  // not ours to judge
       return;
     }
     auto& chunk = value.as_object();
@@ -80,9 +80,10 @@ class AzureStream final : public ResponseTranslator {
       chunk["id"] = id_;  // one id across the stream, as OpenAI sends
     }
     if (!first_sent_ && !no_choices) {
-      auto& delta = chunk["choices"].as_array()[0].as_object()["delta"];
-      if (delta.is_object() && !delta.as_object().contains("role")) {
-        delta.as_object()["role"] = "assistant";
+      auto* choice = chunk["choices"].as_array()[0].if_object();
+      auto* delta = choice != nullptr ? choice->if_contains("delta") : nullptr;
+      if (delta != nullptr && delta->is_object() && !delta->as_object().contains("role")) {
+        delta->as_object()["role"] = "assistant";
       }
       if (!prompt_filter_results_.is_null()) {
         chunk["prompt_filter_results"] = std::move(prompt_filter_results_);
@@ -91,6 +92,21 @@ class AzureStream final : public ResponseTranslator {
       first_sent_ = true;
     }
     out_ += api::sse_data(json::serialize(chunk));
+  }
+
+  // One "data:" line per line of the event's data, so that a multi-line event arrives whole.
+  void relay_as_is(std::string_view data) {
+    for (size_t start = 0;;) {
+      const size_t end = data.find('\n', start);
+      out_ += "data: ";
+      out_ += data.substr(start, end - start);
+      out_ += '\n';
+      if (end == std::string_view::npos) {
+        break;
+      }
+      start = end + 1;
+    }
+    out_ += '\n';
   }
 
   net::SseParser parser_;

@@ -58,7 +58,7 @@ ModelCatalog::ModelCatalog(std::vector<std::unique_ptr<Provider>> providers, boo
     : providers_(std::move(providers)), echo_enabled_(echo_enabled), started_at_(started_at) {
   auto empty = std::make_shared<Snapshot>();
   empty->models.resize(providers_.size());
-  snapshot_.store(std::move(empty));
+  snapshot_ = std::move(empty);
 }
 
 std::optional<size_t> ModelCatalog::provider_index(std::string_view name) const {
@@ -102,7 +102,7 @@ void ModelCatalog::set_models(const Provider& provider, std::vector<ModelEntry> 
       next->listed.push_back(std::move(listed));
     }
   }
-  snapshot_.store(std::move(next));
+  publish(std::move(next));
 }
 
 tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) const {

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,7 +26,10 @@ struct Route {
 };
 
 // The configured providers and the models they list. Model lists are replaced wholesale by the
-// background refresh (any thread); readers take an immutable snapshot, so resolve() never locks.
+// background refresh (any thread); readers copy the pointer to an immutable snapshot under a short
+// lock and then read it unlocked. (Not std::atomic<shared_ptr>: libstdc++ 12 implements it with a
+// spin lock anyway, and its load releases that lock with relaxed order, which ThreadSanitizer
+// reports as a race with the next store.)
 class ModelCatalog {
  public:
   ModelCatalog(std::vector<std::unique_ptr<Provider>> providers, bool echo_enabled,
@@ -58,13 +61,21 @@ class ModelCatalog {
     std::vector<Listed> listed;
     std::unordered_map<std::string, size_t> by_name;  // name or alias -> index into listed
   };
-  std::shared_ptr<const Snapshot> snapshot() const { return snapshot_.load(); }
+  std::shared_ptr<const Snapshot> snapshot() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return snapshot_;
+  }
+  void publish(std::shared_ptr<const Snapshot> next) {
+    std::lock_guard lock(snapshot_mutex_);
+    snapshot_.swap(next);  // the old snapshot is freed outside the lock, when `next` goes
+  }
   std::optional<size_t> provider_index(std::string_view name) const;
 
   std::vector<std::unique_ptr<Provider>> providers_;
   bool echo_enabled_;
   int64_t started_at_;
-  std::atomic<std::shared_ptr<const Snapshot>> snapshot_;
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const Snapshot> snapshot_;
 };
 
 // The provider that serves well-known model families ("openai" for gpt-*, ...), if any.

@@ -88,8 +88,9 @@ std::string_view finish_reason(std::string_view done_reason, bool tool_calls) {
 json::object usage_of(const json::object& line) {
   const auto* p = member(line, "prompt_eval_count");
   const auto* c = member(line, "eval_count");
-  const int64_t prompt = p != nullptr && p->is_int64() ? p->as_int64() : 0;
-  const int64_t completion = c != nullptr && c->is_int64() ? c->as_int64() : 0;
+  const int64_t prompt = p != nullptr && p->is_int64() ? api::sane_token_count(p->as_int64()) : 0;
+  const int64_t completion =
+      c != nullptr && c->is_int64() ? api::sane_token_count(c->as_int64()) : 0;
   return {{"prompt_tokens", prompt},
           {"completion_tokens", completion},
           {"total_tokens", prompt + completion}};
@@ -157,6 +158,7 @@ class OllamaStream final : public ResponseTranslator {
   bool finished() const override { return done_; }
   api::Usage usage() const override { return usage_; }
   size_t buffered() const override { return pending_.size(); }
+  const core::Error* stream_error() const override { return error_ ? &*error_ : nullptr; }
 
  private:
   tl::expected<void, core::Error> on_line(std::string_view line) {
@@ -168,11 +170,11 @@ class OllamaStream final : public ResponseTranslator {
     }
     const auto& o = value.as_object();
     if (const auto* error = member(o, "error")) {
-      Error mapped(
+      error_.emplace(
           Errc::kUpstreamError,
           "ollama: " +
               std::string(error->is_string() ? std::string_view(error->as_string()) : "error"));
-      out_ += "data: " + core::error_json(mapped) + "\n\n";
+      out_ += "data: " + core::error_json(*error_) + "\n\n";
       done_ = true;
       return {};
     }
@@ -236,6 +238,7 @@ class OllamaStream final : public ResponseTranslator {
 
   bool include_usage_;
   api::Usage usage_;
+  std::optional<Error> error_;
   std::string pending_;
   std::string out_;
   std::string id_ = "chatcmpl-" + core::new_request_id().substr(0, 24);

@@ -117,14 +117,20 @@ tl::expected<std::string, core::Error> relayed_completion(std::string body) {
 }
 
 size_t last_event_end(std::string_view bytes, size_t from) {
-  // A blank line ending after `from` starts at most three bytes before it ("\r\n\r\n").
-  const size_t start = from > 3 ? from - 3 : 0;
+  // An event ends with a blank line: a line end (LF, CR or CRLF) right after another. Every such
+  // pair holds "\n\n", "\n\r" or "\r\r" ("\r\n\n" and "\r\n\r\n" included), so one ending
+  // after `from` starts at most one byte before it.
+  const size_t start = from > 1 ? from - 1 : 0;
   const std::string_view window = bytes.substr(std::min(start, bytes.size()));
   size_t end = 0;
-  for (std::string_view blank : {"\n\n", "\r\n\r\n", "\r\r"}) {
+  for (std::string_view blank : {"\n\n", "\n\r", "\r\r"}) {
     if (auto p = window.rfind(blank); p != std::string_view::npos) {
       end = std::max(end, start + p + blank.size());
     }
+  }
+  // A blank line ended by CRLF ends after its LF.
+  if (end != 0 && end < bytes.size() && bytes[end - 1] == '\r' && bytes[end] == '\n') {
+    ++end;
   }
   return end;
 }

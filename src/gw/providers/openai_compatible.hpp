@@ -47,7 +47,8 @@ tl::expected<std::string, core::Error> relayed_completion(std::string body);
 
 // The end of the last complete SSE event in `bytes` (just past its blank line), or 0. The caller
 // has scanned the bytes before `from` already (they hold no blank line): only the rest, and the
-// three bytes before it where a blank line may begin, are scanned.
+// byte before it where a blank line may begin, are scanned. Line ends are LF, CR or CRLF, in any
+// mix (the WHATWG rules), so "\n\r\n" ends an event too.
 size_t last_event_end(std::string_view bytes, size_t from = 0);
 
 }  // namespace gw::providers

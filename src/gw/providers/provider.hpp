@@ -55,6 +55,10 @@ class ResponseTranslator {
   // Whether the stream relayed an error event of its own (an OpenAI-dialect upstream that failed
   // mid-stream, such as a worker): the client already has a final error, another would be noise.
   virtual bool relayed_error() const { return false; }
+  // Streams: the error an upstream sent as an event of its own dialect (Anthropic's `error`
+  // event, Ollama's `{"error":...}` line), mapped as its HTTP status would have been; null if
+  // none. When it is the stream's first event the relay answers with its status instead of 200.
+  virtual const core::Error* stream_error() const { return nullptr; }
   // Streams: the token counts seen so far (a cut stream still reports what it got).
   virtual api::Usage usage() const { return {}; }
   // Streams: bytes held for an event (or line) that has not ended yet. The relay bounds it: an

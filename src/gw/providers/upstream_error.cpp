@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "gw/core/logging.hpp"
 #include "gw/providers/provider.hpp"
 
 namespace gw::providers {
@@ -45,7 +46,8 @@ core::Error map_upstream_error(std::string_view provider, int status, std::strin
     }
   }
   if (error.message.empty()) {
-    std::string_view excerpt = body.substr(0, 512);
+    // Escaped when the error is written (invalid UTF-8 becomes U+FFFD); cut between characters.
+    std::string_view excerpt = core::utf8_prefix(body, 512);
     error.message = excerpt.empty()
                         ? fmt::format("{} returned HTTP {}", provider, status)
                         : fmt::format("{} returned HTTP {}: {}", provider, status, excerpt);

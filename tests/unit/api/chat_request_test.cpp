@@ -48,6 +48,38 @@ TEST(InspectChatRequest, MalformedJsonIs400WithoutParam) {
   }
 }
 
+TEST(InspectChatRequest, InvalidJsonInFieldsItDoesNotReadIsRefused) {
+  // The on-demand parser skips such values without reading their atoms (the fuzzer's
+  // chat_request/crash-unvalidated-skipped-value): each is walked, in every place.
+  const std::string head = R"({"model":"m","messages":[{"role":"user","content":"hi"}])";
+  for (const std::string bad :
+       {R"(,"temperature":tru})", R"(,"temperature":01})", R"(,"temperature":1.})",
+        R"(,"temperature":-})", R"(,"tools":[{"x":nul}]})", R"(,"user":"a\x"})",
+        ",\"user\":\"a\tb\"}", R"(,"user":"\ud800"})", R"(,"stream_options":{"x":fals}})",
+        R"(,"stream_options":[1e]})", R"(,"n":1e+})"}) {
+    auto info = inspect(head + bad);
+    ASSERT_FALSE(info.has_value()) << bad;
+    EXPECT_EQ(core::http_status(info.error()), 400) << bad;
+  }
+  auto in_message = inspect(R"({"model":"m","messages":[{"role":"user","content":tru}]})");
+  EXPECT_FALSE(in_message.has_value());
+  // A colon where a comma belongs, after a value the inspector skips (the fuzzer's
+  // chat_request/crash-unconsumed-string-then-colon).
+  for (const std::string bad : {R"({"model":"x","messages":[{"role":"t","":"":}}],"":2})",
+                                R"({"model":"x","messages":[{"role":"t","a":"b":}}]})",
+                                R"({"model":"x","messages":[{"role":"t","a":true:}}]})",
+                                R"({"model":"x","messages":[{"role":"t"}],"a":"b":}})"}) {
+    EXPECT_FALSE(inspect(bad).has_value()) << bad;
+  }
+  // Valid values of every kind still pass, numbers of any size among them.
+  auto fine = inspect(
+      head +
+      R"(,"temperature":-0.5e-3,"seed":123456789012345678901234567890,"n":1E400,"x":[true,false,null,{}],)"
+      R"("user":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/","stream_options":{"include_usage":true,"y":[]}})");
+  ASSERT_TRUE(fine.has_value()) << fine.error().message;
+  EXPECT_TRUE(fine->include_usage);
+}
+
 TEST(InspectChatRequest, FieldErrorsNameTheParam) {
   struct Case {
     const char* body;

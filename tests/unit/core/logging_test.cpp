@@ -15,6 +15,23 @@ TEST(LogText, EscapesWhatWouldForgeALine) {
   EXPECT_EQ(log_text("\xc3\xa9t\xc3\xa9"), "\xc3\xa9t\xc3\xa9");  // UTF-8 passes as is
 }
 
+TEST(JsonEscape, InvalidUtf8BecomesTheReplacementCharacter) {
+  const auto escaped = [](std::string_view text) {
+    std::string out;
+    append_json_escaped(out, text);
+    return out;
+  };
+  // Valid sequences of every length pass as they are, the largest code point included.
+  EXPECT_EQ(escaped("a\xc3\xa9\xe2\x82\xac\xf4\x8f\xbf\xbf"),
+            "a\xc3\xa9\xe2\x82\xac\xf4\x8f\xbf\xbf");
+  EXPECT_EQ(escaped("\xc3"), "\\ufffd");                        // cut sequence
+  EXPECT_EQ(escaped("\x80x"), "\\ufffdx");                      // stray continuation byte
+  EXPECT_EQ(escaped("\xc0\xaf"), "\\ufffd\\ufffd");             // overlong '/'
+  EXPECT_EQ(escaped("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");  // a UTF-16 surrogate
+  EXPECT_EQ(escaped("\xf4\x90\x80\x80"), "\\ufffd\\ufffd\\ufffd\\ufffd");  // above U+10FFFF
+  EXPECT_EQ(escaped("\xff"), "\\ufffd");
+}
+
 TEST(LogText, BoundsLength) {
   const std::string huge(8 << 20, 'm');
   const std::string logged = log_text(huge);
@@ -26,6 +43,8 @@ TEST(BoundedText, CutsAtACharacterBoundary) {
   EXPECT_EQ(bounded_text("short"), "short");
   // 'é' is two bytes: a cut after byte 3 would split the second one.
   EXPECT_EQ(bounded_text("\xc3\xa9\xc3\xa9", 3), "\xc3\xa9...(4 bytes)");
+  EXPECT_EQ(utf8_prefix("\xc3\xa9\xc3\xa9", 3), "\xc3\xa9");
+  EXPECT_EQ(utf8_prefix("\xc3\xa9\xc3\xa9", 4), "\xc3\xa9\xc3\xa9");
 }
 
 TEST(Via, ThisHopIsAppendedAndRecognised) {

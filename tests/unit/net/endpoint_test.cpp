@@ -36,8 +36,8 @@ TEST(Endpoint, CredentialsBecomeBasicAuthorization) {
 }
 
 TEST(Endpoint, RejectsBadUrls) {
-  for (const auto* url :
-       {"", "nope", "ftp://h/", "http://h:0", "http://h:70000", "http://h:99999"}) {
+  for (const auto* url : {"", "nope", "ftp://h/", "http://h:0", "http://h:70000", "http://h:99999",
+                          "http://localhost:8080v1", "http://h:80x/v1"}) {
     EXPECT_FALSE(Endpoint::parse(url).has_value()) << url;
   }
 }

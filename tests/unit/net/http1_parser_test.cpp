@@ -89,7 +89,7 @@ TEST_P(RequestParse, ChunkedBodyWithExtensionsAndTrailer) {
   const auto fed = feed(parser,
                         "POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
                         "5\r\nhello\r\n"
-                        "6 ; name=value\r\n world\r\n"
+                        "6 ; name=value;flag ;q = \"a \\\" b\"\r\n world\r\n"
                         "00A\r\n0123456789\r\n"
                         "0\r\nX-Checksum: abc\r\n\r\n",
                         GetParam());
@@ -200,6 +200,20 @@ TEST(RequestParser, RefusesAmbiguousOrMalformedMessages) {
                 error::bad_chunk},
            Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1x\r\n",
                 error::bad_chunk_extension},
+           // Chunk extensions outside RFC 9112's grammar (the fuzzer's
+           // http1_differential/crash-chunk-ext-unterminated-quote and its kin).
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\"x\r\n",
+                error::bad_chunk_extension},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;\r\n",
+                error::bad_chunk_extension},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;=x\r\n",
+                error::bad_chunk_extension},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;a=\x80\r\n",
+                error::bad_chunk_extension},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;a=b \r\n",
+                error::bad_chunk_extension},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;a=b c\r\n",
+                error::bad_chunk_extension},
            Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\n",
                 error::bad_line_ending},
            Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
@@ -207,6 +221,16 @@ TEST(RequestParser, RefusesAmbiguousOrMalformedMessages) {
                 error::bad_chunk},
            Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad "
                 "trailer\r\n\r\n",
+                error::bad_field},
+           // Framing fields in the trailer (the fuzzer's crash-framing-fields-in-trailer).
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+                "Content-Length: 5\r\n\r\n",
+                error::bad_field},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+                "transfer-encoding: chunked\r\n\r\n",
+                error::bad_field},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+                "Connection: close\r\n\r\n",
                 error::bad_field},
        }) {
     for (size_t step : {size_t{1} << 20, size_t{1}}) {

@@ -54,6 +54,15 @@ TEST(SseParser, CrLfAndLoneCrLineEndings) {
   EXPECT_EQ(seen[2].data, "c");
 }
 
+TEST(SseParser, AnEmptyReadBetweenCrAndLfKeepsThemOneLineEnd) {
+  SseParser parser;
+  // Without the carry, "\r" + "" + "\n" would read as two line ends: a blank line dispatching
+  // the event early and splitting "data: a\ndata: b" into two events.
+  auto seen = feed_all(parser, {"data: a\r", "", "\ndata: b\n\n"});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].data, "a\nb");
+}
+
 TEST(SseParser, CommentsAreIgnored) {
   SseParser parser;
   auto seen = feed_all(parser, {": ping\n\n:keep-alive\ndata: x\n\n"});

@@ -352,11 +352,14 @@ TEST(AnthropicStream, ErrorEventEndsTheStreamWithAnOpenAIError) {
   auto out = translator->feed(transcript);
   ASSERT_TRUE(out.has_value());
   EXPECT_TRUE(translator->finished());
-  EXPECT_NE(
-      out->find(R"(data: {"error":{"message":"anthropic: Overloaded","type":"overloaded_error")"),
-      std::string::npos)
+  EXPECT_NE(out->find(R"(data: {"error":{"message":"Overloaded","type":"overloaded_error")"),
+            std::string::npos)
       << *out;
   EXPECT_EQ(out->find("[DONE]"), std::string::npos);
+  // The error as its HTTP status would have been (529 overloaded -> 503): what the relay answers
+  // when it is the stream's first event.
+  ASSERT_NE(translator->stream_error(), nullptr);
+  EXPECT_EQ(core::http_status(*translator->stream_error()), 503);
 }
 
 TEST(AnthropicErrors, StatusMapping) {

@@ -105,6 +105,23 @@ TEST(Azure, FirstChunkWithoutRoleGetsOne) {
   EXPECT_EQ(chunk.at("choices").as_array()[0].at("delta").at("role"), "assistant");
 }
 
+TEST(Azure, ChunksOfUnexpectedShapeAreRelayedNotThrown) {
+  // The fuzzer's azure_stream/crash-choice-not-an-object: a choice that is not an object, and
+  // one without a delta, go through unchanged (but for the stream's id).
+  auto normalizer = make_azure_stream_normalizer();
+  auto out = normalizer->feed("data: {\"choices\":[1]}\n\ndata: {\"choices\":[{\"index\":0}]}\n\n");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out, "data: {\"choices\":[1]}\n\ndata: {\"choices\":[{\"index\":0}]}\n\n");
+}
+
+TEST(Azure, NonJsonEventWithSeveralDataLinesIsRelayedWhole) {
+  // The fuzzer's azure_stream/crash-multiline-non-json-data.
+  auto normalizer = make_azure_stream_normalizer();
+  auto out = normalizer->feed("data: not json\ndata:\ndata: line 3\n\n");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out, "data: not json\ndata: \ndata: line 3\n\n");
+}
+
 TEST(Azure, ContentFilterErrorKeepsItsShape) {
   AzureProvider provider(options());
   auto error = provider.map_error(

@@ -119,6 +119,32 @@ TEST(OllamaStream, NdjsonToSseAtAnyPieceSize) {
   }
 }
 
+TEST(OllamaStream, AbsurdTokenCountsAreClampedNotOverflowed) {
+  // The fuzzer's ollama_stream/crash-usage-sum-overflow: the sum overflowed int64 (UBSan).
+  auto translator = make_ollama_stream_translator(true);
+  auto out =
+      translator->feed(R"({"model":"m","message":{"role":"assistant","content":""},"done":true,)"
+                       R"("prompt_eval_count":9223372036854775807,"eval_count":-5})"
+                       "\n");
+  ASSERT_TRUE(out.has_value());
+  const auto chunks = testing::parse_sse_output(std::string(*out)).chunks;
+  ASSERT_FALSE(chunks.empty()) << *out;
+  const auto& usage = chunks.back().at("usage");
+  EXPECT_EQ(usage.at("prompt_tokens"), api::kMaxTokenCount);
+  EXPECT_EQ(usage.at("completion_tokens"), 0);
+  EXPECT_EQ(usage.at("total_tokens"), api::kMaxTokenCount);
+}
+
+TEST(OllamaStream, AnErrorLineIsTheStreamsErrorWithItsStatus) {
+  auto translator = make_ollama_stream_translator(false);
+  auto out = translator->feed("{\"error\":\"model is loading\"}\n");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(translator->finished());
+  ASSERT_NE(translator->stream_error(), nullptr);
+  EXPECT_EQ(core::http_status(*translator->stream_error()), 502);
+  EXPECT_NE(out->find("model is loading"), std::string::npos);
+}
+
 TEST(OllamaStream, ReportsTheBytesOfAnUnfinishedLine) {
   auto translator = make_ollama_stream_translator(false);
   const std::string piece(1 << 16, ' ');

@@ -11,6 +11,13 @@ TEST(LastEventEnd, FindsTheEndOfTheLastCompleteEvent) {
   EXPECT_EQ(last_event_end("data: a\n\ndata: b"), 9u);
   EXPECT_EQ(last_event_end("data: a\r\n\r\n"), 11u);
   EXPECT_EQ(last_event_end("data: a\r\rdata"), 9u);
+  // Mixed line ends (the fuzzer's pass_through/crash-lf-then-cr-blank-line): LF then CRLF, LF
+  // then CR, CRLF then LF, CR then CRLF.
+  EXPECT_EQ(last_event_end("data: a\n\r\ndata"), 10u);
+  EXPECT_EQ(last_event_end("data: a\n\rdata"), 9u);
+  EXPECT_EQ(last_event_end("data: a\r\n\ndata"), 10u);
+  EXPECT_EQ(last_event_end("data: a\r\r\ndata"), 10u);
+  EXPECT_EQ(last_event_end("data: a\r\ndata"), 0u);  // one CRLF is one line end
 }
 
 TEST(PassThrough, RelaysOnlyWholeEventsAndSeesDone) {

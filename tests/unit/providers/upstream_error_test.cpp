@@ -41,5 +41,15 @@ TEST(MapUpstreamError, NonJsonBodiesAreQuoted) {
   EXPECT_EQ(string_error.message, "model 'x' not found");
 }
 
+TEST(MapUpstreamError, TheQuotedExcerptIsCutBetweenCharactersAndStaysValidJson) {
+  // The fuzzer's upstream_error/crash-excerpt-cuts-utf8: 511 ASCII bytes, then 'é' across the
+  // 512-byte cut; and a body that is not UTF-8 at all.
+  const std::string body = std::string(511, 'x') + "\xc3\xa9 and more";
+  auto error = map_upstream_error("ollama", 400, body, "");
+  EXPECT_TRUE(error.message.ends_with(std::string(511, 'x'))) << error.message;
+  const std::string json = core::error_json(map_upstream_error("ollama", 400, "\xff\xfe", ""));
+  EXPECT_NE(json.find("\\ufffd\\ufffd"), std::string::npos) << json;
+}
+
 }  // namespace
 }  // namespace gw::providers

@@ -1,0 +1,105 @@
+#include "gw/cluster/worker_messages.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+namespace gw::cluster {
+namespace {
+
+namespace json = boost::json;
+
+core::Error bad_request(std::string message, std::string param = {}) {
+  return {core::Errc::kInvalidRequest, std::move(message), std::move(param)};
+}
+
+tl::expected<json::object, core::Error> object_body(std::string_view body) {
+  boost::system::error_code ec;
+  auto value = json::parse(body, ec);
+  if (ec || !value.is_object()) {
+    return tl::unexpected(bad_request("The request body must be a JSON object."));
+  }
+  return std::move(value.get_object());
+}
+
+tl::expected<std::string, core::Error> required_string(const json::object& body,
+                                                       std::string_view name) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr || !value->is_string() || value->get_string().empty()) {
+    return tl::unexpected(bad_request(
+        fmt::format("'{}' is required and must be a non-empty string", name), std::string(name)));
+  }
+  const std::string_view text = value->get_string();
+  const bool has_control = std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (has_control || text.size() > kMaxIdLength) {
+    return tl::unexpected(bad_request(
+        fmt::format("'{}' must be at most {} bytes without control characters", name, kMaxIdLength),
+        std::string(name)));
+  }
+  return std::string(text);
+}
+
+tl::expected<int64_t, core::Error> optional_integer(const json::object& body, std::string_view name,
+                                                    int64_t fallback, int64_t min) {
+  const auto* value = body.if_contains(name);
+  if (value == nullptr || value->is_null()) {
+    return fallback;
+  }
+  if (!value->is_int64() || value->get_int64() < min) {
+    return tl::unexpected(bad_request(
+        fmt::format("'{}' must be an integer of at least {}", name, min), std::string(name)));
+  }
+  return value->get_int64();
+}
+
+}  // namespace
+
+tl::expected<Registration, core::Error> parse_registration(std::string_view text) {
+  auto body = object_body(text);
+  if (!body) {
+    return tl::unexpected(body.error());
+  }
+  auto worker_id = required_string(*body, "worker_id");
+  auto model_id = required_string(*body, "model_id");
+  auto url = required_string(*body, "url");
+  auto capacity = optional_integer(*body, "capacity", 10, 1);
+  auto load = optional_integer(*body, "current_load", 0, 0);
+  for (const auto* failed : {&worker_id, &model_id, &url}) {
+    if (!*failed) {
+      return tl::unexpected(failed->error());
+    }
+  }
+  for (const auto* failed : {&capacity, &load}) {
+    if (!*failed) {
+      return tl::unexpected(failed->error());
+    }
+  }
+  return Registration{*worker_id, *model_id, *url, *capacity, *load};
+}
+
+tl::expected<Heartbeat, core::Error> parse_heartbeat(std::string_view text) {
+  auto body = object_body(text);
+  if (!body) {
+    return tl::unexpected(body.error());
+  }
+  auto worker_id = required_string(*body, "worker_id");
+  if (!worker_id) {
+    return tl::unexpected(worker_id.error());
+  }
+  auto load = optional_integer(*body, "current_load", 0, 0);
+  if (!load) {
+    return tl::unexpected(load.error());
+  }
+  Heartbeat heartbeat{std::move(*worker_id), *load, std::nullopt};
+  if (const auto* draining = body->if_contains("draining");
+      draining != nullptr && draining->is_bool()) {
+    heartbeat.draining = draining->get_bool();
+  }
+  return heartbeat;
+}
+
+}  // namespace gw::cluster

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+
+#include "gw/cluster/registry.hpp"
+#include "gw/core/error.hpp"
+
+namespace gw::cluster {
+
+// The JSON bodies a worker sends to the controller's internal API. Fields not named here are
+// ignored; ids and URLs are non-empty, at most kMaxIdLength bytes and free of control characters
+// (they reach log lines, metric labels and error messages). Errors are 400s naming the field.
+inline constexpr size_t kMaxIdLength = 256;
+
+// POST /internal/workers/register: worker_id, model_id, url; capacity (default 10, at least 1)
+// and current_load (default 0).
+tl::expected<Registration, core::Error> parse_registration(std::string_view body);
+
+// POST /internal/workers/heartbeat: worker_id; current_load (default 0); draining, when a boolean.
+struct Heartbeat {
+  std::string worker_id;
+  int64_t current_load = 0;
+  std::optional<bool> draining;
+};
+tl::expected<Heartbeat, core::Error> parse_heartbeat(std::string_view body);
+
+}  // namespace gw::cluster
