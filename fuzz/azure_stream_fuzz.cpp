@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const MakeTranslator make = [&] {
     return gw::providers::make_azure_stream_normalizer(strip_usage);
   };
-  const StreamExpectations expect{.json_events = false, .quiet_after_end = false};
+  const StreamExpectations expect{.json_events = false};
   const auto in_events = reference_events(input).events;
   // The known way to break the relay (a non-JSON event whose data has several lines) has a check
   // of its own, and such inputs get only that one, so that the rest can be fuzzed past it.

@@ -23,6 +23,7 @@ import {
   rawHttp,
   mockStats,
   readSse,
+  scrape,
 } from '../lib/harness.mjs';
 
 /**
@@ -65,6 +66,19 @@ function assertFinalError(result, code) {
   assert.equal(typeof last?.error, 'object', `final error event: ${JSON.stringify(result.events).slice(0, 500)}`);
   if (code) assert.equal(last.error.code, code, JSON.stringify(last));
   return last.error;
+}
+
+async function openFds(pid) {
+  const { readdir } = await import('node:fs/promises');
+  return (await readdir(`/proc/${pid}/fd`)).length;
+}
+
+/** After a fault: nothing in flight, the descriptors back to `fds` (within `slack`). */
+async function assertHealthy(gw, fds, slack = 2) {
+  await waitFor(async () => (await scrape(gw)).value('llm_gateway_requests_in_flight', { endpoint: 'chat_completions' }) === 0,
+    { message: 'requests in flight back to 0' });
+  await waitFor(async () => (await openFds(gw.proc.pid)) <= fds + slack,
+    { message: `descriptors back to ${fds} (+${slack})` });
 }
 
 async function vmRssKiB(pid) {
@@ -131,6 +145,52 @@ describe('upstream events without end (linear scan, bounded buffer)', () => {
     const body = await res.json();
     assert.match(body.error.message, /MAX_STREAM_EVENT_BYTES/);
     await waitFor(() => upstreamClosed, { message: 'the upstream request was closed' });
+  });
+});
+
+describe('upstream answers at the edges', () => {
+  test('100 KB of response headers: a prompt 502, streamed or not; no descriptor kept', async (t) => {
+    let padding = 100_000;
+    const upstream = await rawUpstream(t, (req, res, body) => {
+      const stream = JSON.parse(body).stream === true;
+      res.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json', 'x-padding': 'p'.repeat(padding) });
+      res.end(stream ? chunk('a') + 'data: [DONE]\n\n' : JSON.stringify({ id: 'c', object: 'chat.completion', choices: [] }));
+    });
+    const gw = await startGateway([], { PROVIDER_RAW_BASE_URL: `${upstream.url}/v1` });
+    t.after(() => gw.stop());
+    await waitForModel(gw, 'x');
+    const fds = await openFds(gw.proc.pid);
+    for (let i = 0; i < 20; i++) {
+      const res = await postChat(gw, chatBody('raw/x', 'hi', { stream: i % 2 === 0 }));
+      const body = await res.json();
+      assert.equal(res.status, 502, JSON.stringify(body));
+      assert.equal(body.error.code, 'upstream_error');
+    }
+    await assertHealthy(gw, fds);
+    padding = 10;
+    const fine = await postChat(gw, chatBody('raw/x', 'hi'));
+    assert.equal(fine.status, 200, await fine.clone().text());
+  });
+
+  test('data after [DONE] is not relayed; the next request is served', async (t) => {
+    const upstream = await rawUpstream(t, (req, res) => {
+      sseHead(res);
+      res.write(chunk('a') + 'data: [DONE]\n\n');
+      res.end(chunk('after the end') + 'data: [DONE]\n\n');
+    });
+    const gw = await startGateway([], { PROVIDER_RAW_BASE_URL: `${upstream.url}/v1` });
+    t.after(() => gw.stop());
+    await waitForModel(gw, 'x');
+    const fds = await openFds(gw.proc.pid);
+    for (let i = 0; i < 5; i++) {
+      const res = await postChat(gw, chatBody('raw/x', 'hi', { stream: true }));
+      assert.equal(res.status, 200);
+      const { events, error } = await collectSse(res);
+      assert.equal(error, null);
+      assert.deepEqual(events.slice(1), ['[DONE]'], JSON.stringify(events));
+      assert.equal(JSON.parse(events[0]).choices[0].delta.content, 'a');
+    }
+    await assertHealthy(gw, fds);
   });
 });
 

@@ -9,6 +9,7 @@ struct SseEvent {
   std::string_view event;  // empty means "message"
   std::string_view data;   // data lines joined with '\n'
   std::string_view id;
+  size_t end = 0;  // in the bytes of this feed(): just past the blank line that ended the event
 };
 
 // Incremental parser for text/event-stream (the WHATWG rules): lines end in CRLF, LF or CR, even
@@ -48,8 +49,9 @@ class SseParser {
         pos = eol + 1;
       }
       if (process_line(line)) {
-        on_event(SseEvent{
-            event_, std::string_view(data_).substr(0, data_.empty() ? 0 : data_.size() - 1), id_});
+        on_event(SseEvent{event_,
+                          std::string_view(data_).substr(0, data_.empty() ? 0 : data_.size() - 1),
+                          id_, pos});
         data_.clear();
         event_.clear();
       }

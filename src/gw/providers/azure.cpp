@@ -34,6 +34,9 @@ class AzureStream final : public ResponseTranslator {
 
  private:
   void on_event(std::string_view data) {
+    if (done_) {
+      return;  // nothing after the terminator is relayed (or counted)
+    }
     if (data == "[DONE]") {
       out_ += api::kSseDone;
       done_ = true;

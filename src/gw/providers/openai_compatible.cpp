@@ -18,6 +18,9 @@ class PassThrough final : public ResponseTranslator {
   }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
+    if (done_) {
+      return std::string_view();  // the stream ended at [DONE]: whatever follows is dropped
+    }
     std::string_view ready;
     if (pending_.empty()) {
       // The common case: no carried-over bytes, relay a prefix of the piece without copying.
@@ -38,9 +41,14 @@ class PassThrough final : public ResponseTranslator {
       ready = out_;
     }
     bool strip = false;
+    size_t done_end = std::string_view::npos;
     parser_.feed(ready, [&](const net::SseEvent& event) {
+      if (done_) {
+        return;  // nothing after the terminator is relayed (or counted)
+      }
       if (event.data == "[DONE]") {
         done_ = true;
+        done_end = event.end;
       } else if (event.data.starts_with(R"({"error")")) {
         error_ = true;
       } else if (event.data.find(R"("usage":{)") != std::string_view::npos) {
@@ -50,6 +58,9 @@ class PassThrough final : public ResponseTranslator {
         }
       }
     });
+    if (done_end < ready.size()) {
+      ready = ready.substr(0, done_end);
+    }
     if (strip) {
       ready = without_usage_only_events(ready);
     }

@@ -33,6 +33,13 @@ TEST(SseParser, OneEventPerBlankLine) {
   EXPECT_EQ(seen[1].data, "b");
 }
 
+TEST(SseParser, EachEventSaysWhereItEndsInTheRead) {
+  SseParser parser;
+  std::vector<size_t> ends;
+  parser.feed("data: a\n\ndata: b\r\n\r\n: c\n", [&](const SseEvent& e) { ends.push_back(e.end); });
+  EXPECT_EQ(ends, (std::vector<size_t>{9, 20}));
+}
+
 TEST(SseParser, EventSplitAcrossReadsAtEveryByte) {
   const std::string stream = "event: message_start\ndata: {\"x\":1}\n\ndata: [DONE]\n\n";
   for (size_t split = 0; split <= stream.size(); ++split) {

@@ -72,6 +72,20 @@ TEST(PassThrough, ReportsTheBytesOfAnUnfinishedEvent) {
   EXPECT_EQ(relay->buffered(), 6u + 64 * piece.size());
 }
 
+TEST(PassThrough, NothingAfterDoneIsRelayed) {
+  for (bool strip : {false, true}) {
+    auto relay = make_pass_through(strip);
+    auto out = relay->feed("data: {\"a\":1}\r\n\r\ndata: [DONE]\r\n\r\ndata: {\"after\":1}\n\n");
+    ASSERT_TRUE(out.has_value());
+    EXPECT_TRUE(relay->finished());
+    EXPECT_EQ(out->find("after"), std::string_view::npos) << *out;
+    EXPECT_TRUE(out->ends_with("[DONE]\r\n\r\n") || out->ends_with("[DONE]\n\n")) << *out;
+    auto later = relay->feed("data: {\"later\":1}\n\n");
+    ASSERT_TRUE(later.has_value());
+    EXPECT_TRUE(later->empty());
+  }
+}
+
 TEST(PassThrough, NotFinishedWithoutDone) {
   auto relay = make_pass_through();
   auto ready = relay->feed("data: {\"a\":1}\n\n");
