@@ -166,3 +166,126 @@ describe('graceful worker shutdown', () => {
     assert.equal((await mockStats(mocks[0])).completed, 2);
   });
 });
+
+/** Clients sending requests in a loop until stopped; each outcome counted, none asserted. */
+function backgroundTraffic(controller, clients = 4) {
+  const tally = { sent: 0, ok: 0, failed: 0, statuses: {} };
+  let stop = false;
+  const loops = Array.from({ length: clients }, async () => {
+    while (!stop) {
+      tally.sent++;
+      try {
+        const res = await postChat(controller, chatBody('llama3', `traffic ${tally.sent}`));
+        await res.arrayBuffer();
+        if (res.status === 200) tally.ok++;
+        else {
+          tally.failed++;
+          tally.statuses[res.status] = (tally.statuses[res.status] ?? 0) + 1;
+        }
+      } catch {
+        tally.failed++;
+        tally.statuses.refused = (tally.statuses.refused ?? 0) + 1;
+      }
+    }
+  });
+  return { tally, stop: async () => { stop = true; await Promise.all(loops); } };
+}
+
+describe('a worker frozen with SIGSTOP', () => {
+  test('requests keep succeeding (a frozen worker costs one first-byte timeout), it leaves routing, and returns after SIGCONT', async (t) => {
+    const { controller, mocks, workers } = await setup(t, {
+      controllerFlags: ['--first-byte-timeout', '1', '--circuit-failures', '2'],
+    });
+    const traffic = backgroundTraffic(controller);
+    await waitFor(() => traffic.tally.ok >= 20, { message: 'traffic flowing' });
+    const frozenAt = Date.now();
+    workers[0].proc.kill('SIGSTOP');
+    try {
+      await waitForWorkers(controller, (ws) => workerById(ws, 'w0')?.health === 'lost', {
+        timeout: (HEARTBEAT_TIMEOUT_S + 3) * 1000,
+        message: 'w0 lost after its heartbeats stopped',
+      });
+      const leftAfter = Date.now() - frozenAt;
+      const okAtLoss = traffic.tally.ok;
+      await waitFor(() => traffic.tally.ok >= okAtLoss + 20, { timeout: 10_000, message: 'traffic after the loss' });
+      await traffic.stop();
+      t.diagnostic(`frozen worker left routing after ${leftAfter} ms; ${JSON.stringify(traffic.tally)}`);
+      // What is lost: the requests the frozen worker held when it stopped (at most one per
+      // client), each a 504 at the first-byte timeout: the controller does not give up on an
+      // attempt when its worker is found lost, and a timed-out attempt ends the request (no
+      // stacked timeouts). Nothing else fails.
+      assert.ok(traffic.tally.failed <= 4, JSON.stringify(traffic.tally));
+      assert.equal(traffic.tally.failed, traffic.tally.statuses[504] ?? 0, JSON.stringify(traffic.tally));
+      const before = (await mockStats(mocks[0])).requests;
+      for (let i = 0; i < 5; i++) await chatOk(controller);
+      assert.equal((await mockStats(mocks[0])).requests, before, 'a lost worker gets no traffic');
+    } finally {
+      workers[0].proc.kill('SIGCONT');
+    }
+    // Thawed, it heartbeats again (registering anew if the controller forgot it), and gets
+    // traffic again: at once if it was forgotten, else through its half-open circuit's trial.
+    await waitForWorkers(controller, (ws) => ['healthy', 'suspect'].includes(workerById(ws, 'w0')?.health),
+      { timeout: 5000, message: 'w0 back' });
+    const before = (await mockStats(mocks[0])).requests;
+    await waitFor(
+      async () => {
+        await chatOk(controller);
+        return (await mockStats(mocks[0])).requests > before;
+      },
+      { interval: 0, message: 'traffic reaches the thawed worker' },
+    );
+  });
+});
+
+describe('a worker that serves but no longer heartbeats', () => {
+  test('the controller\'s own probes keep it in routing, and no request fails', async (t) => {
+    const { controller, mocks } = await setup(t, { count: 1 });
+    const silentMock = await startMock(['--models', 'llama3']);
+    t.after(() => silentMock.stop());
+    // Registered once, then silent: its next heartbeat would be an hour away.
+    const silent = await startWorker({ id: 'silent', model: 'llama3', backend: silentMock, controller, flags: ['--heartbeat-interval', '3600'] });
+    t.after(() => silent.stop());
+    await waitForWorkers(controller, (ws) => ws.length === 2, { message: 'both registered' });
+    const traffic = backgroundTraffic(controller);
+    // Past two heartbeat timeouts without a heartbeat, its probes (GET /health) answered.
+    const silentSince = Date.now();
+    const seen = new Set();
+    await waitFor(async () => {
+      seen.add(workerById(await listWorkers(controller), 'silent').health);
+      return Date.now() - silentSince > HEARTBEAT_TIMEOUT_S * 2000;
+    }, { timeout: HEARTBEAT_TIMEOUT_S * 4000, interval: 100, message: 'two heartbeat timeouts' });
+    const served = (await mockStats(silentMock)).requests;
+    const okNow = traffic.tally.ok;
+    await waitFor(() => traffic.tally.ok >= okNow + 20, { message: 'more traffic' });
+    await traffic.stop();
+    t.diagnostic(`silent worker's health over ${HEARTBEAT_TIMEOUT_S * 2} s: ${[...seen].join(', ')}; ${JSON.stringify(traffic.tally)}`);
+    assert.equal(traffic.tally.failed, 0, JSON.stringify(traffic.tally));
+    assert.ok(!seen.has('lost'), [...seen].join(', '));
+    assert.ok((await mockStats(silentMock)).requests > served, 'still routed to');
+    assert.ok((await mockStats(mocks[0])).requests > 0);
+  });
+});
+
+describe('the controller restarted under load', () => {
+  test('workers register with the new controller by themselves and traffic resumes', async (t) => {
+    const { controller } = await setup(t);
+    const port = controller.port;
+    const traffic = backgroundTraffic(controller);
+    await waitFor(() => traffic.tally.ok >= 20, { message: 'traffic flowing' });
+    controller.proc.kill('SIGKILL');
+    await controller.exited;
+    const downAt = Date.now();
+    const restarted = await startController(['--heartbeat-timeout', String(HEARTBEAT_TIMEOUT_S)], {}, { port });
+    t.after(() => restarted.stop());
+    // The workers' next heartbeats get 404 (unknown worker): they register again.
+    await waitForWorkers(restarted, (ws) => ws.length === 2 && ws.every((w) => w.health === 'healthy'),
+      { timeout: 5000, message: 'both workers registered with the new controller' });
+    const recoveredAfter = Date.now() - downAt;
+    const failedAtRecovery = traffic.tally.failed;
+    const okAtRecovery = traffic.tally.ok;
+    await waitFor(() => traffic.tally.ok >= okAtRecovery + 40, { timeout: 10_000, message: 'traffic after the restart' });
+    await traffic.stop();
+    t.diagnostic(`workers back ${recoveredAfter} ms after the kill; ${JSON.stringify(traffic.tally)}`);
+    assert.equal(traffic.tally.failed, failedAtRecovery, `no failure once the workers were back: ${JSON.stringify(traffic.tally)}`);
+  });
+});

@@ -24,6 +24,7 @@ import {
   mockStats,
   readSse,
   scrape,
+  rawConnect,
 } from '../lib/harness.mjs';
 
 /**
@@ -190,6 +191,75 @@ describe('upstream answers at the edges', () => {
       assert.deepEqual(events.slice(1), ['[DONE]'], JSON.stringify(events));
       assert.equal(JSON.parse(events[0]).choices[0].delta.content, 'a');
     }
+    await assertHealthy(gw, fds);
+  });
+});
+
+/** The soft limit on open files of this (test) process: what it and the processes it starts get. */
+async function openFileLimit() {
+  const { readFile } = await import('node:fs/promises');
+  return Number(/Max open files\s+(\d+)/.exec(await readFile('/proc/self/limits', 'utf8'))[1]);
+}
+
+/** Milliseconds for each of `count` sequential echo requests. */
+async function latencies(gw, count) {
+  const times = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const res = await postChat(gw, chatBody('echo', `normal ${i}`));
+    assert.equal(res.status, 200);
+    await res.json();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b);
+}
+
+describe('client abuse while a normal client is served', () => {
+  test('idle connections by the thousand, slowloris heads and bodies: normal requests still answered promptly', async (t) => {
+    // Deadlines far longer than the test: the abusers stay connected throughout, and a normal
+    // request stuck behind them would take as long.
+    const gw = await startGateway(['--header-timeout', '60', '--body-timeout', '60', '--keepalive-timeout', '60']);
+    t.after(() => gw.stop());
+    const fds = await openFds(gw.proc.pid);
+    const before = await latencies(gw, 30);
+
+    const idleCount = Math.min(2000, (await openFileLimit()) - 300);
+    const abusers = [];
+    t.after(() => abusers.forEach((c) => c.destroy()));
+    for (let i = 0; i < idleCount; i++) abusers.push(await rawConnect(gw.port));
+    const heads = [];
+    for (let i = 0; i < 50; i++) {
+      const conn = await rawConnect(gw.port);
+      conn.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      heads.push(conn);
+      abusers.push(conn);
+    }
+    const bodies = [];
+    for (let i = 0; i < 20; i++) {
+      const conn = await rawConnect(gw.port);
+      conn.write('POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"model":"echo",');
+      bodies.push(conn);
+      abusers.push(conn);
+    }
+    const trickle = setInterval(() => {
+      for (const conn of heads) if (!conn.closed()) conn.write('X-Slow: 1\r\n');
+      for (const conn of bodies) if (!conn.closed()) conn.write(' ');
+    }, 50);
+    t.after(() => clearInterval(trickle));
+    await waitFor(async () => (await openFds(gw.proc.pid)) >= fds + abusers.length,
+      { message: `the gateway holds all ${abusers.length} abusive connections` });
+
+    const during = await latencies(gw, 30);
+    const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))].toFixed(1);
+    t.diagnostic(`${idleCount} idle, 50 slow heads, 20 slow bodies; normal request ms p50/p95/max: ` +
+      `before ${pct(before, 0.5)}/${pct(before, 0.95)}/${pct(before, 1)}, during ${pct(during, 0.5)}/${pct(during, 0.95)}/${pct(during, 1)}`);
+    // A request that waited behind an abuser would wait for its 60 s deadline: 5 s tells the two
+    // apart on any machine, sanitizers included.
+    assert.ok(during.at(-1) < 5000, `slowest normal request ${during.at(-1)} ms`);
+    assert.ok(abusers.every((c) => !c.closed()), 'the abusers were still connected throughout');
+
+    clearInterval(trickle);
+    abusers.forEach((c) => c.destroy());
     await assertHealthy(gw, fds);
   });
 });
