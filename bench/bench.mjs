@@ -384,6 +384,19 @@ async function main() {
   const table = lines.join('\n');
   console.log(table);
 
+  // Every figure measured (the smoke run checks that the benchmark still measures what it says,
+  // not how fast: no timing threshold), and nothing failed along the way.
+  const measured = rows.flatMap(([label, ...v]) => v.map((x, i) => [`${label} [${i}]`, x]))
+    .concat([['instructions nginx', nginxIr], ['instructions gateway', gatewayIr],
+      ['instructions translation', translationIr], ['instructions controller', controllerIr],
+      ['held-stream RSS', holdRss], ['idle RSS', idleRss]]);
+  // CPU times come in clock ticks (10 ms): a quick run's may round to 0, never below.
+  const missing = measured
+    .filter(([label, x]) => !(Number.isFinite(x) && (x > 0 || (x === 0 && label.startsWith('CPU')))))
+    .map(([label, x]) => `${label} = ${x}`);
+  if (missing.length > 0) throw new Error(`figures not measured:\n${missing.join('\n')}`);
+  if (held.failed !== 0) throw new Error(`${held.failed} of ${cfg.concurrentStreams} held streams failed`);
+
   if (outFile) {
     const cpu = os.cpus()[0]?.model ?? 'unknown';
     const doc = `# Benchmarks

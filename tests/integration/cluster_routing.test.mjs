@@ -175,6 +175,19 @@ describe('relaying', () => {
     assert.equal((await mockStats(mock)).requests, 1, 'the worker rejected it before the backend');
   });
 
+  test('a backend\'s 4xx is passed on as it is and never tried on another worker', async (t) => {
+    // Two workers whose backends both refuse: a retry would show as a second backend request.
+    const mocks = await startMocks(t, 2, ['--fail-status', '400']);
+    const { controller } = await cluster(t, { mocks });
+    for (const stream of [false, true]) {
+      const res = await postChat(controller, chatBody('llama3', 'refused', { stream }));
+      assert.equal(res.status, 400);
+      assert.match((await res.json()).error.message, /failure injected/);
+    }
+    const requests = (await Promise.all(mocks.map(mockStats))).map((s) => s.requests);
+    assert.equal(requests[0] + requests[1], 2, `one backend request per client request: ${requests}`);
+  });
+
   test('a stream cut by the backend ends with exactly one error event', async (t) => {
     const [mock] = await startMocks(t, 1, ['--cut-after', '2']);
     const { controller } = await cluster(t, { mocks: [mock] });
