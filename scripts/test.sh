@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds, and runs the unit, integration and
-# end-to-end tests (ctest), then the unit and integration tests again under ASan + UBSan, the
-# libFuzzer targets over their corpora plus a few seconds of new inputs each (fuzz/README.md), and
-# the unit tests and the two-thread integration runs under ThreadSanitizer.
+# end-to-end tests (ctest), then the unit, integration and end-to-end tests again under ASan +
+# UBSan, the libFuzzer targets over their corpora plus a fixed number of new inputs each
+# (fuzz/README.md), and the unit tests and the two-thread integration runs under ThreadSanitizer.
 # GW_SKIP_SANITIZERS=1 skips the ASan pass, GW_SKIP_FUZZ=1 the fuzz smoke run, GW_SKIP_TSAN=1 the
 # TSan pass (quicker local runs). Each stage prints how long it took.
 set -euo pipefail
@@ -32,7 +32,7 @@ if [[ "${GW_SKIP_SANITIZERS:-0}" != 1 ]]; then
   GW_WERROR=ON scripts/build.sh asan
   echo "==> unit and integration tests under ASan + UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L "unit|integration"
+    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L "unit|integration|e2e"
   stage_done "ASan + UBSan build and tests"
 fi
 if [[ "${GW_SKIP_FUZZ:-0}" != 1 ]]; then

@@ -19,11 +19,13 @@ describe('the OpenAI SDK through a controller and its workers', () => {
       { id: 'llama3-gpu-001', model: 'llama3', flags: ['--backend-model', 'llama3:8b'] },
       { id: 'llama3-gpu-002', model: 'llama3', flags: ['--backend-model', 'llama3:8b', '--backend-type', 'anthropic'] },
       { id: 'mistral-cpu-001', model: 'mistral', flags: ['--backend-type', 'ollama'] },
+      // A model only an Anthropic-dialect worker serves: reached by name, not by a tie-break.
+      { id: 'claude-gpu-001', model: 'llama3-anthropic', flags: ['--backend-model', 'llama3:8b', '--backend-type', 'anthropic'] },
     ];
     for (const w of workers) {
       procs.push(await startWorker({ id: w.id, model: w.model, backend: mock, controller, flags: w.flags }));
     }
-    await waitForWorkers(controller, (ws) => ws.length === 3, { message: 'three workers' });
+    await waitForWorkers(controller, (ws) => ws.length === workers.length, { message: 'every worker' });
     openai = new OpenAI({ baseURL: `${controller.url}/v1`, apiKey: 'sk-client', maxRetries: 0, timeout: 10_000 });
   });
   after(() => Promise.all(procs.map((p) => p.stop())));
@@ -31,7 +33,7 @@ describe('the OpenAI SDK through a controller and its workers', () => {
   test('models.list shows the models that have healthy workers', async () => {
     const ids = [];
     for await (const model of openai.models.list()) ids.push(model.id);
-    assert.deepEqual(ids.sort(), ['llama3', 'mistral']);
+    assert.deepEqual(ids.sort(), ['llama3', 'llama3-anthropic', 'mistral']);
   });
 
   test('chat.completions.create, plain and streamed, on both models', async () => {
@@ -55,15 +57,23 @@ describe('the OpenAI SDK through a controller and its workers', () => {
     }
   });
 
-  test('tool calls: streamed equal non-streamed through the cluster', async () => {
+  test('tool calls through each adapter: what the backend called, streamed and not', async () => {
     const messages = [{ role: 'user', content: 'Paris weather' }];
-    const plain = await openai.chat.completions.create({ model: 'llama3', messages, tools: TOOLS });
-    const expected = plain.choices[0].message.tool_calls.map((c) => ({ name: c.function.name, args: JSON.parse(c.function.arguments) }));
-    assert.equal(expected.length, 2);
-    const stream = await openai.chat.completions.create({ model: 'llama3', messages, tools: TOOLS, stream: true });
-    const chunks = [];
-    for await (const chunk of stream) chunks.push(chunk);
-    assert.deepEqual(assembleToolCalls(chunks).map((c) => ({ name: c.name, args: JSON.parse(c.arguments) })), expected);
+    // The mock backend calls every tool offered with {"query": <the user's message>}, in order
+    // (tests/lib/tools.mjs): the expected calls do not come from the system under test.
+    const expected = TOOLS.map((tool) => ({ name: tool.function.name, args: { query: 'Paris weather' } }));
+    // OpenAI-compatible and Ollama workers by their own models; the Anthropic dialect by its own.
+    for (const model of ['llama3', 'mistral', 'llama3-anthropic']) {
+      const plain = await openai.chat.completions.create({ model, messages, tools: TOOLS });
+      assert.equal(plain.choices[0].finish_reason, 'tool_calls', model);
+      const calls = plain.choices[0].message.tool_calls;
+      assert.deepEqual(calls.map((c) => ({ name: c.function.name, args: JSON.parse(c.function.arguments) })), expected, model);
+      assert.ok(calls.every((c) => c.id && c.type === 'function'), model);
+      const stream = await openai.chat.completions.create({ model, messages, tools: TOOLS, stream: true });
+      const chunks = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      assert.deepEqual(assembleToolCalls(chunks).map((c) => ({ name: c.name, args: JSON.parse(c.arguments) })), expected, model);
+    }
   });
 
   test('errors surface as the SDK error classes', async () => {

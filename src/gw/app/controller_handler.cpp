@@ -52,7 +52,7 @@ ControllerState::ControllerState(ControllerConfig c)
                                                            : "Bearer " + config.internal_api_key),
       registry(config.registry),
       started_at(api::unix_now()) {
-  add_worker_metrics(metrics, registry);
+  add_worker_metrics(metrics, registry, queued);
 }
 
 void ControllerState::capacity_freed() {

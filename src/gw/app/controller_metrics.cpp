@@ -3,6 +3,7 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <atomic>
 #include <map>
 
 namespace gw::app {
@@ -26,7 +27,8 @@ double circuit_value(cluster::CircuitBreaker::State state) {
 
 class WorkerGauges final : public prometheus::Collectable {
  public:
-  explicit WorkerGauges(const cluster::WorkerRegistry& registry) : registry_(registry) {}
+  WorkerGauges(const cluster::WorkerRegistry& registry, const std::atomic<size_t>& queued)
+      : registry_(registry), queued_(queued) {}
 
   std::vector<MetricFamily> Collect() const override {
     const auto workers = registry_.list(std::nullopt, cluster::Clock::now());
@@ -86,17 +88,26 @@ class WorkerGauges final : public prometheus::Collectable {
       r.gauge.value = counts.second;
       healthy.metric.push_back(std::move(r));
     }
-    return {registered, healthy, in_flight, capacity, circuit, transitions, heartbeat_age};
+    MetricFamily queued{"llm_gateway_queued_requests",
+                        "Controller: requests waiting for a worker's capacity (QUEUE_MAX_SIZE)",
+                        MetricType::Gauge,
+                        {}};
+    ClientMetric depth;
+    depth.gauge.value = static_cast<double>(queued_.load(std::memory_order_relaxed));
+    queued.metric.push_back(std::move(depth));
+    return {registered, healthy, in_flight, capacity, circuit, transitions, heartbeat_age, queued};
   }
 
  private:
   const cluster::WorkerRegistry& registry_;
+  const std::atomic<size_t>& queued_;
 };
 
 }  // namespace
 
-void add_worker_metrics(metrics::Metrics& metrics, const cluster::WorkerRegistry& registry) {
-  metrics.add_collectable(std::make_shared<WorkerGauges>(registry));
+void add_worker_metrics(metrics::Metrics& metrics, const cluster::WorkerRegistry& registry,
+                        const std::atomic<size_t>& queued) {
+  metrics.add_collectable(std::make_shared<WorkerGauges>(registry, queued));
 }
 
 }  // namespace gw::app

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "gw/cluster/registry.hpp"
@@ -9,7 +10,9 @@ namespace gw::app {
 
 // Adds the controller's worker families to `metrics`, computed from `registry` at each scrape
 // (so a removed worker leaves no stale series): registered and healthy workers by model, and per
-// worker its in-flight load, capacity, circuit state and transitions, and heartbeat age.
-void add_worker_metrics(metrics::Metrics& metrics, const cluster::WorkerRegistry& registry);
+// worker its in-flight load, capacity, circuit state and transitions, and heartbeat age; and the
+// requests waiting in the capacity queue (`queued`, which must outlive `metrics`' scrapes).
+void add_worker_metrics(metrics::Metrics& metrics, const cluster::WorkerRegistry& registry,
+                        const std::atomic<size_t>& queued);
 
 }  // namespace gw::app
