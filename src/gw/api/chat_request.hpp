@@ -69,7 +69,13 @@ tl::expected<boost::json::object, core::Error> parse_request_object(
     std::string_view body, boost::json::storage_ptr memory = {});
 
 // Whether `text` is one well-formed JSON object (valid UTF-8 included): what a relayed
-// non-streamed body must be before it is labelled application/json.
-bool is_json_object(std::string_view text);
+// non-streamed body must be before it is labelled application/json; and, read in the same pass,
+// its top-level "usage" counts as read_usage() would give them. May grow the string's capacity
+// (never its contents): the parser reads a few bytes past the end.
+struct JsonObjectCheck {
+  bool is_object = false;
+  std::optional<Usage> usage;
+};
+JsonObjectCheck check_json_object(std::string& text);
 
 }  // namespace gw::api

@@ -76,11 +76,39 @@ tl::expected<boost::json::object, core::Error> parse_request_object(
   return std::move(value.as_object());
 }
 
-bool is_json_object(std::string_view text) {
-  // The DOM parser validates the whole text (the on-demand one checks only what it visits).
+JsonObjectCheck check_json_object(std::string& text) {
+  // The DOM parser validates the whole text (the on-demand one checks only what it visits). It
+  // reads SIMDJSON_PADDING bytes past the end: given the string's own spare capacity it parses in
+  // place, where it would otherwise allocate and fill a padded copy on every call.
   thread_local simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  return parser.parse(text.data(), text.size()).get(root) == simdjson::SUCCESS && root.is_object();
+  if (text.capacity() < text.size() + simdjson::SIMDJSON_PADDING) {
+    text.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  }
+  JsonObjectCheck check;
+  simdjson::dom::object root;
+  if (parser.parse(text.data(), text.size(), false).get(root) != simdjson::SUCCESS) {
+    return check;
+  }
+  check.is_object = true;
+  // The usage in the same pass, as read_usage would read it (the last "usage" key wins).
+  simdjson::dom::object usage;
+  for (auto [key, value] : root) {
+    if (key == "usage") {
+      check.usage.reset();
+      if (value.get(usage) == simdjson::SUCCESS) {
+        Usage counts;
+        for (auto [name, count] : usage) {
+          int64_t number = 0;
+          if ((name == "prompt_tokens" || name == "completion_tokens") &&
+              count.get(number) == simdjson::SUCCESS) {
+            (name == "prompt_tokens" ? counts.prompt_tokens : counts.completion_tokens) = number;
+          }
+        }
+        check.usage = counts;
+      }
+    }
+  }
+  return check;
 }
 
 std::optional<Usage> read_usage(std::string_view json) {

@@ -158,9 +158,12 @@ class UpstreamAccounting {
   }
   void read_usage(std::string_view completion) {
     if (auto counts = api::read_usage(completion)) {
-      log_.prompt_tokens = counts->prompt_tokens;
-      log_.completion_tokens = counts->completion_tokens;
+      set_usage(*counts);
     }
+  }
+  void set_usage(const api::Usage& counts) {
+    log_.prompt_tokens = counts.prompt_tokens;
+    log_.completion_tokens = counts.completion_tokens;
   }
 
  private:
@@ -312,7 +315,11 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
       co_await net::respond_error(exchange.writer, translated.error());
       co_return RelayEnd::kUpstreamFailed;
     }
-    accounting.read_usage(*translated);
+    if (auto usage = translator.completion_usage()) {
+      accounting.set_usage(*usage);
+    } else {
+      accounting.read_usage(*translated);
+    }
     net::Response response{200, "application/json", {}, std::move(*translated)};
     response.relayed = relayed_headers(upstream);
     const bool sent = co_await exchange.writer.send(std::move(response));

@@ -19,8 +19,9 @@ class AzureStream final : public ResponseTranslator {
   explicit AzureStream(bool strip_usage) : strip_usage_(strip_usage) {}
 
   tl::expected<std::string, core::Error> complete(std::string body) override {
-    return relayed_completion(std::move(body));
+    return relayed_completion(std::move(body), completion_usage_);
   }
+  std::optional<api::Usage> completion_usage() const override { return completion_usage_; }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     out_.clear();
@@ -120,6 +121,7 @@ class AzureStream final : public ResponseTranslator {
   bool done_ = false;
   bool strip_usage_;
   api::Usage usage_;
+  std::optional<api::Usage> completion_usage_;
 };
 
 }  // namespace

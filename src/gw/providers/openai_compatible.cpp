@@ -14,8 +14,9 @@ class PassThrough final : public ResponseTranslator {
   explicit PassThrough(bool strip_usage) : strip_usage_(strip_usage) {}
 
   tl::expected<std::string, core::Error> complete(std::string body) override {
-    return relayed_completion(std::move(body));
+    return relayed_completion(std::move(body), completion_usage_);
   }
+  std::optional<api::Usage> completion_usage() const override { return completion_usage_; }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     if (done_) {
@@ -115,15 +116,19 @@ class PassThrough final : public ResponseTranslator {
   bool done_ = false;
   bool error_ = false;
   api::Usage usage_;
+  std::optional<api::Usage> completion_usage_;
 };
 
 }  // namespace
 
-tl::expected<std::string, core::Error> relayed_completion(std::string body) {
-  if (!api::is_json_object(body)) {
+tl::expected<std::string, core::Error> relayed_completion(std::string body,
+                                                          std::optional<api::Usage>& usage) {
+  auto check = api::check_json_object(body);
+  if (!check.is_object) {
     return tl::unexpected(core::Error{
         core::Errc::kUpstreamError, "upstream answered 200 with a body that is not a JSON object"});
   }
+  usage = check.usage;
   return body;
 }
 

@@ -42,8 +42,10 @@ class OpenAICompatibleProvider final : public Provider {
 std::unique_ptr<ResponseTranslator> make_pass_through(bool strip_usage = false);
 
 // A non-streamed OpenAI-dialect body, relayed as is once it is known to be a JSON object (an HTML
-// error page or a truncated body answered with 200 is a 502, not a success).
-tl::expected<std::string, core::Error> relayed_completion(std::string body);
+// error page or a truncated body answered with 200 is a 502, not a success); `usage` gets its
+// usage, read in the same pass.
+tl::expected<std::string, core::Error> relayed_completion(std::string body,
+                                                          std::optional<api::Usage>& usage);
 
 // The end of the last complete SSE event in `bytes` (just past its blank line), or 0. The caller
 // has scanned the bytes before `from` already (they hold no blank line): only the rest, and the

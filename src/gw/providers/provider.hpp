@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
@@ -61,6 +62,9 @@ class ResponseTranslator {
   virtual const core::Error* stream_error() const { return nullptr; }
   // Streams: the token counts seen so far (a cut stream still reports what it got).
   virtual api::Usage usage() const { return {}; }
+  // Non-streamed: the usage complete() read from the body in passing, when it parsed it (the
+  // relayed dialects validate the body anyway); nullopt leaves it to the caller.
+  virtual std::optional<api::Usage> completion_usage() const { return std::nullopt; }
   // Streams: bytes held for an event (or line) that has not ended yet. The relay bounds it: an
   // upstream that never ends an event must not grow the gateway's memory without limit.
   virtual size_t buffered() const = 0;

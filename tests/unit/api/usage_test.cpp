@@ -95,3 +95,26 @@ TEST(PassThroughUsage, CountsUsageAndStripsTheChunkTheClientDidNotAskFor) {
 
 }  // namespace
 }  // namespace gw::api
+
+namespace gw::api {
+namespace {
+
+TEST(CheckJsonObject, ValidatesAndReadsUsageInOnePass) {
+  std::string body =
+      R"({"id":"c","usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8},"x":[1]})";
+  auto check = check_json_object(body);
+  EXPECT_TRUE(check.is_object);
+  ASSERT_TRUE(check.usage.has_value());
+  EXPECT_EQ(check.usage->prompt_tokens, 3);
+  EXPECT_EQ(check.usage->completion_tokens, 5);
+  std::string no_usage = R"({"id":"c","usage":null})";
+  auto without = check_json_object(no_usage);
+  EXPECT_TRUE(without.is_object);
+  EXPECT_FALSE(without.usage.has_value());
+  for (std::string bad : {R"({"id":"c",)", "[1]", "<html></html>", "{\"a\":\"\xff\"}"}) {
+    EXPECT_FALSE(check_json_object(bad).is_object) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace gw::api
