@@ -4,6 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import {
   startGateway,
   startController,
@@ -18,6 +19,7 @@ import {
   waitForWorkers,
   waitForModel,
   scrape,
+  listWorkers,
 } from '../lib/harness.mjs';
 
 describe('HTTP details', () => {
@@ -100,6 +102,34 @@ describe('cluster settings', () => {
     const served = await queued;
     assert.equal(served.status, 200);
     await served.body.cancel();
+  });
+
+  test('ADVERTISE_URL: the controller reaches the worker at the URL it advertised', async (t) => {
+    // A TCP relay in front of the worker, started first: its port is what the worker advertises.
+    let workerPort = 0;
+    let relayed = 0;
+    const relay = net.createServer((client) => {
+      relayed++;
+      const upstream = net.connect(workerPort, '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => relay.close(resolve)));
+    const advertised = `http://127.0.0.1:${relay.address().port}`;
+    const mock = await startMock(['--models', 'm']);
+    t.after(() => mock.stop());
+    const controller = await startController();
+    t.after(() => controller.stop());
+    const worker = await startWorker({ id: 'w', model: 'm', backend: mock, controller, flags: ['--advertise-url', advertised] });
+    t.after(() => worker.stop());
+    workerPort = worker.port;
+    await waitForWorkers(controller, (ws) => ws.length === 1, { message: 'worker registered' });
+    assert.equal((await listWorkers(controller))[0].url, advertised);
+    const res = await postChat(controller, chatBody('m', 'through the advertised URL'));
+    assert.equal(res.status, 200);
+    assert.ok(relayed >= 1, 'the request went through the advertised address');
   });
 
   test('BACKEND_TYPE=azure: a worker in front of an Azure OpenAI deployment', async (t) => {
