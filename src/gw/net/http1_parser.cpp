@@ -477,8 +477,12 @@ bool Http1Parser::parse_field(const char*& p, error_code& ec) {
     case 17:
       if (token_equals(name, "transfer-encoding")) {
         coded_ = true;
+        // A field with no coding at all is refused: Beast refuses it, and a hop that reads it
+        // as "no transfer coding" would frame the message differently.
         bool bad = false;
-        for_each_element(field_value, [this, &bad](std::string_view coding) {
+        bool any = false;
+        for_each_element(field_value, [this, &bad, &any](std::string_view coding) {
+          any = true;
           // "chunked" takes no parameters: "chunked;q=1" is some other coding, not chunked.
           const bool is_chunked = iequals(coding, "chunked");
           // Chunked must be the last coding, once; a request may use no other (nothing here
@@ -488,7 +492,7 @@ bool Http1Parser::parse_field(const char*& p, error_code& ec) {
           }
           chunked_ = is_chunked;
         });
-        if (bad) {
+        if (bad || !any) {
           ec = error::bad_transfer_encoding;
           return false;
         }

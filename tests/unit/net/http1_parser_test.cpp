@@ -192,6 +192,13 @@ TEST(RequestParser, RefusesAmbiguousOrMalformedMessages) {
                 error::bad_transfer_encoding},
            Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
                 error::bad_transfer_encoding},
+           // An empty Transfer-Encoding beside a chunked one (the fuzzer's
+           // http1_differential/crash-empty-transfer-encoding).
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+                "\r\n\r\n0\r\n\r\n",
+                error::bad_transfer_encoding},
+           Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: ,\r\n\r\n0\r\n\r\n",
+                error::bad_transfer_encoding},
            Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
                 error::bad_chunk},
            Case{"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n",
