@@ -155,8 +155,11 @@ describe('server metrics after a scripted mix of traffic', () => {
     const gw2 = await startGateway([], { ANTHROPIC_BASE_URL: cutting.url, ANTHROPIC_API_KEY: KEY });
     t.after(() => gw2.stop());
     await modelsListed(gw2, 1);
-    const cut = await collectSse(await postChat(gw2, chatBody('anthropic/mock-model', content, { stream: true })));
-    assert.ok(parseEvents(cut.events).at(-1).error, 'the cut stream ends with an error event');
+    // Cut before any content (message_start, ping, content_block_start): nothing was relayed, so
+    // the client gets a 502 rather than a 200 and an error event.
+    const cut = await postChat(gw2, chatBody('anthropic/mock-model', content, { stream: true }));
+    assert.equal(cut.status, 502);
+    assert.ok((await cut.json()).error, 'an OpenAI error body');
     const m = await scrape(gw2);
     assert.ok(m.value('llm_gateway_prompt_tokens_total', { model: 'anthropic/mock-model', provider: 'anthropic' }) > 0);
     assert.equal(m.value('llm_gateway_stream_outcomes_total', { provider: 'anthropic', outcome: 'upstream_error' }), 1);

@@ -110,11 +110,19 @@ bool is_json_number(std::string_view token) {
   return i == token.size();
 }
 
+// How deep the walk below goes: each level is a stack frame, and a body of nested brackets within
+// the size limit would otherwise overflow the stack. Deeper requests are refused (the translated
+// providers refuse beyond 512 levels too: api::parse_request_object).
+constexpr int kMaxWalkDepth = 1024;
+
 // The on-demand iterator checks the brackets of the values it skips, not what is between them
-// (`tru`, `01`, "\x", a raw control character in a string; simdjson checked UTF-8 already): each
-// value the inspector does not read is walked once, so that invalid JSON is refused here rather
-// than forwarded. Strings are scanned, and unescaped only when they hold an escape.
-bool well_formed(od::value value) {
+// (`tru`, `01`, "\x"; simdjson's first pass checked UTF-8 and unescaped control characters
+// already): each value the inspector does not read is walked once, so that invalid JSON is
+// refused here rather than forwarded. Strings are unescaped only when they hold an escape.
+bool well_formed(od::value value, int depth = 0) {
+  if (depth > kMaxWalkDepth) {
+    return false;
+  }
   od::json_type type{};
   if (value.type().get(type) != simdjson::SUCCESS) {
     return false;
@@ -129,7 +137,7 @@ bool well_formed(od::value value) {
         std::string_view key;
         od::value member;
         if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-            field.value().get(member) != simdjson::SUCCESS || !well_formed(member)) {
+            field.value().get(member) != simdjson::SUCCESS || !well_formed(member, depth + 1)) {
           return false;
         }
       }
@@ -142,21 +150,14 @@ bool well_formed(od::value value) {
       }
       for (auto element : array) {
         od::value item;
-        if (element.get(item) != simdjson::SUCCESS || !well_formed(item)) {
+        if (element.get(item) != simdjson::SUCCESS || !well_formed(item, depth + 1)) {
           return false;
         }
       }
       return true;
     }
     case od::json_type::string: {
-      const std::string_view token = trim_trailing_space(value.raw_json_token());
-      bool escaped = false;
-      for (char c : token) {
-        if (static_cast<unsigned char>(c) < 0x20) {
-          return false;
-        }
-        escaped |= c == '\\';
-      }
+      const bool escaped = value.raw_json_token().find('\\') != std::string_view::npos;
       // Consumed either way: a string left for the iterator to skip lets `"a":"b":}` through
       // (simdjson 3.0's skip counts brackets only; the fuzzer found it).
       if (escaped) {

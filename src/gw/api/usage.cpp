@@ -101,7 +101,8 @@ JsonObjectCheck check_json_object(std::string& text) {
           int64_t number = 0;
           if ((name == "prompt_tokens" || name == "completion_tokens") &&
               count.get(number) == simdjson::SUCCESS) {
-            (name == "prompt_tokens" ? counts.prompt_tokens : counts.completion_tokens) = number;
+            (name == "prompt_tokens" ? counts.prompt_tokens : counts.completion_tokens) =
+                sane_token_count(number);
           }
         }
         check.usage = counts;

@@ -408,13 +408,19 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
       co_return co_await fail_stream(exchange, out.error(), "upstream_error");
     }
     if (translator.finished()) {
-      exchange.log.outcome = "completed";
+      // Ended by the upstream's own error event (its final event, relayed as ours) or by its
+      // terminator.
+      const bool failed_upstream = translator.stream_error() != nullptr;
+      if (failed_upstream) {
+        exchange.log.upstream_error = "status";
+      }
+      exchange.log.outcome = failed_upstream ? "upstream_error" : "completed";
       accounting.first_write();
       co_await exchange.writer.finish_stream(*out);
       // The connection is pooled if the upstream's end of body has already arrived (it usually
       // comes with the terminator), else closed: nobody waits for an upstream that lingers.
       upstream.finish_without_waiting();
-      co_return RelayEnd::kCompleted;
+      co_return failed_upstream ? RelayEnd::kUpstreamFailed : RelayEnd::kCompleted;
     }
     if (out->empty()) {
       continue;

@@ -134,11 +134,13 @@ std::string_view utf8_prefix(std::string_view text, size_t limit) {
   if (text.size() <= limit) {
     return text;
   }
+  // Back over the continuation bytes of the character the limit cuts: three at most (a longer
+  // run is no UTF-8, and is cut where the limit says).
   size_t cut = limit;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+  while (cut > 0 && limit - cut < 3 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
     --cut;
   }
-  return text.substr(0, cut);
+  return text.substr(0, (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80 ? limit : cut);
 }
 
 std::string log_text(std::string_view text, size_t limit) {

@@ -123,7 +123,9 @@ class AnthropicStream final : public ResponseTranslator {
           usage_.merge(usage->as_object());
         }
       }
-      emit_delta(json::object{{"role", "assistant"}, {"content", ""}});
+      // The role chunk goes out with what follows: an error event right after message_start is
+      // then still the stream's first output, which the relay answers with its own status.
+      role_pending_ = true;
     } else if (type == "content_block_start") {
       const auto* block = event.if_contains("content_block");
       if (block != nullptr && block->is_object() &&
@@ -181,6 +183,7 @@ class AnthropicStream final : public ResponseTranslator {
       const std::string stop_reason = delta != nullptr && delta->is_object()
                                           ? string_at(delta->as_object(), "stop_reason")
                                           : "";
+      flush_role();
       auto object = chunk(id_, created_, model_);
       object["choices"] =
           json::array{json::object{{"index", 0},
@@ -189,6 +192,7 @@ class AnthropicStream final : public ResponseTranslator {
                                    {"finish_reason", finish_reason_from_anthropic(stop_reason)}}};
       out_ += sse(object);
     } else if (type == "message_stop") {
+      flush_role();
       if (include_usage_) {
         auto object = chunk(id_, created_, model_);
         object["choices"] = json::array{};
@@ -212,7 +216,15 @@ class AnthropicStream final : public ResponseTranslator {
     return {};
   }
 
+  void flush_role() {
+    if (role_pending_) {
+      role_pending_ = false;
+      emit_delta(json::object{{"role", "assistant"}, {"content", ""}});
+    }
+  }
+
   void emit_delta(json::object delta) {
+    flush_role();
     auto object = chunk(id_, created_, model_);
     object["choices"] = json::array{json::object{{"index", 0},
                                                  {"delta", std::move(delta)},
@@ -232,6 +244,7 @@ class AnthropicStream final : public ResponseTranslator {
   std::set<int64_t> tool_without_arguments_;
   int64_t next_tool_index_ = 0;
   std::optional<core::Error> error_;
+  bool role_pending_ = false;  // message_start seen, its role chunk not yet sent
   bool finished_ = false;
 };
 

@@ -62,6 +62,9 @@ class PassThrough final : public ResponseTranslator {
     if (done_end < ready.size()) {
       ready = ready.substr(0, done_end);
     }
+    if (done_) {
+      pending_.clear();  // after [DONE]: dropped, not held (`ready` views the piece or out_)
+    }
     if (strip) {
       ready = without_usage_only_events(ready);
     }
@@ -128,7 +131,7 @@ tl::expected<std::string, core::Error> relayed_completion(std::string body,
     return tl::unexpected(core::Error{
         core::Errc::kUpstreamError, "upstream answered 200 with a body that is not a JSON object"});
   }
-  usage = check.usage;
+  usage = check.usage.value_or(api::Usage{});  // parsed: no usage means none, not "look again"
   return body;
 }
 

@@ -71,6 +71,13 @@ TEST(InspectChatRequest, InvalidJsonInFieldsItDoesNotReadIsRefused) {
                                 R"({"model":"x","messages":[{"role":"t"}],"a":"b":}})"}) {
     EXPECT_FALSE(inspect(bad).has_value()) << bad;
   }
+  // Nesting deeper than the walk goes is refused, not a stack overflow (600 KB of brackets).
+  const std::string deep =
+      head + R"(,"x":)" + std::string(300'000, '[') + std::string(300'000, ']') + "}";
+  EXPECT_FALSE(inspect(deep).has_value());
+  const std::string nested =
+      head + R"(,"x":)" + std::string(100, '[') + std::string(100, ']') + "}";
+  EXPECT_TRUE(inspect(nested).has_value());
   // Valid values of every kind still pass, numbers of any size among them.
   auto fine = inspect(
       head +

@@ -360,6 +360,9 @@ TEST(AnthropicStream, ErrorEventEndsTheStreamWithAnOpenAIError) {
   // when it is the stream's first event.
   ASSERT_NE(translator->stream_error(), nullptr);
   EXPECT_EQ(core::http_status(*translator->stream_error()), 503);
+  // message_start alone sends nothing yet: its role chunk waits for what follows, so an error
+  // right after it is the stream's first output (and gets its own status from the relay).
+  EXPECT_TRUE(out->starts_with(R"(data: {"error")")) << *out;
 }
 
 TEST(AnthropicErrors, StatusMapping) {
