@@ -77,7 +77,8 @@ smoke() {
     local ignore
     ignore="$(ignore_for "$target")"
     if ! GW_FUZZ_IGNORE="$ignore" "$bin" -runs=1 "$work"/seeds/* >"$work/corpus.log" 2>&1; then
-      grep -E "gw fuzz check failed|ERROR: |runtime error|Running: " "$work/corpus.log" | tail -5
+      # (|| true: with pipefail, a log without such a line would end the script unreported)
+      { grep -E "gw fuzz check failed|ERROR: |runtime error|Running: " "$work/corpus.log" || tail -3 "$work/corpus.log"; } | tail -5
       failed+=("$target (corpus)")
       continue
     fi
@@ -93,12 +94,12 @@ smoke() {
         -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$work/artifacts/" "$work/new" "$work/seeds" \
         >"$work/fuzz.log" 2>&1; then
-      grep -E "gw fuzz check failed|ERROR: |runtime error|Test unit written" "$work/fuzz.log" |
-        tail -5
+      { grep -E "gw fuzz check failed|ERROR: |runtime error|Test unit written" "$work/fuzz.log" ||
+        tail -3 "$work/fuzz.log"; } | tail -5
       failed+=("$target")
       continue
     fi
-    grep -E "^Done|cov:" "$work/fuzz.log" | tail -1
+    { grep -E "^Done|cov:" "$work/fuzz.log" || true; } | tail -1
   done
   if ((${#failed[@]})); then
     echo "FAILED: ${failed[*]} (logs in $dir/smoke/)" >&2
