@@ -77,7 +77,7 @@ smoke() {
     local ignore
     ignore="$(ignore_for "$target")"
     if ! GW_FUZZ_IGNORE="$ignore" "$bin" -runs=1 "$work"/seeds/* >"$work/corpus.log" 2>&1; then
-      # (|| true: with pipefail, a log without such a line would end the script unreported)
+      # (the last lines when none matches: under pipefail a grep finding nothing ends the script)
       { grep -E "gw fuzz check failed|ERROR: |runtime error|Running: " "$work/corpus.log" || tail -3 "$work/corpus.log"; } | tail -5
       failed+=("$target (corpus)")
       continue
