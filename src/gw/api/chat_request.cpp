@@ -111,9 +111,13 @@ bool is_json_number(std::string_view token) {
 }
 
 // How deep the walk below goes: each level is a stack frame, and a body of nested brackets within
-// the size limit would otherwise overflow the stack. Deeper requests are refused (the translated
-// providers refuse beyond 512 levels too: api::parse_request_object).
-constexpr int kMaxWalkDepth = 1024;
+// the size limit would otherwise overflow the stack; and the on-demand parser keeps a slot per
+// level it descends into, max_depth() of them (1024 by default; beyond, simdjson asserts in
+// debug builds and writes past its array otherwise). Deeper requests are refused, as the
+// translated providers refuse beyond 512 levels (api::parse_request_object).
+constexpr int kMaxWalkDepth = 512;
+// The walk starts a few levels down (root, messages, a message): well within max_depth().
+static_assert(kMaxWalkDepth + 16 < static_cast<int>(simdjson::DEFAULT_MAX_DEPTH));
 
 // The on-demand iterator checks the brackets of the values it skips, not what is between them
 // (`tru`, `01`, "\x"; simdjson's first pass checked UTF-8 and unescaped control characters
