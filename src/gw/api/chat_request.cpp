@@ -114,8 +114,8 @@ bool is_json_number(std::string_view token) {
 // the size limit would otherwise overflow the stack; and the on-demand parser keeps a slot per
 // level it descends into, max_depth() of them (1024 by default; beyond, simdjson asserts in
 // debug builds and writes past its array otherwise). Deeper requests are refused, as the
-// translated providers refuse beyond 512 levels (api::parse_request_object).
-constexpr int kMaxWalkDepth = 512;
+// translated providers do (api::parse_request_object), with the same message.
+constexpr int kMaxWalkDepth = static_cast<int>(kMaxRequestDepth);
 // The walk starts a few levels down (root, messages, a message): well within max_depth().
 static_assert(kMaxWalkDepth + 16 < static_cast<int>(simdjson::DEFAULT_MAX_DEPTH));
 
@@ -123,8 +123,9 @@ static_assert(kMaxWalkDepth + 16 < static_cast<int>(simdjson::DEFAULT_MAX_DEPTH)
 // (`tru`, `01`, "\x"; simdjson's first pass checked UTF-8 and unescaped control characters
 // already): each value the inspector does not read is walked once, so that invalid JSON is
 // refused here rather than forwarded. Strings are unescaped only when they hold an escape.
-bool well_formed(od::value value, int depth = 0) {
+bool well_formed(od::value value, bool& too_deep, int depth = 0) {
   if (depth > kMaxWalkDepth) {
+    too_deep = true;
     return false;
   }
   od::json_type type{};
@@ -141,7 +142,8 @@ bool well_formed(od::value value, int depth = 0) {
         std::string_view key;
         od::value member;
         if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-            field.value().get(member) != simdjson::SUCCESS || !well_formed(member, depth + 1)) {
+            field.value().get(member) != simdjson::SUCCESS ||
+            !well_formed(member, too_deep, depth + 1)) {
           return false;
         }
       }
@@ -154,7 +156,7 @@ bool well_formed(od::value value, int depth = 0) {
       }
       for (auto element : array) {
         od::value item;
-        if (element.get(item) != simdjson::SUCCESS || !well_formed(item, depth + 1)) {
+        if (element.get(item) != simdjson::SUCCESS || !well_formed(item, too_deep, depth + 1)) {
           return false;
         }
       }
@@ -188,6 +190,20 @@ bool well_formed(od::value value, int depth = 0) {
   return false;
 }
 
+// A value the inspector does not read: refused as malformed, or as too deep, with the message
+// the translated providers give.
+tl::expected<void, Error> check_skipped(od::value value) {
+  bool too_deep = false;
+  if (well_formed(value, too_deep)) {
+    return {};
+  }
+  if (too_deep) {
+    return tl::unexpected(invalid("the request body nests deeper than " +
+                                  std::to_string(kMaxRequestDepth) + " levels"));
+  }
+  return tl::unexpected(malformed());
+}
+
 tl::expected<void, Error> check_messages(od::value value) {
   od::array messages;
   if (value.get_array().get(messages) != simdjson::SUCCESS) {
@@ -213,9 +229,10 @@ tl::expected<void, Error> check_messages(od::value value) {
                                         fmt::format("messages[{}].role", index)));
         }
         has_role = true;
-      } else if (od::value other;
-                 field.value().get(other) != simdjson::SUCCESS || !well_formed(other)) {
+      } else if (od::value other; field.value().get(other) != simdjson::SUCCESS) {
         return tl::unexpected(malformed());
+      } else if (auto checked = check_skipped(other); !checked) {
+        return tl::unexpected(checked.error());
       }
     }
     if (!has_role) {
@@ -314,15 +331,15 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
               return tl::unexpected(malformed());
             }
             info.include_usage = include;
-          } else if (!well_formed(member)) {
-            return tl::unexpected(malformed());
+          } else if (auto checked = check_skipped(member); !checked) {
+            return tl::unexpected(checked.error());
           }
         }
-      } else if (!well_formed(value)) {
-        return tl::unexpected(malformed());
+      } else if (auto checked = check_skipped(value); !checked) {
+        return tl::unexpected(checked.error());
       }
-    } else if (!well_formed(value)) {
-      return tl::unexpected(malformed());
+    } else if (auto checked = check_skipped(value); !checked) {
+      return tl::unexpected(checked.error());
     }
   }
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {

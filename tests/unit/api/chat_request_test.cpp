@@ -74,7 +74,10 @@ TEST(InspectChatRequest, InvalidJsonInFieldsItDoesNotReadIsRefused) {
   // Nesting deeper than the walk goes is refused, not a stack overflow (600 KB of brackets).
   const std::string deep =
       head + R"(,"x":)" + std::string(300'000, '[') + std::string(300'000, ']') + "}";
-  EXPECT_FALSE(inspect(deep).has_value());
+  auto too_deep = inspect(deep);
+  ASSERT_FALSE(too_deep.has_value());
+  EXPECT_NE(too_deep.error().message.find("nests deeper than 512 levels"), std::string::npos)
+      << too_deep.error().message;
   const std::string nested =
       head + R"(,"x":)" + std::string(100, '[') + std::string(100, ']') + "}";
   EXPECT_TRUE(inspect(nested).has_value());
