@@ -98,10 +98,10 @@ describe('cluster settings', () => {
     assert.equal(refused.status, 429, await refused.clone().text());
     assert.ok(Date.now() - started < 5000, 'refused at once, not after the queue timeout');
     assert.equal((await scrape(controller)).value('llm_gateway_queue_rejections_total', { model: 'm' }), 1);
+    // (What becomes of the queued request is cluster_routing's "a queued request is served as
+    // soon as a worker frees a slot".)
     await running.body.cancel();
-    const served = await queued;
-    assert.equal(served.status, 200);
-    await served.body.cancel();
+    await (await queued).arrayBuffer();
   });
 
   test('ADVERTISE_URL: the controller reaches the worker at the URL it advertised', async (t) => {
