@@ -20,6 +20,7 @@ import {
   waitForModel,
   scrape,
   listWorkers,
+  unansweredPort,
 } from '../lib/harness.mjs';
 
 describe('HTTP details', () => {
@@ -79,6 +80,39 @@ describe('a stream the upstream ends cleanly without its terminator', () => {
   });
 });
 
+describe('an upstream that never completes the TCP handshake', () => {
+  test('504 after UPSTREAM_CONNECT_TIMEOUT, streamed or not, and the next request works', async (t) => {
+    const silent = await unansweredPort();
+    t.after(() => silent.close());
+    const mock = await startMock();
+    t.after(() => mock.stop());
+    const gw = await startGateway([], {
+      PROVIDER_SILENT_BASE_URL: `http://127.0.0.1:${silent.port}/v1`,
+      PROVIDER_SILENT_MODELS: 'x',
+      OPENAI_BASE_URL: `${mock.url}/v1`,
+      UPSTREAM_CONNECT_TIMEOUT: '1',
+    });
+    t.after(() => gw.stop());
+    for (const stream of [false, true]) {
+      const started = Date.now();
+      const res = await postChat(gw, chatBody('silent/x', 'hi', { stream }));
+      const waited = Date.now() - started;
+      assert.equal(res.status, 504, `stream=${stream}`);
+      const body = await res.json();
+      assert.equal(body.error.type, 'server_error');
+      assert.match(body.error.message, /timed out connecting to 127\.0\.0\.1/);
+      // Bounded by the connect timeout, not by the kernel's SYN retries (over a minute).
+      assert.ok(waited >= 900 && waited < 10_000, `answered after ${waited} ms`);
+    }
+    const ok = await postChat(gw, chatBody('openai/mock-model', 'hi'));
+    assert.equal(ok.status, 200);
+    const metrics = await scrape(gw);
+    assert.equal(metrics.value('llm_gateway_upstream_errors_total', { provider: 'silent', kind: 'timeout' }), 2);
+    assert.equal(metrics.value('llm_gateway_requests_total', { provider: 'silent', status: '504' }), 2);
+    assert.equal(metrics.value('llm_gateway_requests_in_flight', { endpoint: '/v1/chat/completions' }), 0);
+  });
+});
+
 describe('cluster settings', () => {
   test('QUEUE_MAX_SIZE: beyond the queue, 429 at once', async (t) => {
     const mock = await startMock(['--models', 'm', '--tokens', '40', '--token-delay-ms', '50']);
@@ -98,10 +132,21 @@ describe('cluster settings', () => {
     assert.equal(refused.status, 429, await refused.clone().text());
     assert.ok(Date.now() - started < 5000, 'refused at once, not after the queue timeout');
     assert.equal((await scrape(controller)).value('llm_gateway_queue_rejections_total', { model: 'm' }), 1);
-    // (What becomes of the queued request is cluster_routing's "a queued request is served as
-    // soon as a worker frees a slot".)
+    // The held stream's client leaves: the controller's count drops at once, the worker's only
+    // when its next write fails, so the worker may still refuse the queued request as full
+    // (429 with x-llm-gateway-worker-full): the controller must wait for the slot, not pass the
+    // 429 on.
     await running.body.cancel();
-    await (await queued).arrayBuffer();
+    const served = await queued;
+    assert.equal(served.status, 200);
+    const { events, error } = await collectSse(served);
+    assert.equal(error, null);
+    assert.equal(events.at(-1), '[DONE]');
+    await waitFor(async () => (await scrape(controller)).value('llm_gateway_queued_requests') === 0,
+      { message: 'queue empty' });
+    const metrics = await scrape(controller);
+    assert.equal(metrics.value('llm_gateway_queue_rejections_total', { model: 'm' }), 1, 'the queued one was not refused');
+    assert.ok(metrics.value('llm_gateway_queue_wait_seconds_count', { model: 'm' }) >= 1);
   });
 
   test('ADVERTISE_URL: the controller reaches the worker at the URL it advertised', async (t) => {

@@ -18,6 +18,7 @@ import {
   assembleContent,
   sseReader,
   waitFor,
+  scrape,
 } from '../lib/harness.mjs';
 
 /** A controller and one worker per mock (ids w0, w1, ...), all registered. */
@@ -96,6 +97,7 @@ describe('capacity', () => {
     const res = await postChat(worker, chatBody('llama3', 'one more'));
     assert.equal(res.status, 429);
     assert.equal(res.headers.get('retry-after'), '1');
+    assert.equal(res.headers.get('x-llm-gateway-worker-full'), '1', 'the worker says the 429 is its own');
     assert.equal((await res.json()).error.type, 'rate_limit_error');
     await readSse(held);
     const health = await (await fetch(`${worker.url}/health`)).json();
@@ -119,7 +121,58 @@ describe('capacity', () => {
     assert.ok(Number(res.headers.get('retry-after')) >= 1);
     const body = await res.json();
     assert.equal(body.error.type, 'rate_limit_error');
+    const metrics = await scrape(controller);
+    assert.equal(metrics.value('llm_gateway_queue_rejections_total', { model: 'llama3' }), 1);
+    assert.equal(metrics.value('llm_gateway_queue_wait_seconds_count', { model: 'llama3' }), 1);
+    assert.ok(metrics.value('llm_gateway_queue_wait_seconds_sum', { model: 'llama3' }) >= 0.25);
     for (const h of held) h.body.cancel();
+  });
+
+  test('a worker full by its own count while the controller counts room: the request waits for the slot', async (t) => {
+    // A request sent to the worker directly fills it without the controller knowing, as a stream
+    // whose client left does while the worker has yet to notice.
+    const [mock] = await startMocks(t, 1, ['--tokens', '10', '--token-delay-ms', '100']);
+    const { controller, workers } = await cluster(t, {
+      mocks: [mock],
+      controllerFlags: ['--queue-timeout', '20'],
+      workerFlags: ['--capacity', '1'],
+    });
+    const direct = await postChat(workers[0], stream('direct'));
+    assert.equal(direct.status, 200);
+    const viaController = postChat(controller, chatBody('llama3', 'waited'));
+    await waitFor(async () => (await scrape(workers[0])).value('llm_gateway_requests_total', { status: '429' }) >= 1,
+      { message: 'the worker refused the forwarded request as full' });
+    assert.equal((await scrape(controller)).value('llm_gateway_queued_requests'), 1, 'waiting in the queue');
+    await readSse(direct);
+    const res = await viaController;
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal((await res.json()).choices[0].message.content, 'waited'.repeat(10));
+    const metrics = await scrape(controller);
+    assert.equal(metrics.value('llm_gateway_upstream_errors_total', { provider: 'w0', kind: 'status' }), 0, 'not a failure');
+    assert.equal(metrics.value('llm_gateway_failovers_total', { model: 'llama3' }), 0);
+    assert.equal(metrics.value('llm_gateway_queue_rejections_total', { model: 'llama3' }), 0);
+    assert.equal(metrics.value('llm_gateway_worker_circuit_state', { worker: 'w0' }), 0);
+    assert.equal(metrics.value('llm_gateway_worker_capacity', { worker: 'w0' }), 1, 'the series exists');
+  });
+
+  test('... and gets the 429 when the slot stays taken past the queue timeout', async (t) => {
+    const [mock] = await startMocks(t, 1, ['--tokens', '40', '--token-delay-ms', '100']);
+    const { controller, workers } = await cluster(t, {
+      mocks: [mock],
+      controllerFlags: ['--queue-timeout', '0.5'],
+      workerFlags: ['--capacity', '1'],
+    });
+    const direct = await postChat(workers[0], stream('direct'));
+    const started = Date.now();
+    const res = await postChat(controller, chatBody('llama3', 'no room'));
+    assert.equal(res.status, 429);
+    assert.ok(Date.now() - started >= 450, 'it waited for the queue timeout');
+    assert.equal((await res.json()).error.type, 'rate_limit_error');
+    const metrics = await scrape(controller);
+    assert.equal(metrics.value('llm_gateway_queue_rejections_total', { model: 'llama3' }), 1);
+    assert.ok(metrics.value('llm_gateway_queue_wait_seconds_count', { model: 'llama3' }) >= 1);
+    assert.equal(metrics.value('llm_gateway_queued_requests'), 0);
+    direct.body.cancel();
   });
 
   test('a queued request is served as soon as a worker frees a slot', async (t) => {

@@ -76,7 +76,7 @@ async function openFds(pid) {
 
 /** After a fault: nothing in flight, the descriptors back to `fds` (within `slack`). */
 async function assertHealthy(gw, fds, slack = 2) {
-  await waitFor(async () => (await scrape(gw)).value('llm_gateway_requests_in_flight', { endpoint: 'chat_completions' }) === 0,
+  await waitFor(async () => (await scrape(gw)).value('llm_gateway_requests_in_flight', { endpoint: '/v1/chat/completions' }) === 0,
     { message: 'requests in flight back to 0' });
   await waitFor(async () => (await openFds(gw.proc.pid)) <= fds + slack,
     { message: `descriptors back to ${fds} (+${slack})` });

@@ -654,6 +654,37 @@ export function occupiedPort() {
 }
 
 /**
+ * A loopback port whose handshakes never complete: a listener with a two-slot accept queue in a
+ * stopped process, both slots taken, so the kernel drops every further SYN (a connect attempt
+ * waits as it would for a host that does not answer).
+ */
+export async function unansweredPort() {
+  const script = "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, " +
+    "function () { console.log(this.address().port); })";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`listener exited with ${code}`)));
+    child.stdout.once('data', (data) => resolve(Number(String(data).trim())));
+  });
+  child.kill('SIGSTOP');
+  const fillers = [];
+  for (let i = 0; i < 2; ++i) {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    fillers.push(socket);
+    await new Promise((resolve) => socket.once('connect', resolve));
+  }
+  return {
+    port,
+    close: () => {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+/**
  * Runs `llm-gateway ...args` to completion (for commands that are expected to exit) and returns
  * {code, signal, stdout, stderr, output, listening}. Kills it and rejects if it is still running
  * after `timeout` ms. If it starts listening (which a command expected to exit must not do), it is

@@ -9,6 +9,7 @@
 #include "gw/app/chat.hpp"
 #include "gw/app/controller_handler.hpp"
 #include "gw/app/observe.hpp"
+#include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/provider.hpp"
@@ -25,6 +26,11 @@ bool worth_another_worker(int status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
+// Between tries of a worker that said it is full while our count said it had room: woken sooner
+// when our own count frees a slot.
+constexpr std::chrono::milliseconds kFirstWorkerFullBackoff{25};
+constexpr std::chrono::milliseconds kMaxWorkerFullBackoff{500};
+
 // What the client gets when no attempt succeeded: the last worker's own answer if there was one.
 struct LastFailure {
   std::optional<core::Error> error;  // the request never got an answer
@@ -36,6 +42,57 @@ struct LastFailure {
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+// A request's place in the controller's wait queue, for all the times it waits: counted in the
+// queued gauge while it waits, each wait observed in the histogram, one deadline from the first.
+class QueuePlace {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  QueuePlace(std::atomic<size_t>& queued, metrics::Metrics& metrics, std::string_view model)
+      : queued_(queued), metrics_(metrics), model_(model) {}
+
+  bool waiting() const { return slot_.has_value(); }
+  Clock::time_point deadline() const { return *deadline_; }
+  bool expired() const { return deadline_ && Clock::now() >= *deadline_; }
+
+  // Counted as waiting from now. The first time only, false when the queue is full (and the
+  // refusal counted).
+  bool join(std::chrono::milliseconds timeout, size_t max_size) {
+    if (!deadline_) {
+      if (queued_.load(std::memory_order_relaxed) >= max_size) {
+        metrics_.queue_rejected(model_);
+        return false;
+      }
+      deadline_ = Clock::now() + timeout;
+    }
+    slot_.emplace(queued_);
+    since_ = Clock::now();
+    return true;
+  }
+
+  // The wait is over: a worker was picked, or the client left.
+  void leave() {
+    if (slot_) {
+      metrics_.queue_wait(model_, seconds_since(since_));
+      slot_.reset();
+    }
+  }
+
+  // Gives up at the deadline: a 429 follows.
+  void time_out() {
+    leave();
+    metrics_.queue_rejected(model_);
+  }
+
+ private:
+  std::atomic<size_t>& queued_;
+  metrics::Metrics& metrics_;
+  std::string_view model_;
+  std::optional<core::ScopedCount<size_t>> slot_;
+  std::optional<Clock::time_point> deadline_;
+  Clock::time_point since_;
+};
 
 std::string seconds_text(std::chrono::milliseconds duration) {
   return std::to_string(std::max<int64_t>(
@@ -84,8 +141,7 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
   auto& registry = state_->registry;
   auto& metrics = state_->metrics;
   const auto deadline = exchange.started_at + config.timeouts.first_byte;
-  std::optional<core::ScopedCount<size_t>> queue_slot;  // counted in the wait queue
-  std::optional<std::chrono::steady_clock::time_point> queued_at;
+  QueuePlace queue(state_->queued, metrics, info.model);
   std::vector<std::string> tried;
   tried.reserve(static_cast<size_t>(config.max_attempts));
   LastFailure last;
@@ -107,6 +163,7 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
   api::upstream_chat_body(exchange.request.body, info, info.model, true, storage, request.body);
 
   int attempts = 0;
+  auto worker_full_backoff = kFirstWorkerFullBackoff;
   while (attempts < config.max_attempts) {
     // Never another attempt for a client that left or at the drain deadline (the session
     // answers that one).
@@ -116,27 +173,22 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
     auto picked = registry.pick(info.model, cluster::Clock::now(), tried);
     const auto* error = std::get_if<cluster::PickError>(&picked);
     if (error != nullptr && *error == cluster::PickError::kAllAtCapacity) {
-      if (!queue_slot) {
-        if (state_->queued.load(std::memory_order_relaxed) >= config.queue_size) {
-          metrics.queue_rejected(info.model);
+      if (!queue.waiting()) {
+        // Counted as queued before picking once more: a slot freed from now on wakes us.
+        if (!queue.join(config.queue_timeout, config.queue_size)) {
           break;  // the queue is full too
         }
-        // Counted as queued before picking once more: a slot freed from now on wakes us.
-        queue_slot.emplace(state_->queued);
-        queued_at = std::chrono::steady_clock::now();
         continue;
       }
-      const auto queue_deadline = *queued_at + config.queue_timeout;
-      if (std::chrono::steady_clock::now() >= queue_deadline) {
-        metrics.queue_wait(info.model, seconds_since(*queued_at));
-        metrics.queue_rejected(info.model);
+      if (queue.expired()) {
+        queue.time_out();
         break;
       }
       // Woken when capacity may have been freed (then picks again), or at the deadline (then
       // picks one last time), or when the session interrupts the request.
-      co_await wait_for_capacity(queue_deadline);
+      co_await wait_for_capacity(queue.deadline());
       if (interrupted(exchange)) {
-        metrics.queue_wait(info.model, seconds_since(*queued_at));
+        queue.leave();
         co_return;
       }
       continue;
@@ -155,10 +207,7 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
       down.retry_after = seconds_text(config.check_interval);
       co_return co_await net::respond_error(exchange.writer, down);
     }
-    if (queue_slot) {
-      metrics.queue_wait(info.model, seconds_since(*queued_at));
-      queue_slot.reset();
-    }
+    queue.leave();
 
     cluster::Lease lease = std::get<cluster::Lease>(std::move(picked));
     if (attempts++ > 0) {
@@ -195,6 +244,29 @@ Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRe
         co_return;
       }
       exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+      if (status == 429 && upstream.header(cluster::kWorkerFullHeader) == "1") {
+        // The worker is still finishing a request we already count as done: not an attempt, not
+        // a failure; wait for its slot like any full worker (within the queue's time).
+        lease.succeeded();
+        last = worker_answer(lease.worker_id(), upstream, std::move(body));
+        tried.pop_back();
+        --attempts;
+        if (!queue.join(config.queue_timeout, config.queue_size)) {
+          break;
+        }
+        if (queue.expired()) {
+          queue.time_out();
+          break;
+        }
+        co_await wait_for_capacity(
+            std::min(queue.deadline(), std::chrono::steady_clock::now() + worker_full_backoff));
+        worker_full_backoff = std::min(worker_full_backoff * 2, kMaxWorkerFullBackoff);
+        if (interrupted(exchange)) {
+          queue.leave();
+          co_return;
+        }
+        continue;
+      }
       metrics.upstream_error(lease.worker_id(), "status");
       if (status < 500) {
         lease.succeeded();  // the worker works: it is full (429), or the request is at fault

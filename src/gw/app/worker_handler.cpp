@@ -9,6 +9,7 @@
 #include "gw/app/chat.hpp"
 #include "gw/app/gateway_handler.hpp"
 #include "gw/app/observe.hpp"
+#include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
 
 namespace gw::app {
@@ -89,7 +90,10 @@ Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
                      fmt::format("Worker {} is at its capacity of {} concurrent requests",
                                  config.worker_id, config.capacity));
     full.retry_after = "1";
-    co_return co_await net::respond_error(exchange.writer, full);
+    auto response = net::error_response(full);
+    response.headers.push_back({std::string(cluster::kWorkerFullHeader), "1"});
+    co_await exchange.writer.send(std::move(response));
+    co_return;
   }
   auto info = api::inspect_chat_request(exchange.request.body);
   if (!info) {

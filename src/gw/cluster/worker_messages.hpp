@@ -28,4 +28,10 @@ struct Heartbeat {
 };
 tl::expected<Heartbeat, core::Error> parse_heartbeat(std::string_view body);
 
+// Set (to "1") on a worker's 429 when the worker itself is at capacity, as opposed to a 429 its
+// backend sent: the controller then waits for the slot instead of giving up on the worker. Its
+// own count of the worker's requests can drop before the worker's does (a stream whose client
+// left ends at the controller at once, at the worker only when it next writes).
+inline constexpr std::string_view kWorkerFullHeader = "x-llm-gateway-worker-full";
+
 }  // namespace gw::cluster
