@@ -15,6 +15,7 @@ import {
   chatBody,
   readSse,
   waitFor,
+  scrape,
 } from '../lib/harness.mjs';
 
 const HEARTBEAT_TIMEOUT_S = 1.5;
@@ -83,6 +84,12 @@ describe('a worker killed with SIGKILL', () => {
     assert.equal(listed.circuit_state, 'open', JSON.stringify(listed));
     stop = true;
     await Promise.all(clients);
+    const afterKill = await scrape(controller);
+    const w0Errors = afterKill.samples.filter((m) => m.name === 'llm_gateway_upstream_errors_total' && m.labels.provider === 'w0');
+    assert.ok(w0Errors.reduce((sum, m) => sum + m.value, 0) >= 2, `w0's failed calls counted: ${JSON.stringify(w0Errors)}`);
+    assert.ok(w0Errors.every((m) => m.labels.kind !== 'status'), 'a dead worker gives no HTTP status');
+    assert.ok(afterKill.value('llm_gateway_failovers_total', { model: 'llama3' }) >= 2);
+    assert.ok(!/^llm_gateway_background_task_failures_total\{/m.test(afterKill.text), 'a dead worker is not a task failure');
 
     await waitForWorkers(controller, (ws) => workerById(ws, 'w0')?.health === 'lost', {
       timeout: (HEARTBEAT_TIMEOUT_S + 2) * 1000,
@@ -122,11 +129,24 @@ describe('circuit breaker', () => {
     assert.ok(failed >= 2);
     const listed = workerById(await listWorkers(controller), 'w0');
     assert.equal(listed.health, 'suspect', 'an open circuit makes the worker suspect (and probed)');
+    const opened = await scrape(controller);
+    assert.ok(opened.value('llm_gateway_worker_circuit_state', { worker: 'w0' }) >= 1, 'open (2) or already half-open (1)');
+    assert.ok(opened.value('llm_gateway_worker_circuit_transitions_total', { worker: 'w0' }) >= 1);
+    assert.equal(opened.value('llm_gateway_worker_circuit_state', { worker: 'w1' }), 0);
+    assert.equal(opened.value('llm_gateway_worker_circuit_transitions_total', { worker: 'w1' }), 0);
+    assert.equal(opened.value('llm_gateway_workers_registered', { model: 'llama3' }), 2);
 
     await fetch(`${mocks[0].url}/mock/fail-status`, { method: 'POST', body: '0' });
     await trafficUntil(controller, (ws) => workerById(ws, 'w0').circuit_state === 'closed', 'w0 circuit closed again');
     const recovered = (await mockStats(mocks[0])).completed;
     assert.ok(recovered >= 1, 'the trial request succeeded on w0');
+    const closed = await scrape(controller);
+    assert.equal(closed.value('llm_gateway_worker_circuit_state', { worker: 'w0' }), 0);
+    assert.ok(closed.value('llm_gateway_worker_circuit_transitions_total', { worker: 'w0' }) >= 3,
+      'closed -> open -> half-open -> closed');
+    assert.ok(closed.value('llm_gateway_upstream_errors_total', { provider: 'w0', kind: 'status' }) >= 2);
+    await waitFor(async () => (await scrape(controller)).value('llm_gateway_workers_healthy', { model: 'llama3' }) === 2,
+      { message: 'both healthy again' });
   });
 
   test('when every worker fails, the client gets the last error in the OpenAI format', async (t) => {
@@ -263,6 +283,12 @@ describe('a worker that serves but no longer heartbeats', () => {
     assert.ok(!seen.has('lost'), [...seen].join(', '));
     assert.ok((await mockStats(silentMock)).requests > served, 'still routed to');
     assert.ok((await mockStats(mocks[0])).requests > 0);
+    const metrics = await scrape(controller);
+    // An answered probe counts as a heartbeat: the silent worker's age stays below the timeout.
+    for (const worker of ['silent', 'w0']) {
+      const age = metrics.value('llm_gateway_worker_heartbeat_age_seconds', { worker });
+      assert.ok(age > 0 && age < HEARTBEAT_TIMEOUT_S, `${worker}: ${age}`);
+    }
   });
 });
 

@@ -239,6 +239,16 @@ describe('cluster metrics and logs', () => {
     assert.equal(c.value('llm_gateway_upstream_errors_total', { provider: 'w2', kind: 'status' }), w2Failures);
     assert.equal(c.value('llm_gateway_completion_tokens_total', { model: 'mock-model', provider: 'w1' }), 3 * ids.length);
     assert.equal(c.value('llm_gateway_stream_outcomes_total', { provider: 'w1', outcome: 'completed' }), streams);
+    assert.equal(c.value('llm_gateway_request_duration_seconds_count', { endpoint: CHAT, model: 'mock-model', provider: 'w1' }), ids.length);
+    assert.equal(c.value('llm_gateway_time_to_first_token_seconds_count', { model: 'mock-model', provider: 'w1' }), streams);
+    assert.equal(c.value('llm_gateway_time_per_output_token_seconds_count', { model: 'mock-model', provider: 'w1' }), streams);
+    assert.equal(c.value('llm_gateway_overhead_seconds_count', { endpoint: CHAT }), ids.length);
+    const workerPrompt = (await scrape(w1)).value('llm_gateway_prompt_tokens_total', { provider: 'openai-compatible' });
+    assert.ok(workerPrompt > 0);
+    assert.equal(c.value('llm_gateway_prompt_tokens_total', { model: 'mock-model', provider: 'w1' }), workerPrompt);
+    assert.ok(c.value('llm_gateway_workers_healthy', { model: 'mock-model' }) >= 1, 'w1 at least (w2 may be suspect)');
+    assert.equal(c.value('llm_gateway_queued_requests'), 0);
+    assert.equal(c.value('llm_gateway_requests_in_flight', { endpoint: CHAT }), 0);
     await assertPromtool(controller);
 
     const w = await scrape(w1);
