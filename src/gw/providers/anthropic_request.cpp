@@ -271,12 +271,18 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
     }
   }
   if (const auto* parallel = in.if_contains("parallel_tool_calls");
-      parallel != nullptr && parallel->is_bool() && !parallel->as_bool()) {
-    if (choice.empty()) {
-      choice["type"] = "auto";
+      parallel != nullptr && !parallel->is_null()) {
+    if (!parallel->is_bool()) {
+      return tl::unexpected(
+          invalid("'parallel_tool_calls' must be a boolean", "parallel_tool_calls"));
     }
-    if (choice["type"] != "none") {
-      choice["disable_parallel_tool_use"] = true;
+    if (!parallel->as_bool()) {
+      if (choice.empty()) {
+        choice["type"] = "auto";
+      }
+      if (choice["type"] != "none") {
+        choice["disable_parallel_tool_use"] = true;
+      }
     }
   }
   if (!choice.empty()) {
@@ -337,6 +343,8 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
     } else if (key == "user") {
       if (value.is_string()) {
         out["metadata"] = json::object{{"user_id", value}};
+      } else if (!value.is_null()) {
+        return tl::unexpected(invalid("'user' must be a string", "user"));
       }
     } else if (key == "stream") {
       if (value.is_bool() && value.as_bool()) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
+#include <tuple>
 
 namespace gw::app {
 namespace {
@@ -132,6 +135,69 @@ TEST(ServerConfig, PresetsAndNamedOpenAICompatibleProviders) {
   // A local server preset without its URL stays off.
   EXPECT_EQ(find(*config, "llamacpp"), nullptr);
   EXPECT_FALSE(config->echo_enabled);
+}
+
+TEST(ServerConfig, AnthropicMaxTokensDefaultsTo4096) {
+  auto config = load_server_config(env({{"ANTHROPIC_API_KEY", "sk-ant"}}));
+  ASSERT_TRUE(config.has_value()) << config.error();
+  const auto* anthropic = find(*config, "anthropic");
+  ASSERT_NE(anthropic, nullptr);
+  EXPECT_EQ(anthropic->default_max_tokens, 4096);
+}
+
+TEST(ServerConfig, HostedPresetsUseTheDocumentedBaseUrls) {
+  // The URLs of docs/providers.md ("Preset base URLs"); a key alone turns each one on.
+  const std::vector<std::tuple<std::string, std::string, std::string>> documented{
+      {"groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"},
+      {"mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"},
+      {"deepseek", "DEEPSEEK_API_KEY", "https://api.deepseek.com/v1"},
+      {"together", "TOGETHER_API_KEY", "https://api.together.xyz/v1"},
+      {"openrouter", "OPENROUTER_API_KEY", "https://openrouter.ai/api/v1"},
+      {"fireworks", "FIREWORKS_API_KEY", "https://api.fireworks.ai/inference/v1"},
+      {"xai", "XAI_API_KEY", "https://api.x.ai/v1"},
+  };
+  for (const auto& [name, key_variable, url] : documented) {
+    auto config = load_server_config(env({{key_variable, "k-" + name}}));
+    ASSERT_TRUE(config.has_value()) << config.error();
+    ASSERT_EQ(config->providers.size(), 1u) << name;
+    const auto& provider = config->providers[0];
+    EXPECT_EQ(provider.name, name);
+    EXPECT_EQ(provider.kind, ProviderConfig::Kind::kOpenAICompatible) << name;
+    EXPECT_EQ(provider.base_url, url) << name;
+    EXPECT_EQ(provider.api_key, "k-" + name);
+  }
+  // No hosted preset goes undocumented.
+  size_t hosted = 0;
+  for (const auto& preset : provider_presets()) {
+    if (!preset.base_url.empty()) {
+      ++hosted;
+      EXPECT_TRUE(std::any_of(documented.begin(), documented.end(), [&](const auto& row) {
+        return std::get<0>(row) == preset.name;
+      })) << preset.name;
+    }
+  }
+  EXPECT_EQ(hosted, documented.size());
+}
+
+TEST(ServerConfig, LocalPresetsNeedTheirUrlAndTakeAnOptionalKey) {
+  for (const std::string name : {"vllm", "llamacpp", "lmstudio"}) {
+    std::string upper = name;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    auto keyless = load_server_config(env({{upper + "_BASE_URL", "http://gpu:8000/v1"}}));
+    ASSERT_TRUE(keyless.has_value()) << keyless.error();
+    ASSERT_NE(find(*keyless, name), nullptr) << name;
+    EXPECT_EQ(find(*keyless, name)->base_url, "http://gpu:8000/v1");
+    EXPECT_TRUE(find(*keyless, name)->api_key.empty()) << name;
+    auto keyed = load_server_config(
+        env({{upper + "_BASE_URL", "http://gpu:8000/v1"}, {upper + "_API_KEY", "local-key"}}));
+    ASSERT_NE(find(*keyed, name), nullptr) << name;
+    EXPECT_EQ(find(*keyed, name)->api_key, "local-key");
+    // A key without a URL: there is no default URL to use, so the preset stays off.
+    auto url_less = load_server_config(env({{upper + "_API_KEY", "local-key"}}));
+    ASSERT_TRUE(url_less.has_value()) << url_less.error();
+    EXPECT_EQ(find(*url_less, name), nullptr) << name;
+  }
 }
 
 TEST(ServerConfig, NamedProviderMustNotClash) {

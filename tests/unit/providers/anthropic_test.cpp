@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sse_chunks.hpp"
+
 namespace gw::providers {
 namespace {
 
@@ -102,20 +104,75 @@ TEST(AnthropicRequest, ToolChoiceModes) {
   }
 }
 
-TEST(AnthropicRequest, WhatAnthropicCannotExpressIsRejectedByName) {
+TEST(AnthropicRequest, ParallelToolCallsFalseWithoutToolChoiceIsAutoWithoutParallelUse) {
+  auto out = translated(R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+                        R"("tools":[{"type":"function","function":{"name":"f"}}],)"
+                        R"("parallel_tool_calls":false})");
+  EXPECT_EQ(out.at("tool_choice"),
+            json::parse(R"({"type":"auto","disable_parallel_tool_use":true})"));
+  // "none" calls no tool at all: there is nothing to serialise.
+  auto none = translated(R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+                         R"("tools":[{"type":"function","function":{"name":"f"}}],)"
+                         R"("tool_choice":"none","parallel_tool_calls":false})");
+  EXPECT_EQ(none.at("tool_choice"), json::parse(R"({"type":"none"})"));
+  // true is Anthropic's default: no tool_choice is sent for it.
+  auto parallel = translated(R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+                             R"("tools":[{"type":"function","function":{"name":"f"}}],)"
+                             R"("parallel_tool_calls":true})");
+  EXPECT_FALSE(parallel.as_object().contains("tool_choice"));
+}
+
+TEST(AnthropicRequest, StrictToolsAreRejectedByName) {
+  auto strict = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+                          R"("tools":[{"type":"function","function":{"name":"f","strict":true,)"
+                          R"("parameters":{"type":"object"}}}]})");
+  ASSERT_FALSE(strict.has_value());
+  EXPECT_EQ(core::http_status(strict.error()), 400);
+  EXPECT_EQ(strict.error().param, "tools[0].function.strict");
+  auto lax = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+                       R"("tools":[{"type":"function","function":{"name":"f","strict":false}}]})");
+  EXPECT_TRUE(lax.has_value()) << (lax ? "" : lax.error().message);
+}
+
+TEST(AnthropicRequest, MistypedUserAndParallelToolCallsAreRejectedNotDropped) {
   for (const auto& [field, body] : std::vector<std::pair<std::string, std::string>>{
-           {"n", R"("n":2)"},
-           {"seed", R"("seed":1)"},
-           {"logprobs", R"("logprobs":true)"},
-           {"top_logprobs", R"("top_logprobs":2)"},
-           {"frequency_penalty", R"("frequency_penalty":0.5)"},
-           {"presence_penalty", R"("presence_penalty":1)"},
-           {"logit_bias", R"("logit_bias":{"50256":-100})"},
-           {"response_format", R"("response_format":{"type":"json_object"})"},
-           {"temperature", R"("temperature":1.5)"},
-           {"audio", R"("audio":{"voice":"alloy"})"},
-           {"some_new_field", R"("some_new_field":1)"},
+           {"user", R"("user":5)"},
+           {"user", R"("user":{"id":"u-1"})"},
+           {"parallel_tool_calls", R"("parallel_tool_calls":"false")"},
+           {"parallel_tool_calls", R"("parallel_tool_calls":0)"},
        }) {
+    auto out =
+        translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + body + "}");
+    ASSERT_FALSE(out.has_value()) << body;
+    EXPECT_EQ(core::http_status(out.error()), 400) << body;
+    EXPECT_EQ(out.error().param, field) << body;
+  }
+  // null is an absent field.
+  auto nulls = translated(R"({"model":"m","messages":[{"role":"user","content":"x"}],)"
+                          R"("user":null,"parallel_tool_calls":null})");
+  EXPECT_FALSE(nulls.as_object().contains("metadata"));
+  EXPECT_FALSE(nulls.as_object().contains("tool_choice"));
+}
+
+TEST(AnthropicRequest, WhatAnthropicCannotExpressIsRejectedByName) {
+  for (
+      const auto& [field, body] : std::vector<std::pair<std::string, std::string>>{
+          {"n", R"("n":2)"},
+          {"seed", R"("seed":1)"},
+          {"logprobs", R"("logprobs":true)"},
+          {"top_logprobs", R"("top_logprobs":2)"},
+          {"frequency_penalty", R"("frequency_penalty":0.5)"},
+          {"presence_penalty", R"("presence_penalty":1)"},
+          {"logit_bias", R"("logit_bias":{"50256":-100})"},
+          {"response_format", R"("response_format":{"type":"json_object"})"},
+          {"response_format",
+           R"("response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"}}})"},
+          {"store", R"("store":true)"},
+          {"metadata", R"("metadata":{"a":1})"},
+          {"temperature", R"("temperature":1.5)"},
+          {"audio", R"("audio":{"voice":"alloy"})"},
+          {"some_new_field", R"("some_new_field":1)"},
+      }) {
     auto out =
         translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + body + "}");
     ASSERT_FALSE(out.has_value()) << field;
@@ -127,8 +184,12 @@ TEST(AnthropicRequest, WhatAnthropicCannotExpressIsRejectedByName) {
 TEST(AnthropicRequest, HarmlessDefaultsAreAccepted) {
   auto out = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],"n":1,
       "logprobs":false,"frequency_penalty":0,"presence_penalty":0,"seed":null,
-      "response_format":{"type":"text"},"stream_options":{"include_usage":true}})");
-  EXPECT_TRUE(out.has_value()) << (out ? "" : out.error().message);
+      "response_format":{"type":"text"},"stream_options":{"include_usage":true},
+      "store":false,"metadata":{},"logit_bias":{},"top_logprobs":null})");
+  ASSERT_TRUE(out.has_value()) << (out ? "" : out.error().message);
+  EXPECT_FALSE(out->contains("metadata"));
+  EXPECT_FALSE(out->contains("store"));
+  EXPECT_FALSE(out->contains("logit_bias"));
 }
 
 TEST(AnthropicRequest, BadToolArgumentsAndPartsNameTheirPlace) {
@@ -166,10 +227,21 @@ TEST(AnthropicResponse, TextToolUseUsageAndFinishReason) {
 TEST(AnthropicResponse, EveryFinishReason) {
   EXPECT_EQ(finish_reason_from_anthropic("end_turn"), "stop");
   EXPECT_EQ(finish_reason_from_anthropic("stop_sequence"), "stop");
+  EXPECT_EQ(finish_reason_from_anthropic("pause_turn"), "stop");
   EXPECT_EQ(finish_reason_from_anthropic("max_tokens"), "length");
   EXPECT_EQ(finish_reason_from_anthropic("tool_use"), "tool_calls");
   EXPECT_EQ(finish_reason_from_anthropic("refusal"), "content_filter");
   EXPECT_EQ(finish_reason_from_anthropic("model_context_window_exceeded"), "length");
+}
+
+TEST(AnthropicResponse, TextBlocksAreJoined) {
+  auto out = openai_completion_from_anthropic(
+      R"({"id":"m","model":"c","content":[{"type":"text","text":"Hello, "},)"
+      R"({"type":"text","text":"wide "},{"type":"text","text":"world."}],)"
+      R"("stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":3}})");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(json::parse(*out).at("choices").as_array()[0].at("message").at("content"),
+            "Hello, wide world.");
 }
 
 TEST(AnthropicResponse, EmptyContentIsAnEmptyString) {
@@ -213,6 +285,9 @@ TEST(AnthropicStream, DocsTranscriptAtAnyPieceSize) {
   for (size_t piece : {1u, 7u, 64u, 100000u}) {
     auto result = run_stream(transcript, piece, false);
     ASSERT_TRUE(result.done) << piece;
+    // role, 3 text deltas, the tool call's start, 8 argument fragments (the empty one is not
+    // sent), the finish chunk: the ping and the empty text block start send nothing.
+    EXPECT_EQ(result.chunks.size(), 14u) << piece;
     std::string text;
     std::string arguments;
     std::string finish;
@@ -253,11 +328,31 @@ TEST(AnthropicStream, UsageChunkOnlyWhenAskedMergesStartAndDelta) {
     EXPECT_FALSE(c.contains("usage"));
   }
   auto with = run_stream(transcript, 4096, true);
+  ASSERT_EQ(with.chunks.size(), without.chunks.size() + 1);
   const auto& last = with.chunks.back();
   EXPECT_TRUE(last.at("choices").as_array().empty());
   EXPECT_EQ(last.at("usage").at("prompt_tokens"), 472);
   EXPECT_EQ(last.at("usage").at("completion_tokens"), 89);
   EXPECT_EQ(last.at("usage").at("total_tokens"), 561);
+}
+
+TEST(AnthropicStream, UsageChunkIsSentAtMessageStopAfterTheFinishChunk) {
+  const auto transcript = fixture("stream_text_tool_use.sse");
+  const auto stop = transcript.find("event: message_stop");
+  ASSERT_NE(stop, std::string::npos);
+  auto translator = make_anthropic_stream_translator(true);
+  auto before = translator->feed(std::string_view(transcript).substr(0, stop));
+  ASSERT_TRUE(before.has_value());
+  EXPECT_NE(before->find(R"("finish_reason":"tool_calls")"), std::string::npos);
+  EXPECT_EQ(before->find(R"("usage")"), std::string::npos) << *before;
+  EXPECT_FALSE(translator->finished());
+  auto at_stop = translator->feed(std::string_view(transcript).substr(stop));
+  ASSERT_TRUE(at_stop.has_value());
+  const auto out = testing::parse_sse_output(std::string(*at_stop));
+  ASSERT_EQ(out.chunks.size(), 1u) << *at_stop;
+  EXPECT_TRUE(out.chunks[0].at("choices").as_array().empty());
+  EXPECT_EQ(out.chunks[0].at("usage").at("total_tokens"), 561);
+  EXPECT_TRUE(out.done);
 }
 
 TEST(AnthropicStream, ParallelToolCallsGetTheirOwnIndex) {

@@ -122,6 +122,43 @@ TEST(Azure, NonJsonEventWithSeveralDataLinesIsRelayedWhole) {
   EXPECT_EQ(*out, "data: not json\ndata: \ndata: line 3\n\n");
 }
 
+TEST(Azure, UsageTheGatewayAskedForIsCountedButNotRelayed) {
+  // The client did not ask for usage, the gateway did (to count tokens): the choice-less usage
+  // chunk is counted and dropped, everything else goes through.
+  const std::string stream =
+      R"(data: {"choices":[],"id":"","prompt_filter_results":[{"prompt_index":0}]})"
+      "\n\n"
+      R"(data: {"choices":[{"delta":{"role":"assistant","content":"Hi"},"finish_reason":null,"index":0}],"id":"chatcmpl-A1","object":"chat.completion.chunk","usage":null})"
+      "\n\n"
+      R"(data: {"choices":[{"delta":{},"finish_reason":"stop","index":0}],"id":"chatcmpl-A1","object":"chat.completion.chunk","usage":null})"
+      "\n\n"
+      R"(data: {"choices":[],"id":"chatcmpl-A1","object":"chat.completion.chunk","usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}})"
+      "\n\ndata: [DONE]\n\n";
+  for (bool strip : {true, false}) {
+    auto normalizer = make_azure_stream_normalizer(strip);
+    std::string out;
+    for (size_t i = 0; i < stream.size(); i += 7) {
+      auto ready = normalizer->feed(std::string_view(stream).substr(i, 7));
+      ASSERT_TRUE(ready.has_value());
+      out += *ready;
+    }
+    EXPECT_TRUE(normalizer->finished());
+    EXPECT_EQ(normalizer->usage().prompt_tokens, 9) << strip;
+    EXPECT_EQ(normalizer->usage().completion_tokens, 2) << strip;
+    const auto sse = testing::parse_sse_output(out);
+    EXPECT_TRUE(sse.done);
+    ASSERT_EQ(sse.chunks.size(), strip ? 2u : 3u) << out;
+    EXPECT_EQ(sse.chunks[1].at("choices").as_array()[0].at("finish_reason"), "stop");
+    for (const auto& c : sse.chunks) {
+      EXPECT_EQ(c.at("id"), "chatcmpl-A1");
+    }
+    if (!strip) {
+      EXPECT_TRUE(sse.chunks[2].at("choices").as_array().empty());
+      EXPECT_EQ(sse.chunks[2].at("usage").at("total_tokens"), 11);
+    }
+  }
+}
+
 TEST(Azure, ContentFilterErrorKeepsItsShape) {
   AzureProvider provider(options());
   auto error = provider.map_error(
@@ -131,6 +168,13 @@ TEST(Azure, ContentFilterErrorKeepsItsShape) {
   EXPECT_EQ(core::http_status(error), 400);
   EXPECT_EQ(core::error_code(error), "content_filter");
   EXPECT_EQ(error.param, "prompt");
+  // Only a 4xx keeps the upstream's shape: a 5xx is the gateway's 502, the details in its message.
+  auto failed = provider.map_error(
+      500, R"({"error":{"message":"boom","type":"server_error","param":"x","code":"c"}})", "");
+  EXPECT_EQ(core::http_status(failed), 502);
+  EXPECT_TRUE(failed.param.empty());
+  EXPECT_TRUE(failed.code.empty());
+  EXPECT_NE(failed.message.find("boom"), std::string::npos);
 }
 
 }  // namespace

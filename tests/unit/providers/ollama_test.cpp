@@ -53,6 +53,18 @@ TEST(OllamaRequest, RejectedFieldsAreNamed) {
           {"logprobs", R"("logprobs":true)"},
           {"tool_choice", R"("tool_choice":"required")"},
           {"logit_bias", R"("logit_bias":{"1":1})"},
+          {"logit_bias", R"("logit_bias":{})"},
+          {"top_logprobs", R"("top_logprobs":0)"},
+          {"user", R"("user":"u-1")"},
+          {"store", R"("store":true)"},
+          {"metadata", R"("metadata":{"a":"1"})"},
+          {"metadata", R"("metadata":{})"},
+          {"parallel_tool_calls", R"("parallel_tool_calls":false)"},
+          {"some_new_field", R"("some_new_field":1)"},
+          {"messages[0].content",
+           R"("messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"","format":"wav"}}]}])"},
+          {"messages[0].content",
+           R"("messages":[{"role":"user","content":[{"type":"file","file":{"file_id":"f-1"}}]}])"},
           {"messages[0].content",
            R"("x":null,"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://e.com/a.png"}}]}])"},
       }) {
@@ -62,9 +74,42 @@ TEST(OllamaRequest, RejectedFieldsAreNamed) {
       request = R"({"model":"m",)" + body + "}";
     }
     auto out = translate(request);
-    ASSERT_FALSE(out.has_value()) << field;
-    EXPECT_EQ(out.error().param, field);
+    ASSERT_FALSE(out.has_value()) << body;
+    EXPECT_EQ(core::http_status(out.error()), 400) << body;
+    EXPECT_EQ(out.error().param, field) << body;
   }
+}
+
+TEST(OllamaRequest, NoOpValuesAreAcceptedAndSendNothing) {
+  auto out = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],
+      "tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"auto",
+      "parallel_tool_calls":true,"n":1,"logprobs":false,"store":false,"top_logprobs":null,
+      "user":null,"stream_options":{"include_usage":true}})");
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(json::value(*out), json::parse(R"({"model":"llama3:8b",
+      "tools":[{"type":"function","function":{"name":"f"}}],"stream":false,
+      "messages":[{"role":"user","content":"x"}]})"));
+}
+
+TEST(OllamaRequest, TokenLimitPenaltiesAndUnmergedTurns) {
+  auto out = translate(R"({"model":"m","messages":[{"role":"user","content":"Hi"},
+      {"role":"user","content":"there"}],"max_completion_tokens":77,
+      "frequency_penalty":0.5,"presence_penalty":-1})");
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out->at("options"), json::parse(R"({"num_predict":77,"frequency_penalty":0.5,
+      "presence_penalty":-1})"));
+  // Ollama takes consecutive same-role turns: they go through as sent.
+  EXPECT_EQ(out->at("messages"), json::parse(R"([{"role":"user","content":"Hi"},
+      {"role":"user","content":"there"}])"));
+}
+
+TEST(OllamaRequest, InvalidToolCallArgumentsAreRejectedByPlace) {
+  auto out = translate(R"({"model":"m","messages":[{"role":"user","content":"x"},
+      {"role":"assistant","tool_calls":[{"id":"c","type":"function",
+        "function":{"name":"f","arguments":"not json"}}]}]})");
+  ASSERT_FALSE(out.has_value());
+  EXPECT_EQ(core::http_status(out.error()), 400);
+  EXPECT_EQ(out.error().param, "messages[1].tool_calls[0].function.arguments");
 }
 
 TEST(OllamaResponse, ContentToolCallsDoneReasonUsage) {
