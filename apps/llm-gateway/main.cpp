@@ -12,7 +12,6 @@
 
 #include "gw/app/cluster_config.hpp"
 #include "gw/app/controller.hpp"
-#include "gw/app/mock_backend.hpp"
 #include "gw/app/options.hpp"
 #include "gw/app/server.hpp"
 #include "gw/app/server_config.hpp"
@@ -20,6 +19,7 @@
 #include "gw/core/dotenv.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/core/settings.hpp"
+#include "gw/mock/backend.hpp"
 
 #ifdef GW_WITH_MIMALLOC
 #include <mimalloc.h>
@@ -150,5 +150,5 @@ int main(int argc, char** argv) {
   if (worker->parsed()) {
     return run_command(worker_options, gw::app::load_worker_config, gw::app::run_worker);
   }
-  return run_command(mock_options, gw::app::load_mock_options, gw::app::run_mock_backend);
+  return run_command(mock_options, gw::mock::load_mock_options, gw::mock::run_mock_backend);
 }

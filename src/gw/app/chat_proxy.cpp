@@ -426,7 +426,7 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
       continue;
     }
     accounting.first_write();
-    // A co_await on the right of && miscompiles with GCC 12 (see mock_common.cpp): own statement.
+    // A co_await on the right of && miscompiles with GCC 12 (see mock/common.cpp): own statement.
     const bool written = co_await exchange.writer.write(*out);
     if (!written) {
       if (!interrupted(exchange)) {

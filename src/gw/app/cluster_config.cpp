@@ -54,7 +54,7 @@ tl::expected<ControllerConfig, std::string> load_controller_config(const core::S
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);
-  config.log = read_log_config(reader);
+  config.log = core::read_log_config(reader);
   config.api_keys = read_api_keys(reader);
   config.internal_api_key = reader.text("INTERNAL_API_KEY");
   config.internal_api_open = reader.boolean("INTERNAL_API_OPEN", false);
@@ -80,7 +80,7 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);
   config.proxies = read_proxy_settings(reader);
-  config.log = read_log_config(reader);
+  config.log = core::read_log_config(reader);
   config.worker_id = required(reader, "WORKER_ID", "--worker-id");
   config.model_id = required(reader, "MODEL_ID", "--model-id");
   required(reader, "BACKEND_URL", "--backend-url");

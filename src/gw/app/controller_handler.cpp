@@ -15,6 +15,7 @@
 #include "gw/app/observe.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/background.hpp"
+#include "gw/net/key_check.hpp"
 
 namespace gw::app {
 namespace {
@@ -126,7 +127,7 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
         {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
   }
   const auto& keys = state_->config.api_keys;
-  if (!keys.empty() && !bearer_key_matches(request.header("authorization"), keys)) {
+  if (!keys.empty() && !net::bearer_key_matches(request.header("authorization"), keys)) {
     co_return co_await net::respond_error(
         exchange.writer, {core::Errc::kUnauthorized,
                           request.header("authorization").empty()

@@ -11,6 +11,7 @@
 #include "gw/app/gateway_handler.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/logging.hpp"
+#include "gw/net/key_check.hpp"
 
 namespace gw::app {
 namespace {
@@ -72,7 +73,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
          "The internal API answers only loopback clients while INTERNAL_API_KEY is not set; set "
          "INTERNAL_API_KEY on the controller and its workers."});
   }
-  if (!key.empty() && !internal_key_matches(request, key)) {
+  if (!key.empty() && !net::internal_key_matches(request, key)) {
     co_return co_await net::respond_error(
         exchange.writer,
         {core::Errc::kUnauthorized,

@@ -1,7 +1,6 @@
 #include "gw/app/gateway_handler.hpp"
 
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 
 #include <boost/asio/io_context.hpp>
 
@@ -10,6 +9,7 @@
 #include "gw/app/model_refresh.hpp"
 #include "gw/app/observe.hpp"
 #include "gw/core/logging.hpp"
+#include "gw/net/key_check.hpp"
 
 namespace gw::app {
 namespace {
@@ -28,33 +28,6 @@ Task<void> send_error(Exchange& exchange, const core::Error& error) {
 }
 
 }  // namespace
-
-bool bearer_key_matches(std::string_view authorization, const std::vector<std::string>& keys) {
-  constexpr std::string_view kBearer = "Bearer ";
-  if (authorization.size() <= kBearer.size() ||
-      !net::iequals(authorization.substr(0, kBearer.size()), kBearer)) {
-    return false;
-  }
-  std::string_view presented = authorization.substr(kBearer.size());
-  // Every key is compared in full, match or not, so timing reveals neither which key nor how much
-  // of it matched.
-  bool match = false;
-  for (const auto& key : keys) {
-    const bool same_length = key.size() == presented.size();
-    const std::string_view other = same_length ? presented : std::string_view(key);
-    match |= same_length & (CRYPTO_memcmp(key.data(), other.data(), key.size()) == 0);
-  }
-  return match;
-}
-
-bool internal_key_matches(const net::Request& request, const std::string& key) {
-  if (bearer_key_matches(request.header("authorization"), {key})) {
-    return true;
-  }
-  const std::string_view presented = request.header("x-internal-api-key");
-  return presented.size() == key.size() &&
-         CRYPTO_memcmp(presented.data(), key.data(), key.size()) == 0;
-}
 
 GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context,
                                boost::asio::io_context& io, net::ProxySettings proxies,
@@ -90,7 +63,7 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
     co_return co_await send_error(exchange, unknown_path(request));
   }
   if (!context_->api_keys.empty() &&
-      !bearer_key_matches(request.header("authorization"), context_->api_keys)) {
+      !net::bearer_key_matches(request.header("authorization"), context_->api_keys)) {
     co_return co_await send_error(
         exchange, {core::Errc::kUnauthorized,
                    request.header("authorization").empty()

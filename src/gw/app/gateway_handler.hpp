@@ -46,10 +46,4 @@ class GatewayHandler final : public net::HttpHandler {
   net::UpstreamClient client_;
 };
 
-// Constant-time check of "Authorization: Bearer <key>" against the configured keys.
-bool bearer_key_matches(std::string_view authorization, const std::vector<std::string>& keys);
-
-// The cluster's internal key, as "Authorization: Bearer <key>" or "X-Internal-API-Key: <key>".
-bool internal_key_matches(const net::Request& request, const std::string& key);
-
 }  // namespace gw::app

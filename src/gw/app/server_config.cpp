@@ -104,20 +104,6 @@ std::span<const ProviderPreset> provider_presets() {
   return kPresets;
 }
 
-core::LogConfig read_log_config(core::ConfigReader& reader) {
-  core::LogConfig log;
-  log.level =
-      reader.choice("LOG_LEVEL", "info",
-                    {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"});
-  if (log.level == "warning") {
-    log.level = "warn";
-  }
-  log.format = reader.choice("LOG_FORMAT", "text", {"text", "json"}) == "json"
-                   ? core::LogFormat::kJson
-                   : core::LogFormat::kText;
-  return log;
-}
-
 net::ServerOptions read_http_options(core::ConfigReader& reader, const std::string& host_variable,
                                      const std::string& port_variable, uint16_t default_port) {
   net::ServerOptions http;
@@ -201,7 +187,7 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
   config.models_refresh = reader.seconds("MODELS_REFRESH_INTERVAL", 300);
   config.proxies = read_proxy_settings(reader);
 
-  config.log = read_log_config(reader);
+  config.log = core::read_log_config(reader);
   config.api_keys = read_api_keys(reader);
 
   // OpenAI: configured by a key, or by a base URL alone (a local OpenAI-compatible server).

@@ -55,7 +55,6 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
 
 // What the commands share: logging, the listener and its limits (host and port under the
 // command's own variable names), upstream timeouts, client keys, outbound proxies.
-core::LogConfig read_log_config(core::ConfigReader& reader);
 net::ServerOptions read_http_options(core::ConfigReader& reader, const std::string& host_variable,
                                      const std::string& port_variable, uint16_t default_port);
 net::UpstreamTimeouts read_upstream_timeouts(core::ConfigReader& reader);

@@ -11,6 +11,7 @@
 #include "gw/app/observe.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
+#include "gw/net/key_check.hpp"
 
 namespace gw::app {
 namespace {
@@ -53,7 +54,7 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
     co_return co_await health(exchange);
   }
   const auto& key = state_->config.internal_api_key;
-  if (path.starts_with("/v1/") && !key.empty() && !internal_key_matches(request, key)) {
+  if (path.starts_with("/v1/") && !key.empty() && !net::internal_key_matches(request, key)) {
     co_return co_await net::respond_error(
         exchange.writer, {core::Errc::kUnauthorized,
                           "This worker is reached through its controller: send INTERNAL_API_KEY as "

@@ -9,6 +9,8 @@
 #include <chrono>
 #include <memory>
 
+#include "gw/core/settings.hpp"
+
 namespace gw::core {
 namespace {
 
@@ -152,6 +154,19 @@ std::string log_text(std::string_view text, size_t limit) {
     out += fmt::format("...({} bytes)", text.size());
   }
   return out;
+}
+
+LogConfig read_log_config(ConfigReader& reader) {
+  LogConfig log;
+  log.level =
+      reader.choice("LOG_LEVEL", "info",
+                    {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"});
+  if (log.level == "warning") {
+    log.level = "warn";
+  }
+  log.format = reader.choice("LOG_FORMAT", "text", {"text", "json"}) == "json" ? LogFormat::kJson
+                                                                               : LogFormat::kText;
+  return log;
 }
 
 }  // namespace gw::core

@@ -15,6 +15,10 @@ struct LogConfig {
   LogFormat format = LogFormat::kText;
 };
 
+class ConfigReader;
+// LOG_LEVEL and LOG_FORMAT, as every command reads them.
+LogConfig read_log_config(ConfigReader& reader);
+
 // Sets up the default spdlog logger on stderr. `level` is one of trace, debug, info, warn, error,
 // critical, off (validated by the config layer). JSON format writes one object per line.
 void init_logging(std::string_view level, LogFormat format);

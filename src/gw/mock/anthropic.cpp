@@ -1,4 +1,4 @@
-#include "gw/app/mock_anthropic.hpp"
+#include "gw/mock/anthropic.hpp"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
 
-namespace gw::app::mock {
+namespace gw::mock {
 namespace {
 
 using net::Response;
@@ -232,4 +232,4 @@ net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& 
   }
 }
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

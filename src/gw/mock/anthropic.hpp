@@ -7,13 +7,13 @@
 #include <tl/expected.hpp>
 #include <vector>
 
-#include "gw/app/mock_backend.hpp"
-#include "gw/app/mock_common.hpp"
+#include "gw/mock/backend.hpp"
+#include "gw/mock/common.hpp"
 #include "gw/net/http_types.hpp"
 
 // The mock backend's Anthropic Messages API dialect, in the wire format of
 // https://docs.anthropic.com/en/api/messages and .../messages-streaming.
-namespace gw::app::mock {
+namespace gw::mock {
 
 // Anthropic clients always send one of these; OpenAI clients never do.
 bool is_anthropic_client(const net::Request& request);
@@ -48,4 +48,4 @@ tl::expected<AnthropicRequest, std::string> read_anthropic_request(std::string_v
 net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& stats,
                                          net::Exchange& exchange);
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

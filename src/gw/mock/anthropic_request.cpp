@@ -5,9 +5,9 @@
 #include <limits>
 
 #include "gw/api/chat_request.hpp"
-#include "gw/app/mock_anthropic.hpp"
+#include "gw/mock/anthropic.hpp"
 
-namespace gw::app::mock {
+namespace gw::mock {
 namespace {
 
 namespace json = boost::json;
@@ -247,4 +247,4 @@ tl::expected<AnthropicRequest, std::string> read_anthropic_request(std::string_v
   return out;
 }
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

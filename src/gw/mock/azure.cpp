@@ -1,4 +1,4 @@
-#include "gw/app/mock_azure.hpp"
+#include "gw/mock/azure.hpp"
 
 #include <fmt/format.h>
 
@@ -10,9 +10,9 @@
 #include <optional>
 
 #include "gw/api/chat_request.hpp"
-#include "gw/app/mock_openai.hpp"
+#include "gw/mock/openai.hpp"
 
-namespace gw::app::mock {
+namespace gw::mock {
 namespace {
 
 namespace json = boost::json;
@@ -165,4 +165,4 @@ void azure_default_model(std::string& body, std::string_view deployment) {
   body = json::serialize(doc);
 }
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

@@ -3,17 +3,17 @@
 #include <string>
 #include <string_view>
 
-#include "gw/app/mock_backend.hpp"
-#include "gw/app/mock_common.hpp"
+#include "gw/mock/backend.hpp"
+#include "gw/mock/common.hpp"
 #include "gw/net/http_types.hpp"
 
 // The mock backend's Azure OpenAI routes: OpenAI's chat format at deployment URLs, with Azure's
 // api-version and api-key checks, content-filter annotations and error shapes
 // (https://learn.microsoft.com/azure/ai-services/openai/reference).
-namespace gw::app::mock {
+namespace gw::mock {
 
 // POST /openai/deployments/{deployment}/chat/completions?api-version=...: the checks Azure makes
-// before a request reaches the model, then the OpenAI dialect (mock_openai.hpp) with Azure's
+// before a request reaches the model, then the OpenAI dialect (openai.hpp) with Azure's
 // annotations. `options` and `stats` live as long as the server; `exchange` outlives the
 // coroutine.
 net::Task<void> serve_azure_chat(const MockOptions& options, MockStats& stats,
@@ -35,4 +35,4 @@ net::Response azure_content_filter_error();
 // deployment as `model` then, so that the body reads like any OpenAI request.
 void azure_default_model(std::string& body, std::string_view deployment);
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

@@ -1,21 +1,20 @@
-#include "gw/app/mock_backend.hpp"
+#include "gw/mock/backend.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
 
-#include "gw/app/gateway_handler.hpp"
-#include "gw/app/mock_anthropic.hpp"
-#include "gw/app/mock_azure.hpp"
-#include "gw/app/mock_common.hpp"
-#include "gw/app/mock_ollama.hpp"
-#include "gw/app/mock_openai.hpp"
-#include "gw/app/server_config.hpp"
 #include "gw/core/parse.hpp"
+#include "gw/mock/anthropic.hpp"
+#include "gw/mock/azure.hpp"
+#include "gw/mock/common.hpp"
+#include "gw/mock/ollama.hpp"
+#include "gw/mock/openai.hpp"
 #include "gw/net/http_server.hpp"
+#include "gw/net/key_check.hpp"
 
-namespace gw::app {
+namespace gw::mock {
 namespace {
 
 namespace asio = boost::asio;
@@ -72,7 +71,7 @@ class MockHandler final : public net::HttpHandler {
       co_return co_await mock::serve_azure_chat(options_, stats_, exchange);
     }
     if (!options_.api_key.empty() &&
-        !bearer_key_matches(request.header("authorization"), {options_.api_key})) {
+        !net::bearer_key_matches(request.header("authorization"), {options_.api_key})) {
       co_return co_await net::respond_error(
           exchange.writer,
           {core::Errc::kUnauthorized, "Incorrect API key provided (mock-backend)."});
@@ -112,7 +111,7 @@ tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& s
   options.host = reader.text("MOCK_HOST", options.host);
   options.port = reader.port("MOCK_PORT", options.port);
   options.threads = static_cast<size_t>(reader.integer("MOCK_THREADS", 1, 1, 256));
-  options.log = read_log_config(reader);
+  options.log = core::read_log_config(reader);
   if (auto models = reader.optional_text("MOCK_MODELS")) {
     options.models = core::split_list(*models);
   }
@@ -161,4 +160,4 @@ int run_mock_backend(const MockOptions& options) {
   return 0;
 }
 
-}  // namespace gw::app
+}  // namespace gw::mock

@@ -8,7 +8,7 @@
 #include "gw/core/logging.hpp"
 #include "gw/core/settings.hpp"
 
-namespace gw::app {
+namespace gw::mock {
 
 struct MockOptions {
   std::string host = "127.0.0.1";
@@ -36,4 +36,4 @@ tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& s
 // injection, for tests, benchmarks and users' load tests. Returns the exit code.
 int run_mock_backend(const MockOptions& options);
 
-}  // namespace gw::app
+}  // namespace gw::mock

@@ -1,4 +1,4 @@
-#include "gw/app/mock_common.hpp"
+#include "gw/mock/common.hpp"
 
 #include <fmt/format.h>
 
@@ -8,11 +8,11 @@
 #include <cctype>
 
 #include "gw/api/completion_json.hpp"
-#include "gw/app/gateway_handler.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/io.hpp"
+#include "gw/net/key_check.hpp"
 
-namespace gw::app::mock {
+namespace gw::mock {
 namespace {
 
 namespace asio = boost::asio;
@@ -64,7 +64,7 @@ RequestTracker::~RequestTracker() {
 
 bool api_key_matches(std::string_view presented, const std::string& key) {
   // The gateway's own check is constant-time; an x-api-key is a bearer key without the prefix.
-  return bearer_key_matches(std::string("Bearer ").append(presented), {key});
+  return net::bearer_key_matches(std::string("Bearer ").append(presented), {key});
 }
 
 net::Task<bool> pause(std::chrono::milliseconds delay) {
@@ -194,4 +194,4 @@ size_t count_words(std::string_view text) {
   return words;
 }
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

@@ -10,12 +10,12 @@
 #include <string_view>
 #include <vector>
 
-#include "gw/app/mock_backend.hpp"
+#include "gw/mock/backend.hpp"
 #include "gw/net/http_types.hpp"
 
 // What the mock backend's dialects (OpenAI chat completions, Anthropic messages) share: request
 // accounting for /mock/stats, pacing and fault injection of streams, and how an answer is made.
-namespace gw::app::mock {
+namespace gw::mock {
 
 // Counters the tests read through GET /mock/stats (shared by all mock threads).
 struct MockStats {
@@ -96,4 +96,4 @@ size_t count_words(std::string_view text);
 // default of 32.
 boost::json::parse_options deep_json();
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

@@ -1,10 +1,10 @@
-#include "gw/app/mock_ollama.hpp"
+#include "gw/mock/ollama.hpp"
 
 #include <fmt/format.h>
 
 #include "gw/api/chat_request.hpp"
 
-namespace gw::app::mock {
+namespace gw::mock {
 namespace {
 
 using net::Response;
@@ -160,4 +160,4 @@ net::Task<void> serve_ollama_chat(const MockOptions& options, MockStats& stats,
   }
 }
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

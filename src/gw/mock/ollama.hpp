@@ -7,13 +7,13 @@
 #include <tl/expected.hpp>
 #include <vector>
 
-#include "gw/app/mock_backend.hpp"
-#include "gw/app/mock_common.hpp"
+#include "gw/mock/backend.hpp"
+#include "gw/mock/common.hpp"
 #include "gw/net/http_types.hpp"
 
 // The mock backend's Ollama native dialect, in the wire format of
 // https://github.com/ollama/ollama/blob/main/docs/api.md (/api/chat, /api/tags).
-namespace gw::app::mock {
+namespace gw::mock {
 
 // Ollama's error body {"error":"<message>"}.
 net::Response ollama_error(int status, std::string_view message);
@@ -44,4 +44,4 @@ tl::expected<OllamaRequest, std::string> read_ollama_request(std::string_view bo
 net::Task<void> serve_ollama_chat(const MockOptions& options, MockStats& stats,
                                   net::Exchange& exchange);
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

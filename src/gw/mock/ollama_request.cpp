@@ -5,9 +5,9 @@
 #include <limits>
 
 #include "gw/api/chat_request.hpp"
-#include "gw/app/mock_ollama.hpp"
+#include "gw/mock/ollama.hpp"
 
-namespace gw::app::mock {
+namespace gw::mock {
 namespace {
 
 namespace json = boost::json;
@@ -163,4 +163,4 @@ tl::expected<OllamaRequest, std::string> read_ollama_request(std::string_view bo
   return out;
 }
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

@@ -1,4 +1,4 @@
-#include "gw/app/mock_openai.hpp"
+#include "gw/mock/openai.hpp"
 
 #include <fmt/format.h>
 
@@ -8,10 +8,10 @@
 
 #include "gw/api/chat_request.hpp"
 #include "gw/api/completion_json.hpp"
-#include "gw/app/mock_azure.hpp"
 #include "gw/core/logging.hpp"
+#include "gw/mock/azure.hpp"
 
-namespace gw::app::mock {
+namespace gw::mock {
 namespace {
 
 using net::Response;
@@ -250,4 +250,4 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
   }
 }
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

@@ -3,11 +3,11 @@
 #include <string>
 #include <utility>
 
-#include "gw/app/mock_backend.hpp"
-#include "gw/app/mock_common.hpp"
+#include "gw/mock/backend.hpp"
+#include "gw/mock/common.hpp"
 #include "gw/net/http_types.hpp"
 
-namespace gw::app::mock {
+namespace gw::mock {
 
 // How a route that speaks OpenAI's chat format differs from api.openai.com. Not an aggregate, as
 // it is passed to a coroutine (see net::Response).
@@ -25,4 +25,4 @@ struct OpenAiDialect {
 net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
                                   net::Exchange& exchange, OpenAiDialect dialect = {});
 
-}  // namespace gw::app::mock
+}  // namespace gw::mock

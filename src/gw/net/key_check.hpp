@@ -1,0 +1,17 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gw/net/http_types.hpp"
+
+namespace gw::net {
+
+// Constant-time check of "Authorization: Bearer <key>" against the configured keys.
+bool bearer_key_matches(std::string_view authorization, const std::vector<std::string>& keys);
+
+// The cluster's internal key, as "Authorization: Bearer <key>" or "X-Internal-API-Key: <key>".
+bool internal_key_matches(const Request& request, const std::string& key);
+
+}  // namespace gw::net
