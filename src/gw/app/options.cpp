@@ -126,6 +126,9 @@ constexpr std::array kMockOptions{
                "overloaded_error) as the first event"},
     OptionSpec{"--strict", "MOCK_STRICT", "0",
                "OpenAI dialect: refuse stream_options with 400, like an older strict server"},
+    OptionSpec{"--whole-stream", "MOCK_WHOLE_STREAM", "0",
+               "streams: send every event and the end in one write after the head, as a fast "
+               "local server does (no token delays)"},
 };
 
 template <size_t N>

@@ -129,6 +129,7 @@ tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& s
   options.stall_after = reader.integer("MOCK_STALL_AFTER", 0, 0, 10'000'000);
   options.stream_error = reader.text("MOCK_STREAM_ERROR");
   options.strict = reader.boolean("MOCK_STRICT", false);
+  options.whole_stream = reader.boolean("MOCK_WHOLE_STREAM", false);
   if (reader.error()) {
     return tl::unexpected(*reader.error());
   }

@@ -28,6 +28,9 @@ struct MockOptions {
   // overloaded_error), as Anthropic sends under load; empty: never.
   std::string stream_error;
   bool strict = false;  // OpenAI dialect: refuse stream_options (an older strict server)
+  // Streams: every event and the end in one write after the head (as a fast local server's
+  // answer arrives); token delays do not apply.
+  bool whole_stream = false;
 };
 
 tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& settings);

@@ -94,6 +94,13 @@ net::Task<bool> EventStream::gate() {
 // Each co_await is a statement of its own: with `content_sent_ && !co_await pause(...)` as a
 // condition, GCC 12 built a coroutine that trapped (ud2) on resume.
 net::Task<bool> EventStream::emit(std::string_view event, bool content) {
+  if (options_.whole_stream) {
+    const bool open = co_await gate();
+    if (open) {
+      whole_.append(event);
+    }
+    co_return open;
+  }
   if (content && content_sent_) {
     const bool waited = co_await pause(options_.token_delay);
     if (!waited) {
@@ -113,6 +120,11 @@ net::Task<bool> EventStream::finish(std::string_view last) {
   const bool open = co_await gate();
   if (!open) {
     co_return false;
+  }
+  if (!whole_.empty()) {
+    whole_.append(last);
+    const bool written = co_await writer_.finish_stream(whole_);
+    co_return written;
   }
   const bool written = co_await writer_.finish_stream(last);
   co_return written;

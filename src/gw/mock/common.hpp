@@ -74,6 +74,7 @@ class EventStream {
   net::ResponseWriter& writer_;
   int64_t sent_ = 0;
   bool content_sent_ = false;
+  std::string whole_;  // --whole-stream: the events so far, written by finish()
 };
 
 // The answer's tokens: the words of `text` (each with its leading white space), or exactly

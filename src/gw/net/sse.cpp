@@ -1,6 +1,22 @@
 #include "gw/net/sse.hpp"
 
+#include <cstring>
+
 namespace gw::net {
+
+size_t find_line_end(std::string_view bytes, size_t pos) {
+  if (pos >= bytes.size()) {
+    return std::string_view::npos;
+  }
+  const char* begin = bytes.data() + pos;
+  const size_t left = bytes.size() - pos;
+  const auto* lf = static_cast<const char*>(std::memchr(begin, '\n', left));
+  const size_t line = lf != nullptr ? static_cast<size_t>(lf - begin) : left;
+  if (const auto* cr = static_cast<const char*>(std::memchr(begin, '\r', line)); cr != nullptr) {
+    return pos + static_cast<size_t>(cr - begin);
+  }
+  return lf != nullptr ? pos + line : std::string_view::npos;
+}
 
 bool SseParser::process_line(std::string_view line) {
   if (line.empty()) {

@@ -15,6 +15,10 @@ struct SseEvent {
 // Incremental parser for text/event-stream (the WHATWG rules): lines end in CRLF, LF or CR, even
 // when split across reads; ':' lines are comments; "data" lines accumulate; a blank line
 // dispatches. Views passed to the callback are valid only during the call.
+// The first CR or LF at or after `pos` (npos if none): two memchr passes over the line, where
+// std::string_view::find_first_of calls memchr on the set once per byte.
+size_t find_line_end(std::string_view bytes, size_t pos);
+
 class SseParser {
  public:
   template <class OnEvent>
@@ -28,7 +32,7 @@ class SseParser {
     }
     skip_lf_ = false;
     while (pos < bytes.size()) {
-      size_t eol = bytes.find_first_of("\r\n", pos);
+      size_t eol = find_line_end(bytes, pos);
       if (eol == std::string_view::npos) {
         line_.append(bytes.substr(pos));
         return;

@@ -4,10 +4,14 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "gw/core/parse.hpp"
 #include "gw/net/sse.hpp"
 
 namespace gw::providers {
 namespace {
+
+const core::Substring kUsageKey(R"("usage":{)");
+const core::Substring kNoChoices(R"("choices":[])");
 
 class PassThrough final : public ResponseTranslator {
  public:
@@ -52,7 +56,7 @@ class PassThrough final : public ResponseTranslator {
         done_end = event.end;
       } else if (event.data.starts_with(R"({"error")")) {
         error_ = true;
-      } else if (event.data.find(R"("usage":{)") != std::string_view::npos) {
+      } else if (kUsageKey.in(event.data)) {
         if (auto counts = api::read_usage(event.data)) {
           usage_ = *counts;
           strip |= strip_usage_ && is_usage_only(event.data);
@@ -78,9 +82,7 @@ class PassThrough final : public ResponseTranslator {
 
  private:
   // OpenAI's usage chunk has an empty choices array; chunks that carry content keep their usage.
-  static bool is_usage_only(std::string_view data) {
-    return data.find(R"("choices":[])") != std::string_view::npos;
-  }
+  static bool is_usage_only(std::string_view data) { return kNoChoices.in(data); }
 
   // Rare (once per stream): rebuilds the ready bytes without the usage-only event, from the same
   // parser's view of the events (so any line endings split them the same way).
@@ -88,7 +90,7 @@ class PassThrough final : public ResponseTranslator {
     stripped_.clear();
     net::SseParser parser;
     parser.feed(ready, [&](const net::SseEvent& event) {
-      if (event.data.find(R"("usage":{)") != std::string_view::npos && is_usage_only(event.data)) {
+      if (kUsageKey.in(event.data) && is_usage_only(event.data)) {
         return;
       }
       if (!event.event.empty()) {
@@ -138,13 +140,17 @@ tl::expected<std::string, core::Error> relayed_completion(std::string body,
 size_t last_event_end(std::string_view bytes, size_t from) {
   // An event ends with a blank line: a line end (LF, CR or CRLF) right after another. Every such
   // pair holds "\n\n", "\n\r" or "\r\r" ("\r\n\n" and "\r\n\r\n" included), so one ending
-  // after `from` starts at most one byte before it.
+  // after `from` starts at most one byte before it. Scanned backwards: a read usually ends at an
+  // event's end, found in the first step; with none, each byte is looked at once.
   const size_t start = from > 1 ? from - 1 : 0;
-  const std::string_view window = bytes.substr(std::min(start, bytes.size()));
   size_t end = 0;
-  for (std::string_view blank : {"\n\n", "\n\r", "\r\r"}) {
-    if (auto p = window.rfind(blank); p != std::string_view::npos) {
-      end = std::max(end, start + p + blank.size());
+  for (size_t i = bytes.size(); i >= start + 2; --i) {
+    const char first = bytes[i - 2];
+    const char second = bytes[i - 1];
+    if ((first == '\n' && (second == '\n' || second == '\r')) ||
+        (first == '\r' && second == '\r')) {
+      end = i;
+      break;
     }
   }
   // A blank line ended by CRLF ends after its LF.

@@ -117,3 +117,16 @@ TEST(SseParser, Utf8SplitInsideAMultibyteCharacter) {
 
 }  // namespace
 }  // namespace gw::net
+
+TEST(FindLineEnd, FirstCrOrLfFromPos) {
+  using gw::net::find_line_end;
+  constexpr auto npos = std::string_view::npos;
+  EXPECT_EQ(find_line_end("abc", 0), npos);
+  EXPECT_EQ(find_line_end("", 0), npos);
+  EXPECT_EQ(find_line_end("a\nb", 0), 1u);
+  EXPECT_EQ(find_line_end("a\nb", 2), npos);
+  EXPECT_EQ(find_line_end("a\r\nb", 0), 1u);  // the CR before the LF
+  EXPECT_EQ(find_line_end("ab\rc\nd", 0), 2u);
+  EXPECT_EQ(find_line_end("a\nb\rc", 2), 3u);  // a CR after the first LF, searched from past it
+  EXPECT_EQ(find_line_end("a\n", 5), npos);
+}

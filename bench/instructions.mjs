@@ -1,0 +1,60 @@
+// User-space instructions per request (callgrind) of nginx, the gateway (pass-through and
+// Anthropic translation) and the controller (in front of two workers), for a plain completion and
+// for a stream, against a mock that writes each stream whole after its head (as a fast local
+// server does). The count is the same on every run, however busy the machine: the figure to
+// watch while working on the data path. A few minutes; nothing is written.
+//
+//   node bench/instructions.mjs [--seconds N] [--tokens N]
+
+import {
+  startController, startGateway, startMock, startWorker, waitForWorkers,
+} from '../tests/lib/harness.mjs';
+import { instructionsPerRequest, startNginx } from './lib.mjs';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const seconds = option('--seconds', 3);
+const tokens = option('--tokens', 6);  // a stream of tokens + 2 events (role, finish) + [DONE]
+
+const common = { ACCESS_LOG: '0' };
+const mock = await startMock(['--threads', '1', '--models', 'mock-model', '--whole-stream', '1', '--tokens', String(tokens)]);
+const gatewayEnv = { ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k' };
+const asTarget = (p) => ({ url: p.url, pid: p.proc.pid, stop: () => p.stop(20000) });
+const both = (model) => [{ model }, { model, stream: true }];
+
+try {
+  const nginx = await instructionsPerRequest((wrapper) => startNginx(mock.port, { wrapper }), both('mock-model'), { seconds });
+  const gateway = await instructionsPerRequest(
+    async (wrapper) => asTarget(await startGateway([], gatewayEnv, { wrapper })),
+    [...both('openai/mock-model'), ...both('anthropic/mock-model')], { seconds });
+  const controller = await instructionsPerRequest(async (wrapper) => {
+    const c = await startController(['--heartbeat-timeout', '60', '--heartbeat-check-interval', '10'], common, { wrapper });
+    const workers = [];
+    for (const id of ['w1', 'w2']) {
+      workers.push(await startWorker({ id, model: 'mock-model', backend: mock, controller: c, env: common, flags: ['--heartbeat-interval', '10'] }));
+    }
+    await waitForWorkers(c, (ws) => ws.length === 2, { timeout: 20000 });
+    return { ...asTarget(c), stop: () => Promise.all([c.stop(20000), ...workers.map((w) => w.stop())]) };
+  }, both('mock-model'), { seconds });
+
+  const k = (x) => (x / 1000).toFixed(1);
+  const r = (a, b) => (a / b).toFixed(2);
+  const rows = [
+    ['nginx', nginx[0], nginx[1]],
+    ['gateway (pass-through)', gateway[0], gateway[1]],
+    ['gateway (Anthropic translation)', gateway[2], gateway[3]],
+    ['controller (one hop to a worker)', controller[0], controller[1]],
+  ];
+  console.log(`User-space instructions per request (thousands), callgrind, wrk -c4, ${seconds} s windows; stream: ${tokens} tokens, one upstream write`);
+  console.log('| target | plain | stream |\n|---|---|---|');
+  for (const [name, plain, stream] of rows) console.log(`| ${name} | ${k(plain)} | ${k(stream)} |`);
+  console.log('\n| ratio | plain | stream |\n|---|---|---|');
+  console.log(`| gateway ÷ nginx | ${r(gateway[0], nginx[0])} | ${r(gateway[1], nginx[1])} |`);
+  console.log(`| translation ÷ pass-through | ${r(gateway[2], gateway[0])} | ${r(gateway[3], gateway[1])} |`);
+  console.log(`| controller ÷ gateway | ${r(controller[0], gateway[0])} | ${r(controller[1], gateway[1])} |`);
+} finally {
+  await mock.stop();
+}

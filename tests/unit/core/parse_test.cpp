@@ -1,0 +1,25 @@
+#include "gw/core/parse.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using gw::core::Substring;
+
+TEST(Substring, FindsTheNeedleAnywhereAndOnlyIt) {
+  const Substring usage(R"("usage":{)");
+  EXPECT_TRUE(usage.in(R"({"choices":[],"usage":{"prompt_tokens":1}})"));
+  EXPECT_TRUE(usage.in(R"("usage":{)"));
+  EXPECT_FALSE(usage.in(R"({"usage":null})"));
+  EXPECT_FALSE(usage.in(R"("usage":)"));
+  EXPECT_FALSE(usage.in(""));
+  // Every position, including the last possible one, and near misses around it.
+  std::string text(300, 'x');
+  for (size_t at = 0; at + 9 <= text.size(); at += 7) {
+    std::string probe = text;
+    probe.replace(at, 9, R"("usage":{)");
+    EXPECT_TRUE(usage.in(probe)) << at;
+    probe[at + 8] = '[';
+    EXPECT_FALSE(usage.in(probe)) << at;
+  }
+}
