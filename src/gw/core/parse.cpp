@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace gw::core {
 
@@ -97,6 +98,27 @@ std::vector<std::string> split_list(std::string_view text) {
     pos = comma + 1;
   }
   return out;
+}
+
+bool Substring::in(std::string_view text) const {
+  if (text.size() < needle_.size()) {
+    return false;
+  }
+  // Anchors that can start a match lie in [at_, size - (needle size - at_)].
+  const char* next = text.data() + at_;
+  const char* const last = text.data() + text.size() - (needle_.size() - at_);
+  while (next <= last) {
+    const auto* hit =
+        static_cast<const char*>(std::memchr(next, anchor_, static_cast<size_t>(last - next) + 1));
+    if (hit == nullptr) {
+      return false;
+    }
+    if (std::memcmp(hit - at_, needle_.data(), needle_.size()) == 0) {
+      return true;
+    }
+    next = hit + 1;
+  }
+  return false;
 }
 
 }  // namespace gw::core

@@ -63,6 +63,40 @@ class SseParser {
     }
   }
 
+  // Like feed(), for bytes that end at an event's end (a relay cuts its reads there) while the
+  // parser holds nothing partial: an event of one `data:` line ended by LF LF, the usual shape,
+  // is dispatched as a view of `bytes`, without copying or a call per line; any other event goes
+  // through feed().
+  template <class OnEvent>
+  void feed_events(std::string_view bytes, OnEvent&& on_event) {
+    if (has_partial() || skip_lf_ || bytes.find('\r') != std::string_view::npos) {
+      return feed(bytes, on_event);
+    }
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+      const size_t eol = bytes.find('\n', pos);
+      const bool one_line =
+          eol != std::string_view::npos && eol + 1 < bytes.size() && bytes[eol + 1] == '\n';
+      std::string_view line = bytes.substr(pos, eol - pos);
+      if (one_line && line.starts_with("data:")) {
+        pos = eol + 2;
+        line.remove_prefix(line.size() > 5 && line[5] == ' ' ? 6 : 5);
+        on_event(SseEvent{{}, line, id_, pos});
+      } else if (one_line && line.starts_with(':')) {
+        pos = eol + 2;  // a comment alone: nothing to dispatch
+      } else {
+        // Several lines, another field, or unfinished: up to the blank line, the general way.
+        const size_t blank = bytes.find("\n\n", pos);
+        const size_t end = blank == std::string_view::npos ? bytes.size() : blank + 2;
+        const size_t start = pos;
+        feed(bytes.substr(start, end - start), [&](const SseEvent& event) {
+          on_event(SseEvent{event.event, event.data, event.id, start + event.end});
+        });
+        pos = end;
+      }
+    }
+  }
+
   // Bytes of an unfinished line or event are pending.
   bool has_partial() const { return !line_.empty() || !data_.empty(); }
   // How many: an unfinished line plus the data of an unfinished event.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <utility>
+#include <vector>
 
 #include "gw/core/parse.hpp"
 #include "gw/net/sse.hpp"
@@ -10,8 +12,9 @@
 namespace gw::providers {
 namespace {
 
-const core::Substring kUsageKey(R"("usage":{)");
-const core::Substring kNoChoices(R"("choices":[])");
+// Anchored on a byte rare in chunks ("logprobs" has the only g of the usual keys).
+const core::Substring kUsageKey(R"("usage":{)", 'g');
+const core::Substring kNoChoices(R"("choices":[])", '[');
 
 class PassThrough final : public ResponseTranslator {
  public:
@@ -45,9 +48,11 @@ class PassThrough final : public ResponseTranslator {
       pending_.erase(0, end);
       ready = out_;
     }
-    bool strip = false;
     size_t done_end = std::string_view::npos;
-    parser_.feed(ready, [&](const net::SseEvent& event) {
+    size_t event_start = 0;  // where the event being dispatched began in `ready`
+    strip_.clear();
+    parser_.feed_events(ready, [&](const net::SseEvent& event) {
+      const size_t start = std::exchange(event_start, event.end);
       if (done_) {
         return;  // nothing after the terminator is relayed (or counted)
       }
@@ -59,7 +64,9 @@ class PassThrough final : public ResponseTranslator {
       } else if (kUsageKey.in(event.data)) {
         if (auto counts = api::read_usage(event.data)) {
           usage_ = *counts;
-          strip |= strip_usage_ && is_usage_only(event.data);
+          if (strip_usage_ && is_usage_only(event.data)) {
+            strip_.emplace_back(start, event.end);
+          }
         }
       }
     });
@@ -69,8 +76,8 @@ class PassThrough final : public ResponseTranslator {
     if (done_) {
       pending_.clear();  // after [DONE]: dropped, not held (`ready` views the piece or out_)
     }
-    if (strip) {
-      ready = without_usage_only_events(ready);
+    if (!strip_.empty()) {
+      ready = without(ready, strip_);
     }
     return ready;
   }
@@ -84,32 +91,17 @@ class PassThrough final : public ResponseTranslator {
   // OpenAI's usage chunk has an empty choices array; chunks that carry content keep their usage.
   static bool is_usage_only(std::string_view data) { return kNoChoices.in(data); }
 
-  // Rare (once per stream): rebuilds the ready bytes without the usage-only event, from the same
-  // parser's view of the events (so any line endings split them the same way).
-  std::string_view without_usage_only_events(std::string_view ready) {
+  // Rare (once per stream): the ready bytes without the usage-only event (and any comment or
+  // blank line just before it), cut at the event boundaries the parser reported.
+  std::string_view without(std::string_view ready,
+                           const std::vector<std::pair<size_t, size_t>>& ranges) {
     stripped_.clear();
-    net::SseParser parser;
-    parser.feed(ready, [&](const net::SseEvent& event) {
-      if (kUsageKey.in(event.data) && is_usage_only(event.data)) {
-        return;
-      }
-      if (!event.event.empty()) {
-        stripped_.append("event: ").append(event.event).append("\n");
-      }
-      if (!event.id.empty()) {
-        stripped_.append("id: ").append(event.id).append("\n");
-      }
-      size_t start = 0;
-      for (;;) {
-        const size_t end = event.data.find('\n', start);
-        stripped_.append("data: ").append(event.data.substr(start, end - start)).append("\n");
-        if (end == std::string_view::npos) {
-          break;
-        }
-        start = end + 1;
-      }
-      stripped_.append("\n");
-    });
+    size_t kept = 0;
+    for (const auto& [start, end] : ranges) {
+      stripped_.append(ready.substr(kept, start - kept));
+      kept = end;
+    }
+    stripped_.append(ready.substr(std::min(kept, ready.size())));
     return stripped_;
   }
 
@@ -118,6 +110,7 @@ class PassThrough final : public ResponseTranslator {
   std::string pending_;
   std::string out_;
   std::string stripped_;
+  std::vector<std::pair<size_t, size_t>> strip_;  // event ranges in the ready bytes to leave out
   bool done_ = false;
   bool error_ = false;
   api::Usage usage_;

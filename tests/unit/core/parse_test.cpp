@@ -7,7 +7,7 @@
 using gw::core::Substring;
 
 TEST(Substring, FindsTheNeedleAnywhereAndOnlyIt) {
-  const Substring usage(R"("usage":{)");
+  const Substring usage(R"("usage":{)", 'g');
   EXPECT_TRUE(usage.in(R"({"choices":[],"usage":{"prompt_tokens":1}})"));
   EXPECT_TRUE(usage.in(R"("usage":{)"));
   EXPECT_FALSE(usage.in(R"({"usage":null})"));
@@ -22,4 +22,11 @@ TEST(Substring, FindsTheNeedleAnywhereAndOnlyIt) {
     probe[at + 8] = '[';
     EXPECT_FALSE(usage.in(probe)) << at;
   }
+  // Anchors at the very start and end of the text, and a needle longer than the text.
+  EXPECT_FALSE(usage.in("g"));
+  EXPECT_FALSE(usage.in(R"(ge":{)"));
+  EXPECT_FALSE(usage.in(R"("usa)"));
+  const Substring first_byte(R"("usage":{)", '"');  // the anchor is the needle's first byte
+  EXPECT_TRUE(first_byte.in(R"(x"usage":{)"));
+  EXPECT_FALSE(first_byte.in(R"(x"usage":[)"));
 }

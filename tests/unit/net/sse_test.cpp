@@ -118,6 +118,59 @@ TEST(SseParser, Utf8SplitInsideAMultibyteCharacter) {
 }  // namespace
 }  // namespace gw::net
 
+namespace gw::net {
+namespace {
+
+TEST(SseParser, FeedEventsEqualsFeedForCompleteEvents) {
+  // Bytes that end at an event's end, in every shape: the fast path (one data line, LF LF) and
+  // everything it hands to feed().
+  const std::vector<std::string> inputs = {
+      "data: a\n\n",
+      "data:a\n\ndata: b\n\n",
+      "data: [DONE]\n\n",
+      "data:\n\n",
+      "data\n\n",
+      ": comment\n\ndata: x\n\n",
+      ": comment\ndata: x\n\n",
+      "event: delta\ndata: y\n\n",
+      "event: ping\n\ndata: z\n\n",
+      "id: 7\n\ndata: after id\n\n",
+      "data: one\ndata: two\n\ndata: three\n\n",
+      "\n\n\ndata: after blank lines\n\n",
+      "\ndata: after one\n\n",
+      "data: crlf\r\n\r\ndata: lf\n\n",
+      "data: cr\r\rdata: lf\n\n",
+      "retry: 5\n\ndata: r\n\n",
+      "data:  two spaces\n\n",
+  };
+  for (const auto& input : inputs) {
+    struct Dispatched {
+      Seen seen;
+      size_t end;
+      bool operator==(const Dispatched&) const = default;
+    };
+    std::vector<Dispatched> expected;
+    std::vector<Dispatched> actual;
+    SseParser general;
+    general.feed(input, [&](const SseEvent& e) {
+      expected.push_back({{std::string(e.event), std::string(e.data), std::string(e.id)}, e.end});
+    });
+    SseParser fast;
+    fast.feed_events(input, [&](const SseEvent& e) {
+      actual.push_back({{std::string(e.event), std::string(e.data), std::string(e.id)}, e.end});
+    });
+    ASSERT_EQ(actual.size(), expected.size()) << input;
+    for (size_t i = 0; i < actual.size(); ++i) {
+      EXPECT_EQ(actual[i].seen, expected[i].seen) << input << " #" << i;
+      EXPECT_EQ(actual[i].end, expected[i].end) << input << " #" << i;
+    }
+    EXPECT_FALSE(fast.has_partial()) << input;
+  }
+}
+
+}  // namespace
+}  // namespace gw::net
+
 TEST(FindLineEnd, FirstCrOrLfFromPos) {
   using gw::net::find_line_end;
   constexpr auto npos = std::string_view::npos;
