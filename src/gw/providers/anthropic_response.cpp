@@ -11,6 +11,7 @@
 #include <set>
 
 #include "gw/api/completion_json.hpp"
+#include "gw/core/json_text.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/sse.hpp"
 #include "gw/providers/anthropic.hpp"
@@ -23,6 +24,12 @@ namespace json = boost::json;
 int64_t int_at(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_int64() ? v->as_int64() : 0;
+}
+
+// A view of a string member (empty if absent or not a string), valid while `o` lives.
+std::string_view text_at(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
 }
 
 std::string string_at(const json::object& o, std::string_view key) {
@@ -63,12 +70,56 @@ struct AnthropicUsage {
   }
 };
 
-json::object chunk(const std::string& id, int64_t created, const std::string& model) {
-  return {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model}};
+// A content_block_delta carrying text or tool input, in the compact form Anthropic sends most
+// events of a stream in: read without a tree, its string token copied into the chunk unchanged.
+struct CompactDelta {
+  int64_t index = 0;
+  bool tool_input = false;  // input_json_delta (else text_delta)
+  std::string_view token;   // the JSON string, quotes and escapes included
+};
+
+// The block index of a compact event that starts with `head` (which ends with "index":): the
+// digits are consumed from `data`.
+std::optional<int64_t> compact_index(std::string_view& data, std::string_view head) {
+  if (!data.starts_with(head)) {
+    return std::nullopt;
+  }
+  data.remove_prefix(head.size());
+  int64_t index = 0;
+  size_t digits = 0;
+  while (digits < data.size() && digits < 9 && data[digits] >= '0' && data[digits] <= '9') {
+    index = index * 10 + (data[digits++] - '0');
+  }
+  if (digits == 0 || (digits > 1 && data.front() == '0')) {
+    return std::nullopt;
+  }
+  data.remove_prefix(digits);
+  return index;
 }
 
-std::string sse(const json::object& object) {
-  return api::sse_data(json::serialize(object));
+std::optional<CompactDelta> compact_delta(std::string_view data) {
+  constexpr std::string_view kText = R"(,"delta":{"type":"text_delta","text":)";
+  constexpr std::string_view kToolInput = R"(,"delta":{"type":"input_json_delta","partial_json":)";
+  const auto index = compact_index(data, R"({"type":"content_block_delta","index":)");
+  if (!index) {
+    return std::nullopt;
+  }
+  CompactDelta delta;
+  delta.index = *index;
+  if (data.starts_with(kText)) {
+    data.remove_prefix(kText.size());
+  } else if (data.starts_with(kToolInput)) {
+    data.remove_prefix(kToolInput.size());
+    delta.tool_input = true;
+  } else {
+    return std::nullopt;
+  }
+  const size_t length = core::json_string_token_length(data);
+  if (length == 0 || data.substr(length) != "}}") {
+    return std::nullopt;  // anything else (spaces, more fields): read as a tree
+  }
+  delta.token = data.substr(0, length);
+  return delta;
 }
 
 class AnthropicStream final : public ResponseTranslator {
@@ -102,6 +153,27 @@ class AnthropicStream final : public ResponseTranslator {
 
  private:
   tl::expected<void, core::Error> on_event(std::string_view data) {
+    if (auto delta = compact_delta(data)) {
+      return on_delta(*delta);
+    }
+    if (data == R"({"type": "ping"})" || data == R"({"type":"ping"})") {
+      return {};
+    }
+    if (data == R"({"type":"message_stop"})") {
+      message_stop();
+      return {};
+    }
+    std::string_view stop = data;
+    if (auto index = compact_index(stop, R"({"type":"content_block_stop","index":)");
+        index && stop == "}") {
+      block_stop(*index);
+      return {};
+    }
+    std::string_view start = data;
+    if (compact_index(start, R"({"type":"content_block_start","index":)") &&
+        start == R"(,"content_block":{"type":"text","text":""}})") {
+      return {};  // an empty text block opens: nothing to send yet
+    }
     boost::system::error_code ec;
     // Parsed into a stack buffer: no allocation, and no walk to free it, per JSON node.
     unsigned char scratch[2048];
@@ -112,12 +184,11 @@ class AnthropicStream final : public ResponseTranslator {
                                         "anthropic sent a stream event that is not JSON"));
     }
     const auto& event = value.as_object();
-    const std::string type = string_at(event, "type");
+    const std::string_view type = text_at(event, "type");
     if (type == "message_start") {
       const auto* message = event.if_contains("message");
       if (message != nullptr && message->is_object()) {
-        id_ = string_at(message->as_object(), "id");
-        model_ = string_at(message->as_object(), "model");
+        set_identity(text_at(message->as_object(), "id"), text_at(message->as_object(), "model"));
         if (const auto* usage = message->as_object().if_contains("usage");
             usage != nullptr && usage->is_object()) {
           usage_.merge(usage->as_object());
@@ -129,19 +200,20 @@ class AnthropicStream final : public ResponseTranslator {
     } else if (type == "content_block_start") {
       const auto* block = event.if_contains("content_block");
       if (block != nullptr && block->is_object() &&
-          string_at(block->as_object(), "type") == "tool_use") {
+          text_at(block->as_object(), "type") == "tool_use") {
         const int64_t tool_index = next_tool_index_++;
         tool_index_by_block_[int_at(event, "index")] = tool_index;
         tool_without_arguments_.insert(tool_index);
-        json::object call{
-            {"index", tool_index},
-            {"id", string_at(block->as_object(), "id")},
-            {"type", "function"},
-            {"function", {{"name", string_at(block->as_object(), "name")}, {"arguments", ""}}}};
-        emit_delta(json::object{{"tool_calls", json::array{std::move(call)}}});
+        delta_.assign(R"({"tool_calls":[{"index":)").append(std::to_string(tool_index));
+        delta_ += R"(,"id":")";
+        core::append_json_escaped(delta_, text_at(block->as_object(), "id"));
+        delta_ += R"(","type":"function","function":{"name":")";
+        core::append_json_escaped(delta_, text_at(block->as_object(), "name"));
+        delta_ += R"(","arguments":""}}]})";
+        emit_delta(delta_);
       } else if (block != nullptr && block->is_object()) {
-        if (auto text = string_at(block->as_object(), "text"); !text.empty()) {
-          emit_delta(json::object{{"content", text}});
+        if (auto text = text_at(block->as_object(), "text"); !text.empty()) {
+          emit_content(text);
         }
       }
     } else if (type == "content_block_delta") {
@@ -149,58 +221,29 @@ class AnthropicStream final : public ResponseTranslator {
       if (delta == nullptr || !delta->is_object()) {
         return {};
       }
-      const std::string kind = string_at(delta->as_object(), "type");
+      const std::string_view kind = text_at(delta->as_object(), "type");
       if (kind == "text_delta") {
-        emit_delta(json::object{{"content", string_at(delta->as_object(), "text")}});
+        emit_content(text_at(delta->as_object(), "text"));
       } else if (kind == "input_json_delta") {
-        auto it = tool_index_by_block_.find(int_at(event, "index"));
-        if (it == tool_index_by_block_.end()) {
-          return tl::unexpected(core::Error(core::Errc::kUpstreamError,
-                                            "anthropic sent tool input for an unknown block"));
-        }
-        const std::string fragment = string_at(delta->as_object(), "partial_json");
-        if (fragment.empty()) {
-          return {};
-        }
-        tool_without_arguments_.erase(it->second);
-        json::object call{{"index", it->second}, {"function", {{"arguments", fragment}}}};
-        emit_delta(json::object{{"tool_calls", json::array{std::move(call)}}});
+        delta_.assign(1, '"');
+        core::append_json_escaped(delta_, text_at(delta->as_object(), "partial_json"));
+        delta_ += '"';
+        const std::string token = delta_;
+        return on_delta({int_at(event, "index"), true, token});
       }
       // thinking and signature deltas have no OpenAI equivalent in chat completions.
     } else if (type == "content_block_stop") {
-      // A tool called without arguments streams no fragment (or an empty one); the client must
-      // still assemble valid JSON, as the non-streamed "{}".
-      auto it = tool_index_by_block_.find(int_at(event, "index"));
-      if (it != tool_index_by_block_.end() && tool_without_arguments_.erase(it->second) > 0) {
-        json::object call{{"index", it->second}, {"function", {{"arguments", "{}"}}}};
-        emit_delta(json::object{{"tool_calls", json::array{std::move(call)}}});
-      }
+      block_stop(int_at(event, "index"));
     } else if (type == "message_delta") {
       if (const auto* usage = event.if_contains("usage"); usage != nullptr && usage->is_object()) {
         usage_.merge(usage->as_object());
       }
       const auto* delta = event.if_contains("delta");
-      const std::string stop_reason = delta != nullptr && delta->is_object()
-                                          ? string_at(delta->as_object(), "stop_reason")
-                                          : "";
-      flush_role();
-      auto object = chunk(id_, created_, model_);
-      object["choices"] =
-          json::array{json::object{{"index", 0},
-                                   {"delta", json::object{}},
-                                   {"logprobs", nullptr},
-                                   {"finish_reason", finish_reason_from_anthropic(stop_reason)}}};
-      out_ += sse(object);
+      const std::string_view stop_reason =
+          delta != nullptr && delta->is_object() ? text_at(delta->as_object(), "stop_reason") : "";
+      emit_delta("{}", finish_reason_from_anthropic(stop_reason));
     } else if (type == "message_stop") {
-      flush_role();
-      if (include_usage_) {
-        auto object = chunk(id_, created_, model_);
-        object["choices"] = json::array{};
-        object["usage"] = json::parse(usage_.to_openai());  // once per stream
-        out_ += sse(object);
-      }
-      out_ += api::kSseDone;
-      finished_ = true;
+      message_stop();
     } else if (type == "error") {
       const auto* error = event.if_contains("error");
       const auto& detail = error != nullptr && error->is_object() ? error->as_object() : event;
@@ -216,28 +259,113 @@ class AnthropicStream final : public ResponseTranslator {
     return {};
   }
 
-  void flush_role() {
-    if (role_pending_) {
-      role_pending_ = false;
-      emit_delta(json::object{{"role", "assistant"}, {"content", ""}});
+  void block_stop(int64_t index) {
+    // A tool called without arguments streams no fragment (or an empty one); the client must
+    // still assemble valid JSON, as the non-streamed "{}".
+    auto it = tool_index_by_block_.find(index);
+    if (it != tool_index_by_block_.end() && tool_without_arguments_.erase(it->second) > 0) {
+      emit_arguments_token(it->second, R"("{}")");
     }
   }
 
-  void emit_delta(json::object delta) {
+  void message_stop() {
     flush_role();
-    auto object = chunk(id_, created_, model_);
-    object["choices"] = json::array{json::object{{"index", 0},
-                                                 {"delta", std::move(delta)},
-                                                 {"logprobs", nullptr},
-                                                 {"finish_reason", nullptr}}};
-    out_ += sse(object);
+    if (include_usage_) {
+      // The chunk's identity, then empty choices and the usage instead of a choice.
+      ensure_identity();
+      out_ += identity_;
+      out_ += R"("choices":[],"usage":)";
+      out_ += usage_.to_openai();
+      out_ += "}\n\n";
+    }
+    out_ += api::kSseDone;
+    finished_ = true;
+  }
+
+  tl::expected<void, core::Error> on_delta(const CompactDelta& delta) {
+    if (!delta.tool_input) {
+      delta_.assign(R"({"content":)").append(delta.token).append("}");
+      emit_delta(delta_);
+      return {};
+    }
+    auto it = tool_index_by_block_.find(delta.index);
+    if (it == tool_index_by_block_.end()) {
+      return tl::unexpected(core::Error(core::Errc::kUpstreamError,
+                                        "anthropic sent tool input for an unknown block"));
+    }
+    if (delta.token == R"("")") {
+      return {};
+    }
+    tool_without_arguments_.erase(it->second);
+    emit_arguments_token(it->second, delta.token);
+    return {};
+  }
+
+  // Every chunk starts the same way: written once, when message_start names the message.
+  void set_identity(std::string_view id, std::string_view model) {
+    identity_.assign(R"(data: {"id":")");
+    core::append_json_escaped(identity_, id);
+    identity_ += R"(","object":"chat.completion.chunk","created":)";
+    identity_ += std::to_string(created_);
+    identity_ += R"(,"model":")";
+    core::append_json_escaped(identity_, model);
+    identity_ += R"(",)";
+    chunk_prefix_.assign(identity_).append(R"("choices":[{"index":0,"delta":)");
+  }
+
+  void ensure_identity() {
+    if (identity_.empty()) {
+      set_identity({}, {});  // no message_start (a broken upstream): chunks without identity
+    }
+  }
+
+  void flush_role() {
+    if (role_pending_) {
+      role_pending_ = false;
+      emit_delta(R"({"role":"assistant","content":""})");
+    }
+  }
+
+  // One chunk, written as text: its shape is fixed, only the delta varies.
+  void emit_delta(std::string_view delta, std::string_view finish_reason = {}) {
+    flush_role();
+    ensure_identity();
+    out_ += chunk_prefix_;
+    out_ += delta;
+    out_ += R"(,"logprobs":null,"finish_reason":)";
+    if (finish_reason.empty()) {
+      out_ += "null";
+    } else {
+      out_ += '"';
+      out_ += finish_reason;
+      out_ += '"';
+    }
+    out_ += "}]}\n\n";
+  }
+
+  void emit_content(std::string_view text) {
+    delta_.assign(R"({"content":")");
+    core::append_json_escaped(delta_, text);
+    delta_ += R"("})";
+    emit_delta(delta_);
+  }
+
+  // `token`: the arguments as a JSON string token (quoted and escaped).
+  void emit_arguments_token(int64_t tool_index, std::string_view token) {
+    std::string delta(R"({"tool_calls":[{"index":)");
+    delta += std::to_string(tool_index);
+    delta += R"(,"function":{"arguments":)";
+    delta += token;
+    delta += "}}]}";
+    emit_delta(delta);
   }
 
   bool include_usage_;
   net::SseParser parser_;
   std::string out_;
-  std::string id_;
-  std::string model_;
+  std::string identity_;      // "data: {" with id, object, created and model, and a comma
+  std::string chunk_prefix_;  // the identity and a choice up to its delta
+  std::string delta_;         // scratch for the delta being written
   int64_t created_ = api::unix_now();
   AnthropicUsage usage_;
   std::map<int64_t, int64_t> tool_index_by_block_;
