@@ -6,15 +6,22 @@
 
 #include <cmath>
 
-#include "gw/app/chat.hpp"
 #include "gw/app/controller_handler.hpp"
-#include "gw/app/observe.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/provider.hpp"
+#include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/observe.hpp"
+#include "gw/proxy/relay.hpp"
 
 namespace gw::app {
+
+using proxy::add_forwarding_headers;
+using proxy::interrupted;
+using proxy::relay_success;
+using proxy::RelayEnd;
+using proxy::upstream_error_kind;
 namespace {
 
 using net::Exchange;

@@ -9,15 +9,20 @@
 #include <boost/json/value.hpp>
 
 #include "gw/api/completion_json.hpp"
-#include "gw/app/chat.hpp"
 #include "gw/app/controller_metrics.hpp"
 #include "gw/app/gateway_handler.hpp"
-#include "gw/app/observe.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/background.hpp"
 #include "gw/net/key_check.hpp"
+#include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/observe.hpp"
 
 namespace gw::app {
+
+using proxy::loop_error;
+using proxy::observe_end;
+using proxy::observe_start;
+using proxy::serve_metrics;
 namespace {
 
 namespace asio = boost::asio;

@@ -5,13 +5,22 @@
 #include <boost/asio/io_context.hpp>
 
 #include "gw/api/chat_request.hpp"
-#include "gw/app/chat.hpp"
 #include "gw/app/model_refresh.hpp"
-#include "gw/app/observe.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/key_check.hpp"
+#include "gw/proxy/chat_proxy.hpp"
+#include "gw/proxy/echo.hpp"
+#include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/observe.hpp"
 
 namespace gw::app {
+
+using proxy::loop_error;
+using proxy::observe_end;
+using proxy::observe_start;
+using proxy::proxy_chat;
+using proxy::reply_echo;
+using proxy::serve_metrics;
 namespace {
 
 using net::Exchange;

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "gw/app/observe.hpp"
+#include "gw/proxy/observe.hpp"
 
 namespace gw::app {
+
+using proxy::serve_metrics;
 namespace {
 
 class MetricsOnly final : public net::HttpHandler {

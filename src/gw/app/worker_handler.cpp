@@ -6,14 +6,21 @@
 #include <boost/json/value.hpp>
 
 #include "gw/api/chat_request.hpp"
-#include "gw/app/chat.hpp"
 #include "gw/app/gateway_handler.hpp"
-#include "gw/app/observe.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
 #include "gw/net/key_check.hpp"
+#include "gw/proxy/chat_proxy.hpp"
+#include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/observe.hpp"
 
 namespace gw::app {
+
+using proxy::loop_error;
+using proxy::observe_end;
+using proxy::observe_start;
+using proxy::proxy_chat;
+using proxy::serve_metrics;
 namespace {
 
 namespace json = boost::json;

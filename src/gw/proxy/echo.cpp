@@ -1,7 +1,10 @@
-#include "gw/api/completion_json.hpp"
-#include "gw/app/chat.hpp"
+// The built-in `echo` model, answered by the gateway itself (tests, health checks, demos).
 
-namespace gw::app {
+#include "gw/proxy/echo.hpp"
+
+#include "gw/api/completion_json.hpp"
+
+namespace gw::proxy {
 
 net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& info) {
   const auto input = api::echo_input(exchange.request.body);
@@ -35,4 +38,4 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
   }
 }
 
-}  // namespace gw::app
+}  // namespace gw::proxy

@@ -1,6 +1,6 @@
-#include "gw/app/observe.hpp"
+#include "gw/proxy/observe.hpp"
 
-namespace gw::app {
+namespace gw::proxy {
 
 void observe_start(metrics::Metrics& metrics, const net::Exchange& exchange) {
   metrics.request_started(metrics::endpoint_label(exchange.request.path()));
@@ -64,4 +64,4 @@ net::Task<void> serve_metrics(net::Exchange& exchange, const metrics::Metrics& m
   co_await net::respond(exchange.writer, std::move(response));
 }
 
-}  // namespace gw::app
+}  // namespace gw::proxy

@@ -6,7 +6,7 @@
 #include "gw/metrics/metrics.hpp"
 #include "gw/net/http_types.hpp"
 
-namespace gw::app {
+namespace gw::proxy {
 
 // Starts counting a request in flight (the handlers call it first thing).
 void observe_start(metrics::Metrics& metrics, const net::Exchange& exchange);
@@ -20,4 +20,4 @@ std::string_view upstream_error_kind(const core::Error& error);
 // GET /metrics.
 net::Task<void> serve_metrics(net::Exchange& exchange, const metrics::Metrics& metrics);
 
-}  // namespace gw::app
+}  // namespace gw::proxy

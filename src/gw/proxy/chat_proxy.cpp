@@ -1,0 +1,92 @@
+#include "gw/proxy/chat_proxy.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/observe.hpp"
+#include "gw/proxy/relay.hpp"
+
+namespace gw::proxy {
+namespace {
+
+using net::Exchange;
+using net::Task;
+
+// A 400/422 to a stream that carried the usage request the gateway adds: maybe the server does
+// not know the field.
+bool refuses_usage_request(const net::UpstreamResponse& upstream, const api::ChatRequestInfo& info,
+                           bool requested) {
+  const int status = upstream.status();
+  return (status == 400 || status == 422) && api::adds_usage_request(info, requested);
+}
+
+}  // namespace
+
+Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
+                      const providers::Provider& provider, const std::string& upstream_model,
+                      net::UpstreamClient& client, metrics::Metrics& metrics,
+                      const net::UpstreamLimits& limits) {
+  providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
+                           provider.asks_for_usage()};
+  auto prepared = provider.prepare_chat(call);
+  if (!prepared) {
+    co_return co_await net::respond_error(exchange.writer, prepared.error());
+  }
+  std::string via;  // the upstream request's Via header (viewed by it)
+  add_forwarding_headers(exchange.request, prepared->request.headers, via);
+  auto sent_at = std::chrono::steady_clock::now();
+  auto sent = co_await client.send(provider.endpoint(), prepared->request);
+  if (sent && refuses_usage_request(**sent, info, call.request_usage)) {
+    // A strict server that does not know stream_options: stop asking it, send the request again.
+    auto refusal = co_await (*sent)->read_all(1u << 20);
+    if (refusal && refusal->find("stream_options") != std::string::npos) {
+      spdlog::warn(
+          "provider {} refuses stream_options; streams to it are no longer asked for "
+          "usage (token counts of its streams are unknown)",
+          provider.name());
+      provider.stop_asking_for_usage();
+      call.request_usage = false;
+      prepared = provider.prepare_chat(call);
+      if (!prepared) {
+        co_return co_await net::respond_error(exchange.writer, prepared.error());
+      }
+      add_forwarding_headers(exchange.request, prepared->request.headers, via);
+      sent_at = std::chrono::steady_clock::now();
+      sent = co_await client.send(provider.endpoint(), prepared->request);
+    } else {
+      // Another 400: answer with it (the body has been read).
+      exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+      metrics.upstream_error(provider.name(), "status");
+      auto error = provider.map_error((*sent)->status(),
+                                      refusal ? std::string_view(*refusal) : std::string_view(),
+                                      (*sent)->header("retry-after"));
+      co_return co_await net::respond_error(exchange.writer, error);
+    }
+  }
+  if (!sent) {
+    exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    if (interrupted(exchange)) {
+      co_return;
+    }
+    exchange.log.outcome = std::string(outcome_of(sent.error()));
+    metrics.upstream_error(provider.name(), upstream_error_kind(sent.error()));
+    co_return co_await net::respond_error(exchange.writer, sent.error());
+  }
+  net::UpstreamResponse& upstream = **sent;
+  const int status = upstream.status();
+  if (status < 200 || status >= 300) {
+    // Error bodies are small; a failure to read one still yields the status-based error.
+    auto body = co_await upstream.read_all(1u << 20);
+    exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    metrics.upstream_error(provider.name(), "status");
+    auto error = provider.map_error(status, body ? std::string_view(*body) : std::string_view(),
+                                    upstream.header("retry-after"));
+    co_return co_await net::respond_error(exchange.writer, error);
+  }
+
+  auto translator = provider.translator(call);
+  const bool stream = info.stream && provider.is_stream(upstream.header("content-type"));
+  co_await relay_success(exchange, upstream, *translator, stream, provider.name(), limits, sent_at);
+}
+
+}  // namespace gw::proxy

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "gw/core/error.hpp"
+#include "gw/net/http_types.hpp"
+
+namespace gw::proxy {
+
+// What passes on upstream from the client's request: W3C traceparent/tracestate (views into it),
+// and its Via plus this process's entry, kept in `via` (which must outlive the send).
+void add_forwarding_headers(const net::Request& request, net::HeaderViews& headers,
+                            std::string& via);
+
+// The 508 for a request that has already passed through this process (see core::via_entry).
+std::optional<core::Error> loop_error(const net::Request& request);
+
+}  // namespace gw::proxy
