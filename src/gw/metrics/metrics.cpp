@@ -8,6 +8,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <array>
+#include <atomic>
 #include <mutex>
 #include <span>
 #include <unordered_map>
@@ -95,7 +96,16 @@ std::string_view endpoint_label(std::string_view path) {
   return "other";
 }
 
+namespace {
+
+// Tells one Metrics from another (a new one may reuse a destroyed one's address): a thread's
+// cache of series belongs to one of them.
+std::atomic<uint64_t> next_metrics_id{1};
+
+}  // namespace
+
 struct Metrics::Impl {
+  const uint64_t id = next_metrics_id.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   Family<Counter>& requests = prometheus::BuildCounter()
                                   .Name("llm_gateway_requests_total")
@@ -169,10 +179,8 @@ struct Metrics::Impl {
           .Help("Controller: requests answered 429 because every worker stayed at capacity")
           .Register(*registry);
 
-  std::mutex mutex;  // guards the caches below (the families lock themselves)
-  std::unordered_map<std::string, Series> series;
-  std::string key_scratch;  // see series_for
-  std::string key_buffer;
+  std::mutex mutex;  // guards the series map and collectables (the families lock themselves)
+  std::unordered_map<std::string, Series> series;  // nodes stay put: threads keep pointers
   // One gauge per endpoint_label() value, made up front: read without a lock.
   std::unordered_map<std::string_view, Gauge*> in_flight_by_endpoint = make_in_flight_gauges();
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
@@ -190,12 +198,8 @@ struct Metrics::Impl {
     return *(it != in_flight_by_endpoint.end() ? it : in_flight_by_endpoint.find("other"))->second;
   }
 
-  Series& series_for(const RequestSample& s) {
-    // Built in a string kept between calls (under the mutex): no allocation per request.
-    std::string& key = key_scratch;
-    key.clear();
-    key.append(s.endpoint).append(1, '\0').append(s.model).append(1, '\0').append(s.provider);
-    key.append(1, '\0').append(std::to_string(s.status)).append(1, '\0').append(s.stream_outcome);
+  // Under the mutex: the series of a label set not yet seen by the calling thread.
+  Series& series_for(const RequestSample& s, const std::string& key) {
     auto it = series.find(key);
     if (it != series.end()) {
       return it->second;
@@ -222,7 +226,36 @@ struct Metrics::Impl {
       made.stream_outcome = &stream_outcomes.Add(with_outcome);
     }
     made.in_flight = &in_flight_for(s.endpoint);
-    return series.emplace(std::move(key), made).first->second;
+    return series.emplace(key, made).first->second;
+  }
+
+  // Each thread keeps the series it has used: the hot path takes no lock shared by all threads
+  // (the series' own counters are atomic; a histogram locks only itself).
+  Series& thread_series_for(const RequestSample& s) {
+    struct Cache {
+      uint64_t owner = 0;
+      std::unordered_map<std::string, Series*> series;
+      std::string key;  // built here between calls: no allocation per request
+    };
+    thread_local Cache cache;
+    if (cache.owner != id) {
+      cache.owner = id;
+      cache.series.clear();
+    }
+    std::string& key = cache.key;
+    key.clear();
+    key.append(s.endpoint).append(1, '\0').append(s.model).append(1, '\0').append(s.provider);
+    key.append(1, '\0').append(std::to_string(s.status)).append(1, '\0').append(s.stream_outcome);
+    if (auto it = cache.series.find(key); it != cache.series.end()) {
+      return *it->second;
+    }
+    Series* found = nullptr;
+    {
+      std::lock_guard lock(mutex);
+      found = &series_for(s, key);
+    }
+    cache.series.emplace(key, found);
+    return *found;
   }
 };
 
@@ -234,11 +267,7 @@ void Metrics::request_started(std::string_view endpoint) {
 }
 
 void Metrics::record(const RequestSample& sample) {
-  Series* series = nullptr;
-  {
-    std::lock_guard lock(impl_->mutex);
-    series = &impl_->series_for(sample);
-  }
+  Series* series = &impl_->thread_series_for(sample);
   series->in_flight->Decrement();
   series->requests->Increment();
   series->duration->Observe(sample.duration);

@@ -38,7 +38,8 @@ struct RequestSample {
 };
 
 // The process's metric families (all prefixed llm_gateway_). Thread-safe; record() caches the
-// labelled series per thread, so the hot path neither locks the families nor builds label maps.
+// labelled series per thread, so the hot path neither takes a lock shared by the threads nor
+// builds label maps.
 class Metrics {
  public:
   Metrics();

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <sstream>
+#include <thread>
 
 namespace gw::metrics {
 namespace {
@@ -122,6 +124,65 @@ TEST(Metrics, BucketsCoverLlmLatencies) {
   for (const auto* buckets : {&latency_buckets(), &token_gap_buckets(), &overhead_buckets()}) {
     EXPECT_TRUE(std::is_sorted(buckets->begin(), buckets->end()));
   }
+}
+
+TEST(Metrics, ThreadsRecordingAtOnceLoseNothing) {
+  Metrics metrics;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&metrics, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        metrics.request_started("/v1/chat/completions");
+        auto sample = chat(0.01);
+        sample.status = (i + t) % 2 == 0 ? 200 : 502;  // two series, each used by every thread
+        sample.completion_tokens = 1;
+        metrics.record(sample);
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  const auto text = metrics.serialize();
+  constexpr int kHalf = kThreads * kPerThread / 2;
+  EXPECT_TRUE(has_line(text, R"(llm_gateway_requests_total{endpoint="/v1/chat/completions",)"
+                             R"(model="llama3",provider="ollama",status="200"} )" +
+                                 std::to_string(kHalf)));
+  EXPECT_TRUE(has_line(text, R"(llm_gateway_requests_total{endpoint="/v1/chat/completions",)"
+                             R"(model="llama3",provider="ollama",status="502"} )" +
+                                 std::to_string(kHalf)));
+  EXPECT_TRUE(has_line(text, R"(llm_gateway_completion_tokens_total{model="llama3",provider=")"
+                             R"(ollama"} )" +
+                                 std::to_string(2 * kHalf)));
+  EXPECT_TRUE(
+      has_line(text, R"(llm_gateway_requests_in_flight{endpoint="/v1/chat/completions"} 0)"));
+}
+
+TEST(Metrics, ASecondInstanceOnTheSameThreadHasItsOwnSeries) {
+  // The per-thread cache of series must not carry one instance's series into another's, even
+  // when the second is built where the first was.
+  for (int round = 0; round < 3; ++round) {
+    auto metrics = std::make_unique<Metrics>();
+    metrics->request_started("/v1/chat/completions");
+    metrics->record(chat(0.1));
+    EXPECT_TRUE(has_line(metrics->serialize(),
+                         R"(llm_gateway_requests_total{endpoint="/v1/chat/completions",)"
+                         R"(model="llama3",provider="ollama",status="200"} 1)"))
+        << round;
+  }
+  Metrics a;
+  Metrics b;
+  a.record(chat(0.1));
+  b.record(chat(0.1));
+  a.record(chat(0.1));
+  EXPECT_TRUE(has_line(a.serialize(),
+                       R"(llm_gateway_requests_total{endpoint="/v1/chat/completions",)"
+                       R"(model="llama3",provider="ollama",status="200"} 2)"));
+  EXPECT_TRUE(has_line(b.serialize(),
+                       R"(llm_gateway_requests_total{endpoint="/v1/chat/completions",)"
+                       R"(model="llama3",provider="ollama",status="200"} 1)"));
 }
 
 }  // namespace
