@@ -82,9 +82,7 @@ void read_openai_compatible_family(core::ConfigReader& reader,
     }
     const std::string upper =
         variable.substr(kPrefix.size(), variable.size() - kPrefix.size() - kSuffix.size());
-    std::string name = upper;
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string name = core::ascii_lower(upper);
     if (!valid_provider_name(name) || taken(name)) {
       reader.fail(*reader.settings().get(variable),
                   valid_provider_name(name)

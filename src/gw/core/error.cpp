@@ -92,4 +92,11 @@ std::string error_json(const Error& error) {
   return out;
 }
 
+std::string sse_error_event(const Error& error) {
+  std::string event = "data: ";
+  event += error_json(error);
+  event += "\n\n";
+  return event;
+}
+
 }  // namespace gw::core

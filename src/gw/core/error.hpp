@@ -54,4 +54,7 @@ namespace gw::core {
 // The one place that renders OpenAI's error body: {"error":{"message","type","param","code"}}.
 std::string error_json(const Error& error);
 
+// The same body as a stream's final event: "data: {"error":{...}}\n\n".
+std::string sse_error_event(const Error& error);
+
 }  // namespace gw::core

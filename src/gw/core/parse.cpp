@@ -29,10 +29,18 @@ std::optional<std::chrono::milliseconds> parse_seconds(std::string_view text) {
       std::max<int64_t>(1, static_cast<int64_t>(std::llround(value * 1000.0))));
 }
 
-std::optional<bool> parse_bool(std::string_view text) {
+std::string ascii_lower(std::string_view text) {
   std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return lower;
+}
+
+std::optional<bool> parse_bool(std::string_view text) {
+  const std::string lower = ascii_lower(text);
   if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") {
     return true;
   }

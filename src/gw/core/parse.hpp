@@ -26,6 +26,9 @@ tl::expected<std::string, std::string> normalize_http_url(std::string_view text)
 // Splits on commas, trimming blanks and dropping empty items.
 std::vector<std::string> split_list(std::string_view text);
 
+// `text` with ASCII letters lower-cased (names, schemes, option values: never locale-dependent).
+std::string ascii_lower(std::string_view text);
+
 // Finds one fixed string in many texts (a key in every event of a stream): memchr for one of its
 // bytes that is rare in such texts (the anchor), then a comparison at each hit. On JSON,
 // std::string_view::find stops at every quote (its first byte), and a Boyer-Moore-Horspool skip

@@ -173,9 +173,7 @@ std::string ConfigReader::choice(const std::string& name, std::string fallback,
   if (!s) {
     return fallback;
   }
-  std::string lower = s->value;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = ascii_lower(s->value);
   if (std::find(allowed.begin(), allowed.end(), lower) == allowed.end()) {
     std::string options;
     for (auto a : allowed) {

@@ -9,6 +9,7 @@
 
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
+#include "gw/core/parse.hpp"
 #include "gw/net/io.hpp"
 #include "gw/net/key_check.hpp"
 
@@ -25,10 +26,7 @@ std::string describe_request(const net::Request& request) {
   for (const auto& [name, value] : request.headers) {
     out += first ? "\"" : ",\"";
     first = false;
-    std::string lower(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    core::append_json_escaped(out, lower);
+    core::append_json_escaped(out, core::ascii_lower(name));
     out += "\":\"";
     core::append_json_escaped(out, value);
     out += '"';

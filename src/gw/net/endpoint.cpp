@@ -11,13 +11,6 @@
 namespace gw::net {
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string base64(std::string_view in) {
   static constexpr char kTable[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -54,7 +47,7 @@ tl::expected<Endpoint, std::string> Endpoint::parse(std::string_view text) {
     return tl::unexpected(fmt::format("'{}' is not a valid URL", text));
   }
   Endpoint e;
-  auto scheme = lower(url->scheme());
+  auto scheme = core::ascii_lower(url->scheme());
   if (scheme != "http" && scheme != "https") {
     return tl::unexpected(fmt::format("'{}': the scheme must be http or https", text));
   }
@@ -93,9 +86,9 @@ tl::expected<Endpoint, std::string> Endpoint::parse(std::string_view text) {
 }
 
 bool ProxySettings::bypass(const Endpoint& target) const {
-  const std::string host = lower(target.host);
+  const std::string host = core::ascii_lower(target.host);
   for (const auto& raw : no_proxy) {
-    std::string entry = lower(raw);
+    std::string entry = core::ascii_lower(raw);
     if (entry == "*") {
       return true;
     }

@@ -398,9 +398,7 @@ Task<void> end_unanswered(SessionWriter& writer, bool handler_failed, Interrupti
                                               "The gateway is shutting down; retry the request"}
                                 : core::Error{core::Errc::kInternal, "internal error"};
   if ((handler_failed || why == Interruption::kShutdown) && writer.stream_unfinished()) {
-    std::string event = "data: ";
-    event += core::error_json(error);
-    event += "\n\n";
+    const std::string event = core::sse_error_event(error);
     co_await writer.finish_stream(event);
   }
   if (!writer.started()) {

@@ -252,7 +252,7 @@ class AnthropicStream final : public ResponseTranslator {
         message = "anthropic sent an error event";
       }
       error_ = anthropic_error(200, string_at(detail, "type"), std::move(message), "");
-      out_ += "data: " + core::error_json(*error_) + "\n\n";
+      out_ += core::sse_error_event(*error_);
       finished_ = true;  // the error event is the stream's end
     }
     // ping and unknown event types carry nothing for the client.

@@ -174,7 +174,7 @@ class OllamaStream final : public ResponseTranslator {
           Errc::kUpstreamError,
           "ollama: " +
               std::string(error->is_string() ? std::string_view(error->as_string()) : "error"));
-      out_ += "data: " + core::error_json(*error_) + "\n\n";
+      out_ += core::sse_error_event(*error_);
       done_ = true;
       return {};
     }

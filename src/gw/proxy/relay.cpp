@@ -30,19 +30,12 @@ bool interrupted(Exchange& exchange) {
   return false;
 }
 
-std::string sse_error_event(const core::Error& error) {
-  std::string event = "data: ";
-  event += core::error_json(error);
-  event += "\n\n";
-  return event;
-}
-
 namespace {
 
 // Ends a stream that cannot complete: one final error event, then the end of the response.
 Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::string_view outcome) {
   exchange.log.outcome = std::string(outcome);
-  co_await exchange.writer.finish_stream(sse_error_event(error));
+  co_await exchange.writer.finish_stream(core::sse_error_event(error));
   co_return RelayEnd::kUpstreamFailed;
 }
 

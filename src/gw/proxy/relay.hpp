@@ -42,7 +42,4 @@ bool interrupted(net::Exchange& exchange);
 // The stream outcome an upstream call's failure gives: "timeout" or "upstream_error".
 std::string_view outcome_of(const core::Error& error);
 
-// "data: {"error":{...}}\n\n"
-std::string sse_error_event(const core::Error& error);
-
 }  // namespace gw::proxy

@@ -30,3 +30,9 @@ TEST(Substring, FindsTheNeedleAnywhereAndOnlyIt) {
   EXPECT_TRUE(first_byte.in(R"(x"usage":{)"));
   EXPECT_FALSE(first_byte.in(R"(x"usage":[)"));
 }
+
+TEST(AsciiLower, LettersOnlyAndNeverByLocale) {
+  EXPECT_EQ(gw::core::ascii_lower("HTTP://Groq-API_1.Com"), "http://groq-api_1.com");
+  EXPECT_EQ(gw::core::ascii_lower(""), "");
+  EXPECT_EQ(gw::core::ascii_lower("\xC3\x89T\xC3\x89"), "\xC3\x89t\xC3\x89");  // UTF-8 untouched
+}
