@@ -92,7 +92,21 @@ size_t utf8_sequence_length(std::string_view text, size_t at) {
 }
 
 void append_json_escaped(std::string& out, std::string_view text) {
-  for (size_t i = 0; i < text.size(); ++i) {
+  // Printable ASCII other than '"' and '\\' goes out as is, a run at a time (most text is that).
+  const auto plain = [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t run_start = i;
+    while (i < text.size() && plain(text[i])) {
+      ++i;
+    }
+    out.append(text.data() + run_start, i - run_start);
+    if (i == text.size()) {
+      break;
+    }
     const char c = text[i];
     switch (c) {
       case '"':
@@ -113,8 +127,6 @@ void append_json_escaped(std::string& out, std::string_view text) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else if (static_cast<unsigned char>(c) < 0x80) {
-          out += c;
         } else if (const size_t length = utf8_sequence_length(text, i); length != 0) {
           out.append(text.substr(i, length));
           i += length - 1;
@@ -122,6 +134,7 @@ void append_json_escaped(std::string& out, std::string_view text) {
           out += "\\ufffd";  // not UTF-8: the replacement character, so the JSON stays valid
         }
     }
+    ++i;
   }
 }
 

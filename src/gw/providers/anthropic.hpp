@@ -40,7 +40,9 @@ class AnthropicProvider final : public Provider {
 // The translation itself, exposed for golden-file tests.
 tl::expected<boost::json::object, core::Error> anthropic_request_from_openai(
     const boost::json::object& openai, std::string_view upstream_model, int64_t default_max_tokens);
-tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body);
+// `usage`, when given, receives the token counts (as OpenAI counts them) of a translated reply.
+tl::expected<std::string, core::Error> openai_completion_from_anthropic(
+    std::string_view body, api::Usage* usage = nullptr);
 std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage);
 // Anthropic's error type -> HTTP status the client gets (529 overloaded -> 503).
 int anthropic_error_status(std::string_view type, int upstream_status);

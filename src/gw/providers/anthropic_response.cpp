@@ -1,10 +1,8 @@
 // Anthropic Messages responses, stream events and errors -> OpenAI chat-completions format.
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -19,22 +17,36 @@
 namespace gw::providers {
 namespace {
 
-namespace json = boost::json;
+namespace dom = simdjson::dom;
 
-int64_t int_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_int64() ? v->as_int64() : 0;
+// Parses one JSON text at a time with simdjson's DOM parser, which validates all of it, from a
+// padded copy (simdjson reads a few bytes past the end) whose buffer is kept between calls. What
+// a parse returns is valid until the thread's next parse.
+simdjson::error_code parse_json(std::string_view text, dom::element& root) {
+  thread_local dom::parser parser;
+  thread_local std::string padded;
+  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(text);
+  return parser.parse(padded.data(), padded.size(), false).get(root);
 }
 
-// A view of a string member (empty if absent or not a string), valid while `o` lives.
-std::string_view text_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string_view(v->as_string()) : std::string_view();
+std::optional<dom::object> object_at(dom::object o, std::string_view key) {
+  dom::object member;
+  if (o[key].get(member) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  return member;
 }
 
-std::string string_at(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+int64_t int_at(dom::object o, std::string_view key) {
+  int64_t value = 0;
+  return o[key].get(value) == simdjson::SUCCESS ? value : 0;
+}
+
+// A view of a string member (empty if absent or not a string), valid until the next parse.
+std::string_view text_at(dom::object o, std::string_view key) {
+  std::string_view value;
+  return o[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
 }
 
 // Anthropic counts cached prompt tokens apart from input_tokens; OpenAI's prompt_tokens includes
@@ -46,10 +58,10 @@ struct AnthropicUsage {
   int64_t cache_creation = 0;
 
   // Only numbers count: message_delta may carry null for counts it does not restate.
-  void merge(const json::object& usage) {
+  void merge(dom::object usage) {
     auto take = [&](std::string_view key, int64_t& field) {
-      if (const auto* v = usage.if_contains(key); v != nullptr && v->is_int64()) {
-        field = api::sane_token_count(v->as_int64());
+      if (int64_t value = 0; usage[key].get(value) == simdjson::SUCCESS) {
+        field = api::sane_token_count(value);
       }
     };
     take("input_tokens", input);
@@ -63,10 +75,18 @@ struct AnthropicUsage {
   // OpenAI's usage object, as JSON text.
   std::string to_openai() const {
     const int64_t prompt = input + cache_read + cache_creation;
-    return fmt::format(
-        R"({{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{},)"
-        R"("prompt_tokens_details":{{"cached_tokens":{},"cache_creation_tokens":{}}}}})",
-        prompt, output, prompt + output, cache_read, cache_creation);
+    std::string out(R"({"prompt_tokens":)");
+    out += std::to_string(prompt);
+    out += R"(,"completion_tokens":)";
+    out += std::to_string(output);
+    out += R"(,"total_tokens":)";
+    out += std::to_string(prompt + output);
+    out += R"(,"prompt_tokens_details":{"cached_tokens":)";
+    out += std::to_string(cache_read);
+    out += R"(,"cache_creation_tokens":)";
+    out += std::to_string(cache_creation);
+    out += "}}";
+    return out;
   }
 };
 
@@ -127,8 +147,14 @@ class AnthropicStream final : public ResponseTranslator {
   explicit AnthropicStream(bool include_usage) : include_usage_(include_usage) {}
 
   tl::expected<std::string, core::Error> complete(std::string body) override {
-    return openai_completion_from_anthropic(body);
+    api::Usage counts;
+    auto translated = openai_completion_from_anthropic(body, &counts);
+    if (translated) {
+      completion_usage_ = counts;
+    }
+    return translated;
   }
+  std::optional<api::Usage> completion_usage() const override { return completion_usage_; }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     out_.clear();
@@ -174,59 +200,52 @@ class AnthropicStream final : public ResponseTranslator {
         start == R"(,"content_block":{"type":"text","text":""}})") {
       return {};  // an empty text block opens: nothing to send yet
     }
-    boost::system::error_code ec;
-    // Parsed into a stack buffer: no allocation, and no walk to free it, per JSON node.
-    unsigned char scratch[2048];
-    json::monotonic_resource memory(scratch, sizeof scratch);
-    auto value = json::parse(data, ec, &memory);
-    if (ec || !value.is_object()) {
+    dom::element root;
+    dom::object event;
+    if (parse_json(data, root) != simdjson::SUCCESS || root.get(event) != simdjson::SUCCESS) {
       return tl::unexpected(core::Error(core::Errc::kUpstreamError,
                                         "anthropic sent a stream event that is not JSON"));
     }
-    const auto& event = value.as_object();
     const std::string_view type = text_at(event, "type");
     if (type == "message_start") {
-      const auto* message = event.if_contains("message");
-      if (message != nullptr && message->is_object()) {
-        set_identity(text_at(message->as_object(), "id"), text_at(message->as_object(), "model"));
-        if (const auto* usage = message->as_object().if_contains("usage");
-            usage != nullptr && usage->is_object()) {
-          usage_.merge(usage->as_object());
+      if (const auto message = object_at(event, "message")) {
+        set_identity(text_at(*message, "id"), text_at(*message, "model"));
+        if (const auto usage = object_at(*message, "usage")) {
+          usage_.merge(*usage);
         }
       }
       // The role chunk goes out with what follows: an error event right after message_start is
       // then still the stream's first output, which the relay answers with its own status.
       role_pending_ = true;
     } else if (type == "content_block_start") {
-      const auto* block = event.if_contains("content_block");
-      if (block != nullptr && block->is_object() &&
-          text_at(block->as_object(), "type") == "tool_use") {
+      const auto block = object_at(event, "content_block");
+      if (block && text_at(*block, "type") == "tool_use") {
         const int64_t tool_index = next_tool_index_++;
         tool_index_by_block_[int_at(event, "index")] = tool_index;
         tool_without_arguments_.insert(tool_index);
         delta_.assign(R"({"tool_calls":[{"index":)").append(std::to_string(tool_index));
         delta_ += R"(,"id":")";
-        core::append_json_escaped(delta_, text_at(block->as_object(), "id"));
+        core::append_json_escaped(delta_, text_at(*block, "id"));
         delta_ += R"(","type":"function","function":{"name":")";
-        core::append_json_escaped(delta_, text_at(block->as_object(), "name"));
+        core::append_json_escaped(delta_, text_at(*block, "name"));
         delta_ += R"(","arguments":""}}]})";
         emit_delta(delta_);
-      } else if (block != nullptr && block->is_object()) {
-        if (auto text = text_at(block->as_object(), "text"); !text.empty()) {
+      } else if (block) {
+        if (auto text = text_at(*block, "text"); !text.empty()) {
           emit_content(text);
         }
       }
     } else if (type == "content_block_delta") {
-      const auto* delta = event.if_contains("delta");
-      if (delta == nullptr || !delta->is_object()) {
+      const auto delta = object_at(event, "delta");
+      if (!delta) {
         return {};
       }
-      const std::string_view kind = text_at(delta->as_object(), "type");
+      const std::string_view kind = text_at(*delta, "type");
       if (kind == "text_delta") {
-        emit_content(text_at(delta->as_object(), "text"));
+        emit_content(text_at(*delta, "text"));
       } else if (kind == "input_json_delta") {
         delta_.assign(1, '"');
-        core::append_json_escaped(delta_, text_at(delta->as_object(), "partial_json"));
+        core::append_json_escaped(delta_, text_at(*delta, "partial_json"));
         delta_ += '"';
         const std::string token = delta_;
         return on_delta({int_at(event, "index"), true, token});
@@ -235,23 +254,21 @@ class AnthropicStream final : public ResponseTranslator {
     } else if (type == "content_block_stop") {
       block_stop(int_at(event, "index"));
     } else if (type == "message_delta") {
-      if (const auto* usage = event.if_contains("usage"); usage != nullptr && usage->is_object()) {
-        usage_.merge(usage->as_object());
+      if (const auto usage = object_at(event, "usage")) {
+        usage_.merge(*usage);
       }
-      const auto* delta = event.if_contains("delta");
-      const std::string_view stop_reason =
-          delta != nullptr && delta->is_object() ? text_at(delta->as_object(), "stop_reason") : "";
+      const auto delta = object_at(event, "delta");
+      const std::string_view stop_reason = delta ? text_at(*delta, "stop_reason") : "";
       emit_delta("{}", finish_reason_from_anthropic(stop_reason));
     } else if (type == "message_stop") {
       message_stop();
     } else if (type == "error") {
-      const auto* error = event.if_contains("error");
-      const auto& detail = error != nullptr && error->is_object() ? error->as_object() : event;
-      std::string message = string_at(detail, "message");
+      const dom::object detail = object_at(event, "error").value_or(event);
+      std::string message(text_at(detail, "message"));
       if (message.empty()) {
         message = "anthropic sent an error event";
       }
-      error_ = anthropic_error(200, string_at(detail, "type"), std::move(message), "");
+      error_ = anthropic_error(200, std::string(text_at(detail, "type")), std::move(message), "");
       out_ += core::sse_error_event(*error_);
       finished_ = true;  // the error event is the stream's end
     }
@@ -372,6 +389,7 @@ class AnthropicStream final : public ResponseTranslator {
   std::set<int64_t> tool_without_arguments_;
   int64_t next_tool_index_ = 0;
   std::optional<core::Error> error_;
+  std::optional<api::Usage> completion_usage_;
   bool role_pending_ = false;  // message_start seen, its role chunk not yet sent
   bool finished_ = false;
 };
@@ -444,55 +462,55 @@ core::Error anthropic_error(int status, std::string type, std::string message,
   return error;
 }
 
-tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body) {
-  boost::system::error_code ec;
-  // Parsed into a stack buffer (spilling to the heap when large): no allocation, and no walk to
-  // free it, per JSON node.
-  unsigned char scratch[4096];
-  json::monotonic_resource memory(scratch, sizeof scratch);
-  auto value = json::parse(body, ec, &memory);
-  if (ec || !value.is_object()) {
+tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body,
+                                                                        api::Usage* counts) {
+  dom::element root;
+  dom::object message;
+  if (parse_json(body, root) != simdjson::SUCCESS || root.get(message) != simdjson::SUCCESS) {
     return tl::unexpected(
         core::Error(core::Errc::kUpstreamError, "anthropic sent a response that is not JSON"));
   }
-  const auto& message = value.as_object();
   // The reply is written as text, not built as a JSON tree and serialised: that took more
   // instructions than the rest of the request.
   std::string text;
   std::string tool_calls;  // the elements of message.tool_calls, comma-separated
-  if (const auto* content = message.if_contains("content");
-      content != nullptr && content->is_array()) {
-    for (const auto& block : content->as_array()) {
-      if (!block.is_object()) {
+  if (dom::array content; message["content"].get(content) == simdjson::SUCCESS) {
+    for (dom::element element : content) {
+      dom::object block;
+      if (element.get(block) != simdjson::SUCCESS) {
         continue;
       }
-      const auto& b = block.as_object();
-      const std::string type = string_at(b, "type");
+      const std::string_view type = text_at(block, "type");
       if (type == "text") {
-        text += string_at(b, "text");
+        text += text_at(block, "text");
       } else if (type == "tool_use") {
-        const auto* input = b.if_contains("input");
+        dom::element input;
         tool_calls += tool_calls.empty() ? R"({"id":")" : R"(,{"id":")";
-        core::append_json_escaped(tool_calls, string_at(b, "id"));
+        core::append_json_escaped(tool_calls, text_at(block, "id"));
         tool_calls += R"(","type":"function","function":{"name":")";
-        core::append_json_escaped(tool_calls, string_at(b, "name"));
+        core::append_json_escaped(tool_calls, text_at(block, "name"));
         tool_calls += R"(","arguments":")";
-        core::append_json_escaped(tool_calls, input != nullptr ? json::serialize(*input) : "{}");
+        core::append_json_escaped(tool_calls, block["input"].get(input) == simdjson::SUCCESS
+                                                  ? simdjson::minify(input)
+                                                  : std::string("{}"));
         tool_calls += R"("}})";
       }
     }
   }
   AnthropicUsage usage;
-  if (const auto* u = message.if_contains("usage"); u != nullptr && u->is_object()) {
-    usage.merge(u->as_object());
+  if (const auto u = object_at(message, "usage")) {
+    usage.merge(*u);
+  }
+  if (counts != nullptr) {
+    *counts = usage.counts();
   }
   std::string out;
   out.reserve(text.size() + tool_calls.size() + 448);
   out += R"({"id":")";
-  core::append_json_escaped(out, string_at(message, "id"));
+  core::append_json_escaped(out, text_at(message, "id"));
   fmt::format_to(std::back_inserter(out), R"(","object":"chat.completion","created":{},"model":")",
                  api::unix_now());
-  core::append_json_escaped(out, string_at(message, "model"));
+  core::append_json_escaped(out, text_at(message, "model"));
   out += R"(","choices":[{"index":0,"message":{"role":"assistant","content":)";
   if (text.empty() && !tool_calls.empty()) {
     out += "null";
@@ -508,7 +526,7 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
     out += ']';
   }
   out += R"(},"logprobs":null,"finish_reason":")";
-  out += finish_reason_from_anthropic(string_at(message, "stop_reason"));
+  out += finish_reason_from_anthropic(text_at(message, "stop_reason"));
   out += R"("}],"usage":)";
   out += usage.to_openai();
   out += '}';
