@@ -143,190 +143,236 @@ Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_
   co_await timer.async_wait(net::kUseTask);
 }
 
-Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRequestInfo& info) {
-  const auto& config = state_->config;
-  auto& registry = state_->registry;
-  auto& metrics = state_->metrics;
-  const auto deadline = exchange.started_at + config.timeouts.first_byte;
-  QueuePlace queue(state_->queued, metrics, info.model);
-  std::vector<std::string> tried;
-  tried.reserve(static_cast<size_t>(config.max_attempts));
-  LastFailure last;
+// One chat request's way to a worker: picks, waits in the queue, attempts and failovers, until
+// a worker's answer reaches the client or none can.
+class ChatForwarding {
+ public:
+  ChatForwarding(ControllerHandler& handler, Exchange& exchange, const api::ChatRequestInfo& info)
+      : handler_(handler),
+        state_(*handler.state_),
+        config_(state_.config),
+        exchange_(exchange),
+        info_(info),
+        deadline_(exchange.started_at + config_.timeouts.first_byte),
+        queue_(state_.queued, state_.metrics, info.model) {
+    tried_.reserve(static_cast<size_t>(config_.max_attempts));
+  }
+
+  Task<void> run() {
+    prepare_request();
+    while (attempts_ < config_.max_attempts) {
+      // Never another attempt for a client that left or at the drain deadline (the session
+      // answers that one).
+      if (interrupted(exchange_)) {
+        co_return;
+      }
+      auto picked = state_.registry.pick(info_.model, cluster::Clock::now(), tried_);
+      Next next = Next::kTryAgain;
+      if (const auto* error = std::get_if<cluster::PickError>(&picked)) {
+        next = co_await unpicked(*error);
+      } else {
+        queue_.leave();
+        next = co_await attempt(std::get<cluster::Lease>(std::move(picked)));
+      }
+      if (next == Next::kDone) {
+        co_return;
+      }
+      if (next == Next::kGiveUp) {
+        break;
+      }
+    }
+    co_await give_up();
+  }
+
+ private:
+  enum class Next { kTryAgain, kGiveUp, kDone };
 
   // The worker gets the client's body (it puts its backend's model name in; usage is asked for
   // so that the controller counts tokens too) and the request id, trace context and internal key.
-  net::OutboundRequest request;
-  request.headers.reserve(8);
-  request.headers.push_back({"content-type", "application/json"});
-  request.headers.push_back({"accept", info.stream ? "text/event-stream" : "application/json"});
-  request.headers.push_back({"user-agent", providers::kUserAgent});
-  request.headers.push_back({"x-request-id", exchange.request_id});
-  std::string via;
-  add_forwarding_headers(exchange.request, request.headers, via);
-  if (!state_->worker_authorization.empty()) {
-    request.headers.push_back({"authorization", state_->worker_authorization});
-  }
-  std::string storage;
-  api::upstream_chat_body(exchange.request.body, info, info.model, true, storage, request.body);
-
-  int attempts = 0;
-  auto worker_full_backoff = kFirstWorkerFullBackoff;
-  while (attempts < config.max_attempts) {
-    // Never another attempt for a client that left or at the drain deadline (the session
-    // answers that one).
-    if (interrupted(exchange)) {
-      co_return;
+  void prepare_request() {
+    auto& headers = request_.headers;
+    headers.reserve(8);
+    headers.push_back({"content-type", "application/json"});
+    headers.push_back({"accept", info_.stream ? "text/event-stream" : "application/json"});
+    headers.push_back({"user-agent", providers::kUserAgent});
+    headers.push_back({"x-request-id", exchange_.request_id});
+    add_forwarding_headers(exchange_.request, headers, via_);
+    if (!state_.worker_authorization.empty()) {
+      headers.push_back({"authorization", state_.worker_authorization});
     }
-    auto picked = registry.pick(info.model, cluster::Clock::now(), tried);
-    const auto* error = std::get_if<cluster::PickError>(&picked);
-    if (error != nullptr && *error == cluster::PickError::kAllAtCapacity) {
-      if (!queue.waiting()) {
+    api::upstream_chat_body(exchange_.request.body, info_, info_.model, true, storage_,
+                            request_.body);
+  }
+
+  // No worker picked: every one full (wait in the queue), or none to serve the model.
+  Task<Next> unpicked(cluster::PickError error) {
+    if (error == cluster::PickError::kAllAtCapacity) {
+      if (!queue_.waiting()) {
         // Counted as queued before picking once more: a slot freed from now on wakes us.
-        if (!queue.join(config.queue_timeout, config.queue_size)) {
-          break;  // the queue is full too
-        }
-        continue;
-      }
-      if (queue.expired()) {
-        queue.time_out();
-        break;
+        co_return queue_.join(config_.queue_timeout, config_.queue_size) ? Next::kTryAgain
+                                                                         : Next::kGiveUp;
       }
       // Woken when capacity may have been freed (then picks again), or at the deadline (then
       // picks one last time), or when the session interrupts the request.
-      co_await wait_for_capacity(queue.deadline());
-      if (interrupted(exchange)) {
-        queue.leave();
-        co_return;
-      }
-      continue;
+      co_return co_await wait_in_queue(queue_.deadline());
     }
-    if (error != nullptr) {
-      if (attempts > 0) {
-        break;  // every worker left has been tried
-      }
-      if (*error == cluster::PickError::kUnknownModel) {
-        co_return co_await net::respond_error(
-            exchange.writer, {core::Errc::kModelNotFound,
-                              fmt::format("The model '{}' does not exist", info.model), "model"});
-      }
-      core::Error down(core::Errc::kServiceUnavailable,
-                       fmt::format("No healthy worker serves model '{}' right now", info.model));
-      down.retry_after = seconds_text(config.check_interval);
-      co_return co_await net::respond_error(exchange.writer, down);
+    if (attempts_ > 0) {
+      co_return Next::kGiveUp;  // every worker left has been tried
     }
-    queue.leave();
+    if (error == cluster::PickError::kUnknownModel) {
+      co_await net::respond_error(
+          exchange_.writer, {core::Errc::kModelNotFound,
+                             fmt::format("The model '{}' does not exist", info_.model), "model"});
+      co_return Next::kDone;
+    }
+    core::Error down(core::Errc::kServiceUnavailable,
+                     fmt::format("No healthy worker serves model '{}' right now", info_.model));
+    down.retry_after = seconds_text(config_.check_interval);
+    co_await net::respond_error(exchange_.writer, down);
+    co_return Next::kDone;
+  }
 
-    cluster::Lease lease = std::get<cluster::Lease>(std::move(picked));
-    if (attempts++ > 0) {
-      metrics.failover(info.model);
+  // Waits (in the queue) until `until`, or sooner when a slot frees, within the queue's time.
+  Task<Next> wait_in_queue(std::chrono::steady_clock::time_point until) {
+    if (queue_.expired()) {
+      queue_.time_out();
+      co_return Next::kGiveUp;
     }
-    tried.push_back(lease.worker_id());
-    exchange.log.provider = lease.worker_id();
-    exchange.log.model_known = true;  // it has workers
-    request.path = lease.endpoint().base_path + "/v1/chat/completions";
+    co_await handler_.wait_for_capacity(until);
+    if (interrupted(exchange_)) {
+      queue_.leave();
+      co_return Next::kDone;
+    }
+    co_return Next::kTryAgain;
+  }
+
+  Task<Next> attempt(cluster::Lease lease) {
+    if (attempts_++ > 0) {
+      state_.metrics.failover(info_.model);
+    }
+    tried_.push_back(lease.worker_id());
+    exchange_.log.provider = lease.worker_id();
+    exchange_.log.model_known = true;  // it has workers
+    request_.path = lease.endpoint().base_path + "/v1/chat/completions";
     const auto sent_at = std::chrono::steady_clock::now();
-    auto sent = co_await client_.send(lease.endpoint(), request);
+    auto sent = co_await handler_.client_.send(lease.endpoint(), request_);
     if (!sent) {
-      exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
-      if (interrupted(exchange)) {
-        co_return;  // says nothing about the worker
+      exchange_.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+      if (interrupted(exchange_)) {
+        co_return Next::kDone;  // says nothing about the worker
       }
-      spdlog::warn("[{}] worker {} failed: {}", exchange.request_id, lease.worker_id(),
+      spdlog::warn("[{}] worker {} failed: {}", exchange_.request_id, lease.worker_id(),
                    sent.error().message);
-      metrics.upstream_error(lease.worker_id(), upstream_error_kind(sent.error()));
-      lease.failed(cluster::Clock::now());
-      last = LastFailure{sent.error()};
-      last.error->message =
-          fmt::format("worker {} failed: {}", lease.worker_id(), sent.error().message);
-      if (std::chrono::steady_clock::now() >= deadline) {
-        break;
-      }
-      continue;
+      state_.metrics.upstream_error(lease.worker_id(), upstream_error_kind(sent.error()));
+      core::Error error = sent.error();
+      error.message = fmt::format("worker {} failed: {}", lease.worker_id(), error.message);
+      co_return failed(lease, std::move(error));
     }
     net::UpstreamResponse& upstream = **sent;
-    const int status = upstream.status();
-    if (status < 200 || status >= 300) {
-      auto body = co_await upstream.read_all(1u << 20);
-      if (interrupted(exchange)) {
-        co_return;
-      }
-      exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
-      if (status == 429 && upstream.header(cluster::kWorkerFullHeader) == "1") {
-        // The worker is still finishing a request we already count as done: not an attempt, not
-        // a failure; wait for its slot like any full worker (within the queue's time).
-        lease.succeeded();
-        last = worker_answer(lease.worker_id(), upstream, std::move(body));
-        tried.pop_back();
-        --attempts;
-        if (!queue.join(config.queue_timeout, config.queue_size)) {
-          break;
-        }
-        if (queue.expired()) {
-          queue.time_out();
-          break;
-        }
-        co_await wait_for_capacity(
-            std::min(queue.deadline(), std::chrono::steady_clock::now() + worker_full_backoff));
-        worker_full_backoff = std::min(worker_full_backoff * 2, kMaxWorkerFullBackoff);
-        if (interrupted(exchange)) {
-          queue.leave();
-          co_return;
-        }
-        continue;
-      }
-      metrics.upstream_error(lease.worker_id(), "status");
-      if (status < 500) {
-        lease.succeeded();  // the worker works: it is full (429), or the request is at fault
-      } else {
-        lease.failed(cluster::Clock::now());
-      }
-      last = worker_answer(lease.worker_id(), upstream, std::move(body));
-      if (!worth_another_worker(status)) {
-        // The worker's verdict on the request itself (400, 404, ...): passed on as is.
-        co_return co_await send_last_failure(exchange, std::move(last));
-      }
-      spdlog::warn("[{}] worker {} answered {}{}", exchange.request_id, lease.worker_id(), status,
-                   attempts < config.max_attempts ? "; trying another worker" : "");
-      if (std::chrono::steady_clock::now() >= deadline) {
-        break;
-      }
-      continue;
+    if (upstream.status() < 200 || upstream.status() >= 300) {
+      co_return co_await refused(lease, upstream, sent_at);
     }
-    auto relay = providers::make_pass_through(api::adds_usage_request(info, true));
+    auto relay = providers::make_pass_through(api::adds_usage_request(info_, true));
     const bool stream =
-        info.stream && upstream.header("content-type").starts_with("text/event-stream");
-    const auto end = co_await relay_success(exchange, upstream, *relay, stream, lease.worker_id(),
-                                            config.limits, sent_at, true);
+        info_.stream && upstream.header("content-type").starts_with("text/event-stream");
+    const auto end = co_await relay_success(exchange_, upstream, *relay, stream, lease.worker_id(),
+                                            config_.limits, sent_at, true);
     if (end == RelayEnd::kFailedBeforeResponse) {
       // The worker died or broke off before the client got anything: another worker may answer.
-      spdlog::warn("[{}] worker {} failed before its response began ({})", exchange.request_id,
-                   lease.worker_id(), exchange.log.upstream_error);
-      metrics.upstream_error(lease.worker_id(), exchange.log.upstream_error);
-      exchange.log.upstream_error = {};
-      lease.failed(cluster::Clock::now());
-      last = LastFailure{core::Error(
-          core::Errc::kUpstreamError,
-          fmt::format("worker {} failed before its response began", lease.worker_id()))};
-      if (std::chrono::steady_clock::now() >= deadline) {
-        break;
-      }
-      continue;
+      spdlog::warn("[{}] worker {} failed before its response began ({})", exchange_.request_id,
+                   lease.worker_id(), exchange_.log.upstream_error);
+      state_.metrics.upstream_error(lease.worker_id(), exchange_.log.upstream_error);
+      exchange_.log.upstream_error = {};
+      co_return failed(lease, core::Error(core::Errc::kUpstreamError,
+                                          fmt::format("worker {} failed before its response began",
+                                                      lease.worker_id())));
     }
     if (end == RelayEnd::kCompleted) {
       lease.succeeded();
     } else if (end == RelayEnd::kUpstreamFailed) {
       lease.failed(cluster::Clock::now());
     }
-    co_return;
+    co_return Next::kDone;
   }
-  if (last.status == 0 && !last.error) {
-    core::Error busy(
-        core::Errc::kRateLimited,
-        fmt::format("Every worker of model '{}' is at capacity; retry later", info.model));
-    busy.retry_after = seconds_text(std::chrono::seconds(1));
-    co_return co_await net::respond_error(exchange.writer, busy);
+
+  // The worker failed without an answer: another one is tried while the first-byte time lasts.
+  Next failed(cluster::Lease& lease, core::Error error) {
+    lease.failed(cluster::Clock::now());
+    last_ = LastFailure{std::move(error)};
+    return std::chrono::steady_clock::now() >= deadline_ ? Next::kGiveUp : Next::kTryAgain;
   }
-  co_await send_last_failure(exchange, std::move(last));
+
+  // The worker answered with an error status.
+  Task<Next> refused(cluster::Lease& lease, net::UpstreamResponse& upstream,
+                     std::chrono::steady_clock::time_point sent_at) {
+    const int status = upstream.status();
+    auto body = co_await upstream.read_all(1u << 20);
+    if (interrupted(exchange_)) {
+      co_return Next::kDone;
+    }
+    exchange_.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    if (status == 429 && upstream.header(cluster::kWorkerFullHeader) == "1") {
+      // The worker is still finishing a request we already count as done: not an attempt, not
+      // a failure; wait for its slot like any full worker (within the queue's time).
+      lease.succeeded();
+      last_ = worker_answer(lease.worker_id(), upstream, std::move(body));
+      tried_.pop_back();
+      --attempts_;
+      if (!queue_.join(config_.queue_timeout, config_.queue_size)) {
+        co_return Next::kGiveUp;
+      }
+      const auto until = std::chrono::steady_clock::now() + worker_full_backoff_;
+      worker_full_backoff_ = std::min(worker_full_backoff_ * 2, kMaxWorkerFullBackoff);
+      co_return co_await wait_in_queue(std::min(queue_.deadline(), until));
+    }
+    state_.metrics.upstream_error(lease.worker_id(), "status");
+    if (status < 500) {
+      lease.succeeded();  // the worker works: it is full (429), or the request is at fault
+    } else {
+      lease.failed(cluster::Clock::now());
+    }
+    last_ = worker_answer(lease.worker_id(), upstream, std::move(body));
+    if (!worth_another_worker(status)) {
+      // The worker's verdict on the request itself (400, 404, ...): passed on as is.
+      co_await send_last_failure(exchange_, std::move(last_));
+      co_return Next::kDone;
+    }
+    spdlog::warn("[{}] worker {} answered {}{}", exchange_.request_id, lease.worker_id(), status,
+                 attempts_ < config_.max_attempts ? "; trying another worker" : "");
+    co_return std::chrono::steady_clock::now() >= deadline_ ? Next::kGiveUp : Next::kTryAgain;
+  }
+
+  // No worker answered: the last one's answer, or a 429 when every worker stayed full.
+  Task<void> give_up() {
+    if (last_.status == 0 && !last_.error) {
+      core::Error busy(
+          core::Errc::kRateLimited,
+          fmt::format("Every worker of model '{}' is at capacity; retry later", info_.model));
+      busy.retry_after = seconds_text(std::chrono::seconds(1));
+      co_return co_await net::respond_error(exchange_.writer, busy);
+    }
+    co_await send_last_failure(exchange_, std::move(last_));
+  }
+
+  ControllerHandler& handler_;
+  ControllerState& state_;
+  const ControllerConfig& config_;
+  Exchange& exchange_;
+  const api::ChatRequestInfo& info_;
+  const std::chrono::steady_clock::time_point deadline_;  // for another attempt
+  QueuePlace queue_;
+  std::vector<std::string> tried_;
+  LastFailure last_;
+  int attempts_ = 0;
+  std::chrono::milliseconds worker_full_backoff_ = kFirstWorkerFullBackoff;
+  net::OutboundRequest request_;
+  std::string via_;      // the request's Via header (viewed by it)
+  std::string storage_;  // what the request's body views besides the client's body
+};
+
+Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRequestInfo& info) {
+  ChatForwarding forwarding(*this, exchange, info);
+  co_await forwarding.run();
 }
 
 }  // namespace gw::app

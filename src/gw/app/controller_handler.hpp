@@ -60,6 +60,8 @@ class ControllerHandler final : public net::HttpHandler {
   net::Task<void> wait_for_capacity(std::chrono::steady_clock::time_point deadline);
   net::Task<void> probe(cluster::ProbeTarget target);
 
+  friend class ChatForwarding;  // controller_forward.cpp: uses the client and the wait queue
+
   std::shared_ptr<ControllerState> state_;
   boost::asio::io_context& io_;
   net::UpstreamClient client_;
