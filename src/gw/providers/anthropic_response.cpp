@@ -179,26 +179,8 @@ class AnthropicStream final : public ResponseTranslator {
 
  private:
   tl::expected<void, core::Error> on_event(std::string_view data) {
-    if (auto delta = compact_delta(data)) {
-      return on_delta(*delta);
-    }
-    if (data == R"({"type": "ping"})" || data == R"({"type":"ping"})") {
-      return {};
-    }
-    if (data == R"({"type":"message_stop"})") {
-      message_stop();
-      return {};
-    }
-    std::string_view stop = data;
-    if (auto index = compact_index(stop, R"({"type":"content_block_stop","index":)");
-        index && stop == "}") {
-      block_stop(*index);
-      return {};
-    }
-    std::string_view start = data;
-    if (compact_index(start, R"({"type":"content_block_start","index":)") &&
-        start == R"(,"content_block":{"type":"text","text":""}})") {
-      return {};  // an empty text block opens: nothing to send yet
+    if (auto handled = on_compact_event(data)) {
+      return *handled;
     }
     dom::element root;
     dom::object event;
@@ -208,49 +190,11 @@ class AnthropicStream final : public ResponseTranslator {
     }
     const std::string_view type = text_at(event, "type");
     if (type == "message_start") {
-      if (const auto message = object_at(event, "message")) {
-        set_identity(text_at(*message, "id"), text_at(*message, "model"));
-        if (const auto usage = object_at(*message, "usage")) {
-          usage_.merge(*usage);
-        }
-      }
-      // The role chunk goes out with what follows: an error event right after message_start is
-      // then still the stream's first output, which the relay answers with its own status.
-      role_pending_ = true;
+      on_message_start(event);
     } else if (type == "content_block_start") {
-      const auto block = object_at(event, "content_block");
-      if (block && text_at(*block, "type") == "tool_use") {
-        const int64_t tool_index = next_tool_index_++;
-        tool_index_by_block_[int_at(event, "index")] = tool_index;
-        tool_without_arguments_.insert(tool_index);
-        delta_.assign(R"({"tool_calls":[{"index":)").append(std::to_string(tool_index));
-        delta_ += R"(,"id":")";
-        core::append_json_escaped(delta_, text_at(*block, "id"));
-        delta_ += R"(","type":"function","function":{"name":")";
-        core::append_json_escaped(delta_, text_at(*block, "name"));
-        delta_ += R"(","arguments":""}}]})";
-        emit_delta(delta_);
-      } else if (block) {
-        if (auto text = text_at(*block, "text"); !text.empty()) {
-          emit_content(text);
-        }
-      }
+      on_block_start(event);
     } else if (type == "content_block_delta") {
-      const auto delta = object_at(event, "delta");
-      if (!delta) {
-        return {};
-      }
-      const std::string_view kind = text_at(*delta, "type");
-      if (kind == "text_delta") {
-        emit_content(text_at(*delta, "text"));
-      } else if (kind == "input_json_delta") {
-        delta_.assign(1, '"');
-        core::append_json_escaped(delta_, text_at(*delta, "partial_json"));
-        delta_ += '"';
-        const std::string token = delta_;
-        return on_delta({int_at(event, "index"), true, token});
-      }
-      // thinking and signature deltas have no OpenAI equivalent in chat completions.
+      return on_block_delta(event);
     } else if (type == "content_block_stop") {
       block_stop(int_at(event, "index"));
     } else if (type == "message_delta") {
@@ -258,22 +202,105 @@ class AnthropicStream final : public ResponseTranslator {
         usage_.merge(*usage);
       }
       const auto delta = object_at(event, "delta");
-      const std::string_view stop_reason = delta ? text_at(*delta, "stop_reason") : "";
-      emit_delta("{}", finish_reason_from_anthropic(stop_reason));
+      emit_delta("{}", finish_reason_from_anthropic(delta ? text_at(*delta, "stop_reason") : ""));
     } else if (type == "message_stop") {
       message_stop();
     } else if (type == "error") {
-      const dom::object detail = object_at(event, "error").value_or(event);
-      std::string message(text_at(detail, "message"));
-      if (message.empty()) {
-        message = "anthropic sent an error event";
-      }
-      error_ = anthropic_error(200, std::string(text_at(detail, "type")), std::move(message), "");
-      out_ += core::sse_error_event(*error_);
-      finished_ = true;  // the error event is the stream's end
+      on_error(event);
     }
     // ping and unknown event types carry nothing for the client.
     return {};
+  }
+
+  // The events most of a stream is made of, in the compact form Anthropic writes them, handled
+  // without a parse; nullopt for any other event.
+  std::optional<tl::expected<void, core::Error>> on_compact_event(std::string_view data) {
+    if (auto delta = compact_delta(data)) {
+      return on_delta(*delta);
+    }
+    if (data == R"({"type": "ping"})" || data == R"({"type":"ping"})") {
+      return tl::expected<void, core::Error>();
+    }
+    if (data == R"({"type":"message_stop"})") {
+      message_stop();
+      return tl::expected<void, core::Error>();
+    }
+    std::string_view stop = data;
+    if (auto index = compact_index(stop, R"({"type":"content_block_stop","index":)");
+        index && stop == "}") {
+      block_stop(*index);
+      return tl::expected<void, core::Error>();
+    }
+    std::string_view start = data;
+    if (compact_index(start, R"({"type":"content_block_start","index":)") &&
+        start == R"(,"content_block":{"type":"text","text":""}})") {
+      return tl::expected<void, core::Error>();  // an empty text block opens: nothing to send yet
+    }
+    return std::nullopt;
+  }
+
+  void on_message_start(dom::object event) {
+    if (const auto message = object_at(event, "message")) {
+      set_identity(text_at(*message, "id"), text_at(*message, "model"));
+      if (const auto usage = object_at(*message, "usage")) {
+        usage_.merge(*usage);
+      }
+    }
+    // The role chunk goes out with what follows: an error event right after message_start is
+    // then still the stream's first output, which the relay answers with its own status.
+    role_pending_ = true;
+  }
+
+  void on_block_start(dom::object event) {
+    const auto block = object_at(event, "content_block");
+    if (!block) {
+      return;
+    }
+    if (text_at(*block, "type") != "tool_use") {
+      if (auto text = text_at(*block, "text"); !text.empty()) {
+        emit_content(text);
+      }
+      return;
+    }
+    const int64_t tool_index = next_tool_index_++;
+    tool_index_by_block_[int_at(event, "index")] = tool_index;
+    tool_without_arguments_.insert(tool_index);
+    delta_.assign(R"({"tool_calls":[{"index":)").append(std::to_string(tool_index));
+    delta_ += R"(,"id":")";
+    core::append_json_escaped(delta_, text_at(*block, "id"));
+    delta_ += R"(","type":"function","function":{"name":")";
+    core::append_json_escaped(delta_, text_at(*block, "name"));
+    delta_ += R"(","arguments":""}}]})";
+    emit_delta(delta_);
+  }
+
+  tl::expected<void, core::Error> on_block_delta(dom::object event) {
+    const auto delta = object_at(event, "delta");
+    if (!delta) {
+      return {};
+    }
+    const std::string_view kind = text_at(*delta, "type");
+    if (kind == "text_delta") {
+      emit_content(text_at(*delta, "text"));
+    } else if (kind == "input_json_delta") {
+      std::string token(1, '"');
+      core::append_json_escaped(token, text_at(*delta, "partial_json"));
+      token += '"';
+      return on_delta({int_at(event, "index"), true, token});
+    }
+    // thinking and signature deltas have no OpenAI equivalent in chat completions.
+    return {};
+  }
+
+  void on_error(dom::object event) {
+    const dom::object detail = object_at(event, "error").value_or(event);
+    std::string message(text_at(detail, "message"));
+    if (message.empty()) {
+      message = "anthropic sent an error event";
+    }
+    error_ = anthropic_error(200, std::string(text_at(detail, "type")), std::move(message), "");
+    out_ += core::sse_error_event(*error_);
+    finished_ = true;  // the error event is the stream's end
   }
 
   void block_stop(int64_t index) {
