@@ -249,103 +249,120 @@ tl::expected<void, Error> check_messages(od::value value) {
 
 }  // namespace
 
+namespace {
+
+// "model": a non-empty string of bounded length, once; its token's place in `base` kept for
+// splicing.
+tl::expected<void, Error> read_model(od::value value, const char* base, ChatRequestInfo& info) {
+  // A second "model" (or "stream") key would route by one value while an upstream parser may
+  // take the other: refused, not guessed.
+  if (!info.model.empty()) {
+    return tl::unexpected(invalid("'model' appears more than once", "model"));
+  }
+  std::string_view raw = value.raw_json_token();
+  std::string_view model;
+  if (value.get_string().get(model) != simdjson::SUCCESS) {
+    return tl::unexpected(invalid("'model' must be a string", "model"));
+  }
+  if (model.empty()) {
+    return tl::unexpected(invalid("'model' must not be empty", "model"));
+  }
+  if (model.size() > kMaxModelLength) {
+    return tl::unexpected(
+        invalid(fmt::format("'model' must be at most {} bytes long", kMaxModelLength), "model"));
+  }
+  info.model.assign(model);
+  info.model_begin = static_cast<size_t>(raw.data() - base);
+  info.model_end = info.model_begin + string_token_length(raw);
+  return {};
+}
+
+// "stream": a boolean or null.
+tl::expected<void, Error> read_stream(od::value value, ChatRequestInfo& info) {
+  bool is_null = false;
+  if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
+    info.stream = false;
+  } else if (value.get_bool().get(info.stream) != simdjson::SUCCESS) {
+    return tl::unexpected(invalid("'stream' must be a boolean", "stream"));
+  }
+  return {};
+}
+
+// "stream_options": whether it asks for usage; everything else in it only checked.
+tl::expected<void, Error> read_stream_options(od::value value, ChatRequestInfo& info) {
+  info.has_stream_options = true;
+  od::object options;
+  if (value.get_object().get(options) != simdjson::SUCCESS) {
+    return check_skipped(value);
+  }
+  for (auto option : options) {
+    std::string_view name;
+    od::value member;
+    if (option.unescaped_key().get(name) != simdjson::SUCCESS ||
+        option.value().get(member) != simdjson::SUCCESS) {
+      return tl::unexpected(malformed());
+    }
+    od::json_type type{};
+    if (name == "include_usage" && member.type().get(type) == simdjson::SUCCESS &&
+        type == od::json_type::boolean) {
+      bool include = false;
+      if (member.get_bool().get(include) != simdjson::SUCCESS) {
+        return tl::unexpected(malformed());
+      }
+      info.include_usage = include;
+    } else if (auto checked = check_skipped(member); !checked) {
+      return checked;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::string& body) {
   // Offsets are taken relative to the buffer simdjson reads, which may be a copy of the body.
   const simdjson::padded_string_view input = padded(body);
-  const char* base = input.data();
   od::document doc;
-  if (thread_parser().iterate(input).get(doc) != simdjson::SUCCESS) {
-    return tl::unexpected(malformed());
-  }
   od::object root;
-  if (doc.get_object().get(root) != simdjson::SUCCESS) {
+  if (thread_parser().iterate(input).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(root) != simdjson::SUCCESS) {
     return tl::unexpected(malformed());
   }
   ChatRequestInfo info;
-  bool has_model = false;
   bool has_messages = false;
   bool has_stream = false;
   for (auto field : root) {
     std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      return tl::unexpected(malformed());
-    }
     od::value value;
-    if (field.value().get(value) != simdjson::SUCCESS) {
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+        field.value().get(value) != simdjson::SUCCESS) {
       return tl::unexpected(malformed());
     }
+    tl::expected<void, Error> read;
     if (key == "model") {
-      // A second "model" (or "stream") key would route by one value while an upstream parser
-      // may take the other: refused, not guessed.
-      if (has_model) {
-        return tl::unexpected(invalid("'model' appears more than once", "model"));
-      }
-      std::string_view raw = value.raw_json_token();
-      std::string_view model;
-      if (value.get_string().get(model) != simdjson::SUCCESS) {
-        return tl::unexpected(invalid("'model' must be a string", "model"));
-      }
-      if (model.empty()) {
-        return tl::unexpected(invalid("'model' must not be empty", "model"));
-      }
-      if (model.size() > kMaxModelLength) {
-        return tl::unexpected(invalid(
-            fmt::format("'model' must be at most {} bytes long", kMaxModelLength), "model"));
-      }
-      info.model.assign(model);
-      info.model_begin = static_cast<size_t>(raw.data() - base);
-      info.model_end = info.model_begin + string_token_length(raw);
-      has_model = true;
+      read = read_model(value, input.data(), info);
     } else if (key == "messages") {
-      if (auto checked = check_messages(value); !checked) {
-        return tl::unexpected(checked.error());
-      }
+      read = check_messages(value);
       has_messages = true;
     } else if (key == "stream") {
       if (has_stream) {
         return tl::unexpected(invalid("'stream' appears more than once", "stream"));
       }
       has_stream = true;
-      bool is_null = false;
-      if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
-        info.stream = false;
-      } else if (value.get_bool().get(info.stream) != simdjson::SUCCESS) {
-        return tl::unexpected(invalid("'stream' must be a boolean", "stream"));
-      }
+      read = read_stream(value, info);
     } else if (key == "stream_options") {
-      info.has_stream_options = true;
-      od::object options;
-      if (value.get_object().get(options) == simdjson::SUCCESS) {
-        for (auto option : options) {
-          std::string_view name;
-          od::value member;
-          if (option.unescaped_key().get(name) != simdjson::SUCCESS ||
-              option.value().get(member) != simdjson::SUCCESS) {
-            return tl::unexpected(malformed());
-          }
-          od::json_type type{};
-          if (name == "include_usage" && member.type().get(type) == simdjson::SUCCESS &&
-              type == od::json_type::boolean) {
-            bool include = false;
-            if (member.get_bool().get(include) != simdjson::SUCCESS) {
-              return tl::unexpected(malformed());
-            }
-            info.include_usage = include;
-          } else if (auto checked = check_skipped(member); !checked) {
-            return tl::unexpected(checked.error());
-          }
-        }
-      } else if (auto checked = check_skipped(value); !checked) {
-        return tl::unexpected(checked.error());
-      }
-    } else if (auto checked = check_skipped(value); !checked) {
-      return tl::unexpected(checked.error());
+      read = read_stream_options(value, info);
+    } else {
+      read = check_skipped(value);
+    }
+    if (!read) {
+      return tl::unexpected(read.error());
     }
   }
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
     return tl::unexpected(malformed());
   }
-  if (!has_model) {
+  if (info.model.empty()) {
     return tl::unexpected(invalid("you must provide a model parameter", "model"));
   }
   if (!has_messages) {
