@@ -175,6 +175,33 @@ describe('upstream TLS and proxies', () => {
     assert.deepEqual(proxy.seen, []);
   });
 
+  test('a proxy that refuses the CONNECT, or answers it with garbage: 502 naming the proxy', async () => {
+    const answers = [
+      'HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n',
+      'this is not HTTP\r\n\r\n',
+    ];
+    for (const answer of answers) {
+      const refusing = net.createServer((socket) => {
+        socket.once('data', () => socket.end(answer));
+        socket.on('error', () => {});
+      });
+      await new Promise((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+      try {
+        const gw = await gateway({
+          OPENAI_BASE_URL: `https://127.0.0.1:${upstreamPort}/v1`,
+          SSL_CERT_FILE: good.cert,
+          HTTPS_PROXY: `http://127.0.0.1:${refusing.address().port}`,
+        });
+        const res = await postChat(gw, chatBody('openai/gpt-x', 'hi'));
+        assert.equal(res.status, 502, answer);
+        const message = (await res.json()).error.message;
+        assert.match(message, answer.includes('407') ? /refused CONNECT .*status 407/ : /proxy CONNECT/, message);
+      } finally {
+        refusing.close();
+      }
+    }
+  });
+
   test('HTTP_PROXY receives absolute-form requests for http upstreams', async () => {
     const mock = await startMock();
     started.push(mock);

@@ -7,16 +7,15 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
 #include <vector>
 
+#include "gw/net/direct_io.hpp"
+#include "gw/net/message_parser.hpp"
 #include "gw/net/upstream_connection.hpp"
 
 namespace gw::net {
 namespace {
 
-namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
@@ -56,18 +55,18 @@ Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream, const End
   if (wec) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", wec));
   }
+  // The proxy's answer, read with the same parser as every upstream response.
   beast::flat_buffer buffer;
-  http::response_parser<http::empty_body> parser;
+  ResponseHead head;
+  ResponseParser parser(head);
   parser.skip(true);  // a CONNECT response has no body
-  auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kUseTask);
-  if (ec) {
+  if (auto ec = co_await read_message(stream, buffer, parser, ReadUntil::kHead)) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", ec));
   }
-  if (parser.get().result_int() != 200) {
-    co_return tl::unexpected(
-        core::Error{core::Errc::kUpstreamUnreachable,
-                    fmt::format("proxy {} refused CONNECT to {}: status {}", proxy.host_header,
-                                authority, parser.get().result_int())});
+  if (head.status() != 200) {
+    co_return tl::unexpected(core::Error{core::Errc::kUpstreamUnreachable,
+                                         fmt::format("proxy {} refused CONNECT to {}: status {}",
+                                                     proxy.host_header, authority, head.status())});
   }
   co_return tl::expected<void, core::Error>{};
 }
