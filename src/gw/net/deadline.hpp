@@ -10,6 +10,16 @@
 // On expiry the socket is closed, as tcp_stream does: the pending operation ends with
 // operation_aborted (and any later one fails), and expired() tells that the deadline did it.
 // A deadline can run another action instead (something to start only if a wait lasts).
+//
+// The three ways the gateway bounds a wait, each where it costs least:
+// - this wheel: socket waits on the hot path, armed per read (a request's head and body, an
+//   upstream's response, the idle time between a stream's pieces);
+// - Beast's tcp_stream expiry: operations made once per connection or on a slow path, where one
+//   timer is noise and Beast's composed operations already honour it (connecting to each resolved
+//   address in turn, the proxy CONNECT exchange, the TLS handshake, the rest of a write the socket
+//   could not take at once, the lingering close after an early error);
+// - plain timers (SteadyTimer): waits that are not on a socket (retry back-off, pool sweeps, the
+//   drain deadline, a request queued for a worker).
 
 #include <boost/asio/execution_context.hpp>
 #include <boost/beast/core/error.hpp>
