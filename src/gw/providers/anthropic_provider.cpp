@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "gw/providers/anthropic.hpp"
+#include "gw/providers/model_list.hpp"
 
 namespace gw::providers {
 namespace {
@@ -104,24 +105,11 @@ net::OutboundRequest AnthropicProvider::models_request() const {
 
 tl::expected<std::vector<ModelEntry>, std::string> AnthropicProvider::parse_models(
     std::string_view body) const {
-  boost::system::error_code ec;
-  auto value = json::parse(body, ec);
-  const auto* data = !ec && value.is_object() ? value.as_object().if_contains("data") : nullptr;
-  if (data == nullptr || !data->is_array()) {
-    return tl::unexpected(std::string("the model list has no 'data' array"));
-  }
-  std::vector<ModelEntry> models;
-  for (const auto& item : data->as_array()) {
-    const auto* id = item.is_object() ? item.as_object().if_contains("id") : nullptr;
-    if (id == nullptr || !id->is_string()) {
-      continue;
-    }
-    const auto* created = item.as_object().if_contains("created_at");
-    models.push_back({std::string(id->as_string()), created != nullptr && created->is_string()
-                                                        ? epoch_from_rfc3339(created->as_string())
-                                                        : 0});
-  }
-  return models;
+  return models_from_data_list(body, [](const boost::json::object& entry) -> int64_t {
+    const auto* created = entry.if_contains("created_at");
+    return created != nullptr && created->is_string() ? epoch_from_rfc3339(created->as_string())
+                                                      : 0;
+  });
 }
 
 }  // namespace gw::providers

@@ -8,6 +8,7 @@
 
 #include "gw/core/parse.hpp"
 #include "gw/net/sse.hpp"
+#include "gw/providers/model_list.hpp"
 
 namespace gw::providers {
 namespace {
@@ -209,32 +210,10 @@ net::OutboundRequest OpenAICompatibleProvider::models_request() const {
 
 tl::expected<std::vector<ModelEntry>, std::string> OpenAICompatibleProvider::parse_models(
     std::string_view body) const {
-  boost::system::error_code ec;
-  auto json = boost::json::parse(body, ec);
-  if (ec || !json.is_object()) {
-    return tl::unexpected(std::string("the model list is not a JSON object"));
-  }
-  const auto* data = json.get_object().if_contains("data");
-  if (data == nullptr || !data->is_array()) {
-    return tl::unexpected(std::string("the model list has no 'data' array"));
-  }
-  std::vector<ModelEntry> models;
-  for (const auto& item : data->get_array()) {
-    if (!item.is_object()) {
-      continue;
-    }
-    const auto* id = item.get_object().if_contains("id");
-    if (id == nullptr || !id->is_string()) {
-      continue;
-    }
-    ModelEntry entry{std::string(id->get_string()), 0};
-    if (const auto* created = item.get_object().if_contains("created");
-        created != nullptr && created->is_int64()) {
-      entry.created = created->get_int64();
-    }
-    models.push_back(std::move(entry));
-  }
-  return models;
+  return models_from_data_list(body, [](const boost::json::object& entry) -> int64_t {
+    const auto* created = entry.if_contains("created");
+    return created != nullptr && created->is_int64() ? created->get_int64() : 0;
+  });
 }
 
 std::vector<std::string> OpenAICompatibleProvider::aliases(std::string_view model_id) const {
