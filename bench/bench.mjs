@@ -121,13 +121,16 @@ async function main() {
   const ttftMock = await startMock(['--threads', '1', '--models', 'mock-model', '--token-delay-ms', '5', '--tokens', '4']);
   const paced = await startMock(['--threads', '1', '--models', 'mock-model', '--token-delay-ms', '20', '--tokens', '64']);
   const slow = await startMock(['--threads', '1', '--models', 'mock-model', '--token-delay-ms', '1000', '--tokens', '30']);
+  // Streams as a fast local server sends them: every event in one write (6 tokens: 9 events).
+  const wholeMock = await startMock(['--threads', '1', '--models', 'mock-model', '--whole-stream', '1', '--tokens', '6']);
   const common = { ACCESS_LOG: '0', MAX_CONNECTIONS: '30000' };
   const main = await startTargets(mock, common);
   const gateway = main.gateway;
   const idleRss = rssMiB(gateway.proc.pid);
   const forTtft = await startTargets(ttftMock, common);
+  const forSse = await startTargets(wholeMock, common);
   const targets = main.targets;
-  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [], ttft50: [], ttft99: [], burst50: [], eventCpu: [] }]));
+  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [], ttft50: [], ttft99: [], burst50: [], eventCpu: [], sseRps: [], sseCpu: [] }]));
   const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
   for (let round = 0; round < cfg.rounds; ++round) {
@@ -160,6 +163,11 @@ async function main() {
       const burst = streamTimings(t.url, t.model, cfg.streamRequests);
       r.burst50.push(burst.ttft50 * 1e6);
       r.eventCpu.push(((cpuSeconds(t.pid) - eventsBefore) * 1e6) / burst.events);
+      const st = forSse.targets[name];
+      const sseBefore = cpuSeconds(st.pid);
+      const sse = wrk(st.url, { connections: 64, seconds: cfg.seconds, model: st.model, stream: true });
+      r.sseRps.push(sse.rps);
+      r.sseCpu.push(((cpuSeconds(st.pid) - sseBefore) * 1e6) / sse.requests);
       const tt = forTtft.targets[name];
       const s = streamTimings(tt.url, tt.model, cfg.ttftRequests);
       r.ttft50.push(s.ttft50 * 1e6);
@@ -210,13 +218,15 @@ async function main() {
     return { ...asTarget(controller), stop: () => Promise.all([controller.stop(20000), ...workers.map((w) => w.stop())]) };
   }, ['mock-model'], { seconds: cfg.callgrindSeconds });
 
-  await Promise.all([main.stop(), forTtft.stop(), pacedGateway.stop(), holdGateway.stop(),
-    mock.stop(), ttftMock.stop(), paced.stop(), slow.stop()]);
+  await Promise.all([main.stop(), forTtft.stop(), forSse.stop(), pacedGateway.stop(), holdGateway.stop(),
+    mock.stop(), ttftMock.stop(), paced.stop(), slow.stop(), wholeMock.stop()]);
 
   // Ratios of one round's figures, then their median: the machine's speed drifts between rounds
   // (other tenants), and a ratio within a round cancels most of that.
   const perRound = (a, b, field) => median(results[a][field].map((x, i) => x / results[b][field][i]));
   const cpuRatio = perRound('gateway', 'nginx', 'cpu');
+  const sseCpuRatio = perRound('gateway', 'nginx', 'sseCpu');
+  const sseTranslationRatio = perRound('gateway (anthropic translation)', 'gateway', 'sseCpu');
   const rpsRatio = perRound('gateway', 'nginx', 'rps');
   const translationRatio = perRound('gateway (anthropic translation)', 'gateway', 'cpu');
   const clusterCpuRatio = perRound('cluster', 'gateway', 'cpu');
@@ -241,6 +251,8 @@ async function main() {
     ['stream TTFT p99 (µs, tokens 5 ms apart)', d.ttft99, n.ttft99, g.ttft99, a.ttft99, c.ttft99],
     ['stream TTFT p50 (µs, 64 unpaced deltas: CPU-bound burst)', d.burst50, n.burst50, g.burst50, a.burst50, c.burst50],
     ['CPU per relayed stream event (µs)', d.eventCpu, n.eventCpu, g.eventCpu, a.eventCpu, c.eventCpu],
+    ['stream of 9 events in one upstream write, c=64 (req/s)', d.sseRps, n.sseRps, g.sseRps, a.sseRps, c.sseRps],
+    ['CPU per request, a stream of 9 events in one upstream write (µs)', d.sseCpu, n.sseCpu, g.sseCpu, a.sseCpu, c.sseCpu],
   ];
   const lines = [];
   lines.push(`| measure | direct | nginx | gateway | gateway (Anthropic translation) | controller → worker |`);
@@ -252,6 +264,8 @@ async function main() {
     ['gateway ÷ nginx: CPU per request (median of per-round ratios): own core / shared cores', `${fmt(cpuIsoRatio, 2)} / ${fmt(cpuRatio, 2)}`],
     ['gateway ÷ nginx: throughput at c=64 (median of per-round ratios): own core / shared cores', `${fmt(rpsIsoRatio, 2)} / ${fmt(rpsRatio, 2)}`],
     ['gateway ÷ direct: throughput at c=64', fmt(g.rps / d.rps, 2)],
+    ['gateway ÷ nginx: CPU per stream request (9 events, one upstream write; median of per-round ratios)', fmt(sseCpuRatio, 2)],
+    ['translation ÷ pass-through: CPU per stream request (the same streams)', fmt(sseTranslationRatio, 2)],
     ['user-space instructions per request (callgrind, thousands): nginx / gateway / translation / controller', `${fmt(nginxIr / 1000)} / ${fmt(gatewayIr / 1000)} / ${fmt(translationIr / 1000)} / ${fmt(controllerIr / 1000)}`],
     ['gateway ÷ nginx: user-space instructions per request', fmt(gatewayIr / nginxIr, 2)],
     ['added TTFT p50 vs direct (µs): nginx / gateway / controller → worker', `${fmt(n.ttft50 - d.ttft50)} / ${fmt(g.ttft50 - d.ttft50)} / ${fmt(c.ttft50 - d.ttft50)}`],
@@ -323,6 +337,9 @@ the same treatment in both.
   paced mock), and CPU per relayed event over ${cfg.streamRequests} streams of 64 unpaced deltas (whose TTFT
   is shown too: there the mock's burst keeps both cores busy and the client waits for a core).
   Held streams: 30 deltas 1 s apart, opened at once by \`hold_streams.mjs\`.
+- Whole streams: a third set of the same targets in front of a mock started with
+  \`--whole-stream\` (a stream's 9 events in one write after the head, as a fast local server
+  sends them), loaded by \`wrk -c64\` with \`"stream":true\` requests; CPU per request as above.
 
 Command: \`bench/run.sh\` (or \`node bench/bench.mjs\` after a Release build).
 
