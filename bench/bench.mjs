@@ -358,6 +358,17 @@ ${table}
 | 10,000 streams, RSS < 300 MB | ${cfg.concurrentStreams} streams (open-file limit ${FD_LIMIT}), ${fmt(holdRss)} MiB, ${held.failed} failed | ${holdRss < 286 && held.failed === 0 ? (cfg.concurrentStreams >= 10000 ? 'yes' : 'yes at this count') : 'no'} |
 | idle RSS < 20 MB | ${fmt(idleRss)} MiB | ${idleRss < 19 ? 'yes' : 'no'} |
 | flat RSS over a million requests | ${fmt(before)} → ${fmt(after)} MiB over ${done} requests | ${after - before < 2 ? 'yes' : 'no'} |
+
+## Against the targets of issue #15
+
+| target | figure | met |
+|---|---|---|
+| SSE pass-through CPU per request ≤ 1.2 × nginx (9 events, one upstream write) | ${fmt(sseCpuRatio, 2)} × | ${sseCpuRatio <= 1.2 ? 'yes' : 'no'} |
+| plain JSON CPU per request ≤ 1.2 × nginx | own core ${fmt(cpuIsoRatio, 2)} ×; shared cores ${fmt(cpuRatio, 2)} × | ${cpuRatio <= 1.2 ? 'yes' : 'no'} |
+| Anthropic translation ≤ 1.5 × the pass-through's CPU per request (and instructions) | plain: own core ${fmt(translationIsoRatio, 2)} ×, shared ${fmt(translationRatio, 2)} ×, instructions ${fmt(translationIr / gatewayIr, 2)} ×; streams: ${fmt(sseTranslationRatio, 2)} × | ${translationRatio <= 1.5 && sseTranslationRatio <= 1.5 && translationIr / gatewayIr <= 1.5 ? 'yes' : 'no'} |
+| controller → worker per hop no more than the gateway | see issue #6's row above | |
+
+Stream instruction counts (callgrind) are measured by \`node bench/instructions.mjs\` (bench/README.md).
 `;
     fs.writeFileSync(outFile, doc);
     console.log(`\nwritten to ${outFile}`);
