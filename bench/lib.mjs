@@ -18,9 +18,9 @@ export function freePort() {
   });
 }
 
-export // `wrapper`: a command line that runs nginx (valgrind); nginx then serves from its first process
+// `wrapper`: a command line that runs nginx (valgrind); nginx then serves from its first process
 // (no master), whose pid is the one returned.
-async function startNginx(upstreamPort, { wrapper = [] } = {}) {
+export async function startNginx(upstreamPort, { wrapper = [] } = {}) {
   const dir = tmpDir('bench-nginx-');
   const port = await freePort();
   const conf = `worker_processes 1;

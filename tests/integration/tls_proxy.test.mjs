@@ -202,6 +202,31 @@ describe('upstream TLS and proxies', () => {
     }
   });
 
+  test('a proxy that accepts but never answers the CONNECT: 504 after the connect timeout', async () => {
+    const held = new Set();
+    const silent = net.createServer((socket) => {
+      held.add(socket);  // reads the CONNECT, answers nothing
+      socket.on('error', () => {});
+    });
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const gw = await gateway({
+        OPENAI_BASE_URL: `https://127.0.0.1:${upstreamPort}/v1`,
+        SSL_CERT_FILE: good.cert,
+        HTTPS_PROXY: `http://127.0.0.1:${silent.address().port}`,
+        UPSTREAM_CONNECT_TIMEOUT: '1',
+      });
+      const started = Date.now();
+      const res = await postChat(gw, chatBody('openai/gpt-x', 'hi'));
+      assert.equal(res.status, 504);
+      assert.match((await res.json()).error.message, /timed out proxy CONNECT/);
+      assert.ok(Date.now() - started < 10_000, 'bounded by the connect timeout');
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  });
+
   test('HTTP_PROXY receives absolute-form requests for http upstreams', async () => {
     const mock = await startMock();
     started.push(mock);

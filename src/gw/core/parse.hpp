@@ -1,9 +1,8 @@
 #pragma once
 
-#include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,7 +35,9 @@ std::string ascii_lower(std::string_view text);
 class Substring {
  public:
   Substring(std::string_view needle, char anchor)
-      : needle_(needle), anchor_(anchor), at_(needle.find(anchor)) {}
+      : needle_(needle), anchor_(anchor), at_(needle.find(anchor)) {
+    assert(at_ != std::string_view::npos && "the anchor must be a byte of the needle");
+  }
   bool in(std::string_view text) const;
 
  private:

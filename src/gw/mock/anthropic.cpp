@@ -195,8 +195,7 @@ net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& 
         fmt::format(
             R"({{"type":"error","error":{{"type":{},"message":"mock-backend stream error"}}}})",
             type));
-    if (co_await stream.emit(error)) {
-      co_await exchange.writer.finish_stream();
+    if (co_await stream.finish(error)) {
       tracker.complete();
     }
     co_return;

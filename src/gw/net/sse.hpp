@@ -12,13 +12,13 @@ struct SseEvent {
   size_t end = 0;  // in the bytes of this feed(): just past the blank line that ended the event
 };
 
-// Incremental parser for text/event-stream (the WHATWG rules): lines end in CRLF, LF or CR, even
-// when split across reads; ':' lines are comments; "data" lines accumulate; a blank line
-// dispatches. Views passed to the callback are valid only during the call.
 // The first CR or LF at or after `pos` (npos if none): two memchr passes over the line, where
 // std::string_view::find_first_of calls memchr on the set once per byte.
 size_t find_line_end(std::string_view bytes, size_t pos);
 
+// Incremental parser for text/event-stream (the WHATWG rules): lines end in CRLF, LF or CR, even
+// when split across reads; ':' lines are comments; "data" lines accumulate; a blank line
+// dispatches. Views passed to the callback are valid only during the call.
 class SseParser {
  public:
   template <class OnEvent>
@@ -69,7 +69,8 @@ class SseParser {
   // through feed().
   template <class OnEvent>
   void feed_events(std::string_view bytes, OnEvent&& on_event) {
-    if (has_partial() || skip_lf_ || bytes.find('\r') != std::string_view::npos) {
+    if (has_partial() || !event_.empty() || skip_lf_ ||
+        bytes.find('\r') != std::string_view::npos) {
       return feed(bytes, on_event);
     }
     size_t pos = 0;

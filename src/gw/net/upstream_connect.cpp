@@ -55,13 +55,23 @@ Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream, const End
   if (wec) {
     co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", wec));
   }
-  // The proxy's answer, read with the same parser as every upstream response.
+  // The proxy's answer, read with the same parser as every upstream response, through the
+  // stream itself (not its socket, as read_message does): the connect timeout, armed on the
+  // stream, bounds it.
   beast::flat_buffer buffer;
   ResponseHead head;
   ResponseParser parser(head);
   parser.skip(true);  // a CONNECT response has no body
-  if (auto ec = co_await read_message(stream, buffer, parser, ReadUntil::kHead)) {
-    co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", ec));
+  while (!parser.is_header_done()) {
+    auto [ec, n] = co_await stream.async_read_some(
+        buffer.prepare(beast::read_size(buffer, 16384)), kUseTask);
+    ec = read_done(ec, n, buffer, parser);
+    if (!ec) {
+      ec = parse_buffered(parser, buffer);
+    }
+    if (ec) {
+      co_return tl::unexpected(unreachable(proxy, "proxy CONNECT", ec));
+    }
   }
   if (head.status() != 200) {
     co_return tl::unexpected(core::Error{core::Errc::kUpstreamUnreachable,

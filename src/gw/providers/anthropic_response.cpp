@@ -19,15 +19,31 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-// Parses one JSON text at a time with simdjson's DOM parser, which validates all of it, from a
+// Parses one JSON object at a time with simdjson's DOM parser, which validates all of it, from a
 // padded copy (simdjson reads a few bytes past the end) whose buffer is kept between calls. What
-// a parse returns is valid until the thread's next parse.
-simdjson::error_code parse_json(std::string_view text, dom::element& root) {
+// it returns is valid until the thread's next parse. `what` names the text in the error.
+// Numbers beyond 64-bit integers and doubles are refused by name (Boost.JSON, used before, read a
+// huge integer as an approximate double: a tool's argument silently changed). Of duplicate keys,
+// the first counts.
+tl::expected<dom::object, core::Error> parse_object(std::string_view text, std::string_view what) {
   thread_local dom::parser parser;
   thread_local std::string padded;
   padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
   padded.assign(text);
-  return parser.parse(padded.data(), padded.size(), false).get(root);
+  dom::object object;
+  const auto error = parser.parse(padded.data(), padded.size(), false).get(object);
+  if (error == simdjson::NUMBER_ERROR) {
+    return tl::unexpected(core::Error(
+        core::Errc::kUpstreamError,
+        fmt::format("anthropic sent {} with a number beyond 64 bits, which the gateway does not "
+                    "pass on approximated",
+                    what)));
+  }
+  if (error != simdjson::SUCCESS) {
+    return tl::unexpected(core::Error(core::Errc::kUpstreamError,
+                                      fmt::format("anthropic sent {} that is not JSON", what)));
+  }
+  return object;
 }
 
 std::optional<dom::object> object_at(dom::object o, std::string_view key) {
@@ -182,12 +198,11 @@ class AnthropicStream final : public ResponseTranslator {
     if (auto handled = on_compact_event(data)) {
       return *handled;
     }
-    dom::element root;
-    dom::object event;
-    if (parse_json(data, root) != simdjson::SUCCESS || root.get(event) != simdjson::SUCCESS) {
-      return tl::unexpected(core::Error(core::Errc::kUpstreamError,
-                                        "anthropic sent a stream event that is not JSON"));
+    auto parsed = parse_object(data, "a stream event");
+    if (!parsed) {
+      return tl::unexpected(parsed.error());
     }
+    const dom::object event = *parsed;
     const std::string_view type = text_at(event, "type");
     if (type == "message_start") {
       on_message_start(event);
@@ -491,12 +506,11 @@ core::Error anthropic_error(int status, std::string type, std::string message,
 
 tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body,
                                                                         api::Usage* counts) {
-  dom::element root;
-  dom::object message;
-  if (parse_json(body, root) != simdjson::SUCCESS || root.get(message) != simdjson::SUCCESS) {
-    return tl::unexpected(
-        core::Error(core::Errc::kUpstreamError, "anthropic sent a response that is not JSON"));
+  auto parsed = parse_object(body, "a response");
+  if (!parsed) {
+    return tl::unexpected(parsed.error());
   }
+  const dom::object message = *parsed;
   // The reply is written as text, not built as a JSON tree and serialised: that took more
   // instructions than the rest of the request.
   std::string text;

@@ -50,7 +50,7 @@ class PassThrough final : public ResponseTranslator {
       ready = out_;
     }
     size_t done_end = std::string_view::npos;
-    size_t event_start = 0;  // where the event being dispatched began in `ready`
+    size_t event_start = 0;  // where the event being dispatched may begin in `ready`
     strip_.clear();
     parser_.feed_events(ready, [&](const net::SseEvent& event) {
       const size_t start = std::exchange(event_start, event.end);
@@ -66,7 +66,7 @@ class PassThrough final : public ResponseTranslator {
         if (auto counts = api::read_usage(event.data)) {
           usage_ = *counts;
           if (strip_usage_ && is_usage_only(event.data)) {
-            strip_.emplace_back(start, event.end);
+            strip_.emplace_back(own_start(ready, start, event), event.end);
           }
         }
       }
@@ -92,8 +92,21 @@ class PassThrough final : public ResponseTranslator {
   // OpenAI's usage chunk has an empty choices array; chunks that carry content keep their usage.
   static bool is_usage_only(std::string_view data) { return kNoChoices.in(data); }
 
-  // Rare (once per stream): the ready bytes without the usage-only event (and any comment or
-  // blank line just before it), cut at the event boundaries the parser reported.
+  // Where an event's own bytes begin, at or after `start` (the previous event's end): an event of
+  // one data line, read in place, begins at that line; the cut then keeps whatever lies between
+  // (an id-only event, whose id the following events inherit; comments). Any other event: at
+  // `start`.
+  static size_t own_start(std::string_view ready, size_t start, const net::SseEvent& event) {
+    const char* data = event.data.data();
+    if (data < ready.data() || data >= ready.data() + ready.size()) {
+      return start;
+    }
+    const size_t line_end = ready.rfind('\n', static_cast<size_t>(data - ready.data()));
+    return line_end == std::string_view::npos ? start : std::max(start, line_end + 1);
+  }
+
+  // Rare (once per stream): the ready bytes without the usage-only chunks, cut at the event
+  // boundaries the parser reported.
   std::string_view without(std::string_view ready,
                            const std::vector<std::pair<size_t, size_t>>& ranges) {
     stripped_.clear();

@@ -93,6 +93,24 @@ TEST(PassThroughUsage, CountsUsageAndStripsTheChunkTheClientDidNotAskFor) {
   EXPECT_EQ(kept->usage().completion_tokens, 1);
 }
 
+TEST(PassThroughUsage, StrippingKeepsWhatSurroundsTheUsageChunk) {
+  // An id-only event and a comment before the usage chunk stay: the ids of later events (the
+  // client's last-event id) must not change; only the usage chunk's own line goes.
+  const std::string stream =
+      "id: 7\n\n"
+      ": keep-alive\n\n"
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
+      "data: [DONE]\n\n";
+  auto stripped = providers::make_pass_through(true);
+  auto out = stripped->feed(stream);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out,
+            "id: 7\n\n: keep-alive\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"
+            "data: [DONE]\n\n");
+  EXPECT_EQ(stripped->usage().completion_tokens, 1);
+}
+
 }  // namespace
 }  // namespace gw::api
 

@@ -20,7 +20,9 @@ TEST(JsonStringToken, ZeroForAnythingElse) {
        {std::string(), std::string("abc"), std::string(R"("abc)"), std::string(R"("\x")"),
         std::string(R"("\u00g0")"), std::string(R"("\u00")"), std::string("\"a\\"),
         std::string("\"tab\there\""), std::string("\"nul\0\"", 6), std::string("\"\xC3\""),
-        std::string("\"\xED\xA0\x80\""), std::string("\"\xC0\xAF\""), std::string("\"\xFF\"")}) {
+        std::string("\"\xED\xA0\x80\""), std::string("\"\xC0\xAF\""), std::string("\"\xFF\""),
+        std::string(R"("\ud800")"), std::string(R"("\udc00")"), std::string(R"("\ud800\u0041")"),
+        std::string(R"("\ud800x")")}) {
     EXPECT_EQ(json_string_token_length(bad), 0u) << bad;
   }
 }

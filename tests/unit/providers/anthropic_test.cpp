@@ -234,6 +234,18 @@ TEST(AnthropicResponse, EveryFinishReason) {
   EXPECT_EQ(finish_reason_from_anthropic("model_context_window_exceeded"), "length");
 }
 
+TEST(AnthropicResponse, NotJsonOrANumberBeyond64BitsIsRefusedByName) {
+  auto not_json = openai_completion_from_anthropic(R"({"id":"m","content":[)");
+  ASSERT_FALSE(not_json);
+  EXPECT_NE(not_json.error().message.find("not JSON"), std::string::npos);
+  auto huge = openai_completion_from_anthropic(
+      R"({"id":"m","model":"c","content":[{"type":"tool_use","id":"t","name":"f",)"
+      R"("input":{"n":123456789012345678901234}}],"stop_reason":"tool_use"})");
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().errc, gw::core::Errc::kUpstreamError);
+  EXPECT_NE(huge.error().message.find("beyond 64 bits"), std::string::npos) << huge.error().message;
+}
+
 TEST(AnthropicResponse, TextBlocksAreJoined) {
   auto out = openai_completion_from_anthropic(
       R"({"id":"m","model":"c","content":[{"type":"text","text":"Hello, "},)"
