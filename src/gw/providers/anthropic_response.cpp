@@ -13,6 +13,7 @@
 #include "gw/core/logging.hpp"
 #include "gw/net/sse.hpp"
 #include "gw/providers/anthropic.hpp"
+#include "gw/providers/chunk_writer.hpp"
 
 namespace gw::providers {
 namespace {
@@ -256,7 +257,7 @@ class AnthropicStream final : public ResponseTranslator {
 
   void on_message_start(dom::object event) {
     if (const auto message = object_at(event, "message")) {
-      set_identity(text_at(*message, "id"), text_at(*message, "model"));
+      chunks_.set_identity(text_at(*message, "id"), created_, text_at(*message, "model"));
       if (const auto usage = object_at(*message, "usage")) {
         usage_.merge(*usage);
       }
@@ -330,12 +331,7 @@ class AnthropicStream final : public ResponseTranslator {
   void message_stop() {
     flush_role();
     if (include_usage_) {
-      // The chunk's identity, then empty choices and the usage instead of a choice.
-      ensure_identity();
-      out_ += identity_;
-      out_ += R"("choices":[],"usage":)";
-      out_ += usage_.to_openai();
-      out_ += "}\n\n";
+      chunks_.usage(out_, usage_.to_openai());
     }
     out_ += api::kSseDone;
     finished_ = true;
@@ -360,24 +356,6 @@ class AnthropicStream final : public ResponseTranslator {
     return {};
   }
 
-  // Every chunk starts the same way: written once, when message_start names the message.
-  void set_identity(std::string_view id, std::string_view model) {
-    identity_.assign(R"(data: {"id":")");
-    core::append_json_escaped(identity_, id);
-    identity_ += R"(","object":"chat.completion.chunk","created":)";
-    identity_ += std::to_string(created_);
-    identity_ += R"(,"model":")";
-    core::append_json_escaped(identity_, model);
-    identity_ += R"(",)";
-    chunk_prefix_.assign(identity_).append(R"("choices":[{"index":0,"delta":)");
-  }
-
-  void ensure_identity() {
-    if (identity_.empty()) {
-      set_identity({}, {});  // no message_start (a broken upstream): chunks without identity
-    }
-  }
-
   void flush_role() {
     if (role_pending_) {
       role_pending_ = false;
@@ -385,21 +363,9 @@ class AnthropicStream final : public ResponseTranslator {
     }
   }
 
-  // One chunk, written as text: its shape is fixed, only the delta varies.
   void emit_delta(std::string_view delta, std::string_view finish_reason = {}) {
     flush_role();
-    ensure_identity();
-    out_ += chunk_prefix_;
-    out_ += delta;
-    out_ += R"(,"logprobs":null,"finish_reason":)";
-    if (finish_reason.empty()) {
-      out_ += "null";
-    } else {
-      out_ += '"';
-      out_ += finish_reason;
-      out_ += '"';
-    }
-    out_ += "}]}\n\n";
+    chunks_.delta(out_, delta, finish_reason);
   }
 
   void emit_content(std::string_view text) {
@@ -422,9 +388,8 @@ class AnthropicStream final : public ResponseTranslator {
   bool include_usage_;
   net::SseParser parser_;
   std::string out_;
-  std::string identity_;      // "data: {" with id, object, created and model, and a comma
-  std::string chunk_prefix_;  // the identity and a choice up to its delta
-  std::string delta_;         // scratch for the delta being written
+  ChunkWriter chunks_;
+  std::string delta_;  // scratch for the delta being written
   int64_t created_ = api::unix_now();
   AnthropicUsage usage_;
   std::map<int64_t, int64_t> tool_index_by_block_;

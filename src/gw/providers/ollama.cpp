@@ -8,6 +8,7 @@
 
 #include "gw/api/completion_json.hpp"
 #include "gw/core/request_id.hpp"
+#include "gw/providers/chunk_writer.hpp"
 
 namespace gw::providers {
 namespace {
@@ -199,22 +200,19 @@ class OllamaStream final : public ResponseTranslator {
       }
     }
     if (!delta.empty()) {
-      emit(std::move(delta), nullptr);
+      emit(delta, {});
     }
     const auto* done = member(o, "done");
     if (done != nullptr && done->is_bool() && done->as_bool()) {
       const auto* reason = member(o, "done_reason");
-      emit(json::object{}, json::string(finish_reason(reason != nullptr && reason->is_string()
-                                                          ? std::string_view(reason->as_string())
-                                                          : "stop",
-                                                      tool_calls_ > 0)));
+      emit(json::object{}, finish_reason(reason != nullptr && reason->is_string()
+                                             ? std::string_view(reason->as_string())
+                                             : "stop",
+                                         tool_calls_ > 0));
       auto usage = usage_of(o);
       usage_ = {usage["prompt_tokens"].as_int64(), usage["completion_tokens"].as_int64()};
       if (include_usage_) {
-        auto chunk = head();
-        chunk["choices"] = json::array{};
-        chunk["usage"] = std::move(usage);
-        out_ += api::sse_data(json::serialize(chunk));
+        chunks_.usage(out_, json::serialize(usage));
       }
       out_ += api::kSseDone;
       done_ = true;
@@ -222,18 +220,11 @@ class OllamaStream final : public ResponseTranslator {
     return {};
   }
 
-  json::object head() const {
-    return {
-        {"id", id_}, {"object", "chat.completion.chunk"}, {"created", created_}, {"model", model_}};
-  }
-
-  void emit(json::object delta, json::value finish) {
-    auto chunk = head();
-    chunk["choices"] = json::array{json::object{{"index", 0},
-                                                {"delta", std::move(delta)},
-                                                {"logprobs", nullptr},
-                                                {"finish_reason", std::move(finish)}}};
-    out_ += api::sse_data(json::serialize(chunk));
+  void emit(const json::object& delta, std::string_view finish_reason) {
+    if (!chunks_.has_identity()) {
+      chunks_.set_identity(id_, created_, model_);
+    }
+    chunks_.delta(out_, json::serialize(delta), finish_reason);
   }
 
   bool include_usage_;
@@ -244,6 +235,7 @@ class OllamaStream final : public ResponseTranslator {
   std::string id_ = "chatcmpl-" + core::new_request_id().substr(0, 24);
   int64_t created_ = api::unix_now();
   std::string model_;
+  ChunkWriter chunks_;
   size_t tool_calls_ = 0;
   bool role_sent_ = false;
   bool done_ = false;

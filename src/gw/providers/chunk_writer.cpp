@@ -1,0 +1,48 @@
+#include "gw/providers/chunk_writer.hpp"
+
+#include "gw/api/completion_json.hpp"
+#include "gw/core/logging.hpp"
+
+namespace gw::providers {
+
+void ChunkWriter::set_identity(std::string_view id, int64_t created, std::string_view model) {
+  identity_.assign(R"(data: {"id":")");
+  core::append_json_escaped(identity_, id);
+  identity_ += R"(","object":"chat.completion.chunk","created":)";
+  identity_ += std::to_string(created);
+  identity_ += R"(,"model":")";
+  core::append_json_escaped(identity_, model);
+  identity_ += R"(",)";
+  choice_prefix_.assign(identity_).append(R"("choices":[{"index":0,"delta":)");
+}
+
+void ChunkWriter::ensure_identity() {
+  if (identity_.empty()) {
+    set_identity({}, api::unix_now(), {});  // no identity from a broken upstream
+  }
+}
+
+void ChunkWriter::delta(std::string& out, std::string_view delta, std::string_view finish_reason) {
+  ensure_identity();
+  out += choice_prefix_;
+  out += delta;
+  out += R"(,"logprobs":null,"finish_reason":)";
+  if (finish_reason.empty()) {
+    out += "null";
+  } else {
+    out += '"';
+    out += finish_reason;
+    out += '"';
+  }
+  out += "}]}\n\n";
+}
+
+void ChunkWriter::usage(std::string& out, std::string_view usage) {
+  ensure_identity();
+  out += identity_;
+  out += R"("choices":[],"usage":)";
+  out += usage;
+  out += "}\n\n";
+}
+
+}  // namespace gw::providers
