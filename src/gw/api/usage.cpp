@@ -2,7 +2,6 @@
 
 #include <simdjson.h>
 
-
 #include "gw/api/chat_request.hpp"
 
 namespace gw::api {

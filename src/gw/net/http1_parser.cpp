@@ -1,3 +1,8 @@
+// The HTTP/1.1 message parser (RFC 9112) for requests and responses: start line, fields,
+// content-length, chunked and close-delimited bodies, trailers. One file over 500 lines on
+// purpose: it is one state machine, whose steps share the parser's state and limits, and each
+// step's rules read best beside the others'.
+
 #include "gw/net/http1_parser.hpp"
 
 #include <algorithm>

@@ -63,8 +63,8 @@ Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream, const End
   ResponseParser parser(head);
   parser.skip(true);  // a CONNECT response has no body
   while (!parser.is_header_done()) {
-    auto [ec, n] = co_await stream.async_read_some(
-        buffer.prepare(beast::read_size(buffer, 16384)), kUseTask);
+    auto [ec, n] =
+        co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 16384)), kUseTask);
     ec = read_done(ec, n, buffer, parser);
     if (!ec) {
       ec = parse_buffered(parser, buffer);
