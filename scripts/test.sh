@@ -30,9 +30,14 @@ stage_done "set-up, release build and tests"
 if [[ "${GW_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "==> ASan + UBSan build"
   GW_WERROR=ON scripts/build.sh asan
-  echo "==> unit and integration tests under ASan + UBSan"
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L "unit|integration|e2e"
+  # The unit tests as one process (a sanitizer's start-up, paid per test under ctest, cost more
+  # than the tests); the two-thread runs are left to the TSan pass.
+  echo "==> unit, integration and end-to-end tests under ASan + UBSan"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  build-asan/tests/gw_unit_tests --gtest_brief=1
+  ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -L "integration|e2e" -LE threads2
+  unset ASAN_OPTIONS UBSAN_OPTIONS
   stage_done "ASan + UBSan build and tests"
 fi
 if [[ "${GW_SKIP_FUZZ:-0}" != 1 ]]; then
@@ -44,11 +49,11 @@ if [[ "${GW_SKIP_FUZZ:-0}" != 1 ]]; then
 fi
 if [[ "${GW_SKIP_TSAN:-0}" != 1 ]]; then
   echo "==> ThreadSanitizer build"
-  scripts/build.sh tsan
+  scripts/build.sh tsan llm-gateway gw_unit_tests
   echo "==> unit tests and the two-thread integration runs under ThreadSanitizer"
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" -L unit
-  ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" -R '^integration[.]threads2[.]'
+  build-tsan/tests/gw_unit_tests --gtest_brief=1
+  ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" -L threads2
   unset TSAN_OPTIONS
   stage_done "TSan build and tests"
 fi
