@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include "gw/api/chat_request.hpp"
+#include "gw/api/embeddings_request.hpp"
 
 namespace gw::api {
 namespace {
@@ -13,6 +14,19 @@ namespace {
 constexpr std::string_view kAddUsage = R"(,"stream_options":{"include_usage":true})";
 
 }  // namespace
+
+void upstream_embeddings_body(std::string_view body, const EmbeddingsRequestInfo& info,
+                              std::string_view upstream_model, std::string& storage,
+                              std::vector<std::string_view>& parts) {
+  if (upstream_model == info.model) {
+    parts.push_back(body);
+    return;
+  }
+  storage = json_quote(upstream_model);
+  parts.push_back(body.substr(0, info.model_begin));
+  parts.push_back(storage);
+  parts.push_back(body.substr(info.model_end));
+}
 
 void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
                         std::string_view upstream_model, bool request_usage, std::string& storage,

@@ -1,5 +1,6 @@
-// Forwarding a chat request to a worker: least-loaded pick, a bounded wait when every worker is
-// full, and failover to another worker while nothing has been sent to the client yet.
+// Forwarding a model request (chat, embeddings) to a worker: least-loaded pick, a bounded wait when
+// every worker is full, and failover to another worker while nothing has been sent to the client
+// yet.
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -143,18 +144,18 @@ Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_
   co_await timer.async_wait(net::kUseTask);
 }
 
-// One chat request's way to a worker: picks, waits in the queue, attempts and failovers, until
+// One model request's way to a worker: picks, waits in the queue, attempts and failovers, until
 // a worker's answer reaches the client or none can.
-class ChatForwarding {
+class ModelForwarding {
  public:
-  ChatForwarding(ControllerHandler& handler, Exchange& exchange, const api::ChatRequestInfo& info)
+  ModelForwarding(ControllerHandler& handler, Exchange& exchange, const ForwardedCall& call)
       : handler_(handler),
         state_(*handler.state_),
         config_(state_.config),
         exchange_(exchange),
-        info_(info),
+        call_(call),
         deadline_(exchange.started_at + config_.timeouts.first_byte),
-        queue_(state_.queued, state_.metrics, info.model) {
+        queue_(state_.queued, state_.metrics, call.model) {
     tried_.reserve(static_cast<size_t>(config_.max_attempts));
   }
 
@@ -166,7 +167,7 @@ class ChatForwarding {
       if (interrupted(exchange_)) {
         co_return;
       }
-      auto picked = state_.registry.pick(info_.model, cluster::Clock::now(), tried_);
+      auto picked = state_.registry.pick(call_.model, cluster::Clock::now(), tried_);
       Next next = Next::kTryAgain;
       if (const auto* error = std::get_if<cluster::PickError>(&picked)) {
         next = co_await unpicked(*error);
@@ -187,21 +188,26 @@ class ChatForwarding {
  private:
   enum class Next { kTryAgain, kGiveUp, kDone };
 
-  // The worker gets the client's body (it puts its backend's model name in; usage is asked for
-  // so that the controller counts tokens too) and the request id, trace context and internal key.
+  // The worker gets the client's body (it puts its backend's model name in; on chat streams usage
+  // is asked for so that the controller counts tokens too) and the request id, trace context and
+  // internal key.
   void prepare_request() {
     auto& headers = request_.headers;
     headers.reserve(8);
     headers.push_back({"content-type", "application/json"});
-    headers.push_back({"accept", info_.stream ? "text/event-stream" : "application/json"});
+    headers.push_back({"accept", call_.stream ? "text/event-stream" : "application/json"});
     headers.push_back({"user-agent", providers::kUserAgent});
     headers.push_back({"x-request-id", exchange_.request_id});
     add_forwarding_headers(exchange_.request, headers, via_);
     if (!state_.worker_authorization.empty()) {
       headers.push_back({"authorization", state_.worker_authorization});
     }
-    api::upstream_chat_body(exchange_.request.body, info_, info_.model, true, storage_,
-                            request_.body);
+    if (call_.chat != nullptr) {
+      api::upstream_chat_body(exchange_.request.body, *call_.chat, call_.model, true, storage_,
+                              request_.body);
+    } else {
+      request_.body.push_back(exchange_.request.body);
+    }
   }
 
   // No worker picked: every one full (wait in the queue), or none to serve the model.
@@ -222,11 +228,11 @@ class ChatForwarding {
     if (error == cluster::PickError::kUnknownModel) {
       co_await net::respond_error(
           exchange_.writer, {core::Errc::kModelNotFound,
-                             fmt::format("The model '{}' does not exist", info_.model), "model"});
+                             fmt::format("The model '{}' does not exist", call_.model), "model"});
       co_return Next::kDone;
     }
     core::Error down(core::Errc::kServiceUnavailable,
-                     fmt::format("No healthy worker serves model '{}' right now", info_.model));
+                     fmt::format("No healthy worker serves model '{}' right now", call_.model));
     down.retry_after = seconds_text(config_.check_interval);
     co_await net::respond_error(exchange_.writer, down);
     co_return Next::kDone;
@@ -248,12 +254,13 @@ class ChatForwarding {
 
   Task<Next> attempt(cluster::Lease lease) {
     if (attempts_++ > 0) {
-      state_.metrics.failover(info_.model);
+      state_.metrics.failover(call_.model);
     }
     tried_.push_back(lease.worker_id());
     exchange_.log.provider = lease.worker_id();
     exchange_.log.model_known = true;  // it has workers
-    request_.path = lease.endpoint().base_path + "/v1/chat/completions";
+    request_.path = lease.endpoint().base_path;
+    request_.path += call_.path;
     const auto sent_at = std::chrono::steady_clock::now();
     auto sent = co_await handler_.client_.send(lease.endpoint(), request_);
     if (!sent) {
@@ -272,9 +279,10 @@ class ChatForwarding {
     if (upstream.status() < 200 || upstream.status() >= 300) {
       co_return co_await refused(lease, upstream, sent_at);
     }
-    auto relay = providers::make_pass_through(api::adds_usage_request(info_, true));
+    auto relay = providers::make_pass_through(call_.chat != nullptr &&
+                                              api::adds_usage_request(*call_.chat, true));
     const bool stream =
-        info_.stream && upstream.header("content-type").starts_with("text/event-stream");
+        call_.stream && upstream.header("content-type").starts_with("text/event-stream");
     const auto end = co_await relay_success(exchange_, upstream, *relay, stream, lease.worker_id(),
                                             config_.limits, sent_at, true);
     if (end == RelayEnd::kFailedBeforeResponse) {
@@ -347,7 +355,7 @@ class ChatForwarding {
     if (last_.status == 0 && !last_.error) {
       core::Error busy(
           core::Errc::kRateLimited,
-          fmt::format("Every worker of model '{}' is at capacity; retry later", info_.model));
+          fmt::format("Every worker of model '{}' is at capacity; retry later", call_.model));
       busy.retry_after = seconds_text(std::chrono::seconds(1));
       co_return co_await net::respond_error(exchange_.writer, busy);
     }
@@ -358,7 +366,7 @@ class ChatForwarding {
   ControllerState& state_;
   const ControllerConfig& config_;
   Exchange& exchange_;
-  const api::ChatRequestInfo& info_;
+  const ForwardedCall& call_;
   const std::chrono::steady_clock::time_point deadline_;  // for another attempt
   QueuePlace queue_;
   std::vector<std::string> tried_;
@@ -370,8 +378,8 @@ class ChatForwarding {
   std::string storage_;  // what the request's body views besides the client's body
 };
 
-Task<void> ControllerHandler::forward_chat(Exchange& exchange, const api::ChatRequestInfo& info) {
-  ChatForwarding forwarding(*this, exchange, info);
+Task<void> ControllerHandler::forward(Exchange& exchange, const ForwardedCall& call) {
+  ModelForwarding forwarding(*this, exchange, call);
   co_await forwarding.run();
 }
 

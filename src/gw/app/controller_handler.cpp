@@ -151,7 +151,23 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
       co_return co_await net::respond_error(exchange.writer, info.error());
     }
     exchange.log.model = info->model;
-    co_return co_await forward_chat(exchange, *info);
+    const ForwardedCall call{info->model, "/v1/chat/completions", info->stream, &*info};
+    co_return co_await forward(exchange, call);
+  }
+  if (path == "/v1/embeddings") {
+    if (request.method != "POST") {
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
+    }
+    if (auto loop = loop_error(request)) {
+      co_return co_await net::respond_error(exchange.writer, *loop);
+    }
+    auto info = api::inspect_embeddings_request(request.body);
+    if (!info) {
+      co_return co_await net::respond_error(exchange.writer, info.error());
+    }
+    exchange.log.model = info->model;
+    const ForwardedCall call{info->model, "/v1/embeddings"};
+    co_return co_await forward(exchange, call);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (!request.is_get()) {

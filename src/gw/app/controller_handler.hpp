@@ -36,6 +36,16 @@ struct ControllerState {
   void capacity_freed();
 };
 
+// A model request on its way to a worker: the worker's endpoint and what the controller read.
+struct ForwardedCall {
+  const std::string& model;
+  std::string_view path;  // the worker's endpoint, e.g. "/v1/chat/completions"
+  bool stream = false;
+  // Chat: the body goes with usage asked for (the usage chunk is then kept from a client that
+  // did not ask); null: the client's body as it is.
+  const api::ChatRequestInfo* chat = nullptr;
+};
+
 // The controller's HTTP API on one shard: the public OpenAI API (forwarded to workers with
 // failover), the internal worker API, and (on shard 0) the health checker.
 class ControllerHandler final : public net::HttpHandler {
@@ -54,13 +64,13 @@ class ControllerHandler final : public net::HttpHandler {
   net::Task<void> dispatch(net::Exchange& exchange);
   net::Task<void> public_api(net::Exchange& exchange);
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
-  net::Task<void> forward_chat(net::Exchange& exchange,
-                               const api::ChatRequestInfo& info);  // controller_forward.cpp
+  // Forwards a model request to a worker of its model (controller_forward.cpp).
+  net::Task<void> forward(net::Exchange& exchange, const ForwardedCall& call);
   // Waits until capacity may have been freed (wake_waiters) or `deadline`.
   net::Task<void> wait_for_capacity(std::chrono::steady_clock::time_point deadline);
   net::Task<void> probe(cluster::ProbeTarget target);
 
-  friend class ChatForwarding;  // controller_forward.cpp: uses the client and the wait queue
+  friend class ModelForwarding;  // controller_forward.cpp: uses the client and the wait queue
 
   std::shared_ptr<ControllerState> state_;
   boost::asio::io_context& io_;

@@ -5,13 +5,14 @@
 #include <boost/asio/io_context.hpp>
 
 #include "gw/api/chat_request.hpp"
+#include "gw/api/embeddings_request.hpp"
 #include "gw/app/model_refresh.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/key_check.hpp"
-#include "gw/proxy/chat_proxy.hpp"
 #include "gw/proxy/echo.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/observe.hpp"
+#include "gw/proxy/proxy.hpp"
 
 namespace gw::app {
 
@@ -19,6 +20,7 @@ using proxy::loop_error;
 using proxy::observe_end;
 using proxy::observe_start;
 using proxy::proxy_chat;
+using proxy::proxy_embeddings;
 using proxy::reply_echo;
 using proxy::serve_metrics;
 namespace {
@@ -85,6 +87,12 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
     }
     co_return co_await chat_completions(exchange);
   }
+  if (path == "/v1/embeddings") {
+    if (method != "POST") {
+      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
+    }
+    co_return co_await embeddings(exchange);
+  }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (!request.is_get()) {
       co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
@@ -118,6 +126,22 @@ bool GatewayContext::claim_listing_on_demand() const {
          last_listing_on_demand.compare_exchange_strong(last, now, std::memory_order_relaxed);
 }
 
+Task<tl::expected<providers::Route, core::Error>> GatewayHandler::route_for(
+    Exchange& exchange, const std::string& model) {
+  exchange.log.model = model;
+  auto route = context_->catalog->resolve(model);
+  if (!route && route.error().errc == core::Errc::kModelNotFound &&
+      !context_->catalog->providers().empty() && context_->claim_listing_on_demand()) {
+    co_await refresh_models_once(*context_->catalog, client_);
+    route = context_->catalog->resolve(model);
+  }
+  if (route) {
+    exchange.log.model_known = route->listed;
+    exchange.log.provider = route->provider == nullptr ? "echo" : route->provider->name();
+  }
+  co_return route;
+}
+
 Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
   if (auto loop = loop_error(exchange.request)) {
     co_return co_await send_error(exchange, *loop);
@@ -126,26 +150,36 @@ Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
   if (!info) {
     co_return co_await send_error(exchange, info.error());
   }
-  exchange.log.model = info->model;
-  auto route = context_->catalog->resolve(info->model);
-  if (!route && route.error().errc == core::Errc::kModelNotFound &&
-      !context_->catalog->providers().empty() && context_->claim_listing_on_demand()) {
-    // A provider started after the gateway (or a model added since the last listing): list the
-    // providers again before answering 404, at most once every few seconds.
-    co_await refresh_models_once(*context_->catalog, client_);
-    route = context_->catalog->resolve(info->model);
-  }
+  auto route = co_await route_for(exchange, info->model);
   if (!route) {
     co_return co_await send_error(exchange, route.error());
   }
-  exchange.log.model_known = route->listed;
   if (route->provider == nullptr) {
-    exchange.log.provider = "echo";
     co_return co_await reply_echo(exchange, *info);
   }
-  exchange.log.provider = std::string(route->provider->name());
   co_await proxy_chat(exchange, *info, *route->provider, route->upstream_model, client_,
                       *context_->metrics, context_->limits);
+}
+
+Task<void> GatewayHandler::embeddings(Exchange& exchange) {
+  if (auto loop = loop_error(exchange.request)) {
+    co_return co_await send_error(exchange, *loop);
+  }
+  auto info = api::inspect_embeddings_request(exchange.request.body);
+  if (!info) {
+    co_return co_await send_error(exchange, info.error());
+  }
+  auto route = co_await route_for(exchange, info->model);
+  if (!route) {
+    co_return co_await send_error(exchange, route.error());
+  }
+  if (route->provider == nullptr) {
+    co_return co_await send_error(
+        exchange, {core::Errc::kInvalidRequest,
+                   "The echo model answers chat completions only; it has no embeddings", "model"});
+  }
+  co_await proxy_embeddings(exchange, *info, *route->provider, route->upstream_model, client_,
+                            *context_->metrics, context_->limits);
 }
 
 }  // namespace gw::app

@@ -41,6 +41,12 @@ class GatewayHandler final : public net::HttpHandler {
  private:
   net::Task<void> dispatch(net::Exchange& exchange);
   net::Task<void> chat_completions(net::Exchange& exchange);
+  net::Task<void> embeddings(net::Exchange& exchange);
+  // The model's route, noted in the exchange's log. An unknown model makes the providers be
+  // listed again first (a provider started after the gateway, or a model added since the last
+  // listing), at most once every few seconds.
+  net::Task<tl::expected<providers::Route, core::Error>> route_for(net::Exchange& exchange,
+                                                                   const std::string& model);
 
   std::shared_ptr<const GatewayContext> context_;
   net::UpstreamClient client_;

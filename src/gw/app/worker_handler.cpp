@@ -10,9 +10,9 @@
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
 #include "gw/net/key_check.hpp"
-#include "gw/proxy/chat_proxy.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/observe.hpp"
+#include "gw/proxy/proxy.hpp"
 
 namespace gw::app {
 
@@ -68,7 +68,10 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
                           "'Authorization: Bearer <key>'."});
   }
   if (path == "/v1/chat/completions" && request.method == "POST") {
-    co_return co_await chat_completions(exchange);
+    co_return co_await model_api(exchange, &WorkerHandler::chat_completions);
+  }
+  if (path == "/v1/embeddings" && request.method == "POST") {
+    co_return co_await model_api(exchange, &WorkerHandler::embeddings);
   }
   if (path == "/v1/models" && request.is_get()) {
     json::object model{{"id", state_->config.model_id},
@@ -87,7 +90,8 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
       {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
 }
 
-Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
+Task<void> WorkerHandler::model_api(Exchange& exchange,
+                                    Task<void> (WorkerHandler::*serve)(Exchange&)) {
   if (auto loop = loop_error(exchange.request)) {
     co_return co_await net::respond_error(exchange.writer, *loop);
   }
@@ -103,21 +107,45 @@ Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
     co_await exchange.writer.send(std::move(response));
     co_return;
   }
+  co_await (this->*serve)(exchange);
+}
+
+std::optional<core::Error> WorkerHandler::accept_model(Exchange& exchange,
+                                                       const std::string& model) const {
+  const auto& config = state_->config;
+  exchange.log.model = model;
+  if (model != config.model_id && model != config.backend_model) {
+    return core::Error{core::Errc::kModelNotFound,
+                       fmt::format("This worker serves '{}', not '{}'", config.model_id, model),
+                       "model"};
+  }
+  exchange.log.provider = config.backend.name;
+  exchange.log.model_known = true;
+  return std::nullopt;
+}
+
+Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
   auto info = api::inspect_chat_request(exchange.request.body);
   if (!info) {
     co_return co_await net::respond_error(exchange.writer, info.error());
   }
-  exchange.log.model = info->model;
-  if (info->model != config.model_id && info->model != config.backend_model) {
-    co_return co_await net::respond_error(
-        exchange.writer,
-        {core::Errc::kModelNotFound,
-         fmt::format("This worker serves '{}', not '{}'", config.model_id, info->model), "model"});
+  if (auto refused = accept_model(exchange, info->model)) {
+    co_return co_await net::respond_error(exchange.writer, *refused);
   }
-  exchange.log.provider = config.backend.name;
-  exchange.log.model_known = true;
-  co_await proxy_chat(exchange, *info, *state_->backend, config.backend_model, client_,
-                      state_->metrics, config.limits);
+  co_await proxy_chat(exchange, *info, *state_->backend, state_->config.backend_model, client_,
+                      state_->metrics, state_->config.limits);
+}
+
+Task<void> WorkerHandler::embeddings(Exchange& exchange) {
+  auto info = api::inspect_embeddings_request(exchange.request.body);
+  if (!info) {
+    co_return co_await net::respond_error(exchange.writer, info.error());
+  }
+  if (auto refused = accept_model(exchange, info->model)) {
+    co_return co_await net::respond_error(exchange.writer, *refused);
+  }
+  co_await proxy::proxy_embeddings(exchange, *info, *state_->backend, state_->config.backend_model,
+                                   client_, state_->metrics, state_->config.limits);
 }
 
 Task<void> WorkerHandler::health(Exchange& exchange) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "gw/app/cluster_config.hpp"
@@ -44,7 +45,14 @@ class WorkerHandler final : public net::HttpHandler {
 
  private:
   net::Task<void> dispatch(net::Exchange& exchange);
+  // A model request within the worker's capacity (a 429 marked as the worker's own beyond it),
+  // served by `serve`.
+  net::Task<void> model_api(net::Exchange& exchange,
+                            net::Task<void> (WorkerHandler::*serve)(net::Exchange&));
   net::Task<void> chat_completions(net::Exchange& exchange);
+  net::Task<void> embeddings(net::Exchange& exchange);
+  // Null when this worker serves `model` (noted in the exchange's log); else the 404.
+  std::optional<core::Error> accept_model(net::Exchange& exchange, const std::string& model) const;
   net::Task<void> health(net::Exchange& exchange);
   // One registration attempt: 1 registered, 0 try again, -1 refused for good (bad key or body).
   net::Task<int> register_once();  // worker_registration.cpp

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "gw/api/chat_request.hpp"
+#include "gw/mock/embeddings.hpp"
 #include "gw/mock/openai.hpp"
 
 namespace gw::mock {
@@ -35,9 +36,11 @@ Response azure_error(int status, std::string_view code, std::string_view message
                               api::json_quote(message))};
 }
 
-// The decoded deployment and api-version of a deployment chat URL; nullopt for any other target.
+// The decoded deployment, operation and api-version of a deployment URL
+// (/openai/deployments/{deployment}/chat/completions or .../embeddings); nullopt for any other.
 struct AzureTarget {
   std::string deployment;
+  std::string operation;  // "chat/completions" or "embeddings"
   std::string api_version;
 };
 
@@ -47,17 +50,19 @@ std::optional<AzureTarget> parse_target(std::string_view target) {
     return std::nullopt;
   }
   const auto segments = url->segments();
-  if (segments.size() != 5) {
+  if (segments.size() != 4 && segments.size() != 5) {
     return std::nullopt;
   }
   auto it = segments.begin();
   const std::string openai = *it++;
   const std::string deployments = *it++;
-  AzureTarget out{*it++, {}};
-  const std::string chat = *it++;
-  const std::string completions = *it;
+  AzureTarget out{*it++, {}, {}};
+  while (it != segments.end()) {
+    out.operation += out.operation.empty() ? "" : "/";
+    out.operation += *it++;
+  }
   if (openai != "openai" || deployments != "deployments" || out.deployment.empty() ||
-      chat != "chat" || completions != "completions") {
+      (out.operation != "chat/completions" && out.operation != "embeddings")) {
     return std::nullopt;
   }
   const auto params = url->params();
@@ -97,10 +102,13 @@ std::optional<Refusal> refusal(const MockOptions& options, const net::Request& r
 
 }  // namespace
 
-net::Task<void> serve_azure_chat(const MockOptions& options, MockStats& stats,
-                                 net::Exchange& exchange) {
+net::Task<void> serve_azure(const MockOptions& options, MockStats& stats, net::Exchange& exchange) {
   const auto target = parse_target(exchange.request.target);
   auto refused = refusal(options, exchange.request, target);
+  if (!refused && target->operation == "embeddings") {
+    co_await serve_openai_embeddings(options, stats, exchange, target->deployment);
+    co_return;
+  }
   if (!refused) {
     OpenAiDialect dialect{target->deployment, true};
     co_await serve_openai_chat(options, stats, exchange, std::move(dialect));

@@ -12,12 +12,11 @@
 // (https://learn.microsoft.com/azure/ai-services/openai/reference).
 namespace gw::mock {
 
-// POST /openai/deployments/{deployment}/chat/completions?api-version=...: the checks Azure makes
-// before a request reaches the model, then the OpenAI dialect (openai.hpp) with Azure's
-// annotations. `options` and `stats` live as long as the server; `exchange` outlives the
-// coroutine.
-net::Task<void> serve_azure_chat(const MockOptions& options, MockStats& stats,
-                                 net::Exchange& exchange);
+// POST /openai/deployments/{deployment}/chat/completions?api-version=... (or .../embeddings):
+// the checks Azure makes before a request reaches the model, then the OpenAI dialect
+// (openai.hpp, with Azure's annotations; embeddings.hpp). `options` and `stats` live as long as the
+// server; `exchange` outlives the coroutine.
+net::Task<void> serve_azure(const MockOptions& options, MockStats& stats, net::Exchange& exchange);
 
 // What the OpenAI dialect needs to answer the way Azure does.
 

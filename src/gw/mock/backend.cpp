@@ -9,6 +9,7 @@
 #include "gw/mock/anthropic.hpp"
 #include "gw/mock/azure.hpp"
 #include "gw/mock/common.hpp"
+#include "gw/mock/embeddings.hpp"
 #include "gw/mock/ollama.hpp"
 #include "gw/mock/openai.hpp"
 #include "gw/net/http_server.hpp"
@@ -64,11 +65,14 @@ class MockHandler final : public net::HttpHandler {
     if (path == "/api/chat" && request.method == "POST") {
       co_return co_await mock::serve_ollama_chat(options_, stats_, exchange);
     }
+    if (path == "/api/embed" && request.method == "POST") {
+      co_return co_await mock::serve_ollama_embed(options_, stats_, exchange);
+    }
     if (path == "/api/tags" && request.method == "GET") {
       co_return co_await net::respond(exchange.writer, mock::ollama_tags(options_.models));
     }
     if (path.starts_with("/openai/") && request.method == "POST") {
-      co_return co_await mock::serve_azure_chat(options_, stats_, exchange);
+      co_return co_await mock::serve_azure(options_, stats_, exchange);
     }
     if (!options_.api_key.empty() &&
         !net::bearer_key_matches(request.header("authorization"), {options_.api_key})) {
@@ -82,6 +86,9 @@ class MockHandler final : public net::HttpHandler {
     }
     if (path == "/v1/chat/completions" && request.method == "POST") {
       co_return co_await mock::serve_openai_chat(options_, stats_, exchange);
+    }
+    if (path == "/v1/embeddings" && request.method == "POST") {
+      co_return co_await mock::serve_openai_embeddings(options_, stats_, exchange);
     }
     co_await exchange.writer.send(net::error_response(
         {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)}));

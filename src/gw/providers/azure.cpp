@@ -132,26 +132,42 @@ std::unique_ptr<ResponseTranslator> make_azure_stream_normalizer(bool strip_usag
 
 AzureProvider::AzureProvider(AzureOptions options) : options_(std::move(options)) {}
 
-tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_chat(const ChatCall& call) const {
-  PreparedRequest prepared;
-  auto& request = prepared.request;
+net::OutboundRequest AzureProvider::post(std::string_view deployment, std::string_view operation,
+                                         bool stream, std::string_view request_id) const {
+  net::OutboundRequest request;
   request.method = "POST";
   request.path = options_.endpoint.base_path + "/openai/deployments/" +
-                 boost::urls::encode(call.upstream_model, boost::urls::unreserved_chars) +
-                 "/chat/completions?api-version=" +
+                 boost::urls::encode(deployment, boost::urls::unreserved_chars) + "/" +
+                 std::string(operation) + "?api-version=" +
                  boost::urls::encode(options_.api_version, boost::urls::unreserved_chars);
   request.headers = {{"content-type", "application/json"},
-                     {"accept", call.info.stream ? "text/event-stream" : "application/json"},
+                     {"accept", stream ? "text/event-stream" : "application/json"},
                      {"user-agent", kUserAgent},
-                     {"x-request-id", call.request_id}};
+                     {"x-request-id", request_id}};
   if (!options_.api_key.empty()) {
     request.headers.push_back({"api-key", options_.api_key});
   }
+  return request;
+}
+
+tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_chat(const ChatCall& call) const {
+  PreparedRequest prepared;
+  auto& request = prepared.request;
+  request = post(call.upstream_model, "chat/completions", call.info.stream, call.request_id);
   // The deployment in the URL picks the model; the body keeps the client's bytes, with the
   // deployment name spliced into `model` (and usage requested for streams) like every
   // OpenAI-dialect upstream.
   api::upstream_chat_body(call.body, call.info, call.upstream_model, call.request_usage,
                           prepared.storage.emplace_back(), request.body);
+  return prepared;
+}
+
+tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_embeddings(
+    const EmbeddingsCall& call) const {
+  PreparedRequest prepared;
+  prepared.request = post(call.upstream_model, "embeddings", false, call.request_id);
+  api::upstream_embeddings_body(call.body, call.info, call.upstream_model,
+                                prepared.storage.emplace_back(), prepared.request.body);
   return prepared;
 }
 

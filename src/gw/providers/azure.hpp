@@ -27,6 +27,8 @@ class AzureProvider final : public Provider {
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
   std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  tl::expected<PreparedRequest, core::Error> prepare_embeddings(
+      const EmbeddingsCall& call) const override;
   core::Error map_error(int status, std::string_view body,
                         std::string_view retry_after) const override;
   net::OutboundRequest models_request() const override;
@@ -36,6 +38,10 @@ class AzureProvider final : public Provider {
   bool lists_prefixed() const override { return true; }
 
  private:
+  // A JSON POST to {endpoint}/openai/deployments/{deployment}/{operation}?api-version=...
+  net::OutboundRequest post(std::string_view deployment, std::string_view operation, bool stream,
+                            std::string_view request_id) const;
+
   AzureOptions options_;
 };
 

@@ -22,6 +22,10 @@ class OllamaProvider final : public Provider {
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
   std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  tl::expected<PreparedRequest, core::Error> prepare_embeddings(
+      const EmbeddingsCall& call) const override;
+  std::unique_ptr<ResponseTranslator> embeddings_translator(
+      const EmbeddingsCall& call) const override;
   bool is_stream(std::string_view content_type) const override;
   core::Error map_error(int status, std::string_view body,
                         std::string_view retry_after) const override;

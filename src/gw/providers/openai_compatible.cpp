@@ -178,24 +178,40 @@ OpenAICompatibleProvider::OpenAICompatibleProvider(OpenAICompatibleOptions optio
   }
 }
 
+net::OutboundRequest OpenAICompatibleProvider::post(std::string_view operation, bool stream,
+                                                    std::string_view request_id) const {
+  net::OutboundRequest request;
+  request.method = "POST";
+  request.path = options_.endpoint.base_path;
+  request.path += operation;
+  request.headers.reserve(5);
+  request.headers.push_back({"content-type", "application/json"});
+  request.headers.push_back({"accept", stream ? "text/event-stream" : "application/json"});
+  request.headers.push_back({"user-agent", kUserAgent});
+  request.headers.push_back({"x-request-id", request_id});
+  if (!authorization_.empty()) {
+    request.headers.push_back({"authorization", authorization_});
+  }
+  return request;
+}
+
 tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_chat(
     const ChatCall& call) const {
   PreparedRequest prepared;
   auto& request = prepared.request;
-  request.method = "POST";
-  request.path = options_.endpoint.base_path + "/chat/completions";
-  request.headers.reserve(5);
-  request.headers.push_back({"content-type", "application/json"});
-  request.headers.push_back(
-      {"accept", call.info.stream ? "text/event-stream" : "application/json"});
-  request.headers.push_back({"user-agent", kUserAgent});
-  request.headers.push_back({"x-request-id", call.request_id});
-  if (!authorization_.empty()) {
-    request.headers.push_back({"authorization", authorization_});
-  }
+  request = post("/chat/completions", call.info.stream, call.request_id);
   // The model name spliced in and usage requested for streams; the rest goes out untouched.
   api::upstream_chat_body(call.body, call.info, call.upstream_model, call.request_usage,
                           prepared.storage.emplace_back(), request.body);
+  return prepared;
+}
+
+tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_embeddings(
+    const EmbeddingsCall& call) const {
+  PreparedRequest prepared;
+  prepared.request = post("/embeddings", false, call.request_id);
+  api::upstream_embeddings_body(call.body, call.info, call.upstream_model,
+                                prepared.storage.emplace_back(), prepared.request.body);
   return prepared;
 }
 

@@ -23,6 +23,8 @@ class OpenAICompatibleProvider final : public Provider {
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
   std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  tl::expected<PreparedRequest, core::Error> prepare_embeddings(
+      const EmbeddingsCall& call) const override;
   core::Error map_error(int status, std::string_view body,
                         std::string_view retry_after) const override;
   net::OutboundRequest models_request() const override;
@@ -31,6 +33,10 @@ class OpenAICompatibleProvider final : public Provider {
   std::vector<std::string> aliases(std::string_view model_id) const override;
 
  private:
+  // A JSON POST to {base URL}{operation} with the provider's headers.
+  net::OutboundRequest post(std::string_view operation, bool stream,
+                            std::string_view request_id) const;
+
   OpenAICompatibleOptions options_;
   std::string authorization_;
 };

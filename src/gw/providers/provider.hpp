@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gw/api/chat_request.hpp"
+#include "gw/api/embeddings_request.hpp"
 #include "gw/core/error.hpp"
 #include "gw/net/endpoint.hpp"
 #include "gw/net/upstream.hpp"
@@ -33,6 +34,14 @@ struct ChatCall {
   std::string_view request_id;
   // OpenAI-dialect upstreams: ask for usage on streams (stream_options.include_usage).
   bool request_usage = true;
+};
+
+// One embeddings call as a provider sees it. `body` is the client's JSON body, already validated.
+struct EmbeddingsCall {
+  std::string& body;
+  const api::EmbeddingsRequestInfo& info;
+  std::string_view upstream_model;
+  std::string_view request_id;
 };
 
 // The upstream request plus the bytes it points into (request.body views `storage` and/or the
@@ -81,6 +90,13 @@ class Provider {
 
   virtual tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const = 0;
   virtual std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const = 0;
+  // POST /v1/embeddings. By default the provider has none: a 400 that says so.
+  virtual tl::expected<PreparedRequest, core::Error> prepare_embeddings(
+      const EmbeddingsCall& call) const;
+  // By default the answer is in OpenAI's format already: relayed once known to be a JSON object.
+  virtual std::unique_ptr<ResponseTranslator> embeddings_translator(
+      const EmbeddingsCall& call) const;
+
   // Whether an upstream success response with this content type is a stream to translate
   // piece by piece (SSE for OpenAI's and Anthropic's dialects, NDJSON for Ollama's).
   virtual bool is_stream(std::string_view content_type) const {

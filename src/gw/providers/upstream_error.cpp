@@ -18,10 +18,6 @@ std::string string_at(const boost::json::object& object, std::string_view key) {
 
 }  // namespace
 
-std::vector<std::string> Provider::aliases(std::string_view /*model_id*/) const {
-  return {};
-}
-
 core::Error map_upstream_error(std::string_view provider, int status, std::string_view body,
                                std::string_view retry_after) {
   core::Error error;

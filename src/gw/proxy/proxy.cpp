@@ -1,4 +1,4 @@
-#include "gw/proxy/chat_proxy.hpp"
+#include "gw/proxy/proxy.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -63,6 +63,15 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       co_return co_await net::respond_error(exchange.writer, error);
     }
   }
+  co_await relay_answer(exchange, sent, sent_at, provider, *provider.translator(call), info.stream,
+                        metrics, limits);
+}
+
+Task<void> relay_answer(Exchange& exchange, Sent& sent,
+                        std::chrono::steady_clock::time_point sent_at,
+                        const providers::Provider& provider,
+                        providers::ResponseTranslator& translator, bool stream_asked,
+                        metrics::Metrics& metrics, const net::UpstreamLimits& limits) {
   if (!sent) {
     exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
     if (interrupted(exchange)) {
@@ -83,10 +92,26 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                                     upstream.header("retry-after"));
     co_return co_await net::respond_error(exchange.writer, error);
   }
+  const bool stream = stream_asked && provider.is_stream(upstream.header("content-type"));
+  co_await relay_success(exchange, upstream, translator, stream, provider.name(), limits, sent_at);
+}
 
-  auto translator = provider.translator(call);
-  const bool stream = info.stream && provider.is_stream(upstream.header("content-type"));
-  co_await relay_success(exchange, upstream, *translator, stream, provider.name(), limits, sent_at);
+Task<void> proxy_embeddings(Exchange& exchange, const api::EmbeddingsRequestInfo& info,
+                            const providers::Provider& provider, const std::string& upstream_model,
+                            net::UpstreamClient& client, metrics::Metrics& metrics,
+                            const net::UpstreamLimits& limits) {
+  const providers::EmbeddingsCall call{exchange.request.body, info, upstream_model,
+                                       exchange.request_id};
+  auto prepared = provider.prepare_embeddings(call);
+  if (!prepared) {
+    co_return co_await net::respond_error(exchange.writer, prepared.error());
+  }
+  std::string via;  // the upstream request's Via header (viewed by it)
+  add_forwarding_headers(exchange.request, prepared->request.headers, via);
+  const auto sent_at = std::chrono::steady_clock::now();
+  auto sent = co_await client.send(provider.endpoint(), prepared->request);
+  co_await relay_answer(exchange, sent, sent_at, provider, *provider.embeddings_translator(call),
+                        false, metrics, limits);
 }
 
 }  // namespace gw::proxy

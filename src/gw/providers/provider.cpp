@@ -1,0 +1,32 @@
+// The defaults of the Provider interface.
+
+#include "gw/providers/provider.hpp"
+
+#include <fmt/format.h>
+
+#include "gw/core/logging.hpp"
+#include "gw/providers/openai_compatible.hpp"
+
+namespace gw::providers {
+
+std::vector<std::string> Provider::aliases(std::string_view /*model_id*/) const {
+  return {};
+}
+
+tl::expected<PreparedRequest, core::Error> Provider::prepare_embeddings(
+    const EmbeddingsCall& call) const {
+  return tl::unexpected(core::Error(
+      core::Errc::kInvalidRequest,
+      fmt::format("The model '{}' is served by provider '{}', which has no embeddings API: send "
+                  "embeddings requests to a model of a provider that has one (OpenAI, Azure "
+                  "OpenAI, Ollama or an OpenAI-compatible server)",
+                  core::bounded_text(call.info.model), name()),
+      "model"));
+}
+
+std::unique_ptr<ResponseTranslator> Provider::embeddings_translator(
+    const EmbeddingsCall& /*call*/) const {
+  return make_pass_through();
+}
+
+}  // namespace gw::providers

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "gw/api/chat_request.hpp"
+#include "gw/api/embeddings_request.hpp"
+#include "gw/metrics/metrics.hpp"
+#include "gw/net/http_types.hpp"
+#include "gw/net/upstream.hpp"
+#include "gw/providers/provider.hpp"
+
+namespace gw::proxy {
+
+// Forwards a validated chat request to its provider and relays the answer (streamed event by
+// event when asked). Every failure reaches the client in OpenAI's error format: as a response
+// before anything was sent, as a final SSE error event after.
+net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& info,
+                           const providers::Provider& provider, const std::string& upstream_model,
+                           net::UpstreamClient& client, metrics::Metrics& metrics,
+                           const net::UpstreamLimits& limits);
+
+// Forwards a validated embeddings request to its provider and relays the answer (translated
+// where the provider has its own format), with the same error handling.
+net::Task<void> proxy_embeddings(net::Exchange& exchange, const api::EmbeddingsRequestInfo& info,
+                                 const providers::Provider& provider,
+                                 const std::string& upstream_model, net::UpstreamClient& client,
+                                 metrics::Metrics& metrics, const net::UpstreamLimits& limits);
+
+// What sending an upstream request gives.
+using Sent = tl::expected<std::unique_ptr<net::UpstreamResponse>, core::Error>;
+
+// The provider's answer to a request sent at `sent_at`, relayed: a failure to get one as the
+// client's error; an error status as the provider maps it; a 2xx through `translator`, streamed
+// when the client asked for a stream and the upstream answers with one.
+net::Task<void> relay_answer(net::Exchange& exchange, Sent& sent,
+                             std::chrono::steady_clock::time_point sent_at,
+                             const providers::Provider& provider,
+                             providers::ResponseTranslator& translator, bool stream_asked,
+                             metrics::Metrics& metrics, const net::UpstreamLimits& limits);
+
+}  // namespace gw::proxy
