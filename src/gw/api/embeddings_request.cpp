@@ -162,6 +162,9 @@ tl::expected<EmbeddingsRequestInfo, core::Error> inspect_embeddings_request(
           }
           return {};
         }
+        if (info.other_member.empty()) {
+          info.other_member.assign(key);
+        }
         return check_skipped(value);
       });
   if (!walked) {

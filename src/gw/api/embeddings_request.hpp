@@ -35,6 +35,9 @@ struct EmbeddingsRequestInfo {
   size_t input_end = 0;
   EmbeddingEncoding encoding = EmbeddingEncoding::kUnspecified;
   std::optional<int64_t> dimensions;
+  // The first member OpenAI's embeddings API does not define (passed through as is; a
+  // translating provider refuses it rather than drop it). Empty when there is none.
+  std::string other_member;
 };
 
 // Validates an embeddings body as OpenAI does: an object with a non-empty string `model`, an

@@ -52,9 +52,6 @@ std::string_view trim_trailing_space(std::string_view token) {
   return token;
 }
 
-namespace {
-
-// RFC 8259's number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, any size.
 bool is_json_number(std::string_view token) {
   size_t i = 0;
   const auto digits = [&] {
@@ -89,6 +86,8 @@ bool is_json_number(std::string_view token) {
   }
   return i == token.size();
 }
+
+namespace {
 
 // How deep the walk below goes: each level is a stack frame, and a body of nested brackets within
 // the size limit would otherwise overflow the stack; and the on-demand parser keeps a slot per

@@ -35,6 +35,9 @@ core::Error malformed();
 // Length of a JSON string token at the start of `rest` (which begins with its opening quote).
 size_t string_token_length(std::string_view rest);
 
+// Whether `token` is RFC 8259's number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, any size.
+bool is_json_number(std::string_view token);
+
 // A raw token without the whitespace the on-demand parser leaves after it.
 std::string_view trim_trailing_space(std::string_view token);
 

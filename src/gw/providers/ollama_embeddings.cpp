@@ -6,10 +6,14 @@
 #include <openssl/evp.h>
 
 #include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "gw/api/chat_request.hpp"
 #include "gw/api/request_json.hpp"
+#include "gw/core/logging.hpp"
 #include "gw/providers/ollama.hpp"
 
 namespace gw::providers {
@@ -21,6 +25,43 @@ namespace od = simdjson::ondemand;
 
 Error bad_answer(std::string_view what) {
   return {Errc::kUpstreamError, fmt::format("ollama sent an embeddings answer {}", what)};
+}
+
+// Whether a number token can be relayed as written: short, with an exponent of at most three
+// digits. `1e-3000000000` is valid JSON that simdjson reads as 0, but many parsers refuse it;
+// such a token is written anew from its value.
+bool is_plain_number(std::string_view token) {
+  constexpr size_t kMaxPlainLength = 32;
+  if (token.size() > kMaxPlainLength) {
+    return false;
+  }
+  const size_t exponent = token.find_first_of("eE");
+  if (exponent == std::string_view::npos) {
+    return true;
+  }
+  size_t digits = 0;
+  for (size_t i = exponent + 1; i < token.size(); ++i) {
+    digits += token[i] >= '0' && token[i] <= '9' ? 1 : 0;
+  }
+  return digits <= 3;
+}
+
+// A vector element's value. Not simdjson's reading: version 3.0.1 misreads numbers with more
+// than 19 significant digits (0.1000…0001 as 6.9e-22; found by the fuzzer). An element beyond a
+// double's range is refused; one below it is 0, as JSON parsers read it.
+std::optional<double> parse_number(std::string_view token) {
+  if (!api::request_json::is_json_number(token)) {
+    return std::nullopt;
+  }
+  double value = 0;
+  const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+  if (ec == std::errc() && end == token.data() + token.size()) {
+    return value;
+  }
+  // Out of range: strtod tells an underflow (0 or a subnormal) from an overflow (infinity).
+  const std::string copy(token);
+  value = std::strtod(copy.c_str(), nullptr);
+  return std::isfinite(value) ? std::optional(value) : std::nullopt;
 }
 
 // Appends base64 of `bytes` (OpenSSL's encoder: no line breaks).
@@ -82,9 +123,13 @@ class OllamaEmbeddings final : public ResponseTranslator {
       return tl::unexpected(
           bad_answer(fmt::format("with {} vectors for {} inputs", count_, expected_)));
     }
-    fmt::format_to(std::back_inserter(out_),
-                   R"(],"model":{},"usage":{{"prompt_tokens":{},"total_tokens":{}}}}})", model,
-                   usage_.prompt_tokens, usage_.prompt_tokens);
+    fmt::format_to(std::back_inserter(out_), R"(],"model":{})", model);
+    if (usage_.prompt_tokens >= 0) {
+      fmt::format_to(std::back_inserter(out_),
+                     R"(,"usage":{{"prompt_tokens":{},"total_tokens":{}}})", usage_.prompt_tokens,
+                     usage_.prompt_tokens);
+    }
+    out_ += '}';
     return std::move(out_);
   }
 
@@ -92,7 +137,10 @@ class OllamaEmbeddings final : public ResponseTranslator {
     return tl::unexpected(bad_answer("as a stream"));
   }
   bool finished() const override { return true; }
-  std::optional<api::Usage> completion_usage() const override { return usage_; }
+  // Unknown when Ollama did not report prompt_eval_count (the answer then has no usage).
+  std::optional<api::Usage> completion_usage() const override {
+    return usage_.prompt_tokens >= 0 ? std::optional(usage_) : std::nullopt;
+  }
   size_t buffered() const override { return 0; }
 
  private:
@@ -118,26 +166,42 @@ class OllamaEmbeddings final : public ResponseTranslator {
     return {};
   }
 
+  // A vector element: its token and its value.
+  static tl::expected<std::pair<std::string_view, double>, Error> next_number(
+      simdjson::simdjson_result<od::value> element) {
+    od::value number;
+    od::json_type type{};
+    if (element.get(number) != simdjson::SUCCESS || number.type().get(type) != simdjson::SUCCESS ||
+        type != od::json_type::number) {
+      return tl::unexpected(bad_answer("with a vector element that is not a number"));
+    }
+    const std::string_view token = api::request_json::trim_trailing_space(number.raw_json_token());
+    const auto value = parse_number(token);
+    if (!value) {
+      return tl::unexpected(bad_answer("with a vector element that is not a finite number"));
+    }
+    return std::pair{token, *value};
+  }
+
   // The numbers as Ollama wrote them: each checked to be a number, copied, never reformatted.
   tl::expected<void, Error> write_floats(od::array numbers) {
     out_ += '[';
     bool first = true;
     for (auto element : numbers) {
-      od::value number;
-      double parsed = 0;
-      if (element.get(number) != simdjson::SUCCESS) {
-        return tl::unexpected(bad_answer("that is not valid JSON"));
+      const auto parsed = next_number(element);
+      if (!parsed) {
+        return tl::unexpected(parsed.error());
       }
-      const std::string_view token =
-          api::request_json::trim_trailing_space(number.raw_json_token());
-      if (number.get_double().get(parsed) != simdjson::SUCCESS) {
-        return tl::unexpected(bad_answer("with a vector element that is not a number"));
-      }
+      const auto [token, value] = *parsed;
       if (!first) {
         out_ += ',';
       }
       first = false;
-      out_ += token;
+      if (is_plain_number(token)) {
+        out_ += token;
+      } else {
+        fmt::format_to(std::back_inserter(out_), "{}", value);  // shortest round-trip form
+      }
     }
     out_ += ']';
     return {};
@@ -149,11 +213,11 @@ class OllamaEmbeddings final : public ResponseTranslator {
                   "base64 embeddings are little-endian float32: byte-swap on this platform");
     bytes_.clear();
     for (auto element : numbers) {
-      double parsed = 0;
-      if (element.get_double().get(parsed) != simdjson::SUCCESS) {
-        return tl::unexpected(bad_answer("with a vector element that is not a number"));
+      const auto parsed = next_number(element);
+      if (!parsed) {
+        return tl::unexpected(parsed.error());
       }
-      const auto single = static_cast<float>(parsed);
+      const auto single = static_cast<float>(parsed->second);
       char raw[sizeof single];
       std::memcpy(raw, &single, sizeof single);
       bytes_.append(raw, sizeof raw);
@@ -182,6 +246,12 @@ tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_embeddings(
     return tl::unexpected(
         Error(Errc::kInvalidRequest,
               "Ollama embeds text only: 'input' as token ids cannot be sent to it", "input"));
+  }
+  if (!info.other_member.empty()) {
+    return tl::unexpected(Error(Errc::kInvalidRequest,
+                                fmt::format("Ollama's embeddings API has no equivalent of '{}'",
+                                            core::bounded_text(info.other_member)),
+                                info.other_member));
   }
   PreparedRequest prepared;
   auto& head = prepared.storage.emplace_back();
