@@ -63,8 +63,9 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       co_return co_await net::respond_error(exchange.writer, error);
     }
   }
-  co_await relay_answer(exchange, sent, sent_at, provider, *provider.translator(call), info.stream,
-                        metrics, limits);
+  const auto translator = provider.translator(call);
+  co_await relay_answer(exchange, sent, sent_at, provider, *translator, info.stream, metrics,
+                        limits);
 }
 
 Task<void> relay_answer(Exchange& exchange, Sent& sent,
@@ -110,8 +111,8 @@ Task<void> proxy_embeddings(Exchange& exchange, const api::EmbeddingsRequestInfo
   add_forwarding_headers(exchange.request, prepared->request.headers, via);
   const auto sent_at = std::chrono::steady_clock::now();
   auto sent = co_await client.send(provider.endpoint(), prepared->request);
-  co_await relay_answer(exchange, sent, sent_at, provider, *provider.embeddings_translator(call),
-                        false, metrics, limits);
+  const auto translator = provider.embeddings_translator(call);
+  co_await relay_answer(exchange, sent, sent_at, provider, *translator, false, metrics, limits);
 }
 
 }  // namespace gw::proxy
