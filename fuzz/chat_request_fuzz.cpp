@@ -9,7 +9,8 @@
 //   but for numbers whose exponent Boost.JSON cannot hold (valid by RFC 8259's grammar);
 // - for such a body, the spliced body is valid JSON ("chat_splice_json") and equals the
 //   original with only "model" changed, plus stream_options.include_usage when the splicer adds
-//   the usage request ("chat_splice_tree"), compared as parsed trees;
+//   the usage request, and max_tokens renamed max_completion_tokens when asked
+//   ("chat_splice_tree"), compared as parsed trees;
 // - the inspector reads the spliced body back with the new model and the same stream flags
 //   ("chat_reinspect").
 // Also runs api::echo_input (the mock backend's reader) for crashes only.
@@ -60,9 +61,11 @@ void run(const std::string& body, Random& random) {
   const std::string upstream_model =
       pick == std::size(kModels) ? info->model : std::string(kModels[pick]);
   const bool request_usage = random.coin();
+  const bool max_completion_tokens = random.coin();
   std::string storage;
   std::vector<std::string_view> parts;
-  gw::api::upstream_chat_body(body, *info, upstream_model, request_usage, storage, parts);
+  gw::api::upstream_chat_body(body, *info, upstream_model, request_usage, storage, parts,
+                              max_completion_tokens);
   std::string spliced;
   for (auto part : parts) {
     spliced += part;
@@ -84,6 +87,16 @@ void run(const std::string& body, Random& random) {
                 "the spliced body's model is not the upstream model: " + printable(spliced));
   sent_object.erase("model");
   original_object.erase("model");
+  if (max_completion_tokens && info->max_tokens_key_end != 0 && !info->has_max_completion_tokens) {
+    // Renamed for a reasoning model: named back before comparing.
+    const auto* renamed = sent_object.if_contains("max_completion_tokens");
+    GW_FUZZ_CHECK(renamed != nullptr && !sent_object.contains("max_tokens"), "chat_splice_tree",
+                  "max_tokens was to be renamed: " + printable(spliced));
+    if (renamed != nullptr) {
+      sent_object["max_tokens"] = *renamed;
+      sent_object.erase("max_completion_tokens");
+    }
+  }
   if (adds_usage) {
     auto* options = sent_object.if_contains("stream_options");
     const bool asks = options != nullptr && options->is_object() &&

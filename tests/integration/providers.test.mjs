@@ -212,3 +212,36 @@ describe('azure adapter against the mock', () => {
     assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), 'a b');
   });
 });
+
+describe('OpenAI reasoning models behind a prefix', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--models', 'o3-mini,gpt-4o-mini']);
+    gw = await startGateway([], {
+      OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'sk-test-key',
+      PROVIDER_OTHER_BASE_URL: `${mock.url}/v1`,
+      AZURE_OPENAI_ENDPOINT: mock.url, AZURE_OPENAI_DEPLOYMENTS: 'o3-mini',
+    });
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  async function sentBody(model, extra) {
+    const res = await postChat(gw, chatBody(model, 'think', extra));
+    assert.equal(res.status, 200, await res.clone().text());
+    return JSON.parse((await mockStats(mock)).last_request.body);
+  }
+
+  test('max_tokens goes to o*/gpt-5 models of OpenAI and Azure as max_completion_tokens', async () => {
+    for (const model of ['openai/o3-mini', 'azure/o3-mini']) {
+      const sent = await sentBody(model, { max_tokens: 5, stream: true });
+      assert.equal(sent.max_completion_tokens, 5, model);
+      assert.equal(sent.max_tokens, undefined, model);
+    }
+  });
+
+  test('other models and other OpenAI-compatible servers keep max_tokens', async () => {
+    assert.equal((await sentBody('openai/gpt-4o-mini', { max_tokens: 5 })).max_tokens, 5);
+    assert.equal((await sentBody('other/o3-mini', { max_tokens: 5 })).max_tokens, 5);
+  });
+});

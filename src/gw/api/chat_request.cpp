@@ -118,10 +118,19 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
   ChatRequestInfo info;
   bool has_messages = false;
   bool has_stream = false;
-  auto walked = request_json::for_each_field(body, [&](std::string_view key, od::value value,
-                                                       const char* base) {
+  auto walked = request_json::for_each_field(body, [&](request_json::Field& field) {
+    const std::string_view key = field.key;
+    od::value& value = field.value;
     if (key == "model") {
-      return request_json::read_model(value, base, info.model, info.model_begin, info.model_end);
+      return request_json::read_model(value, field.base, info.model, info.model_begin,
+                                      info.model_end);
+    }
+    if (key == "max_tokens") {
+      info.max_tokens_key_begin = field.key_begin;
+      info.max_tokens_key_end =
+          field.key_begin + request_json::string_token_length(field.base + field.key_begin);
+    } else if (key == "max_completion_tokens") {
+      info.has_max_completion_tokens = true;
     }
     if (key == "messages") {
       has_messages = true;

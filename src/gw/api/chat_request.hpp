@@ -24,6 +24,11 @@ struct ChatRequestInfo {
   // Byte range of the model's JSON string token (quotes included) in the body, for splicing.
   size_t model_begin = 0;
   size_t model_end = 0;
+  // The "max_tokens" key's string token in the body (0, 0: absent), for renaming it, and whether
+  // max_completion_tokens is given too.
+  size_t max_tokens_key_begin = 0;
+  size_t max_tokens_key_end = 0;
+  bool has_max_completion_tokens = false;
 };
 
 // Validates a chat-completions body (a JSON object with a non-empty string `model` and a
@@ -49,9 +54,11 @@ std::string json_quote(std::string_view text);
 // count tokens (the usage chunk is then kept from the client). The bytes are spliced, never
 // re-serialised, except when the client sent stream_options without include_usage: then the
 // body is rewritten. `storage` holds what the parts point to besides `body`.
+// With `max_completion_tokens`, a `max_tokens` key is renamed to max_completion_tokens (what
+// OpenAI's reasoning models take) unless the client sent both.
 void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
                         std::string_view upstream_model, bool request_usage, std::string& storage,
-                        std::vector<std::string_view>& parts);
+                        std::vector<std::string_view>& parts, bool max_completion_tokens = false);
 
 // Whether upstream_chat_body adds a usage request the client did not make.
 inline bool adds_usage_request(const ChatRequestInfo& info, bool request_usage) {

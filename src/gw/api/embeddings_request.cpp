@@ -140,8 +140,10 @@ tl::expected<EmbeddingsRequestInfo, core::Error> inspect_embeddings_request(
     const std::string& body) {
   EmbeddingsRequestInfo info;
   auto walked = request_json::for_each_field(
-      body,
-      [&](std::string_view key, od::value value, const char* base) -> tl::expected<void, Error> {
+      body, [&](request_json::Field& field) -> tl::expected<void, Error> {
+        const std::string_view key = field.key;
+        od::value& value = field.value;
+        const char* base = field.base;
         if (key == "model") {
           return request_json::read_model(value, base, info.model, info.model_begin,
                                           info.model_end);

@@ -1,6 +1,8 @@
 // The client's request body on its way upstream: spliced (model renamed, usage asked for) or
 // parsed into a tree for a translator.
 
+#include <algorithm>
+#include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -12,6 +14,7 @@ namespace gw::api {
 namespace {
 
 constexpr std::string_view kAddUsage = R"(,"stream_options":{"include_usage":true})";
+constexpr std::string_view kMaxCompletionTokens = R"("max_completion_tokens")";
 
 }  // namespace
 
@@ -30,9 +33,11 @@ void upstream_embeddings_body(std::string_view body, const EmbeddingsRequestInfo
 
 void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
                         std::string_view upstream_model, bool request_usage, std::string& storage,
-                        std::vector<std::string_view>& parts) {
+                        std::vector<std::string_view>& parts, bool max_completion_tokens) {
   const bool rename = upstream_model != info.model;
   const bool add_usage = adds_usage_request(info, request_usage);
+  const bool rename_limit =
+      max_completion_tokens && info.max_tokens_key_end != 0 && !info.has_max_completion_tokens;
   if (add_usage && info.has_stream_options) {
     // Rare: stream_options without include_usage. Rewrite rather than splice inside it.
     boost::system::error_code ec;
@@ -41,6 +46,10 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
       auto& object = value.as_object();
       if (rename) {
         object["model"] = upstream_model;
+      }
+      if (rename_limit) {
+        object["max_completion_tokens"] = object["max_tokens"];
+        object.erase("max_tokens");
       }
       auto& options = object["stream_options"];
       if (!options.is_object()) {
@@ -52,23 +61,35 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
       return;
     }
   }
-  if (!rename && !add_usage) {
-    parts.push_back(body);
-    return;
-  }
-  parts.reserve(parts.size() + 4);
-  // The new model token and the usage request go right after the model's string token.
+  // The edits in body order: the model token replaced, the usage request inserted right after
+  // it, the max_tokens key renamed (before or after the model).
+  struct Edit {
+    size_t begin;
+    size_t end;
+    std::string_view text;
+  };
+  std::array<Edit, 3> edits{};
+  size_t count = 0;
   if (rename) {
     storage = json_quote(upstream_model);
-  }
-  parts.push_back(body.substr(0, rename ? info.model_begin : info.model_end));
-  if (rename) {
-    parts.push_back(storage);
+    edits[count++] = {info.model_begin, info.model_end, storage};
   }
   if (add_usage && !info.has_stream_options) {
-    parts.push_back(kAddUsage);
+    edits[count++] = {info.model_end, info.model_end, kAddUsage};
   }
-  parts.push_back(body.substr(info.model_end));
+  if (rename_limit) {
+    edits[count++] = {info.max_tokens_key_begin, info.max_tokens_key_end, kMaxCompletionTokens};
+  }
+  std::sort(edits.begin(), edits.begin() + static_cast<std::ptrdiff_t>(count),
+            [](const Edit& a, const Edit& b) { return a.begin < b.begin; });
+  parts.reserve(parts.size() + 2 * count + 1);
+  size_t at = 0;
+  for (size_t i = 0; i < count; ++i) {
+    parts.push_back(body.substr(at, edits[i].begin - at));
+    parts.push_back(edits[i].text);
+    at = edits[i].end;
+  }
+  parts.push_back(body.substr(at));
 }
 
 tl::expected<boost::json::object, core::Error> parse_request_object(

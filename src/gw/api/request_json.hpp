@@ -50,9 +50,17 @@ tl::expected<void, core::Error> check_skipped(od::value value);
 tl::expected<void, core::Error> read_model(od::value value, const char* base, std::string& out,
                                            size_t& begin, size_t& end);
 
-// Walks the body's top-level object, calling `on_field(key, value, base)` for each member
-// (`base`: the start of the bytes parsed, for offsets); a member it does not read must be
-// passed to check_skipped. Refuses a body that is not exactly one JSON object.
+// One member of a request body's top-level object.
+struct Field {
+  std::string_view key;  // unescaped
+  od::value value;
+  const char* base;  // the start of the bytes parsed, for offsets
+  size_t key_begin;  // the key's string token (quotes included) starts here in `base`
+};
+
+// Walks the body's top-level object, calling `on_field(Field&)` for each member; a member it
+// does not read must be passed to check_skipped. Refuses a body that is not exactly one JSON
+// object.
 template <typename OnField>
 tl::expected<void, core::Error> for_each_field(const std::string& body, OnField&& on_field) {
   // Offsets are taken relative to the buffer simdjson reads, which may be a copy of the body.
@@ -63,15 +71,17 @@ tl::expected<void, core::Error> for_each_field(const std::string& body, OnField&
       doc.get_object().get(root) != simdjson::SUCCESS) {
     return tl::unexpected(malformed());
   }
-  for (auto field : root) {
-    std::string_view key;
-    od::value value;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-        field.value().get(value) != simdjson::SUCCESS) {
+  for (auto member : root) {
+    Field read{{}, {}, input.data(), 0};
+    od::raw_json_string raw_key;
+    if (member.key().get(raw_key) != simdjson::SUCCESS ||
+        member.unescaped_key().get(read.key) != simdjson::SUCCESS ||
+        member.value().get(read.value) != simdjson::SUCCESS) {
       return tl::unexpected(malformed());
     }
-    if (auto read = on_field(key, value, input.data()); !read) {
-      return read;
+    read.key_begin = static_cast<size_t>(raw_key.raw() - 1 - input.data());
+    if (auto done = on_field(read); !done) {
+      return done;
     }
   }
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {

@@ -157,8 +157,10 @@ tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_chat(const Cha
   // The deployment in the URL picks the model; the body keeps the client's bytes, with the
   // deployment name spliced into `model` (and usage requested for streams) like every
   // OpenAI-dialect upstream.
+  // A deployment named after a reasoning model (o3-mini, gpt-5-prod…) gets max_completion_tokens.
   api::upstream_chat_body(call.body, call.info, call.upstream_model, call.request_usage,
-                          prepared.storage.emplace_back(), request.body);
+                          prepared.storage.emplace_back(), request.body,
+                          takes_max_completion_tokens(call.upstream_model));
   return prepared;
 }
 

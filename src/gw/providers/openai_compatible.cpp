@@ -167,6 +167,11 @@ size_t last_event_end(std::string_view bytes, size_t from) {
   return end;
 }
 
+bool takes_max_completion_tokens(std::string_view model) {
+  return model.starts_with("o1") || model.starts_with("o3") || model.starts_with("o4") ||
+         model.starts_with("gpt-5");
+}
+
 std::unique_ptr<ResponseTranslator> make_pass_through(bool strip_usage) {
   return std::make_unique<PassThrough>(strip_usage);
 }
@@ -201,8 +206,11 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_cha
   auto& request = prepared.request;
   request = post("/chat/completions", call.info.stream, call.request_id);
   // The model name spliced in and usage requested for streams; the rest goes out untouched.
+  // OpenAI's own reasoning models only: another server's "o1-like" model may take max_tokens.
+  const bool reasoning =
+      options_.name == "openai" && takes_max_completion_tokens(call.upstream_model);
   api::upstream_chat_body(call.body, call.info, call.upstream_model, call.request_usage,
-                          prepared.storage.emplace_back(), request.body);
+                          prepared.storage.emplace_back(), request.body, reasoning);
   return prepared;
 }
 

@@ -41,6 +41,11 @@ class OpenAICompatibleProvider final : public Provider {
   std::string authorization_;
 };
 
+// Whether an OpenAI model is a reasoning model (o1*, o3*, o4*, gpt-5*), which refuses
+// `max_tokens` and takes `max_completion_tokens`: clients that see a prefixed name ("openai/o3")
+// no longer recognise one and send `max_tokens`, so the gateway renames it for them.
+bool takes_max_completion_tokens(std::string_view model);
+
 // The pass-through stream relay: forwards whole SSE events as they complete, notes the
 // "data: [DONE]" terminator and the usage; with `strip_usage`, the usage-only chunk (which the
 // gateway asked for, not the client) is kept from the client. Exposed for tests and for other

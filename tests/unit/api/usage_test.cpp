@@ -6,12 +6,13 @@
 namespace gw::api {
 namespace {
 
-std::string upstream(const std::string& body, std::string_view model, bool request_usage) {
+std::string upstream(const std::string& body, std::string_view model, bool request_usage,
+                     bool max_completion_tokens = false) {
   auto info = inspect_chat_request(body);
   EXPECT_TRUE(info.has_value());
   std::string storage;
   std::vector<std::string_view> parts;
-  upstream_chat_body(body, *info, model, request_usage, storage, parts);
+  upstream_chat_body(body, *info, model, request_usage, storage, parts, max_completion_tokens);
   std::string out;
   for (auto part : parts) {
     out += part;
@@ -50,6 +51,39 @@ TEST(UpstreamChatBody, RewritesStreamOptionsWithoutUsage) {
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->model, "n");
   EXPECT_TRUE(info->include_usage);
+}
+
+TEST(UpstreamChatBody, RenamesMaxTokensForReasoningModelsWhereverItIs) {
+  const std::string before =
+      R"({"max_tokens" :5,"model":"openai/o3","stream":true,)" + std::string(kMessages) + "}";
+  EXPECT_EQ(upstream(before, "o3", true, true),
+            R"({"max_completion_tokens" :5,"model":"o3","stream_options":{"include_usage":true},)"
+            R"("stream":true,)" +
+                std::string(kMessages) + "}");
+  const std::string after = R"({"model":"o3",)" + std::string(kMessages) + R"(,"max_tokens":9})";
+  EXPECT_EQ(upstream(after, "o3", false, true),
+            R"({"model":"o3",)" + std::string(kMessages) + R"(,"max_completion_tokens":9})");
+  EXPECT_EQ(upstream(after, "o3", false, false), after);  // not a reasoning model: untouched
+  // Both given: the upstream judges (it refuses the pair), nothing is renamed into a duplicate.
+  const std::string both =
+      R"({"model":"o3","max_tokens":1,"max_completion_tokens":2,)" + std::string(kMessages) + "}";
+  EXPECT_EQ(upstream(both, "o3", false, true), both);
+  // The rewritten body (stream_options without usage) renames it too.
+  const auto rewritten =
+      upstream(R"({"model":"o3","stream":true,"stream_options":{},"max_tokens":3,)" +
+                   std::string(kMessages) + "}",
+               "o3", true, true);
+  EXPECT_NE(rewritten.find(R"("max_completion_tokens":3)"), std::string::npos) << rewritten;
+  EXPECT_EQ(rewritten.find(R"("max_tokens")"), std::string::npos) << rewritten;
+}
+
+TEST(TakesMaxCompletionTokens, OpenAIsReasoningModels) {
+  for (std::string_view model : {"o1", "o1-mini", "o3-mini", "o4-mini", "gpt-5", "gpt-5-nano"}) {
+    EXPECT_TRUE(providers::takes_max_completion_tokens(model)) << model;
+  }
+  for (std::string_view model : {"gpt-4o", "gpt-4.1-mini", "text-o1", "llama3"}) {
+    EXPECT_FALSE(providers::takes_max_completion_tokens(model)) << model;
+  }
 }
 
 TEST(ReadUsage, FindsTheCountsOrNothing) {
