@@ -87,7 +87,7 @@ void run(const std::string& body, Random& random) {
                 "the spliced body's model is not the upstream model: " + printable(spliced));
   sent_object.erase("model");
   original_object.erase("model");
-  if (max_completion_tokens && info->max_tokens_key_end != 0 && !info->has_max_completion_tokens) {
+  if (max_completion_tokens && info->max_tokens_keys == 1 && !info->has_max_completion_tokens) {
     // Renamed for a reasoning model: named back before comparing.
     const auto* renamed = sent_object.if_contains("max_completion_tokens");
     GW_FUZZ_CHECK(renamed != nullptr && !sent_object.contains("max_tokens"), "chat_splice_tree",

@@ -125,7 +125,7 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
       return request_json::read_model(value, field.base, info.model, info.model_begin,
                                       info.model_end);
     }
-    if (key == "max_tokens") {
+    if (key == "max_tokens" && ++info.max_tokens_keys == 1) {
       info.max_tokens_key_begin = field.key_begin;
       info.max_tokens_key_end =
           field.key_begin + request_json::string_token_length(field.base + field.key_begin);

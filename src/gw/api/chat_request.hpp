@@ -24,10 +24,11 @@ struct ChatRequestInfo {
   // Byte range of the model's JSON string token (quotes included) in the body, for splicing.
   size_t model_begin = 0;
   size_t model_end = 0;
-  // The "max_tokens" key's string token in the body (0, 0: absent), for renaming it, and whether
-  // max_completion_tokens is given too.
+  // The "max_tokens" key's string token in the body, for renaming it; how many such keys there
+  // are, and whether max_completion_tokens is given too.
   size_t max_tokens_key_begin = 0;
   size_t max_tokens_key_end = 0;
+  int max_tokens_keys = 0;
   bool has_max_completion_tokens = false;
 };
 
@@ -55,7 +56,7 @@ std::string json_quote(std::string_view text);
 // re-serialised, except when the client sent stream_options without include_usage: then the
 // body is rewritten. `storage` holds what the parts point to besides `body`.
 // With `max_completion_tokens`, a `max_tokens` key is renamed to max_completion_tokens (what
-// OpenAI's reasoning models take) unless the client sent both.
+// OpenAI's reasoning models take) unless the client sent both, or max_tokens twice.
 void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
                         std::string_view upstream_model, bool request_usage, std::string& storage,
                         std::vector<std::string_view>& parts, bool max_completion_tokens = false);

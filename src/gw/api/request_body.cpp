@@ -37,7 +37,7 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
   const bool rename = upstream_model != info.model;
   const bool add_usage = adds_usage_request(info, request_usage);
   const bool rename_limit =
-      max_completion_tokens && info.max_tokens_key_end != 0 && !info.has_max_completion_tokens;
+      max_completion_tokens && info.max_tokens_keys == 1 && !info.has_max_completion_tokens;
   if (add_usage && info.has_stream_options) {
     // Rare: stream_options without include_usage. Rewrite rather than splice inside it.
     boost::system::error_code ec;

@@ -68,6 +68,10 @@ TEST(UpstreamChatBody, RenamesMaxTokensForReasoningModelsWhereverItIs) {
   const std::string both =
       R"({"model":"o3","max_tokens":1,"max_completion_tokens":2,)" + std::string(kMessages) + "}";
   EXPECT_EQ(upstream(both, "o3", false, true), both);
+  // Twice (found by the fuzzer): renaming one would send both.
+  const std::string twice =
+      R"({"model":"o3","max_tokens":1,"max_tokens":2,)" + std::string(kMessages) + "}";
+  EXPECT_EQ(upstream(twice, "o3", false, true), twice);
   // The rewritten body (stream_options without usage) renames it too.
   const auto rewritten =
       upstream(R"({"model":"o3","stream":true,"stream_options":{},"max_tokens":3,)" +
