@@ -139,35 +139,8 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
                               ? "Missing API key: send it as 'Authorization: Bearer <key>'."
                               : "Incorrect API key provided."});
   }
-  if (path == "/v1/chat/completions") {
-    if (request.method != "POST") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
-    }
-    if (auto loop = loop_error(request)) {
-      co_return co_await net::respond_error(exchange.writer, *loop);
-    }
-    auto info = api::inspect_chat_request(request.body);
-    if (!info) {
-      co_return co_await net::respond_error(exchange.writer, info.error());
-    }
-    exchange.log.model = info->model;
-    const ForwardedCall call{info->model, "/v1/chat/completions", info->stream, &*info};
-    co_return co_await forward(exchange, call);
-  }
-  if (path == "/v1/embeddings") {
-    if (request.method != "POST") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
-    }
-    if (auto loop = loop_error(request)) {
-      co_return co_await net::respond_error(exchange.writer, *loop);
-    }
-    auto info = api::inspect_embeddings_request(request.body);
-    if (!info) {
-      co_return co_await net::respond_error(exchange.writer, info.error());
-    }
-    exchange.log.model = info->model;
-    const ForwardedCall call{info->model, "/v1/embeddings"};
-    co_return co_await forward(exchange, call);
+  if (path == "/v1/chat/completions" || path == "/v1/embeddings") {
+    co_return co_await model_request(exchange, path);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (!request.is_get()) {
@@ -197,6 +170,32 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
   co_await net::respond_error(
       exchange.writer,
       {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
+}
+
+Task<void> ControllerHandler::model_request(Exchange& exchange, std::string_view path) {
+  const auto& request = exchange.request;
+  if (request.method != "POST") {
+    co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
+  }
+  if (auto loop = loop_error(request)) {
+    co_return co_await net::respond_error(exchange.writer, *loop);
+  }
+  if (path == "/v1/chat/completions") {
+    auto info = api::inspect_chat_request(request.body);
+    if (!info) {
+      co_return co_await net::respond_error(exchange.writer, info.error());
+    }
+    exchange.log.model = info->model;
+    const ForwardedCall call{info->model, "/v1/chat/completions", info->stream, &*info};
+    co_return co_await forward(exchange, call);
+  }
+  auto info = api::inspect_embeddings_request(request.body);
+  if (!info) {
+    co_return co_await net::respond_error(exchange.writer, info.error());
+  }
+  exchange.log.model = info->model;
+  const ForwardedCall call{info->model, "/v1/embeddings"};
+  co_await forward(exchange, call);
 }
 
 Task<void> ControllerHandler::check_health() {

@@ -64,6 +64,8 @@ class ControllerHandler final : public net::HttpHandler {
   net::Task<void> dispatch(net::Exchange& exchange);
   net::Task<void> public_api(net::Exchange& exchange);
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
+  // POST /v1/chat/completions or /v1/embeddings (`path`): checked, then forwarded.
+  net::Task<void> model_request(net::Exchange& exchange, std::string_view path);
   // Forwards a model request to a worker of its model (controller_forward.cpp).
   net::Task<void> forward(net::Exchange& exchange, const ForwardedCall& call);
   // Waits until capacity may have been freed (wake_waiters) or `deadline`.
