@@ -13,7 +13,9 @@
 //   ("chat_splice_tree"), compared as parsed trees;
 // - the inspector reads the spliced body back with the new model and the same stream flags
 //   ("chat_reinspect").
-// Also runs api::echo_input (the mock backend's reader) for crashes only.
+// Also runs api::echo_input (the mock backend's reader) for crashes only, and the legacy
+// completions inspector (api::inspect_completions_request, the same walk with `prompt`), whose
+// accepted bodies must be JSON too ("completions_accepts_invalid").
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -36,6 +38,13 @@ constexpr std::string_view kModels[] = {"gpt-4o-mini", "a\"b\\c", "caf\xc3\xa9 \
 void run(const std::string& body, Random& random) {
   const auto info = gw::api::inspect_chat_request(body);
   (void)gw::api::echo_input(body);
+  if (gw::api::inspect_completions_request(body)) {
+    boost::system::error_code legacy;
+    (void)json::parse(body, legacy);
+    GW_FUZZ_CHECK(
+        !legacy || legacy == json::error::exponent_overflow, "completions_accepts_invalid",
+        "the legacy completions inspector accepted what Boost.JSON rejects: " + printable(body));
+  }
   if (!info) {
     return;
   }

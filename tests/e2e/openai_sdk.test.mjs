@@ -156,6 +156,36 @@ describe('the mock backend through the SDK', () => {
   });
 });
 
+describe('legacy completions through the SDK', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--api-key', 'sk-test-key', '--models', 'instruct']);
+    gw = await startGateway([], mockProviderEnv(mock));
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test('completions.create, plain and streamed', async () => {
+    const openai = client(gw);
+    const completion = await openai.completions.create({ model: 'openai/instruct', prompt: 'once upon a time' });
+    assert.equal(completion.object, 'text_completion');
+    assert.equal(completion.choices[0].text, 'once upon a time');
+    assert.equal(completion.usage.completion_tokens, 4);
+
+    const stream = await openai.completions.create({
+      model: 'openai/instruct', prompt: 'the end', stream: true, stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage;
+    for await (const chunk of stream) {
+      text += chunk.choices.map((c) => c.text).join('');
+      usage = chunk.usage ?? usage;
+    }
+    assert.equal(text, 'the end');
+    assert.equal(usage.total_tokens, 4);
+  });
+});
+
 describe('errors through the SDK', () => {
   test('upstream 429 → OpenAI.RateLimitError with Retry-After', async (t) => {
     const mock = await startMock(['--fail-status', '429', '--retry-after', '1']);

@@ -112,11 +112,24 @@ tl::expected<void, Error> read_stream_options(od::value value, ChatRequestInfo& 
   return {};
 }
 
-}  // namespace
+// "prompt" of a legacy completion: a string, or an array (of strings, token ids or arrays of
+// them: the upstream judges the elements, which are only checked to be JSON here).
+tl::expected<void, Error> check_prompt(od::value value) {
+  od::json_type type{};
+  if (value.type().get(type) != simdjson::SUCCESS ||
+      (type != od::json_type::string && type != od::json_type::array)) {
+    return tl::unexpected(invalid("'prompt' must be a string or an array", "prompt"));
+  }
+  return check_skipped(value);
+}
 
-tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::string& body) {
+// A chat or legacy completions body: the routing fields, and `content_key` (messages or prompt)
+// required and checked by `check_content`.
+tl::expected<ChatRequestInfo, core::Error> inspect_generation(
+    const std::string& body, std::string_view content_key,
+    tl::expected<void, Error> (*check_content)(od::value)) {
   ChatRequestInfo info;
-  bool has_messages = false;
+  bool has_content = false;
   bool has_stream = false;
   auto walked = request_json::for_each_field(body, [&](request_json::Field& field) {
     const std::string_view key = field.key;
@@ -132,9 +145,9 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
     } else if (key == "max_completion_tokens") {
       info.has_max_completion_tokens = true;
     }
-    if (key == "messages") {
-      has_messages = true;
-      return check_messages(value);
+    if (key == content_key) {
+      has_content = true;
+      return check_content(value);
     }
     if (key == "stream") {
       // A second "stream" key would decide by one value while an upstream parser may take
@@ -157,10 +170,21 @@ tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::strin
   if (info.model.empty()) {
     return tl::unexpected(invalid("you must provide a model parameter", "model"));
   }
-  if (!has_messages) {
-    return tl::unexpected(invalid("'messages' is a required property", "messages"));
+  if (!has_content) {
+    return tl::unexpected(
+        invalid(fmt::format("'{}' is a required property", content_key), std::string(content_key)));
   }
   return info;
+}
+
+}  // namespace
+
+tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::string& body) {
+  return inspect_generation(body, "messages", check_messages);
+}
+
+tl::expected<ChatRequestInfo, core::Error> inspect_completions_request(const std::string& body) {
+  return inspect_generation(body, "prompt", check_prompt);
 }
 
 EchoInput echo_input(const std::string& body) {

@@ -38,6 +38,10 @@ struct ChatRequestInfo {
 // Errors are 400 invalid_request_error with `param` naming the field.
 tl::expected<ChatRequestInfo, core::Error> inspect_chat_request(const std::string& body);
 
+// Validates a legacy completions body (POST /v1/completions) the same way, with a `prompt` (a
+// string or an array) in place of `messages`.
+tl::expected<ChatRequestInfo, core::Error> inspect_completions_request(const std::string& body);
+
 // The text of the last user message (string content, or its text parts joined), for echo.
 // Prompt word count: words across all message text, a deterministic stand-in for tokens.
 struct EchoInput {

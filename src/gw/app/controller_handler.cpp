@@ -139,7 +139,7 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
                               ? "Missing API key: send it as 'Authorization: Bearer <key>'."
                               : "Incorrect API key provided."});
   }
-  if (path == "/v1/chat/completions" || path == "/v1/embeddings") {
+  if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings") {
     co_return co_await model_request(exchange, path);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
@@ -180,13 +180,14 @@ Task<void> ControllerHandler::model_request(Exchange& exchange, std::string_view
   if (auto loop = loop_error(request)) {
     co_return co_await net::respond_error(exchange.writer, *loop);
   }
-  if (path == "/v1/chat/completions") {
-    auto info = api::inspect_chat_request(request.body);
+  if (path != "/v1/embeddings") {
+    auto info = path == "/v1/chat/completions" ? api::inspect_chat_request(request.body)
+                                               : api::inspect_completions_request(request.body);
     if (!info) {
       co_return co_await net::respond_error(exchange.writer, info.error());
     }
     exchange.log.model = info->model;
-    const ForwardedCall call{info->model, "/v1/chat/completions", info->stream, &*info};
+    const ForwardedCall call{info->model, path, info->stream, &*info};
     co_return co_await forward(exchange, call);
   }
   auto info = api::inspect_embeddings_request(request.body);

@@ -41,8 +41,8 @@ struct ForwardedCall {
   const std::string& model;
   std::string_view path;  // the worker's endpoint, e.g. "/v1/chat/completions"
   bool stream = false;
-  // Chat: the body goes with usage asked for (the usage chunk is then kept from a client that
-  // did not ask); null: the client's body as it is.
+  // Chat and legacy completions: the body goes with usage asked for (the usage chunk is then
+  // kept from a client that did not ask); null: the client's body as it is.
   const api::ChatRequestInfo* chat = nullptr;
 };
 
@@ -64,7 +64,8 @@ class ControllerHandler final : public net::HttpHandler {
   net::Task<void> dispatch(net::Exchange& exchange);
   net::Task<void> public_api(net::Exchange& exchange);
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
-  // POST /v1/chat/completions or /v1/embeddings (`path`): checked, then forwarded.
+  // POST /v1/chat/completions, /v1/completions or /v1/embeddings (`path`): checked, then
+  // forwarded.
   net::Task<void> model_request(net::Exchange& exchange, std::string_view path);
   // Forwards a model request to a worker of its model (controller_forward.cpp).
   net::Task<void> forward(net::Exchange& exchange, const ForwardedCall& call);

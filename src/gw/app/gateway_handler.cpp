@@ -81,11 +81,13 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
                        ? "Missing API key: send it as 'Authorization: Bearer <key>'."
                        : "Incorrect API key provided."});
   }
-  if (path == "/v1/chat/completions") {
+  if (path == "/v1/chat/completions" || path == "/v1/completions") {
     if (method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
     }
-    co_return co_await chat_completions(exchange);
+    co_return co_await generation(exchange, path == "/v1/chat/completions"
+                                                ? proxy::Generation::kChat
+                                                : proxy::Generation::kCompletions);
   }
   if (path == "/v1/embeddings") {
     if (method != "POST") {
@@ -142,11 +144,13 @@ Task<tl::expected<providers::Route, core::Error>> GatewayHandler::route_for(
   co_return route;
 }
 
-Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
+Task<void> GatewayHandler::generation(Exchange& exchange, proxy::Generation kind) {
   if (auto loop = loop_error(exchange.request)) {
     co_return co_await send_error(exchange, *loop);
   }
-  auto info = api::inspect_chat_request(exchange.request.body);
+  const bool chat = kind == proxy::Generation::kChat;
+  auto info = chat ? api::inspect_chat_request(exchange.request.body)
+                   : api::inspect_completions_request(exchange.request.body);
   if (!info) {
     co_return co_await send_error(exchange, info.error());
   }
@@ -154,11 +158,17 @@ Task<void> GatewayHandler::chat_completions(Exchange& exchange) {
   if (!route) {
     co_return co_await send_error(exchange, route.error());
   }
-  if (route->provider == nullptr) {
+  if (route->provider == nullptr && chat) {
     co_return co_await reply_echo(exchange, *info);
   }
+  if (route->provider == nullptr) {
+    co_return co_await send_error(
+        exchange,
+        {core::Errc::kInvalidRequest,
+         "The echo model answers chat completions only; use /v1/chat/completions", "model"});
+  }
   co_await proxy_chat(exchange, *info, *route->provider, route->upstream_model, client_,
-                      *context_->metrics, context_->limits);
+                      *context_->metrics, context_->limits, kind);
 }
 
 Task<void> GatewayHandler::embeddings(Exchange& exchange) {

@@ -10,6 +10,7 @@
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/catalog.hpp"
+#include "gw/proxy/proxy.hpp"
 
 namespace gw::app {
 
@@ -40,7 +41,8 @@ class GatewayHandler final : public net::HttpHandler {
 
  private:
   net::Task<void> dispatch(net::Exchange& exchange);
-  net::Task<void> chat_completions(net::Exchange& exchange);
+  // POST /v1/chat/completions, or the legacy /v1/completions.
+  net::Task<void> generation(net::Exchange& exchange, proxy::Generation kind);
   net::Task<void> embeddings(net::Exchange& exchange);
   // The model's route, noted in the exchange's log. An unknown model makes the providers be
   // listed again first (a provider started after the gateway, or a model added since the last

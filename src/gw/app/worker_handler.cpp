@@ -73,6 +73,9 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
   if (path == "/v1/embeddings" && request.method == "POST") {
     co_return co_await model_api(exchange, &WorkerHandler::embeddings);
   }
+  if (path == "/v1/completions" && request.method == "POST") {
+    co_return co_await model_api(exchange, &WorkerHandler::completions);
+  }
   if (path == "/v1/models" && request.is_get()) {
     json::object model{{"id", state_->config.model_id},
                        {"object", "model"},
@@ -125,7 +128,17 @@ std::optional<core::Error> WorkerHandler::accept_model(Exchange& exchange,
 }
 
 Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
-  auto info = api::inspect_chat_request(exchange.request.body);
+  return generation(exchange, proxy::Generation::kChat);
+}
+
+Task<void> WorkerHandler::completions(Exchange& exchange) {
+  return generation(exchange, proxy::Generation::kCompletions);
+}
+
+Task<void> WorkerHandler::generation(Exchange& exchange, proxy::Generation kind) {
+  auto info = kind == proxy::Generation::kChat
+                  ? api::inspect_chat_request(exchange.request.body)
+                  : api::inspect_completions_request(exchange.request.body);
   if (!info) {
     co_return co_await net::respond_error(exchange.writer, info.error());
   }
@@ -133,7 +146,7 @@ Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
     co_return co_await net::respond_error(exchange.writer, *refused);
   }
   co_await proxy_chat(exchange, *info, *state_->backend, state_->config.backend_model, client_,
-                      state_->metrics, state_->config.limits);
+                      state_->metrics, state_->config.limits, kind);
 }
 
 Task<void> WorkerHandler::embeddings(Exchange& exchange) {

@@ -11,6 +11,7 @@
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
+#include "gw/proxy/proxy.hpp"
 
 namespace gw::app {
 
@@ -50,6 +51,8 @@ class WorkerHandler final : public net::HttpHandler {
   net::Task<void> model_api(net::Exchange& exchange,
                             net::Task<void> (WorkerHandler::*serve)(net::Exchange&));
   net::Task<void> chat_completions(net::Exchange& exchange);
+  net::Task<void> completions(net::Exchange& exchange);
+  net::Task<void> generation(net::Exchange& exchange, proxy::Generation kind);
   net::Task<void> embeddings(net::Exchange& exchange);
   // Null when this worker serves `model` (noted in the exchange's log); else the 404.
   std::optional<core::Error> accept_model(net::Exchange& exchange, const std::string& model) const;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "gw/api/chat_request.hpp"
+#include "gw/mock/completions.hpp"
 #include "gw/mock/embeddings.hpp"
 #include "gw/mock/openai.hpp"
 
@@ -37,10 +38,11 @@ Response azure_error(int status, std::string_view code, std::string_view message
 }
 
 // The decoded deployment, operation and api-version of a deployment URL
-// (/openai/deployments/{deployment}/chat/completions or .../embeddings); nullopt for any other.
+// (/openai/deployments/{deployment}/chat/completions, .../completions or .../embeddings);
+// nullopt for any other.
 struct AzureTarget {
   std::string deployment;
-  std::string operation;  // "chat/completions" or "embeddings"
+  std::string operation;  // "chat/completions", "completions" or "embeddings"
   std::string api_version;
 };
 
@@ -62,7 +64,8 @@ std::optional<AzureTarget> parse_target(std::string_view target) {
     out.operation += *it++;
   }
   if (openai != "openai" || deployments != "deployments" || out.deployment.empty() ||
-      (out.operation != "chat/completions" && out.operation != "embeddings")) {
+      (out.operation != "chat/completions" && out.operation != "completions" &&
+       out.operation != "embeddings")) {
     return std::nullopt;
   }
   const auto params = url->params();
@@ -107,6 +110,10 @@ net::Task<void> serve_azure(const MockOptions& options, MockStats& stats, net::E
   auto refused = refusal(options, exchange.request, target);
   if (!refused && target->operation == "embeddings") {
     co_await serve_openai_embeddings(options, stats, exchange, target->deployment);
+    co_return;
+  }
+  if (!refused && target->operation == "completions") {
+    co_await serve_openai_completions(options, stats, exchange, target->deployment);
     co_return;
   }
   if (!refused) {

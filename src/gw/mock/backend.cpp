@@ -9,6 +9,7 @@
 #include "gw/mock/anthropic.hpp"
 #include "gw/mock/azure.hpp"
 #include "gw/mock/common.hpp"
+#include "gw/mock/completions.hpp"
 #include "gw/mock/embeddings.hpp"
 #include "gw/mock/ollama.hpp"
 #include "gw/mock/openai.hpp"
@@ -89,6 +90,9 @@ class MockHandler final : public net::HttpHandler {
     }
     if (path == "/v1/embeddings" && request.method == "POST") {
       co_return co_await mock::serve_openai_embeddings(options_, stats_, exchange);
+    }
+    if (path == "/v1/completions" && request.method == "POST") {
+      co_return co_await mock::serve_openai_completions(options_, stats_, exchange);
     }
     co_await exchange.writer.send(net::error_response(
         {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)}));

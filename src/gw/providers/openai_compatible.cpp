@@ -214,6 +214,15 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_cha
   return prepared;
 }
 
+tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_completions(
+    const ChatCall& call) const {
+  PreparedRequest prepared;
+  prepared.request = post("/completions", call.info.stream, call.request_id);
+  api::upstream_chat_body(call.body, call.info, call.upstream_model, call.request_usage,
+                          prepared.storage.emplace_back(), prepared.request.body);
+  return prepared;
+}
+
 tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_embeddings(
     const EmbeddingsCall& call) const {
   PreparedRequest prepared;

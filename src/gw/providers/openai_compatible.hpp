@@ -23,6 +23,8 @@ class OpenAICompatibleProvider final : public Provider {
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
   std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  tl::expected<PreparedRequest, core::Error> prepare_completions(
+      const ChatCall& call) const override;
   tl::expected<PreparedRequest, core::Error> prepare_embeddings(
       const EmbeddingsCall& call) const override;
   core::Error map_error(int status, std::string_view body,

@@ -13,6 +13,20 @@ std::vector<std::string> Provider::aliases(std::string_view /*model_id*/) const 
   return {};
 }
 
+tl::expected<PreparedRequest, core::Error> Provider::prepare_completions(
+    const ChatCall& call) const {
+  return tl::unexpected(core::Error(
+      core::Errc::kInvalidRequest,
+      fmt::format("The model '{}' is served by provider '{}', which has no legacy completions API "
+                  "(/v1/completions): use /v1/chat/completions",
+                  core::bounded_text(call.info.model), name()),
+      "model"));
+}
+
+std::unique_ptr<ResponseTranslator> Provider::completions_translator(const ChatCall& call) const {
+  return make_pass_through(api::adds_usage_request(call.info, call.request_usage));
+}
+
 tl::expected<PreparedRequest, core::Error> Provider::prepare_embeddings(
     const EmbeddingsCall& call) const {
   return tl::unexpected(core::Error(

@@ -90,6 +90,13 @@ class Provider {
 
   virtual tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const = 0;
   virtual std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const = 0;
+  // POST /v1/completions (legacy): `call.info` as for chat, read from a completions body. By
+  // default the provider has none: a 400 that says so.
+  virtual tl::expected<PreparedRequest, core::Error> prepare_completions(
+      const ChatCall& call) const;
+  // By default the answer (or stream) is in OpenAI's format already: relayed as chat is.
+  virtual std::unique_ptr<ResponseTranslator> completions_translator(const ChatCall& call) const;
+
   // POST /v1/embeddings. By default the provider has none: a 400 that says so.
   virtual tl::expected<PreparedRequest, core::Error> prepare_embeddings(
       const EmbeddingsCall& call) const;

@@ -25,10 +25,14 @@ bool refuses_usage_request(const net::UpstreamResponse& upstream, const api::Cha
 Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
                       net::UpstreamClient& client, metrics::Metrics& metrics,
-                      const net::UpstreamLimits& limits) {
+                      const net::UpstreamLimits& limits, Generation kind) {
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
                            provider.asks_for_usage()};
-  auto prepared = provider.prepare_chat(call);
+  const auto prepare = [&] {
+    return kind == Generation::kChat ? provider.prepare_chat(call)
+                                     : provider.prepare_completions(call);
+  };
+  auto prepared = prepare();
   if (!prepared) {
     co_return co_await net::respond_error(exchange.writer, prepared.error());
   }
@@ -46,7 +50,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
           provider.name());
       provider.stop_asking_for_usage();
       call.request_usage = false;
-      prepared = provider.prepare_chat(call);
+      prepared = prepare();
       if (!prepared) {
         co_return co_await net::respond_error(exchange.writer, prepared.error());
       }
@@ -63,7 +67,8 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       co_return co_await net::respond_error(exchange.writer, error);
     }
   }
-  const auto translator = provider.translator(call);
+  const auto translator =
+      kind == Generation::kChat ? provider.translator(call) : provider.completions_translator(call);
   co_await relay_answer(exchange, sent, sent_at, provider, *translator, info.stream, metrics,
                         limits);
 }

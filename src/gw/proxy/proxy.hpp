@@ -13,13 +13,16 @@
 
 namespace gw::proxy {
 
-// Forwards a validated chat request to its provider and relays the answer (streamed event by
-// event when asked). Every failure reaches the client in OpenAI's error format: as a response
-// before anything was sent, as a final SSE error event after.
+// The two generation APIs whose requests share a shape (model, stream, stream_options).
+enum class Generation { kChat, kCompletions };
+
+// Forwards a validated chat (or legacy completions) request to its provider and relays the answer
+// (streamed event by event when asked). Every failure reaches the client in OpenAI's error
+// format: as a response before anything was sent, as a final SSE error event after.
 net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& info,
                            const providers::Provider& provider, const std::string& upstream_model,
                            net::UpstreamClient& client, metrics::Metrics& metrics,
-                           const net::UpstreamLimits& limits);
+                           const net::UpstreamLimits& limits, Generation kind = Generation::kChat);
 
 // Forwards a validated embeddings request to its provider and relays the answer (translated
 // where the provider has its own format), with the same error handling.

@@ -154,3 +154,31 @@ TEST(CompletionJson, ChunkShapes) {
 
 }  // namespace
 }  // namespace gw::api
+
+namespace gw::api {
+namespace {
+
+TEST(InspectCompletionsRequest, NeedsAPromptStringOrArrayAndReadsTheRoutingFields) {
+  auto info = inspect_completions_request(
+      R"({"model":"m","prompt":["a",[1,2]],"stream":true,"stream_options":{"include_usage":true}})");
+  ASSERT_TRUE(info.has_value()) << info.error().message;
+  EXPECT_EQ(info->model, "m");
+  EXPECT_TRUE(info->stream);
+  EXPECT_TRUE(info->include_usage);
+  EXPECT_TRUE(inspect_completions_request(R"({"model":"m","prompt":"x"})").has_value());
+  const std::pair<const char*, const char*> refused[] = {
+      {R"({"model":"m"})", "prompt"},
+      {R"({"model":"m","prompt":7})", "prompt"},
+      {R"({"model":"m","prompt":{}})", "prompt"},
+      {R"({"prompt":"x"})", "model"},
+      {R"({"model":"m","prompt":"x","stream":1})", "stream"},
+      {R"({"model":"m","messages":[{"role":"user"}]})", "prompt"}};
+  for (const auto& [body, param] : refused) {
+    auto result = inspect_completions_request(body);
+    ASSERT_FALSE(result.has_value()) << body;
+    EXPECT_EQ(result.error().param, param) << body;
+  }
+}
+
+}  // namespace
+}  // namespace gw::api
