@@ -103,6 +103,13 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
   } else {
     backend.base_url = with_default_v1(backend_url);
   }
+  // Whether the backend serves POST /v1/responses itself (else it is translated to chat).
+  backend.responses_api =
+      reader.boolean("BACKEND_RESPONSES_API", type == "openai" || type == "azure");
+  if (backend.responses_api && (type == "anthropic" || type == "ollama")) {
+    reader.fail(*reader.settings().get("BACKEND_RESPONSES_API"),
+                "only an OpenAI-compatible or Azure backend can serve the Responses API");
+  }
   config.backend_model = reader.text("BACKEND_MODEL", config.model_id);
   if (config.backend_model.empty()) {
     config.backend_model = config.model_id;

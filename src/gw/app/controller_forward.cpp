@@ -12,6 +12,7 @@
 #include "gw/core/scoped_count.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/provider.hpp"
+#include "gw/providers/responses.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
@@ -279,8 +280,11 @@ class ModelForwarding {
     if (upstream.status() < 200 || upstream.status() >= 300) {
       co_return co_await refused(lease, upstream, sent_at);
     }
-    auto relay = providers::make_pass_through(call_.chat != nullptr &&
-                                              api::adds_usage_request(*call_.chat, true));
+    // A worker answers in the client's format: a Responses stream ends with its own terminal event.
+    auto relay = call_.path == "/v1/responses"
+                     ? providers::make_responses_pass_through()
+                     : providers::make_pass_through(call_.chat != nullptr &&
+                                                    api::adds_usage_request(*call_.chat, true));
     const bool stream =
         call_.stream && upstream.header("content-type").starts_with("text/event-stream");
     const auto end = co_await relay_success(exchange_, upstream, *relay, stream, lease.worker_id(),

@@ -9,6 +9,7 @@
 #include <boost/json/value.hpp>
 
 #include "gw/api/completion_json.hpp"
+#include "gw/api/responses_request.hpp"
 #include "gw/app/controller_metrics.hpp"
 #include "gw/app/gateway_handler.hpp"
 #include "gw/core/logging.hpp"
@@ -139,7 +140,8 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
                               ? "Missing API key: send it as 'Authorization: Bearer <key>'."
                               : "Incorrect API key provided."});
   }
-  if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings") {
+  if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings" ||
+      path == "/v1/responses") {
     co_return co_await model_request(exchange, path);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
@@ -179,6 +181,15 @@ Task<void> ControllerHandler::model_request(Exchange& exchange, std::string_view
   }
   if (auto loop = loop_error(request)) {
     co_return co_await net::respond_error(exchange.writer, *loop);
+  }
+  if (path == "/v1/responses") {
+    auto info = api::inspect_responses_request(request.body);
+    if (!info) {
+      co_return co_await net::respond_error(exchange.writer, info.error());
+    }
+    exchange.log.model = info->model;
+    const ForwardedCall call{info->model, path, info->stream};
+    co_return co_await forward(exchange, call);
   }
   if (path != "/v1/embeddings") {
     auto info = path == "/v1/chat/completions" ? api::inspect_chat_request(request.body)

@@ -6,6 +6,7 @@
 
 #include "gw/api/chat_request.hpp"
 #include "gw/api/embeddings_request.hpp"
+#include "gw/api/responses_request.hpp"
 #include "gw/app/model_refresh.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/key_check.hpp"
@@ -89,9 +90,12 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
                                                 ? proxy::Generation::kChat
                                                 : proxy::Generation::kCompletions);
   }
-  if (path == "/v1/embeddings") {
+  if (path == "/v1/embeddings" || path == "/v1/responses") {
     if (method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
+    }
+    if (path == "/v1/responses") {
+      co_return co_await responses(exchange);
     }
     co_return co_await embeddings(exchange);
   }
@@ -169,6 +173,28 @@ Task<void> GatewayHandler::generation(Exchange& exchange, proxy::Generation kind
   }
   co_await proxy_chat(exchange, *info, *route->provider, route->upstream_model, client_,
                       *context_->metrics, context_->limits, kind);
+}
+
+Task<void> GatewayHandler::responses(Exchange& exchange) {
+  if (auto loop = loop_error(exchange.request)) {
+    co_return co_await send_error(exchange, *loop);
+  }
+  auto info = api::inspect_responses_request(exchange.request.body);
+  if (!info) {
+    co_return co_await send_error(exchange, info.error());
+  }
+  auto route = co_await route_for(exchange, info->model);
+  if (!route) {
+    co_return co_await send_error(exchange, route.error());
+  }
+  if (route->provider == nullptr) {
+    co_return co_await send_error(
+        exchange,
+        {core::Errc::kInvalidRequest,
+         "The echo model answers chat completions only; use /v1/chat/completions", "model"});
+  }
+  co_await proxy::proxy_responses(exchange, *info, *route->provider, route->upstream_model, client_,
+                                  *context_->metrics, context_->limits);
 }
 
 Task<void> GatewayHandler::embeddings(Exchange& exchange) {

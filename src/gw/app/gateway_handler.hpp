@@ -44,6 +44,7 @@ class GatewayHandler final : public net::HttpHandler {
   // POST /v1/chat/completions, or the legacy /v1/completions.
   net::Task<void> generation(net::Exchange& exchange, proxy::Generation kind);
   net::Task<void> embeddings(net::Exchange& exchange);
+  net::Task<void> responses(net::Exchange& exchange);
   // The model's route, noted in the exchange's log. An unknown model makes the providers be
   // listed again first (a provider started after the gateway, or a model added since the last
   // listing), at most once every few seconds.

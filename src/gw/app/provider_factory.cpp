@@ -20,6 +20,7 @@ std::unique_ptr<providers::Provider> make_provider(const ProviderConfig& config)
       options.api_key = config.api_key;
       options.api_version = config.api_version;
       options.deployments = config.deployments;
+      options.responses_api = config.responses_api;
       return std::make_unique<providers::AzureProvider>(std::move(options));
     }
     case ProviderConfig::Kind::kAnthropic: {
@@ -34,7 +35,7 @@ std::unique_ptr<providers::Provider> make_provider(const ProviderConfig& config)
       break;
   }
   return std::make_unique<providers::OpenAICompatibleProvider>(providers::OpenAICompatibleOptions{
-      config.name, *endpoint, config.api_key, config.latest_alias});
+      config.name, *endpoint, config.api_key, config.latest_alias, config.responses_api});
 }
 
 }  // namespace gw::app

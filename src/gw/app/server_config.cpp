@@ -1,10 +1,13 @@
 #include "gw/app/server_config.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <thread>
 
+#include "gw/core/logging.hpp"
 #include "gw/core/parse.hpp"
 
 namespace gw::app {
@@ -93,6 +96,28 @@ void read_openai_compatible_family(core::ConfigReader& reader,
     providers.push_back({ProviderConfig::Kind::kOpenAICompatible, name,
                          reader.http_url(variable, ""),
                          reader.text(std::string(kPrefix) + upper + "_API_KEY")});
+  }
+}
+
+// RESPONSES_API_PROVIDERS: the providers that serve POST /v1/responses themselves (OpenAI and
+// Azure by default; vLLM, for one, can be added); the others get it translated to chat.
+void read_responses_api_providers(core::ConfigReader& reader,
+                                  std::vector<ProviderConfig>& providers) {
+  const auto listed = reader.optional_text("RESPONSES_API_PROVIDERS");
+  const std::vector<std::string> names =
+      listed ? core::split_list(*listed) : std::vector<std::string>{"openai", "azure"};
+  for (const auto& name : names) {
+    auto provider = std::find_if(providers.begin(), providers.end(),
+                                 [&](const ProviderConfig& p) { return p.name == name; });
+    if (provider != providers.end()) {
+      provider->responses_api = provider->kind == ProviderConfig::Kind::kOpenAICompatible ||
+                                provider->kind == ProviderConfig::Kind::kAzure;
+    }
+    if (listed && (provider == providers.end() || !provider->responses_api)) {
+      reader.fail(*reader.settings().get("RESPONSES_API_PROVIDERS"),
+                  fmt::format("'{}' is not a configured OpenAI-compatible or Azure provider",
+                              core::bounded_text(name, 64)));
+    }
   }
 }
 
@@ -228,6 +253,7 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
     config.providers.push_back(std::move(azure));
   }
   read_openai_compatible_family(reader, config.providers);
+  read_responses_api_providers(reader, config.providers);
 
   const bool any_provider = !config.providers.empty();
   config.echo_enabled = reader.boolean("ENABLE_ECHO_MODEL", !any_provider) || !any_provider;

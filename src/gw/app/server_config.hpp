@@ -25,6 +25,7 @@ struct ProviderConfig {
   int64_t default_max_tokens = 4096;     // Anthropic: max_tokens when the client sends none
   std::string api_version;               // Azure
   std::vector<std::string> deployments;  // Azure
+  bool responses_api = false;  // OpenAI-compatible, Azure: serves POST /v1/responses itself
 };
 
 // The OpenAI-compatible services known by name: a key (or, for local servers, a base URL) is

@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include "gw/api/chat_request.hpp"
+#include "gw/api/responses_request.hpp"
 #include "gw/app/gateway_handler.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
@@ -75,6 +76,9 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
   }
   if (path == "/v1/completions" && request.method == "POST") {
     co_return co_await model_api(exchange, &WorkerHandler::completions);
+  }
+  if (path == "/v1/responses" && request.method == "POST") {
+    co_return co_await model_api(exchange, &WorkerHandler::responses);
   }
   if (path == "/v1/models" && request.is_get()) {
     json::object model{{"id", state_->config.model_id},
@@ -147,6 +151,18 @@ Task<void> WorkerHandler::generation(Exchange& exchange, proxy::Generation kind)
   }
   co_await proxy_chat(exchange, *info, *state_->backend, state_->config.backend_model, client_,
                       state_->metrics, state_->config.limits, kind);
+}
+
+Task<void> WorkerHandler::responses(Exchange& exchange) {
+  auto info = api::inspect_responses_request(exchange.request.body);
+  if (!info) {
+    co_return co_await net::respond_error(exchange.writer, info.error());
+  }
+  if (auto refused = accept_model(exchange, info->model)) {
+    co_return co_await net::respond_error(exchange.writer, *refused);
+  }
+  co_await proxy::proxy_responses(exchange, *info, *state_->backend, state_->config.backend_model,
+                                  client_, state_->metrics, state_->config.limits);
 }
 
 Task<void> WorkerHandler::embeddings(Exchange& exchange) {

@@ -54,6 +54,7 @@ class WorkerHandler final : public net::HttpHandler {
   net::Task<void> completions(net::Exchange& exchange);
   net::Task<void> generation(net::Exchange& exchange, proxy::Generation kind);
   net::Task<void> embeddings(net::Exchange& exchange);
+  net::Task<void> responses(net::Exchange& exchange);
   // Null when this worker serves `model` (noted in the exchange's log); else the 404.
   std::optional<core::Error> accept_model(net::Exchange& exchange, const std::string& model) const;
   net::Task<void> health(net::Exchange& exchange);

@@ -39,10 +39,11 @@ struct Series {
 };
 
 // Every value endpoint_label() returns: the exact routes, the two parametrised ones, "other".
-constexpr size_t kExactEndpoints = 9;
+constexpr size_t kExactEndpoints = 10;
 constexpr std::array<std::string_view, kExactEndpoints + 3> kEndpointLabelArray{
     "/v1/chat/completions",
     "/v1/completions",
+    "/v1/responses",
     "/v1/embeddings",
     "/v1/models",
     "/health",
@@ -79,6 +80,7 @@ const std::vector<double>& overhead_buckets() {
 std::string_view endpoint_label(std::string_view path) {
   static constexpr std::array kExact{std::string_view("/v1/chat/completions"),
                                      std::string_view("/v1/completions"),
+                                     std::string_view("/v1/responses"),
                                      std::string_view("/v1/embeddings"),
                                      std::string_view("/v1/models"),
                                      std::string_view("/health"),

@@ -13,6 +13,7 @@
 #include "gw/mock/embeddings.hpp"
 #include "gw/mock/ollama.hpp"
 #include "gw/mock/openai.hpp"
+#include "gw/mock/responses.hpp"
 #include "gw/net/http_server.hpp"
 #include "gw/net/key_check.hpp"
 
@@ -72,6 +73,9 @@ class MockHandler final : public net::HttpHandler {
     if (path == "/api/tags" && request.method == "GET") {
       co_return co_await net::respond(exchange.writer, mock::ollama_tags(options_.models));
     }
+    if (path == "/openai/v1/responses" && request.method == "POST") {
+      co_return co_await mock::serve_openai_responses(options_, stats_, exchange, true);
+    }
     if (path.starts_with("/openai/") && request.method == "POST") {
       co_return co_await mock::serve_azure(options_, stats_, exchange);
     }
@@ -93,6 +97,9 @@ class MockHandler final : public net::HttpHandler {
     }
     if (path == "/v1/completions" && request.method == "POST") {
       co_return co_await mock::serve_openai_completions(options_, stats_, exchange);
+    }
+    if (path == "/v1/responses" && request.method == "POST") {
+      co_return co_await mock::serve_openai_responses(options_, stats_, exchange);
     }
     co_await exchange.writer.send(net::error_response(
         {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)}));

@@ -173,6 +173,19 @@ tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_completions(
   return prepared;
 }
 
+tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_responses(
+    const ChatCall& call) const {
+  // Azure's Responses API is not under a deployment: {endpoint}/openai/v1/responses (the v1 API
+  // takes no api-version), the deployment named as the body's model.
+  PreparedRequest prepared;
+  auto& request = prepared.request;
+  request = post({}, {}, call.info.stream, call.request_id);
+  request.path = options_.endpoint.base_path + "/openai/v1/responses";
+  api::upstream_chat_body(call.body, call.info, call.upstream_model, false,
+                          prepared.storage.emplace_back(), request.body);
+  return prepared;
+}
+
 tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_embeddings(
     const EmbeddingsCall& call) const {
   PreparedRequest prepared;

@@ -13,6 +13,7 @@ struct AzureOptions {
   std::string api_key;     // sent as the api-key header
   std::string api_version = "2024-10-21";
   std::vector<std::string> deployments;  // listed as azure/<deployment>
+  bool responses_api = true;  // POST /v1/responses to Azure's own (else translated to chat)
 };
 
 // Azure OpenAI: OpenAI's wire format at {endpoint}/openai/deployments/{deployment}/...?
@@ -31,6 +32,8 @@ class AzureProvider final : public Provider {
       const ChatCall& call) const override;
   tl::expected<PreparedRequest, core::Error> prepare_embeddings(
       const EmbeddingsCall& call) const override;
+  bool has_responses_api() const override { return options_.responses_api; }
+  tl::expected<PreparedRequest, core::Error> prepare_responses(const ChatCall& call) const override;
   core::Error map_error(int status, std::string_view body,
                         std::string_view retry_after) const override;
   net::OutboundRequest models_request() const override;

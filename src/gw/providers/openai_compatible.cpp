@@ -223,6 +223,15 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_com
   return prepared;
 }
 
+tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_responses(
+    const ChatCall& call) const {
+  PreparedRequest prepared;
+  prepared.request = post("/responses", call.info.stream, call.request_id);
+  api::upstream_chat_body(call.body, call.info, call.upstream_model, false,
+                          prepared.storage.emplace_back(), prepared.request.body);
+  return prepared;
+}
+
 tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_embeddings(
     const EmbeddingsCall& call) const {
   PreparedRequest prepared;

@@ -7,10 +7,11 @@
 namespace gw::providers {
 
 struct OpenAICompatibleOptions {
-  std::string name;           // model prefix and owned_by, e.g. "openai", "ollama", "groq"
-  net::Endpoint endpoint;     // base URL, e.g. https://api.openai.com/v1
-  std::string api_key;        // sent as "Authorization: Bearer"; none when empty
-  bool latest_alias = false;  // "name:latest" also answers to "name" (Ollama)
+  std::string name;            // model prefix and owned_by, e.g. "openai", "ollama", "groq"
+  net::Endpoint endpoint;      // base URL, e.g. https://api.openai.com/v1
+  std::string api_key;         // sent as "Authorization: Bearer"; none when empty
+  bool latest_alias = false;   // "name:latest" also answers to "name" (Ollama)
+  bool responses_api = false;  // serves POST /responses itself (OpenAI; vLLM when configured)
 };
 
 // Any server that speaks OpenAI's chat-completions API: the request is forwarded byte for byte
@@ -27,6 +28,8 @@ class OpenAICompatibleProvider final : public Provider {
       const ChatCall& call) const override;
   tl::expected<PreparedRequest, core::Error> prepare_embeddings(
       const EmbeddingsCall& call) const override;
+  bool has_responses_api() const override { return options_.responses_api; }
+  tl::expected<PreparedRequest, core::Error> prepare_responses(const ChatCall& call) const override;
   core::Error map_error(int status, std::string_view body,
                         std::string_view retry_after) const override;
   net::OutboundRequest models_request() const override;

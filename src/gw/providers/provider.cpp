@@ -27,6 +27,13 @@ std::unique_ptr<ResponseTranslator> Provider::completions_translator(const ChatC
   return make_pass_through(api::adds_usage_request(call.info, call.request_usage));
 }
 
+tl::expected<PreparedRequest, core::Error> Provider::prepare_responses(
+    const ChatCall& /*call*/) const {
+  return tl::unexpected(core::Error(
+      core::Errc::kInternal,
+      fmt::format("provider '{}' has no native Responses API; the request is translated", name())));
+}
+
 tl::expected<PreparedRequest, core::Error> Provider::prepare_embeddings(
     const EmbeddingsCall& call) const {
   return tl::unexpected(core::Error(

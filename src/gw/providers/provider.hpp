@@ -74,6 +74,11 @@ class ResponseTranslator {
   // Non-streamed: the usage complete() read from the body in passing, when it parsed it (the
   // relayed dialects validate the body anyway); nullopt leaves it to the caller.
   virtual std::optional<api::Usage> completion_usage() const { return std::nullopt; }
+  // Streams: the final event that ends a stream the relay cannot complete (the upstream broke off,
+  // or sent an event too long): OpenAI's error event by default.
+  virtual std::string final_error_event(const core::Error& error) {
+    return core::sse_error_event(error);
+  }
   // Streams: bytes held for an event (or line) that has not ended yet. The relay bounds it: an
   // upstream that never ends an event must not grow the gateway's memory without limit.
   virtual size_t buffered() const = 0;
@@ -96,6 +101,12 @@ class Provider {
       const ChatCall& call) const;
   // By default the answer (or stream) is in OpenAI's format already: relayed as chat is.
   virtual std::unique_ptr<ResponseTranslator> completions_translator(const ChatCall& call) const;
+
+  // POST /v1/responses natively: the body spliced (`call.info` from api::inspect_responses_request)
+  // and the answer relayed as it is (make_responses_pass_through). A provider without it, the
+  // default, gets the request translated to chat (api::responses_to_chat).
+  virtual bool has_responses_api() const { return false; }
+  virtual tl::expected<PreparedRequest, core::Error> prepare_responses(const ChatCall& call) const;
 
   // POST /v1/embeddings. By default the provider has none: a 400 that says so.
   virtual tl::expected<PreparedRequest, core::Error> prepare_embeddings(

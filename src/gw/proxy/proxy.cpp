@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gw/api/responses_request.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
@@ -25,7 +26,8 @@ bool refuses_usage_request(const net::UpstreamResponse& upstream, const api::Cha
 Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
                       net::UpstreamClient& client, metrics::Metrics& metrics,
-                      const net::UpstreamLimits& limits, Generation kind) {
+                      const net::UpstreamLimits& limits, Generation kind,
+                      const providers::ResponseIdentity* responses) {
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
                            provider.asks_for_usage()};
   const auto prepare = [&] {
@@ -67,8 +69,11 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       co_return co_await net::respond_error(exchange.writer, error);
     }
   }
-  const auto translator =
+  auto translator =
       kind == Generation::kChat ? provider.translator(call) : provider.completions_translator(call);
+  if (responses != nullptr) {
+    translator = providers::make_responses_from_chat(std::move(translator), *responses);
+  }
   co_await relay_answer(exchange, sent, sent_at, provider, *translator, info.stream, metrics,
                         limits);
 }
@@ -100,6 +105,43 @@ Task<void> relay_answer(Exchange& exchange, Sent& sent,
   }
   const bool stream = stream_asked && provider.is_stream(upstream.header("content-type"));
   co_await relay_success(exchange, upstream, translator, stream, provider.name(), limits, sent_at);
+}
+
+Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
+                           const providers::Provider& provider, const std::string& upstream_model,
+                           net::UpstreamClient& client, metrics::Metrics& metrics,
+                           const net::UpstreamLimits& limits) {
+  if (provider.has_responses_api()) {
+    const providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
+                                   false};
+    auto prepared = provider.prepare_responses(call);
+    if (!prepared) {
+      co_return co_await net::respond_error(exchange.writer, prepared.error());
+    }
+    std::string via;  // the upstream request's Via header (viewed by it)
+    add_forwarding_headers(exchange.request, prepared->request.headers, via);
+    const auto sent_at = std::chrono::steady_clock::now();
+    auto sent = co_await client.send(provider.endpoint(), prepared->request);
+    const auto translator = providers::make_responses_pass_through();
+    co_return co_await relay_answer(exchange, sent, sent_at, provider, *translator, info.stream,
+                                    metrics, limits);
+  }
+  // Usage is asked for in the chat body itself (unless the upstream refuses stream_options), and
+  // the chat translators keep it: the Responses events report it.
+  auto translated = api::responses_to_chat(exchange.request.body, provider.asks_for_usage());
+  if (!translated) {
+    co_return co_await net::respond_error(exchange.writer, translated.error());
+  }
+  auto chat_info = api::inspect_chat_request(translated->chat_body);
+  if (!chat_info) {
+    co_return co_await net::respond_error(exchange.writer, chat_info.error());
+  }
+  chat_info->include_usage = true;
+  const providers::ResponseIdentity identity =
+      providers::new_response_identity(exchange.request_id, std::move(translated->echoed));
+  exchange.request.body = std::move(translated->chat_body);
+  co_await proxy_chat(exchange, *chat_info, provider, upstream_model, client, metrics, limits,
+                      Generation::kChat, &identity);
 }
 
 Task<void> proxy_embeddings(Exchange& exchange, const api::EmbeddingsRequestInfo& info,

@@ -10,6 +10,7 @@
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
+#include "gw/providers/responses.hpp"
 
 namespace gw::proxy {
 
@@ -19,10 +20,20 @@ enum class Generation { kChat, kCompletions };
 // Forwards a validated chat (or legacy completions) request to its provider and relays the answer
 // (streamed event by event when asked). Every failure reaches the client in OpenAI's error
 // format: as a response before anything was sent, as a final SSE error event after.
+// `responses`: the chat request was translated from a Responses request, whose format the answer
+// is translated back to.
 net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& info,
                            const providers::Provider& provider, const std::string& upstream_model,
                            net::UpstreamClient& client, metrics::Metrics& metrics,
-                           const net::UpstreamLimits& limits, Generation kind = Generation::kChat);
+                           const net::UpstreamLimits& limits, Generation kind = Generation::kChat,
+                           const providers::ResponseIdentity* responses = nullptr);
+
+// Forwards a Responses request (`info` from api::inspect_responses_request): spliced to a provider
+// that has the Responses API, else translated to chat and the answer translated back.
+net::Task<void> proxy_responses(net::Exchange& exchange, const api::ChatRequestInfo& info,
+                                const providers::Provider& provider,
+                                const std::string& upstream_model, net::UpstreamClient& client,
+                                metrics::Metrics& metrics, const net::UpstreamLimits& limits);
 
 // Forwards a validated embeddings request to its provider and relays the answer (translated
 // where the provider has its own format), with the same error handling.

@@ -33,9 +33,11 @@ bool interrupted(Exchange& exchange) {
 namespace {
 
 // Ends a stream that cannot complete: one final error event, then the end of the response.
-Task<RelayEnd> fail_stream(Exchange& exchange, const core::Error& error, std::string_view outcome) {
+Task<RelayEnd> fail_stream(Exchange& exchange, providers::ResponseTranslator& translator,
+                           const core::Error& error, std::string_view outcome) {
   exchange.log.outcome = std::string(outcome);
-  co_await exchange.writer.finish_stream(core::sse_error_event(error));
+  const std::string event = translator.final_error_event(error);
+  co_await exchange.writer.finish_stream(event);
   co_return RelayEnd::kUpstreamFailed;
 }
 
@@ -245,7 +247,8 @@ Task<RelayEnd> end_stream(Exchange& exchange, net::UpstreamResponse& upstream,
                           providers::ResponseTranslator& translator, const StreamStep& step,
                           std::string_view upstream_name, UpstreamAccounting& accounting) {
   if (!step.piece) {
-    co_return co_await fail_stream(exchange, step.piece.error(), outcome_of(step.piece.error()));
+    co_return co_await fail_stream(exchange, translator, step.piece.error(),
+                                   outcome_of(step.piece.error()));
   }
   if (step.piece->empty() && translator.relayed_error()) {
     exchange.log.outcome = "upstream_error";
@@ -254,13 +257,13 @@ Task<RelayEnd> end_stream(Exchange& exchange, net::UpstreamResponse& upstream,
   }
   if (step.piece->empty()) {
     co_return co_await fail_stream(
-        exchange,
+        exchange, translator,
         {core::Errc::kUpstreamError,
          fmt::format("upstream {} ended the stream before its terminator", upstream_name)},
         "truncated");
   }
   if (!step.out) {
-    co_return co_await fail_stream(exchange, step.out.error(), "upstream_error");
+    co_return co_await fail_stream(exchange, translator, step.out.error(), "upstream_error");
   }
   // Finished: by the upstream's own error event (its final event, relayed as ours) or by its
   // terminator.
