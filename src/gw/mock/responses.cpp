@@ -238,7 +238,9 @@ net::Task<void> serve_openai_responses(const MockOptions& options, MockStats& st
     core::Error error(core::Errc::kUpstreamStatus,
                       fmt::format("mock-backend failure injected: HTTP {}", status));
     error.status = status;
+    error.type = status >= 500 ? "server_error" : "invalid_request_error";
     error.code = "mock_failure";
+    error.retry_after = options.retry_after;
     co_await exchange.writer.send(net::error_response(error));
     tracker.complete();
     co_return;
