@@ -87,7 +87,12 @@ const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 // direct, nginx, gateway (pass-through and Anthropic translation) and a controller with two
 // workers, all in front of `mock`.
 async function startTargets(mock, common) {
-  const gateway = await startGateway([], { ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k' });
+  // `chatonly/`: the same mock as an OpenAI-compatible server without the Responses API, to which
+  // the gateway translates Responses requests.
+  const gateway = await startGateway([], {
+    ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k',
+    PROVIDER_CHATONLY_BASE_URL: `${mock.url}/v1`,
+  });
   const nginx = await startNginx(mock.port);
   // The commands' default heartbeat and probe periods (the test harness's are much shorter): less
   // background wake-ups to disturb the measurements.
@@ -130,7 +135,7 @@ async function main() {
   const forTtft = await startTargets(ttftMock, common);
   const forSse = await startTargets(wholeMock, common);
   const targets = main.targets;
-  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [], ttft50: [], ttft99: [], burst50: [], eventCpu: [], sseRps: [], sseCpu: [] }]));
+  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [], ttft50: [], ttft99: [], burst50: [], eventCpu: [], sseRps: [], sseCpu: [], responsesSseCpu: [] }]));
   const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
   for (let round = 0; round < cfg.rounds; ++round) {
@@ -168,6 +173,14 @@ async function main() {
       const sse = wrk(st.url, { connections: 64, seconds: cfg.seconds, model: st.model, stream: true });
       r.sseRps.push(sse.rps);
       r.sseCpu.push(((cpuSeconds(st.pid) - sseBefore) * 1e6) / sse.requests);
+      if (name === 'gateway') {
+        // The same streams asked for through the Responses API, translated from the chat stream.
+        const responsesBefore = cpuSeconds(st.pid);
+        const responses = wrk(st.url, {
+          connections: 64, seconds: cfg.seconds, model: 'chatonly/mock-model', stream: true, api: 'responses',
+        });
+        r.responsesSseCpu.push(((cpuSeconds(st.pid) - responsesBefore) * 1e6) / responses.requests);
+      }
       const tt = forTtft.targets[name];
       const s = streamTimings(tt.url, tt.model, cfg.ttftRequests);
       r.ttft50.push(s.ttft50 * 1e6);
@@ -227,6 +240,7 @@ async function main() {
   const cpuRatio = perRound('gateway', 'nginx', 'cpu');
   const sseCpuRatio = perRound('gateway', 'nginx', 'sseCpu');
   const sseTranslationRatio = perRound('gateway (anthropic translation)', 'gateway', 'sseCpu');
+  const responsesStreamRatio = median(results.gateway.responsesSseCpu.map((x, i) => x / results.gateway.sseCpu[i]));
   const rpsRatio = perRound('gateway', 'nginx', 'rps');
   const translationRatio = perRound('gateway (anthropic translation)', 'gateway', 'cpu');
   const clusterCpuRatio = perRound('cluster', 'gateway', 'cpu');
@@ -266,6 +280,7 @@ async function main() {
     ['gateway ÷ direct: throughput at c=64', fmt(g.rps / d.rps, 2)],
     ['gateway ÷ nginx: CPU per stream request (9 events, one upstream write; median of per-round ratios)', fmt(sseCpuRatio, 2)],
     ['translation ÷ pass-through: CPU per stream request (the same streams)', fmt(sseTranslationRatio, 2)],
+    ['Responses translated from chat ÷ chat pass-through: CPU per stream request (the same streams; median of per-round ratios)', `${fmt(responsesStreamRatio, 2)} (${fmt(m.gateway.responsesSseCpu)} µs)`],
     ['user-space instructions per request (callgrind, thousands): nginx / gateway / translation / controller', `${fmt(nginxIr / 1000)} / ${fmt(gatewayIr / 1000)} / ${fmt(translationIr / 1000)} / ${fmt(controllerIr / 1000)}`],
     ['gateway ÷ nginx: user-space instructions per request', fmt(gatewayIr / nginxIr, 2)],
     ['added TTFT p50 vs direct (µs): nginx / gateway / controller → worker', `${fmt(n.ttft50 - d.ttft50)} / ${fmt(g.ttft50 - d.ttft50)} / ${fmt(c.ttft50 - d.ttft50)}`],
@@ -292,7 +307,8 @@ async function main() {
   const measured = rows.flatMap(([label, ...v]) => v.map((x, i) => [`${label} [${i}]`, x]))
     .concat([['instructions nginx', nginxIr], ['instructions gateway', gatewayIr],
       ['instructions translation', translationIr], ['instructions controller', controllerIr],
-      ['held-stream RSS', holdRss], ['idle RSS', idleRss]]);
+      ['held-stream RSS', holdRss], ['idle RSS', idleRss],
+      ['CPU per Responses stream request', m.gateway.responsesSseCpu]]);
   // CPU times come in clock ticks (10 ms): a quick run's may round to 0, never below.
   const missing = measured
     .filter(([label, x]) => !(Number.isFinite(x) && (x > 0 || (x === 0 && label.startsWith('CPU')))))
@@ -367,6 +383,12 @@ ${table}
 | plain JSON CPU per request ≤ 1.2 × nginx | own core ${fmt(cpuIsoRatio, 2)} ×; shared cores ${fmt(cpuRatio, 2)} × | ${cpuRatio <= 1.2 ? 'yes' : 'no'} |
 | Anthropic translation ≤ 1.5 × the pass-through's CPU per request (and instructions) | plain: own core ${fmt(translationIsoRatio, 2)} ×, shared ${fmt(translationRatio, 2)} ×, instructions ${fmt(translationIr / gatewayIr, 2)} ×; streams: ${fmt(sseTranslationRatio, 2)} × | ${translationRatio <= 1.5 && sseTranslationRatio <= 1.5 && translationIr / gatewayIr <= 1.5 ? 'yes' : 'no'} |
 | controller → worker per hop no more than the gateway | see issue #6's row above | |
+
+## Against the targets of issue #16
+
+| target | figure | met |
+|---|---|---|
+| a Responses stream translated from a chat upstream ≤ 1.5 × the CPU of a chat-completions pass-through stream of the same tokens | ${fmt(responsesStreamRatio, 2)} × (${fmt(m.gateway.responsesSseCpu)} vs ${fmt(g.sseCpu)} µs per request: \`POST /v1/responses\` with \`"stream": true\` to \`chatonly/mock-model\`, an OpenAI-compatible provider without the Responses API, against chat streams to \`openai/mock-model\`, both from the whole-stream mock) | ${responsesStreamRatio <= 1.5 ? 'yes' : 'no'} |
 
 Stream instruction counts (callgrind) are measured by \`node bench/instructions.mjs\` (bench/README.md).
 `;

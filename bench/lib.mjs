@@ -71,15 +71,21 @@ http {
 
 // `stream`: the request asks for a stream (the answer is read whole; wrk counts the request when
 // the chunked body has ended).
-export function wrk(url, { connections, seconds, model, core, stream = false }) {
+// `api`: 'chat' (POST /v1/chat/completions) or 'responses' (POST /v1/responses, the same prompt as
+// `input`).
+export function wrk(url, { connections, seconds, model, core, stream = false, api = 'chat' }) {
   const script = path.join(tmpDir('bench-wrk-'), 'post.lua');
+  const prompt = 'Hello there world, how are you today?';
+  const content = api === 'responses'
+    ? `"input":"${prompt}"`
+    : `"messages":[{"role":"user","content":"${prompt}"}]`;
   fs.writeFileSync(script, `wrk.method = "POST"
-wrk.body = '{"model":"${model}","messages":[{"role":"user","content":"Hello there world, how are you today?"}]${stream ? ',"stream":true' : ''}}'
+wrk.body = '{"model":"${model}",${content}${stream ? ',"stream":true' : ''}}'
 wrk.headers["Content-Type"] = "application/json"
 `);
   const threads = connections > 1 && core === undefined ? '2' : '1';
   const command = [...(core !== undefined ? ['taskset', '-c', core] : []), 'wrk', '-t', threads, '-c', String(connections),
-    '-d', `${seconds}s`, '--latency', '-s', script, `${url}/v1/chat/completions`];
+    '-d', `${seconds}s`, '--latency', '-s', script, `${url}/v1/${api === 'responses' ? 'responses' : 'chat/completions'}`];
   const out = execFileSync(command[0], command.slice(1)).toString();
   const ms = (re) => {
     const m = /([\d.]+)(us|ms|s|m)\b/.exec(re.exec(out)?.[1] ?? '');

@@ -79,6 +79,7 @@ inline void normalise(json::value& v) {
   if (v.is_object()) {
     v.as_object().erase("id");
     v.as_object().erase("created");
+    v.as_object().erase("completed_at");  // a Responses object's: the clock's
     for (auto& [key, child] : v.as_object()) {
       normalise(child);
     }

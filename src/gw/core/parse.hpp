@@ -34,7 +34,7 @@ std::string ascii_lower(std::string_view text);
 // stays short because the key's letters are common: both cost a few times more.
 class Substring {
  public:
-  Substring(std::string_view needle, char anchor)
+  constexpr Substring(std::string_view needle, char anchor)
       : needle_(needle), anchor_(anchor), at_(needle.find(anchor)) {
     assert(at_ != std::string_view::npos && "the anchor must be a byte of the needle");
   }

@@ -210,10 +210,10 @@ json::object response_object(const ResponsesRequest& request, std::string_view s
 // Numbers each event of one stream, as OpenAI does.
 class EventWriter {
  public:
-  std::string operator()(std::string_view type, json::object fields) {
+  std::string operator()(std::string_view type, const json::object& fields) {
     json::object event{{"type", type}, {"sequence_number", sequence_++}};
-    for (auto& [key, value] : fields) {
-      event[key] = std::move(value);
+    for (const auto& [key, value] : fields) {
+      event[key] = value;
     }
     return fmt::format("event: {}\ndata: {}\n\n", type, json::serialize(event));
   }
@@ -303,16 +303,13 @@ net::Task<void> serve_openai_responses(const MockOptions& options, MockStats& st
   }
   EventStream stream(options, exchange.writer);
   EventWriter event;
-  std::vector<std::string> opening{
-      event("response.created",
-            {{"response", response_object(request, "in_progress", {}, nullptr)}}),
-      event("response.in_progress",
-            {{"response", response_object(request, "in_progress", {}, nullptr)}})};
-  // Each group of events is sent in order; content deltas are paced (--token-delay-ms).
+  // The events in order, each marked when it is content (paced by --token-delay-ms).
   std::vector<std::pair<std::string, bool>> events;
-  for (auto& opened : opening) {
-    events.emplace_back(std::move(opened), false);
-  }
+  events.reserve(tokens.size() + 4 * request.calls.size() + 8);
+  const json::object in_progress{
+      {"response", response_object(request, "in_progress", {}, nullptr)}};
+  events.emplace_back(event("response.created", in_progress), false);
+  events.emplace_back(event("response.in_progress", in_progress), false);
   if (request.calls.empty()) {
     const json::object part{{"type", "output_text"}, {"text", ""}, {"annotations", json::array()}};
     events.emplace_back(event("response.output_item.added",

@@ -14,8 +14,8 @@ namespace gw::providers {
 namespace {
 
 // Anchored on a byte rare in chunks ("logprobs" has the only g of the usual keys).
-const core::Substring kUsageKey(R"("usage":{)", 'g');
-const core::Substring kNoChoices(R"("choices":[])", '[');
+constexpr core::Substring kUsageKey(R"("usage":{)", 'g');
+constexpr core::Substring kNoChoices(R"("choices":[])", '[');
 
 class PassThrough final : public ResponseTranslator {
  public:

@@ -264,19 +264,23 @@ class ResponsesFromChat final : public ResponseTranslator {
     out_.clear();
     sse_.feed_events(*chat, [&](const net::SseEvent& event) { on_chat_event(event.data); });
     if (failure_) {
+      // The events made before the broken one stay in out_: final_error_event() sends them first,
+      // so that the client's sequence numbers have no gap.
       return tl::unexpected(*failure_);
     }
     return std::string_view(out_);
   }
 
   bool finished() const override { return closed_ && chat_->finished(); }
-  bool relayed_error() const override { return chat_->relayed_error(); }
+  bool relayed_error() const override { return upstream_failed_ || chat_->relayed_error(); }
   const core::Error* stream_error() const override { return chat_->stream_error(); }
   api::Usage usage() const override { return usage_.known ? usage_.counts() : chat_->usage(); }
   size_t buffered() const override { return chat_->buffered() + sse_.buffered(); }
 
   std::string final_error_event(const core::Error& error) override {
-    out_.clear();
+    if (!failure_) {
+      out_.clear();
+    }
     if (!closed_) {
       fail(error);
     }
@@ -304,6 +308,7 @@ class ResponsesFromChat final : public ResponseTranslator {
       core::Error failed(core::Errc::kUpstreamError, std::string(text_at(error, "message")));
       failed.code = text_at(error, "code");
       fail(failed);
+      upstream_failed_ = true;
       return;
     }
     dom::element usage;
@@ -520,13 +525,14 @@ class ResponsesFromChat final : public ResponseTranslator {
   int64_t sequence_ = 0;
   bool started_ = false;
   bool closed_ = false;
+  bool upstream_failed_ = false;  // the chat stream's own error event ended the response
 };
 
 // The terminal events of a Responses stream; anchored on a byte each has and few others.
-const core::Substring kCompleted(R"("type":"response.completed")", 'c');
-const core::Substring kIncomplete(R"("type":"response.incomplete")", 'i');
-const core::Substring kFailed(R"("type":"response.failed")", 'f');
-const core::Substring kError(R"("type":"error")", 'o');
+constexpr core::Substring kCompleted(R"("type":"response.completed")", 'c');
+constexpr core::Substring kIncomplete(R"("type":"response.incomplete")", 'i');
+constexpr core::Substring kFailed(R"("type":"response.failed")", 'f');
+constexpr core::Substring kError(R"("type":"error")", 'o');
 
 class ResponsesPassThrough final : public ResponseTranslator {
  public:
@@ -572,7 +578,10 @@ class ResponsesPassThrough final : public ResponseTranslator {
                         event.data.starts_with(R"({"error")"))) {
         failure_ = reported_failure(event.data);
       }
-      if (failed || kCompleted.in(event.data) || kIncomplete.in(event.data)) {
+      // Some servers end the stream with chat's [DONE] as well (after the terminal event):
+      // nothing follows it either.
+      if (failed || kCompleted.in(event.data) || kIncomplete.in(event.data) ||
+          event.data == "[DONE]") {
         if (auto counts = read_responses_usage(event.data)) {
           usage_ = *counts;
         }

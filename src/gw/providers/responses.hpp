@@ -29,7 +29,8 @@ std::unique_ptr<ResponseTranslator> make_responses_from_chat(
 
 // Relays an upstream's own Responses answer unchanged (OpenAI, Azure, a worker): a body checked to
 // be a JSON object, or a stream cut at event boundaries that finishes with its terminal event
-// (response.completed, response.incomplete, response.failed or error); usage read on the way.
+// (response.completed, response.incomplete or response.failed; or a [DONE], which some servers
+// add); usage read on the way. An error event or response.failed is the stream's error.
 std::unique_ptr<ResponseTranslator> make_responses_pass_through();
 
 // The "usage" of a Responses object (input_tokens, output_tokens) as token counts.

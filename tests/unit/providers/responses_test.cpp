@@ -276,5 +276,39 @@ TEST(ResponsesPassThrough, ChecksAPlainAnswerAndReadsItsUsage) {
   EXPECT_EQ(relay->completion_usage()->completion_tokens, 5);
 }
 
+// fuzz/corpus/responses/crash-events-before-a-broken-chunk: the events made before a chunk that
+// is not JSON went out with the final events, so that the sequence numbers have no gap.
+TEST(ResponsesFromChat, EventsBeforeABrokenChunkGoOutWithTheFinalEvents) {
+  auto relay = translator();
+  auto out = relay->feed(chunk(R"({"content":"a"})") + "data: {not json\n\n");
+  ASSERT_FALSE(out.has_value());
+  const auto events = events_of(relay->final_error_event(out.error()));
+  EXPECT_EQ(events.front().name, "response.created");
+  EXPECT_EQ(events.back().name, "response.failed");
+}
+
+// fuzz/corpus/responses/crash-error-member-in-a-chunk: a chunk whose error is not at its start
+// fails the response as the upstream's own error event does.
+TEST(ResponsesFromChat, AnErrorMemberAnywhereInAChunkIsTheUpstreamsError) {
+  auto relay = translator();
+  auto out = relay->feed("data: {\"id\":\"c\",\"error\":{\"message\":\"late\"}}\n\n");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(relay->relayed_error());
+  EXPECT_EQ(events_of(*out).back().name, "response.failed");
+  EXPECT_TRUE(relay->final_error_event(core::Error(core::Errc::kUpstreamError, "x")).empty());
+}
+
+// fuzz/corpus/responses/crash-done-without-terminal-event: a [DONE] ends a relayed Responses
+// stream, as chat's does.
+TEST(ResponsesPassThrough, DoneEndsTheStream) {
+  auto relay = make_responses_pass_through();
+  const std::string stream = "data: {\"type\":\"response.created\"}\n\ndata: [DONE]\n\n";
+  const std::string fed = stream + "data: {\"after\":1}\n\n";  // the output views it
+  auto out = relay->feed(fed);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out, stream);
+  EXPECT_TRUE(relay->finished());
+}
+
 }  // namespace
 }  // namespace gw::providers
