@@ -6,6 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateObject, jsonSchema } from 'ai';
 
 import { startGateway, startMock, waitForModel } from '../lib/harness.mjs';
 import { TOOLS, assembleToolCalls } from '../lib/tools.mjs';
@@ -152,6 +154,27 @@ describe('every provider dialect through the OpenAI SDK', () => {
       assert.equal(plain.choices[0].message.tool_calls.length, 1);
     });
   }
+
+  test('anthropic: structured output, as chat.completions.parse and the AI SDK\'s generateObject ask for it', async () => {
+    const schema = {
+      type: 'object', properties: { query: { type: 'string' } }, required: ['query'], additionalProperties: false,
+    };
+    const parsed = await openai.chat.completions.parse({
+      model: 'anthropic/mock-model',
+      messages: [{ role: 'user', content: 'Lyon weather' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'search', schema, strict: true } },
+    });
+    assert.deepEqual(parsed.choices[0].message.parsed, { query: 'Lyon weather' });
+    assert.equal(parsed.choices[0].finish_reason, 'stop');
+
+    const { object, finishReason } = await generateObject({
+      model: createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k' }).chat('anthropic/mock-model'),
+      schema: jsonSchema(schema),
+      prompt: 'Nice weather',
+    });
+    assert.deepEqual(object, { query: 'Nice weather' });
+    assert.equal(finishReason, 'stop');
+  });
 
   test('anthropic: fields it cannot express are refused by name (BadRequestError)', async () => {
     for (const [field, extra] of [['n', { n: 2 }], ['seed', { seed: 7 }], ['logprobs', { logprobs: true }]]) {

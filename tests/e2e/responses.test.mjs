@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
+import { generateObject, generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 
 import {
   mockStats, startController, startGateway, startMock, startWorker, waitForModel, waitForWorkers,
@@ -157,6 +157,17 @@ describe('Responses API with the SDKs through server', () => {
       await aiToolLoop(aiModel(gw, model));
     });
   }
+
+  test('the AI SDK\'s generateObject through the Responses API (text.format json_schema) → anthropic', async () => {
+    const { object } = await generateObject({
+      model: aiModel(gw, 'anthropic/gpt-x'),
+      schema: jsonSchema({ type: 'object', properties: { query: { type: 'string' } }, required: ['query'], additionalProperties: false }),
+      prompt: 'structured please',
+    });
+    assert.deepEqual(object, { query: 'structured please' });
+    const sent = JSON.parse((await mockStats(mock)).last_request.body);
+    assert.equal(sent.tool_choice.name, 'json_response');
+  });
 
   test('the AI SDK\'s token limit arrives as finishReason length (translated)', async () => {
     const result = await generateText({

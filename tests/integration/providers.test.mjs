@@ -119,10 +119,39 @@ describe('anthropic failures', () => {
 
   test('a field anthropic cannot express is a 400 naming it, and nothing is sent', async () => {
     const gw = await setup([]);
-    const res = await postChat(gw, chatBody('anthropic/claude-x', 'hi', { response_format: { type: 'json_object' } }));
+    const res = await postChat(gw, chatBody('anthropic/claude-x', 'hi', { seed: 3 }));
     assert.equal(res.status, 400);
-    assert.equal((await res.json()).error.param, 'response_format');
+    assert.equal((await res.json()).error.param, 'seed');
     assert.equal((await mockStats(gw.mock)).requests, 0);
+  });
+
+  test('response_format json_schema: a forced tool upstream, its input as the content, plain and streamed', async () => {
+    const gw = await setup([]);
+    const schema = { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] };
+    const responseFormat = { type: 'json_schema', json_schema: { name: 'search', schema, strict: true } };
+    const res = await postChat(gw, chatBody('anthropic/claude-x', 'find cats', { response_format: responseFormat }));
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual(JSON.parse(body.choices[0].message.content), { query: 'find cats' });
+    assert.equal(body.choices[0].message.tool_calls, undefined);
+    assert.equal(body.choices[0].finish_reason, 'stop');
+    const sent = JSON.parse((await mockStats(gw.mock)).last_request.body);
+    assert.deepEqual(sent.tools.map((t) => [t.name, t.input_schema]), [['json_response', schema]]);
+    assert.deepEqual(sent.tool_choice, { type: 'tool', name: 'json_response', disable_parallel_tool_use: true });
+
+    const streamed = await postChat(gw, chatBody('anthropic/claude-x', 'find dogs', { response_format: { type: 'json_object' }, stream: true }));
+    const { events } = await collectSse(streamed);
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
+    assert.ok(chunks.every((c) => c.choices[0].delta.tool_calls === undefined));
+    assert.deepEqual(JSON.parse(chunks.map((c) => c.choices[0].delta.content ?? '').join('')), { query: 'find dogs' });
+    assert.equal(chunks.at(-1).choices[0].finish_reason, 'stop');
+
+    const conflict = await postChat(gw, chatBody('anthropic/claude-x', 'x', {
+      response_format: { type: 'json_object' }, tools: [{ type: 'function', function: { name: 'f' } }],
+    }));
+    assert.equal(conflict.status, 400);
+    assert.equal((await conflict.json()).error.param, 'response_format');
   });
 });
 

@@ -37,13 +37,24 @@ class AnthropicProvider final : public Provider {
   AnthropicOptions options_;
 };
 
+// The tool through which Anthropic answers a request for JSON (response_format json_schema or
+// json_object): forced, its input becomes the message content.
+inline constexpr std::string_view kJsonResponseTool = "json_response";
+
+// Whether a chat body asks for a JSON answer (response_format json_schema or json_object).
+bool asks_for_json(const std::string& body);
+
 // The translation itself, exposed for golden-file tests.
 tl::expected<boost::json::object, core::Error> anthropic_request_from_openai(
     const boost::json::object& openai, std::string_view upstream_model, int64_t default_max_tokens);
 // `usage`, when given, receives the token counts (as OpenAI counts them) of a translated reply.
-tl::expected<std::string, core::Error> openai_completion_from_anthropic(
-    std::string_view body, api::Usage* usage = nullptr);
-std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage);
+// With `json_answer`, the kJsonResponseTool call is the answer: its input is the content and the
+// finish reason "stop".
+tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body,
+                                                                        api::Usage* usage = nullptr,
+                                                                        bool json_answer = false);
+std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage,
+                                                                     bool json_answer = false);
 // Anthropic's error type -> HTTP status the client gets (529 overloaded -> 503).
 int anthropic_error_status(std::string_view type, int upstream_status);
 // An Anthropic error (an error response's, or a stream's `error` event with status 200) as the

@@ -67,8 +67,20 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
   return prepared;
 }
 
+bool asks_for_json(const std::string& body) {
+  // The common case, no response_format at all, without a parse.
+  if (body.find("\"response_format\"") == std::string::npos) {
+    return false;
+  }
+  auto request = api::parse_request_object(body);
+  const auto* format = request ? request->if_contains("response_format") : nullptr;
+  const auto* type =
+      format != nullptr && format->is_object() ? format->as_object().if_contains("type") : nullptr;
+  return type != nullptr && (*type == "json_schema" || *type == "json_object");
+}
+
 std::unique_ptr<ResponseTranslator> AnthropicProvider::translator(const ChatCall& call) const {
-  return make_anthropic_stream_translator(call.info.include_usage);
+  return make_anthropic_stream_translator(call.info.include_usage, asks_for_json(call.body));
 }
 
 core::Error AnthropicProvider::map_error(int status, std::string_view body,

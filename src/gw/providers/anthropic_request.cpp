@@ -291,6 +291,59 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
   return {};
 }
 
+// response_format json_schema / json_object as Anthropic's way to a JSON answer: one tool, forced,
+// whose input schema is the schema (any object for json_object); the response translator turns
+// its input into the message content. The client's own tools would compete with it: refused.
+tl::expected<void, Error> force_json_tool(const json::object& format, const json::object& in,
+                                          json::object& out) {
+  for (const std::string_view key : {"tools", "tool_choice"}) {
+    if (const auto* value = in.if_contains(key);
+        value != nullptr && !value->is_null() &&
+        !(value->is_array() && value->as_array().empty())) {
+      return tl::unexpected(invalid(
+          fmt::format("response_format json_schema/json_object cannot be combined with '{}' on the "
+                      "anthropic provider, which answers in JSON through a tool of its own",
+                      key),
+          "response_format"));
+    }
+  }
+  json::object tool{{"name", kJsonResponseTool}};
+  json::value schema = json::object{{"type", "object"}};
+  std::string description = "Give the answer as this tool's input: a JSON object";
+  if (format.at("type") == "json_schema") {
+    const auto* spec = format.if_contains("json_schema");
+    if (spec == nullptr || !spec->is_object()) {
+      return tl::unexpected(invalid("response_format json_schema needs a 'json_schema' object",
+                                    "response_format.json_schema"));
+    }
+    const auto& fields = spec->as_object();
+    if (const auto* given = fields.if_contains("schema"); given != nullptr && !given->is_null()) {
+      const auto* type = given->is_object() ? given->as_object().if_contains("type") : nullptr;
+      if (!given->is_object() || (type != nullptr && *type != "object")) {
+        return tl::unexpected(invalid(
+            "the anthropic provider answers in JSON through a tool, whose input must be an object: "
+            "the schema's type must be 'object'",
+            "response_format.json_schema.schema"));
+      }
+      schema = *given;
+    }
+    if (const auto* name = fields.if_contains("name"); name != nullptr && name->is_string()) {
+      description += fmt::format(" ({})", std::string_view(name->as_string()));
+    }
+    if (const auto* text = fields.if_contains("description");
+        text != nullptr && text->is_string()) {
+      description += ": ";
+      description += text->as_string();
+    }
+  }
+  tool["description"] = description;
+  tool["input_schema"] = std::move(schema);
+  out["tools"] = json::array{std::move(tool)};
+  out["tool_choice"] = json::object{
+      {"type", "tool"}, {"name", kJsonResponseTool}, {"disable_parallel_tool_use", true}};
+  return {};
+}
+
 bool is_zero(const json::value& v) {
   return v.is_null() || (v.is_number() && v.to_number<double>() == 0.0);
 }
@@ -302,6 +355,7 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
   json::object out;
   out["model"] = upstream_model;
   int64_t max_tokens = default_max_tokens;
+  const json::object* json_format = nullptr;  // response_format json_schema or json_object
   for (const auto& [key, value] : openai) {
     if (key == "model" || key == "messages" || key == "tools" || key == "tool_choice" ||
         key == "parallel_tool_calls" || key == "stream_options") {
@@ -364,8 +418,9 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
       }
     } else if (key == "response_format") {
       const auto* type = value.is_object() ? value.as_object().if_contains("type") : nullptr;
-      if (!value.is_null() &&
-          !(type != nullptr && type->is_string() && type->as_string() == "text")) {
+      if (type != nullptr && (*type == "json_schema" || *type == "json_object")) {
+        json_format = &value.as_object();
+      } else if (!value.is_null() && !(type != nullptr && *type == "text")) {
         return tl::unexpected(unsupported("response_format"));
       }
     } else if (key == "logit_bias" || key == "metadata") {
@@ -383,7 +438,11 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
   if (auto messages = translate_messages(openai.at("messages").as_array(), out); !messages) {
     return tl::unexpected(messages.error());
   }
-  if (auto tools = translate_tools(openai, out); !tools) {
+  if (json_format != nullptr) {
+    if (auto forced = force_json_tool(*json_format, openai, out); !forced) {
+      return tl::unexpected(forced.error());
+    }
+  } else if (auto tools = translate_tools(openai, out); !tools) {
     return tl::unexpected(tools.error());
   }
   return out;

@@ -164,11 +164,12 @@ std::optional<CompactDelta> compact_delta(std::string_view data) {
 
 class AnthropicStream final : public ResponseTranslator {
  public:
-  explicit AnthropicStream(bool include_usage) : include_usage_(include_usage) {}
+  AnthropicStream(bool include_usage, bool json_answer)
+      : include_usage_(include_usage), json_answer_(json_answer) {}
 
   tl::expected<std::string, core::Error> complete(std::string body) override {
     api::Usage counts;
-    auto translated = openai_completion_from_anthropic(body, &counts);
+    auto translated = openai_completion_from_anthropic(body, &counts, json_answer_);
     if (translated) {
       completion_usage_ = counts;
     }
@@ -221,7 +222,10 @@ class AnthropicStream final : public ResponseTranslator {
         usage_.merge(*usage);
       }
       const auto delta = object_at(event, "delta");
-      emit_delta("{}", finish_reason_from_anthropic(delta ? text_at(*delta, "stop_reason") : ""));
+      const std::string_view stop = delta ? text_at(*delta, "stop_reason") : "";
+      // The JSON answer's tool call ends the answer: a stop, not a call for the client to make.
+      emit_delta("{}", json_answer_ && stop == "tool_use" ? std::string_view("stop")
+                                                          : finish_reason_from_anthropic(stop));
     } else if (type == "message_stop") {
       message_stop();
     } else if (type == "error") {
@@ -281,6 +285,12 @@ class AnthropicStream final : public ResponseTranslator {
       }
       return;
     }
+    if (json_answer_ && text_at(*block, "name") == kJsonResponseTool) {
+      // Its input streams as the message's content.
+      json_block_ = int_at(event, "index");
+      json_sent_ = false;
+      return;
+    }
     const int64_t tool_index = next_tool_index_++;
     tool_index_by_block_[int_at(event, "index")] = tool_index;
     tool_without_arguments_.insert(tool_index);
@@ -323,6 +333,13 @@ class AnthropicStream final : public ResponseTranslator {
   }
 
   void block_stop(int64_t index) {
+    if (json_block_ == index) {
+      json_block_.reset();
+      if (!json_sent_) {
+        emit_delta(R"({"content":"{}"})");  // an empty input still answers valid JSON
+      }
+      return;
+    }
     // A tool called without arguments streams no fragment (or an empty one); the client must
     // still assemble valid JSON, as the non-streamed "{}".
     auto it = tool_index_by_block_.find(index);
@@ -341,6 +358,14 @@ class AnthropicStream final : public ResponseTranslator {
   }
 
   tl::expected<void, core::Error> on_delta(const CompactDelta& delta) {
+    if (delta.tool_input && json_block_ == delta.index) {
+      if (delta.token != R"("")") {
+        json_sent_ = true;
+        delta_.assign(R"({"content":)").append(delta.token).append("}");
+        emit_delta(delta_);
+      }
+      return {};
+    }
     if (!delta.tool_input) {
       delta_.assign(R"({"content":)").append(delta.token).append("}");
       emit_delta(delta_);
@@ -389,6 +414,9 @@ class AnthropicStream final : public ResponseTranslator {
   }
 
   bool include_usage_;
+  bool json_answer_;                   // the kJsonResponseTool call is the answer (content)
+  std::optional<int64_t> json_block_;  // the block of that call, while it streams
+  bool json_sent_ = false;             // some of its input has been sent
   net::SseParser parser_;
   std::string out_;
   ChunkWriter chunks_;
@@ -473,7 +501,8 @@ core::Error anthropic_error(int status, std::string type, std::string message,
 }
 
 tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body,
-                                                                        api::Usage* counts) {
+                                                                        api::Usage* counts,
+                                                                        bool json_answer) {
   auto parsed = parse_object(body, "a response");
   if (!parsed) {
     return tl::unexpected(parsed.error());
@@ -482,7 +511,8 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
   // The reply is written as text, not built as a JSON tree and serialised: that took more
   // instructions than the rest of the request.
   std::string text;
-  std::string tool_calls;  // the elements of message.tool_calls, comma-separated
+  std::string tool_calls;      // the elements of message.tool_calls, comma-separated
+  bool json_answered = false;  // the JSON answer's tool call gave the content
   if (dom::array content; message["content"].get(content) == simdjson::SUCCESS) {
     for (dom::element element : content) {
       dom::object block;
@@ -492,6 +522,11 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
       const std::string_view type = text_at(block, "type");
       if (type == "text") {
         text += text_at(block, "text");
+      } else if (type == "tool_use" && json_answer && text_at(block, "name") == kJsonResponseTool) {
+        dom::element input;
+        text += block["input"].get(input) == simdjson::SUCCESS ? simdjson::minify(input)
+                                                               : std::string("{}");
+        json_answered = true;
       } else if (type == "tool_use") {
         dom::element input;
         tool_calls += tool_calls.empty() ? R"({"id":")" : R"(,{"id":")";
@@ -535,15 +570,18 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
     out += ']';
   }
   out += R"(},"logprobs":null,"finish_reason":")";
-  out += finish_reason_from_anthropic(text_at(message, "stop_reason"));
+  const std::string_view stop = text_at(message, "stop_reason");
+  out += json_answered && stop == "tool_use" ? std::string_view("stop")
+                                             : finish_reason_from_anthropic(stop);
   out += R"("}],"usage":)";
   out += usage.to_openai();
   out += '}';
   return out;
 }
 
-std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage) {
-  return std::make_unique<AnthropicStream>(include_usage);
+std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage,
+                                                                     bool json_answer) {
+  return std::make_unique<AnthropicStream>(include_usage, json_answer);
 }
 
 }  // namespace gw::providers

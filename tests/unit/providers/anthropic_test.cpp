@@ -155,24 +155,21 @@ TEST(AnthropicRequest, MistypedUserAndParallelToolCallsAreRejectedNotDropped) {
 }
 
 TEST(AnthropicRequest, WhatAnthropicCannotExpressIsRejectedByName) {
-  for (
-      const auto& [field, body] : std::vector<std::pair<std::string, std::string>>{
-          {"n", R"("n":2)"},
-          {"seed", R"("seed":1)"},
-          {"logprobs", R"("logprobs":true)"},
-          {"top_logprobs", R"("top_logprobs":2)"},
-          {"frequency_penalty", R"("frequency_penalty":0.5)"},
-          {"presence_penalty", R"("presence_penalty":1)"},
-          {"logit_bias", R"("logit_bias":{"50256":-100})"},
-          {"response_format", R"("response_format":{"type":"json_object"})"},
-          {"response_format",
-           R"("response_format":{"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"}}})"},
-          {"store", R"("store":true)"},
-          {"metadata", R"("metadata":{"a":1})"},
-          {"temperature", R"("temperature":1.5)"},
-          {"audio", R"("audio":{"voice":"alloy"})"},
-          {"some_new_field", R"("some_new_field":1)"},
-      }) {
+  for (const auto& [field, body] : std::vector<std::pair<std::string, std::string>>{
+           {"n", R"("n":2)"},
+           {"seed", R"("seed":1)"},
+           {"logprobs", R"("logprobs":true)"},
+           {"top_logprobs", R"("top_logprobs":2)"},
+           {"frequency_penalty", R"("frequency_penalty":0.5)"},
+           {"presence_penalty", R"("presence_penalty":1)"},
+           {"logit_bias", R"("logit_bias":{"50256":-100})"},
+           {"response_format", R"("response_format":{"type":"grammar"})"},
+           {"store", R"("store":true)"},
+           {"metadata", R"("metadata":{"a":1})"},
+           {"temperature", R"("temperature":1.5)"},
+           {"audio", R"("audio":{"voice":"alloy"})"},
+           {"some_new_field", R"("some_new_field":1)"},
+       }) {
     auto out =
         translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + body + "}");
     ASSERT_FALSE(out.has_value()) << field;
@@ -269,8 +266,9 @@ struct StreamResult {
   std::string raw;
 };
 
-StreamResult run_stream(const std::string& transcript, size_t piece_size, bool include_usage) {
-  auto translator = make_anthropic_stream_translator(include_usage);
+StreamResult run_stream(const std::string& transcript, size_t piece_size, bool include_usage,
+                        bool json_answer = false) {
+  auto translator = make_anthropic_stream_translator(include_usage, json_answer);
   StreamResult result;
   for (size_t i = 0; i < transcript.size(); i += piece_size) {
     auto out = translator->feed(std::string_view(transcript).substr(i, piece_size));
@@ -432,6 +430,108 @@ TEST(AnthropicStream, ToolWithoutArgumentsStillAssemblesToAnObject) {
   EXPECT_EQ(arguments, "{}");
   // A null count in message_delta does not erase what message_start said (here: nothing).
   EXPECT_EQ(result.chunks.back().at("usage").at("completion_tokens"), 3);
+}
+
+TEST(AnthropicRequest, JsonSchemaBecomesOneForcedToolWithTheSchema) {
+  const auto out = translated(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":)"
+      R"("json_schema","json_schema":{"name":"weather","description":"Today's weather.",)"
+      R"("schema":{"type":"object","properties":{"t":{"type":"number"}}},"strict":true}}})");
+  EXPECT_EQ(
+      out.at("tools"),
+      json::parse(R"([{"name":"json_response","description":"Give the answer as this )"
+                  R"(tool's input: a JSON object (weather): Today's weather.",)"
+                  R"("input_schema":{"type":"object","properties":{"t":{"type":"number"}}}}])"));
+  EXPECT_EQ(out.at("tool_choice"), json::parse(R"({"type":"tool","name":"json_response",)"
+                                               R"("disable_parallel_tool_use":true})"));
+  const auto any = translated(
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}})");
+  EXPECT_EQ(any.at("tools").at(0).at("input_schema"), json::parse(R"({"type":"object"})"));
+  // A client's tool list that is empty competes with nothing.
+  translated(R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[],)"
+             R"("response_format":{"type":"json_object"}})");
+}
+
+TEST(AnthropicRequest, JsonAnswerWithToolsOrANonObjectSchemaIsRefusedByName) {
+  for (
+      const auto& [body, param] : std::vector<std::pair<std::string, std::string>>{
+          {R"("tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_object"})",
+           "response_format"},
+          {R"("tool_choice":"required","response_format":{"type":"json_object"})",
+           "response_format"},
+          {R"("response_format":{"type":"json_schema","json_schema":{"name":"l","schema":{"type":"array"}}})",
+           "response_format.json_schema.schema"},
+          {R"("response_format":{"type":"json_schema"})", "response_format.json_schema"},
+      }) {
+    auto out =
+        translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + body + "}");
+    ASSERT_FALSE(out.has_value()) << body;
+    EXPECT_EQ(out.error().param, param) << body;
+  }
+}
+
+TEST(AsksForJson, ReadsTheResponseFormatType) {
+  EXPECT_TRUE(asks_for_json(R"({"response_format":{"type":"json_schema","json_schema":{}}})"));
+  EXPECT_TRUE(asks_for_json(R"({"response_format":{"type":"json_object"}})"));
+  EXPECT_FALSE(asks_for_json(R"({"response_format":{"type":"text"}})"));
+  EXPECT_FALSE(asks_for_json(R"({"messages":[{"role":"user","content":"\"response_format\""}]})"));
+}
+
+const std::string kJsonAnswerTranscript =
+    "event: message_start\ndata: "
+    "{\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\"}}\n\n"
+    "event: content_block_start\ndata: "
+    "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\","
+    "\"id\":\"t0\",\"name\":\"json_response\",\"input\":{}}}\n\n"
+    "event: content_block_delta\ndata: "
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\","
+    "\"partial_json\":\"{\\\"t\\\": \"}}\n\n"
+    "event: content_block_delta\ndata: "
+    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\","
+    "\"partial_json\":\"21}\"}}\n\n"
+    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+    "event: message_delta\ndata: "
+    "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_"
+    "tokens\":5}}\n\n"
+    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+
+TEST(AnthropicStream, TheJsonAnswersToolInputStreamsAsContentAndStops) {
+  for (size_t piece : {1u, 9u, 100000u}) {
+    auto result = run_stream(kJsonAnswerTranscript, piece, false, true);
+    ASSERT_TRUE(result.done);
+    std::string content;
+    std::string finish;
+    for (const auto& c : result.chunks) {
+      const auto& choice = c.at("choices").as_array()[0].as_object();
+      const auto& delta = choice.at("delta").as_object();
+      EXPECT_EQ(delta.if_contains("tool_calls"), nullptr);
+      if (const auto* text = delta.if_contains("content")) {
+        content += text->as_string();
+      }
+      if (choice.at("finish_reason").is_string()) {
+        finish = choice.at("finish_reason").as_string();
+      }
+    }
+    EXPECT_EQ(content, R"({"t": 21})") << piece;
+    EXPECT_EQ(finish, "stop");
+  }
+  // Without a JSON answer asked for, the same stream is a tool call.
+  auto plain = run_stream(kJsonAnswerTranscript, 100000, false, false);
+  EXPECT_NE(plain.chunks[1].at("choices").at(0).at("delta").as_object().if_contains("tool_calls"),
+            nullptr);
+}
+
+TEST(AnthropicResponse, TheJsonAnswersToolInputIsTheContent) {
+  const std::string body =
+      R"({"id":"m","model":"c","stop_reason":"tool_use","content":[{"type":"tool_use","id":"t",)"
+      R"("name":"json_response","input":{"t":21,"ok":true}}],"usage":{"input_tokens":1,"output_tokens":2}})";
+  auto out = openai_completion_from_anthropic(body, nullptr, true);
+  ASSERT_TRUE(out.has_value());
+  const auto choice = json::parse(*out).at("choices").at(0);
+  EXPECT_EQ(json::parse(choice.at("message").at("content").as_string()),
+            json::parse(R"({"t":21,"ok":true})"));
+  EXPECT_EQ(choice.at("message").as_object().if_contains("tool_calls"), nullptr);
+  EXPECT_EQ(choice.at("finish_reason"), "stop");
 }
 
 TEST(AnthropicStream, UnicodeSplitAcrossPieces) {
