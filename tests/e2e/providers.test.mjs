@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateObject, jsonSchema } from 'ai';
+import { generateObject, generateText, jsonSchema, tool } from 'ai';
 
 import { startGateway, startMock, waitForModel } from '../lib/harness.mjs';
 import { TOOLS, assembleToolCalls } from '../lib/tools.mjs';
@@ -144,16 +144,44 @@ describe('every provider dialect through the OpenAI SDK', () => {
         messages: [{ role: 'user', content: 'Rome' }],
       }).catch((err) => err);
       // docs/providers.md: passed on (OpenAI, Azure), translated to disable_parallel_tool_use
-      // (Anthropic), refused by name where the provider has no way to say it (Ollama).
-      if (dialect.name === 'ollama') {
-        assert.ok(plain instanceof OpenAI.BadRequestError, String(plain));
-        assert.equal(plain.param, 'parallel_tool_calls');
-        return;
-      }
+      // (Anthropic), the first call kept (Ollama, which cannot be told).
       assert.ok(!(plain instanceof Error), String(plain));
       assert.equal(plain.choices[0].message.tool_calls.length, 1);
+      assert.equal(plain.choices[0].message.tool_calls[0].function.name, 'get_weather');
     });
   }
+
+  test('ollama: tool_choice required and a named function are kept (output constrained to the call)', async () => {
+    const messages = [{ role: 'user', content: 'Oslo' }];
+    const required = await openai.chat.completions.create({ model: 'ollama/mock-model', messages, tools: TOOLS, tool_choice: 'required' });
+    assert.deepEqual(required.choices[0].message.tool_calls.map((c) => c.function.name), ['get_weather']);
+    assert.equal(required.choices[0].finish_reason, 'tool_calls');
+    const named = await openai.chat.completions.create({
+      model: 'ollama/mock-model', messages, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_time' } },
+    });
+    const call = named.choices[0].message.tool_calls[0];
+    assert.equal(call.function.name, 'get_time');
+    assert.deepEqual(JSON.parse(call.function.arguments), { query: 'Oslo' });
+
+    const stream = await openai.chat.completions.create({
+      model: 'ollama/mock-model', messages, tools: TOOLS, tool_choice: { type: 'function', function: { name: 'get_time' } }, stream: true,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    assert.deepEqual(assembleToolCalls(chunks).map((c) => [c.name, JSON.parse(c.arguments)]), [['get_time', { query: 'Oslo' }]]);
+
+    // The AI SDK's toolChoice, through the chat API.
+    const result = await generateText({
+      model: createOpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'k' }).chat('ollama/mock-model'),
+      prompt: 'Oslo',
+      tools: {
+        get_weather: tool({ inputSchema: jsonSchema({ type: 'object', properties: { query: { type: 'string' } } }) }),
+        get_time: tool({ inputSchema: jsonSchema({ type: 'object', properties: { query: { type: 'string' } } }) }),
+      },
+      toolChoice: { type: 'tool', toolName: 'get_time' },
+    });
+    assert.deepEqual(result.toolCalls.map((c) => [c.toolName, c.input]), [['get_time', { query: 'Oslo' }]]);
+  });
 
   test('anthropic: structured output, as chat.completions.parse and the AI SDK\'s generateObject ask for it', async () => {
     const schema = {

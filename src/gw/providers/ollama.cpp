@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "gw/api/completion_json.hpp"
+#include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
 #include "gw/providers/chunk_writer.hpp"
 
@@ -99,12 +100,16 @@ json::object usage_of(const json::object& line) {
 
 // Ollama's tool calls carry arguments as an object and no id; OpenAI's carry a JSON string and an
 // id the client echoes back in the tool message.
-json::array openai_tool_calls(const json::value* calls, size_t& counter, bool with_index) {
+json::array openai_tool_calls(const json::value* calls, size_t& counter, bool with_index,
+                              bool one_call = false) {
   json::array out;
   if (calls == nullptr || !calls->is_array()) {
     return out;
   }
   for (const auto& call : calls->as_array()) {
+    if (one_call && counter > 0) {
+      break;  // the client asked for one call at a time: the first one is it
+    }
     const auto* function = call.is_object() ? member(call.as_object(), "function") : nullptr;
     if (function == nullptr || !function->is_object()) {
       continue;
@@ -125,12 +130,29 @@ json::array openai_tool_calls(const json::value* calls, size_t& counter, bool wi
   return out;
 }
 
+// A forced call's answer: the content the `format` constraint shaped as {"name", "arguments"},
+// as Ollama's tool_calls would have carried it; nullopt when it is not that shape (a reply cut by
+// the token limit, say), which then stays text.
+std::optional<json::value> forced_call_from_content(std::string_view content) {
+  boost::system::error_code ec;
+  auto value = json::parse(content, ec);
+  const auto* object = !ec ? value.if_object() : nullptr;
+  const auto* name = object != nullptr ? member(*object, "name") : nullptr;
+  const auto* arguments = object != nullptr ? member(*object, "arguments") : nullptr;
+  if (name == nullptr || !name->is_string() || arguments == nullptr || !arguments->is_object()) {
+    return std::nullopt;
+  }
+  return json::array{
+      json::object{{"function", json::object{{"name", *name}, {"arguments", *arguments}}}}};
+}
+
 class OllamaStream final : public ResponseTranslator {
  public:
-  explicit OllamaStream(bool include_usage) : include_usage_(include_usage) {}
+  OllamaStream(bool include_usage, OllamaToolMode mode)
+      : include_usage_(include_usage), mode_(mode) {}
 
   tl::expected<std::string, core::Error> complete(std::string body) override {
-    return openai_completion_from_ollama(body);
+    return openai_completion_from_ollama(body, mode_);
   }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
@@ -192,9 +214,14 @@ class OllamaStream final : public ResponseTranslator {
     if (const auto* message = member(o, "message"); message != nullptr && message->is_object()) {
       const auto* content = member(message->as_object(), "content");
       if (content != nullptr && content->is_string() && !content->as_string().empty()) {
-        delta["content"] = content->as_string();
+        if (mode_.forced_call) {
+          forced_content_ += content->as_string();  // the call's JSON, whole at the end
+        } else {
+          delta["content"] = content->as_string();
+        }
       }
-      auto calls = openai_tool_calls(member(message->as_object(), "tool_calls"), tool_calls_, true);
+      auto calls = openai_tool_calls(member(message->as_object(), "tool_calls"), tool_calls_, true,
+                                     mode_.one_call);
       if (!calls.empty()) {
         delta["tool_calls"] = std::move(calls);
       }
@@ -204,6 +231,7 @@ class OllamaStream final : public ResponseTranslator {
     }
     const auto* done = member(o, "done");
     if (done != nullptr && done->is_bool() && done->as_bool()) {
+      flush_forced_call();
       const auto* reason = member(o, "done_reason");
       emit(json::object{}, finish_reason(reason != nullptr && reason->is_string()
                                              ? std::string_view(reason->as_string())
@@ -220,6 +248,25 @@ class OllamaStream final : public ResponseTranslator {
     return {};
   }
 
+  // A forced call's content, once complete: the tool call (unless Ollama made one itself), or
+  // the text when it is not a call's shape.
+  void flush_forced_call() {
+    if (forced_content_.empty()) {
+      return;
+    }
+    json::object delta;
+    auto call = tool_calls_ == 0 ? forced_call_from_content(forced_content_) : std::nullopt;
+    if (call) {
+      delta["tool_calls"] = openai_tool_calls(&*call, tool_calls_, true, true);
+    } else if (tool_calls_ == 0) {
+      delta["content"] = forced_content_;
+    }
+    forced_content_.clear();
+    if (!delta.empty()) {
+      emit(delta, {});
+    }
+  }
+
   void emit(const json::object& delta, std::string_view finish_reason) {
     if (!chunks_.has_identity()) {
       chunks_.set_identity(id_, created_, model_);
@@ -228,6 +275,8 @@ class OllamaStream final : public ResponseTranslator {
   }
 
   bool include_usage_;
+  OllamaToolMode mode_;
+  std::string forced_content_;  // a forced call's JSON content, held until the answer is done
   api::Usage usage_;
   std::optional<Error> error_;
   std::string pending_;
@@ -241,7 +290,104 @@ class OllamaStream final : public ResponseTranslator {
   bool done_ = false;
 };
 
+// The function a tool_choice names ({"type":"function","function":{"name":...}}), or nullptr.
+const json::value* chosen_function(const json::value& choice) {
+  const auto* function = choice.is_object() ? member(choice.as_object(), "function") : nullptr;
+  const auto* name = function != nullptr && function->is_object()
+                         ? member(function->as_object(), "name")
+                         : nullptr;
+  return name != nullptr && name->is_string() ? name : nullptr;
+}
+
+// One tool call as `format` describes it: {"name": <the tool's name>, "arguments": <its
+// parameters' schema>}.
+json::object call_schema(const json::object& function) {
+  const auto* parameters = member(function, "parameters");
+  return json::object{
+      {"type", "object"},
+      {"properties",
+       json::object{
+           {"name", json::object{{"type", "string"}, {"enum", json::array{function.at("name")}}}},
+           {"arguments", parameters != nullptr && parameters->is_object()
+                             ? *parameters
+                             : json::value(json::object{{"type", "object"}})}}},
+      {"required", json::array{"name", "arguments"}}};
+}
+
+// tool_choice: `auto` as is; `none` sends no tools; `required` and a named function constrain the
+// output (`format`) to a call of one of the tools, or of that one.
+tl::expected<void, Error> translate_tool_choice(const json::object& openai, json::object& out) {
+  const auto* choice = member(openai, "tool_choice");
+  if (choice == nullptr || *choice == "auto") {
+    return {};
+  }
+  if (*choice == "none") {
+    out.erase("tools");
+    return {};
+  }
+  const auto* named = chosen_function(*choice);
+  if (*choice != "required" && named == nullptr) {
+    return tl::unexpected(
+        invalid("tool_choice must be auto, none, required or "
+                "{\"type\":\"function\",\"function\":{\"name\":...}}",
+                "tool_choice"));
+  }
+  const auto* tools = member(out, "tools");
+  if (tools == nullptr || !tools->is_array() || tools->as_array().empty()) {
+    return tl::unexpected(
+        invalid("tool_choice asks for a tool call, but 'tools' is empty", "tool_choice"));
+  }
+  if (out.contains("format")) {
+    return tl::unexpected(invalid(
+        "a forced tool call and response_format cannot be combined on the ollama provider, which "
+        "carries out both with its output format",
+        "tool_choice"));
+  }
+  json::array calls;
+  for (size_t i = 0; i < tools->as_array().size(); ++i) {
+    const auto& tool = tools->as_array()[i];
+    const auto* function = tool.is_object() ? member(tool.as_object(), "function") : nullptr;
+    const auto* name = function != nullptr && function->is_object()
+                           ? member(function->as_object(), "name")
+                           : nullptr;
+    if (name == nullptr || !name->is_string()) {
+      return tl::unexpected(
+          invalid("a function tool needs a name", fmt::format("tools[{}].function.name", i)));
+    }
+    if (named == nullptr || *name == *named) {
+      calls.push_back(call_schema(function->as_object()));
+    }
+  }
+  if (calls.empty()) {
+    return tl::unexpected(invalid(fmt::format("tool_choice names '{}', which is not in 'tools'",
+                                              core::bounded_text(named->as_string(), 64)),
+                                  "tool_choice"));
+  }
+  out["format"] = calls.size() == 1 ? std::move(calls[0])
+                                    : json::value(json::object{{"anyOf", std::move(calls)}});
+  return {};
+}
+
 }  // namespace
+
+OllamaToolMode ollama_tool_mode(const json::object& openai) {
+  OllamaToolMode mode;
+  if (const auto* choice = member(openai, "tool_choice")) {
+    mode.forced_call = *choice == "required" || chosen_function(*choice) != nullptr;
+  }
+  const auto* parallel = member(openai, "parallel_tool_calls");
+  mode.one_call = mode.forced_call || (parallel != nullptr && *parallel == false);
+  return mode;
+}
+
+OllamaToolMode ollama_tool_mode(const std::string& body) {
+  if (body.find("\"tool_choice\"") == std::string::npos &&
+      body.find("\"parallel_tool_calls\"") == std::string::npos) {
+    return {};
+  }
+  auto request = api::parse_request_object(body);
+  return request ? ollama_tool_mode(*request) : OllamaToolMode{};
+}
 
 tl::expected<json::object, core::Error> ollama_request_from_openai(
     const json::object& openai, std::string_view upstream_model) {
@@ -288,9 +434,7 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
     } else if (key == "tools") {
       out["tools"] = value;  // Ollama takes OpenAI's function tool shape as is
     } else if (key == "tool_choice") {
-      if (!(value.is_string() && value.as_string() == "auto")) {
-        return tl::unexpected(unsupported("tool_choice"));
-      }
+      continue;  // below, once tools and format are known
     } else if (key == "n") {
       if (!(value.is_int64() && value.as_int64() == 1)) {
         return tl::unexpected(unsupported("n"));
@@ -300,12 +444,16 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
         return tl::unexpected(unsupported(key));
       }
     } else if (key == "parallel_tool_calls") {
-      if (!(value.is_bool() && value.as_bool())) {  // Ollama cannot be told to call one at a time
-        return tl::unexpected(unsupported(key));
+      // Ollama cannot be told to call one at a time: the answer keeps the first call (false).
+      if (!value.is_bool()) {
+        return tl::unexpected(invalid("'parallel_tool_calls' must be a boolean", std::string(key)));
       }
     } else {
       return tl::unexpected(unsupported(key));
     }
+  }
+  if (auto choice = translate_tool_choice(openai, out); !choice) {
+    return tl::unexpected(choice.error());
   }
   if (!out.contains("stream")) {
     out["stream"] = false;  // Ollama streams by default, OpenAI does not
@@ -367,7 +515,8 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
   return out;
 }
 
-tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string_view body) {
+tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string_view body,
+                                                                     OllamaToolMode mode) {
   boost::system::error_code ec;
   auto value = json::parse(body, ec);
   if (ec || !value.is_object()) {
@@ -381,7 +530,14 @@ tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string
     if (const auto* c = member(message->as_object(), "content"); c != nullptr && c->is_string()) {
       content = c->as_string();
     }
-    calls = openai_tool_calls(member(message->as_object(), "tool_calls"), counter, false);
+    calls = openai_tool_calls(member(message->as_object(), "tool_calls"), counter, false,
+                              mode.one_call);
+  }
+  if (mode.forced_call && calls.empty()) {
+    if (auto call = forced_call_from_content(content)) {
+      calls = openai_tool_calls(&*call, counter, false, true);
+      content.clear();
+    }
   }
   const auto* reason = member(o, "done_reason");
   const auto* model = member(o, "model");
@@ -409,8 +565,9 @@ tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string
   return json::serialize(out);
 }
 
-std::unique_ptr<ResponseTranslator> make_ollama_stream_translator(bool include_usage) {
-  return std::make_unique<OllamaStream>(include_usage);
+std::unique_ptr<ResponseTranslator> make_ollama_stream_translator(bool include_usage,
+                                                                  OllamaToolMode mode) {
+  return std::make_unique<OllamaStream>(include_usage, mode);
 }
 
 OllamaProvider::OllamaProvider(OllamaOptions options) : options_(std::move(options)) {}
@@ -437,7 +594,7 @@ tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_chat(
 }
 
 std::unique_ptr<ResponseTranslator> OllamaProvider::translator(const ChatCall& call) const {
-  return make_ollama_stream_translator(call.info.include_usage);
+  return make_ollama_stream_translator(call.info.include_usage, ollama_tool_mode(call.body));
 }
 
 bool OllamaProvider::is_stream(std::string_view content_type) const {

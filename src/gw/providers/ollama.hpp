@@ -38,10 +38,25 @@ class OllamaProvider final : public Provider {
   OllamaOptions options_;
 };
 
+// What a chat request's tool_choice and parallel_tool_calls ask of Ollama's answer, which has no
+// such controls: `forced_call` (tool_choice `required` or a named function) is carried out by
+// constraining the output with `format` to the shape {"name": ..., "arguments": {...}}, which the
+// answer's translation turns into the tool call; `one_call` (parallel_tool_calls false, or a
+// forced call) keeps the first of the calls the model makes.
+struct OllamaToolMode {
+  bool forced_call = false;
+  bool one_call = false;
+};
+OllamaToolMode ollama_tool_mode(const boost::json::object& openai);
+// The same, read from a chat body (parsed only when it names one of the two fields).
+OllamaToolMode ollama_tool_mode(const std::string& body);
+
 // The translations, exposed for golden-file tests.
 tl::expected<boost::json::object, core::Error> ollama_request_from_openai(
     const boost::json::object& openai, std::string_view upstream_model);
-tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string_view body);
-std::unique_ptr<ResponseTranslator> make_ollama_stream_translator(bool include_usage);
+tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string_view body,
+                                                                     OllamaToolMode mode = {});
+std::unique_ptr<ResponseTranslator> make_ollama_stream_translator(bool include_usage,
+                                                                  OllamaToolMode mode = {});
 
 }  // namespace gw::providers

@@ -51,7 +51,8 @@ TEST(OllamaRequest, RejectedFieldsAreNamed) {
       const auto& [field, body] : std::vector<std::pair<std::string, std::string>>{
           {"n", R"("n":3)"},
           {"logprobs", R"("logprobs":true)"},
-          {"tool_choice", R"("tool_choice":"required")"},
+          {"tool_choice", R"("tool_choice":"required")"},  // with no tools to call
+          {"tool_choice", R"("tool_choice":{"type":"allowed_tools"})"},
           {"logit_bias", R"("logit_bias":{"1":1})"},
           {"logit_bias", R"("logit_bias":{})"},
           {"top_logprobs", R"("top_logprobs":0)"},
@@ -59,7 +60,7 @@ TEST(OllamaRequest, RejectedFieldsAreNamed) {
           {"store", R"("store":true)"},
           {"metadata", R"("metadata":{"a":"1"})"},
           {"metadata", R"("metadata":{})"},
-          {"parallel_tool_calls", R"("parallel_tool_calls":false)"},
+          {"parallel_tool_calls", R"("parallel_tool_calls":"no")"},
           {"some_new_field", R"("some_new_field":1)"},
           {"messages[0].content",
            R"("messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"","format":"wav"}}]}])"},
@@ -78,6 +79,101 @@ TEST(OllamaRequest, RejectedFieldsAreNamed) {
     EXPECT_EQ(core::http_status(out.error()), 400) << body;
     EXPECT_EQ(out.error().param, field) << body;
   }
+}
+
+const std::string kTwoTools =
+    R"("tools":[{"type":"function","function":{"name":"a","parameters":{"type":"object",)"
+    R"("properties":{"q":{"type":"string"}}}}},{"type":"function","function":{"name":"b"}}])";
+
+TEST(OllamaRequest, ARequiredCallConstrainsTheFormatToACallOfAnyTool) {
+  auto out = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + kTwoTools +
+                       R"(,"tool_choice":"required"})");
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out->at("format"), json::parse(R"({"anyOf":[
+      {"type":"object","properties":{"name":{"type":"string","enum":["a"]},
+        "arguments":{"type":"object","properties":{"q":{"type":"string"}}}},
+       "required":["name","arguments"]},
+      {"type":"object","properties":{"name":{"type":"string","enum":["b"]},
+        "arguments":{"type":"object"}},"required":["name","arguments"]}]})"));
+  EXPECT_EQ(out->at("tools").as_array().size(), 2u);  // the model still reads what they do
+}
+
+TEST(OllamaRequest, ANamedCallConstrainsTheFormatToThatTool) {
+  auto out = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + kTwoTools +
+                       R"(,"tool_choice":{"type":"function","function":{"name":"b"}}})");
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(out->at("format").at("properties").at("name"),
+            json::parse(R"({"type":"string","enum":["b"]})"));
+  EXPECT_EQ(ollama_tool_mode(json::parse(R"({"tool_choice":{"type":"function","function":)"
+                                         R"({"name":"b"}}})")
+                                 .as_object())
+                .forced_call,
+            true);
+}
+
+TEST(OllamaRequest, ToolChoiceNoneSendsNoToolsAndConflictsAreRefused) {
+  auto none = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + kTwoTools +
+                        R"(,"tool_choice":"none"})");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->contains("tools"));
+  for (const std::string extra :
+       {R"(,"tool_choice":"required","response_format":{"type":"json_object"})",
+        R"(,"tool_choice":{"type":"function","function":{"name":"c"}})"}) {
+    auto out = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],)" + kTwoTools +
+                         extra + "}");
+    ASSERT_FALSE(out.has_value()) << extra;
+    EXPECT_EQ(out.error().param, "tool_choice");
+  }
+}
+
+TEST(OllamaResponse, AForcedCallsContentBecomesTheToolCall) {
+  const std::string body =
+      R"({"model":"m","message":{"role":"assistant","content":"{\"name\":\"a\",\"arguments\":{\"q\":\"x\"}}"},)"
+      R"("done":true,"done_reason":"stop","prompt_eval_count":3,"eval_count":9})";
+  auto out = openai_completion_from_ollama(body, {true, true});
+  ASSERT_TRUE(out.has_value());
+  const auto choice = json::parse(*out).at("choices").at(0);
+  EXPECT_TRUE(choice.at("message").at("content").is_null());
+  EXPECT_EQ(choice.at("message").at("tool_calls").at(0).at("function").at("name"), "a");
+  EXPECT_EQ(
+      json::parse(
+          choice.at("message").at("tool_calls").at(0).at("function").at("arguments").as_string()),
+      json::parse(R"({"q":"x"})"));
+  EXPECT_EQ(choice.at("finish_reason"), "tool_calls");
+  // Not forced: the same content is text.
+  auto plain = openai_completion_from_ollama(body);
+  EXPECT_TRUE(json::parse(*plain).at("choices").at(0).at("message").at("content").is_string());
+}
+
+TEST(OllamaResponse, OneCallKeepsTheFirst) {
+  const std::string body =
+      R"({"model":"m","message":{"role":"assistant","content":"","tool_calls":[)"
+      R"({"function":{"name":"a","arguments":{}}},{"function":{"name":"b","arguments":{}}}]},"done":true})";
+  auto out = openai_completion_from_ollama(body, {false, true});
+  ASSERT_TRUE(out.has_value());
+  const auto calls =
+      json::parse(*out).at("choices").at(0).at("message").at("tool_calls").as_array();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].at("function").at("name"), "a");
+}
+
+TEST(OllamaStream, AForcedCallStreamsAsOneToolCallAtTheEnd) {
+  auto translator = make_ollama_stream_translator(false, {true, true});
+  const std::string lines =
+      "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"{\\\"name\\\":\\\"a\\\","
+      "\"},\"done\":false}\n"
+      "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\\\"arguments\\\":{}}\"},"
+      "\"done\":false}\n"
+      "{\"model\":\"m\",\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"done\":true,\"done_"
+      "reason\":\"stop\"}\n";
+  auto out = translator->feed(lines);
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  std::string text(*out);
+  EXPECT_EQ(text.find("\"content\""), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("tool_calls":[{"id":)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("arguments":"{}")"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("finish_reason":"tool_calls")"), std::string::npos) << text;
+  EXPECT_TRUE(translator->finished());
 }
 
 TEST(OllamaRequest, NoOpValuesAreAcceptedAndSendNothing) {
