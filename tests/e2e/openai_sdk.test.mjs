@@ -161,29 +161,33 @@ describe('legacy completions through the SDK', () => {
   let gw;
   before(async () => {
     mock = await startMock(['--api-key', 'sk-test-key', '--models', 'instruct']);
-    gw = await startGateway([], mockProviderEnv(mock));
+    gw = await startGateway([], mockProviderEnv(mock, { OLLAMA_HOST: mock.url }));
   });
   after(() => Promise.all([gw?.stop(), mock?.stop()]));
 
-  test('completions.create, plain and streamed', async () => {
-    const openai = client(gw);
-    const completion = await openai.completions.create({ model: 'openai/instruct', prompt: 'once upon a time' });
-    assert.equal(completion.object, 'text_completion');
-    assert.equal(completion.choices[0].text, 'once upon a time');
-    assert.equal(completion.usage.completion_tokens, 4);
+  // OpenAI: passed through; Ollama: translated to /api/generate.
+  for (const model of ['openai/instruct', 'ollama/instruct']) {
+    test(`completions.create, plain and streamed → ${model}`, async () => {
+      const openai = client(gw);
+      const completion = await openai.completions.create({ model, prompt: 'once upon a time' });
+      assert.equal(completion.object, 'text_completion');
+      assert.equal(completion.choices[0].text, 'once upon a time');
+      assert.equal(completion.choices[0].finish_reason, 'stop');
+      assert.equal(completion.usage.completion_tokens, 4);
 
-    const stream = await openai.completions.create({
-      model: 'openai/instruct', prompt: 'the end', stream: true, stream_options: { include_usage: true },
+      const stream = await openai.completions.create({
+        model, prompt: 'the end', stream: true, stream_options: { include_usage: true },
+      });
+      let text = '';
+      let usage;
+      for await (const chunk of stream) {
+        text += chunk.choices.map((c) => c.text).join('');
+        usage = chunk.usage ?? usage;
+      }
+      assert.equal(text, 'the end');
+      assert.equal(usage.total_tokens, 4);
     });
-    let text = '';
-    let usage;
-    for await (const chunk of stream) {
-      text += chunk.choices.map((c) => c.text).join('');
-      usage = chunk.usage ?? usage;
-    }
-    assert.equal(text, 'the end');
-    assert.equal(usage.total_tokens, 4);
-  });
+  }
 });
 
 describe('errors through the SDK', () => {

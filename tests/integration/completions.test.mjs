@@ -91,8 +91,38 @@ describe('legacy completions through server', () => {
     assert.equal(sent.path, '/openai/deployments/instruct-prod/completions?api-version=2024-10-21');
   });
 
+  test('Ollama: translated to /api/generate (raw), plain and streamed, with its usage', async () => {
+    const res = await postCompletions(gw, {
+      model: 'ollama/instruct', prompt: ['say this please'], max_tokens: 2, temperature: 0.3, stop: 'x', echo: false,
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.object, 'text_completion');
+    assert.equal(body.choices[0].text, 'say this');
+    assert.equal(body.choices[0].finish_reason, 'length');
+    assert.deepEqual(body.usage, { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.path, '/api/generate');
+    assert.deepEqual(JSON.parse(sent.body), {
+      model: 'instruct', raw: true, stream: false, prompt: 'say this please',
+      options: { num_predict: 2, temperature: 0.3, stop: ['x'] },
+    });
+    const streamed = await postCompletions(gw, { model: 'ollama/instruct', prompt: 'one two three', stream: true });
+    const chunks = await streamChunks(streamed);
+    assert.equal(textOf(chunks), 'one two three');
+    assert.equal(chunks.at(-1).choices[0].finish_reason, 'stop');
+    assert.ok(chunks.every((c) => c.object === 'text_completion' && c.choices.length === 1));
+    const metrics = await scrape(gw);
+    assert.ok(metrics.value('llm_gateway_completion_tokens_total', { provider: 'ollama', model: 'ollama/instruct' }) >= 5);
+    for (const [extra, param] of [[{ prompt: ['a', 'b'] }, 'prompt'], [{ prompt: 'a', n: 2 }, 'n'], [{ prompt: 'a', echo: true }, 'echo']]) {
+      const refused = await postCompletions(gw, { model: 'ollama/instruct', ...extra });
+      assert.equal(refused.status, 400, JSON.stringify(extra));
+      assert.equal((await refused.json()).error.param, param);
+    }
+  });
+
   test('providers without the API and invalid bodies are 400s naming the field', async () => {
-    for (const model of ['anthropic/claude-x', 'ollama/llama3']) {
+    for (const model of ['anthropic/claude-x']) {
       const res = await postCompletions(gw, { model, prompt: 'x' });
       const body = await res.json();
       assert.equal(res.status, 400, `${model}: ${JSON.stringify(body)}`);

@@ -67,6 +67,9 @@ class MockHandler final : public net::HttpHandler {
     if (path == "/api/chat" && request.method == "POST") {
       co_return co_await mock::serve_ollama_chat(options_, stats_, exchange);
     }
+    if (path == "/api/generate" && request.method == "POST") {
+      co_return co_await mock::serve_ollama_generate(options_, stats_, exchange);
+    }
     if (path == "/api/embed" && request.method == "POST") {
       co_return co_await mock::serve_ollama_embed(options_, stats_, exchange);
     }

@@ -90,8 +90,9 @@ std::string last_line(const OllamaRequest& request, const Answer& answer) {
 }
 
 // The request, or the error to answer instead: an injected failure, a 400 or an unknown model.
-tl::expected<OllamaRequest, Response> accept(const MockOptions& options, int fail_status,
-                                             std::string_view body) {
+tl::expected<OllamaRequest, Response> accept(
+    const MockOptions& options, int fail_status, std::string_view body,
+    tl::expected<OllamaRequest, std::string> (*read)(std::string_view) = read_ollama_request) {
   if (fail_status != 0) {
     Response response = ollama_error(
         fail_status, fmt::format("mock-backend failure injected: HTTP {}", fail_status));
@@ -100,7 +101,7 @@ tl::expected<OllamaRequest, Response> accept(const MockOptions& options, int fai
     }
     return tl::unexpected(std::move(response));
   }
-  auto request = read_ollama_request(body);
+  auto request = read(body);
   if (!request) {
     return tl::unexpected(ollama_error(400, request.error()));
   }
@@ -111,7 +112,62 @@ tl::expected<OllamaRequest, Response> accept(const MockOptions& options, int fai
   return std::move(*request);
 }
 
+// /api/generate's objects: "response" where /api/chat has "message", and a "context".
+std::string generate_line(const OllamaRequest& request, std::string_view text) {
+  return fmt::format("{},\"response\":{},\"done\":false}}\n", head(request), api::json_quote(text));
+}
+
+std::string generate_last(const OllamaRequest& request, const Answer& answer, std::string_view text,
+                          bool newline) {
+  return fmt::format(
+      "{},\"response\":{},\"done\":true,\"done_reason\":\"{}\",\"context\":[1,2,3],{}}}{}",
+      head(request), api::json_quote(text), answer.done_reason, metrics_json(request, answer),
+      newline ? "\n" : "");
+}
+
 }  // namespace
+
+net::Task<void> serve_ollama_generate(const MockOptions& options, MockStats& stats,
+                                      net::Exchange& exchange) {
+  RequestTracker tracker(stats, exchange.request);
+  const auto request =
+      accept(options, stats.fail_status.load(), exchange.request.body, read_ollama_generate);
+  if (!request) {
+    Response response = request.error();
+    co_await exchange.writer.send(std::move(response));
+    tracker.complete();
+    co_return;
+  }
+  const Answer answer = make_answer(*request, options.tokens);
+  if (!co_await pause(options.ttft)) {
+    co_return;
+  }
+  if (!request->stream) {
+    std::string text;
+    for (auto token : answer.tokens) {
+      text += token;
+    }
+    Response response{200, "application/json", {}, generate_last(*request, answer, text, false)};
+    if (co_await exchange.writer.send(std::move(response))) {
+      tracker.complete();
+    }
+    co_return;
+  }
+  if (!co_await exchange.writer.start_stream(200, "application/x-ndjson", {}, {}, {})) {
+    co_return;
+  }
+  EventStream stream(options, exchange.writer);
+  for (auto token : answer.tokens) {
+    const std::string event = generate_line(*request, token);
+    if (!co_await stream.emit(event, true)) {
+      co_return;
+    }
+  }
+  const std::string last = generate_last(*request, answer, "", true);
+  if (co_await stream.finish(last)) {
+    tracker.complete();
+  }
+}
 
 net::Task<void> serve_ollama_chat(const MockOptions& options, MockStats& stats,
                                   net::Exchange& exchange) {

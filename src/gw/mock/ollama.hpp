@@ -12,7 +12,8 @@
 #include "gw/net/http_types.hpp"
 
 // The mock backend's Ollama native dialect, in the wire format of
-// https://github.com/ollama/ollama/blob/main/docs/api.md (/api/chat, /api/tags).
+// https://github.com/ollama/ollama/blob/main/docs/api.md (/api/chat, /api/generate, /api/embed,
+// /api/tags).
 namespace gw::mock {
 
 // Ollama's error body {"error":"<message>"}.
@@ -38,10 +39,15 @@ struct OllamaRequest {
 
 // Validates an /api/chat body; the error is the message of a 400.
 tl::expected<OllamaRequest, std::string> read_ollama_request(std::string_view body);
+// A valid /api/generate request: `text` is its prompt, which the answer echoes.
+tl::expected<OllamaRequest, std::string> read_ollama_generate(std::string_view body);
 
 // POST /api/chat. `options` and `stats` live as long as the server; `exchange` outlives the
 // coroutine.
 net::Task<void> serve_ollama_chat(const MockOptions& options, MockStats& stats,
                                   net::Exchange& exchange);
+// POST /api/generate: the prompt echoed word by word ("response" fragments), JSON or NDJSON.
+net::Task<void> serve_ollama_generate(const MockOptions& options, MockStats& stats,
+                                      net::Exchange& exchange);
 
 }  // namespace gw::mock

@@ -133,6 +133,36 @@ bool ollama_model_known(const std::vector<std::string>& models, std::string_view
   return false;
 }
 
+tl::expected<OllamaRequest, std::string> read_ollama_generate(std::string_view body) {
+  boost::system::error_code ec;
+  const json::value value = json::parse(body, ec, {}, deep_json());
+  const auto* request = ec ? nullptr : value.if_object();
+  if (request == nullptr) {
+    return tl::unexpected(
+        fmt::format("invalid JSON body: {}", ec ? ec.message() : "not an object"));
+  }
+  OllamaRequest out;
+  const auto* model = request->if_contains("model");
+  if (model == nullptr || !model->is_string() || model->get_string().empty()) {
+    return tl::unexpected(std::string("model is required"));
+  }
+  out.model = model->get_string();
+  if (const auto* stream = request->if_contains("stream"); stream && !stream->is_null()) {
+    if (!stream->is_bool()) {
+      return tl::unexpected(std::string("stream must be a boolean"));
+    }
+    out.stream = stream->get_bool();
+  }
+  const auto* prompt = request->if_contains("prompt");
+  if (prompt != nullptr && !prompt->is_string()) {
+    return tl::unexpected(std::string("prompt must be a string"));
+  }
+  out.text = prompt != nullptr ? std::string(prompt->get_string()) : "";
+  out.prompt_words = static_cast<int64_t>(count_words(out.text));
+  out.num_predict = read_num_predict(request->if_contains("options"));
+  return out;
+}
+
 tl::expected<OllamaRequest, std::string> read_ollama_request(std::string_view body) {
   if (body.empty()) {
     return tl::unexpected(std::string("missing request body"));

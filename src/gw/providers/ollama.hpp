@@ -22,6 +22,10 @@ class OllamaProvider final : public Provider {
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
   std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  // POST /v1/completions: /api/generate (ollama_generate.cpp).
+  tl::expected<PreparedRequest, core::Error> prepare_completions(
+      const ChatCall& call) const override;
+  std::unique_ptr<ResponseTranslator> completions_translator(const ChatCall& call) const override;
   tl::expected<PreparedRequest, core::Error> prepare_embeddings(
       const EmbeddingsCall& call) const override;
   std::unique_ptr<ResponseTranslator> embeddings_translator(
@@ -53,6 +57,9 @@ OllamaToolMode ollama_tool_mode(const std::string& body);
 
 // The translations, exposed for golden-file tests.
 tl::expected<boost::json::object, core::Error> ollama_request_from_openai(
+    const boost::json::object& openai, std::string_view upstream_model);
+// A legacy completions request as /api/generate's (raw: the prompt continued as text).
+tl::expected<boost::json::object, core::Error> ollama_generate_from_openai(
     const boost::json::object& openai, std::string_view upstream_model);
 tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string_view body,
                                                                      OllamaToolMode mode = {});

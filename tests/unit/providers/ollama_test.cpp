@@ -176,6 +176,35 @@ TEST(OllamaStream, AForcedCallStreamsAsOneToolCallAtTheEnd) {
   EXPECT_TRUE(translator->finished());
 }
 
+TEST(OllamaGenerate, ALegacyCompletionIsARawGenerate) {
+  auto out = ollama_generate_from_openai(
+      json::parse(R"({"model":"m","prompt":["Once"],"max_tokens":5,"temperature":0.1,"stop":"\n",)"
+                  R"("n":1,"echo":false,"logprobs":null,"stream":true})")
+          .as_object(),
+      "llama3:8b");
+  ASSERT_TRUE(out.has_value()) << out.error().message;
+  EXPECT_EQ(json::value(*out), json::parse(R"({"model":"llama3:8b","raw":true,"stream":true,)"
+                                           R"("prompt":"Once","options":{"num_predict":5,)"
+                                           R"("temperature":0.1,"stop":["\n"]}})"));
+  // Fill-in-the-middle needs the model's template.
+  auto fim = ollama_generate_from_openai(
+      json::parse(R"({"model":"m","prompt":"def f():","suffix":"return x"})").as_object(), "c");
+  ASSERT_TRUE(fim.has_value());
+  EXPECT_EQ(fim->at("raw"), false);
+  EXPECT_EQ(fim->at("suffix"), "return x");
+  for (const auto& [body, param] : std::vector<std::pair<std::string, std::string>>{
+           {R"("prompt":["a","b"])", "prompt"},
+           {R"("prompt":[1,2])", "prompt"},
+           {R"("prompt":"a","best_of":3)", "best_of"},
+           {R"("prompt":"a","logprobs":2)", "logprobs"},
+           {R"("prompt":"a","user":"u")", "user"},
+       }) {
+    auto refused = ollama_generate_from_openai(json::parse("{" + body + "}").as_object(), "c");
+    ASSERT_FALSE(refused.has_value()) << body;
+    EXPECT_EQ(refused.error().param, param);
+  }
+}
+
 TEST(OllamaRequest, NoOpValuesAreAcceptedAndSendNothing) {
   auto out = translate(R"({"model":"m","messages":[{"role":"user","content":"x"}],
       "tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"auto",

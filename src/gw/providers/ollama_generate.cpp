@@ -1,0 +1,300 @@
+// POST /v1/completions (OpenAI's legacy text completions) on Ollama's native POST /api/generate:
+// the prompt continued as raw text, the NDJSON answer as text_completion chunks.
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "gw/api/completion_json.hpp"
+#include "gw/core/logging.hpp"
+#include "gw/core/request_id.hpp"
+#include "gw/providers/ollama.hpp"
+
+namespace gw::providers {
+namespace {
+
+namespace json = boost::json;
+using core::Errc;
+using core::Error;
+
+Error invalid(std::string message, std::string param) {
+  return {Errc::kInvalidRequest, std::move(message), std::move(param)};
+}
+
+Error unsupported(std::string_view field) {
+  return invalid(fmt::format("'{}' is not supported by the ollama provider's completions",
+                             core::bounded_text(field, 64)),
+                 std::string(core::bounded_text(field, 64)));
+}
+
+// The prompt as the one text /api/generate takes: a string, or an array of exactly one string.
+tl::expected<std::string, Error> prompt_text(const json::value& prompt) {
+  if (prompt.is_string()) {
+    return std::string(prompt.as_string());
+  }
+  if (prompt.is_array() && prompt.as_array().size() == 1 && prompt.as_array()[0].is_string()) {
+    return std::string(prompt.as_array()[0].as_string());
+  }
+  return tl::unexpected(invalid(
+      "the ollama provider completes one text prompt (a string, or an array of one string): "
+      "several prompts or token ids cannot be sent to /api/generate",
+      "prompt"));
+}
+
+// A setting that only has its no-op value here.
+bool is_default(std::string_view key, const json::value& value) {
+  if (value.is_null()) {
+    return true;
+  }
+  if (key == "n" || key == "best_of") {
+    return value.is_int64() && value.as_int64() == 1;
+  }
+  if (key == "echo") {
+    return value.is_bool() && !value.as_bool();
+  }
+  if (key == "logprobs") {
+    return value.is_int64() && value.as_int64() == 0;
+  }
+  if (key == "logit_bias") {
+    return value.is_object() && value.as_object().empty();
+  }
+  return false;
+}
+
+std::string_view finish_reason_of(const json::object& line) {
+  const auto* reason = line.if_contains("done_reason");
+  return reason != nullptr && reason->is_string() && reason->as_string() == "length" ? "length"
+                                                                                     : "stop";
+}
+
+api::Usage usage_of(const json::object& line) {
+  const auto count = [&](std::string_view key) -> int64_t {
+    const auto* value = line.if_contains(key);
+    return value != nullptr && value->is_int64() ? api::sane_token_count(value->as_int64()) : 0;
+  };
+  return {count("prompt_eval_count"), count("eval_count")};
+}
+
+std::string usage_json(const api::Usage& usage) {
+  return fmt::format(R"({{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}})",
+                     usage.prompt_tokens, usage.completion_tokens,
+                     usage.prompt_tokens + usage.completion_tokens);
+}
+
+// One text_completion object: the whole answer, or a stream chunk (choices empty for the usage
+// chunk).
+std::string completion_object(const api::CompletionMeta& meta, const std::string* text,
+                              std::string_view finish_reason, const std::string& usage) {
+  std::string out = R"({"id":)";
+  out += api::json_quote(meta.id);
+  fmt::format_to(std::back_inserter(out), R"(,"object":"text_completion","created":{},"model":)",
+                 meta.created);
+  out += api::json_quote(meta.model);
+  out += R"(,"choices":[)";
+  if (text != nullptr) {
+    out += R"({"text":)";
+    out += api::json_quote(*text);
+    out += R"(,"index":0,"logprobs":null,"finish_reason":)";
+    out += finish_reason.empty() ? std::string("null") : api::json_quote(finish_reason);
+    out += '}';
+  }
+  out += ']';
+  if (!usage.empty()) {
+    out += R"(,"usage":)";
+    out += usage;
+  }
+  out += '}';
+  return out;
+}
+
+tl::expected<json::object, Error> parse_line(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  auto value = json::parse(text, ec);
+  if (ec || !value.is_object()) {
+    return tl::unexpected(
+        Error(Errc::kUpstreamError, fmt::format("ollama sent {} that is not JSON", what)));
+  }
+  return std::move(value.as_object());
+}
+
+std::string model_of(const json::object& line) {
+  const auto* model = line.if_contains("model");
+  return model != nullptr && model->is_string() ? std::string(model->as_string()) : "";
+}
+
+class OllamaGenerateStream final : public ResponseTranslator {
+ public:
+  explicit OllamaGenerateStream(bool include_usage) : include_usage_(include_usage) {}
+
+  tl::expected<std::string, Error> complete(std::string body) override {
+    auto line = parse_line(body, "a response");
+    if (!line) {
+      return tl::unexpected(line.error());
+    }
+    const auto* text = line->if_contains("response");
+    const std::string answer =
+        text != nullptr && text->is_string() ? std::string(text->as_string()) : std::string();
+    usage_ = usage_of(*line);
+    const auto meta = meta_for(*line);
+    return completion_object(meta, &answer, finish_reason_of(*line), usage_json(usage_));
+  }
+  std::optional<api::Usage> completion_usage() const override { return usage_; }
+
+  tl::expected<std::string_view, Error> feed(std::string_view piece) override {
+    out_.clear();
+    // The carried-over bytes hold no newline: only the new ones are searched (linear time).
+    const size_t scanned = pending_.size();
+    pending_.append(piece);
+    size_t start = 0;
+    for (size_t eol = pending_.find('\n', scanned); eol != std::string::npos;
+         eol = pending_.find('\n', start)) {
+      const std::string_view text(pending_.data() + start, eol - start);
+      start = eol + 1;
+      if (text.empty() || done_) {
+        continue;
+      }
+      if (auto handled = on_line(text); !handled) {
+        pending_.erase(0, start);
+        return tl::unexpected(handled.error());
+      }
+    }
+    pending_.erase(0, start);
+    return std::string_view(out_);
+  }
+
+  bool finished() const override { return done_; }
+  api::Usage usage() const override { return usage_; }
+  size_t buffered() const override { return pending_.size(); }
+  const Error* stream_error() const override { return error_ ? &*error_ : nullptr; }
+
+ private:
+  api::CompletionMeta meta_for(const json::object& line) {
+    if (meta_.id.empty()) {
+      meta_ = api::CompletionMeta{"cmpl-" + core::new_request_id().substr(0, 24), api::unix_now(),
+                                  model_of(line)};
+    }
+    return meta_;
+  }
+
+  tl::expected<void, Error> on_line(std::string_view text) {
+    auto line = parse_line(text, "a stream line");
+    if (!line) {
+      return tl::unexpected(line.error());
+    }
+    if (const auto* error = line->if_contains("error")) {
+      error_.emplace(
+          Errc::kUpstreamError,
+          "ollama: " +
+              std::string(error->is_string() ? std::string_view(error->as_string()) : "error"));
+      out_ += core::sse_error_event(*error_);
+      done_ = true;
+      return {};
+    }
+    meta_for(*line);
+    const auto* response = line->if_contains("response");
+    if (response != nullptr && response->is_string() && !response->as_string().empty()) {
+      const std::string fragment(response->as_string());
+      out_ += api::sse_data(completion_object(meta_, &fragment, {}, {}));
+    }
+    const auto* done = line->if_contains("done");
+    if (done != nullptr && done->is_bool() && done->as_bool()) {
+      const std::string none;
+      out_ += api::sse_data(completion_object(meta_, &none, finish_reason_of(*line), {}));
+      usage_ = usage_of(*line);
+      if (include_usage_) {
+        out_ += api::sse_data(completion_object(meta_, nullptr, {}, usage_json(usage_)));
+      }
+      out_ += api::kSseDone;
+      done_ = true;
+    }
+    return {};
+  }
+
+  bool include_usage_;
+  api::CompletionMeta meta_;
+  api::Usage usage_;
+  std::optional<Error> error_;
+  std::string pending_;
+  std::string out_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+tl::expected<json::object, core::Error> ollama_generate_from_openai(
+    const json::object& openai, std::string_view upstream_model) {
+  // Raw: a legacy completion continues the prompt as text, with no chat template around it.
+  json::object out{{"model", upstream_model}, {"raw", true}, {"stream", false}};
+  json::object options;
+  for (const auto& [key, value] : openai) {
+    if (key == "model" || key == "stream_options" || is_default(key, value)) {
+      continue;
+    }
+    if (key == "prompt") {
+      auto text = prompt_text(value);
+      if (!text) {
+        return tl::unexpected(text.error());
+      }
+      out["prompt"] = std::move(*text);
+    } else if (key == "suffix") {
+      if (!value.is_string()) {
+        return tl::unexpected(invalid("'suffix' must be a string", "suffix"));
+      }
+      // Fill-in-the-middle needs the model's template: not raw then.
+      out["suffix"] = value;
+      out["raw"] = false;
+    } else if (key == "stream") {
+      out["stream"] = value.is_bool() && value.as_bool();
+    } else if (key == "temperature" || key == "top_p" || key == "seed" ||
+               key == "frequency_penalty" || key == "presence_penalty") {
+      if (!value.is_number()) {
+        return tl::unexpected(
+            invalid(fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
+      }
+      options[key] = value;
+    } else if (key == "max_tokens") {
+      if (!value.is_int64()) {
+        return tl::unexpected(invalid("'max_tokens' must be an integer", "max_tokens"));
+      }
+      options["num_predict"] = value;
+    } else if (key == "stop") {
+      options["stop"] = value.is_string() ? json::value(json::array{value}) : value;
+    } else {
+      // n, best_of, echo, logprobs, logit_bias beyond their no-op values; user; anything unknown.
+      return tl::unexpected(unsupported(key));
+    }
+  }
+  if (!options.empty()) {
+    out["options"] = std::move(options);
+  }
+  return out;
+}
+
+tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_completions(
+    const ChatCall& call) const {
+  auto openai = api::parse_request_object(call.body);
+  if (!openai) {
+    return tl::unexpected(openai.error());
+  }
+  auto translated = ollama_generate_from_openai(*openai, call.upstream_model);
+  if (!translated) {
+    return tl::unexpected(translated.error());
+  }
+  PreparedRequest prepared;
+  prepared.storage.push_back(json::serialize(*translated));
+  prepared.request.method = "POST";
+  prepared.request.path = options_.endpoint.base_path + "/api/generate";
+  prepared.request.headers = {{"content-type", "application/json"},
+                              {"user-agent", kUserAgent},
+                              {"x-request-id", call.request_id}};
+  prepared.request.body.push_back(prepared.storage.back());
+  return prepared;
+}
+
+std::unique_ptr<ResponseTranslator> OllamaProvider::completions_translator(
+    const ChatCall& call) const {
+  return std::make_unique<OllamaGenerateStream>(call.info.include_usage);
+}
+
+}  // namespace gw::providers
