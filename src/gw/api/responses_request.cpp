@@ -180,6 +180,15 @@ tl::expected<void, Error> add_message(const json::object& item, const std::strin
   if (!content) {
     return tl::unexpected(content.error());
   }
+  // Text that follows the assistant's own calls (before their outputs) belongs to that turn: a
+  // second assistant message there is refused by the chat dialects.
+  if (role == "assistant" && !messages.empty()) {
+    auto& last = messages.back().as_object();
+    if (last.at("role") == "assistant" && last.at("content").is_null()) {
+      last["content"] = std::move(*content);
+      return {};
+    }
+  }
   // Chat-only servers do not all know "developer"; for them it is what "system" is.
   messages.push_back(json::object{{"role", role == "developer" ? "system" : role},
                                   {"content", std::move(*content)}});
@@ -345,6 +354,21 @@ bool needs_openai(std::string_view key, const json::value& value) {
   return false;
 }
 
+// The settings accepted only in their off state: that state's type, checked (a wrong type is a
+// 400, as at OpenAI, not a value taken as off).
+tl::expected<void, Error> check_switch(std::string_view key, const json::value& value) {
+  const bool boolean = key == "store" || key == "background";
+  if ((boolean && !value.is_bool()) || (key == "include" && !value.is_array()) ||
+      (key == "truncation" && !value.is_string())) {
+    return tl::unexpected(invalid(fmt::format("'{}' must be {}", key,
+                                              boolean            ? "a boolean"
+                                              : key == "include" ? "an array"
+                                                                 : "a string"),
+                                  std::string(key)));
+  }
+  return {};
+}
+
 // Fields copied to the chat body under the same name (the chat translator judges the values).
 bool same_in_chat(std::string_view key) {
   return key == "temperature" || key == "top_p" || key == "parallel_tool_calls" || key == "user" ||
@@ -414,8 +438,7 @@ tl::expected<ChatRequestInfo, core::Error> inspect_responses_request(const std::
   return info;
 }
 
-tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view body,
-                                                             bool ask_usage) {
+tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view body) {
   auto parsed = parse_request_object(body);
   if (!parsed) {
     return tl::unexpected(parsed.error());
@@ -441,11 +464,11 @@ tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view bo
                       key),
           std::string(key)));
     }
+    if (auto checked = check_switch(key, value); !checked) {
+      return tl::unexpected(checked.error());
+    }
     if (key == "stream") {
       chat["stream"] = value;
-      if (value == true && ask_usage) {
-        chat["stream_options"] = json::object{{"include_usage", true}};
-      }
     } else if (key == "tools") {
       auto tools = chat_tools(value);
       if (!tools) {
@@ -467,14 +490,18 @@ tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view bo
         return tl::unexpected(format.error());
       }
     } else if (key == "reasoning") {
-      const auto* effort = value.is_object() ? value.as_object().if_contains("effort") : nullptr;
-      const auto* summary = value.is_object() ? value.as_object().if_contains("summary") : nullptr;
-      if (!value.is_object() || !unset(summary)) {
-        return tl::unexpected(
-            invalid("reasoning summaries are not available on this provider", "reasoning"));
+      if (!value.is_object()) {
+        return tl::unexpected(invalid("'reasoning' must be an object", "reasoning"));
       }
-      if (!unset(effort)) {
-        chat["reasoning_effort"] = *effort;
+      for (const auto& [name, setting] : value.as_object()) {
+        if (name == "effort" && !setting.is_null()) {
+          chat["reasoning_effort"] = setting;
+        } else if (!setting.is_null()) {
+          return tl::unexpected(invalid(
+              fmt::format("'reasoning.{}' is not available on this provider (only the effort is)",
+                          core::bounded_text(name, 64)),
+              fmt::format("reasoning.{}", core::bounded_text(name, 64))));
+        }
       }
     } else if (same_in_chat(key)) {
       chat[key] = value;

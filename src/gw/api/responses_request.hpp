@@ -32,9 +32,6 @@ struct ResponsesAsChat {
 // hosted tools (previous_response_id, conversation, stored items, built-in tools, background,
 // store: true) is refused with a 400 naming the field, as is any field the gateway does not know:
 // nothing the client asked for is silently dropped.
-// `ask_usage`: a stream asks for usage (stream_options.include_usage), which the Responses events
-// report; off for an upstream known to refuse stream_options.
-tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view body,
-                                                             bool ask_usage = true);
+tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view body);
 
 }  // namespace gw::api

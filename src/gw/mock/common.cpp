@@ -204,4 +204,49 @@ size_t count_words(std::string_view text) {
   return words;
 }
 
+namespace {
+bool type_is(const boost::json::value* value, std::string_view expected) {
+  return value != nullptr && value->is_string() && value->get_string() == expected;
+}
+}  // namespace
+
+// A value that satisfies a JSON schema, as constrained decoding would give one: strings are the
+// user's text, the first of an enum or anyOf, every property of an object; deterministic.
+boost::json::value instance_of(const boost::json::value& schema, const std::string& text,
+                               int depth) {
+  const auto* object = schema.if_object();
+  if (object == nullptr || depth > 16) {
+    return nullptr;
+  }
+  if (const auto* values = object->if_contains("enum");
+      values && values->is_array() && !values->get_array().empty()) {
+    return values->get_array().front();
+  }
+  if (const auto* options = object->if_contains("anyOf");
+      options && options->is_array() && !options->get_array().empty()) {
+    return instance_of(options->get_array().front(), text, depth + 1);
+  }
+  const auto* type = object->if_contains("type");
+  if (type_is(type, "string")) {
+    return boost::json::string(text);
+  }
+  if (type_is(type, "number") || type_is(type, "integer")) {
+    return 1;
+  }
+  if (type_is(type, "boolean")) {
+    return true;
+  }
+  if (type_is(type, "array")) {
+    return boost::json::array();
+  }
+  boost::json::object out;
+  if (const auto* properties = object->if_contains("properties");
+      properties != nullptr && properties->is_object()) {
+    for (const auto& [key, property] : properties->get_object()) {
+      out[key] = instance_of(property, text, depth + 1);
+    }
+  }
+  return out;
+}
+
 }  // namespace gw::mock

@@ -93,6 +93,11 @@ std::string tool_arguments(std::string_view text);
 
 size_t count_words(std::string_view text);
 
+// A value that satisfies a JSON schema, as constrained decoding would give one: strings are
+// `text`, the first of an enum or anyOf, every property of an object; deterministic.
+boost::json::value instance_of(const boost::json::value& schema, const std::string& text,
+                               int depth = 0);
+
 // Request bodies nest as deep as the providers allow (a tool's JSON schema may): not Boost.JSON's
 // default of 32.
 boost::json::parse_options deep_json();

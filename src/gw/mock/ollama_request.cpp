@@ -49,44 +49,6 @@ std::optional<int64_t> read_num_predict(const json::value* options) {
   return out;
 }
 
-// A value that satisfies a JSON schema, as constrained decoding would give one: strings are the
-// user's text, the first of an enum or anyOf, every property of an object; deterministic.
-json::value instance_of(const json::value& schema, const std::string& text, int depth = 0) {
-  const auto* object = schema.if_object();
-  if (object == nullptr || depth > 16) {
-    return nullptr;
-  }
-  if (const auto* values = object->if_contains("enum");
-      values && values->is_array() && !values->get_array().empty()) {
-    return values->get_array().front();
-  }
-  if (const auto* options = object->if_contains("anyOf");
-      options && options->is_array() && !options->get_array().empty()) {
-    return instance_of(options->get_array().front(), text, depth + 1);
-  }
-  const auto* type = object->if_contains("type");
-  if (is_string(type, "string")) {
-    return json::string(text);
-  }
-  if (is_string(type, "number") || is_string(type, "integer")) {
-    return 1;
-  }
-  if (is_string(type, "boolean")) {
-    return true;
-  }
-  if (is_string(type, "array")) {
-    return json::array();
-  }
-  json::object out;
-  if (const auto* properties = object->if_contains("properties");
-      properties != nullptr && properties->is_object()) {
-    for (const auto& [key, property] : properties->get_object()) {
-      out[key] = instance_of(property, text, depth + 1);
-    }
-  }
-  return out;
-}
-
 // The names of the tools to call: the first one, or the first two when two or more are offered.
 std::vector<std::string> tool_calls(const json::value* tools_value) {
   std::vector<std::string> calls;

@@ -54,6 +54,7 @@ struct ResponsesRequest {
   std::vector<std::string> calls;  // function tools to call, in order
   size_t prompt_words = 0;
   bool stream = false;
+  bool whole = false;  // the text is JSON, answered as one token
   int64_t max_output_tokens = -1;
   json::object echoed;  // instructions, tools, ...: repeated in the response object
 };
@@ -135,14 +136,37 @@ std::variant<ResponsesRequest, Response> read_request(const std::string& body) {
   const auto* parallel = object.if_contains("parallel_tool_calls");
   if (!tool_result && tools != nullptr && tools->is_array() && !tools->get_array().empty() &&
       !(choice != nullptr && *choice == "none")) {
-    const bool parallel_calls = !(parallel != nullptr && *parallel == false);
+    const auto* named = choice != nullptr && choice->is_object()
+                            ? choice->get_object().if_contains("name")
+                            : nullptr;
+    const bool parallel_calls = !(parallel != nullptr && *parallel == false) && named == nullptr;
     const auto& list = tools->get_array();
-    const size_t count = parallel_calls && list.size() >= 2 ? 2 : 1;
-    for (size_t i = 0; i < count; ++i) {
-      const auto* name = list[i].is_object() ? list[i].get_object().if_contains("name") : nullptr;
-      out.calls.emplace_back(name != nullptr && name->is_string() ? name->get_string().c_str()
-                                                                  : "");
+    for (const auto& tool : list) {
+      const auto* name = tool.is_object() ? tool.get_object().if_contains("name") : nullptr;
+      const std::string tool_name =
+          name != nullptr && name->is_string() ? std::string(name->get_string()) : "";
+      if (named == nullptr || *named == json::string_view(tool_name)) {
+        out.calls.push_back(tool_name);
+      }
+      if (out.calls.size() == (parallel_calls ? 2u : 1u)) {
+        break;
+      }
     }
+  }
+  // text.format: the answer is JSON, as OpenAI's constrained output is (an instance of the schema).
+  const auto* text = object.if_contains("text");
+  const auto* format =
+      text != nullptr && text->is_object() ? text->get_object().if_contains("format") : nullptr;
+  const auto* format_type =
+      format != nullptr && format->is_object() ? format->get_object().if_contains("type") : nullptr;
+  if (out.calls.empty() && format_type != nullptr && *format_type == "json_schema") {
+    const auto* schema = format->get_object().if_contains("schema");
+    out.text = json::serialize(schema != nullptr ? instance_of(*schema, out.text)
+                                                 : json::value(json::object{}));
+    out.whole = true;
+  } else if (out.calls.empty() && format_type != nullptr && *format_type == "json_object") {
+    out.text = json::serialize(json::object{{"echo", out.text}});
+    out.whole = true;
   }
   for (const std::string_view key :
        {"instructions", "max_output_tokens", "tools", "tool_choice", "text", "metadata"}) {
@@ -264,7 +288,8 @@ net::Task<void> serve_openai_responses(const MockOptions& options, MockStats& st
   std::vector<std::string_view> tokens;
   const std::string arguments = request.calls.empty() ? "" : tool_arguments(request.text);
   if (request.calls.empty()) {
-    tokens = answer_tokens(request.text, options.tokens);
+    tokens = request.whole ? std::vector<std::string_view>{request.text}
+                           : answer_tokens(request.text, options.tokens);
   }
   std::string_view status = "completed";
   if (request.max_output_tokens >= 0 &&

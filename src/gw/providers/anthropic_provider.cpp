@@ -69,7 +69,8 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
 
 bool asks_for_json(const std::string& body) {
   // The common case, no response_format at all, without a parse.
-  if (body.find("\"response_format\"") == std::string::npos) {
+  // (a key spelled with escapes is found by the parse).
+  if (body.find("response_format") == std::string::npos && body.find("\\u") == std::string::npos) {
     return false;
   }
   auto request = api::parse_request_object(body);

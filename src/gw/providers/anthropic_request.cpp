@@ -297,9 +297,10 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
 tl::expected<void, Error> force_json_tool(const json::object& format, const json::object& in,
                                           json::object& out) {
   for (const std::string_view key : {"tools", "tool_choice"}) {
+    // No tools, and a tool_choice that asks for none, compete with nothing.
     if (const auto* value = in.if_contains(key);
         value != nullptr && !value->is_null() &&
-        !(value->is_array() && value->as_array().empty())) {
+        !(value->is_array() && value->as_array().empty()) && *value != "auto" && *value != "none") {
       return tl::unexpected(invalid(
           fmt::format("response_format json_schema/json_object cannot be combined with '{}' on the "
                       "anthropic provider, which answers in JSON through a tool of its own",
@@ -326,6 +327,9 @@ tl::expected<void, Error> force_json_tool(const json::object& format, const json
             "response_format.json_schema.schema"));
       }
       schema = *given;
+      if (type == nullptr) {
+        schema.as_object()["type"] = "object";  // a tool's input_schema states it
+      }
     }
     if (const auto* name = fields.if_contains("name"); name != nullptr && name->is_string()) {
       description += fmt::format(" ({})", std::string_view(name->as_string()));

@@ -367,8 +367,10 @@ class AnthropicStream final : public ResponseTranslator {
       return {};
     }
     if (!delta.tool_input) {
-      delta_.assign(R"({"content":)").append(delta.token).append("}");
-      emit_delta(delta_);
+      if (!json_answer_) {  // the answer is the JSON tool's input alone
+        delta_.assign(R"({"content":)").append(delta.token).append("}");
+        emit_delta(delta_);
+      }
       return {};
     }
     auto it = tool_index_by_block_.find(delta.index);
@@ -397,6 +399,9 @@ class AnthropicStream final : public ResponseTranslator {
   }
 
   void emit_content(std::string_view text) {
+    if (json_answer_) {
+      return;  // the answer is the JSON tool's input alone (a forced tool has no text before it)
+    }
     delta_.assign(R"({"content":")");
     core::append_json_escaped(delta_, text);
     delta_ += R"("})";
@@ -513,6 +518,7 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
   std::string text;
   std::string tool_calls;      // the elements of message.tool_calls, comma-separated
   bool json_answered = false;  // the JSON answer's tool call gave the content
+  std::string json_text;
   if (dom::array content; message["content"].get(content) == simdjson::SUCCESS) {
     for (dom::element element : content) {
       dom::object block;
@@ -524,8 +530,8 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
         text += text_at(block, "text");
       } else if (type == "tool_use" && json_answer && text_at(block, "name") == kJsonResponseTool) {
         dom::element input;
-        text += block["input"].get(input) == simdjson::SUCCESS ? simdjson::minify(input)
-                                                               : std::string("{}");
+        json_text = block["input"].get(input) == simdjson::SUCCESS ? simdjson::minify(input)
+                                                                   : std::string("{}");
         json_answered = true;
       } else if (type == "tool_use") {
         dom::element input;
@@ -540,6 +546,9 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
         tool_calls += R"("}})";
       }
     }
+  }
+  if (json_answered) {
+    text = std::move(json_text);  // the answer is the JSON alone
   }
   AnthropicUsage usage;
   if (const auto u = object_at(message, "usage")) {

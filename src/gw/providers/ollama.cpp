@@ -180,7 +180,8 @@ class OllamaStream final : public ResponseTranslator {
 
   bool finished() const override { return done_; }
   api::Usage usage() const override { return usage_; }
-  size_t buffered() const override { return pending_.size(); }
+  // A forced call's content counts too: MAX_STREAM_EVENT_BYTES bounds it.
+  size_t buffered() const override { return pending_.size() + forced_content_.size(); }
   const core::Error* stream_error() const override { return error_ ? &*error_ : nullptr; }
 
  private:
@@ -381,8 +382,10 @@ OllamaToolMode ollama_tool_mode(const json::object& openai) {
 }
 
 OllamaToolMode ollama_tool_mode(const std::string& body) {
-  if (body.find("\"tool_choice\"") == std::string::npos &&
-      body.find("\"parallel_tool_calls\"") == std::string::npos) {
+  // The common case without a parse (a key spelled with escapes is found by the parse).
+  if (body.find("tool_choice") == std::string::npos &&
+      body.find("parallel_tool_calls") == std::string::npos &&
+      body.find("\\u") == std::string::npos) {
     return {};
   }
   auto request = api::parse_request_object(body);

@@ -228,15 +228,16 @@ tl::expected<json::object, core::Error> ollama_generate_from_openai(
   json::object out{{"model", upstream_model}, {"raw", true}, {"stream", false}};
   json::object options;
   for (const auto& [key, value] : openai) {
-    if (key == "model" || key == "stream_options" || is_default(key, value)) {
-      continue;
+    if (key == "model" || key == "stream_options" || is_default(key, value) ||
+        (key == "suffix" && value == "")) {
+      continue;  // an empty suffix is none: the prompt stays raw
     }
     if (key == "prompt") {
       auto text = prompt_text(value);
       if (!text) {
         return tl::unexpected(text.error());
       }
-      out["prompt"] = std::move(*text);
+      out["prompt"] = *text;
     } else if (key == "suffix") {
       if (!value.is_string()) {
         return tl::unexpected(invalid("'suffix' must be a string", "suffix"));

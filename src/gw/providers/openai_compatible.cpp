@@ -30,25 +30,7 @@ class PassThrough final : public ResponseTranslator {
     if (done_) {
       return std::string_view();  // the stream ended at [DONE]: whatever follows is dropped
     }
-    std::string_view ready;
-    if (pending_.empty()) {
-      // The common case: no carried-over bytes, relay a prefix of the piece without copying.
-      const size_t end = last_event_end(piece);
-      ready = piece.substr(0, end);
-      pending_.assign(piece.substr(end));
-    } else {
-      // The carried-over bytes hold no blank line: only the new ones (and the end of a blank
-      // line that began before them) are scanned, so a long event costs linear time.
-      const size_t scanned = pending_.size();
-      pending_.append(piece);
-      const size_t end = last_event_end(pending_, scanned);
-      if (end == 0) {
-        return std::string_view();
-      }
-      out_.assign(pending_, 0, end);
-      pending_.erase(0, end);
-      ready = out_;
-    }
+    std::string_view ready = events_.next(piece);
     size_t done_end = std::string_view::npos;
     size_t event_start = 0;  // where the event being dispatched may begin in `ready`
     strip_.clear();
@@ -75,7 +57,7 @@ class PassThrough final : public ResponseTranslator {
       ready = ready.substr(0, done_end);
     }
     if (done_) {
-      pending_.clear();  // after [DONE]: dropped, not held (`ready` views the piece or out_)
+      events_.clear();  // after [DONE]: dropped, not held (`ready` views the piece or its buffer)
     }
     if (!strip_.empty()) {
       ready = without(ready, strip_);
@@ -86,7 +68,7 @@ class PassThrough final : public ResponseTranslator {
   bool finished() const override { return done_; }
   bool relayed_error() const override { return error_; }
   api::Usage usage() const override { return usage_; }
-  size_t buffered() const override { return pending_.size(); }
+  size_t buffered() const override { return events_.held(); }
 
  private:
   // OpenAI's usage chunk has an empty choices array; chunks that carry content keep their usage.
@@ -121,8 +103,7 @@ class PassThrough final : public ResponseTranslator {
 
   bool strip_usage_;
   net::SseParser parser_;
-  std::string pending_;
-  std::string out_;
+  WholeEvents events_;
   std::string stripped_;
   std::vector<std::pair<size_t, size_t>> strip_;  // event ranges in the ready bytes to leave out
   bool done_ = false;
@@ -142,6 +123,26 @@ tl::expected<std::string, core::Error> relayed_completion(std::string body,
   }
   usage = check.usage.value_or(api::Usage{});  // parsed: no usage means none, not "look again"
   return body;
+}
+
+std::string_view WholeEvents::next(std::string_view piece) {
+  if (pending_.empty()) {
+    // No carried-over bytes: a prefix of the piece, without copying.
+    const size_t end = last_event_end(piece);
+    pending_.assign(piece.substr(end));
+    return piece.substr(0, end);
+  }
+  // The carried-over bytes hold no event end: only the new ones (and the end of a blank line that
+  // began before them) are scanned.
+  const size_t scanned = pending_.size();
+  pending_.append(piece);
+  const size_t end = last_event_end(pending_, scanned);
+  if (end == 0) {
+    return {};
+  }
+  out_.assign(pending_, 0, end);
+  pending_.erase(0, end);
+  return out_;
 }
 
 size_t last_event_end(std::string_view bytes, size_t from) {

@@ -46,6 +46,21 @@ class OpenAICompatibleProvider final : public Provider {
   std::string authorization_;
 };
 
+// Cuts an upstream's event stream at event ends: next() gives the whole events a piece completes
+// (a view of the piece itself when nothing was held back, the common case) and holds the rest.
+// Only bytes not yet scanned are scanned, so a long event costs linear time.
+class WholeEvents {
+ public:
+  // Valid until the next call.
+  std::string_view next(std::string_view piece);
+  size_t held() const { return pending_.size(); }
+  void clear() { pending_.clear(); }
+
+ private:
+  std::string pending_;  // an unfinished event
+  std::string out_;
+};
+
 // Whether an OpenAI model is a reasoning model (o1*, o3*, o4*, gpt-5*), which refuses
 // `max_tokens` and takes `max_completion_tokens`: clients that see a prefixed name ("openai/o3")
 // no longer recognise one and send `max_tokens`, so the gateway renames it for them.

@@ -126,9 +126,10 @@ Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
     co_return co_await relay_answer(exchange, sent, sent_at, provider, *translator, info.stream,
                                     metrics, limits);
   }
-  // Usage is asked for in the chat body itself (unless the upstream refuses stream_options), and
-  // the chat translators keep it: the Responses events report it.
-  auto translated = api::responses_to_chat(exchange.request.body, provider.asks_for_usage());
+  // A chat request like any other from here: usage is asked for (and the request sent again
+  // without it to a server that refuses stream_options) as for chat; the Responses events report
+  // the counts the chat translator kept.
+  auto translated = api::responses_to_chat(exchange.request.body);
   if (!translated) {
     co_return co_await net::respond_error(exchange.writer, translated.error());
   }
@@ -136,9 +137,8 @@ Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
   if (!chat_info) {
     co_return co_await net::respond_error(exchange.writer, chat_info.error());
   }
-  chat_info->include_usage = true;
   const providers::ResponseIdentity identity =
-      providers::new_response_identity(exchange.request_id, std::move(translated->echoed));
+      providers::new_response_identity(std::move(translated->echoed));
   exchange.request.body = std::move(translated->chat_body);
   co_await proxy_chat(exchange, *chat_info, provider, upstream_model, client, metrics, limits,
                       Generation::kChat, &identity);

@@ -33,11 +33,15 @@ bool interrupted(Exchange& exchange) {
 namespace {
 
 // Ends a stream that cannot complete: one final error event, then the end of the response.
+// `before`: whole events the translator made before the failure, sent first (a Responses
+// stream's are numbered: none may go missing).
 Task<RelayEnd> fail_stream(Exchange& exchange, providers::ResponseTranslator& translator,
-                           const core::Error& error, std::string_view outcome) {
+                           const core::Error& error, std::string_view outcome,
+                           std::string_view before = {}) {
   exchange.log.outcome = std::string(outcome);
-  const std::string event = translator.final_error_event(error);
-  co_await exchange.writer.finish_stream(event);
+  std::string last(before);
+  last += translator.final_error_event(error);
+  co_await exchange.writer.finish_stream(last);
   co_return RelayEnd::kUpstreamFailed;
 }
 
@@ -213,6 +217,7 @@ Task<RelayEnd> relay_completion(Exchange& exchange, net::UpstreamResponse& upstr
 struct StreamStep {
   tl::expected<std::string_view, core::Error> piece;
   tl::expected<std::string_view, core::Error> out;
+  std::string_view made;  // what the translator made of a piece whose event was too long
   bool failed() const { return !piece || piece->empty() || !out; }
 };
 
@@ -223,6 +228,7 @@ StreamStep translate_step(Exchange& exchange, providers::ResponseTranslator& tra
   if (step.piece && !step.piece->empty()) {
     step.out = translator.feed(*step.piece);
     if (step.out && translator.buffered() > limits.event) {
+      step.made = *step.out;
       step.out = tl::unexpected(core::Error{
           core::Errc::kUpstreamError,
           fmt::format(
@@ -263,7 +269,8 @@ Task<RelayEnd> end_stream(Exchange& exchange, net::UpstreamResponse& upstream,
         "truncated");
   }
   if (!step.out) {
-    co_return co_await fail_stream(exchange, translator, step.out.error(), "upstream_error");
+    co_return co_await fail_stream(exchange, translator, step.out.error(), "upstream_error",
+                                   step.made);
   }
   // Finished: by the upstream's own error event (its final event, relayed as ours) or by its
   // terminator.

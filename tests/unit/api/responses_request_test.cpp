@@ -68,12 +68,24 @@ TEST(ResponsesToChat, InstructionsAndStringInputBecomeSystemAndUserMessages) {
   EXPECT_EQ(chat.as_object().if_contains("metadata"), nullptr);
 }
 
-TEST(ResponsesToChat, StreamAsksForUsageUnlessTheUpstreamRefusesIt) {
-  const std::string body = R"({"model":"m","input":"x","stream":true})";
-  EXPECT_EQ(chat_of(body).at("stream_options"), json::parse(R"({"include_usage":true})"));
-  auto quiet = responses_to_chat(body, false);
-  ASSERT_TRUE(quiet.has_value());
-  EXPECT_EQ(json::parse(quiet->chat_body).as_object().if_contains("stream_options"), nullptr);
+// Usage is asked for by the chat path (upstream_chat_body), which also knows the servers that
+// refuse stream_options: the translation leaves it out.
+TEST(ResponsesToChat, AStreamIsAChatStream) {
+  const auto chat = chat_of(R"({"model":"m","input":"x","stream":true,"stream_options":{}})");
+  EXPECT_EQ(chat.at("stream"), true);
+  EXPECT_EQ(chat.as_object().if_contains("stream_options"), nullptr);
+}
+
+TEST(ResponsesToChat, AssistantTextAfterItsOwnCallsJoinsThatTurn) {
+  const auto chat = chat_of(R"({"model":"m","input":[{"role":"user","content":"q"},
+      {"type":"function_call","call_id":"c","name":"f","arguments":"{}"},
+      {"role":"assistant","content":"Looking."},
+      {"type":"function_call_output","call_id":"c","output":"r"}]})");
+  const auto& messages = chat.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[1].at("content"), "Looking.");
+  EXPECT_EQ(messages[1].at("tool_calls").as_array().size(), 1u);
+  EXPECT_EQ(messages[2].at("role"), "tool");
 }
 
 // Text-only parts of a non-user message become one string: what every chat dialect takes.
@@ -147,7 +159,11 @@ TEST(ResponsesToChat, RefusesWhatNeedsOpenAIsServerSideNamingTheField) {
                           R"({"type":"input_file","file_id":"f"}]}]})"),
             "input[0].content[0].type");
   EXPECT_EQ(refusal_param(R"({"model":"m","input":"x","reasoning":{"summary":"auto"}})"),
-            "reasoning");
+            "reasoning.summary");
+  EXPECT_EQ(refusal_param(R"({"model":"m","input":"x","reasoning":{"generate_summary":"x"}})"),
+            "reasoning.generate_summary");
+  EXPECT_EQ(refusal_param(R"({"model":"m","input":"x","store":"no"})"), "store");
+  EXPECT_EQ(refusal_param(R"({"model":"m","input":"x","truncation":0})"), "truncation");
   EXPECT_EQ(refusal_param(R"({"model":"m","input":"x","frobnicate":1})"), "frobnicate");
   EXPECT_EQ(refusal_param(R"({"model":"m"})"), "input");
   EXPECT_EQ(refusal_param(R"({"model":"m","input":[{"role":"tool","content":"x"}]})"),

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -52,7 +53,7 @@ std::vector<std::string> names(const std::vector<Event>& events) {
 
 std::unique_ptr<ResponseTranslator> translator() {
   return make_responses_from_chat(make_pass_through(),
-                                  new_response_identity("req-42", R"("instructions":null)"));
+                                  new_response_identity(R"("instructions":null)"));
 }
 
 std::string chunk(std::string_view delta, std::string_view finish = {}) {
@@ -88,7 +89,7 @@ TEST(ResponsesFromChat, TextStreamBecomesTheDocumentedEventSequence) {
                                         "response.output_text.done", "response.content_part.done",
                                         "response.output_item.done", "response.completed"}));
     const auto& created = events[0].data.at("response").as_object();
-    EXPECT_EQ(created.at("id"), "resp_req42");
+    EXPECT_TRUE(created.at("id").as_string().starts_with("resp_"));
     EXPECT_EQ(created.at("status"), "in_progress");
     EXPECT_EQ(created.at("model"), "up-model");
     EXPECT_TRUE(created.at("usage").is_null());
@@ -298,16 +299,135 @@ TEST(ResponsesFromChat, AnErrorMemberAnywhereInAChunkIsTheUpstreamsError) {
   EXPECT_TRUE(relay->final_error_event(core::Error(core::Errc::kUpstreamError, "x")).empty());
 }
 
-// fuzz/corpus/responses/crash-done-without-terminal-event: a [DONE] ends a relayed Responses
-// stream, as chat's does.
-TEST(ResponsesPassThrough, DoneEndsTheStream) {
+// fuzz/corpus/responses/crash-done-without-terminal-event: a chat-style [DONE] before any
+// terminal event ends the stream as a failure, with the Responses error event (numbered on).
+TEST(ResponsesPassThrough, DoneWithoutATerminalEventEndsWithAnError) {
   auto relay = make_responses_pass_through();
-  const std::string stream = "data: {\"type\":\"response.created\"}\n\ndata: [DONE]\n\n";
-  const std::string fed = stream + "data: {\"after\":1}\n\n";  // the output views it
+  const std::string created =
+      "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,"
+      "\"response\":{}}\n\n";
+  const std::string fed = created + "data: [DONE]\n\ndata: {\"after\":1}\n\n";
   auto out = relay->feed(fed);
   ASSERT_TRUE(out.has_value());
-  EXPECT_EQ(*out, stream);
+  EXPECT_TRUE(out->starts_with(created));
+  EXPECT_EQ(out->find("[DONE]"), std::string_view::npos);
+  EXPECT_NE(out->find("event: error\ndata: {\"type\":\"error\",\"sequence_number\":1,"),
+            std::string_view::npos)
+      << *out;
   EXPECT_TRUE(relay->finished());
+  ASSERT_NE(relay->stream_error(), nullptr);
+  // After the terminal event a [DONE] is simply not relayed.
+  auto clean = make_responses_pass_through();
+  const std::string completed =
+      "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{}}\n\n";
+  const std::string both = completed + "data: [DONE]\n\n";
+  auto relayed = clean->feed(both);
+  ASSERT_TRUE(relayed.has_value());
+  EXPECT_EQ(*relayed, completed);
+  EXPECT_EQ(clean->stream_error(), nullptr);
+}
+
+// A response object repeats the client's metadata: text there is no event type.
+TEST(ResponsesPassThrough, OnlyTheEventsOwnTypeCounts) {
+  auto relay = make_responses_pass_through();
+  const std::string stream =
+      "data: {\"type\":\"response.created\",\"response\":{\"metadata\":{\"type\":"
+      "\"response.completed\",\"t\":\"{\\\"type\\\":\\\"error\\\"}\"}}}\n\n"
+      "data: {\"type\":\"response.output_text.delta\",\"delta\":\"x\"}\n\n";
+  auto out = relay->feed(stream);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(*out, stream);
+  EXPECT_FALSE(relay->finished());
+  EXPECT_EQ(relay->stream_error(), nullptr);
+}
+
+TEST(ResponsesPassThrough, ABrokenStreamEndsWithANumberedErrorEvent) {
+  auto relay = make_responses_pass_through();
+  ASSERT_TRUE(relay
+                  ->feed("event: response.created\ndata: {\"type\":\"response.created\","
+                         "\"sequence_number\":0,\"response\":{}}\n\n")
+                  .has_value());
+  const auto events =
+      events_of(relay->final_error_event(core::Error(core::Errc::kUpstreamError, "cut")), 1);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].name, "error");
+  EXPECT_EQ(events[0].data.at("error").at("message"), "cut");
+}
+
+TEST(ResponsesFromChat, RefusalsBecomeRefusalParts) {
+  auto relay = translator();
+  auto out = relay->feed(chunk(R"({"role":"assistant","refusal":"I can't"})") +
+                         chunk(R"({"refusal":" help."})", "stop") + "data: [DONE]\n\n");
+  ASSERT_TRUE(out.has_value());
+  const auto events = events_of(*out);
+  const auto types = names(events);
+  EXPECT_NE(std::find(types.begin(), types.end(), "response.refusal.delta"), types.end());
+  EXPECT_NE(std::find(types.begin(), types.end(), "response.refusal.done"), types.end());
+  const auto& part = events.back().data.at("response").at("output").at(0).at("content").at(0);
+  EXPECT_EQ(part, json::parse(R"({"type":"refusal","refusal":"I can't help."})"));
+  auto whole = translator()->complete(
+      R"({"choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"No."},)"
+      R"("finish_reason":"stop"}]})");
+  ASSERT_TRUE(whole.has_value());
+  EXPECT_EQ(json::parse(*whole).at("output").at(0).at("content").at(0).at("refusal"), "No.");
+}
+
+TEST(ResponsesFromChat, ACallWithAnotherIdAtTheSameIndexIsAnotherCall) {
+  auto relay = translator();
+  auto out = relay->feed(
+      chunk(R"({"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}]})") +
+      chunk(R"({"tool_calls":[{"index":0,"id":"b","function":{"name":"g","arguments":"{}"}}]})") +
+      chunk(R"({"tool_calls":[{"index":1,"function":{"name":"h","arguments":"{}"}}]})",
+            "tool_calls") +
+      "data: [DONE]\n\n");
+  ASSERT_TRUE(out.has_value());
+  const auto events = events_of(*out);
+  const auto& output = events.back().data.at("response").at("output").as_array();
+  ASSERT_EQ(output.size(), 3u);
+  EXPECT_EQ(output[0].at("call_id"), "a");
+  EXPECT_EQ(output[1].at("call_id"), "b");
+  EXPECT_EQ(output[1].at("name"), "g");
+  // No id from the upstream: one is made, so that the client's output can name the call.
+  EXPECT_TRUE(output[2].at("call_id").as_string().starts_with("call_"));
+}
+
+TEST(ResponsesFromChat, AnErrorThatIsAStringFailsTheResponse) {
+  auto relay = translator();
+  auto out = relay->feed(chunk(R"({"content":"a"})") + "data: {\"error\":\"boom\"}\n\n");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(relay->relayed_error());
+  ASSERT_NE(relay->stream_error(), nullptr);
+  EXPECT_EQ(relay->stream_error()->message, "boom");
+  EXPECT_EQ(events_of(*out).back().name, "response.failed");
+}
+
+TEST(ResponsesFromChat, UsageWithoutAUsageChunkComesFromTheChatTranslator) {
+  // The pass-through strips the usage chunk it was asked to (the client did not ask), yet counts.
+  auto relay = make_responses_from_chat(make_pass_through(true), new_response_identity("\"x\":1"));
+  auto out = relay->feed(chunk(R"({"content":"a"})", "stop") + kUsage + "data: [DONE]\n\n");
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(events_of(*out).back().data.at("response").at("usage").at("output_tokens"), 2);
+}
+
+// fuzz/corpus/responses/crash-usage-after-an-error-in-one-read: the failed response says the same
+// whether what followed the error came in the same read or not.
+TEST(ResponsesFromChat, AFailedResponseDoesNotDependOnHowTheStreamWasRead) {
+  const std::string stream = chunk(R"({"content":"a"})") + "data: {\"error\":2}\n\n" + kUsage;
+  auto whole = translator();
+  auto split = translator();
+  auto all = whole->feed(stream);
+  std::string pieces;
+  for (const std::string_view piece :
+       {std::string_view(stream).substr(0, 200), std::string_view(stream).substr(200)}) {
+    auto out = split->feed(piece);
+    ASSERT_TRUE(out.has_value());
+    pieces += *out;
+  }
+  ASSERT_TRUE(all.has_value());
+  const auto whole_events = events_of(*all);
+  const auto split_events = events_of(pieces);
+  EXPECT_EQ(whole_events.back().data.at("response").at("usage"),
+            split_events.back().data.at("response").at("usage"));
 }
 
 }  // namespace

@@ -1,0 +1,74 @@
+#pragma once
+
+// Reading JSON in the Responses translators (responses_from_chat.cpp, responses_relay.cpp):
+// simdjson's DOM parser on one object at a time. Internal to gw_providers.
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gw/api/completion_json.hpp"
+#include "gw/core/error.hpp"
+#include "gw/core/logging.hpp"
+
+namespace gw::providers::responses_json {
+
+namespace dom = simdjson::dom;
+
+// Parses one JSON object from a padded copy kept between calls (simdjson reads a few bytes past
+// the end); the result is valid until the thread's next parse.
+inline simdjson::simdjson_result<dom::object> parse_object(std::string_view text) {
+  thread_local dom::parser parser;
+  thread_local std::string padded;
+  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(text);
+  return parser.parse(padded.data(), padded.size(), false).get_object();
+}
+
+// A string member (empty if absent or not a string) of an element, object or lookup result.
+template <class Node>
+std::string_view text_at(Node node, std::string_view key) {
+  std::string_view value;
+  return node[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
+}
+
+// A token count member, made safe to add up (0 if absent).
+template <class Node>
+int64_t count_at(Node node, std::string_view key) {
+  int64_t value = 0;
+  return node[key].get(value) == simdjson::SUCCESS ? api::sane_token_count(value) : 0;
+}
+
+inline void append_quoted(std::string& out, std::string_view text) {
+  out += '"';
+  core::append_json_escaped(out, text);
+  out += '"';
+}
+
+// An error's code as the Responses API names it ("server_error" when the table has none).
+inline std::string_view error_code_of(const core::Error& error) {
+  const std::string_view code = core::error_code(error);
+  return code.empty() ? std::string_view("server_error") : code;
+}
+
+// The members of an `error` event after its type and sequence_number: code, message and param at
+// the top, as documented, and again under "error" with the type, as OpenAI sends them and the
+// SDKs read them.
+inline std::string error_event_members(const core::Error& error) {
+  std::string fields = R"("code":)";
+  append_quoted(fields, error_code_of(error));
+  fields += R"(,"message":)";
+  append_quoted(fields, error.message);
+  fields += R"(,"param":null)";
+  std::string out = fields;
+  out += R"(,"error":{"type":)";
+  append_quoted(out, core::error_type(error));
+  out += ',';
+  out += fields;
+  out += '}';
+  return out;
+}
+
+}  // namespace gw::providers::responses_json
