@@ -585,13 +585,19 @@ tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_chat(
   if (!translated) {
     return tl::unexpected(translated.error());
   }
+  return post("/api/chat", *translated, call.request_id);
+}
+
+PreparedRequest OllamaProvider::post(std::string_view path, const json::object& body,
+                                     std::string_view request_id) const {
   PreparedRequest prepared;
-  prepared.storage.push_back(json::serialize(*translated));
+  prepared.storage.push_back(json::serialize(body));
   prepared.request.method = "POST";
-  prepared.request.path = options_.endpoint.base_path + "/api/chat";
+  prepared.request.path = options_.endpoint.base_path;
+  prepared.request.path += path;
   prepared.request.headers = {{"content-type", "application/json"},
                               {"user-agent", kUserAgent},
-                              {"x-request-id", call.request_id}};
+                              {"x-request-id", request_id}};
   prepared.request.body.push_back(prepared.storage.back());
   return prepared;
 }

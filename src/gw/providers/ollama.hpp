@@ -39,6 +39,10 @@ class OllamaProvider final : public Provider {
   std::vector<std::string> aliases(std::string_view model_id) const override;
 
  private:
+  // POST {endpoint}{path} with a translated JSON body.
+  PreparedRequest post(std::string_view path, const boost::json::object& body,
+                       std::string_view request_id) const;
+
   OllamaOptions options_;
 };
 

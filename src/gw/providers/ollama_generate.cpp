@@ -282,15 +282,7 @@ tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_completions(
   if (!translated) {
     return tl::unexpected(translated.error());
   }
-  PreparedRequest prepared;
-  prepared.storage.push_back(json::serialize(*translated));
-  prepared.request.method = "POST";
-  prepared.request.path = options_.endpoint.base_path + "/api/generate";
-  prepared.request.headers = {{"content-type", "application/json"},
-                              {"user-agent", kUserAgent},
-                              {"x-request-id", call.request_id}};
-  prepared.request.body.push_back(prepared.storage.back());
-  return prepared;
+  return post("/api/generate", *translated, call.request_id);
 }
 
 std::unique_ptr<ResponseTranslator> OllamaProvider::completions_translator(
