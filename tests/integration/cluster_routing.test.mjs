@@ -131,7 +131,7 @@ describe('capacity', () => {
   test('a worker full by its own count while the controller counts room: the request waits for the slot', async (t) => {
     // A request sent to the worker directly fills it without the controller knowing, as a stream
     // whose client left does while the worker has yet to notice.
-    const [mock] = await startMocks(t, 1, ['--tokens', '10', '--token-delay-ms', '100']);
+    const [mock] = await startMocks(t, 1, ['--tokens', '20', '--token-delay-ms', '100']);
     const { controller, workers } = await cluster(t, {
       mocks: [mock],
       controllerFlags: ['--queue-timeout', '20'],
@@ -142,11 +142,13 @@ describe('capacity', () => {
     const viaController = postChat(controller, chatBody('llama3', 'waited'));
     await waitFor(async () => (await scrape(workers[0])).value('llm_gateway_requests_total', { status: '429' }) >= 1,
       { message: 'the worker refused the forwarded request as full' });
-    assert.equal((await scrape(controller)).value('llm_gateway_queued_requests'), 1, 'waiting in the queue');
+    // The worker counts its 429 before the controller has read it and queued the request.
+    await waitFor(async () => (await scrape(controller)).value('llm_gateway_queued_requests') === 1,
+      { message: 'the request waits in the controller queue' });
     await readSse(direct);
     const res = await viaController;
     assert.equal(res.status, 200, await res.clone().text());
-    assert.equal((await res.json()).choices[0].message.content, 'waited'.repeat(10));
+    assert.equal((await res.json()).choices[0].message.content, 'waited'.repeat(20));
     const metrics = await scrape(controller);
     assert.equal(metrics.value('llm_gateway_upstream_errors_total', { provider: 'w0', kind: 'status' }), 0, 'not a failure');
     assert.equal(metrics.value('llm_gateway_failovers_total', { model: 'llama3' }), 0);
