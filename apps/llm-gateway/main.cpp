@@ -10,12 +10,12 @@
 #include <map>
 #include <string>
 
-#include "gw/app/cluster_config.hpp"
-#include "gw/app/controller.hpp"
-#include "gw/app/options.hpp"
-#include "gw/app/server.hpp"
-#include "gw/app/server_config.hpp"
-#include "gw/app/worker.hpp"
+#include "gw/app/config/cluster_config.hpp"
+#include "gw/app/config/options.hpp"
+#include "gw/app/config/server_config.hpp"
+#include "gw/app/controller/controller.hpp"
+#include "gw/app/server/server.hpp"
+#include "gw/app/worker/worker.hpp"
 #include "gw/core/dotenv.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/core/settings.hpp"

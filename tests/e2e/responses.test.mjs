@@ -13,6 +13,7 @@ import { generateObject, generateText, jsonSchema, stepCountIs, streamText, tool
 import {
   mockStats, startController, startGateway, startMock, startWorker, waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
+import { outputText } from '../lib/responses.mjs';
 
 function sdk(gateway) {
   return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'k', maxRetries: 0, timeout: 10_000 });
@@ -22,11 +23,6 @@ function aiModel(gateway, model) {
   // createOpenAI(...)(model) is the Responses API in @ai-sdk/openai 2 and later.
   return createOpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'k' })(model);
 }
-
-/** A response's text, read from its output items (finalResponse() has no output_text in openai 6). */
-const textOf = (response) => response.output
-  .filter((item) => item.type === 'message')
-  .flatMap((item) => item.content.map((part) => part.text)).join('');
 
 const searchTool = {
   type: 'function',
@@ -132,7 +128,7 @@ describe('Responses API with the SDKs through server', () => {
       const deltas = [];
       runner.on('response.output_text.delta', (event) => deltas.push(event.delta));
       const final = await runner.finalResponse();
-      assert.equal(textOf(final), 'helper checks events');
+      assert.equal(outputText(final), 'helper checks events');
       assert.equal(deltas.join(''), 'helper checks events');
     });
 
@@ -198,7 +194,7 @@ describe('Responses API with the SDKs through controller → worker', () => {
       const client = sdk(controller);
       assert.equal((await client.responses.create({ model, input: 'through the cluster' })).output_text, 'through the cluster');
       const final = await client.responses.stream({ model, input: 'cluster stream' }).finalResponse();
-      assert.equal(textOf(final), 'cluster stream');
+      assert.equal(outputText(final), 'cluster stream');
       await functionCallRoundTrip(client, model);
       const streamed = streamText({ model: aiModel(controller, model), prompt: 'ai through cluster' });
       let text = '';

@@ -11,6 +11,7 @@ import {
   mockStats, runCli, scrape, startController, startGateway, startMock, startWorker, waitFor,
   waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
+import { outputText } from '../lib/responses.mjs';
 
 function postResponses(gateway, body) {
   return fetch(`${gateway.url}/v1/responses`, {
@@ -47,10 +48,6 @@ async function streamEvents(res) {
   events.forEach((event, i) => assert.equal(event.sequence_number, i, JSON.stringify(event)));
   return events;
 }
-
-const outputText = (response) => response.output
-  .filter((item) => item.type === 'message')
-  .flatMap((item) => item.content.map((part) => part.text)).join('');
 
 /** Checks a finished translated stream against its own final response; returns the response. */
 function checkTranslatedStream(events, status = 'completed') {

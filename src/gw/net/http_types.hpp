@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gw/core/error.hpp"
+#include "gw/net/http_message.hpp"
 
 // The seam between the HTTP plumbing (Beast, in net/*.cpp) and everything above it. Handlers see
 // only these plain types and awaitable functions, so they compile without Beast's templates.
@@ -24,28 +25,6 @@ namespace asio = boost::asio;
 using Executor = asio::io_context::executor_type;
 template <class T>
 using Task = asio::awaitable<T, Executor>;
-
-struct Header {
-  std::string name;
-  std::string value;
-};
-using Headers = std::vector<Header>;
-
-// A header whose name and value live elsewhere (literals, or strings that outlive its use).
-struct HeaderView {
-  std::string_view name;
-  std::string_view value;
-};
-using HeaderViews = std::vector<HeaderView>;
-
-bool iequals(std::string_view a, std::string_view b);
-
-// Appends `value` in decimal: the per-request heads are built with this, not with fmt, whose
-// format-string parsing cost about 2,000 instructions per proxied request.
-void append_decimal(std::string& out, uint64_t value);
-
-// A percent-encoded path segment decoded (as is when it is not valid percent-encoding).
-std::string percent_decode(std::string_view text);
 
 struct Request {
   std::string_view method;  // "GET", "POST", ...

@@ -26,15 +26,6 @@ struct UpstreamLimits {
   size_t event = 4u << 20;  // one stream event (or NDJSON line) that has not ended yet
 };
 
-struct OutboundRequest {
-  std::string_view method = "POST";
-  std::string path;  // origin-form path and query, e.g. "/v1/chat/completions"
-  // Besides host and content-length. Views: what they point to must outlive send().
-  HeaderViews headers;
-  // The body as parts written in order without copying; they must outlive send().
-  std::vector<std::string_view> body;
-};
-
 class UpstreamPool;
 
 // A response whose headers have arrived. The body is read piece by piece as it arrives.

@@ -3,6 +3,8 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <chrono>
+#include <cstdio>
 
 #include "gw/providers/anthropic.hpp"
 #include "gw/providers/model_list.hpp"

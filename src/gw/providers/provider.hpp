@@ -13,7 +13,7 @@
 #include "gw/api/embeddings_request.hpp"
 #include "gw/core/error.hpp"
 #include "gw/net/endpoint.hpp"
-#include "gw/net/upstream.hpp"
+#include "gw/net/http_message.hpp"
 
 namespace gw::providers {
 

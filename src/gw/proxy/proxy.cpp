@@ -21,6 +21,24 @@ bool refuses_usage_request(const net::UpstreamResponse& upstream, const api::Cha
   return (status == 400 || status == 422) && api::adds_usage_request(info, requested);
 }
 
+// Sends a prepared request, with the forwarding headers, and relays the answer through
+// `translator`; a request that could not be prepared is the client's error.
+Task<void> forward_prepared(Exchange& exchange,
+                            tl::expected<providers::PreparedRequest, core::Error>& prepared,
+                            const providers::Provider& provider, net::UpstreamClient& client,
+                            providers::ResponseTranslator& translator, bool stream_asked,
+                            metrics::Metrics& metrics, const net::UpstreamLimits& limits) {
+  if (!prepared) {
+    co_return co_await net::respond_error(exchange.writer, prepared.error());
+  }
+  std::string via;  // the upstream request's Via header (viewed by it)
+  add_forwarding_headers(exchange.request, prepared->request.headers, via);
+  const auto sent_at = std::chrono::steady_clock::now();
+  auto sent = co_await client.send(provider.endpoint(), prepared->request);
+  co_await relay_answer(exchange, sent, sent_at, provider, translator, stream_asked, metrics,
+                        limits);
+}
+
 }  // namespace
 
 Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
@@ -115,16 +133,9 @@ Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
     const providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
                                    false};
     auto prepared = provider.prepare_responses(call);
-    if (!prepared) {
-      co_return co_await net::respond_error(exchange.writer, prepared.error());
-    }
-    std::string via;  // the upstream request's Via header (viewed by it)
-    add_forwarding_headers(exchange.request, prepared->request.headers, via);
-    const auto sent_at = std::chrono::steady_clock::now();
-    auto sent = co_await client.send(provider.endpoint(), prepared->request);
     const auto translator = providers::make_responses_pass_through();
-    co_return co_await relay_answer(exchange, sent, sent_at, provider, *translator, info.stream,
-                                    metrics, limits);
+    co_return co_await forward_prepared(exchange, prepared, provider, client, *translator,
+                                        info.stream, metrics, limits);
   }
   // A chat request like any other from here: usage is asked for (and the request sent again
   // without it to a server that refuses stream_options) as for chat; the Responses events report
@@ -151,15 +162,9 @@ Task<void> proxy_embeddings(Exchange& exchange, const api::EmbeddingsRequestInfo
   const providers::EmbeddingsCall call{exchange.request.body, info, upstream_model,
                                        exchange.request_id};
   auto prepared = provider.prepare_embeddings(call);
-  if (!prepared) {
-    co_return co_await net::respond_error(exchange.writer, prepared.error());
-  }
-  std::string via;  // the upstream request's Via header (viewed by it)
-  add_forwarding_headers(exchange.request, prepared->request.headers, via);
-  const auto sent_at = std::chrono::steady_clock::now();
-  auto sent = co_await client.send(provider.endpoint(), prepared->request);
   const auto translator = provider.embeddings_translator(call);
-  co_await relay_answer(exchange, sent, sent_at, provider, *translator, false, metrics, limits);
+  co_await forward_prepared(exchange, prepared, provider, client, *translator, false, metrics,
+                            limits);
 }
 
 }  // namespace gw::proxy

@@ -7,8 +7,8 @@
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
 
-#include "gw/app/controller_handler.hpp"
-#include "gw/app/gateway_handler.hpp"
+#include "gw/app/controller/controller_handler.hpp"
+#include "gw/app/server/gateway_handler.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/key_check.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "gw/app/server_config.hpp"
+#include "gw/app/config/server_config.hpp"
 
 namespace gw::app {
 

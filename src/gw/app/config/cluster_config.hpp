@@ -5,7 +5,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
-#include "gw/app/server_config.hpp"
+#include "gw/app/config/server_config.hpp"
 #include "gw/cluster/registry.hpp"
 
 namespace gw::app {

@@ -1,8 +1,8 @@
-#include "gw/app/controller.hpp"
+#include "gw/app/controller/controller.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include "gw/app/controller_handler.hpp"
+#include "gw/app/controller/controller_handler.hpp"
 #include "gw/app/metrics_listener.hpp"
 #include "gw/net/background.hpp"
 #include "gw/net/http_server.hpp"

@@ -1,4 +1,4 @@
-#include "gw/app/model_refresh.hpp"
+#include "gw/app/server/model_refresh.hpp"
 
 #include <spdlog/spdlog.h>
 

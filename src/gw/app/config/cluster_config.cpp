@@ -1,4 +1,4 @@
-#include "gw/app/cluster_config.hpp"
+#include "gw/app/config/cluster_config.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>

@@ -1,26 +1,23 @@
-#include "gw/app/worker_handler.hpp"
+#include "gw/app/worker/worker_handler.hpp"
 
 #include <fmt/format.h>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include "gw/api/chat_request.hpp"
-#include "gw/api/responses_request.hpp"
-#include "gw/app/gateway_handler.hpp"
+#include "gw/app/server/gateway_handler.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
 #include "gw/net/key_check.hpp"
 #include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
-#include "gw/proxy/proxy.hpp"
 
 namespace gw::app {
 
 using proxy::loop_error;
 using proxy::observe_end;
 using proxy::observe_start;
-using proxy::proxy_chat;
 using proxy::serve_metrics;
 namespace {
 
@@ -68,17 +65,8 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
                           "This worker is reached through its controller: send INTERNAL_API_KEY as "
                           "'Authorization: Bearer <key>'."});
   }
-  if (path == "/v1/chat/completions" && request.method == "POST") {
-    co_return co_await model_api(exchange, &WorkerHandler::chat_completions);
-  }
-  if (path == "/v1/embeddings" && request.method == "POST") {
-    co_return co_await model_api(exchange, &WorkerHandler::embeddings);
-  }
-  if (path == "/v1/completions" && request.method == "POST") {
-    co_return co_await model_api(exchange, &WorkerHandler::completions);
-  }
-  if (path == "/v1/responses" && request.method == "POST") {
-    co_return co_await model_api(exchange, &WorkerHandler::responses);
+  if (auto api = proxy::model_api_at(path); api && request.method == "POST") {
+    co_return co_await model_request(exchange, *api);
   }
   if (path == "/v1/models" && request.is_get()) {
     json::object model{{"id", state_->config.model_id},
@@ -97,8 +85,7 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
       {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
 }
 
-Task<void> WorkerHandler::model_api(Exchange& exchange,
-                                    Task<void> (WorkerHandler::*serve)(Exchange&)) {
+Task<void> WorkerHandler::model_request(Exchange& exchange, proxy::ModelApi api) {
   if (auto loop = loop_error(exchange.request)) {
     co_return co_await net::respond_error(exchange.writer, *loop);
   }
@@ -114,7 +101,15 @@ Task<void> WorkerHandler::model_api(Exchange& exchange,
     co_await exchange.writer.send(std::move(response));
     co_return;
   }
-  co_await (this->*serve)(exchange);
+  auto request = proxy::inspect_model_request(api, exchange.request.body);
+  if (!request) {
+    co_return co_await net::respond_error(exchange.writer, request.error());
+  }
+  if (auto refused = accept_model(exchange, request->model())) {
+    co_return co_await net::respond_error(exchange.writer, *refused);
+  }
+  co_await proxy::proxy_model_request(exchange, *request, *state_->backend, config.backend_model,
+                                      client_, state_->metrics, config.limits);
 }
 
 std::optional<core::Error> WorkerHandler::accept_model(Exchange& exchange,
@@ -129,52 +124,6 @@ std::optional<core::Error> WorkerHandler::accept_model(Exchange& exchange,
   exchange.log.provider = config.backend.name;
   exchange.log.model_known = true;
   return std::nullopt;
-}
-
-Task<void> WorkerHandler::chat_completions(Exchange& exchange) {
-  return generation(exchange, proxy::Generation::kChat);
-}
-
-Task<void> WorkerHandler::completions(Exchange& exchange) {
-  return generation(exchange, proxy::Generation::kCompletions);
-}
-
-Task<void> WorkerHandler::generation(Exchange& exchange, proxy::Generation kind) {
-  auto info = kind == proxy::Generation::kChat
-                  ? api::inspect_chat_request(exchange.request.body)
-                  : api::inspect_completions_request(exchange.request.body);
-  if (!info) {
-    co_return co_await net::respond_error(exchange.writer, info.error());
-  }
-  if (auto refused = accept_model(exchange, info->model)) {
-    co_return co_await net::respond_error(exchange.writer, *refused);
-  }
-  co_await proxy_chat(exchange, *info, *state_->backend, state_->config.backend_model, client_,
-                      state_->metrics, state_->config.limits, kind);
-}
-
-Task<void> WorkerHandler::responses(Exchange& exchange) {
-  auto info = api::inspect_responses_request(exchange.request.body);
-  if (!info) {
-    co_return co_await net::respond_error(exchange.writer, info.error());
-  }
-  if (auto refused = accept_model(exchange, info->model)) {
-    co_return co_await net::respond_error(exchange.writer, *refused);
-  }
-  co_await proxy::proxy_responses(exchange, *info, *state_->backend, state_->config.backend_model,
-                                  client_, state_->metrics, state_->config.limits);
-}
-
-Task<void> WorkerHandler::embeddings(Exchange& exchange) {
-  auto info = api::inspect_embeddings_request(exchange.request.body);
-  if (!info) {
-    co_return co_await net::respond_error(exchange.writer, info.error());
-  }
-  if (auto refused = accept_model(exchange, info->model)) {
-    co_return co_await net::respond_error(exchange.writer, *refused);
-  }
-  co_await proxy::proxy_embeddings(exchange, *info, *state_->backend, state_->config.backend_model,
-                                   client_, state_->metrics, state_->config.limits);
 }
 
 Task<void> WorkerHandler::health(Exchange& exchange) {

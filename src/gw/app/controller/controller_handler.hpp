@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "gw/api/chat_request.hpp"
-#include "gw/app/cluster_config.hpp"
+#include "gw/app/config/cluster_config.hpp"
 #include "gw/cluster/registry.hpp"
 #include "gw/metrics/metrics.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/io.hpp"
 #include "gw/net/upstream.hpp"
+#include "gw/proxy/model_api.hpp"
 
 namespace gw::app {
 
@@ -64,9 +65,9 @@ class ControllerHandler final : public net::HttpHandler {
   net::Task<void> dispatch(net::Exchange& exchange);
   net::Task<void> public_api(net::Exchange& exchange);
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
-  // POST /v1/chat/completions, /v1/completions or /v1/embeddings (`path`): checked, then
-  // forwarded.
-  net::Task<void> model_request(net::Exchange& exchange, std::string_view path);
+  // A model API's POST (at `path`): checked, then forwarded.
+  net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api,
+                                std::string_view path);
   // Forwards a model request to a worker of its model (controller_forward.cpp).
   net::Task<void> forward(net::Exchange& exchange, const ForwardedCall& call);
   // Waits until capacity may have been freed (wake_waiters) or `deadline`.

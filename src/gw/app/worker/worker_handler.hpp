@@ -6,12 +6,12 @@
 #include <optional>
 #include <string>
 
-#include "gw/app/cluster_config.hpp"
+#include "gw/app/config/cluster_config.hpp"
 #include "gw/metrics/metrics.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
-#include "gw/proxy/proxy.hpp"
+#include "gw/proxy/model_api.hpp"
 
 namespace gw::app {
 
@@ -46,15 +46,9 @@ class WorkerHandler final : public net::HttpHandler {
 
  private:
   net::Task<void> dispatch(net::Exchange& exchange);
-  // A model request within the worker's capacity (a 429 marked as the worker's own beyond it),
-  // served by `serve`.
-  net::Task<void> model_api(net::Exchange& exchange,
-                            net::Task<void> (WorkerHandler::*serve)(net::Exchange&));
-  net::Task<void> chat_completions(net::Exchange& exchange);
-  net::Task<void> completions(net::Exchange& exchange);
-  net::Task<void> generation(net::Exchange& exchange, proxy::Generation kind);
-  net::Task<void> embeddings(net::Exchange& exchange);
-  net::Task<void> responses(net::Exchange& exchange);
+  // A model API's POST within the worker's capacity (a 429 marked as the worker's own beyond
+  // it): checked and forwarded to the backend.
+  net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api);
   // Null when this worker serves `model` (noted in the exchange's log); else the 404.
   std::optional<core::Error> accept_model(net::Exchange& exchange, const std::string& model) const;
   net::Task<void> health(net::Exchange& exchange);

@@ -1,4 +1,4 @@
-#include "gw/app/controller_metrics.hpp"
+#include "gw/app/controller/controller_metrics.hpp"
 
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>

@@ -1,4 +1,4 @@
-#include "gw/app/controller_handler.hpp"
+#include "gw/app/controller/controller_handler.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -9,13 +9,13 @@
 #include <boost/json/value.hpp>
 
 #include "gw/api/completion_json.hpp"
-#include "gw/api/responses_request.hpp"
-#include "gw/app/controller_metrics.hpp"
-#include "gw/app/gateway_handler.hpp"
+#include "gw/app/controller/controller_metrics.hpp"
+#include "gw/app/server/gateway_handler.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/background.hpp"
 #include "gw/net/key_check.hpp"
 #include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
 
 namespace gw::app {
@@ -140,9 +140,8 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
                               ? "Missing API key: send it as 'Authorization: Bearer <key>'."
                               : "Incorrect API key provided."});
   }
-  if (path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings" ||
-      path == "/v1/responses") {
-    co_return co_await model_request(exchange, path);
+  if (auto api = proxy::model_api_at(path)) {
+    co_return co_await model_request(exchange, *api, path);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (!request.is_get()) {
@@ -174,7 +173,8 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
       {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
 }
 
-Task<void> ControllerHandler::model_request(Exchange& exchange, std::string_view path) {
+Task<void> ControllerHandler::model_request(Exchange& exchange, proxy::ModelApi api,
+                                            std::string_view path) {
   const auto& request = exchange.request;
   if (request.method != "POST") {
     co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
@@ -182,31 +182,15 @@ Task<void> ControllerHandler::model_request(Exchange& exchange, std::string_view
   if (auto loop = loop_error(request)) {
     co_return co_await net::respond_error(exchange.writer, *loop);
   }
-  if (path == "/v1/responses") {
-    auto info = api::inspect_responses_request(request.body);
-    if (!info) {
-      co_return co_await net::respond_error(exchange.writer, info.error());
-    }
-    exchange.log.model = info->model;
-    const ForwardedCall call{info->model, path, info->stream};
-    co_return co_await forward(exchange, call);
+  auto inspected = proxy::inspect_model_request(api, request.body);
+  if (!inspected) {
+    co_return co_await net::respond_error(exchange.writer, inspected.error());
   }
-  if (path != "/v1/embeddings") {
-    auto info = path == "/v1/chat/completions" ? api::inspect_chat_request(request.body)
-                                               : api::inspect_completions_request(request.body);
-    if (!info) {
-      co_return co_await net::respond_error(exchange.writer, info.error());
-    }
-    exchange.log.model = info->model;
-    const ForwardedCall call{info->model, path, info->stream, &*info};
-    co_return co_await forward(exchange, call);
-  }
-  auto info = api::inspect_embeddings_request(request.body);
-  if (!info) {
-    co_return co_await net::respond_error(exchange.writer, info.error());
-  }
-  exchange.log.model = info->model;
-  const ForwardedCall call{info->model, "/v1/embeddings"};
+  exchange.log.model = inspected->model();
+  // Chat and legacy completions go with usage asked for; Responses and embeddings as they are.
+  const bool splice_usage = api == proxy::ModelApi::kChat || api == proxy::ModelApi::kCompletions;
+  const ForwardedCall call{inspected->model(), path, inspected->stream(),
+                           splice_usage ? inspected->chat() : nullptr};
   co_await forward(exchange, call);
 }
 

@@ -10,7 +10,7 @@
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/catalog.hpp"
-#include "gw/proxy/proxy.hpp"
+#include "gw/proxy/model_api.hpp"
 
 namespace gw::app {
 
@@ -29,7 +29,8 @@ struct GatewayContext {
   bool claim_listing_on_demand() const;
 };
 
-// The OpenAI-compatible API: /v1/chat/completions, /v1/models[/{id}], /health.
+// The OpenAI-compatible API: the model APIs (proxy/model_api.hpp), /v1/models[/{id}], /health,
+// /metrics.
 class GatewayHandler final : public net::HttpHandler {
  public:
   GatewayHandler(std::shared_ptr<const GatewayContext> context, boost::asio::io_context& io,
@@ -41,10 +42,8 @@ class GatewayHandler final : public net::HttpHandler {
 
  private:
   net::Task<void> dispatch(net::Exchange& exchange);
-  // POST /v1/chat/completions, or the legacy /v1/completions.
-  net::Task<void> generation(net::Exchange& exchange, proxy::Generation kind);
-  net::Task<void> embeddings(net::Exchange& exchange);
-  net::Task<void> responses(net::Exchange& exchange);
+  // A model API's POST: checked, routed by its model, forwarded (or answered by the echo model).
+  net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api);
   // The model's route, noted in the exchange's log. An unknown model makes the providers be
   // listed again first (a provider started after the gateway, or a model added since the last
   // listing), at most once every few seconds.

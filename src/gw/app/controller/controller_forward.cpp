@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-#include "gw/app/controller_handler.hpp"
+#include "gw/app/controller/controller_handler.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
 #include "gw/providers/openai_compatible.hpp"

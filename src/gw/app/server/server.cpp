@@ -1,13 +1,13 @@
-#include "gw/app/server.hpp"
+#include "gw/app/server/server.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 
-#include "gw/app/gateway_handler.hpp"
+#include "gw/app/config/provider_factory.hpp"
 #include "gw/app/metrics_listener.hpp"
-#include "gw/app/model_refresh.hpp"
-#include "gw/app/provider_factory.hpp"
+#include "gw/app/server/gateway_handler.hpp"
+#include "gw/app/server/model_refresh.hpp"
 #include "gw/net/background.hpp"
 
 namespace gw::app {

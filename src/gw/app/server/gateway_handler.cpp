@@ -1,27 +1,22 @@
-#include "gw/app/gateway_handler.hpp"
+#include "gw/app/server/gateway_handler.hpp"
 
 #include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
 
-#include "gw/api/chat_request.hpp"
-#include "gw/api/embeddings_request.hpp"
-#include "gw/api/responses_request.hpp"
-#include "gw/app/model_refresh.hpp"
+#include "gw/app/server/model_refresh.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/key_check.hpp"
 #include "gw/proxy/echo.hpp"
 #include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
-#include "gw/proxy/proxy.hpp"
 
 namespace gw::app {
 
 using proxy::loop_error;
 using proxy::observe_end;
 using proxy::observe_start;
-using proxy::proxy_chat;
-using proxy::proxy_embeddings;
 using proxy::reply_echo;
 using proxy::serve_metrics;
 namespace {
@@ -82,22 +77,11 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
                        ? "Missing API key: send it as 'Authorization: Bearer <key>'."
                        : "Incorrect API key provided."});
   }
-  if (path == "/v1/chat/completions" || path == "/v1/completions") {
+  if (auto api = proxy::model_api_at(path)) {
     if (method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
     }
-    co_return co_await generation(exchange, path == "/v1/chat/completions"
-                                                ? proxy::Generation::kChat
-                                                : proxy::Generation::kCompletions);
-  }
-  if (path == "/v1/embeddings" || path == "/v1/responses") {
-    if (method != "POST") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
-    }
-    if (path == "/v1/responses") {
-      co_return co_await responses(exchange);
-    }
-    co_return co_await embeddings(exchange);
+    co_return co_await model_request(exchange, *api);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (!request.is_get()) {
@@ -148,74 +132,26 @@ Task<tl::expected<providers::Route, core::Error>> GatewayHandler::route_for(
   co_return route;
 }
 
-Task<void> GatewayHandler::generation(Exchange& exchange, proxy::Generation kind) {
+Task<void> GatewayHandler::model_request(Exchange& exchange, proxy::ModelApi api) {
   if (auto loop = loop_error(exchange.request)) {
     co_return co_await send_error(exchange, *loop);
   }
-  const bool chat = kind == proxy::Generation::kChat;
-  auto info = chat ? api::inspect_chat_request(exchange.request.body)
-                   : api::inspect_completions_request(exchange.request.body);
-  if (!info) {
-    co_return co_await send_error(exchange, info.error());
+  auto request = proxy::inspect_model_request(api, exchange.request.body);
+  if (!request) {
+    co_return co_await send_error(exchange, request.error());
   }
-  auto route = co_await route_for(exchange, info->model);
+  auto route = co_await route_for(exchange, request->model());
   if (!route) {
     co_return co_await send_error(exchange, route.error());
   }
-  if (route->provider == nullptr && chat) {
-    co_return co_await reply_echo(exchange, *info);
+  if (route->provider == nullptr && api == proxy::ModelApi::kChat) {
+    co_return co_await reply_echo(exchange, *request->chat());
   }
   if (route->provider == nullptr) {
-    co_return co_await send_error(
-        exchange,
-        {core::Errc::kInvalidRequest,
-         "The echo model answers chat completions only; use /v1/chat/completions", "model"});
+    co_return co_await send_error(exchange, proxy::echo_refusal(api));
   }
-  co_await proxy_chat(exchange, *info, *route->provider, route->upstream_model, client_,
-                      *context_->metrics, context_->limits, kind);
-}
-
-Task<void> GatewayHandler::responses(Exchange& exchange) {
-  if (auto loop = loop_error(exchange.request)) {
-    co_return co_await send_error(exchange, *loop);
-  }
-  auto info = api::inspect_responses_request(exchange.request.body);
-  if (!info) {
-    co_return co_await send_error(exchange, info.error());
-  }
-  auto route = co_await route_for(exchange, info->model);
-  if (!route) {
-    co_return co_await send_error(exchange, route.error());
-  }
-  if (route->provider == nullptr) {
-    co_return co_await send_error(
-        exchange,
-        {core::Errc::kInvalidRequest,
-         "The echo model answers chat completions only; use /v1/chat/completions", "model"});
-  }
-  co_await proxy::proxy_responses(exchange, *info, *route->provider, route->upstream_model, client_,
-                                  *context_->metrics, context_->limits);
-}
-
-Task<void> GatewayHandler::embeddings(Exchange& exchange) {
-  if (auto loop = loop_error(exchange.request)) {
-    co_return co_await send_error(exchange, *loop);
-  }
-  auto info = api::inspect_embeddings_request(exchange.request.body);
-  if (!info) {
-    co_return co_await send_error(exchange, info.error());
-  }
-  auto route = co_await route_for(exchange, info->model);
-  if (!route) {
-    co_return co_await send_error(exchange, route.error());
-  }
-  if (route->provider == nullptr) {
-    co_return co_await send_error(
-        exchange, {core::Errc::kInvalidRequest,
-                   "The echo model answers chat completions only; it has no embeddings", "model"});
-  }
-  co_await proxy_embeddings(exchange, *info, *route->provider, route->upstream_model, client_,
-                            *context_->metrics, context_->limits);
+  co_await proxy::proxy_model_request(exchange, *request, *route->provider, route->upstream_model,
+                                      client_, *context_->metrics, context_->limits);
 }
 
 }  // namespace gw::app

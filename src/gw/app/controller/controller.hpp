@@ -1,6 +1,6 @@
 #pragma once
 
-#include "gw/app/cluster_config.hpp"
+#include "gw/app/config/cluster_config.hpp"
 
 namespace gw::app {
 

@@ -9,7 +9,7 @@
 #include <boost/url/rfc/pchars.hpp>
 #include <random>
 
-#include "gw/app/worker_handler.hpp"
+#include "gw/app/worker/worker_handler.hpp"
 #include "gw/net/io.hpp"
 
 namespace gw::app {

@@ -1,4 +1,4 @@
-#include "gw/app/provider_factory.hpp"
+#include "gw/app/config/provider_factory.hpp"
 
 #include "gw/providers/anthropic.hpp"
 #include "gw/providers/azure.hpp"

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "gw/app/server_config.hpp"
+#include "gw/app/config/server_config.hpp"
 #include "gw/providers/provider.hpp"
 
 namespace gw::app {

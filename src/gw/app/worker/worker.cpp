@@ -1,10 +1,10 @@
-#include "gw/app/worker.hpp"
+#include "gw/app/worker/worker.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include "gw/app/config/provider_factory.hpp"
 #include "gw/app/metrics_listener.hpp"
-#include "gw/app/provider_factory.hpp"
-#include "gw/app/worker_handler.hpp"
+#include "gw/app/worker/worker_handler.hpp"
 #include "gw/net/background.hpp"
 #include "gw/net/http_server.hpp"
 

@@ -1,4 +1,4 @@
-#include "gw/app/server_config.hpp"
+#include "gw/app/config/server_config.hpp"
 
 #include <fmt/format.h>
 

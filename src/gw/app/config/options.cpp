@@ -1,4 +1,4 @@
-#include "gw/app/options.hpp"
+#include "gw/app/config/options.hpp"
 
 #include <array>
 #include <vector>

@@ -1,0 +1,84 @@
+#include "gw/proxy/model_api.hpp"
+
+#include "gw/api/responses_request.hpp"
+#include "gw/proxy/proxy.hpp"
+
+namespace gw::proxy {
+
+std::optional<ModelApi> model_api_at(std::string_view path) {
+  if (path == "/v1/chat/completions") {
+    return ModelApi::kChat;
+  }
+  if (path == "/v1/completions") {
+    return ModelApi::kCompletions;
+  }
+  if (path == "/v1/responses") {
+    return ModelApi::kResponses;
+  }
+  if (path == "/v1/embeddings") {
+    return ModelApi::kEmbeddings;
+  }
+  return std::nullopt;
+}
+
+const std::string& ModelRequest::model() const {
+  return std::visit([](const auto& fields) -> const std::string& { return fields.model; }, info);
+}
+
+bool ModelRequest::stream() const {
+  const auto* fields = chat();
+  return fields != nullptr && fields->stream;
+}
+
+tl::expected<ModelRequest, core::Error> inspect_model_request(ModelApi api,
+                                                              const std::string& body) {
+  const auto checked = [api](auto info) -> tl::expected<ModelRequest, core::Error> {
+    if (!info) {
+      return tl::unexpected(std::move(info.error()));
+    }
+    return ModelRequest{api, std::move(*info)};
+  };
+  switch (api) {
+    case ModelApi::kChat:
+      return checked(api::inspect_chat_request(body));
+    case ModelApi::kCompletions:
+      return checked(api::inspect_completions_request(body));
+    case ModelApi::kResponses:
+      return checked(api::inspect_responses_request(body));
+    case ModelApi::kEmbeddings:
+      return checked(api::inspect_embeddings_request(body));
+  }
+  return tl::unexpected(core::Error{core::Errc::kInternal, "unknown model API"});
+}
+
+core::Error echo_refusal(ModelApi api) {
+  return {core::Errc::kInvalidRequest,
+          api == ModelApi::kEmbeddings
+              ? "The echo model answers chat completions only; it has no embeddings"
+              : "The echo model answers chat completions only; use /v1/chat/completions",
+          "model"};
+}
+
+net::Task<void> proxy_model_request(net::Exchange& exchange, const ModelRequest& request,
+                                    const providers::Provider& provider,
+                                    const std::string& upstream_model, net::UpstreamClient& client,
+                                    metrics::Metrics& metrics, const net::UpstreamLimits& limits) {
+  switch (request.api) {
+    case ModelApi::kChat:
+    case ModelApi::kCompletions: {
+      const auto kind =
+          request.api == ModelApi::kChat ? Generation::kChat : Generation::kCompletions;
+      co_return co_await proxy_chat(exchange, *request.chat(), provider, upstream_model, client,
+                                    metrics, limits, kind);
+    }
+    case ModelApi::kResponses:
+      co_return co_await proxy_responses(exchange, *request.chat(), provider, upstream_model,
+                                         client, metrics, limits);
+    case ModelApi::kEmbeddings:
+      co_return co_await proxy_embeddings(exchange,
+                                          std::get<api::EmbeddingsRequestInfo>(request.info),
+                                          provider, upstream_model, client, metrics, limits);
+  }
+}
+
+}  // namespace gw::proxy
