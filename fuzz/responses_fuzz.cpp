@@ -120,17 +120,8 @@ void check_pass_through(std::string_view input) {
   StreamExpectations expect;
   expect.json_events = false;  // the upstream's events, relayed as they are
   check_translator(input, gw::providers::make_responses_pass_through, expect, true);
-  auto relay = gw::providers::make_responses_pass_through();
-  Random random(input);
-  Splitter splitter(random);
-  std::string out;
-  for (std::string_view piece : splitter.pieces(input)) {
-    auto ready = no_throw([&] { return relay->feed(piece); }, "feed()");
-    if (!ready) {
-      break;
-    }
-    out += *ready;
-  }
+  const auto relay = gw::providers::make_responses_pass_through();
+  const std::string out = relayed(input, *relay);
   // A prefix of the input, and (a [DONE] before any terminal event) the relay's own error event.
   const size_t own = out.rfind("event: error\ndata: {\"type\":\"error\",\"sequence_number\":");
   const bool prefix =

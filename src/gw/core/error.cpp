@@ -1,5 +1,6 @@
 #include "gw/core/error.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace gw::core {
@@ -95,6 +96,52 @@ std::string error_json(const Error& error) {
 std::string sse_error_event(const Error& error) {
   std::string event = "data: ";
   event += error_json(error);
+  event += "\n\n";
+  return event;
+}
+
+std::string_view anthropic_error_type(const Error& error) {
+  // https://docs.claude.com/en/api/errors
+  static constexpr std::array<std::string_view, 9> kTypes{
+      "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
+      "request_too_large",     "rate_limit_error",     "api_error",        "overloaded_error",
+      "billing_error"};
+  if (std::find(kTypes.begin(), kTypes.end(), error.type) != kTypes.end()) {
+    return error.type;
+  }
+  switch (http_status(error)) {
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+    case 529:
+      return "overloaded_error";
+    default:
+      return http_status(error) >= 500 ? "api_error" : "invalid_request_error";
+  }
+}
+
+std::string anthropic_error_json(const Error& error) {
+  std::string out;
+  out.reserve(error.message.size() + 64);
+  out += R"({"type":"error","error":{"type":")";
+  append_json_escaped(out, anthropic_error_type(error));
+  out += R"(","message":")";
+  append_json_escaped(out, error.message);
+  out += "\"}}";
+  return out;
+}
+
+std::string anthropic_sse_error_event(const Error& error) {
+  std::string event = "event: error\ndata: ";
+  event += anthropic_error_json(error);
   event += "\n\n";
   return event;
 }

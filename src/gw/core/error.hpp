@@ -57,4 +57,15 @@ std::string error_json(const Error& error);
 // The same body as a stream's final event: "data: {"error":{...}}\n\n".
 std::string sse_error_event(const Error& error);
 
+// What renders an error body: error_json, or another API's shape for its clients.
+using ErrorBody = std::string (*)(const Error&);
+
+// Anthropic's error body, for clients of its Messages API: {"type":"error","error":{"type",
+// "message"}}. The type is the error's own when it is one of Anthropic's (an Anthropic upstream's
+// error passed on), else the one Anthropic documents for the status.
+std::string anthropic_error_json(const Error& error);
+std::string_view anthropic_error_type(const Error& error);
+// The same as a Messages stream's final event: "event: error\ndata: {...}\n\n".
+std::string anthropic_sse_error_event(const Error& error);
+
 }  // namespace gw::core

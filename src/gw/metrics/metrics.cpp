@@ -39,12 +39,13 @@ struct Series {
 };
 
 // Every value endpoint_label() returns: the exact routes, the two parametrised ones, "other".
-constexpr size_t kExactEndpoints = 10;
+constexpr size_t kExactEndpoints = 11;
 constexpr std::array<std::string_view, kExactEndpoints + 3> kEndpointLabelArray{
     "/v1/chat/completions",
     "/v1/completions",
     "/v1/responses",
     "/v1/embeddings",
+    "/v1/messages",
     "/v1/models",
     "/health",
     "/metrics",
@@ -78,17 +79,7 @@ const std::vector<double>& overhead_buckets() {
 }
 
 std::string_view endpoint_label(std::string_view path) {
-  static constexpr std::array kExact{std::string_view("/v1/chat/completions"),
-                                     std::string_view("/v1/completions"),
-                                     std::string_view("/v1/responses"),
-                                     std::string_view("/v1/embeddings"),
-                                     std::string_view("/v1/models"),
-                                     std::string_view("/health"),
-                                     std::string_view("/metrics"),
-                                     std::string_view("/internal/workers/register"),
-                                     std::string_view("/internal/workers/heartbeat"),
-                                     std::string_view("/internal/workers")};
-  for (std::string_view known : kExact) {
+  for (std::string_view known : kEndpointLabels.first(kExactEndpoints)) {
     if (path == known) {
       return known;
     }

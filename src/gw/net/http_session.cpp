@@ -365,11 +365,17 @@ std::string request_id_of(const RequestHead& head) {
   return core::is_acceptable_request_id(id) ? std::string(id) : core::new_request_id();
 }
 
+// The path of an origin-form request target (the query left out).
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
 // Answers a request the session itself rejects (bad HTTP, limits) and closes.
 Task<void> reject(TcpStream& stream, const core::Error& error,
-                  std::chrono::milliseconds write_timeout, std::string id) {
+                  std::chrono::milliseconds write_timeout, std::string id,
+                  ErrorFormat format = {}) {
   SessionWriter writer(stream, id, false, kNotStopping, false, write_timeout);
-  const bool sent = co_await writer.send(error_response(error));
+  const bool sent = co_await writer.send(error_response(error, format));
   spdlog::info("rejected request: {} {} request_id={}", http_status(error), error.message, id);
   if (!sent) {
     co_return;
@@ -400,11 +406,11 @@ Task<void> end_unanswered(SessionWriter& writer, bool handler_failed, Interrupti
                                               "The gateway is shutting down; retry the request"}
                                 : core::Error{core::Errc::kInternal, "internal error"};
   if ((handler_failed || why == Interruption::kShutdown) && writer.stream_unfinished()) {
-    const std::string event = core::sse_error_event(error);
+    const std::string event = writer.error_format.event(error);
     co_await writer.finish_stream(event);
   }
   if (!writer.started()) {
-    co_await writer.send(error_response(error));
+    co_await writer.send(error_response(error, writer.error_format));
   }
 }
 
@@ -484,8 +490,11 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
                       options.write_timeout, core::new_request_id());
       co_return;
     }
+    // The head is read: errors from here on are in the format of the API the path belongs to.
+    const ErrorFormat error_format = shard.handler->error_format(path_of(head.target()));
     if (ec == http::error::body_limit) {
-      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head));
+      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head),
+                      error_format);
       co_return;
     }
     if (ec) {
@@ -504,7 +513,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       core::Error busy{core::Errc::kServiceUnavailable,
                        "The gateway is holding too many request bodies right now; retry shortly"};
       busy.retry_after.assign(1, '1');  // (assigning "1" trips GCC 12's -Wrestrict)
-      co_await reject(stream, busy, options.write_timeout, request_id_of(head));
+      co_await reject(stream, busy, options.write_timeout, request_id_of(head), error_format);
       co_return;
     }
     if (!parser.is_done() && iequals(head.find("expect"), "100-continue")) {
@@ -518,7 +527,8 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       ec = deadline.end(ec);
     }
     if (ec == http::error::body_limit) {
-      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head));
+      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head),
+                      error_format);
       co_return;
     }
     if (ec == beast::error::timeout) {
@@ -534,7 +544,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       if (ec == http::error::header_limit) {
         error = {core::Errc::kHeadersTooLarge, "request trailers are too large"};
       }
-      co_await reject(stream, error, options.write_timeout, request_id_of(head));
+      co_await reject(stream, error, options.write_timeout, request_id_of(head), error_format);
       co_return;
     }
     if (ec) {
@@ -545,6 +555,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     std::string request_id = request_id_of(head);
     SessionWriter writer(stream, request_id, keep_alive, shard.stopping, head.method() == "HEAD",
                          options.write_timeout, parser.http11());
+    writer.error_format = error_format;
     Exchange exchange{Request{},    request_id,   writer,
                       RequestLog{}, Clock::now(), &control.interruption};
     Request& request = exchange.request;

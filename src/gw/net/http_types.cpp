@@ -16,10 +16,10 @@ std::string_view Request::header(std::string_view name) const {
   return {};
 }
 
-Response error_response(const core::Error& error) {
+Response error_response(const core::Error& error, const ErrorFormat& format) {
   Response response;
   response.status = core::http_status(error);
-  response.body = core::error_json(error);
+  response.body = format.body(error);
   if (!error.retry_after.empty()) {
     response.headers.push_back({"retry-after", error.retry_after});
   }
@@ -31,14 +31,15 @@ Task<void> respond(ResponseWriter& writer, Response response) {
 }
 
 Task<void> respond_error(ResponseWriter& writer, const core::Error& error) {
-  co_await writer.send(error_response(error));
+  co_await writer.send(error_response(error, writer.error_format));
 }
 
 Task<void> respond_method_not_allowed(ResponseWriter& writer, const Request& request,
                                       std::string_view allow) {
   auto response = error_response({core::Errc::kMethodNotAllowed,
                                   "Method " + std::string(request.method) + " is not allowed for " +
-                                      std::string(request.path()) + "; use " + std::string(allow)});
+                                      std::string(request.path()) + "; use " + std::string(allow)},
+                                 writer.error_format);
   response.headers.push_back({"allow", std::string(allow)});
   co_await writer.send(std::move(response));
 }

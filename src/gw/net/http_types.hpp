@@ -61,7 +61,14 @@ struct Response {
   std::string body;
 };
 
-Response error_response(const core::Error& error);
+// How a request's errors are written for its client: OpenAI's shape by default; the handler
+// chooses another API's for its clients (HttpHandler::error_format).
+struct ErrorFormat {
+  core::ErrorBody body = &core::error_json;        // a response's body
+  core::ErrorBody event = &core::sse_error_event;  // a stream's final event
+};
+
+Response error_response(const core::Error& error, const ErrorFormat& format = {});
 
 // Writes one response to the client. Implemented by the HTTP session; used by one handler
 // coroutine at a time on the session's executor. Every method returns false once the client is
@@ -87,6 +94,9 @@ class ResponseWriter {
 
   virtual bool started() const = 0;
   virtual int status() const = 0;
+
+  // How this request's errors are written (respond_error, and the session's own last error).
+  ErrorFormat error_format;
 };
 
 // Sends a complete response; for handlers that have nothing to do after it.
@@ -146,6 +156,9 @@ class HttpHandler {
   virtual Task<void> handle(Exchange& exchange) = 0;
   // Called once the response is over, however it ended (after the access log line).
   virtual void finished(const Exchange& /*exchange*/, int /*status*/, bool /*client_gone*/) {}
+  // How errors to a request for `path` are written, those the session answers itself (a body too
+  // large, a malformed request) included.
+  virtual ErrorFormat error_format(std::string_view /*path*/) const { return {}; }
 };
 
 // How a stream ended, for logs and metrics: the handler's verdict, or client_cancelled when the

@@ -11,6 +11,12 @@ namespace gw::net {
 // Constant-time check of "Authorization: Bearer <key>" against the configured keys.
 bool bearer_key_matches(std::string_view authorization, const std::vector<std::string>& keys);
 
+// A client's gateway key, as "Authorization: Bearer <key>" or "x-api-key: <key>" (what
+// Anthropic's clients send), checked in constant time against the configured keys.
+bool client_key_matches(const Request& request, const std::vector<std::string>& keys);
+// Why a request's key was refused: none was sent, or it is not one of the keys.
+std::string_view client_key_refusal(const Request& request);
+
 // The cluster's internal key, as "Authorization: Bearer <key>" or "X-Internal-API-Key: <key>".
 bool internal_key_matches(const Request& request, const std::string& key);
 

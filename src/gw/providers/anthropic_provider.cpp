@@ -69,6 +69,38 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
   return prepared;
 }
 
+tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_messages(
+    const ChatCall& call) const {
+  PreparedRequest prepared;
+  auto& request = prepared.request;
+  request.method = "POST";
+  request.path = options_.endpoint.base_path + "/v1/messages";
+  // The client's API version and beta features, when it names them: the body is written for them.
+  std::string_view version = options_.version;
+  std::string_view beta;
+  for (const auto& header : call.client_headers) {
+    if (net::iequals(header.name, "anthropic-version")) {
+      version = header.value;
+    } else if (net::iequals(header.name, "anthropic-beta")) {
+      beta = header.value;
+    }
+  }
+  request.headers = {{"anthropic-version", version}, {"user-agent", kUserAgent}};
+  if (!beta.empty()) {
+    request.headers.push_back({"anthropic-beta", beta});
+  }
+  if (!options_.api_key.empty()) {
+    request.headers.push_back({"x-api-key", options_.api_key});
+  }
+  request.headers.push_back({"content-type", "application/json"});
+  request.headers.push_back(
+      {"accept", call.info.stream ? "text/event-stream" : "application/json"});
+  request.headers.push_back({"x-request-id", call.request_id});
+  api::upstream_chat_body(call.body, call.info, call.upstream_model, false,
+                          prepared.storage.emplace_back(), request.body);
+  return prepared;
+}
+
 bool asks_for_json(const std::string& body) {
   // The common case, no response_format at all, without a parse.
   // (a key spelled with escapes is found by the parse).

@@ -34,6 +34,9 @@ struct ChatCall {
   std::string_view request_id;
   // OpenAI-dialect upstreams: ask for usage on streams (stream_options.include_usage).
   bool request_usage = true;
+  // Headers of the client's request a native pass-through forwards (Messages: anthropic-version,
+  // anthropic-beta). Views into the client's request.
+  net::HeaderViews client_headers = {};
 };
 
 // One embeddings call as a provider sees it. `body` is the client's JSON body, already validated.
@@ -107,6 +110,12 @@ class Provider {
   // default, gets the request translated to chat (api::responses_to_chat).
   virtual bool has_responses_api() const { return false; }
   virtual tl::expected<PreparedRequest, core::Error> prepare_responses(const ChatCall& call) const;
+
+  // POST /v1/messages (Anthropic's Messages API) natively: the body spliced (`call.info` from
+  // api::inspect_messages_request) and the answer relayed as it is (make_messages_pass_through).
+  // By default the provider has none: a 400 that says so.
+  virtual bool has_messages_api() const { return false; }
+  virtual tl::expected<PreparedRequest, core::Error> prepare_messages(const ChatCall& call) const;
 
   // POST /v1/embeddings. By default the provider has none: a 400 that says so.
   virtual tl::expected<PreparedRequest, core::Error> prepare_embeddings(

@@ -1,6 +1,7 @@
 #pragma once
 
-// Reading JSON in the Responses translators (responses_from_chat.cpp, responses_relay.cpp):
+// Reading JSON in the Responses translators (responses_from_chat.cpp, responses_relay.cpp) and the
+// Messages relay (messages_relay.cpp):
 // simdjson's DOM parser on one object at a time. Internal to gw_providers.
 
 #include <simdjson.h>
@@ -12,6 +13,7 @@
 #include "gw/api/completion_json.hpp"
 #include "gw/core/error.hpp"
 #include "gw/core/logging.hpp"
+#include "gw/net/sse.hpp"
 
 namespace gw::providers::responses_json {
 
@@ -39,6 +41,21 @@ template <class Node>
 int64_t count_at(Node node, std::string_view key) {
   int64_t value = 0;
   return node[key].get(value) == simdjson::SUCCESS ? api::sane_token_count(value) : 0;
+}
+
+// An event's type: its `event:` field, which OpenAI's Responses streams and Anthropic's send with
+// every event, or else the "type" its JSON begins with (as they and the gateway write it). Never a
+// search of the whole event: a delta or a response object may hold any text.
+inline std::string_view event_type(const net::SseEvent& event) {
+  if (!event.event.empty()) {
+    return event.event;
+  }
+  constexpr std::string_view kHead = R"({"type":")";
+  if (!event.data.starts_with(kHead)) {
+    return {};
+  }
+  const std::string_view rest = event.data.substr(kHead.size());
+  return rest.substr(0, rest.find('"'));
 }
 
 inline void append_quoted(std::string& out, std::string_view text) {

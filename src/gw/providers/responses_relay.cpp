@@ -15,21 +15,6 @@ namespace {
 
 using namespace responses_json;
 
-// An event's type: its `event:` field, which OpenAI sends with every event, or else the "type"
-// that begins its JSON (OpenAI and the gateway write it first). Never a search of the whole event:
-// a response object repeats the client's metadata, which may hold any text.
-std::string_view type_of(const net::SseEvent& event) {
-  if (!event.event.empty()) {
-    return event.event;
-  }
-  constexpr std::string_view kHead = R"({"type":")";
-  if (!event.data.starts_with(kHead)) {
-    return {};
-  }
-  const std::string_view rest = event.data.substr(kHead.size());
-  return rest.substr(0, rest.find('"'));
-}
-
 // The sequence_number of an event, if it says one at its top level ahead of any nested object.
 std::optional<int64_t> sequence_of(std::string_view data) {
   constexpr std::string_view kKey = R"("sequence_number":)";
@@ -71,7 +56,7 @@ class ResponsesPassThrough final : public ResponseTranslator {
       if (const auto sequence = sequence_of(event.data)) {
         last_sequence_ = *sequence;
       }
-      const std::string_view type = type_of(event);
+      const std::string_view type = event_type(event);
       // An error event comes before response.failed (OpenAI's order); a worker cut short at its
       // shutdown ends with OpenAI's chat-style error event alone.
       if (!failure_ &&

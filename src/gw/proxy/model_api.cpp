@@ -1,5 +1,6 @@
 #include "gw/proxy/model_api.hpp"
 
+#include "gw/api/messages_request.hpp"
 #include "gw/api/responses_request.hpp"
 #include "gw/proxy/proxy.hpp"
 
@@ -18,7 +19,17 @@ std::optional<ModelApi> model_api_at(std::string_view path) {
   if (path == "/v1/embeddings") {
     return ModelApi::kEmbeddings;
   }
+  if (path == "/v1/messages") {
+    return ModelApi::kMessages;
+  }
   return std::nullopt;
+}
+
+net::ErrorFormat error_format_for(std::string_view path) {
+  if (path == "/v1/messages" || path.starts_with("/v1/messages/")) {
+    return {&core::anthropic_error_json, &core::anthropic_sse_error_event};
+  }
+  return {};
 }
 
 const std::string& ModelRequest::model() const {
@@ -47,6 +58,8 @@ tl::expected<ModelRequest, core::Error> inspect_model_request(ModelApi api,
       return checked(api::inspect_responses_request(body));
     case ModelApi::kEmbeddings:
       return checked(api::inspect_embeddings_request(body));
+    case ModelApi::kMessages:
+      return checked(api::inspect_messages_request(body));
   }
   return tl::unexpected(core::Error{core::Errc::kInternal, "unknown model API"});
 }
@@ -78,6 +91,9 @@ net::Task<void> proxy_model_request(net::Exchange& exchange, const ModelRequest&
       co_return co_await proxy_embeddings(exchange,
                                           std::get<api::EmbeddingsRequestInfo>(request.info),
                                           provider, upstream_model, client, metrics, limits);
+    case ModelApi::kMessages:
+      co_return co_await proxy_messages(exchange, *request.chat(), provider, upstream_model, client,
+                                        metrics, limits);
   }
 }
 

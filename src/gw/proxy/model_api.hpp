@@ -25,10 +25,15 @@ enum class ModelApi {
   kCompletions,  // POST /v1/completions (legacy)
   kResponses,    // POST /v1/responses
   kEmbeddings,   // POST /v1/embeddings
+  kMessages,     // POST /v1/messages (Anthropic's Messages API)
 };
 
 // The model API served at `path`, if any.
 std::optional<ModelApi> model_api_at(std::string_view path);
+
+// How errors to a request for `path` are written: Anthropic's shape under /v1/messages (its
+// clients read no other), OpenAI's everywhere else.
+net::ErrorFormat error_format_for(std::string_view path);
 
 // A model API request whose body was checked: what routing needs from it.
 struct ModelRequest {
@@ -37,7 +42,7 @@ struct ModelRequest {
 
   const std::string& model() const;
   bool stream() const;
-  // Chat, legacy completions and Responses requests (null for embeddings).
+  // Chat, legacy completions, Responses and Messages requests (null for embeddings).
   const api::ChatRequestInfo* chat() const { return std::get_if<api::ChatRequestInfo>(&info); }
 };
 
@@ -48,8 +53,8 @@ tl::expected<ModelRequest, core::Error> inspect_model_request(ModelApi api,
 // The built-in echo model answers chat completions only: the error for the other APIs.
 core::Error echo_refusal(ModelApi api);
 
-// Forwards a checked request to its provider and relays the answer (proxy_chat, proxy_responses
-// or proxy_embeddings).
+// Forwards a checked request to its provider and relays the answer (proxy_chat, proxy_responses,
+// proxy_embeddings or proxy_messages).
 net::Task<void> proxy_model_request(net::Exchange& exchange, const ModelRequest& request,
                                     const providers::Provider& provider,
                                     const std::string& upstream_model, net::UpstreamClient& client,

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gw/api/responses_request.hpp"
+#include "gw/providers/anthropic.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
@@ -153,6 +154,22 @@ Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
   exchange.request.body = std::move(translated->chat_body);
   co_await proxy_chat(exchange, *chat_info, provider, upstream_model, client, metrics, limits,
                       Generation::kChat, &identity);
+}
+
+Task<void> proxy_messages(Exchange& exchange, const api::ChatRequestInfo& info,
+                          const providers::Provider& provider, const std::string& upstream_model,
+                          net::UpstreamClient& client, metrics::Metrics& metrics,
+                          const net::UpstreamLimits& limits) {
+  providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id, false};
+  for (const std::string_view name : {"anthropic-version", "anthropic-beta"}) {
+    if (const std::string_view value = exchange.request.header(name); !value.empty()) {
+      call.client_headers.push_back({name, value});
+    }
+  }
+  auto prepared = provider.prepare_messages(call);
+  const auto translator = providers::make_messages_pass_through();
+  co_await forward_prepared(exchange, prepared, provider, client, *translator, info.stream, metrics,
+                            limits);
 }
 
 Task<void> proxy_embeddings(Exchange& exchange, const api::EmbeddingsRequestInfo& info,

@@ -35,6 +35,15 @@ net::Task<void> proxy_responses(net::Exchange& exchange, const api::ChatRequestI
                                 const std::string& upstream_model, net::UpstreamClient& client,
                                 metrics::Metrics& metrics, const net::UpstreamLimits& limits);
 
+// Forwards a Messages request (`info` from api::inspect_messages_request) to a provider that has
+// the Messages API (Anthropic; a worker in front of it), the body spliced, the client's
+// anthropic-version and anthropic-beta passed on, the answer relayed as it is. Errors are
+// Anthropic-shaped (the writer's error format, proxy::error_format_for).
+net::Task<void> proxy_messages(net::Exchange& exchange, const api::ChatRequestInfo& info,
+                               const providers::Provider& provider,
+                               const std::string& upstream_model, net::UpstreamClient& client,
+                               metrics::Metrics& metrics, const net::UpstreamLimits& limits);
+
 // Forwards a validated embeddings request to its provider and relays the answer (translated
 // where the provider has its own format), with the same error handling.
 net::Task<void> proxy_embeddings(net::Exchange& exchange, const api::EmbeddingsRequestInfo& info,

@@ -51,5 +51,34 @@ TEST(Error, JsonShapeWithNullsAndEscaping) {
             R"("code":"model_not_found"}})");
 }
 
+TEST(Error, AnthropicShapeTypesByStatusAsAnthropicDocumentsThem) {
+  struct Case {
+    Errc errc;
+    std::string_view type;
+  };
+  for (const auto& c :
+       {Case{Errc::kInvalidRequest, "invalid_request_error"},
+        Case{Errc::kUnauthorized, "authentication_error"},
+        Case{Errc::kForbidden, "permission_error"}, Case{Errc::kNotFound, "not_found_error"},
+        Case{Errc::kModelNotFound, "not_found_error"},
+        Case{Errc::kPayloadTooLarge, "request_too_large"},
+        Case{Errc::kRateLimited, "rate_limit_error"},
+        Case{Errc::kMethodNotAllowed, "invalid_request_error"}, Case{Errc::kInternal, "api_error"},
+        Case{Errc::kUpstreamTimeout, "api_error"},
+        Case{Errc::kServiceUnavailable, "overloaded_error"}}) {
+    EXPECT_EQ(anthropic_error_type(Error(c.errc, "m")), c.type);
+  }
+  Error upstream(Errc::kUpstreamError, "Overloaded");
+  upstream.type = "overloaded_error";  // an Anthropic upstream's own type is kept
+  EXPECT_EQ(anthropic_error_type(upstream), "overloaded_error");
+  upstream.type = "server_error";  // OpenAI's is not one of Anthropic's
+  EXPECT_EQ(anthropic_error_type(upstream), "api_error");
+  EXPECT_EQ(anthropic_error_json(Error(Errc::kModelNotFound, "no \"x\"")),
+            R"({"type":"error","error":{"type":"not_found_error","message":"no \"x\""}})");
+  EXPECT_EQ(anthropic_sse_error_event(Error(Errc::kInternal, "boom")),
+            "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\","
+            "\"message\":\"boom\"}}\n\n");
+}
+
 }  // namespace
 }  // namespace gw::core

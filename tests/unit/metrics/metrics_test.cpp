@@ -113,6 +113,8 @@ TEST(Metrics, LabelValuesAreEscaped) {
 
 TEST(Metrics, EndpointLabelsAreAFixedSet) {
   EXPECT_EQ(endpoint_label("/v1/chat/completions"), "/v1/chat/completions");
+  EXPECT_EQ(endpoint_label("/v1/messages"), "/v1/messages");
+  EXPECT_EQ(endpoint_label("/internal/workers"), "/internal/workers");
   EXPECT_EQ(endpoint_label("/v1/models/gpt-4o"), "/v1/models/{id}");
   EXPECT_EQ(endpoint_label("/internal/workers/w-1"), "/internal/workers/{id}");
   EXPECT_EQ(endpoint_label("/random/client/path"), "other");

@@ -10,6 +10,7 @@
 #include "gw/app/controller/controller_handler.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
+#include "gw/providers/anthropic.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/provider.hpp"
 #include "gw/providers/responses.hpp"
@@ -143,6 +144,20 @@ Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_
     ~Registration() { list.erase(it); }
   } registration{waiters_, waiters_.insert(waiters_.end(), &timer)};
   co_await timer.async_wait(net::kUseTask);
+}
+
+// A worker answers in the client's format: a Responses or Messages stream ends with its own
+// terminal event; on chat streams the usage chunk the controller asked for is kept from a client
+// that did not.
+std::unique_ptr<providers::ResponseTranslator> worker_relay(const ForwardedCall& call) {
+  if (call.path == "/v1/responses") {
+    return providers::make_responses_pass_through();
+  }
+  if (call.path == "/v1/messages") {
+    return providers::make_messages_pass_through();
+  }
+  return providers::make_pass_through(call.chat != nullptr &&
+                                      api::adds_usage_request(*call.chat, true));
 }
 
 // One model request's way to a worker: picks, waits in the queue, attempts and failovers, until
@@ -280,11 +295,7 @@ class ModelForwarding {
     if (upstream.status() < 200 || upstream.status() >= 300) {
       co_return co_await refused(lease, upstream, sent_at);
     }
-    // A worker answers in the client's format: a Responses stream ends with its own terminal event.
-    auto relay = call_.path == "/v1/responses"
-                     ? providers::make_responses_pass_through()
-                     : providers::make_pass_through(call_.chat != nullptr &&
-                                                    api::adds_usage_request(*call_.chat, true));
+    auto relay = worker_relay(call_);
     const bool stream =
         call_.stream && upstream.header("content-type").starts_with("text/event-stream");
     const auto end = co_await relay_success(exchange_, upstream, *relay, stream, lease.worker_id(),

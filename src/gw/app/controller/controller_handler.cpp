@@ -133,12 +133,10 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
         {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
   }
   const auto& keys = state_->config.api_keys;
-  if (!keys.empty() && !net::bearer_key_matches(request.header("authorization"), keys)) {
-    co_return co_await net::respond_error(
-        exchange.writer, {core::Errc::kUnauthorized,
-                          request.header("authorization").empty()
-                              ? "Missing API key: send it as 'Authorization: Bearer <key>'."
-                              : "Incorrect API key provided."});
+  if (!keys.empty() && !net::client_key_matches(request, keys)) {
+    const core::Error refused(core::Errc::kUnauthorized,
+                              std::string(net::client_key_refusal(request)));
+    co_return co_await net::respond_error(exchange.writer, refused);
   }
   if (auto api = proxy::model_api_at(path)) {
     co_return co_await model_request(exchange, *api, path);

@@ -54,6 +54,9 @@ class ControllerHandler final : public net::HttpHandler {
   ControllerHandler(std::shared_ptr<ControllerState> state, boost::asio::io_context& io);
   net::Task<void> handle(net::Exchange& exchange) override;
   void finished(const net::Exchange& exchange, int status, bool client_gone) override;
+  net::ErrorFormat error_format(std::string_view path) const override {
+    return proxy::error_format_for(path);
+  }
 
   // Sweeps silent workers and probes suspect ones every HEARTBEAT_CHECK_INTERVAL. Shard 0 only.
   net::Task<void> check_health();

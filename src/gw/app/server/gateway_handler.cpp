@@ -69,13 +69,10 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
   if (!path.starts_with("/v1/")) {
     co_return co_await send_error(exchange, unknown_path(request));
   }
-  if (!context_->api_keys.empty() &&
-      !net::bearer_key_matches(request.header("authorization"), context_->api_keys)) {
-    co_return co_await send_error(
-        exchange, {core::Errc::kUnauthorized,
-                   request.header("authorization").empty()
-                       ? "Missing API key: send it as 'Authorization: Bearer <key>'."
-                       : "Incorrect API key provided."});
+  if (!context_->api_keys.empty() && !net::client_key_matches(request, context_->api_keys)) {
+    const core::Error refused(core::Errc::kUnauthorized,
+                              std::string(net::client_key_refusal(request)));
+    co_return co_await send_error(exchange, refused);
   }
   if (auto api = proxy::model_api_at(path)) {
     if (method != "POST") {

@@ -37,6 +37,9 @@ class GatewayHandler final : public net::HttpHandler {
                  net::ProxySettings proxies, net::UpstreamTimeouts timeouts);
   net::Task<void> handle(net::Exchange& exchange) override;
   void finished(const net::Exchange& exchange, int status, bool client_gone) override;
+  net::ErrorFormat error_format(std::string_view path) const override {
+    return proxy::error_format_for(path);
+  }
 
   net::UpstreamClient& client() { return client_; }
 

@@ -96,7 +96,7 @@ Task<void> WorkerHandler::model_request(Exchange& exchange, proxy::ModelApi api)
                      fmt::format("Worker {} is at its capacity of {} concurrent requests",
                                  config.worker_id, config.capacity));
     full.retry_after = "1";
-    auto response = net::error_response(full);
+    auto response = net::error_response(full, exchange.writer.error_format);
     response.headers.push_back({std::string(cluster::kWorkerFullHeader), "1"});
     co_await exchange.writer.send(std::move(response));
     co_return;

@@ -37,6 +37,9 @@ class WorkerHandler final : public net::HttpHandler {
   WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io);
   net::Task<void> handle(net::Exchange& exchange) override;
   void finished(const net::Exchange& exchange, int status, bool client_gone) override;
+  net::ErrorFormat error_format(std::string_view path) const override {
+    return proxy::error_format_for(path);
+  }
 
   // Registers (retrying with backoff), then heartbeats; re-registers when the controller does
   // not know this worker. Shard 0 only; ends when the worker drains.

@@ -1,0 +1,127 @@
+// The relay of an upstream's own Messages answer (Anthropic, a worker in front of it): passed on
+// as it arrives, event by event, with the terminal event, the failure and the usage read on the
+// way. Event types and fields as Anthropic documents its streams
+// (https://docs.claude.com/en/docs/build-with-claude/streaming).
+
+#include "gw/net/sse.hpp"
+#include "gw/providers/anthropic.hpp"
+#include "gw/providers/openai_compatible.hpp"
+#include "gw/providers/responses_json.hpp"
+
+namespace gw::providers {
+namespace {
+
+using namespace responses_json;
+
+// Anthropic's usage object as token counts: its cached prompt tokens are counted apart from
+// input_tokens, and belong to the prompt.
+api::Usage usage_of(dom::object usage) {
+  return {count_at(usage, "input_tokens") + count_at(usage, "cache_read_input_tokens") +
+              count_at(usage, "cache_creation_input_tokens"),
+          count_at(usage, "output_tokens")};
+}
+
+class MessagesPassThrough final : public ResponseTranslator {
+ public:
+  tl::expected<std::string, core::Error> complete(std::string body) override {
+    dom::object message;
+    if (parse_object(body).get(message) != simdjson::SUCCESS) {
+      return tl::unexpected(core::Error(core::Errc::kUpstreamError,
+                                        "the upstream's Messages answer is not a JSON object"));
+    }
+    dom::object usage;
+    if (message["usage"].get(usage) == simdjson::SUCCESS) {
+      usage_ = usage_of(usage);
+    }
+    return body;
+  }
+  std::optional<api::Usage> completion_usage() const override { return usage_; }
+
+  tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
+    if (done_) {
+      return std::string_view();  // nothing after message_stop is relayed
+    }
+    std::string_view ready = events_.next(piece);
+    size_t done_end = std::string_view::npos;
+    parser_.feed_events(ready, [&](const net::SseEvent& event) {
+      if (done_) {
+        return;
+      }
+      const std::string_view type = event_type(event);
+      if (type == "message_start" || type == "message_delta") {
+        read_usage(event.data, type == "message_start");
+      } else if (type == "message_stop") {
+        done_ = true;
+        done_end = event.end;
+      } else if (type == "error" && !failure_) {
+        failure_ = reported_failure(event.data);
+        done_ = true;  // Anthropic ends the stream after its error event
+        done_end = event.end;
+      }
+    });
+    if (done_end < ready.size()) {
+      ready = ready.substr(0, done_end);
+    }
+    if (done_) {
+      events_.clear();
+    }
+    return ready;
+  }
+
+  bool finished() const override { return done_; }
+  bool relayed_error() const override { return failure_.has_value(); }
+  const core::Error* stream_error() const override { return failure_ ? &*failure_ : nullptr; }
+  api::Usage usage() const override { return usage_.value_or(api::Usage{}); }
+  size_t buffered() const override { return events_.held() + parser_.buffered(); }
+  std::string final_error_event(const core::Error& error) override {
+    return core::anthropic_sse_error_event(error);
+  }
+
+ private:
+  // message_start carries the message and its usage (input tokens, output so far); each
+  // message_delta the output tokens so far (cumulative).
+  void read_usage(std::string_view data, bool start) {
+    dom::object event;
+    if (parse_object(data).get(event) != simdjson::SUCCESS) {
+      return;
+    }
+    dom::object usage;
+    if ((start ? event["message"]["usage"] : event["usage"]).get(usage) != simdjson::SUCCESS) {
+      return;
+    }
+    const api::Usage counts = usage_of(usage);
+    api::Usage kept = usage_.value_or(api::Usage{});
+    if (start) {
+      kept.prompt_tokens = counts.prompt_tokens;
+    }
+    kept.completion_tokens = counts.completion_tokens;
+    usage_ = kept;
+  }
+
+  // The failure an `error` event reports, as the client's error (its type and message kept).
+  static core::Error reported_failure(std::string_view data) {
+    dom::object event;
+    if (parse_object(data).get(event) != simdjson::SUCCESS) {
+      return {core::Errc::kUpstreamError, "the upstream reported an error in its stream"};
+    }
+    std::string type(text_at(event["error"], "type"));
+    std::string message(text_at(event["error"], "message"));
+    return anthropic_error(200, type.empty() ? "api_error" : std::move(type),
+                           message.empty() ? "the upstream reported an error" : std::move(message),
+                           {});
+  }
+
+  net::SseParser parser_;
+  WholeEvents events_;
+  std::optional<api::Usage> usage_;
+  std::optional<core::Error> failure_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<ResponseTranslator> make_messages_pass_through() {
+  return std::make_unique<MessagesPassThrough>();
+}
+
+}  // namespace gw::providers

@@ -1,0 +1,206 @@
+// POST /v1/messages (Anthropic's Messages API inbound): passed through to Anthropic, in server
+// mode and through controller -> worker, with Anthropic-shaped errors for everything the gateway
+// itself refuses.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  mockProviderEnv, mockStats, readSse, scrape, startController, startGateway, startMock,
+  startWorker, waitForWorkers,
+} from '../lib/harness.mjs';
+
+const PROVIDER_KEY = 'sk-ant-provider';
+const GATEWAY_KEY = 'gw-client-key';
+
+function postMessages(gateway, body, headers = {}) {
+  return fetch(`${gateway.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+function messagesBody(model, text, extra = {}) {
+  return { model, max_tokens: 64, messages: [{ role: 'user', content: text }], ...extra };
+}
+
+/** An Anthropic error response: its status and body shape checked, the error object returned. */
+async function anthropicError(res, status, type) {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  const body = JSON.parse(text);
+  assert.equal(body.type, 'error', text);
+  assert.equal(body.error.type, type, text);
+  assert.equal(typeof body.error.message, 'string');
+  return body.error;
+}
+
+/** The SSE stream's events as [type, data] pairs, both from each event's own lines. */
+async function messageEvents(res) {
+  const text = await res.text();
+  return text.split('\n\n').filter((block) => block.trim()).map((block) => {
+    const type = block.split('\n').find((line) => line.startsWith('event: '))?.slice(7);
+    const data = JSON.parse(block.split('\n').find((line) => line.startsWith('data: ')).slice(6));
+    assert.equal(type, data.type, 'the event line names the data type');
+    return [type, data];
+  });
+}
+
+function checkMessageStream(events, text) {
+  const types = events.map(([type]) => type);
+  assert.equal(types[0], 'message_start');
+  assert.equal(types.at(-1), 'message_stop');
+  assert.ok(types.includes('message_delta'));
+  const deltas = events.filter(([type]) => type === 'content_block_delta')
+    .map(([, data]) => data.delta.text).join('');
+  assert.equal(deltas, text);
+}
+
+describe('messages passed through to anthropic (server)', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--api-key', PROVIDER_KEY, '--models', 'claude-mock']);
+    gw = await startGateway([], {
+      ANTHROPIC_BASE_URL: mock.url,
+      ANTHROPIC_API_KEY: PROVIDER_KEY,
+      GATEWAY_API_KEYS: GATEWAY_KEY,
+      ...mockProviderEnv(mock),
+      MAX_REQUEST_BYTES: '65536',
+    });
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test('a message: the body spliced, the provider key and the client version used upstream', async () => {
+    const res = await postMessages(gw, messagesBody('anthropic/claude-mock', 'Hello there', {
+      system: 'Be brief', stop_sequences: ['END'],
+    }), { 'x-api-key': GATEWAY_KEY, 'anthropic-beta': 'tools-2024-05-16', 'x-request-id': 'msg-rid-1' });
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.equal(body.type, 'message');
+    assert.equal(body.role, 'assistant');
+    assert.deepEqual(body.content, [{ type: 'text', text: 'Hello there' }]);
+    assert.equal(body.stop_reason, 'end_turn');
+    assert.ok(body.usage.input_tokens > 0);
+
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.path, '/v1/messages');
+    assert.equal(sent.headers['x-api-key'], PROVIDER_KEY, "the gateway's provider key, never the client's");
+    assert.equal(sent.headers['anthropic-version'], '2023-06-01');
+    assert.equal(sent.headers['anthropic-beta'], 'tools-2024-05-16');
+    assert.equal(sent.headers['x-request-id'], 'msg-rid-1');
+    assert.deepEqual(JSON.parse(sent.body), {
+      model: 'claude-mock', max_tokens: 64, messages: [{ role: 'user', content: 'Hello there' }],
+      system: 'Be brief', stop_sequences: ['END'],
+    });
+  });
+
+  test('a stream is relayed event by event, with its usage counted', async () => {
+    const before = await scrape(gw);
+    const res = await postMessages(gw, messagesBody('anthropic/claude-mock', 'one two three', { stream: true }),
+      { authorization: `Bearer ${GATEWAY_KEY}` });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /^text\/event-stream/);
+    const events = await messageEvents(res);
+    checkMessageStream(events, 'one two three');
+    const [, start] = events[0];
+    const metrics = await scrape(gw);
+    const labels = { model: 'anthropic/claude-mock', provider: 'anthropic' };
+    const counted = (m, kind) => (m.value(`llm_gateway_${kind}_tokens_total`, labels) ?? 0);
+    assert.equal(counted(metrics, 'prompt') - counted(before, 'prompt'), start.message.usage.input_tokens);
+    const [, delta] = events.find(([type]) => type === 'message_delta');
+    assert.equal(counted(metrics, 'completion') - counted(before, 'completion'), delta.usage.output_tokens);
+    const served = (m) => m.value('llm_gateway_requests_total', { endpoint: '/v1/messages', status: '200', ...labels });
+    assert.equal(served(metrics) - served(before), 1);
+  });
+
+  test("the gateway's own refusals are Anthropic-shaped", async () => {
+    await anthropicError(await postMessages(gw, messagesBody('anthropic/claude-mock', 'hi')), 401, 'authentication_error');
+    await anthropicError(await postMessages(gw, messagesBody('anthropic/claude-mock', 'hi'), { 'x-api-key': 'wrong' }),
+      401, 'authentication_error');
+    const auth = { 'x-api-key': GATEWAY_KEY };
+    const missing = await anthropicError(
+      await postMessages(gw, { model: 'anthropic/claude-mock', messages: [] }, auth), 400, 'invalid_request_error');
+    assert.match(missing.message, /max_tokens/);
+    await anthropicError(await postMessages(gw, '{"model":', auth), 400, 'invalid_request_error');
+    await anthropicError(await postMessages(gw, messagesBody('no-such-model', 'hi'), auth), 404, 'not_found_error');
+    const big = messagesBody('anthropic/claude-mock', 'x'.repeat(70_000));
+    await anthropicError(await postMessages(gw, big, auth), 413, 'request_too_large');
+    const other = await anthropicError(
+      await postMessages(gw, messagesBody('openai/mock-gpt', 'hi'), auth), 400, 'invalid_request_error');
+    assert.match(other.message, /Anthropic's models only/);
+    // Chat completions keep OpenAI's shape.
+    const chat = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{}', headers: auth });
+    assert.equal((await chat.json()).error.type, 'invalid_request_error');
+  });
+});
+
+describe('anthropic failures through /v1/messages', () => {
+  const started = [];
+  after(() => Promise.all(started.map((p) => p.stop())));
+
+  async function setup(flags) {
+    const mock = await startMock(['--api-key', PROVIDER_KEY, ...flags]);
+    const gw = await startGateway([], { ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: PROVIDER_KEY });
+    started.push(mock, gw);
+    return gw;
+  }
+
+  test("an upstream error keeps Anthropic's type", async () => {
+    const gw = await setup(['--fail-status', '529', '--retry-after', '2']);
+    const res = await postMessages(gw, messagesBody('anthropic/claude-x', 'hi'));
+    assert.equal(res.headers.get('retry-after'), '2');
+    await anthropicError(res, 503, 'overloaded_error');
+  });
+
+  test('a stream cut mid-way ends with one Anthropic error event', async () => {
+    const gw = await setup(['--cut-after', '4']);
+    const res = await postMessages(gw, messagesBody('anthropic/claude-x', 'one two three four five', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = await messageEvents(res);
+    const types = events.map(([type]) => type);
+    assert.equal(types.at(-1), 'error', types.join(' '));
+    assert.equal(types.filter((type) => type === 'error').length, 1);
+    assert.ok(!types.includes('message_stop'));
+    assert.equal(events.at(-1)[1].error.type, 'api_error');
+  });
+});
+
+describe('messages through controller -> worker', () => {
+  let mock;
+  let controller;
+  let worker;
+  before(async () => {
+    mock = await startMock(['--api-key', PROVIDER_KEY]);
+    controller = await startController();
+    worker = await startWorker({
+      id: 'w-claude', model: 'claude-sonnet', backend: mock, controller,
+      flags: ['--backend-type', 'anthropic', '--backend-model', 'claude-mock', '--backend-api-key', PROVIDER_KEY],
+    });
+    await waitForWorkers(controller, (ws) => ws.length === 1 && ws[0].health === 'healthy');
+  });
+  after(() => Promise.all([worker?.stop(), controller?.stop(), mock?.stop()]));
+
+  test('a message and a stream reach Anthropic through the worker', async () => {
+    const res = await postMessages(controller, messagesBody('claude-sonnet', 'via the cluster'));
+    assert.equal(res.status, 200);
+    const body = await res.json();
+    assert.deepEqual(body.content, [{ type: 'text', text: 'via the cluster' }]);
+    assert.equal(JSON.parse((await mockStats(mock)).last_request.body).model, 'claude-mock');
+
+    const streamed = await postMessages(controller, messagesBody('claude-sonnet', 'a b c d', { stream: true }));
+    assert.equal(streamed.status, 200);
+    checkMessageStream(await messageEvents(streamed), 'a b c d');
+    const metrics = await scrape(controller);
+    assert.equal(metrics.value('llm_gateway_requests_total',
+      { endpoint: '/v1/messages', status: '200', model: 'claude-sonnet', provider: 'w-claude' }), 2);
+  });
+
+  test('errors stay Anthropic-shaped across the hop', async () => {
+    await anthropicError(await postMessages(controller, messagesBody('no-such-model', 'hi')), 404, 'not_found_error');
+    const missing = await anthropicError(
+      await postMessages(controller, { model: 'claude-sonnet', messages: [] }), 400, 'invalid_request_error');
+    assert.match(missing.message, /max_tokens/);
+  });
+});
