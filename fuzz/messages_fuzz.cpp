@@ -1,8 +1,7 @@
 // Anthropic's Messages API inbound (gw/api/messages_request.hpp, make_messages_pass_through in
-// gw/providers/anthropic.hpp): a client's body through the inspector; an upstream's own Messages
-// stream and message through the pass-through relay. The input's hash picks which, and the pieces a
-// stream arrives in.
-// Checks:
+// gw/providers/anthropic.hpp): a client's body through the inspectors (message, token count); an
+// upstream's own Messages stream and message through the pass-through relay. The input's hash picks
+// which, and the pieces a stream arrives in. Checks:
 // - no crash or sanitizer report ("exception" if anything throws);
 // - an accepted body names a model whose byte range in the body is its JSON string token
 //   ("messages_model_range");
@@ -21,8 +20,9 @@ namespace {
 
 using namespace gw::fuzz;
 
-void check_request(const std::string& body) {
-  const auto info = gw::api::inspect_messages_request(body);
+void check_request(const std::string& body, bool count_tokens) {
+  const auto info = count_tokens ? gw::api::inspect_count_tokens_request(body)
+                                 : gw::api::inspect_messages_request(body);
   if (!info) {
     return;
   }
@@ -48,10 +48,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input = as_view(data, size);
   Random random(input);
   try {
-    if (random.between(0, 1) == 0) {
-      check_request(std::string(input));
-    } else {
-      check_pass_through(input);
+    switch (random.between(0, 2)) {
+      case 0:
+        check_request(std::string(input), false);
+        break;
+      case 1:
+        check_request(std::string(input), true);
+        break;
+      default:
+        check_pass_through(input);
+        break;
     }
   } catch (const std::exception& e) {
     GW_FUZZ_CHECK(false, "exception", std::string("threw: ") + e.what());

@@ -1,7 +1,7 @@
 // End-to-end: Anthropic's Messages API through the gateway with the official @anthropic-ai/sdk as
-// the client (messages.create, the messages.stream() helper, a tool round trip, typed errors), in
-// server mode and through controller -> worker, in front of Anthropic (the mock, in its wire
-// format).
+// the client (messages.create, the messages.stream() helper, a tool round trip, countTokens, typed
+// errors), in server mode and through controller -> worker, in front of Anthropic (the mock, in its
+// wire format).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ const searchTool = {
 
 const textOf = (message) => message.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 
-/** What every mode must do for `model`: a message, a stream, a system prompt, stop sequences, tools. */
+/** What every mode must do for `model`: a message, a stream, a system prompt, stop sequences, tools, a count. */
 async function checkMessagesApi(anthropic, model) {
   const message = await anthropic.messages.create({
     model, max_tokens: 64, system: 'Be brief', stop_sequences: ['END'],
@@ -63,6 +63,11 @@ async function checkMessagesApi(anthropic, model) {
     ],
   });
   assert.equal(textOf(second), 'Tool said: sunny');
+
+  const counted = await anthropic.messages.countTokens({
+    model, messages: [{ role: 'user', content: 'five words to count here' }],
+  });
+  assert.equal(counted.input_tokens, 5);
 }
 
 describe('@anthropic-ai/sdk against the gateway (server)', () => {

@@ -13,8 +13,8 @@ import {
 const PROVIDER_KEY = 'sk-ant-provider';
 const GATEWAY_KEY = 'gw-client-key';
 
-function postMessages(gateway, body, headers = {}) {
-  return fetch(`${gateway.url}/v1/messages`, {
+function postMessages(gateway, body, headers = {}, path = '/v1/messages') {
+  return fetch(`${gateway.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -115,6 +115,23 @@ describe('messages passed through to anthropic (server)', () => {
     assert.equal(served(metrics) - served(before), 1);
   });
 
+  test('count_tokens is passed through to Anthropic; other providers answer an Anthropic-shaped 400', async () => {
+    const auth = { 'x-api-key': GATEWAY_KEY };
+    const body = { model: 'anthropic/claude-mock', messages: [{ role: 'user', content: 'count these four words' }] };
+    const res = await postMessages(gw, body, auth, '/v1/messages/count_tokens');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { input_tokens: 4 });
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.path, '/v1/messages/count_tokens');
+    assert.equal(sent.headers['x-api-key'], PROVIDER_KEY);
+    assert.deepEqual(JSON.parse(sent.body), { ...body, model: 'claude-mock' });
+    const other = await anthropicError(await postMessages(gw, { ...body, model: 'openai/mock-gpt' }, auth,
+      '/v1/messages/count_tokens'), 400, 'invalid_request_error');
+    assert.match(other.message, /token-counting/);
+    await anthropicError(await postMessages(gw, { model: 'anthropic/claude-mock' }, auth, '/v1/messages/count_tokens'),
+      400, 'invalid_request_error');
+  });
+
   test("the gateway's own refusals are Anthropic-shaped", async () => {
     await anthropicError(await postMessages(gw, messagesBody('anthropic/claude-mock', 'hi')), 401, 'authentication_error');
     await anthropicError(await postMessages(gw, messagesBody('anthropic/claude-mock', 'hi'), { 'x-api-key': 'wrong' }),
@@ -183,11 +200,16 @@ describe('messages through controller -> worker', () => {
   after(() => Promise.all([worker?.stop(), controller?.stop(), mock?.stop()]));
 
   test('a message and a stream reach Anthropic through the worker', async () => {
-    const res = await postMessages(controller, messagesBody('claude-sonnet', 'via the cluster'));
+    const res = await postMessages(controller, messagesBody('claude-sonnet', 'via the cluster'),
+      { 'anthropic-version': '2023-01-01', 'anthropic-beta': 'beta-a,beta-b' });
     assert.equal(res.status, 200);
     const body = await res.json();
     assert.deepEqual(body.content, [{ type: 'text', text: 'via the cluster' }]);
-    assert.equal(JSON.parse((await mockStats(mock)).last_request.body).model, 'claude-mock');
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(JSON.parse(sent.body).model, 'claude-mock');
+    assert.equal(sent.headers['x-api-key'], PROVIDER_KEY);
+    assert.equal(sent.headers['anthropic-version'], '2023-01-01', 'the client version, across both hops');
+    assert.equal(sent.headers['anthropic-beta'], 'beta-a,beta-b');
 
     const streamed = await postMessages(controller, messagesBody('claude-sonnet', 'a b c d', { stream: true }));
     assert.equal(streamed.status, 200);
@@ -195,6 +217,14 @@ describe('messages through controller -> worker', () => {
     const metrics = await scrape(controller);
     assert.equal(metrics.value('llm_gateway_requests_total',
       { endpoint: '/v1/messages', status: '200', model: 'claude-sonnet', provider: 'w-claude' }), 2);
+  });
+
+  test('count_tokens reaches Anthropic through the worker', async () => {
+    const res = await postMessages(controller, { model: 'claude-sonnet', messages: [{ role: 'user', content: 'a b c' }] },
+      {}, '/v1/messages/count_tokens');
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { input_tokens: 3 });
+    assert.equal((await mockStats(mock)).last_request.path, '/v1/messages/count_tokens');
   });
 
   test('errors stay Anthropic-shaped across the hop', async () => {

@@ -19,9 +19,8 @@ bool repeated(bool& seen) {
   return std::exchange(seen, true);
 }
 
-}  // namespace
-
-tl::expected<ChatRequestInfo, core::Error> inspect_messages_request(const std::string& body) {
+// Both endpoints' checks; `needs_max_tokens` for a message (a count has none).
+tl::expected<ChatRequestInfo, core::Error> inspect(const std::string& body, bool needs_max_tokens) {
   ChatRequestInfo info;
   bool has_stream = false;
   bool has_max_tokens = false;
@@ -70,13 +69,23 @@ tl::expected<ChatRequestInfo, core::Error> inspect_messages_request(const std::s
   if (info.model.empty()) {
     return unexpected("model: Field required", "model");
   }
-  if (!has_max_tokens) {
+  if (needs_max_tokens && !has_max_tokens) {
     return unexpected("max_tokens: Field required", "max_tokens");
   }
   if (!has_messages) {
     return unexpected("messages: Field required", "messages");
   }
   return info;
+}
+
+}  // namespace
+
+tl::expected<ChatRequestInfo, core::Error> inspect_messages_request(const std::string& body) {
+  return inspect(body, true);
+}
+
+tl::expected<ChatRequestInfo, core::Error> inspect_count_tokens_request(const std::string& body) {
+  return inspect(body, false);
 }
 
 }  // namespace gw::api

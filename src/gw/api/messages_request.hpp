@@ -17,4 +17,7 @@ namespace gw::api {
 // to the upstream. Errors are 400s naming the field.
 tl::expected<ChatRequestInfo, core::Error> inspect_messages_request(const std::string& body);
 
+// POST /v1/messages/count_tokens: the same checks, less max_tokens (counting has none).
+tl::expected<ChatRequestInfo, core::Error> inspect_count_tokens_request(const std::string& body);
+
 }  // namespace gw::api

@@ -39,13 +39,14 @@ struct Series {
 };
 
 // Every value endpoint_label() returns: the exact routes, the two parametrised ones, "other".
-constexpr size_t kExactEndpoints = 11;
+constexpr size_t kExactEndpoints = 12;
 constexpr std::array<std::string_view, kExactEndpoints + 3> kEndpointLabelArray{
     "/v1/chat/completions",
     "/v1/completions",
     "/v1/responses",
     "/v1/embeddings",
     "/v1/messages",
+    "/v1/messages/count_tokens",
     "/v1/models",
     "/health",
     "/metrics",

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <variant>
+
 #include "gw/api/chat_request.hpp"
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
@@ -136,19 +138,14 @@ net::Headers response_headers() {
   return {{"request-id", "req_mock_" + core::new_request_id().substr(0, 24)}};
 }
 
-}  // namespace
-
-net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& stats,
-                                         net::Exchange& exchange) {
-  if (auto failure = anthropic_auth_failure(options, exchange.request)) {
-    co_return co_await net::respond(exchange.writer, std::move(*failure));
-  }
-  RequestTracker tracker(stats, exchange.request);
-  if (exchange.request.header("anthropic-version").empty()) {
-    Response response = anthropic_error(400, "anthropic-version: header is required");
-    co_await exchange.writer.send(std::move(response));
-    tracker.complete();
-    co_return;
+// What both Messages endpoints check first, as Anthropic does: the version header, an injected
+// failure, the body. The request, or the error response to send.
+std::variant<AnthropicRequest, Response> checked_request(const MockOptions& options,
+                                                         MockStats& stats,
+                                                         const net::Request& request,
+                                                         bool count_tokens) {
+  if (request.header("anthropic-version").empty()) {
+    return anthropic_error(400, "anthropic-version: header is required");
   }
   if (const int fail_status = stats.fail_status.load(); fail_status != 0) {
     Response response = anthropic_error(
@@ -156,17 +153,51 @@ net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& 
     if (!options.retry_after.empty()) {
       response.headers.push_back({"Retry-After", options.retry_after});
     }
-    co_await exchange.writer.send(std::move(response));
+    return response;
+  }
+  auto read = read_anthropic_request(request.body, count_tokens);
+  if (!read) {
+    return anthropic_error(400, read.error());
+  }
+  return std::move(*read);
+}
+
+}  // namespace
+
+net::Task<void> serve_anthropic_count_tokens(const MockOptions& options, MockStats& stats,
+                                             net::Exchange& exchange) {
+  if (auto failure = anthropic_auth_failure(options, exchange.request)) {
+    co_return co_await net::respond(exchange.writer, std::move(*failure));
+  }
+  RequestTracker tracker(stats, exchange.request);
+  auto checked = checked_request(options, stats, exchange.request, true);
+  if (auto* refusal = std::get_if<Response>(&checked)) {
+    co_await exchange.writer.send(std::move(*refusal));
     tracker.complete();
     co_return;
   }
-  const auto request = read_anthropic_request(exchange.request.body);
-  if (!request) {
-    Response response = anthropic_error(400, request.error());
-    co_await exchange.writer.send(std::move(response));
+  const auto& request = std::get<AnthropicRequest>(checked);
+  Response response{
+      200, "application/json", response_headers(),
+      fmt::format(R"({{"input_tokens":{}}})", request.input_tokens + request.cache_read_tokens)};
+  if (co_await exchange.writer.send(std::move(response))) {
+    tracker.complete();
+  }
+}
+
+net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& stats,
+                                         net::Exchange& exchange) {
+  if (auto failure = anthropic_auth_failure(options, exchange.request)) {
+    co_return co_await net::respond(exchange.writer, std::move(*failure));
+  }
+  RequestTracker tracker(stats, exchange.request);
+  auto checked = checked_request(options, stats, exchange.request, false);
+  if (auto* refusal = std::get_if<Response>(&checked)) {
+    co_await exchange.writer.send(std::move(*refusal));
     tracker.complete();
     co_return;
   }
+  const auto* request = &std::get<AnthropicRequest>(checked);
   const Answer answer = make_answer(*request, options.tokens);
   if (!co_await pause(options.ttft)) {
     co_return;

@@ -40,12 +40,18 @@ struct AnthropicRequest {
   int64_t cache_read_tokens = 0;
 };
 
-// Validates a Messages body; the error is the message of a 400 invalid_request_error.
-tl::expected<AnthropicRequest, std::string> read_anthropic_request(std::string_view body);
+// Validates a Messages body (`count_tokens`: a token-counting body, which has no max_tokens,
+// stream or stop_sequences); the error is the message of a 400 invalid_request_error.
+tl::expected<AnthropicRequest, std::string> read_anthropic_request(std::string_view body,
+                                                                   bool count_tokens = false);
 
 // POST /v1/messages. `options` and `stats` live as long as the server; `exchange` outlives the
 // coroutine.
 net::Task<void> serve_anthropic_messages(const MockOptions& options, MockStats& stats,
                                          net::Exchange& exchange);
+
+// POST /v1/messages/count_tokens: {"input_tokens": N}, N counted as for a message's usage.
+net::Task<void> serve_anthropic_count_tokens(const MockOptions& options, MockStats& stats,
+                                             net::Exchange& exchange);
 
 }  // namespace gw::mock

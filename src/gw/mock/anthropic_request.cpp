@@ -112,6 +112,23 @@ std::string read_tools(const json::object& request, AnthropicRequest& out) {
   return {};
 }
 
+// "max_tokens": required, an integer of at least 1.
+tl::expected<int64_t, std::string> read_max_tokens(const json::value* max_tokens) {
+  if (!max_tokens) {
+    return tl::unexpected(std::string("max_tokens: Field required"));
+  }
+  if (max_tokens->is_uint64()) {
+    return std::numeric_limits<int64_t>::max();  // beyond int64: no limit in practice
+  }
+  if (!max_tokens->is_int64()) {
+    return tl::unexpected(std::string("max_tokens: Input should be a valid integer"));
+  }
+  if (max_tokens->get_int64() < 1) {
+    return tl::unexpected(std::string("max_tokens: Input should be greater than or equal to 1"));
+  }
+  return max_tokens->get_int64();
+}
+
 }  // namespace
 
 bool is_anthropic_client(const net::Request& request) {
@@ -151,7 +168,8 @@ net::Response anthropic_models(const std::vector<std::string>& models) {
                                    data, first, last)};
 }
 
-tl::expected<AnthropicRequest, std::string> read_anthropic_request(std::string_view body) {
+tl::expected<AnthropicRequest, std::string> read_anthropic_request(std::string_view body,
+                                                                   bool count_tokens) {
   boost::system::error_code ec;
   const json::value doc = json::parse(body, ec, {}, deep_json());
   if (ec) {
@@ -168,19 +186,17 @@ tl::expected<AnthropicRequest, std::string> read_anthropic_request(std::string_v
         std::string(model ? "model: Input should be a valid string" : "model: Field required"));
   }
   out.model = model->get_string();
-  const auto* max_tokens = field(*request, "max_tokens");
-  if (!max_tokens) {
-    return tl::unexpected(std::string("max_tokens: Field required"));
-  }
-  if (max_tokens->is_uint64()) {
-    out.max_tokens = std::numeric_limits<int64_t>::max();  // beyond int64: no limit in practice
-  } else if (max_tokens->is_int64()) {
-    out.max_tokens = max_tokens->get_int64();
+  if (count_tokens) {
+    // Counting takes what the prompt is made of, not how to answer it.
+    for (const std::string_view extra : {"max_tokens", "stream", "stop_sequences"}) {
+      if (field(*request, extra) != nullptr) {
+        return tl::unexpected(fmt::format("{}: Extra inputs are not permitted", extra));
+      }
+    }
+  } else if (auto limit = read_max_tokens(field(*request, "max_tokens")); limit) {
+    out.max_tokens = *limit;
   } else {
-    return tl::unexpected(std::string("max_tokens: Input should be a valid integer"));
-  }
-  if (out.max_tokens < 1) {
-    return tl::unexpected(std::string("max_tokens: Input should be greater than or equal to 1"));
+    return tl::unexpected(std::move(limit.error()));
   }
   if (const auto* stream = field(*request, "stream")) {
     if (!stream->is_bool()) {

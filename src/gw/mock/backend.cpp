@@ -56,6 +56,9 @@ class MockHandler final : public net::HttpHandler {
       co_return co_await net::respond(
           exchange.writer, Response{200, "application/json", {}, mock::stats_json(stats_)});
     }
+    if (path == "/v1/messages/count_tokens" && request.method == "POST") {
+      co_return co_await mock::serve_anthropic_count_tokens(options_, stats_, exchange);
+    }
     if (path == "/v1/messages" && request.method == "POST") {
       co_return co_await mock::serve_anthropic_messages(options_, stats_, exchange);
     }

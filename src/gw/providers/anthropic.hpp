@@ -28,6 +28,8 @@ class AnthropicProvider final : public Provider {
   std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
   bool has_messages_api() const override { return true; }
   tl::expected<PreparedRequest, core::Error> prepare_messages(const ChatCall& call) const override;
+  tl::expected<PreparedRequest, core::Error> prepare_count_tokens(
+      const ChatCall& call) const override;
   core::Error map_error(int status, std::string_view body,
                         std::string_view retry_after) const override;
   net::OutboundRequest models_request() const override;
@@ -36,6 +38,9 @@ class AnthropicProvider final : public Provider {
 
  private:
   net::HeaderViews headers() const;
+  // A Messages API request (`path` /v1/messages or /v1/messages/count_tokens) with the client's
+  // body, the model spliced in.
+  PreparedRequest messages_request(const ChatCall& call, std::string_view path) const;
   AnthropicOptions options_;
 };
 

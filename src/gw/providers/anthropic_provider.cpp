@@ -71,10 +71,21 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
 
 tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_messages(
     const ChatCall& call) const {
+  return messages_request(call, "/v1/messages");
+}
+
+tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_count_tokens(
+    const ChatCall& call) const {
+  return messages_request(call, "/v1/messages/count_tokens");
+}
+
+PreparedRequest AnthropicProvider::messages_request(const ChatCall& call,
+                                                    std::string_view path) const {
   PreparedRequest prepared;
   auto& request = prepared.request;
   request.method = "POST";
-  request.path = options_.endpoint.base_path + "/v1/messages";
+  request.path = options_.endpoint.base_path;
+  request.path += path;
   // The client's API version and beta features, when it names them: the body is written for them.
   std::string_view version = options_.version;
   std::string_view beta;

@@ -44,6 +44,16 @@ tl::expected<PreparedRequest, core::Error> Provider::prepare_messages(const Chat
       "model"));
 }
 
+tl::expected<PreparedRequest, core::Error> Provider::prepare_count_tokens(
+    const ChatCall& call) const {
+  return tl::unexpected(core::Error(
+      core::Errc::kInvalidRequest,
+      fmt::format("The model '{}' is served by provider '{}', which has no token-counting API: "
+                  "POST /v1/messages/count_tokens counts for Anthropic's models only",
+                  core::bounded_text(call.info.model), name()),
+      "model"));
+}
+
 tl::expected<PreparedRequest, core::Error> Provider::prepare_embeddings(
     const EmbeddingsCall& call) const {
   return tl::unexpected(core::Error(

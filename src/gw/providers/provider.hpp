@@ -116,6 +116,10 @@ class Provider {
   // By default the provider has none: a 400 that says so.
   virtual bool has_messages_api() const { return false; }
   virtual tl::expected<PreparedRequest, core::Error> prepare_messages(const ChatCall& call) const;
+  // POST /v1/messages/count_tokens natively (`call.info` from api::inspect_count_tokens_request),
+  // the answer relayed as it is. By default the provider has none: a 400 that says so.
+  virtual tl::expected<PreparedRequest, core::Error> prepare_count_tokens(
+      const ChatCall& call) const;
 
   // POST /v1/embeddings. By default the provider has none: a 400 that says so.
   virtual tl::expected<PreparedRequest, core::Error> prepare_embeddings(

@@ -24,4 +24,12 @@ std::optional<core::Error> loop_error(const net::Request& request) {
                      "it): an upstream or worker URL points back at the gateway itself"};
 }
 
+void add_anthropic_headers(const net::Request& request, net::HeaderViews& headers) {
+  for (const std::string_view name : {"anthropic-version", "anthropic-beta"}) {
+    if (const std::string_view value = request.header(name); !value.empty()) {
+      headers.push_back({name, value});
+    }
+  }
+}
+
 }  // namespace gw::proxy

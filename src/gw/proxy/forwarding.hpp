@@ -13,6 +13,10 @@ namespace gw::proxy {
 void add_forwarding_headers(const net::Request& request, net::HeaderViews& headers,
                             std::string& via);
 
+// What an Anthropic client's request is written for, passed on to Anthropic (and by the
+// controller to its workers): its anthropic-version and anthropic-beta headers (views into it).
+void add_anthropic_headers(const net::Request& request, net::HeaderViews& headers);
+
 // The 508 for a request that has already passed through this process (see core::via_entry).
 std::optional<core::Error> loop_error(const net::Request& request);
 

@@ -22,6 +22,9 @@ std::optional<ModelApi> model_api_at(std::string_view path) {
   if (path == "/v1/messages") {
     return ModelApi::kMessages;
   }
+  if (path == "/v1/messages/count_tokens") {
+    return ModelApi::kCountTokens;
+  }
   return std::nullopt;
 }
 
@@ -60,6 +63,8 @@ tl::expected<ModelRequest, core::Error> inspect_model_request(ModelApi api,
       return checked(api::inspect_embeddings_request(body));
     case ModelApi::kMessages:
       return checked(api::inspect_messages_request(body));
+    case ModelApi::kCountTokens:
+      return checked(api::inspect_count_tokens_request(body));
   }
   return tl::unexpected(core::Error{core::Errc::kInternal, "unknown model API"});
 }
@@ -92,8 +97,9 @@ net::Task<void> proxy_model_request(net::Exchange& exchange, const ModelRequest&
                                           std::get<api::EmbeddingsRequestInfo>(request.info),
                                           provider, upstream_model, client, metrics, limits);
     case ModelApi::kMessages:
+    case ModelApi::kCountTokens:
       co_return co_await proxy_messages(exchange, *request.chat(), provider, upstream_model, client,
-                                        metrics, limits);
+                                        metrics, limits, request.api == ModelApi::kCountTokens);
   }
 }
 

@@ -26,6 +26,7 @@ enum class ModelApi {
   kResponses,    // POST /v1/responses
   kEmbeddings,   // POST /v1/embeddings
   kMessages,     // POST /v1/messages (Anthropic's Messages API)
+  kCountTokens,  // POST /v1/messages/count_tokens (Anthropic's)
 };
 
 // The model API served at `path`, if any.
@@ -42,7 +43,8 @@ struct ModelRequest {
 
   const std::string& model() const;
   bool stream() const;
-  // Chat, legacy completions, Responses and Messages requests (null for embeddings).
+  // Chat, legacy completions, Responses and Messages requests, token counts (null for
+  // embeddings).
   const api::ChatRequestInfo* chat() const { return std::get_if<api::ChatRequestInfo>(&info); }
 };
 

@@ -159,14 +159,11 @@ Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
 Task<void> proxy_messages(Exchange& exchange, const api::ChatRequestInfo& info,
                           const providers::Provider& provider, const std::string& upstream_model,
                           net::UpstreamClient& client, metrics::Metrics& metrics,
-                          const net::UpstreamLimits& limits) {
+                          const net::UpstreamLimits& limits, bool count_tokens) {
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id, false};
-  for (const std::string_view name : {"anthropic-version", "anthropic-beta"}) {
-    if (const std::string_view value = exchange.request.header(name); !value.empty()) {
-      call.client_headers.push_back({name, value});
-    }
-  }
-  auto prepared = provider.prepare_messages(call);
+  add_anthropic_headers(exchange.request, call.client_headers);
+  auto prepared =
+      count_tokens ? provider.prepare_count_tokens(call) : provider.prepare_messages(call);
   const auto translator = providers::make_messages_pass_through();
   co_await forward_prepared(exchange, prepared, provider, client, *translator, info.stream, metrics,
                             limits);

@@ -38,11 +38,13 @@ net::Task<void> proxy_responses(net::Exchange& exchange, const api::ChatRequestI
 // Forwards a Messages request (`info` from api::inspect_messages_request) to a provider that has
 // the Messages API (Anthropic; a worker in front of it), the body spliced, the client's
 // anthropic-version and anthropic-beta passed on, the answer relayed as it is. Errors are
-// Anthropic-shaped (the writer's error format, proxy::error_format_for).
+// Anthropic-shaped (the writer's error format, proxy::error_format_for). `count_tokens`: POST
+// /v1/messages/count_tokens (`info` from api::inspect_count_tokens_request) instead.
 net::Task<void> proxy_messages(net::Exchange& exchange, const api::ChatRequestInfo& info,
                                const providers::Provider& provider,
                                const std::string& upstream_model, net::UpstreamClient& client,
-                               metrics::Metrics& metrics, const net::UpstreamLimits& limits);
+                               metrics::Metrics& metrics, const net::UpstreamLimits& limits,
+                               bool count_tokens = false);
 
 // Forwards a validated embeddings request to its provider and relays the answer (translated
 // where the provider has its own format), with the same error handling.

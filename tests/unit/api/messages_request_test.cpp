@@ -46,5 +46,14 @@ TEST(MessagesRequest, RefusesWhatAnthropicRefusesNamingTheField) {
   }
 }
 
+TEST(MessagesRequest, ACountHasNoMaxTokensAndTheSameOtherChecks) {
+  auto info = inspect_count_tokens_request(R"({"model": "m", "messages": []})");
+  ASSERT_TRUE(info.has_value()) << info.error().message;
+  EXPECT_EQ(info->model, "m");
+  EXPECT_FALSE(inspect_count_tokens_request(R"({"model": "m"})").has_value());
+  EXPECT_FALSE(inspect_count_tokens_request(R"({"messages": []})").has_value());
+  EXPECT_FALSE(inspect_messages_request(R"({"model": "m", "messages": []})").has_value());
+}
+
 }  // namespace
 }  // namespace gw::api

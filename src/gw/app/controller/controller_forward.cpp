@@ -20,6 +20,7 @@
 
 namespace gw::app {
 
+using proxy::add_anthropic_headers;
 using proxy::add_forwarding_headers;
 using proxy::interrupted;
 using proxy::relay_success;
@@ -153,7 +154,7 @@ std::unique_ptr<providers::ResponseTranslator> worker_relay(const ForwardedCall&
   if (call.path == "/v1/responses") {
     return providers::make_responses_pass_through();
   }
-  if (call.path == "/v1/messages") {
+  if (call.path.starts_with("/v1/messages")) {  // and its count_tokens
     return providers::make_messages_pass_through();
   }
   return providers::make_pass_through(call.chat != nullptr &&
@@ -206,10 +207,11 @@ class ModelForwarding {
 
   // The worker gets the client's body (it puts its backend's model name in; on chat streams usage
   // is asked for so that the controller counts tokens too) and the request id, trace context and
-  // internal key.
+  // internal key; a Messages request also the client's Anthropic version and beta features, which
+  // the worker passes on to Anthropic.
   void prepare_request() {
     auto& headers = request_.headers;
-    headers.reserve(8);
+    headers.reserve(10);
     headers.push_back({"content-type", "application/json"});
     headers.push_back({"accept", call_.stream ? "text/event-stream" : "application/json"});
     headers.push_back({"user-agent", providers::kUserAgent});
@@ -217,6 +219,9 @@ class ModelForwarding {
     add_forwarding_headers(exchange_.request, headers, via_);
     if (!state_.worker_authorization.empty()) {
       headers.push_back({"authorization", state_.worker_authorization});
+    }
+    if (call_.path.starts_with("/v1/messages")) {
+      add_anthropic_headers(exchange_.request, headers);
     }
     if (call_.chat != nullptr) {
       api::upstream_chat_body(exchange_.request.body, *call_.chat, call_.model, true, storage_,
