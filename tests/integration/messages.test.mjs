@@ -77,6 +77,7 @@ describe('messages passed through to anthropic (server)', () => {
       system: 'Be brief', stop_sequences: ['END'],
     }), { 'x-api-key': GATEWAY_KEY, 'anthropic-beta': 'tools-2024-05-16', 'x-request-id': 'msg-rid-1' });
     assert.equal(res.status, 200);
+    assert.match(res.headers.get('request-id'), /^req_mock_/, "Anthropic's request id is relayed");
     const body = await res.json();
     assert.equal(body.type, 'message');
     assert.equal(body.role, 'assistant');

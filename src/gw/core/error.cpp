@@ -102,10 +102,10 @@ std::string sse_error_event(const Error& error) {
 
 std::string_view anthropic_error_type(const Error& error) {
   // https://docs.claude.com/en/api/errors
-  static constexpr std::array<std::string_view, 9> kTypes{
+  static constexpr std::array<std::string_view, 10> kTypes{
       "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
       "request_too_large",     "rate_limit_error",     "api_error",        "overloaded_error",
-      "billing_error"};
+      "billing_error",         "timeout_error"};
   if (std::find(kTypes.begin(), kTypes.end(), error.type) != kTypes.end()) {
     return error.type;
   }

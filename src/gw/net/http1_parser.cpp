@@ -233,6 +233,8 @@ void MessageHead::clear() {
     std::vector<std::pair<Span, Span>>().swap(fields_);
   }
   fields_.clear();
+  method_ = {};
+  target_ = {};
   status_ = 0;
 }
 

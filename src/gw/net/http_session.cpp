@@ -490,8 +490,10 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
                       options.write_timeout, core::new_request_id());
       co_return;
     }
-    // The head is read: errors from here on are in the format of the API the path belongs to.
-    const ErrorFormat error_format = shard.handler->error_format(path_of(head.target()));
+    // Once the head is read, errors are in the format of the API its path belongs to.
+    const bool head_read = !ec || ec == http::error::body_limit;
+    const ErrorFormat error_format =
+        head_read ? shard.handler->error_format(path_of(head.target())) : ErrorFormat{};
     if (ec == http::error::body_limit) {
       co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head),
                       error_format);

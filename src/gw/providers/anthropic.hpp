@@ -26,7 +26,6 @@ class AnthropicProvider final : public Provider {
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
   std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
-  bool has_messages_api() const override { return true; }
   tl::expected<PreparedRequest, core::Error> prepare_messages(const ChatCall& call) const override;
   tl::expected<PreparedRequest, core::Error> prepare_count_tokens(
       const ChatCall& call) const override;

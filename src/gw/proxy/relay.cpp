@@ -111,8 +111,8 @@ bool is_relayed_header(std::string_view name) {
       return starts_with("openai-");
     case 'a':
       return starts_with("anthropic-ratelimit-");
-    case 'r':
-      return net::iequals(name, "retry-after");
+    case 'r':  // Anthropic's request-id, which its clients report to support
+      return net::iequals(name, "retry-after") || net::iequals(name, "request-id");
     default:
       return false;
   }

@@ -110,6 +110,23 @@ TEST(RequestParser, ABodylessRequestIsDoneAtItsHead) {
   EXPECT_EQ(head.body, "");
 }
 
+TEST(RequestParser, ANewParserForgetsThePreviousRequestLine) {
+  // The session reads the next request of a connection into the same head; a large head's text is
+  // released, and nothing may still point into it (found reading the target of a failed read).
+  RequestHead head;
+  {
+    RequestParser first(head);
+    first.header_limit(1 << 20);
+    const std::string wire = "GET /v1/" + std::string(5000, 'a') + " HTTP/1.1\r\nHost: h\r\n" +
+                             "X-Big: " + std::string(10000, 'b') + "\r\n\r\n";
+    ASSERT_FALSE(feed(first, wire).ec);
+    EXPECT_EQ(head.target().size(), 5004u);
+  }
+  RequestParser next(head);
+  EXPECT_EQ(head.method(), "");
+  EXPECT_EQ(head.target(), "");
+}
+
 TEST(RequestParser, EmptyLinesBeforeTheRequestLineAreIgnored) {
   for (size_t step : {size_t{1} << 20, size_t{1}, size_t{3}}) {
     RequestHead head;

@@ -133,20 +133,6 @@ Task<void> send_last_failure(Exchange& exchange, LastFailure failure) {
   co_await net::respond_error(exchange.writer, *failure.error);
 }
 
-}  // namespace
-
-Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_point deadline) {
-  net::SteadyTimer timer(io_, deadline);
-  // Registered for wake-ups only while the timer exists, however the wait ends (its frame may
-  // also be destroyed suspended, at teardown: before the handler, see HttpServer::run).
-  struct Registration {
-    std::list<net::SteadyTimer*>& list;
-    std::list<net::SteadyTimer*>::iterator it;
-    ~Registration() { list.erase(it); }
-  } registration{waiters_, waiters_.insert(waiters_.end(), &timer)};
-  co_await timer.async_wait(net::kUseTask);
-}
-
 // A worker answers in the client's format: a Responses or Messages stream ends with its own
 // terminal event; on chat streams the usage chunk the controller asked for is kept from a client
 // that did not.
@@ -159,6 +145,20 @@ std::unique_ptr<providers::ResponseTranslator> worker_relay(const ForwardedCall&
   }
   return providers::make_pass_through(call.chat != nullptr &&
                                       api::adds_usage_request(*call.chat, true));
+}
+
+}  // namespace
+
+Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_point deadline) {
+  net::SteadyTimer timer(io_, deadline);
+  // Registered for wake-ups only while the timer exists, however the wait ends (its frame may
+  // also be destroyed suspended, at teardown: before the handler, see HttpServer::run).
+  struct Registration {
+    std::list<net::SteadyTimer*>& list;
+    std::list<net::SteadyTimer*>::iterator it;
+    ~Registration() { list.erase(it); }
+  } registration{waiters_, waiters_.insert(waiters_.end(), &timer)};
+  co_await timer.async_wait(net::kUseTask);
 }
 
 // One model request's way to a worker: picks, waits in the queue, attempts and failovers, until
