@@ -157,31 +157,19 @@ class OllamaStream final : public ResponseTranslator {
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     out_.clear();
-    // The carried-over bytes hold no newline: the search starts at the new ones (a long line
-    // costs linear time, not a rescan per read).
-    const size_t scanned = pending_.size();
-    pending_.append(piece);
-    size_t start = 0;
-    for (size_t eol = pending_.find('\n', scanned); eol != std::string::npos;
-         eol = pending_.find('\n', start)) {
-      std::string_view line(pending_.data() + start, eol - start);
-      start = eol + 1;
-      if (line.empty() || done_) {
-        continue;
-      }
-      if (auto handled = on_line(line); !handled) {
-        pending_.erase(0, start);
-        return tl::unexpected(handled.error());
-      }
+    auto fed = lines_.feed(piece, [this](std::string_view line) -> tl::expected<void, core::Error> {
+      return done_ ? tl::expected<void, core::Error>() : on_line(line);
+    });
+    if (!fed) {
+      return tl::unexpected(fed.error());
     }
-    pending_.erase(0, start);
     return std::string_view(out_);
   }
 
   bool finished() const override { return done_; }
   api::Usage usage() const override { return usage_; }
   // A forced call's content counts too: MAX_STREAM_EVENT_BYTES bounds it.
-  size_t buffered() const override { return pending_.size() + forced_content_.size(); }
+  size_t buffered() const override { return lines_.held() + forced_content_.size(); }
   const core::Error* stream_error() const override { return error_ ? &*error_ : nullptr; }
 
  private:
@@ -280,7 +268,7 @@ class OllamaStream final : public ResponseTranslator {
   std::string forced_content_;  // a forced call's JSON content, held until the answer is done
   api::Usage usage_;
   std::optional<Error> error_;
-  std::string pending_;
+  NdjsonLines lines_;
   std::string out_;
   std::string id_ = "chatcmpl-" + core::new_request_id().substr(0, 24);
   int64_t created_ = api::unix_now();

@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 #include <string>
+#include <string_view>
 
 #include "gw/providers/provider.hpp"
 
@@ -58,6 +59,40 @@ struct OllamaToolMode {
 OllamaToolMode ollama_tool_mode(const boost::json::object& openai);
 // The same, read from a chat body (parsed only when it names one of the two fields).
 OllamaToolMode ollama_tool_mode(const std::string& body);
+
+// Ollama's NDJSON stream as it arrives: each whole line handed on, the rest kept for the next
+// piece. The kept bytes hold no newline, so only new bytes are searched (a long line costs linear
+// time, not a rescan per read). Shared by the /api/chat and /api/generate translators.
+class NdjsonLines {
+ public:
+  // Calls `on_line` (returning tl::expected<void, core::Error>) for each complete non-empty line;
+  // stops at the first error, dropping what follows it.
+  template <class OnLine>
+  tl::expected<void, core::Error> feed(std::string_view piece, OnLine&& on_line) {
+    const size_t scanned = pending_.size();
+    pending_.append(piece);
+    size_t start = 0;
+    for (size_t eol = pending_.find('\n', scanned); eol != std::string::npos;
+         eol = pending_.find('\n', start)) {
+      const std::string_view line(pending_.data() + start, eol - start);
+      start = eol + 1;
+      if (line.empty()) {
+        continue;
+      }
+      if (auto handled = on_line(line); !handled) {
+        pending_.erase(0, start);
+        return handled;
+      }
+    }
+    pending_.erase(0, start);
+    return {};
+  }
+  // Bytes of a line that has not ended yet.
+  size_t held() const { return pending_.size(); }
+
+ private:
+  std::string pending_;
+};
 
 // The translations, exposed for golden-file tests.
 tl::expected<boost::json::object, core::Error> ollama_request_from_openai(

@@ -143,29 +143,18 @@ class OllamaGenerateStream final : public ResponseTranslator {
 
   tl::expected<std::string_view, Error> feed(std::string_view piece) override {
     out_.clear();
-    // The carried-over bytes hold no newline: only the new ones are searched (linear time).
-    const size_t scanned = pending_.size();
-    pending_.append(piece);
-    size_t start = 0;
-    for (size_t eol = pending_.find('\n', scanned); eol != std::string::npos;
-         eol = pending_.find('\n', start)) {
-      const std::string_view text(pending_.data() + start, eol - start);
-      start = eol + 1;
-      if (text.empty() || done_) {
-        continue;
-      }
-      if (auto handled = on_line(text); !handled) {
-        pending_.erase(0, start);
-        return tl::unexpected(handled.error());
-      }
+    auto fed = lines_.feed(piece, [this](std::string_view line) -> tl::expected<void, Error> {
+      return done_ ? tl::expected<void, Error>() : on_line(line);
+    });
+    if (!fed) {
+      return tl::unexpected(fed.error());
     }
-    pending_.erase(0, start);
     return std::string_view(out_);
   }
 
   bool finished() const override { return done_; }
   api::Usage usage() const override { return usage_; }
-  size_t buffered() const override { return pending_.size(); }
+  size_t buffered() const override { return lines_.held(); }
   const Error* stream_error() const override { return error_ ? &*error_ : nullptr; }
 
  private:
@@ -215,7 +204,7 @@ class OllamaGenerateStream final : public ResponseTranslator {
   api::CompletionMeta meta_;
   api::Usage usage_;
   std::optional<Error> error_;
-  std::string pending_;
+  NdjsonLines lines_;
   std::string out_;
   bool done_ = false;
 };
