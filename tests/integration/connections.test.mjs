@@ -224,8 +224,9 @@ function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0, chunked
       if (idleTimeout > 0) {
         clearTimeout(idleTimer);
         idleTimer = setTimeout(() => {
-          stats.idleClosed += 1;
-          socket.end();
+          // Counted once the FIN is sent (end()'s callback), not when it is asked for: a test that
+          // waits for the count must not race the shutdown.
+          socket.end(() => { stats.idleClosed += 1; });
         }, idleTimeout);
       }
     };
