@@ -84,19 +84,9 @@ bool has_type(const json::object& event, std::string_view type) {
 
 void check_translated_stream(std::string_view input) {
   check_translator(input, from_chat, {}, true);
-  Random random(input);
-  Splitter splitter(random);
   auto translator = from_chat();
-  std::string out;
   bool failed = false;
-  for (std::string_view piece : splitter.pieces(input)) {
-    auto ready = no_throw([&] { return translator->feed(piece); }, "feed()");
-    if (!ready) {
-      failed = true;
-      break;
-    }
-    out += *ready;
-  }
+  const std::string out = relayed(input, *translator, &failed);
   const auto events = responses_events(out, 0);
   if (translator->finished()) {
     const bool terminal = !events.empty() && (has_type(events.back(), "response.completed") ||

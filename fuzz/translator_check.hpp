@@ -158,14 +158,19 @@ inline void check_translator(std::string_view input, const MakeTranslator& make,
   }
 }
 
-// What `relay` passes on of `input` fed in the input's pieces (up to a failed feed).
-inline std::string relayed(std::string_view input, providers::ResponseTranslator& relay) {
+// What `relay` passes on of `input` fed in the input's pieces (up to a failed feed, which sets
+// `failed`).
+inline std::string relayed(std::string_view input, providers::ResponseTranslator& relay,
+                           bool* failed = nullptr) {
   Random random(input);
   Splitter splitter(random);
   std::string out;
   for (std::string_view piece : splitter.pieces(input)) {
     auto ready = no_throw([&] { return relay.feed(piece); }, "feed()");
     if (!ready) {
+      if (failed != nullptr) {
+        *failed = true;
+      }
       break;
     }
     out += *ready;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 
 import {
-  startController, startGateway, startMock, startWorker, waitForWorkers,
+  mockStats, startController, startGateway, startMock, startWorker, waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
 
 const PROVIDER_KEY = 'sk-ant-provider';
@@ -26,8 +26,11 @@ const searchTool = {
 
 const textOf = (message) => message.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 
-/** What every mode must do for `model`: a message, a stream, a system prompt, stop sequences, tools, a count. */
-async function checkMessagesApi(anthropic, model) {
+/**
+ * What every mode must do for `model`: a message, a stream, a system prompt, stop sequences, a tool
+ * round trip, a token count (Anthropic's own; the others have no count and say so).
+ */
+async function checkMessagesApi(anthropic, model, { countsTokens = true } = {}) {
   const message = await anthropic.messages.create({
     model, max_tokens: 64, system: 'Be brief', stop_sequences: ['END'],
     messages: [{ role: 'user', content: 'hello from the sdk' }],
@@ -64,10 +67,28 @@ async function checkMessagesApi(anthropic, model) {
   });
   assert.equal(textOf(second), 'Tool said: sunny');
 
-  const counted = await anthropic.messages.countTokens({
+  const count = anthropic.messages.countTokens({
     model, messages: [{ role: 'user', content: 'five words to count here' }],
   });
-  assert.equal(counted.input_tokens, 5);
+  if (countsTokens) {
+    assert.equal((await count).input_tokens, 5);
+  } else {
+    await assert.rejects(count, (err) => err instanceof Anthropic.BadRequestError && /token-counting/.test(err.message));
+  }
+}
+
+/** Two parallel tool calls streamed (the mock calls once per tool), assembled by messages.stream(). */
+async function checkParallelToolStream(anthropic, model) {
+  const weather = { ...searchTool, name: 'weather' };
+  const stream = anthropic.messages.stream({
+    model, max_tokens: 64, tools: [searchTool, weather], messages: [{ role: 'user', content: 'Rome' }],
+  });
+  const final = await stream.finalMessage();
+  assert.equal(final.stop_reason, 'tool_use');
+  const calls = final.content.filter((b) => b.type === 'tool_use');
+  assert.deepEqual(calls.map((b) => b.name), ['search', 'weather'], JSON.stringify(final.content));
+  for (const call of calls) assert.deepEqual(call.input, { query: 'Rome' });
+  assert.equal(new Set(calls.map((b) => b.id)).size, 2);
 }
 
 describe('@anthropic-ai/sdk against the gateway (server)', () => {
@@ -103,6 +124,57 @@ describe('@anthropic-ai/sdk against the gateway (server)', () => {
   });
 });
 
+// The other provider types: the Messages request translated to their chat dialect, the answer
+// translated back (the upstream path says which dialect the mock was spoken to in).
+const translated = {
+  'openai/gpt-x': /^\/v1\/chat\/completions$/,
+  'azure/gpt-x': /^\/openai\/deployments\/gpt-x\/chat\/completions\?api-version=/,
+  'ollama/gpt-x': /^\/api\/chat$/,
+  'vllm/gpt-x': /^\/v1\/chat\/completions$/,
+};
+
+describe('@anthropic-ai/sdk in front of every other provider (server)', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--models', 'gpt-x']);
+    gw = await startGateway([], {
+      OPENAI_BASE_URL: `${mock.url}/v1`, OPENAI_API_KEY: 'sk-test-key',
+      AZURE_OPENAI_ENDPOINT: mock.url, AZURE_OPENAI_DEPLOYMENTS: 'gpt-x',
+      OLLAMA_HOST: mock.url, PROVIDER_VLLM_BASE_URL: `${mock.url}/v1`,
+    });
+    await waitForModel(gw, 'gpt-x:latest');  // Ollama's listing has arrived
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test("models.list() pages through Anthropic's list shape; models.retrieve() finds one", async () => {
+    const anthropic = client(gw, 'k');
+    const listed = [];
+    for await (const model of anthropic.models.list({ limit: 2 })) {
+      assert.equal(model.type, 'model');
+      assert.match(model.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      listed.push(model.id);
+    }
+    const openai = await (await fetch(`${gw.url}/v1/models`)).json();
+    assert.deepEqual(listed, openai.data.map((m) => m.id), 'every model, once, in order, across pages');
+    assert.ok(listed.length > 2, 'more than one page');
+    const one = await anthropic.models.retrieve('openai/gpt-x');
+    assert.equal(one.id, 'openai/gpt-x');
+    await assert.rejects(anthropic.models.retrieve('no-such-model'), Anthropic.NotFoundError);
+  });
+
+  for (const [model, path] of Object.entries(translated)) {
+    test(`messages, streams, a system prompt, stop sequences and a tool round trip → ${model}`, async () => {
+      await checkMessagesApi(client(gw, 'k'), model, { countsTokens: false });
+      assert.match((await mockStats(mock)).last_request.path, path);
+    });
+
+    test(`two parallel tool calls streamed → ${model}`, async () => {
+      await checkParallelToolStream(client(gw, 'k'), model);
+    });
+  }
+});
+
 describe('@anthropic-ai/sdk through controller -> worker', () => {
   let mock;
   let controller;
@@ -127,4 +199,35 @@ describe('@anthropic-ai/sdk through controller -> worker', () => {
       model: 'no-such-model', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }],
     }), Anthropic.NotFoundError);
   });
+});
+
+describe('@anthropic-ai/sdk through controller -> workers of other providers', () => {
+  let mock;
+  let controller;
+  const workers = [];
+  before(async () => {
+    mock = await startMock([]);
+    controller = await startController();
+    for (const type of ['openai', 'ollama']) {
+      workers.push(await startWorker({
+        id: `w-${type}`, model: `${type}-model`, backend: mock, controller,
+        flags: ['--backend-type', type, '--backend-model', 'mock-model'],
+      }));
+    }
+    await waitForWorkers(controller, (ws) => ws.length === 2 && ws.every((w) => w.health === 'healthy'));
+  });
+  after(() => Promise.all([...workers.map((w) => w.stop()), controller?.stop(), mock?.stop()]));
+
+  test("models.list() answers in Anthropic's shape", async () => {
+    const page = await client(controller, 'unused').models.list();
+    assert.deepEqual(page.data.map((m) => m.id).sort(), ['ollama-model', 'openai-model']);
+    assert.equal(page.has_more, false);
+  });
+
+  for (const model of ['openai-model', 'ollama-model']) {
+    test(`messages, streams, tools and parallel tool calls → ${model}`, async () => {
+      await checkMessagesApi(client(controller, 'unused'), model, { countsTokens: false });
+      await checkParallelToolStream(client(controller, 'unused'), model);
+    });
+  }
 });

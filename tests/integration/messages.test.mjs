@@ -1,13 +1,13 @@
-// POST /v1/messages (Anthropic's Messages API inbound): passed through to Anthropic, in server
-// mode and through controller -> worker, with Anthropic-shaped errors for everything the gateway
-// itself refuses.
+// POST /v1/messages (Anthropic's Messages API inbound): passed through to Anthropic, translated to
+// chat for an OpenAI-compatible upstream, in server mode and through controller -> worker, with
+// Anthropic-shaped errors for everything the gateway itself refuses.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
   mockProviderEnv, mockStats, readSse, scrape, startController, startGateway, startMock,
-  startWorker, waitForWorkers,
+  startWorker, waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
 
 const PROVIDER_KEY = 'sk-ant-provider';
@@ -145,9 +145,6 @@ describe('messages passed through to anthropic (server)', () => {
     await anthropicError(await postMessages(gw, messagesBody('no-such-model', 'hi'), auth), 404, 'not_found_error');
     const big = messagesBody('anthropic/claude-mock', 'x'.repeat(70_000));
     await anthropicError(await postMessages(gw, big, auth), 413, 'request_too_large');
-    const other = await anthropicError(
-      await postMessages(gw, messagesBody('openai/mock-gpt', 'hi'), auth), 400, 'invalid_request_error');
-    assert.match(other.message, /Anthropic's models only/);
     // Chat completions keep OpenAI's shape.
     const chat = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', body: '{}', headers: auth });
     assert.equal((await chat.json()).error.type, 'invalid_request_error');
@@ -175,6 +172,154 @@ describe('anthropic failures through /v1/messages', () => {
   test('a stream cut mid-way ends with one Anthropic error event', async () => {
     const gw = await setup(['--cut-after', '4']);
     const res = await postMessages(gw, messagesBody('anthropic/claude-x', 'one two three four five', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = await messageEvents(res);
+    const types = events.map(([type]) => type);
+    assert.equal(types.at(-1), 'error', types.join(' '));
+    assert.equal(types.filter((type) => type === 'error').length, 1);
+    assert.ok(!types.includes('message_stop'));
+    assert.equal(events.at(-1)[1].error.type, 'api_error');
+  });
+});
+
+describe('messages translated for an OpenAI-compatible upstream (server)', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--models', 'gpt-x']);
+    gw = await startGateway([], mockProviderEnv(mock));
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test('the request reaches the upstream as the equivalent chat request', async () => {
+    const res = await postMessages(gw, {
+      model: 'openai/gpt-x', max_tokens: 50, system: [{ type: 'text', text: 'Be brief', cache_control: { type: 'ephemeral' } }],
+      stop_sequences: ['END'], temperature: 0.2, metadata: { user_id: 'u-7' },
+      thinking: { type: 'enabled', budget_tokens: 2000 },
+      tools: [{ name: 'search', input_schema: { type: 'object' } }],
+      tool_choice: { type: 'auto', disable_parallel_tool_use: true },
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'find it' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'search', input: { q: 'it' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'found' }] },
+      ],
+    });
+    const body = await res.json();
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.type, 'message');
+    assert.match(body.id, /^msg_/);
+    assert.deepEqual(body.content, [{ type: 'text', text: 'Tool said: found' }]);
+    assert.equal(body.stop_reason, 'end_turn');
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.path, '/v1/chat/completions');
+    assert.equal(sent.headers.authorization, 'Bearer sk-test-key');
+    assert.deepEqual(JSON.parse(sent.body), {
+      model: 'gpt-x',
+      messages: [
+        { role: 'system', content: 'Be brief' },
+        { role: 'user', content: 'find it' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'search', arguments: '{"q":"it"}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'found' },
+      ],
+      tools: [{ type: 'function', function: { name: 'search', parameters: { type: 'object' } } }],
+      max_completion_tokens: 50, stop: ['END'], temperature: 0.2, user: 'u-7', reasoning_effort: 'low',
+      tool_choice: 'auto', parallel_tool_calls: false,
+    });
+  });
+
+  test('a stream: the Messages events, usage counted once in metrics', async () => {
+    const before = await scrape(gw);
+    const res = await postMessages(gw, messagesBody('openai/gpt-x', 'one two three', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = await messageEvents(res);
+    checkMessageStream(events, 'one two three');
+    const types = events.map(([type]) => type);
+    assert.deepEqual(types.slice(0, 3), ['message_start', 'ping', 'content_block_start']);
+    const [, delta] = events.find(([type]) => type === 'message_delta');
+    assert.equal(delta.delta.stop_reason, 'end_turn');
+    assert.ok(delta.usage.input_tokens > 0 && delta.usage.output_tokens === 3, JSON.stringify(delta));
+    const metrics = await scrape(gw);
+    const labels = { model: 'openai/gpt-x', provider: 'openai' };
+    const counted = (m, kind) => (m.value(`llm_gateway_${kind}_tokens_total`, labels) ?? 0);
+    assert.equal(counted(metrics, 'prompt') - counted(before, 'prompt'), delta.usage.input_tokens);
+    assert.equal(counted(metrics, 'completion') - counted(before, 'completion'), 3);
+    const { last_request: sent } = await mockStats(mock);
+    assert.deepEqual(JSON.parse(sent.body).stream_options, { include_usage: true });
+  });
+
+  test('what chat cannot express is an Anthropic-shaped 400 naming the field; upstream errors keep their type', async () => {
+    const pdf = { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: 'JVBERi0=' } };
+    const refused = await anthropicError(await postMessages(gw, {
+      model: 'openai/gpt-x', max_tokens: 8, messages: [{ role: 'user', content: [pdf] }],
+    }), 400, 'invalid_request_error');
+    assert.match(refused.message, /messages\[0\]\.content\[0\]\.type|document/);
+    const server = await anthropicError(await postMessages(gw, messagesBody('openai/gpt-x', 'hi', {
+      tools: [{ type: 'web_search_20250305', name: 'web_search' }],
+    })), 400, 'invalid_request_error');
+    assert.match(server.message, /tools\[0\]\.type/);
+    await fetch(`${mock.url}/mock/fail-status`, { method: 'POST', body: '429' });
+    try {
+      await anthropicError(await postMessages(gw, messagesBody('openai/gpt-x', 'hi')), 429, 'rate_limit_error');
+    } finally {
+      await fetch(`${mock.url}/mock/fail-status`, { method: 'POST', body: '0' });
+    }
+  });
+});
+
+describe("GET /v1/models for Anthropic's clients", () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--models', 'gpt-x,gpt-y,gpt-z']);
+    gw = await startGateway([], mockProviderEnv(mock));
+    await waitForModel(gw, 'gpt-z');
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  const get = (path, headers = { 'anthropic-version': '2023-06-01' }) => fetch(`${gw.url}${path}`, { headers });
+
+  test("with anthropic-version: Anthropic's list shape and pages; without: OpenAI's", async () => {
+    const all = (await (await get('/v1/models', {})).json()).data.map((m) => m.id);
+    assert.ok(all.length >= 3, JSON.stringify(all));
+    const first = await (await get('/v1/models?limit=2')).json();
+    assert.deepEqual(Object.keys(first).sort(), ['data', 'first_id', 'has_more', 'last_id']);
+    assert.deepEqual(first.data.map((m) => m.id), all.slice(0, 2));
+    assert.deepEqual(first.data[0], {
+      type: 'model', id: all[0], display_name: all[0], created_at: first.data[0].created_at,
+    });
+    assert.equal(first.has_more, true);
+    assert.equal(first.first_id, all[0]);
+    assert.equal(first.last_id, all[1]);
+    const next = await (await get(`/v1/models?limit=2&after_id=${encodeURIComponent(first.last_id)}`)).json();
+    assert.deepEqual(next.data.map((m) => m.id), all.slice(2, 4));
+    const back = await (await get(`/v1/models?limit=1&before_id=${encodeURIComponent(all[2])}`)).json();
+    assert.deepEqual(back.data.map((m) => m.id), [all[1]]);
+    assert.equal(back.has_more, true);
+    const one = await (await get('/v1/models/gpt-y')).json();
+    assert.equal(one.type, 'model');
+    assert.equal(one.id, 'gpt-y');
+  });
+
+  test('its errors are Anthropic-shaped', async () => {
+    await anthropicError(await get('/v1/models/no-such-model'), 404, 'not_found_error');
+    await anthropicError(await get('/v1/models?limit=0'), 400, 'invalid_request_error');
+    const openai = await get('/v1/models/no-such-model', {});
+    assert.equal(openai.status, 404);
+    assert.equal((await openai.json()).error.code, 'model_not_found');
+  });
+});
+
+describe('a translated stream that breaks', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--cut-after', '3']);
+    gw = await startGateway([], mockProviderEnv(mock));
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test('ends with one Anthropic error event, never silently', async () => {
+    const res = await postMessages(gw, messagesBody('openai/gpt-x', 'one two three four five six', { stream: true }));
     assert.equal(res.status, 200);
     const events = await messageEvents(res);
     const types = events.map(([type]) => type);

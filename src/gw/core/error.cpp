@@ -106,9 +106,8 @@ std::string_view anthropic_error_type(const Error& error) {
       "invalid_request_error", "authentication_error", "permission_error", "not_found_error",
       "request_too_large",     "rate_limit_error",     "api_error",        "overloaded_error",
       "billing_error",         "timeout_error"};
-  if (std::find(kTypes.begin(), kTypes.end(), error.type) != kTypes.end()) {
-    return error.type;
-  }
+  // The status decides where it has one type (an OpenAI-dialect upstream's 429 may say
+  // "invalid_request_error" or "requests"); else Anthropic's own type, when it is one, is kept.
   switch (http_status(error)) {
     case 401:
       return "authentication_error";
@@ -120,6 +119,13 @@ std::string_view anthropic_error_type(const Error& error) {
       return "request_too_large";
     case 429:
       return "rate_limit_error";
+    default:
+      break;
+  }
+  if (std::find(kTypes.begin(), kTypes.end(), error.type) != kTypes.end()) {
+    return error.type;
+  }
+  switch (http_status(error)) {
     case 503:
     case 529:
       return "overloaded_error";

@@ -493,7 +493,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     // Once the head is read, errors are in the format of the API its path belongs to.
     const bool head_read = !ec || ec == http::error::body_limit;
     const ErrorFormat error_format =
-        head_read ? shard.handler->error_format(path_of(head.target())) : ErrorFormat{};
+        head_read ? shard.handler->error_format(path_of(head.target()), head) : ErrorFormat{};
     if (ec == http::error::body_limit) {
       co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head),
                       error_format);

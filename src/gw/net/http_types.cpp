@@ -7,6 +7,11 @@ std::string_view Request::path() const {
   return q == std::string_view::npos ? target : target.substr(0, q);
 }
 
+std::string_view Request::query() const {
+  auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
+
 std::string_view Request::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
     if (iequals(n, name)) {

@@ -18,6 +18,8 @@
 // only these plain types and awaitable functions, so they compile without Beast's templates.
 namespace gw::net {
 
+class MessageHead;  // http1_parser.hpp
+
 namespace asio = boost::asio;
 // Every coroutine, socket and timer belongs to one shard's io_context. Naming its executor type,
 // instead of the type-erased any_io_executor, saves a copy through a function table at every
@@ -35,6 +37,8 @@ struct Request {
   std::string remote_address;
 
   std::string_view path() const;
+  // What follows the '?' of the target (empty when none).
+  std::string_view query() const;
   // GET routes answer HEAD too, as GET without the body (RFC 9110 §9.3.2).
   bool is_get() const { return method == "GET" || method == "HEAD"; }
   // Case-insensitive; empty when absent.
@@ -156,9 +160,11 @@ class HttpHandler {
   virtual Task<void> handle(Exchange& exchange) = 0;
   // Called once the response is over, however it ended (after the access log line).
   virtual void finished(const Exchange& /*exchange*/, int /*status*/, bool /*client_gone*/) {}
-  // How errors to a request for `path` are written, those the session answers itself (a body too
-  // large, a malformed request) included.
-  virtual ErrorFormat error_format(std::string_view /*path*/) const { return {}; }
+  // How errors to a request for `path` with these headers are written, those the session answers
+  // itself (a body too large, a malformed request) included.
+  virtual ErrorFormat error_format(std::string_view /*path*/, const MessageHead& /*head*/) const {
+    return {};
+  }
 };
 
 // How a stream ended, for logs and metrics: the handler's verdict, or client_cancelled when the

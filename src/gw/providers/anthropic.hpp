@@ -26,6 +26,7 @@ class AnthropicProvider final : public Provider {
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
   std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  bool has_messages_api() const override { return true; }
   tl::expected<PreparedRequest, core::Error> prepare_messages(const ChatCall& call) const override;
   tl::expected<PreparedRequest, core::Error> prepare_count_tokens(
       const ChatCall& call) const override;
@@ -59,13 +60,6 @@ tl::expected<boost::json::object, core::Error> anthropic_request_from_openai(
 tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body,
                                                                         api::Usage* usage = nullptr,
                                                                         bool json_answer = false);
-// Relays Anthropic's own Messages answer unchanged (Anthropic, a worker in front of it): a body
-// checked to be a JSON object, or a stream cut at event boundaries that finishes with
-// message_stop; usage read on the way (message_start, message_delta); an `error` event is the
-// stream's error. A stream the gateway must end early ends with Anthropic's `error` event.
-// (messages_relay.cpp)
-std::unique_ptr<ResponseTranslator> make_messages_pass_through();
-
 std::unique_ptr<ResponseTranslator> make_anthropic_stream_translator(bool include_usage,
                                                                      bool json_answer = false);
 // Anthropic's error type -> HTTP status the client gets (529 overloaded -> 503).

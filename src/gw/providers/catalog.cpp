@@ -144,36 +144,27 @@ tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) c
   return tl::unexpected(model_not_found(model));
 }
 
-std::string ModelCatalog::list_json() const {
+std::vector<ModelCatalog::PublicModel> ModelCatalog::public_models() const {
   auto snap = snapshot();
-  std::string out = R"({"object":"list","data":[)";
-  bool first = true;
+  std::vector<PublicModel> out;
+  out.reserve(snap->listed.size() + 1);
   if (echo_enabled_) {
-    append_model(out, kEchoModel, started_at_, "llm-gateway");
-    first = false;
+    out.push_back({{std::string(kEchoModel), started_at_}, "llm-gateway"});
   }
   for (const auto& listed : snap->listed) {
-    if (!first) {
-      out += ',';
-    }
-    first = false;
-    append_model(out, listed.public_id, listed.created, providers_[listed.provider]->name());
+    out.push_back({{listed.public_id, listed.created}, providers_[listed.provider]->name()});
   }
-  out += "]}";
   return out;
 }
 
-std::optional<std::string> ModelCatalog::model_json(std::string_view id) const {
-  std::string out;
+std::optional<ModelCatalog::PublicModel> ModelCatalog::public_model(std::string_view id) const {
   if (echo_enabled_ && id == kEchoModel) {
-    append_model(out, kEchoModel, started_at_, "llm-gateway");
-    return out;
+    return PublicModel{{std::string(id), started_at_}, "llm-gateway"};
   }
   auto snap = snapshot();
   if (auto it = snap->by_name.find(std::string(id)); it != snap->by_name.end()) {
     const Listed& listed = snap->listed[it->second];
-    append_model(out, id, listed.created, providers_[listed.provider]->name());
-    return out;
+    return PublicModel{{std::string(id), listed.created}, providers_[listed.provider]->name()};
   }
   if (auto slash = id.find('/'); slash != std::string_view::npos) {
     auto index = provider_index(id.substr(0, slash));
@@ -181,13 +172,34 @@ std::optional<std::string> ModelCatalog::model_json(std::string_view id) const {
     if (index) {
       for (const auto& listed : snap->listed) {
         if (listed.provider == *index && listed.model == rest) {
-          append_model(out, id, listed.created, providers_[*index]->name());
-          return out;
+          return PublicModel{{std::string(id), listed.created}, providers_[*index]->name()};
         }
       }
     }
   }
   return std::nullopt;
+}
+
+std::string ModelCatalog::list_json() const {
+  std::string out = R"({"object":"list","data":[)";
+  bool first = true;
+  for (const auto& model : public_models()) {
+    out += first ? "" : ",";
+    first = false;
+    append_model(out, model.entry.id, model.entry.created, model.owner);
+  }
+  out += "]}";
+  return out;
+}
+
+std::optional<std::string> ModelCatalog::model_json(std::string_view id) const {
+  auto model = public_model(id);
+  if (!model) {
+    return std::nullopt;
+  }
+  std::string out;
+  append_model(out, model->entry.id, model->entry.created, model->owner);
+  return out;
 }
 
 }  // namespace gw::providers

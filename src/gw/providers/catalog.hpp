@@ -45,6 +45,15 @@ class ModelCatalog {
   // well-known name patterns (gpt-*, o1*, claude-*, ...). 404 model_not_found when nothing fits.
   tl::expected<Route, core::Error> resolve(std::string_view model) const;
 
+  // The models GET /v1/models lists (the echo model first, when on), as clients name them, and
+  // the one GET /v1/models/{id} names, if any; `owner` is the provider's name.
+  struct PublicModel {
+    ModelEntry entry;
+    std::string_view owner;
+  };
+  std::vector<PublicModel> public_models() const;
+  std::optional<PublicModel> public_model(std::string_view id) const;
+
   // GET /v1/models and GET /v1/models/{id}, in OpenAI's format.
   std::string list_json() const;
   std::optional<std::string> model_json(std::string_view id) const;

@@ -5,6 +5,7 @@
 
 #include "gw/net/sse.hpp"
 #include "gw/providers/anthropic.hpp"
+#include "gw/providers/messages.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/responses_json.hpp"
 
@@ -43,8 +44,17 @@ class MessagesPassThrough final : public ResponseTranslator {
     }
     std::string_view ready = events_.next(piece);
     size_t done_end = std::string_view::npos;
+    size_t event_start = 0;
+    bool bare_done = false;  // chat's [DONE], which no Anthropic stream sends
     parser_.feed_events(ready, [&](const net::SseEvent& event) {
+      const size_t start = std::exchange(event_start, event.end);
       if (done_) {
+        return;
+      }
+      if (event.data == "[DONE]") {
+        done_ = true;
+        bare_done = true;
+        done_end = start;
         return;
       }
       const std::string_view type = event_type(event);
@@ -64,6 +74,14 @@ class MessagesPassThrough final : public ResponseTranslator {
     }
     if (done_) {
       events_.clear();
+    }
+    if (bare_done && !failure_) {
+      // Not relayed (the SDKs would fail to read it): the message never finished.
+      failure_ = core::Error(core::Errc::kUpstreamError,
+                             "the upstream ended its Messages stream without message_stop");
+      final_.assign(ready);
+      final_ += final_error_event(*failure_);
+      return std::string_view(final_);
     }
     return ready;
   }
@@ -115,6 +133,7 @@ class MessagesPassThrough final : public ResponseTranslator {
   WholeEvents events_;
   std::optional<api::Usage> usage_;
   std::optional<core::Error> failure_;
+  std::string final_;  // the events before a bare [DONE], and the error event that ends them
   bool done_ = false;
 };
 

@@ -390,7 +390,7 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
     }
     if (key == "stream") {
       out["stream"] = value.is_bool() && value.as_bool();
-    } else if (key == "temperature" || key == "top_p" || key == "seed" ||
+    } else if (key == "temperature" || key == "top_p" || key == "top_k" || key == "seed" ||
                key == "frequency_penalty" || key == "presence_penalty") {
       if (!value.is_number()) {
         return tl::unexpected(
@@ -433,6 +433,11 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
     } else if (key == "logprobs" || key == "store") {
       if (!(value.is_bool() && !value.as_bool())) {
         return tl::unexpected(unsupported(key));
+      }
+    } else if (key == "user") {
+      // An end-user id for the provider's abuse monitoring: a local Ollama has none to tell.
+      if (!value.is_string()) {
+        return tl::unexpected(invalid("'user' must be a string", std::string(key)));
       }
     } else if (key == "parallel_tool_calls") {
       // Ollama cannot be told to call one at a time: the answer keeps the first call (false).

@@ -34,14 +34,11 @@ tl::expected<PreparedRequest, core::Error> Provider::prepare_responses(
       fmt::format("provider '{}' has no native Responses API; the request is translated", name())));
 }
 
-tl::expected<PreparedRequest, core::Error> Provider::prepare_messages(const ChatCall& call) const {
+tl::expected<PreparedRequest, core::Error> Provider::prepare_messages(
+    const ChatCall& /*call*/) const {
   return tl::unexpected(core::Error(
-      core::Errc::kInvalidRequest,
-      fmt::format("The model '{}' is served by provider '{}': POST /v1/messages reaches "
-                  "Anthropic's models only (this gateway does not translate the Messages API to "
-                  "other providers yet); send this model's requests to /v1/chat/completions",
-                  core::bounded_text(call.info.model), name()),
-      "model"));
+      core::Errc::kInternal,
+      fmt::format("provider '{}' has no native Messages API; the request is translated", name())));
 }
 
 tl::expected<PreparedRequest, core::Error> Provider::prepare_count_tokens(

@@ -113,7 +113,9 @@ class Provider {
 
   // POST /v1/messages (Anthropic's Messages API) natively: the body spliced (`call.info` from
   // api::inspect_messages_request) and the answer relayed as it is (make_messages_pass_through).
-  // By default the provider has none (the translation is to come): a 400 that says so.
+  // A provider without it, the default, gets the request translated to chat
+  // (api::messages_to_chat).
+  virtual bool has_messages_api() const { return false; }
   virtual tl::expected<PreparedRequest, core::Error> prepare_messages(const ChatCall& call) const;
   // POST /v1/messages/count_tokens natively (`call.info` from api::inspect_count_tokens_request),
   // the answer relayed as it is. By default the provider has none: a 400 that says so.

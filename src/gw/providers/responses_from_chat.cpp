@@ -6,53 +6,27 @@
 #include <vector>
 
 #include "gw/core/request_id.hpp"
-#include "gw/net/sse.hpp"
+#include "gw/providers/from_chat.hpp"
 #include "gw/providers/responses.hpp"
-#include "gw/providers/responses_json.hpp"
 
 namespace gw::providers {
 namespace {
 
 using namespace responses_json;
 
-// What a chat usage object says, in the Responses shape.
-struct ResponseUsage {
-  bool known = false;
-  int64_t input = 0;
-  int64_t output = 0;
-  int64_t cached = 0;
-  int64_t reasoning = 0;
-
-  void read(dom::element usage) {
-    known = true;
-    input = count_at(usage, "prompt_tokens");
-    output = count_at(usage, "completion_tokens");
-    cached = count_at(usage["prompt_tokens_details"], "cached_tokens");
-    reasoning = count_at(usage["completion_tokens_details"], "reasoning_tokens");
+// A chat usage object as the Responses API's usage (null when unknown).
+void append_usage(std::string& out, const ChatUsage& usage) {
+  if (!usage.known) {
+    out += "null";
+    return;
   }
-  // Counts a chat translator kept without sending a usage chunk.
-  void take(const api::Usage& counts) {
-    if (!known && counts.prompt_tokens >= 0 && counts.completion_tokens >= 0) {
-      known = true;
-      input = counts.prompt_tokens;
-      output = counts.completion_tokens;
-    }
-  }
-  void append_to(std::string& out) const {
-    if (!known) {
-      out += "null";
-      return;
-    }
-    fmt::format_to(std::back_inserter(out),
-                   R"({{"input_tokens":{},"input_tokens_details":{{"cached_tokens":{}}},)"
-                   R"("output_tokens":{},"output_tokens_details":{{"reasoning_tokens":{}}},)"
-                   R"("total_tokens":{}}})",
-                   input, cached, output, reasoning, input + output);
-  }
-  std::optional<api::Usage> counts() const {
-    return known ? std::optional<api::Usage>(api::Usage{input, output}) : std::nullopt;
-  }
-};
+  fmt::format_to(std::back_inserter(out),
+                 R"({{"input_tokens":{},"input_tokens_details":{{"cached_tokens":{}}},)"
+                 R"("output_tokens":{},"output_tokens_details":{{"reasoning_tokens":{}}},)"
+                 R"("total_tokens":{}}})",
+                 usage.prompt, usage.cached.value_or(0), usage.output, usage.reasoning,
+                 usage.prompt + usage.output);
+}
 
 // One content part of a message: its text, or a refusal.
 struct ContentPart {
@@ -142,7 +116,7 @@ class ResponseObject {
 
   // `output`: the items' JSON, comma-separated; `error`: JSON, or empty for null.
   void append_to(std::string& out, std::string_view status, std::string_view reason,
-                 std::string_view output, const ResponseUsage& usage,
+                 std::string_view output, const ChatUsage& usage,
                  std::string_view error = {}) const {
     out += R"({"id":)";
     append_quoted(out, identity_.id);
@@ -172,7 +146,7 @@ class ResponseObject {
     out += "],";
     out += identity_.echoed;
     out += R"(,"usage":)";
-    usage.append_to(out);
+    append_usage(out, usage);
     out += '}';
   }
 
@@ -181,80 +155,16 @@ class ResponseObject {
   std::string model_;
 };
 
-core::Error protocol_error(std::string what) {
-  return {core::Errc::kUpstreamError, std::move(what)};
-}
-
-// The choice of a chat completion or chunk the response is made of: index 0 (or unnumbered).
-std::optional<dom::object> first_choice(dom::object completion) {
-  dom::array choices;
-  if (completion["choices"].get(choices) != simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  for (dom::element element : choices) {
-    dom::object choice;
-    int64_t index = 0;
-    if (element.get(choice) == simdjson::SUCCESS &&
-        (choice["index"].get(index) != simdjson::SUCCESS || index == 0)) {
-      return choice;
-    }
-  }
-  return std::nullopt;
-}
-
-// A message's content: a string, or text parts (joined).
-std::string content_text(dom::object message) {
-  std::string_view text;
-  if (message["content"].get(text) == simdjson::SUCCESS) {
-    return std::string(text);
-  }
-  std::string joined;
-  if (dom::array parts; message["content"].get(parts) == simdjson::SUCCESS) {
-    for (dom::element part : parts) {
-      joined += text_at(part, "text");
-    }
-  }
-  return joined;
-}
-
-// The failure a chat stream's own error event reports (`error` an object or a string).
-core::Error chunk_failure(dom::element error) {
-  std::string_view message;
-  core::Error failure(core::Errc::kUpstreamError, "the upstream reported an error");
-  if (error.get(message) == simdjson::SUCCESS || !(message = text_at(error, "message")).empty()) {
-    failure.message = message;
-  }
-  failure.code = text_at(error, "code");
-  return failure;
-}
-
-class ResponsesFromChat final : public ResponseTranslator {
+class ResponsesFromChat final : public FromChatTranslator {
  public:
   ResponsesFromChat(std::unique_ptr<ResponseTranslator> chat, ResponseIdentity identity)
-      : chat_(std::move(chat)), response_(std::move(identity)) {}
+      : FromChatTranslator(std::move(chat)), response_(std::move(identity)) {}
 
-  tl::expected<std::string, core::Error> complete(std::string body) override {
-    auto chat = chat_->complete(std::move(body));
-    if (!chat) {
-      return chat;
-    }
-    dom::object completion;
-    if (parse_object(*chat).get(completion) != simdjson::SUCCESS) {
-      return tl::unexpected(protocol_error("the upstream's completion is not a JSON object"));
-    }
-    response_.set_model(text_at(completion, "model"));
-    if (dom::element usage;
-        completion["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
-      usage_.read(usage);
-    } else if (auto counts = chat_->completion_usage()) {
-      usage_.take(*counts);
-    }
-    const auto choice = first_choice(completion);
-    dom::object message;
-    if (!choice || (*choice)["message"].get(message) != simdjson::SUCCESS) {
-      return tl::unexpected(protocol_error("the upstream's completion has no message"));
-    }
-    const Outcome outcome = outcome_of_finish(text_at(*choice, "finish_reason"));
+  void on_model(std::string_view model) override { response_.set_model(model); }
+
+  tl::expected<std::string, core::Error> render_completion(dom::object choice,
+                                                           dom::object message) override {
+    const Outcome outcome = outcome_of_finish(text_at(choice, "finish_reason"));
     std::vector<OutputItem> items;
     OutputItem text{false, response_.item_id("msg", 0)};
     if (std::string content = content_text(message); !content.empty()) {
@@ -290,73 +200,9 @@ class ResponsesFromChat final : public ResponseTranslator {
     return out;
   }
 
-  std::optional<api::Usage> completion_usage() const override { return usage_.counts(); }
-
-  tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
-    auto chat = chat_->feed(piece);
-    if (!chat) {
-      return chat;
-    }
-    out_.clear();
-    sse_.feed_events(*chat, [&](const net::SseEvent& event) { on_chat_event(event.data); });
-    if (failure_) {
-      // The events made before the broken one stay in out_: final_error_event() sends them first,
-      // so that the client's sequence numbers have no gap.
-      return tl::unexpected(*failure_);
-    }
-    return std::string_view(out_);
-  }
-
-  bool finished() const override { return closed_ && chat_->finished(); }
-  bool relayed_error() const override { return upstream_error_.has_value(); }
-  const core::Error* stream_error() const override {
-    if (const auto* error = chat_->stream_error()) {
-      return error;
-    }
-    return upstream_error_ ? &*upstream_error_ : nullptr;
-  }
-  api::Usage usage() const override { return usage_.counts().value_or(chat_->usage()); }
-  size_t buffered() const override { return chat_->buffered() + sse_.buffered(); }
-
-  std::string final_error_event(const core::Error& error) override {
-    if (!failure_) {
-      out_.clear();
-    }
-    if (!closed_) {
-      fail(error);
-    }
-    return out_;
-  }
-
  private:
-  void on_chat_event(std::string_view data) {
-    if (closed_ || failure_) {
-      return;
-    }
-    if (data == "[DONE]") {
-      close();
-      return;
-    }
-    dom::object chunk;
-    if (parse_object(data).get(chunk) != simdjson::SUCCESS) {
-      failure_ = protocol_error("the upstream sent a stream event that is not a JSON object");
-      return;
-    }
-    start(text_at(chunk, "model"));
-    if (dom::element error; chunk["error"].get(error) == simdjson::SUCCESS && !error.is_null()) {
-      // The chat stream's own final error event (a worker's, an upstream's): the response failed.
-      upstream_error_ = chunk_failure(error);
-      fail(*upstream_error_);
-      return;
-    }
-    if (dom::element usage; chunk["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
-      usage_.read(usage);
-    }
-    const auto choice = first_choice(chunk);
-    if (!choice) {
-      return;  // the usage chunk
-    }
-    if (dom::object delta; (*choice)["delta"].get(delta) == simdjson::SUCCESS) {
+  void on_choice(dom::object choice) override {
+    if (dom::object delta; choice["delta"].get(delta) == simdjson::SUCCESS) {
       if (const std::string_view text = text_at(delta, "content"); !text.empty()) {
         on_text(text, false);
       }
@@ -369,20 +215,20 @@ class ResponsesFromChat final : public ResponseTranslator {
         }
       }
     }
-    if (const std::string_view finish = text_at(*choice, "finish_reason"); !finish.empty()) {
+    if (const std::string_view finish = text_at(choice, "finish_reason"); !finish.empty()) {
       finish_reason_ = finish;
     }
   }
 
   // The first events, once the upstream has answered.
-  void start(std::string_view model) {
+  void start(std::string_view model) override {
     if (started_) {
       return;
     }
     started_ = true;
     response_.set_model(model);
     std::string object;
-    response_.append_to(object, "in_progress", {}, {}, ResponseUsage{});
+    response_.append_to(object, "in_progress", {}, {}, ChatUsage{});
     emit_with("response.created", "response", object);
     emit_with("response.in_progress", "response", object);
   }
@@ -508,7 +354,7 @@ class ResponsesFromChat final : public ResponseTranslator {
   }
 
   // [DONE]: the last item ends, then the response.
-  void close() {
+  void close() override {
     start({});
     const Outcome outcome = outcome_of_finish(finish_reason_);
     close_item(outcome.status == "incomplete" ? "incomplete" : "completed");
@@ -524,7 +370,7 @@ class ResponsesFromChat final : public ResponseTranslator {
   // The stream cannot complete: as OpenAI ends such a stream, an `error` event (its fields both
   // at the top, as documented, and under "error", as OpenAI sends them and SDKs read them), the
   // open item ended incomplete, and response.failed.
-  void fail(const core::Error& error) {
+  void fail(const core::Error& error) override {
     start({});
     emit("error", error_event_members(error));
     close_item("incomplete");
@@ -560,21 +406,14 @@ class ResponsesFromChat final : public ResponseTranslator {
     out_ += "}\n\n";
   }
 
-  std::unique_ptr<ResponseTranslator> chat_;
   ResponseObject response_;
-  net::SseParser sse_;
-  std::string out_;
   std::string members_;             // scratch for one event's members
   std::optional<OutputItem> open_;  // the item receiving deltas
   size_t item_count_ = 0;           // items opened so far (the open one's index + 1)
   std::string output_;              // the closed items' JSON, comma-separated
   std::string finish_reason_;
-  ResponseUsage usage_;
-  std::optional<core::Error> failure_;         // the chat stream broke (not JSON)
-  std::optional<core::Error> upstream_error_;  // the chat stream's own error event
   int64_t sequence_ = 0;
   bool started_ = false;
-  bool closed_ = false;
 };
 
 }  // namespace

@@ -1,12 +1,13 @@
 #pragma once
 
-// Reading JSON in the Responses translators (responses_from_chat.cpp, responses_relay.cpp) and the
-// Messages relay (messages_relay.cpp):
-// simdjson's DOM parser on one object at a time. Internal to gw_providers.
+// Reading JSON in the translators to other APIs than chat (responses_from_chat.cpp,
+// responses_relay.cpp, messages_from_chat.cpp, messages_relay.cpp): simdjson's DOM parser on one
+// object at a time. Internal to gw_providers.
 
 #include <simdjson.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -86,6 +87,56 @@ inline std::string error_event_members(const core::Error& error) {
   out += fields;
   out += '}';
   return out;
+}
+
+// The chat-completions format every provider translator produces, read by the translators that
+// give the client another API (responses_from_chat.cpp, messages_from_chat.cpp).
+
+inline core::Error protocol_error(std::string what) {
+  return {core::Errc::kUpstreamError, std::move(what)};
+}
+
+// The choice of a chat completion or chunk the response is made of: index 0 (or unnumbered).
+inline std::optional<dom::object> first_choice(dom::object completion) {
+  dom::array choices;
+  if (completion["choices"].get(choices) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  for (dom::element element : choices) {
+    dom::object choice;
+    int64_t index = 0;
+    if (element.get(choice) == simdjson::SUCCESS &&
+        (choice["index"].get(index) != simdjson::SUCCESS || index == 0)) {
+      return choice;
+    }
+  }
+  return std::nullopt;
+}
+
+// A message's content: a string, or text parts (joined).
+inline std::string content_text(dom::object message) {
+  std::string_view text;
+  if (message["content"].get(text) == simdjson::SUCCESS) {
+    return std::string(text);
+  }
+  std::string joined;
+  if (dom::array parts; message["content"].get(parts) == simdjson::SUCCESS) {
+    for (dom::element part : parts) {
+      joined += text_at(part, "text");
+    }
+  }
+  return joined;
+}
+
+// The failure a chat stream's own error event reports (`error` an object or a string).
+inline core::Error chunk_failure(dom::element error) {
+  std::string_view message;
+  core::Error failure(core::Errc::kUpstreamError, "the upstream reported an error");
+  if (error.get(message) == simdjson::SUCCESS || !(message = text_at(error, "message")).empty()) {
+    failure.message = message;
+  }
+  failure.code = text_at(error, "code");
+  return failure;
 }
 
 }  // namespace gw::providers::responses_json

@@ -28,8 +28,11 @@ std::optional<ModelApi> model_api_at(std::string_view path) {
   return std::nullopt;
 }
 
-net::ErrorFormat error_format_for(std::string_view path) {
-  if (path == "/v1/messages" || path.starts_with("/v1/messages/")) {
+net::ErrorFormat error_format_for(std::string_view path, std::string_view anthropic_version) {
+  const auto under = [path](std::string_view prefix) {
+    return path == prefix || (path.starts_with(prefix) && path[prefix.size()] == '/');
+  };
+  if (under("/v1/messages") || (!anthropic_version.empty() && under("/v1/models"))) {
     return {&core::anthropic_error_json, &core::anthropic_sse_error_event};
   }
   return {};

@@ -33,8 +33,9 @@ enum class ModelApi {
 std::optional<ModelApi> model_api_at(std::string_view path);
 
 // How errors to a request for `path` are written: Anthropic's shape under /v1/messages (its
-// clients read no other), OpenAI's everywhere else.
-net::ErrorFormat error_format_for(std::string_view path);
+// clients read no other) and, for a request that carries `anthropic_version` (Anthropic's clients
+// send it with every request), under /v1/models; OpenAI's everywhere else.
+net::ErrorFormat error_format_for(std::string_view path, std::string_view anthropic_version = {});
 
 // A model API request whose body was checked: what routing needs from it.
 struct ModelRequest {

@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gw/api/messages_to_chat.hpp"
 #include "gw/api/responses_request.hpp"
-#include "gw/providers/anthropic.hpp"
+#include "gw/providers/messages.hpp"
+#include "gw/providers/responses.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
@@ -46,7 +48,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
                       net::UpstreamClient& client, metrics::Metrics& metrics,
                       const net::UpstreamLimits& limits, Generation kind,
-                      const providers::ResponseIdentity* responses) {
+                      const TranslateBack* back) {
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
                            provider.asks_for_usage()};
   const auto prepare = [&] {
@@ -90,8 +92,8 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   }
   auto translator =
       kind == Generation::kChat ? provider.translator(call) : provider.completions_translator(call);
-  if (responses != nullptr) {
-    translator = providers::make_responses_from_chat(std::move(translator), *responses);
+  if (back != nullptr) {
+    translator = (*back)(std::move(translator));
   }
   co_await relay_answer(exchange, sent, sent_at, provider, *translator, info.stream, metrics,
                         limits);
@@ -149,17 +151,37 @@ Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
   if (!chat_info) {
     co_return co_await net::respond_error(exchange.writer, chat_info.error());
   }
-  const providers::ResponseIdentity identity =
-      providers::new_response_identity(std::move(translated->echoed));
+  const TranslateBack back = [identity =
+                                  providers::new_response_identity(std::move(translated->echoed))](
+                                 std::unique_ptr<providers::ResponseTranslator> chat) {
+    return providers::make_responses_from_chat(std::move(chat), identity);
+  };
   exchange.request.body = std::move(translated->chat_body);
   co_await proxy_chat(exchange, *chat_info, provider, upstream_model, client, metrics, limits,
-                      Generation::kChat, &identity);
+                      Generation::kChat, &back);
 }
 
 Task<void> proxy_messages(Exchange& exchange, const api::ChatRequestInfo& info,
                           const providers::Provider& provider, const std::string& upstream_model,
                           net::UpstreamClient& client, metrics::Metrics& metrics,
                           const net::UpstreamLimits& limits, bool count_tokens) {
+  if (!provider.has_messages_api() && !count_tokens) {
+    auto translated = api::messages_to_chat(exchange.request.body);
+    if (!translated) {
+      co_return co_await net::respond_error(exchange.writer, translated.error());
+    }
+    auto chat_info = api::inspect_chat_request(*translated);
+    if (!chat_info) {
+      co_return co_await net::respond_error(exchange.writer, chat_info.error());
+    }
+    const TranslateBack back =
+        [model = info.model](std::unique_ptr<providers::ResponseTranslator> chat) {
+          return providers::make_messages_from_chat(std::move(chat), model);
+        };
+    exchange.request.body = std::move(*translated);
+    co_return co_await proxy_chat(exchange, *chat_info, provider, upstream_model, client, metrics,
+                                  limits, Generation::kChat, &back);
+  }
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id, false};
   add_anthropic_headers(exchange.request, call.client_headers);
   auto prepared =

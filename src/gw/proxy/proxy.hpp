@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -10,7 +11,6 @@
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
-#include "gw/providers/responses.hpp"
 
 namespace gw::proxy {
 
@@ -20,13 +20,15 @@ enum class Generation { kChat, kCompletions };
 // Forwards a validated chat (or legacy completions) request to its provider and relays the answer
 // (streamed event by event when asked). Every failure reaches the client in OpenAI's error
 // format: as a response before anything was sent, as a final SSE error event after.
-// `responses`: the chat request was translated from a Responses request, whose format the answer
-// is translated back to.
+// `back`, when the chat request was translated from another API's (Responses, Messages): wraps the
+// chat translator in the one that gives the answer that API's format.
+using TranslateBack = std::function<std::unique_ptr<providers::ResponseTranslator>(
+    std::unique_ptr<providers::ResponseTranslator>)>;
 net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& info,
                            const providers::Provider& provider, const std::string& upstream_model,
                            net::UpstreamClient& client, metrics::Metrics& metrics,
                            const net::UpstreamLimits& limits, Generation kind = Generation::kChat,
-                           const providers::ResponseIdentity* responses = nullptr);
+                           const TranslateBack* back = nullptr);
 
 // Forwards a Responses request (`info` from api::inspect_responses_request): spliced to a provider
 // that has the Responses API, else translated to chat and the answer translated back.
@@ -37,9 +39,11 @@ net::Task<void> proxy_responses(net::Exchange& exchange, const api::ChatRequestI
 
 // Forwards a Messages request (`info` from api::inspect_messages_request) to a provider that has
 // the Messages API (Anthropic; a worker in front of it), the body spliced, the client's
-// anthropic-version and anthropic-beta passed on, the answer relayed as it is. Errors are
-// Anthropic-shaped (the writer's error format, proxy::error_format_for). `count_tokens`: POST
-// /v1/messages/count_tokens (`info` from api::inspect_count_tokens_request) instead.
+// anthropic-version and anthropic-beta passed on, the answer relayed as it is; to any other, as
+// the chat request it translates to (api::messages_to_chat), the answer translated back
+// (providers::make_messages_from_chat). Errors are Anthropic-shaped (the writer's error format,
+// proxy::error_format_for). `count_tokens`: POST /v1/messages/count_tokens (`info` from
+// api::inspect_count_tokens_request) instead, which only a provider with a count answers.
 net::Task<void> proxy_messages(net::Exchange& exchange, const api::ChatRequestInfo& info,
                                const providers::Provider& provider,
                                const std::string& upstream_model, net::UpstreamClient& client,

@@ -73,6 +73,10 @@ TEST(Error, AnthropicShapeTypesByStatusAsAnthropicDocumentsThem) {
   EXPECT_EQ(anthropic_error_type(upstream), "overloaded_error");
   upstream.type = "server_error";  // OpenAI's is not one of Anthropic's
   EXPECT_EQ(anthropic_error_type(upstream), "api_error");
+  // Where the status has one type, it decides: an OpenAI-dialect 429 typed as a bad request.
+  Error limited(Errc::kRateLimited, "slow down");
+  limited.type = "invalid_request_error";
+  EXPECT_EQ(anthropic_error_type(limited), "rate_limit_error");
   EXPECT_EQ(anthropic_error_json(Error(Errc::kModelNotFound, "no \"x\"")),
             R"({"type":"error","error":{"type":"not_found_error","message":"no \"x\""}})");
   EXPECT_EQ(anthropic_sse_error_event(Error(Errc::kInternal, "boom")),

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+
+#include "gw/providers/model_list.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::providers {
@@ -99,6 +102,52 @@ TEST(ModelCatalog, RefreshReplacesAProvidersList) {
   catalog.set_models(openai, {{"new-model", 0}});
   EXPECT_FALSE(catalog.resolve("old-model").has_value());
   EXPECT_TRUE(catalog.resolve("new-model").has_value());
+}
+
+}  // namespace
+}  // namespace gw::providers
+
+namespace gw::providers {
+namespace {
+
+// Anthropic's GET /v1/models: {"data":[{"type":"model",...}],"has_more","first_id","last_id"},
+// paged by limit (default 20), after_id and before_id, as its Models API reference describes.
+TEST(AnthropicModelList, PagesForwardAndBackward) {
+  std::vector<ModelEntry> models;
+  for (int i = 0; i < 25; ++i) {
+    models.push_back({"m" + std::to_string(i), 86400});
+  }
+  const auto page = [&](std::string_view query) {
+    auto text = anthropic_model_page(models, query);
+    EXPECT_TRUE(text.has_value()) << query;
+    return text ? boost::json::parse(*text).as_object() : boost::json::object();
+  };
+  const auto first = page("");
+  EXPECT_EQ(first.at("data").as_array().size(), 20u);
+  EXPECT_EQ(first.at("data").as_array()[0],
+            boost::json::parse(R"({"type":"model","id":"m0","display_name":"m0",)"
+                               R"("created_at":"1970-01-02T00:00:00Z"})"));
+  EXPECT_EQ(first.at("has_more"), true);
+  EXPECT_EQ(first.at("first_id"), "m0");
+  EXPECT_EQ(first.at("last_id"), "m19");
+  const auto rest = page("limit=10&after_id=m19");
+  EXPECT_EQ(rest.at("data").as_array().size(), 5u);
+  EXPECT_EQ(rest.at("has_more"), false);
+  EXPECT_EQ(rest.at("first_id"), "m20");
+  const auto back = page("before_id=m3&limit=2");
+  EXPECT_EQ(back.at("first_id"), "m1");
+  EXPECT_EQ(back.at("last_id"), "m2");
+  EXPECT_EQ(back.at("has_more"), true);
+  const auto start = page("before_id=m0");
+  EXPECT_TRUE(start.at("data").as_array().empty());
+  EXPECT_TRUE(start.at("first_id").is_null());
+  EXPECT_EQ(start.at("has_more"), false);
+  EXPECT_TRUE(page("after_id=unknown").at("data").as_array().empty());
+  for (const std::string_view bad : {"limit=0", "limit=1001", "limit=x", "limit=5x", "limit=-1"}) {
+    auto refused = anthropic_model_page(models, bad);
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_EQ(refused.error().param, "limit");
+  }
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "gw/providers/anthropic.hpp"
+#include "gw/providers/messages.hpp"
 
 namespace gw::providers {
 namespace {
@@ -68,6 +68,18 @@ TEST(MessagesPassThrough, AnErrorEventIsRelayedAndIsTheStreamsError) {
   ASSERT_NE(relay->stream_error(), nullptr);
   EXPECT_EQ(core::anthropic_error_type(*relay->stream_error()), "overloaded_error");
   EXPECT_EQ(relay->usage().prompt_tokens, 15);  // cached prompt tokens belong to the prompt
+}
+
+TEST(MessagesPassThrough, ChatsDoneIsNotRelayedButEndsTheStreamWithAnError) {
+  const std::string start =
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n";
+  const auto relay = make_messages_pass_through();
+  const std::string input = start + "data: [DONE]\n\nevent: ping\ndata: {}\n\n";
+  const std::string sent(relay->feed(input).value());
+  EXPECT_TRUE(sent.starts_with(start + "event: error\n")) << sent;
+  EXPECT_EQ(sent.find("[DONE]"), std::string::npos);
+  EXPECT_TRUE(relay->finished());
+  ASSERT_NE(relay->stream_error(), nullptr);
 }
 
 TEST(MessagesPassThrough, AStreamTheGatewayEndsEndsWithAnthropicsErrorEvent) {

@@ -56,7 +56,7 @@ TEST(OllamaRequest, RejectedFieldsAreNamed) {
           {"logit_bias", R"("logit_bias":{"1":1})"},
           {"logit_bias", R"("logit_bias":{})"},
           {"top_logprobs", R"("top_logprobs":0)"},
-          {"user", R"("user":"u-1")"},
+          {"user", R"("user":5)"},  // a string is accepted (and not sent: Ollama has no use)
           {"store", R"("store":true)"},
           {"metadata", R"("metadata":{"a":"1"})"},
           {"metadata", R"("metadata":{})"},

@@ -10,7 +10,7 @@
 #include "gw/app/controller/controller_handler.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
-#include "gw/providers/anthropic.hpp"
+#include "gw/providers/messages.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/provider.hpp"
 #include "gw/providers/responses.hpp"

@@ -14,6 +14,7 @@
 #include "gw/core/logging.hpp"
 #include "gw/net/background.hpp"
 #include "gw/net/key_check.hpp"
+#include "gw/providers/model_list.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
@@ -147,6 +148,20 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
                                                          "GET, HEAD");
     }
     const auto models = state_->registry.models_with_healthy_workers(cluster::Clock::now());
+    // Anthropic's clients (which send anthropic-version with every request) read its shapes.
+    const bool anthropic = !request.header("anthropic-version").empty();
+    if (path == "/v1/models" && anthropic) {
+      std::vector<providers::ModelEntry> entries;
+      for (const auto& id : models) {
+        entries.push_back({id, state_->started_at});
+      }
+      auto page = providers::anthropic_model_page(entries, request.query());
+      if (!page) {
+        co_return co_await net::respond_error(exchange.writer, page.error());
+      }
+      co_return co_await net::respond(exchange.writer,
+                                      net::Response{200, "application/json", {}, std::move(*page)});
+    }
     if (path == "/v1/models") {
       json::array data;
       for (const auto& id : models) {
@@ -158,6 +173,14 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
     const std::string_view raw = path.substr(std::string_view("/v1/models/").size());
     const std::string id = net::percent_decode(raw);
     if (std::find(models.begin(), models.end(), id) != models.end()) {
+      if (anthropic) {
+        co_return co_await net::respond(
+            exchange.writer,
+            net::Response{200,
+                          "application/json",
+                          {},
+                          providers::anthropic_model_json({id, state_->started_at})});
+      }
       const json::value model = model_object(id, state_->started_at);
       co_return co_await send_json(exchange, 200, model);
     }

@@ -9,6 +9,7 @@
 #include "gw/app/config/cluster_config.hpp"
 #include "gw/cluster/registry.hpp"
 #include "gw/metrics/metrics.hpp"
+#include "gw/net/http1_parser.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/io.hpp"
 #include "gw/net/upstream.hpp"
@@ -54,8 +55,9 @@ class ControllerHandler final : public net::HttpHandler {
   ControllerHandler(std::shared_ptr<ControllerState> state, boost::asio::io_context& io);
   net::Task<void> handle(net::Exchange& exchange) override;
   void finished(const net::Exchange& exchange, int status, bool client_gone) override;
-  net::ErrorFormat error_format(std::string_view path) const override {
-    return proxy::error_format_for(path);
+  net::ErrorFormat error_format(std::string_view path,
+                                const net::MessageHead& head) const override {
+    return proxy::error_format_for(path, head.find("anthropic-version"));
   }
 
   // Sweeps silent workers and probes suspect ones every HEARTBEAT_CHECK_INTERVAL. Shard 0 only.

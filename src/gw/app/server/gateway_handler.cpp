@@ -7,6 +7,7 @@
 #include "gw/app/server/model_refresh.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/key_check.hpp"
+#include "gw/providers/model_list.hpp"
 #include "gw/proxy/echo.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/model_api.hpp"
@@ -86,14 +87,30 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
                                                          "GET, HEAD");
     }
     const auto& catalog = *context_->catalog;
+    // Anthropic's clients (which send anthropic-version with every request) read its shapes.
+    const bool anthropic = !request.header("anthropic-version").empty();
     if (path == "/v1/models") {
+      if (!anthropic) {
+        co_return co_await net::respond(exchange.writer,
+                                        Response{200, "application/json", {}, catalog.list_json()});
+      }
+      std::vector<providers::ModelEntry> models;
+      for (auto& model : catalog.public_models()) {
+        models.push_back(std::move(model.entry));
+      }
+      auto page = providers::anthropic_model_page(models, request.query());
+      if (!page) {
+        co_return co_await send_error(exchange, page.error());
+      }
       co_return co_await net::respond(exchange.writer,
-                                      Response{200, "application/json", {}, catalog.list_json()});
+                                      Response{200, "application/json", {}, std::move(*page)});
     }
     const std::string id = net::percent_decode(path.substr(std::string_view("/v1/models/").size()));
-    if (auto model = catalog.model_json(id)) {
+    if (auto model = catalog.public_model(id)) {
+      std::string body =
+          anthropic ? providers::anthropic_model_json(model->entry) : *catalog.model_json(id);
       co_return co_await net::respond(exchange.writer,
-                                      Response{200, "application/json", {}, std::move(*model)});
+                                      Response{200, "application/json", {}, std::move(body)});
     }
     core::Error error(core::Errc::kModelNotFound,
                       fmt::format("The model '{}' does not exist", core::bounded_text(id)),

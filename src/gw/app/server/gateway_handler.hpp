@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gw/metrics/metrics.hpp"
+#include "gw/net/http1_parser.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/catalog.hpp"
@@ -37,8 +38,9 @@ class GatewayHandler final : public net::HttpHandler {
                  net::ProxySettings proxies, net::UpstreamTimeouts timeouts);
   net::Task<void> handle(net::Exchange& exchange) override;
   void finished(const net::Exchange& exchange, int status, bool client_gone) override;
-  net::ErrorFormat error_format(std::string_view path) const override {
-    return proxy::error_format_for(path);
+  net::ErrorFormat error_format(std::string_view path,
+                                const net::MessageHead& head) const override {
+    return proxy::error_format_for(path, head.find("anthropic-version"));
   }
 
   net::UpstreamClient& client() { return client_; }

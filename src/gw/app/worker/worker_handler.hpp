@@ -8,6 +8,7 @@
 
 #include "gw/app/config/cluster_config.hpp"
 #include "gw/metrics/metrics.hpp"
+#include "gw/net/http1_parser.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
@@ -37,8 +38,9 @@ class WorkerHandler final : public net::HttpHandler {
   WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io);
   net::Task<void> handle(net::Exchange& exchange) override;
   void finished(const net::Exchange& exchange, int status, bool client_gone) override;
-  net::ErrorFormat error_format(std::string_view path) const override {
-    return proxy::error_format_for(path);
+  net::ErrorFormat error_format(std::string_view path,
+                                const net::MessageHead& head) const override {
+    return proxy::error_format_for(path, head.find("anthropic-version"));
   }
 
   // Registers (retrying with backoff), then heartbeats; re-registers when the controller does

@@ -1,0 +1,116 @@
+#include "gw/providers/from_chat.hpp"
+
+#include <algorithm>
+
+namespace gw::providers {
+
+using namespace responses_json;
+
+void ChatUsage::read(dom::element usage) {
+  known = true;
+  prompt = count_at(usage, "prompt_tokens");
+  output = count_at(usage, "completion_tokens");
+  if (int64_t tokens = 0;
+      usage["prompt_tokens_details"]["cached_tokens"].get(tokens) == simdjson::SUCCESS) {
+    cached = std::min(api::sane_token_count(tokens), prompt);
+  }
+  reasoning = count_at(usage["completion_tokens_details"], "reasoning_tokens");
+}
+
+void ChatUsage::take(const api::Usage& counts) {
+  if (!known && counts.prompt_tokens >= 0 && counts.completion_tokens >= 0) {
+    known = true;
+    prompt = counts.prompt_tokens;
+    output = counts.completion_tokens;
+  }
+}
+
+std::optional<api::Usage> ChatUsage::counts() const {
+  return known ? std::optional<api::Usage>(api::Usage{prompt, output}) : std::nullopt;
+}
+
+tl::expected<std::string, core::Error> FromChatTranslator::complete(std::string body) {
+  auto chat = chat_->complete(std::move(body));
+  if (!chat) {
+    return chat;
+  }
+  dom::object completion;
+  if (parse_object(*chat).get(completion) != simdjson::SUCCESS) {
+    return tl::unexpected(protocol_error("the upstream's completion is not a JSON object"));
+  }
+  on_model(text_at(completion, "model"));
+  if (dom::element usage;
+      completion["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
+    usage_.read(usage);
+  } else if (auto counts = chat_->completion_usage()) {
+    usage_.take(*counts);
+  }
+  const auto choice = first_choice(completion);
+  dom::object message;
+  if (!choice || (*choice)["message"].get(message) != simdjson::SUCCESS) {
+    return tl::unexpected(protocol_error("the upstream's completion has no message"));
+  }
+  return render_completion(*choice, message);
+}
+
+tl::expected<std::string_view, core::Error> FromChatTranslator::feed(std::string_view piece) {
+  auto chat = chat_->feed(piece);
+  if (!chat) {
+    return chat;
+  }
+  out_.clear();
+  sse_.feed_events(*chat, [&](const net::SseEvent& event) { on_chat_event(event.data); });
+  if (failure_) {
+    // The events made before the broken one stay in out_: final_error_event() sends them first
+    // (the Responses API's sequence numbers must have no gap).
+    return tl::unexpected(*failure_);
+  }
+  return std::string_view(out_);
+}
+
+const core::Error* FromChatTranslator::stream_error() const {
+  if (const auto* error = chat_->stream_error()) {
+    return error;
+  }
+  return upstream_error_ ? &*upstream_error_ : nullptr;
+}
+
+std::string FromChatTranslator::final_error_event(const core::Error& error) {
+  if (!failure_) {
+    out_.clear();
+  }
+  if (!closed_) {
+    fail(error);
+  }
+  return out_;
+}
+
+void FromChatTranslator::on_chat_event(std::string_view data) {
+  if (closed_ || failure_) {
+    return;
+  }
+  if (data == "[DONE]") {
+    close();
+    return;
+  }
+  dom::object chunk;
+  if (parse_object(data).get(chunk) != simdjson::SUCCESS) {
+    failure_ = protocol_error("the upstream sent a stream event that is not a JSON object");
+    return;
+  }
+  start(text_at(chunk, "model"));
+  if (dom::element error; chunk["error"].get(error) == simdjson::SUCCESS && !error.is_null()) {
+    // The chat stream's own final error event (a worker's, an upstream's).
+    upstream_error_ = chunk_failure(error);
+    fail(*upstream_error_);
+    return;
+  }
+  if (dom::element usage; chunk["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
+    usage_.read(usage);
+  }
+  if (const auto choice = first_choice(chunk)) {
+    on_choice(*choice);
+  }
+}
+
+}  // namespace gw::providers
