@@ -135,7 +135,7 @@ async function main() {
   const forTtft = await startTargets(ttftMock, common);
   const forSse = await startTargets(wholeMock, common);
   const targets = main.targets;
-  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [], ttft50: [], ttft99: [], burst50: [], eventCpu: [], sseRps: [], sseCpu: [], responsesSseCpu: [] }]));
+  const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [], ttft50: [], ttft99: [], burst50: [], eventCpu: [], sseRps: [], sseCpu: [], responsesSseCpu: [], messagesCpu: [], messagesSseCpu: [] }]));
   const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
   for (let round = 0; round < cfg.rounds; ++round) {
@@ -180,6 +180,13 @@ async function main() {
           connections: 64, seconds: cfg.seconds, model: 'chatonly/mock-model', stream: true, api: 'responses',
         });
         r.responsesSseCpu.push(((cpuSeconds(st.pid) - responsesBefore) * 1e6) / responses.requests);
+        // And through Anthropic's Messages API, translated to chat and back: plain, then streamed.
+        const messagesBefore = cpuSeconds(t.pid);
+        const messages = wrk(t.url, { connections: 64, seconds: cfg.seconds, model: t.model, api: 'messages' });
+        r.messagesCpu.push(((cpuSeconds(t.pid) - messagesBefore) * 1e6) / messages.requests);
+        const messagesSseBefore = cpuSeconds(st.pid);
+        const messagesSse = wrk(st.url, { connections: 64, seconds: cfg.seconds, model: st.model, stream: true, api: 'messages' });
+        r.messagesSseCpu.push(((cpuSeconds(st.pid) - messagesSseBefore) * 1e6) / messagesSse.requests);
       }
       const tt = forTtft.targets[name];
       const s = streamTimings(tt.url, tt.model, cfg.ttftRequests);
@@ -218,9 +225,10 @@ async function main() {
   const asTarget = (p) => ({ url: p.url, pid: p.proc.pid, stop: () => p.stop(20000) });
   const gatewayEnv = { ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k' };
   const [nginxIr] = await instructionsPerRequest((wrapper) => startNginx(mock.port, { wrapper }), ['mock-model'], { seconds: cfg.callgrindSeconds });
-  const [gatewayIr, translationIr] = await instructionsPerRequest(
+  const [gatewayIr, translationIr, messagesIr] = await instructionsPerRequest(
     async (wrapper) => asTarget(await startGateway([], gatewayEnv, { wrapper })),
-    ['openai/mock-model', 'anthropic/mock-model'], { seconds: cfg.callgrindSeconds });
+    ['openai/mock-model', 'anthropic/mock-model', { model: 'openai/mock-model', api: 'messages' }],
+    { seconds: cfg.callgrindSeconds });
   const [controllerIr] = await instructionsPerRequest(async (wrapper) => {
     const controller = await startController(['--heartbeat-timeout', '60', '--heartbeat-check-interval', '10'], common, { wrapper });
     const workers = [];
@@ -241,6 +249,8 @@ async function main() {
   const sseCpuRatio = perRound('gateway', 'nginx', 'sseCpu');
   const sseTranslationRatio = perRound('gateway (anthropic translation)', 'gateway', 'sseCpu');
   const responsesStreamRatio = median(results.gateway.responsesSseCpu.map((x, i) => x / results.gateway.sseCpu[i]));
+  const messagesRatio = median(results.gateway.messagesCpu.map((x, i) => x / results.gateway.cpu[i]));
+  const messagesStreamRatio = median(results.gateway.messagesSseCpu.map((x, i) => x / results.gateway.sseCpu[i]));
   const rpsRatio = perRound('gateway', 'nginx', 'rps');
   const translationRatio = perRound('gateway (anthropic translation)', 'gateway', 'cpu');
   const clusterCpuRatio = perRound('cluster', 'gateway', 'cpu');
@@ -281,6 +291,8 @@ async function main() {
     ['gateway ÷ nginx: CPU per stream request (9 events, one upstream write; median of per-round ratios)', fmt(sseCpuRatio, 2)],
     ['translation ÷ pass-through: CPU per stream request (the same streams)', fmt(sseTranslationRatio, 2)],
     ['Responses translated from chat ÷ chat pass-through: CPU per stream request (the same streams; median of per-round ratios)', `${fmt(responsesStreamRatio, 2)} (${fmt(m.gateway.responsesSseCpu)} µs)`],
+    ['Messages API in, OpenAI out ÷ chat pass-through: CPU per request, plain / stream (median of per-round ratios)', `${fmt(messagesRatio, 2)} (${fmt(m.gateway.messagesCpu)} µs) / ${fmt(messagesStreamRatio, 2)} (${fmt(m.gateway.messagesSseCpu)} µs)`],
+    ['Messages API in, OpenAI out ÷ chat pass-through: user-space instructions per request (plain)', fmt(messagesIr / gatewayIr, 2)],
     ['user-space instructions per request (callgrind, thousands): nginx / gateway / translation / controller', `${fmt(nginxIr / 1000)} / ${fmt(gatewayIr / 1000)} / ${fmt(translationIr / 1000)} / ${fmt(controllerIr / 1000)}`],
     ['gateway ÷ nginx: user-space instructions per request', fmt(gatewayIr / nginxIr, 2)],
     ['added TTFT p50 vs direct (µs): nginx / gateway / controller → worker', `${fmt(n.ttft50 - d.ttft50)} / ${fmt(g.ttft50 - d.ttft50)} / ${fmt(c.ttft50 - d.ttft50)}`],
@@ -308,7 +320,9 @@ async function main() {
     .concat([['instructions nginx', nginxIr], ['instructions gateway', gatewayIr],
       ['instructions translation', translationIr], ['instructions controller', controllerIr],
       ['held-stream RSS', holdRss], ['idle RSS', idleRss],
-      ['CPU per Responses stream request', m.gateway.responsesSseCpu]]);
+      ['CPU per Responses stream request', m.gateway.responsesSseCpu],
+      ['CPU per Messages request', m.gateway.messagesCpu], ['CPU per Messages stream request', m.gateway.messagesSseCpu],
+      ['instructions Messages', messagesIr]]);
   // CPU times come in clock ticks (10 ms): a quick run's may round to 0, never below.
   const missing = measured
     .filter(([label, x]) => !(Number.isFinite(x) && (x > 0 || (x === 0 && label.startsWith('CPU')))))
@@ -389,6 +403,12 @@ ${table}
 | target | figure | met |
 |---|---|---|
 | a Responses stream translated from a chat upstream ≤ 1.5 × the CPU of a chat-completions pass-through stream of the same tokens | ${fmt(responsesStreamRatio, 2)} × (${fmt(m.gateway.responsesSseCpu)} vs ${fmt(g.sseCpu)} µs per request: \`POST /v1/responses\` with \`"stream": true\` to \`chatonly/mock-model\`, an OpenAI-compatible provider without the Responses API, against chat streams to \`openai/mock-model\`, both from the whole-stream mock) | ${responsesStreamRatio <= 1.5 ? 'yes' : 'no'} |
+
+## Against the targets of issue #17
+
+| target | figure | met |
+|---|---|---|
+| Messages inbound → OpenAI-compatible upstream ≤ 1.5 × the CPU of a chat-completions pass-through of the same tokens | plain ${fmt(messagesRatio, 2)} × (${fmt(m.gateway.messagesCpu)} vs ${fmt(g.cpu)} µs per request), instructions ${fmt(messagesIr / gatewayIr, 2)} ×; streams ${fmt(messagesStreamRatio, 2)} × (${fmt(m.gateway.messagesSseCpu)} vs ${fmt(g.sseCpu)} µs: \`POST /v1/messages\` to \`openai/mock-model\`, translated to chat and back, against chat requests to the same model, both from the same mocks) | ${messagesRatio <= 1.5 && messagesStreamRatio <= 1.5 ? 'yes' : 'no'} |
 
 Stream instruction counts (callgrind) are measured by \`node bench/instructions.mjs\` (bench/README.md).
 `;

@@ -1,5 +1,5 @@
-// User-space instructions per request (callgrind) of nginx, the gateway (pass-through and
-// Anthropic translation) and the controller (in front of two workers), for a plain completion and
+// User-space instructions per request (callgrind) of nginx, the gateway (pass-through, Anthropic
+// translation, and Anthropic's Messages API in front of an OpenAI upstream) and the controller (in front of two workers), for a plain completion and
 // for a stream, against a mock that writes each stream whole after its head (as a fast local
 // server does). The count is the same on every run, however busy the machine: the figure to
 // watch while working on the data path. A few minutes; nothing is written.
@@ -29,7 +29,8 @@ try {
   const nginx = await instructionsPerRequest((wrapper) => startNginx(mock.port, { wrapper }), both('mock-model'), { seconds });
   const gateway = await instructionsPerRequest(
     async (wrapper) => asTarget(await startGateway([], gatewayEnv, { wrapper })),
-    [...both('openai/mock-model'), ...both('anthropic/mock-model')], { seconds });
+    [...both('openai/mock-model'), ...both('anthropic/mock-model'),
+      ...both('openai/mock-model').map((load) => ({ ...load, api: 'messages' }))], { seconds });
   const controller = await instructionsPerRequest(async (wrapper) => {
     const c = await startController(['--heartbeat-timeout', '60', '--heartbeat-check-interval', '10'], common, { wrapper });
     const workers = [];
@@ -46,6 +47,7 @@ try {
     ['nginx', nginx[0], nginx[1]],
     ['gateway (pass-through)', gateway[0], gateway[1]],
     ['gateway (Anthropic translation)', gateway[2], gateway[3]],
+    ['gateway (Messages API in, OpenAI out)', gateway[4], gateway[5]],
     ['controller (one hop to a worker)', controller[0], controller[1]],
   ];
   console.log(`User-space instructions per request (thousands), callgrind, wrk -c4, ${seconds} s windows; stream: ${tokens} tokens, one upstream write`);
@@ -54,6 +56,7 @@ try {
   console.log('\n| ratio | plain | stream |\n|---|---|---|');
   console.log(`| gateway ÷ nginx | ${r(gateway[0], nginx[0])} | ${r(gateway[1], nginx[1])} |`);
   console.log(`| translation ÷ pass-through | ${r(gateway[2], gateway[0])} | ${r(gateway[3], gateway[1])} |`);
+  console.log(`| Messages in ÷ chat pass-through | ${r(gateway[4], gateway[0])} | ${r(gateway[5], gateway[1])} |`);
   console.log(`| controller ÷ gateway | ${r(controller[0], gateway[0])} | ${r(controller[1], gateway[1])} |`);
 } finally {
   await mock.stop();

@@ -71,21 +71,22 @@ http {
 
 // `stream`: the request asks for a stream (the answer is read whole; wrk counts the request when
 // the chunked body has ended).
-// `api`: 'chat' (POST /v1/chat/completions) or 'responses' (POST /v1/responses, the same prompt as
-// `input`).
+// `api`: 'chat' (POST /v1/chat/completions), 'responses' (POST /v1/responses, the same prompt as
+// `input`) or 'messages' (POST /v1/messages, Anthropic's Messages API: the same message, and the
+// max_tokens it requires).
+const API_PATHS = { chat: 'chat/completions', responses: 'responses', messages: 'messages' };
 export function wrk(url, { connections, seconds, model, core, stream = false, api = 'chat' }) {
   const script = path.join(tmpDir('bench-wrk-'), 'post.lua');
   const prompt = 'Hello there world, how are you today?';
-  const content = api === 'responses'
-    ? `"input":"${prompt}"`
-    : `"messages":[{"role":"user","content":"${prompt}"}]`;
+  const messages = `"messages":[{"role":"user","content":"${prompt}"}]`;
+  const content = { chat: messages, responses: `"input":"${prompt}"`, messages: `"max_tokens":256,${messages}` }[api];
   fs.writeFileSync(script, `wrk.method = "POST"
 wrk.body = '{"model":"${model}",${content}${stream ? ',"stream":true' : ''}}'
 wrk.headers["Content-Type"] = "application/json"
 `);
   const threads = connections > 1 && core === undefined ? '2' : '1';
   const command = [...(core !== undefined ? ['taskset', '-c', core] : []), 'wrk', '-t', threads, '-c', String(connections),
-    '-d', `${seconds}s`, '--latency', '-s', script, `${url}/v1/${api === 'responses' ? 'responses' : 'chat/completions'}`];
+    '-d', `${seconds}s`, '--latency', '-s', script, `${url}/v1/${API_PATHS[api]}`];
   const out = execFileSync(command[0], command.slice(1)).toString();
   const ms = (re) => {
     const m = /([\d.]+)(us|ms|s|m)\b/.exec(re.exec(out)?.[1] ?? '');
@@ -106,7 +107,7 @@ wrk.headers["Content-Type"] = "application/json"
 // is the same on every run, however busy or slow the machine is. `start(wrapper)` starts the
 // target under valgrind and returns {url, pid, stop()}; one count per model.
 //
-// `loads`: one window per entry, each {model, stream} (or a model name), counted after a 1 s
+// `loads`: one window per entry, each {model, stream, api} (or a model name), counted after a 1 s
 // warm-up, for `seconds`.
 export async function instructionsPerRequest(start, loads, { seconds = 4 } = {}) {
   const dir = tmpDir('bench-callgrind-');
@@ -114,10 +115,10 @@ export async function instructionsPerRequest(start, loads, { seconds = 4 } = {})
   try {
     const counts = [];
     for (const load of loads) {
-      const { model, stream = false } = typeof load === 'string' ? { model: load } : load;
-      wrk(target.url, { connections: 4, seconds: 1, model, stream });  // warm-up: pools, caches, first allocations
+      const { model, stream = false, api = 'chat' } = typeof load === 'string' ? { model: load } : load;
+      wrk(target.url, { connections: 4, seconds: 1, model, stream, api });  // warm-up: pools, caches, first allocations
       execFileSync('callgrind_control', ['-z', String(target.pid)], { stdio: 'ignore', timeout: 30000 });
-      const { requests } = wrk(target.url, { connections: 4, seconds, model, stream });
+      const { requests } = wrk(target.url, { connections: 4, seconds, model, stream, api });
       execFileSync('callgrind_control', ['-d', String(target.pid)], { stdio: 'ignore', timeout: 30000 });
       // callgrind_control returns once the dump is written: out.1, out.2, ... (one per dump).
       const dump = path.join(dir, `out.${counts.length + 1}`);

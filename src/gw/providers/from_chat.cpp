@@ -45,7 +45,7 @@ tl::expected<std::string, core::Error> FromChatTranslator::complete(std::string 
   } else if (auto counts = chat_->completion_usage()) {
     usage_.take(*counts);
   }
-  const auto choice = first_choice(completion);
+  const auto choice = first_choice(completion["choices"]);
   dom::object message;
   if (!choice || (*choice)["message"].get(message) != simdjson::SUCCESS) {
     return tl::unexpected(protocol_error("the upstream's completion has no message"));
@@ -98,17 +98,39 @@ void FromChatTranslator::on_chat_event(std::string_view data) {
     failure_ = protocol_error("the upstream sent a stream event that is not a JSON object");
     return;
   }
-  start(text_at(chunk, "model"));
-  if (dom::element error; chunk["error"].get(error) == simdjson::SUCCESS && !error.is_null()) {
+  // One pass over the chunk's members (a lookup per field scans them all each time).
+  std::string_view model;
+  dom::element error;
+  dom::element usage;
+  dom::element choices;
+  bool has_error = false;
+  bool has_usage = false;
+  bool has_choices = false;
+  for (const auto field : chunk) {
+    if (field.key == "model") {
+      model = string_of(field.value);
+    } else if (field.key == "error") {
+      error = field.value;
+      has_error = !error.is_null();
+    } else if (field.key == "usage") {
+      usage = field.value;
+      has_usage = usage.is_object();
+    } else if (field.key == "choices") {
+      choices = field.value;
+      has_choices = true;
+    }
+  }
+  start(model);
+  if (has_error) {
     // The chat stream's own final error event (a worker's, an upstream's).
     upstream_error_ = chunk_failure(error);
     fail(*upstream_error_);
     return;
   }
-  if (dom::element usage; chunk["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
+  if (has_usage) {
     usage_.read(usage);
   }
-  if (const auto choice = first_choice(chunk)) {
+  if (const auto choice = has_choices ? first_choice(choices) : std::nullopt) {
     on_choice(*choice);
   }
 }

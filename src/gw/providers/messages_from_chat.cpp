@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-
 #include "gw/core/request_id.hpp"
 #include "gw/providers/from_chat.hpp"
 #include "gw/providers/messages.hpp"
@@ -182,16 +181,35 @@ class MessagesFromChat final : public FromChatTranslator {
 
   void on_choice(dom::object choice) override {
     if (dom::object delta; choice["delta"].get(delta) == simdjson::SUCCESS) {
-      if (const std::string_view reasoning = reasoning_of(delta); !reasoning.empty()) {
+      // One pass over the delta's members (a lookup per field scans them all each time); the
+      // blocks they make, in a fixed order.
+      std::string_view reasoning;
+      std::string_view text;
+      std::string_view refusal;
+      dom::array calls;
+      bool called = false;
+      for (const auto field : delta) {
+        if (field.key == "content") {
+          text = string_of(field.value);
+        } else if (field.key == "reasoning_content" ||
+                   (field.key == "reasoning" && reasoning.empty())) {
+          reasoning = string_of(field.value);
+        } else if (field.key == "refusal") {
+          refusal = string_of(field.value);
+        } else if (field.key == "tool_calls") {
+          called = field.value.get(calls) == simdjson::SUCCESS;
+        }
+      }
+      if (!reasoning.empty()) {
         on_text(BlockKind::kThinking, reasoning);
       }
-      if (const std::string_view text = text_at(delta, "content"); !text.empty()) {
+      if (!text.empty()) {
         on_text(BlockKind::kText, text);
       }
-      if (const std::string_view refusal = text_at(delta, "refusal"); !refusal.empty()) {
+      if (!refusal.empty()) {
         on_text(BlockKind::kText, refusal);
       }
-      if (dom::array calls; delta["tool_calls"].get(calls) == simdjson::SUCCESS) {
+      if (called) {
         for (dom::element call : calls) {
           on_tool_call(call);
         }

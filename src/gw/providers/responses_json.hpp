@@ -37,6 +37,12 @@ std::string_view text_at(Node node, std::string_view key) {
   return node[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
 }
 
+// An element's string (empty if it is not one).
+inline std::string_view string_of(dom::element element) {
+  std::string_view value;
+  return element.get(value) == simdjson::SUCCESS ? value : std::string_view();
+}
+
 // A token count member, made safe to add up (0 if absent).
 template <class Node>
 int64_t count_at(Node node, std::string_view key) {
@@ -96,10 +102,10 @@ inline core::Error protocol_error(std::string what) {
   return {core::Errc::kUpstreamError, std::move(what)};
 }
 
-// The choice of a chat completion or chunk the response is made of: index 0 (or unnumbered).
-inline std::optional<dom::object> first_choice(dom::object completion) {
+// The choice a completion's or chunk's "choices" member gives the answer: index 0 (or unnumbered).
+inline std::optional<dom::object> first_choice(dom::element choices_member) {
   dom::array choices;
-  if (completion["choices"].get(choices) != simdjson::SUCCESS) {
+  if (choices_member.get(choices) != simdjson::SUCCESS) {
     return std::nullopt;
   }
   for (dom::element element : choices) {
