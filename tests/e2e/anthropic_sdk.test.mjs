@@ -173,6 +173,28 @@ describe('@anthropic-ai/sdk in front of every other provider (server)', () => {
       await checkParallelToolStream(client(gw, 'k'), model);
     });
   }
+
+  test('typed errors from a translated provider: RateLimitError, NotFoundError, BadRequestError', async () => {
+    const anthropic = client(gw, 'k');
+    const ask = (model, extra = {}) => anthropic.messages.create({
+      model, max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], ...extra,
+    });
+    const failing = async (status, check) => {
+      await fetch(`${mock.url}/mock/fail-status`, { method: 'POST', body: String(status) });
+      try {
+        await check();
+      } finally {
+        await fetch(`${mock.url}/mock/fail-status`, { method: 'POST', body: '0' });
+      }
+    };
+    await failing(429, async () => {
+      await assert.rejects(ask('openai/gpt-x'), Anthropic.RateLimitError);
+      await assert.rejects(ask('ollama/gpt-x'), Anthropic.RateLimitError);
+    });
+    await failing(404, () => assert.rejects(ask('vllm/gpt-x'), Anthropic.NotFoundError));
+    await assert.rejects(ask('openai/gpt-x', { mcp_servers: [] }),
+      (err) => err instanceof Anthropic.BadRequestError && /mcp_servers/.test(err.message));
+  });
 });
 
 describe('@anthropic-ai/sdk through controller -> worker', () => {

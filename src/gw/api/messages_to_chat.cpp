@@ -332,6 +332,16 @@ Result<json::array> chat_messages(const json::object& request) {
       return tl::unexpected(added.error());
     }
   }
+  // Anthropic continues a final assistant turn (a prefill); a chat server answers it with a new
+  // turn instead, which is not what the client asked for.
+  if (!turns.empty() && turns.back().is_object() &&
+      turns.back().as_object().at("role") == "assistant") {
+    const std::string at = fmt::format("messages[{}]", turns.size() - 1);
+    return tl::unexpected(invalid(
+        "a final assistant message (a prefill for the model to continue) has no equivalent on "
+        "this provider: chat answers it with a new turn",
+        at + ".role"));
+  }
   return messages;
 }
 

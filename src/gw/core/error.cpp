@@ -129,6 +129,8 @@ std::string_view anthropic_error_type(const Error& error) {
     case 503:
     case 529:
       return "overloaded_error";
+    case 504:
+      return "timeout_error";
     default:
       return http_status(error) >= 500 ? "api_error" : "invalid_request_error";
   }

@@ -130,7 +130,7 @@ void FromChatTranslator::on_chat_event(std::string_view data) {
   if (has_usage) {
     usage_.read(usage);
   }
-  if (const auto choice = has_choices ? first_choice(choices) : std::nullopt) {
+  if (const auto choice = has_choices ? first_choice(dom::element(choices)) : std::nullopt) {
     on_choice(*choice);
   }
 }

@@ -43,12 +43,14 @@ class FromChatTranslator : public ResponseTranslator {
   bool finished() const final { return closed_ && chat_->finished(); }
   bool relayed_error() const final { return upstream_error_.has_value(); }
   const core::Error* stream_error() const final;
-  size_t buffered() const final { return chat_->buffered() + sse_.buffered(); }
+  size_t buffered() const final { return chat_->buffered() + sse_.buffered() + held(); }
   // The events made before the stream broke (if it broke on a chunk that is not JSON), then
   // fail()'s, unless the stream already ended.
   std::string final_error_event(const core::Error& error) final;
 
  protected:
+  // Bytes of the answer the translator holds back for now (bounded by the relay as the rest).
+  virtual size_t held() const { return 0; }
   virtual void on_model(std::string_view model) = 0;
   virtual tl::expected<std::string, core::Error> render_completion(
       responses_json::dom::object choice, responses_json::dom::object message) = 0;

@@ -3,6 +3,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include "gw/core/request_id.hpp"
 #include "gw/providers/from_chat.hpp"
 #include "gw/providers/messages.hpp"
@@ -80,6 +84,14 @@ class MessagesFromChat final : public FromChatTranslator {
 
   void on_model(std::string_view model) override { set_model(model); }
 
+  size_t held() const override {
+    size_t bytes = open_ ? open_->held.size() : 0;
+    for (const auto& piece : held_text_) {
+      bytes += piece.second.size();
+    }
+    return bytes;
+  }
+
   tl::expected<std::string, core::Error> render_completion(dom::object choice,
                                                            dom::object message) override {
     std::string content;
@@ -153,7 +165,7 @@ class MessagesFromChat final : public FromChatTranslator {
     }
   }
 
-  // A tool call's id, made up when the upstream gave none (Ollama's calls have none).
+  // A tool call's id, made up when the upstream gave none.
   std::string tool_id(std::string_view id) {
     return id.empty() ? fmt::format("toolu_{}_{}", std::string_view(id_).substr(4), tool_count_++)
                       : std::string(id);
@@ -191,9 +203,11 @@ class MessagesFromChat final : public FromChatTranslator {
       for (const auto field : delta) {
         if (field.key == "content") {
           text = string_of(field.value);
-        } else if (field.key == "reasoning_content" ||
-                   (field.key == "reasoning" && reasoning.empty())) {
-          reasoning = string_of(field.value);
+        } else if (field.key == "reasoning_content" || field.key == "reasoning") {
+          // Either name (vLLM's, Ollama's); the first that has text.
+          if (reasoning.empty()) {
+            reasoning = string_of(field.value);
+          }
         } else if (field.key == "refusal") {
           refusal = string_of(field.value);
         } else if (field.key == "tool_calls") {
@@ -240,7 +254,13 @@ class MessagesFromChat final : public FromChatTranslator {
   }
 
   // Text or thinking: into the open block of that kind, or a new one.
+  // Text that comes while a tool call is open (some servers' tool parsers put text between a
+  // call's fragments) waits for the call's block to close: blocks never interleave.
   void on_text(BlockKind kind, std::string_view text) {
+    if (open_ && open_->kind == BlockKind::kToolUse) {
+      held_text_.emplace_back(kind, std::string(text));
+      return;
+    }
     if (!open_ || open_->kind != kind) {
       open_block(Block{kind});
     }
@@ -259,6 +279,20 @@ class MessagesFromChat final : public FromChatTranslator {
     const std::string_view name = text_at(call["function"], "name");
     const bool same = open_ && open_->kind == BlockKind::kToolUse && open_->tool_index == index &&
                       (id.empty() || id == open_->id);
+    const std::string_view arguments = text_at(call["function"], "arguments");
+    if (!same && id.empty()) {
+      // A late fragment of a call whose block was closed (a server that interleaves two calls'
+      // arguments): its arguments go to that block, whose index the SDKs accumulate by, rather
+      // than into a new call without a name.
+      const auto closed = std::find_if(closed_calls_.begin(), closed_calls_.end(),
+                                       [index](const auto& c) { return c.first == index; });
+      if (closed != closed_calls_.end()) {
+        if (!arguments.empty()) {
+          delta("input_json_delta", "partial_json", arguments, closed->second);
+        }
+        return;
+      }
+    }
     if (!same) {
       Block block{BlockKind::kToolUse};
       block.tool_index = index;
@@ -267,7 +301,6 @@ class MessagesFromChat final : public FromChatTranslator {
       called_tools_ = true;
     }
     Block& block = *open_;
-    const std::string_view arguments = text_at(call["function"], "arguments");
     if (!block.announced) {
       block.name += name;
       block.held += arguments;
@@ -287,7 +320,9 @@ class MessagesFromChat final : public FromChatTranslator {
 
   // Closes the open block and opens `block` at the next index (announced now unless told).
   void open_block(Block block, bool announce_now = true) {
-    close_block();
+    while (open_) {
+      close_block();  // a tool call's held text makes a block of its own, closed in turn
+    }
     block.index = block_count_++;
     open_ = std::move(block);
     if (announce_now) {
@@ -318,9 +353,12 @@ class MessagesFromChat final : public FromChatTranslator {
     emit("content_block_start", members_);
   }
 
-  void delta(std::string_view type, std::string_view key, std::string_view value) {
+  // A content_block_delta of the open block (or of the block at `index`).
+  void delta(std::string_view type, std::string_view key, std::string_view value,
+             std::optional<size_t> index = std::nullopt) {
     members_.clear();
-    fmt::format_to(std::back_inserter(members_), R"("index":{},"delta":{{"type":)", open_->index);
+    fmt::format_to(std::back_inserter(members_), R"("index":{},"delta":{{"type":)",
+                   index.value_or(open_->index));
     append_quoted(members_, type);
     members_ += ',';
     append_quoted(members_, key);
@@ -343,13 +381,21 @@ class MessagesFromChat final : public FromChatTranslator {
     members_.clear();
     fmt::format_to(std::back_inserter(members_), R"("index":{})", open_->index);
     emit("content_block_stop", members_);
+    if (open_->kind == BlockKind::kToolUse) {
+      closed_calls_.emplace_back(open_->tool_index, open_->index);
+    }
     open_.reset();
+    for (auto& [kind, text] : std::exchange(held_text_, {})) {
+      on_text(kind, text);
+    }
   }
 
   // [DONE]: the last block ends, then the message with its stop reason and usage.
   void close() override {
     start({});
-    close_block();
+    while (open_) {
+      close_block();
+    }
     closed_ = true;
     // Translators that did not send a usage chunk (none was asked for) still counted.
     usage_.take(chat_->usage());
@@ -387,7 +433,9 @@ class MessagesFromChat final : public FromChatTranslator {
   std::string members_;        // scratch for one event's members
   std::optional<Block> open_;  // the block receiving deltas
   size_t block_count_ = 0;
-  size_t tool_count_ = 0;  // ids made up so far
+  std::vector<std::pair<int64_t, size_t>> closed_calls_;      // chat index -> block index
+  std::vector<std::pair<BlockKind, std::string>> held_text_;  // while a tool call is open
+  size_t tool_count_ = 0;                                     // ids made up so far
   Stop stop_;
   bool called_tools_ = false;
   bool started_ = false;

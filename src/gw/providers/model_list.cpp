@@ -60,7 +60,10 @@ void append_anthropic_model(std::string& out, const ModelEntry& model) {
   out += R"(","display_name":")";
   core::append_json_escaped(out, model.id);
   std::tm utc{};
-  const auto created = static_cast<std::time_t>(std::max<int64_t>(model.created, 0));
+  // Seconds, as OpenAI's lists give them; a list in milliseconds is read as such.
+  constexpr int64_t kMillisecondsFrom = 100'000'000'000;  // year 5138 in seconds
+  const int64_t seconds = model.created >= kMillisecondsFrom ? model.created / 1000 : model.created;
+  const auto created = static_cast<std::time_t>(std::max<int64_t>(seconds, 0));
   gmtime_r(&created, &utc);
   fmt::format_to(std::back_inserter(out), R"(","created_at":"{:%Y-%m-%dT%H:%M:%SZ}"}})", utc);
 }
@@ -87,10 +90,13 @@ tl::expected<std::string, core::Error> anthropic_model_page(const std::vector<Mo
   const std::string before = after.empty() ? query_value(query, "before_id") : std::string();
   size_t begin = 0;
   size_t end = models.size();
+  // An id not listed (any more): an empty page either way.
   if (!after.empty()) {
-    begin = std::min(position(after) + 1, models.size());
+    const size_t at = position(after);
+    begin = at < models.size() ? at + 1 : models.size();
   } else if (!before.empty()) {
-    end = std::min(position(before), models.size());
+    const size_t at = position(before);
+    end = at < models.size() ? at : 0;
     begin = end > limit ? end - limit : 0;
   }
   end = std::min(end, begin + limit);
@@ -102,17 +108,15 @@ tl::expected<std::string, core::Error> anthropic_model_page(const std::vector<Mo
   const bool more = before.empty() ? end < models.size() : begin > 0;
   out += R"(],"has_more":)";
   out += more ? "true" : "false";
-  const auto id_or_null = [&](size_t index) {
-    out += begin == end ? "null" : "\"";
-    if (begin != end) {
-      core::append_json_escaped(out, models[index].id);
-      out += '"';
-    }
-  };
-  out += R"(,"first_id":)";
-  id_or_null(begin);
-  out += R"(,"last_id":)";
-  id_or_null(end - 1);
+  if (begin == end) {
+    out += R"(,"first_id":null,"last_id":null)";
+  } else {
+    out += R"(,"first_id":")";
+    core::append_json_escaped(out, models[begin].id);
+    out += R"(","last_id":")";
+    core::append_json_escaped(out, models[end - 1].id);
+    out += '"';
+  }
   out += '}';
   return out;
 }

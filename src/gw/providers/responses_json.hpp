@@ -103,7 +103,8 @@ inline core::Error protocol_error(std::string what) {
 }
 
 // The choice a completion's or chunk's "choices" member gives the answer: index 0 (or unnumbered).
-inline std::optional<dom::object> first_choice(dom::element choices_member) {
+inline std::optional<dom::object> first_choice(
+    simdjson::simdjson_result<dom::element> choices_member) {
   dom::array choices;
   if (choices_member.get(choices) != simdjson::SUCCESS) {
     return std::nullopt;

@@ -188,6 +188,9 @@ TEST(MessagesToChat, RefusesWhatChatCannotExpressNamingTheField) {
            Case{R"("messages": [], "stop_sequences": "x")", "stop_sequences"},
            Case{R"("messages": [], "container": "c")", "container"},
            Case{R"("messages": [], "mcp_servers": [])", "mcp_servers"},
+           Case{R"("messages": [{"role": "user", "content": "Answer in JSON"},
+                {"role": "assistant", "content": "{"}])",
+                "messages[1].role"},
        }) {
     const std::string body = R"({"model": "m", "max_tokens": 8, )" + c.extra + "}";
     auto chat = messages_to_chat(body);

@@ -64,7 +64,7 @@ TEST(Error, AnthropicShapeTypesByStatusAsAnthropicDocumentsThem) {
         Case{Errc::kPayloadTooLarge, "request_too_large"},
         Case{Errc::kRateLimited, "rate_limit_error"},
         Case{Errc::kMethodNotAllowed, "invalid_request_error"}, Case{Errc::kInternal, "api_error"},
-        Case{Errc::kUpstreamTimeout, "api_error"},
+        Case{Errc::kUpstreamTimeout, "timeout_error"},
         Case{Errc::kServiceUnavailable, "overloaded_error"}}) {
     EXPECT_EQ(anthropic_error_type(Error(c.errc, "m")), c.type);
   }

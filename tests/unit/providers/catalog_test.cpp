@@ -143,6 +143,10 @@ TEST(AnthropicModelList, PagesForwardAndBackward) {
   EXPECT_TRUE(start.at("first_id").is_null());
   EXPECT_EQ(start.at("has_more"), false);
   EXPECT_TRUE(page("after_id=unknown").at("data").as_array().empty());
+  EXPECT_TRUE(page("before_id=unknown").at("data").as_array().empty());
+  // A creation time in milliseconds is read as such.
+  const auto ms = anthropic_model_json({"x", 1'700'000'000'000});
+  EXPECT_NE(ms.find("2023-11-14T22:13:20Z"), std::string::npos) << ms;
   for (const std::string_view bad : {"limit=0", "limit=1001", "limit=x", "limit=5x", "limit=-1"}) {
     auto refused = anthropic_model_page(models, bad);
     ASSERT_FALSE(refused.has_value()) << bad;

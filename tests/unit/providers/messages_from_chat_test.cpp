@@ -258,6 +258,13 @@ TEST(MessagesFromChat, ReasoningBecomesAThinkingBlockFirst) {
             json::parse(R"({"type":"thinking","thinking":"","signature":""})"));
   EXPECT_EQ(events[3].data.at("delta"),
             json::parse(R"({"type":"thinking_delta","thinking":"2+"})"));
+  // Either name, whichever has the text (null in the other).
+  auto other = translator();
+  auto named = other->feed(chunk(R"({"reasoning":"r","reasoning_content":null})") +
+                           chunk("{}", "stop") + "data: [DONE]\n\n");
+  ASSERT_TRUE(named.has_value());
+  EXPECT_EQ(assemble(events_of(*named)).at("content"),
+            json::parse(R"([{"type":"thinking","thinking":"r","signature":""}])"));
   EXPECT_EQ(assemble(events).at("content"),
             json::parse(R"([{"type":"thinking","thinking":"2+2","signature":""},
                             {"type":"text","text":"4"}])"));
@@ -279,6 +286,38 @@ TEST(MessagesFromChat, ToolCallsWithoutIdsOrArgumentsGetIdsAndEmptyInput) {
       {"id":"c","type":"function","function":{"name":"f","arguments":"{\"a\":"}}]}}]})");
   ASSERT_FALSE(broken.has_value());
   EXPECT_EQ(core::http_status(broken.error()), 502);
+}
+
+// Some servers' tool parsers put text between the fragments of one call: the text waits for the
+// call's block to close (blocks never interleave); the call stays whole.
+TEST(MessagesFromChat, TextBetweenAToolCallsFragmentsFollowsTheCall) {
+  auto relay = translator();
+  auto out = relay->feed(
+      chunk(
+          R"({"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"a\":"}}]})") +
+      chunk(R"({"content":"thinking aloud"})") +
+      chunk(R"({"tool_calls":[{"index":0,"function":{"arguments":"1}"}}]})") +
+      chunk("{}", "tool_calls") + "data: [DONE]\n\n");
+  ASSERT_TRUE(out.has_value());
+  const auto events = events_of(*out);
+  EXPECT_EQ(names(events),
+            (std::vector<std::string>{
+                "message_start", "ping", "content_block_start", "content_block_delta",
+                "content_block_delta", "content_block_stop", "content_block_start",
+                "content_block_delta", "content_block_stop", "message_delta", "message_stop"}));
+  const auto message = assemble(events);
+  EXPECT_EQ(message.at("content"),
+            json::parse(R"([{"type":"tool_use","id":"call_a","name":"f","input":{"a":1}},
+                            {"type":"text","text":"thinking aloud"}])"));
+  EXPECT_EQ(message.at("stop_reason"), "tool_use");
+}
+
+TEST(MessagesFromChat, ACompletionWithoutChoicesIsABadGatewayNotAThrow) {
+  for (const std::string body : {"{}", R"({"choices":null})", R"({"choices":[]})"}) {
+    auto message = translator()->complete(body);
+    ASSERT_FALSE(message.has_value()) << body;
+    EXPECT_EQ(core::http_status(message.error()), 502) << body;
+  }
 }
 
 TEST(MessagesFromChat, AnUpstreamErrorMidStreamEndsWithAnAnthropicErrorEvent) {
