@@ -1,5 +1,6 @@
 // User-space instructions per request (callgrind) of nginx, the gateway (pass-through, Anthropic
-// translation, and Anthropic's Messages API in front of an OpenAI upstream) and the controller (in front of two workers), for a plain completion and
+// translation, Anthropic's Messages API in front of an OpenAI upstream, OpenAI's Responses API in
+// front of a chat-only one) and the controller (in front of two workers), for a plain completion and
 // for a stream, against a mock that writes each stream whole after its head (as a fast local
 // server does). The count is the same on every run, however busy the machine: the figure to
 // watch while working on the data path. A few minutes; nothing is written.
@@ -21,7 +22,11 @@ const tokens = option('--tokens', 6);  // a stream of tokens + 2 events (role, f
 
 const common = { ACCESS_LOG: '0' };
 const mock = await startMock(['--threads', '1', '--models', 'mock-model', '--whole-stream', '1', '--tokens', String(tokens)]);
-const gatewayEnv = { ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k' };
+// `chatonly/`: the same mock as an OpenAI-compatible server without the Responses API.
+const gatewayEnv = {
+  ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k',
+  PROVIDER_CHATONLY_BASE_URL: `${mock.url}/v1`,
+};
 const asTarget = (p) => ({ url: p.url, pid: p.proc.pid, stop: () => p.stop(20000) });
 const both = (model) => [{ model }, { model, stream: true }];
 
@@ -30,7 +35,8 @@ try {
   const gateway = await instructionsPerRequest(
     async (wrapper) => asTarget(await startGateway([], gatewayEnv, { wrapper })),
     [...both('openai/mock-model'), ...both('anthropic/mock-model'),
-      ...both('openai/mock-model').map((load) => ({ ...load, api: 'messages' }))], { seconds });
+      ...both('openai/mock-model').map((load) => ({ ...load, api: 'messages' })),
+      ...both('chatonly/mock-model').map((load) => ({ ...load, api: 'responses' }))], { seconds });
   const controller = await instructionsPerRequest(async (wrapper) => {
     const c = await startController(['--heartbeat-timeout', '60', '--heartbeat-check-interval', '10'], common, { wrapper });
     const workers = [];
@@ -48,6 +54,7 @@ try {
     ['gateway (pass-through)', gateway[0], gateway[1]],
     ['gateway (Anthropic translation)', gateway[2], gateway[3]],
     ['gateway (Messages API in, OpenAI out)', gateway[4], gateway[5]],
+    ['gateway (Responses API in, chat out)', gateway[6], gateway[7]],
     ['controller (one hop to a worker)', controller[0], controller[1]],
   ];
   console.log(`User-space instructions per request (thousands), callgrind, wrk -c4, ${seconds} s windows; stream: ${tokens} tokens, one upstream write`);
@@ -57,6 +64,7 @@ try {
   console.log(`| gateway ÷ nginx | ${r(gateway[0], nginx[0])} | ${r(gateway[1], nginx[1])} |`);
   console.log(`| translation ÷ pass-through | ${r(gateway[2], gateway[0])} | ${r(gateway[3], gateway[1])} |`);
   console.log(`| Messages in ÷ chat pass-through | ${r(gateway[4], gateway[0])} | ${r(gateway[5], gateway[1])} |`);
+  console.log(`| Responses in ÷ chat pass-through | ${r(gateway[6], gateway[0])} | ${r(gateway[7], gateway[1])} |`);
   console.log(`| controller ÷ gateway | ${r(controller[0], gateway[0])} | ${r(controller[1], gateway[1])} |`);
 } finally {
   await mock.stop();
