@@ -10,47 +10,18 @@
 #include "gw/core/error.hpp"
 #include "gw/providers/messages.hpp"
 #include "gw/providers/openai_compatible.hpp"
+#include "sse_chunks.hpp"
 
 namespace gw::providers {
 namespace {
 
 namespace json = boost::json;
 
-struct Event {
-  std::string name;
-  json::object data;
-};
+using Event = testing::NamedEvent;
+using testing::names;
 
-// Splits a Messages stream into its events, checking the framing: an `event:` line naming the
-// type its data repeats.
 std::vector<Event> events_of(std::string_view stream) {
-  std::vector<Event> out;
-  size_t pos = 0;
-  while (pos < stream.size()) {
-    const size_t end = stream.find("\n\n", pos);
-    EXPECT_NE(end, std::string_view::npos) << "unterminated event";
-    if (end == std::string_view::npos) {
-      break;
-    }
-    const std::string_view block = stream.substr(pos, end - pos);
-    pos = end + 2;
-    const size_t newline = block.find('\n');
-    EXPECT_TRUE(block.starts_with("event: ")) << block;
-    EXPECT_TRUE(block.substr(newline + 1).starts_with("data: ")) << block;
-    Event event{std::string(block.substr(7, newline - 7)),
-                json::parse(block.substr(newline + 7)).as_object()};
-    EXPECT_EQ(event.data.at("type"), event.name.c_str());
-    out.push_back(std::move(event));
-  }
-  return out;
-}
-
-std::vector<std::string> names(const std::vector<Event>& events) {
-  std::vector<std::string> out;
-  for (const auto& event : events) {
-    out.push_back(event.name);
-  }
-  return out;
+  return testing::named_events(stream);
 }
 
 // The message a client assembles from the events, as the SDK's MessageStream does: blocks by

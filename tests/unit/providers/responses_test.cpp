@@ -7,48 +7,25 @@
 #include <boost/json/serialize.hpp>
 
 #include "gw/providers/openai_compatible.hpp"
+#include "sse_chunks.hpp"
 
 namespace gw::providers {
 namespace {
 
 namespace json = boost::json;
 
-struct Event {
-  std::string name;
-  json::object data;
-};
+using testing::named_events;
+using testing::names;
+using Event = testing::NamedEvent;
 
-// Splits a Responses stream into its events, checking the framing: an `event:` line naming the
-// type the data repeats, and sequence numbers counting up from `first_sequence`.
+// Splits a Responses stream into its events (framing checked), and checks that their sequence
+// numbers count up from `first_sequence`.
 std::vector<Event> events_of(std::string_view stream, int64_t first_sequence = 0) {
-  std::vector<Event> out;
-  size_t pos = 0;
-  while (pos < stream.size()) {
-    const size_t end = stream.find("\n\n", pos);
-    EXPECT_NE(end, std::string_view::npos) << "unterminated event";
-    if (end == std::string_view::npos) {
-      break;
-    }
-    const std::string_view block = stream.substr(pos, end - pos);
-    pos = end + 2;
-    const size_t newline = block.find('\n');
-    EXPECT_TRUE(block.starts_with("event: ")) << block;
-    EXPECT_TRUE(block.substr(newline + 1).starts_with("data: ")) << block;
-    Event event{std::string(block.substr(7, newline - 7)),
-                json::parse(block.substr(newline + 7)).as_object()};
-    EXPECT_EQ(event.data.at("type"), event.name.c_str());
-    EXPECT_EQ(event.data.at("sequence_number"), first_sequence + static_cast<int64_t>(out.size()));
-    out.push_back(std::move(event));
+  auto events = named_events(stream);
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].data.at("sequence_number"), first_sequence + static_cast<int64_t>(i));
   }
-  return out;
-}
-
-std::vector<std::string> names(const std::vector<Event>& events) {
-  std::vector<std::string> out;
-  for (const auto& event : events) {
-    out.push_back(event.name);
-  }
-  return out;
+  return events;
 }
 
 std::unique_ptr<ResponseTranslator> translator() {
