@@ -7,15 +7,16 @@ import assert from 'node:assert/strict';
 
 import {
   mockProviderEnv, mockStats, readSse, scrape, startController, startGateway, startMock,
-  startWorker, waitForModel, waitForWorkers,
+  startWorker, waitFor, waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
 
 const PROVIDER_KEY = 'sk-ant-provider';
 const GATEWAY_KEY = 'gw-client-key';
 
-function postMessages(gateway, body, headers = {}, path = '/v1/messages') {
+function postMessages(gateway, body, headers = {}, path = '/v1/messages', signal = undefined) {
   return fetch(`${gateway.url}${path}`, {
     method: 'POST',
+    signal,
     headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
@@ -327,6 +328,97 @@ describe('a translated stream that breaks', () => {
     assert.equal(types.filter((type) => type === 'error').length, 1);
     assert.ok(!types.includes('message_stop'));
     assert.equal(events.at(-1)[1].error.type, 'api_error');
+  });
+});
+
+describe('a translated stream the upstream leaves silent', () => {
+  let mock;
+  let stalling;
+  let gw;
+  before(async () => {
+    [mock, stalling] = await Promise.all([
+      startMock(['--token-delay-ms', '500']),
+      startMock(['--stall-after', '2']),
+    ]);
+    gw = await startGateway(['--stream-keepalive', '0.1', '--idle-timeout', '0.8'], {
+      ...mockProviderEnv(mock),
+      PROVIDER_STALLING_BASE_URL: `${stalling.url}/v1`,
+    });
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop(), stalling?.stop()]));
+
+  /** How many pings came between the first and the last content delta. */
+  function pingsBetweenDeltas(types) {
+    const first = types.indexOf('content_block_delta');
+    const last = types.lastIndexOf('content_block_delta');
+    return types.slice(first, last).filter((type) => type === 'ping').length;
+  }
+
+  test('gets ping events while it waits, and every token still arrives in order', async () => {
+    const res = await postMessages(gw, messagesBody('openai/gpt-x', 'one two three', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = await messageEvents(res);
+    checkMessageStream(events, 'one two three');
+    const types = events.map(([type]) => type);
+    assert.ok(pingsBetweenDeltas(types) >= 2, `pings during the two silences: ${types.join(' ')}`);
+    assert.equal((await mockStats(mock)).in_flight, 0);
+  });
+
+  test('pings do not hide a stalled upstream: the idle timeout still ends the stream', async () => {
+    const res = await postMessages(gw, messagesBody('stalling/gpt-x', 'one two three', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = await messageEvents(res);
+    const types = events.map(([type]) => type);
+    assert.equal(types.at(-1), 'error', types.join(' '));
+    assert.equal(events.at(-1)[1].error.type, 'timeout_error');
+    const afterDelta = types.slice(types.lastIndexOf('content_block_delta'));
+    assert.ok(afterDelta.filter((type) => type === 'ping').length >= 2, types.join(' '));
+  });
+
+  test('a client that leaves during a silence cancels the upstream request', async () => {
+    const before = (await mockStats(mock)).cancelled;
+    const controller = new AbortController();
+    const res = await postMessages(gw, messagesBody('openai/gpt-x', 'one two three four five six', { stream: true }),
+      {}, '/v1/messages', controller.signal);
+    const reader = res.body.getReader();
+    let seen = '';
+    // Until a ping that came after a token: the client leaves while the upstream is silent.
+    while (!seen.includes('content_block_delta') ||
+           !seen.includes('event: ping', seen.indexOf('content_block_delta'))) {
+      const { value } = await reader.read();
+      seen += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    await waitFor(async () => {
+      const stats = await mockStats(mock);
+      return stats.cancelled === before + 1 && stats.in_flight === 0;
+    }, { timeout: 5000, message: 'the upstream request to be cancelled' });
+  });
+});
+
+describe('a silent translated stream through controller -> worker', () => {
+  let mock;
+  let controller;
+  let worker;
+  before(async () => {
+    mock = await startMock(['--token-delay-ms', '400']);
+    controller = await startController();
+    worker = await startWorker({
+      id: 'w-gpt', model: 'claude-on-gpt', backend: mock, controller,
+      flags: ['--backend-model', 'gpt-x', '--stream-keepalive', '0.1'],
+    });
+    await waitForWorkers(controller, (ws) => ws.length === 1 && ws[0].health === 'healthy');
+  });
+  after(() => Promise.all([worker?.stop(), controller?.stop(), mock?.stop()]));
+
+  test("the worker's pings reach the client across the hop", async () => {
+    const res = await postMessages(controller, messagesBody('claude-on-gpt', 'one two', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = await messageEvents(res);
+    checkMessageStream(events, 'one two');
+    const types = events.map(([type]) => type);
+    const between = types.slice(types.indexOf('content_block_delta'), types.lastIndexOf('content_block_delta'));
+    assert.ok(between.includes('ping'), types.join(' '));
   });
 });
 

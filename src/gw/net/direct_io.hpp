@@ -48,9 +48,9 @@ Stream& read_layer(Stream& stream) {
 
 // Starts a read of what the peer has sent (up to 64 KiB more in `buffer`); read_done() finishes
 // it. A plain function, not a coroutine: no frame of its own per read.
+inline constexpr size_t kMaxRead = 65536;
 template <class Stream>
 auto read_some_into(Stream& stream, boost::beast::flat_buffer& buffer) {
-  constexpr size_t kMaxRead = 65536;
   return read_layer(stream).async_read_some(
       buffer.prepare(boost::beast::read_size(buffer, kMaxRead)), kUseTask);
 }

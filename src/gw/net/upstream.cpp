@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
+#include <memory>
 #include <tuple>
+#include <utility>
 
 #include "gw/net/direct_io.hpp"
 #include "gw/net/upstream_connection.hpp"
@@ -27,6 +30,24 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
 
 }  // namespace
 
+// A read that await_body() started and stopped waiting for: its outcome waits here for the next
+// call. Shared with the read's handler, which may run after the response is gone (closing the
+// socket ends the read): the handler touches nothing else.
+struct UpstreamResponse::PendingRead {
+  explicit PendingRead(const Executor& executor)
+      : wake(executor), quiet(DeadlineWheel::of(executor), &wake_up, this) {}
+  static void wake_up(void* read) { static_cast<PendingRead*>(read)->wake.cancel(); }
+
+  // The waiting call sleeps on `wake` with no expiry, which moves no timer in the event loop:
+  // the read's handler, or the `quiet` deadline (a link in the shard's wheel), cancels the wait.
+  SteadyTimer wake;
+  Deadline quiet;
+  bool started = false;
+  bool finished = false;
+  boost::system::error_code ec;
+  size_t n = 0;
+};
+
 struct UpstreamResponse::Impl {
   // User-provided on purpose: make_unique value-initialises, which for an implicit constructor
   // zero-fills the whole object first (an 8 KiB memset per request, measured at 10% of the
@@ -40,7 +61,45 @@ struct UpstreamResponse::Impl {
   ResponseParser parser;  // its head lives in the connection, reused by its next response
   // Not value-initialised: it is only ever read after the parser wrote into it.
   std::array<char, kBodyBufferSize> body;
+  size_t ready = 0;  // bytes of `body` parsed but not yet returned by read_some()
+  boost::system::error_code read_error;  // a read await_body() finished, failed: read_some()'s
+  std::shared_ptr<PendingRead> pending;  // made when await_body() first has to wait
+
+  // Parses what the connection holds into `body` after the `ready` bytes.
+  boost::system::error_code parse_body() {
+    parser.set_body_buffer(body.data() + ready, body.size() - ready);
+    const auto ec = parse_buffered(parser, connection->buffer);
+    ready = body.size() - parser.body_room();
+    return ec;
+  }
+  bool read_in_flight() const { return pending && pending->started; }
+  void start_pending_read();
+  // Takes a finished pending read: commits its bytes and gives its outcome (a timeout if the
+  // idle deadline ended it).
+  boost::system::error_code take_pending_read() {
+    pending->started = false;
+    pending->finished = false;
+    return connection->deadline.end(read_done(pending->ec, pending->n, connection->buffer, parser));
+  }
 };
+
+void UpstreamResponse::Impl::start_pending_read() {
+  pending->started = true;
+  connection->deadline.arm(idle_timeout);
+  std::visit(
+      [&](auto& stream) {
+        auto& buffer = connection->buffer;
+        read_layer(stream).async_read_some(
+            buffer.prepare(beast::read_size(buffer, kMaxRead)),
+            [read = pending](boost::system::error_code ec, size_t n) {
+              read->finished = true;
+              read->ec = ec;
+              read->n = n;
+              read->wake.cancel();
+            });
+      },
+      connection->stream);
+}
 
 UpstreamResponse::UpstreamResponse(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -92,6 +151,9 @@ bool UpstreamResponse::finish_without_waiting() {
   if (parser.is_done()) {
     return true;
   }
+  if (impl_->read_in_flight()) {
+    return false;  // the bytes go to that read
+  }
   boost::system::error_code ec;
   // Bytes already in the socket's receive queue can be read without blocking (plain TCP only:
   // TLS records may hold a partial frame).
@@ -116,41 +178,90 @@ bool UpstreamResponse::finish_without_waiting() {
 }
 
 Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() {
-  auto& parser = impl_->parser;
-  auto& connection = *impl_->connection;
-  // The parser writes the body here, advancing data and shrinking size as it goes.
-  parser.set_body_buffer(impl_->body.data(), impl_->body.size());
+  auto& impl = *impl_;
+  auto& connection = *impl.connection;
   for (;;) {
     // Bytes already read come first, with no operation (a body usually arrives with its
     // headers); after a read, what else it brought joins the piece (a stream's burst of events
     // relayed in one write, without waiting for anything). What came before a framing error is
     // still relayed; the error comes with the next call (the same bytes fail again).
-    const auto parse_error = parse_buffered(parser, connection.buffer);
-    if (const size_t size = impl_->body.size() - parser.body_room(); size > 0) {
-      co_return std::string_view(impl_->body.data(), size);
+    const auto parse_error = impl.parse_body();
+    if (impl.ready > 0) {
+      co_return std::string_view(impl.body.data(), std::exchange(impl.ready, 0));
     }
     if (parse_error) {
       co_return tl::unexpected(core::Error{
           core::Errc::kUpstreamError,
           fmt::format("upstream sent a malformed response: {}", parse_error.message())});
     }
-    if (parser.is_done()) {
+    if (impl.parser.is_done()) {
       co_return std::string_view();
     }
-    connection.deadline.arm(impl_->idle_timeout);
-    auto [rec, n] = co_await std::visit(
-        [&](auto& stream) { return read_some_into(stream, connection.buffer); }, connection.stream);
-    const auto ec = connection.deadline.end(read_done(rec, n, connection.buffer, parser));
+    auto ec = std::exchange(impl.read_error, {});
+    if (ec) {
+      // failed in await_body(), after the bytes it brought were relayed
+    } else if (impl.read_in_flight()) {
+      if (!impl.pending->finished) {
+        impl.pending->wake.expires_at(SteadyTimer::time_point::max());
+        auto [wait_ec] = co_await impl.pending->wake.async_wait(kUseTask);
+        if (!impl.pending->finished) {
+          ec = wait_ec;  // the request was interrupted (the read's handler sets finished first)
+        }
+      }
+      if (!ec) {
+        ec = impl.take_pending_read();
+      }
+    } else {
+      connection.deadline.arm(impl.idle_timeout);
+      auto [rec, n] = co_await std::visit(
+          [&](auto& stream) { return read_some_into(stream, connection.buffer); },
+          connection.stream);
+      ec = connection.deadline.end(read_done(rec, n, connection.buffer, impl.parser));
+    }
     if (ec) {
       if (ec == beast::error::timeout) {
-        co_return tl::unexpected(core::Error{
-            core::Errc::kUpstreamTimeout,
-            fmt::format("upstream sent nothing for {} ms", impl_->idle_timeout.count())});
+        co_return tl::unexpected(
+            core::Error{core::Errc::kUpstreamTimeout,
+                        fmt::format("upstream sent nothing for {} ms", impl.idle_timeout.count())});
       }
       co_return tl::unexpected(
           core::Error{core::Errc::kUpstreamError,
                       fmt::format("upstream connection failed mid-response: {}", ec.message())});
     }
+  }
+}
+
+Task<bool> UpstreamResponse::await_body(std::chrono::milliseconds at_most) {
+  auto& impl = *impl_;
+  bool armed = false;
+  for (;;) {
+    if (impl.parse_body() || impl.ready > 0 || impl.parser.is_done() || impl.read_error) {
+      if (impl.pending) {
+        impl.pending->quiet.disarm();
+      }
+      co_return true;
+    }
+    if (!impl.pending) {
+      impl.pending = std::make_shared<PendingRead>(co_await asio::this_coro::executor);
+    }
+    if (!impl.pending->started) {
+      impl.start_pending_read();
+    }
+    auto& pending = *impl.pending;
+    if (!armed) {
+      pending.quiet.arm(at_most);  // across the reads that bring only framing, too
+      armed = true;
+    }
+    if (!pending.finished) {
+      pending.wake.expires_at(SteadyTimer::time_point::max());
+      co_await pending.wake.async_wait(kUseTask);
+      if (!pending.finished) {
+        pending.quiet.disarm();
+        co_return false;  // quiet that long (or the request was interrupted)
+      }
+    }
+    // Only framing (a chunk's size line) may have come: parse, and wait on if so.
+    impl.read_error = impl.take_pending_read();
   }
 }
 

@@ -20,10 +20,14 @@ struct UpstreamTimeouts {
   std::chrono::milliseconds idle{120'000};        // between two reads of the body
 };
 
-// How much of an upstream response the gateway holds at once.
+// How the gateway relays an upstream response: how much it holds at once, and how long a
+// stream may leave its client without a byte.
 struct UpstreamLimits {
   size_t body = 64u << 20;  // a whole non-streamed response
   size_t event = 4u << 20;  // one stream event (or NDJSON line) that has not ended yet
+  // A started stream whose upstream stays silent this long gets the client dialect's keep-alive
+  // event, if it has one (Anthropic's ping), and again after each such interval.
+  std::chrono::milliseconds keepalive{15'000};
 };
 
 class UpstreamPool;
@@ -49,6 +53,11 @@ class UpstreamResponse {
   // The next piece of the (de-chunked) body; an empty view at the end. The view is valid until
   // the next call. Errors: kUpstreamTimeout (idle timeout), kUpstreamError (reset, bad framing).
   Task<tl::expected<std::string_view, core::Error>> read_some();
+  // Waits until read_some() can answer without waiting (a piece of the body, its end or an
+  // error), at most `at_most`: false when that passed first. The read it started then goes on,
+  // and the next call (or read_some()) continues it: nothing is lost or read twice. For
+  // keep-alive events while an upstream keeps a stream silent.
+  Task<bool> await_body(std::chrono::milliseconds at_most);
   // The whole rest of the body, at most `limit` bytes.
   Task<tl::expected<std::string, core::Error>> read_all(size_t limit);
   bool done() const;
@@ -61,6 +70,7 @@ class UpstreamResponse {
   bool finish_without_waiting();
 
  private:
+  struct PendingRead;
   std::unique_ptr<Impl> impl_;
 };
 

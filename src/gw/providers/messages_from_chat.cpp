@@ -84,6 +84,10 @@ class MessagesFromChat final : public FromChatTranslator {
 
   void on_model(std::string_view model) override { set_model(model); }
 
+  std::string_view keepalive_event() const override {
+    return "event: ping\ndata: {\"type\":\"ping\"}\n\n";
+  }
+
   size_t held() const override {
     size_t bytes = open_ ? open_->held.size() : 0;
     for (const auto& piece : held_text_) {

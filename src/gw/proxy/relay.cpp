@@ -287,6 +287,27 @@ Task<RelayEnd> end_stream(Exchange& exchange, net::UpstreamResponse& upstream,
   co_return failed_upstream ? RelayEnd::kUpstreamFailed : RelayEnd::kCompleted;
 }
 
+// While the upstream leaves a started stream silent: the client dialect's keep-alive event each
+// `interval`, so that the client (and any proxy between) does not give the stream up. False when
+// the request was interrupted or the client is gone.
+Task<bool> keep_alive_until_body(Exchange& exchange, net::UpstreamResponse& upstream,
+                                 std::string_view event, std::chrono::milliseconds interval) {
+  for (;;) {
+    const bool body = co_await upstream.await_body(interval);
+    if (interrupted(exchange)) {
+      co_return false;
+    }
+    if (body) {
+      co_return true;
+    }
+    const bool written = co_await exchange.writer.write(event);
+    if (!written) {
+      exchange.log.outcome = "client_cancelled";
+      co_return false;
+    }
+  }
+}
+
 // The response starts only once the upstream has sent something to relay: a failure before
 // that, or an error as the stream's first event (an overloaded Anthropic), still gets a proper
 // status (with Retry-After) instead of a 200 and an error event, and, when the caller can try
@@ -297,11 +318,19 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
                             std::string_view upstream_name, const net::UpstreamLimits& limits,
                             bool may_retry, UpstreamAccounting& accounting) {
   bool started = false;
+  const std::string_view keepalive = translator.keepalive_event();
   for (;;) {
     // Checked before each read too, not only when one fails: an interruption that came while
     // this coroutine was queued to resume cancelled nothing.
     if (interrupted(exchange)) {
       co_return RelayEnd::kInterrupted;
+    }
+    if (started && !keepalive.empty()) {
+      const bool alive =
+          co_await keep_alive_until_body(exchange, upstream, keepalive, limits.keepalive);
+      if (!alive) {
+        co_return RelayEnd::kInterrupted;
+      }
     }
     auto piece = co_await upstream.read_some();
     if (!piece && interrupted(exchange)) {

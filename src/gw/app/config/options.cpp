@@ -36,6 +36,9 @@ constexpr std::array kHttpOptions{
     OptionSpec{"--max-stream-event-bytes", "MAX_STREAM_EVENT_BYTES", "4194304",
                "longest upstream stream event (or line) held; a longer one ends the stream with "
                "an error"},
+    OptionSpec{"--stream-keepalive", "STREAM_KEEPALIVE_INTERVAL", "15",
+               "seconds of upstream silence after which a translated Anthropic Messages stream "
+               "gets a ping event"},
     OptionSpec{"--drain-timeout", "SHUTDOWN_DRAIN_TIMEOUT", "30",
                "seconds in-flight requests may take to finish after SIGTERM"},
     OptionSpec{"--access-log", "ACCESS_LOG", "1", "one log line per request (1/0)"},

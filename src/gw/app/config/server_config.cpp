@@ -165,6 +165,7 @@ net::UpstreamLimits read_upstream_limits(core::ConfigReader& reader) {
   net::UpstreamLimits limits;
   limits.event = static_cast<size_t>(
       reader.integer("MAX_STREAM_EVENT_BYTES", 4 << 20, 1024, int64_t{1} << 30));
+  limits.keepalive = reader.seconds("STREAM_KEEPALIVE_INTERVAL", 15);
   return limits;
 }
 
