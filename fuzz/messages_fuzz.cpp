@@ -6,7 +6,9 @@
 // - no crash or sanitizer report ("exception" if anything throws);
 // - an accepted body names a model whose byte range in the body is its JSON string token
 //   ("messages_model_range"); a body the translation accepts gives a chat body the chat inspector
-//   accepts, with the same model and stream ("messages_chat_body");
+//   accepts, with the same model and stream ("messages_chat_body"); a count body the translation
+//   to OpenAI's input-token count accepts gives a JSON object with the upstream model and an
+//   `input` array ("messages_count_body");
 // - the translated stream is whole events, the same fed split or whole (translator_check.hpp);
 //   each event has an `event:` line naming the type its JSON data repeats ("messages_event"); a
 //   finished stream ends with message_stop, or with an error event after the upstream's own
@@ -14,7 +16,8 @@
 //   one error event ("messages_failed");
 // - the relay passes on a prefix of its input (and, after a chat-style [DONE] that no
 //   message_stop preceded, its own error event), whole events, the same split or whole
-//   (translator_check.hpp); complete() gives a JSON object ("complete_json").
+//   (translator_check.hpp); complete() gives a JSON object ("complete_json"); the input-token
+//   count translator gives {"input_tokens": N} or refuses ("count_json").
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
@@ -45,6 +48,18 @@ void check_request(const std::string& body, bool count_tokens) {
                         !info->model.empty();
   GW_FUZZ_CHECK(in_range, "messages_model_range", "model range of: " + printable(body));
   if (count_tokens) {
+    const auto counted = gw::api::messages_to_input_tokens(body, "upstream-model");
+    if (!counted) {
+      return;
+    }
+    boost::system::error_code ec;
+    const json::value value = json::parse(*counted, ec);
+    const auto* object = ec ? nullptr : value.if_object();
+    GW_FUZZ_CHECK(object != nullptr && object->contains("input") &&
+                      object->at("input").is_array() && object->contains("model") &&
+                      object->at("model") == "upstream-model",
+                  "messages_count_body",
+                  "translated to an unacceptable input-token count body: " + printable(*counted));
     return;
   }
   const auto translated = gw::api::messages_to_chat(body);
@@ -116,6 +131,16 @@ void check_pass_through(std::string_view input) {
       input.starts_with(out) || (own != std::string::npos && relay->stream_error() != nullptr &&
                                  input.starts_with(std::string_view(out).substr(0, own)));
   GW_FUZZ_CHECK(prefix, "stream_split", "relayed more than a prefix: " + printable(out));
+  // The same bytes as an OpenAI input-token count: accepted, they give Anthropic's count object.
+  const auto count = gw::providers::make_count_from_input_tokens()->complete(std::string(input));
+  if (count) {
+    boost::system::error_code ec;
+    const json::value value = json::parse(*count, ec);
+    GW_FUZZ_CHECK(!ec && value.is_object() && value.as_object().size() == 1 &&
+                      value.as_object().contains("input_tokens") &&
+                      value.as_object().at("input_tokens").is_number(),
+                  "count_json", "an unacceptable token count: " + printable(*count));
+  }
 }
 
 }  // namespace

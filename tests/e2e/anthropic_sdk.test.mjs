@@ -28,9 +28,10 @@ const textOf = (message) => message.content.filter((b) => b.type === 'text').map
 
 /**
  * What every mode must do for `model`: a message, a stream, a system prompt, stop sequences, a tool
- * round trip, a token count (Anthropic's own; the others have no count and say so).
+ * round trip, a token count (Anthropic's own, or OpenAI's input-token count; the others have no
+ * count and say so). `beforeCount` runs after the messages, before the count.
  */
-async function checkMessagesApi(anthropic, model, { countsTokens = true } = {}) {
+async function checkMessagesApi(anthropic, model, { countsTokens = true, beforeCount = async () => {} } = {}) {
   const message = await anthropic.messages.create({
     model, max_tokens: 64, system: 'Be brief', stop_sequences: ['END'],
     messages: [{ role: 'user', content: 'hello from the sdk' }],
@@ -66,6 +67,7 @@ async function checkMessagesApi(anthropic, model, { countsTokens = true } = {}) 
     ],
   });
   assert.equal(textOf(second), 'Tool said: sunny');
+  await beforeCount();
 
   const count = anthropic.messages.countTokens({
     model, messages: [{ role: 'user', content: 'five words to count here' }],
@@ -126,11 +128,12 @@ describe('@anthropic-ai/sdk against the gateway (server)', () => {
 
 // The other provider types: the Messages request translated to their chat dialect, the answer
 // translated back (the upstream path says which dialect the mock was spoken to in).
+// Where each provider's messages go, and whether it counts tokens (OpenAI's Responses API does).
 const translated = {
-  'openai/gpt-x': /^\/v1\/chat\/completions$/,
-  'azure/gpt-x': /^\/openai\/deployments\/gpt-x\/chat\/completions\?api-version=/,
-  'ollama/gpt-x': /^\/api\/chat$/,
-  'vllm/gpt-x': /^\/v1\/chat\/completions$/,
+  'openai/gpt-x': { path: /^\/v1\/chat\/completions$/, counts: true },
+  'azure/gpt-x': { path: /^\/openai\/deployments\/gpt-x\/chat\/completions\?api-version=/, counts: false },
+  'ollama/gpt-x': { path: /^\/api\/chat$/, counts: false },
+  'vllm/gpt-x': { path: /^\/v1\/chat\/completions$/, counts: false },
 };
 
 describe('@anthropic-ai/sdk in front of every other provider (server)', () => {
@@ -163,10 +166,13 @@ describe('@anthropic-ai/sdk in front of every other provider (server)', () => {
     await assert.rejects(anthropic.models.retrieve('no-such-model'), Anthropic.NotFoundError);
   });
 
-  for (const [model, path] of Object.entries(translated)) {
-    test(`messages, streams, a system prompt, stop sequences and a tool round trip → ${model}`, async () => {
-      await checkMessagesApi(client(gw, 'k'), model, { countsTokens: false });
-      assert.match((await mockStats(mock)).last_request.path, path);
+  for (const [model, { path, counts }] of Object.entries(translated)) {
+    test(`messages, streams, a system prompt, stop sequences, a tool round trip and a count → ${model}`, async () => {
+      await checkMessagesApi(client(gw, 'k'), model, {
+        countsTokens: counts,
+        beforeCount: async () => assert.match((await mockStats(mock)).last_request.path, path),
+      });
+      if (counts) assert.equal((await mockStats(mock)).last_request.path, '/v1/responses/input_tokens');
     });
 
     test(`two parallel tool calls streamed → ${model}`, async () => {
@@ -248,7 +254,7 @@ describe('@anthropic-ai/sdk through controller -> workers of other providers', (
 
   for (const model of ['openai-model', 'ollama-model']) {
     test(`messages, streams, tools and parallel tool calls → ${model}`, async () => {
-      await checkMessagesApi(client(controller, 'unused'), model, { countsTokens: false });
+      await checkMessagesApi(client(controller, 'unused'), model, { countsTokens: model === 'openai-model' });
       await checkParallelToolStream(client(controller, 'unused'), model);
     });
   }

@@ -68,6 +68,7 @@ describe('messages passed through to anthropic (server)', () => {
       ANTHROPIC_API_KEY: PROVIDER_KEY,
       GATEWAY_API_KEYS: GATEWAY_KEY,
       ...mockProviderEnv(mock),
+      PROVIDER_LOCAL_BASE_URL: `${mock.url}/v1`,
       MAX_REQUEST_BYTES: '65536',
     });
   });
@@ -117,7 +118,7 @@ describe('messages passed through to anthropic (server)', () => {
     assert.equal(served(metrics) - served(before), 1);
   });
 
-  test('count_tokens is passed through to Anthropic; other providers answer an Anthropic-shaped 400', async () => {
+  test('count_tokens is passed through to Anthropic; providers without a count answer an Anthropic-shaped 400', async () => {
     const auth = { 'x-api-key': GATEWAY_KEY };
     const body = { model: 'anthropic/claude-mock', messages: [{ role: 'user', content: 'count these four words' }] };
     const res = await postMessages(gw, body, auth, '/v1/messages/count_tokens');
@@ -127,7 +128,7 @@ describe('messages passed through to anthropic (server)', () => {
     assert.equal(sent.path, '/v1/messages/count_tokens');
     assert.equal(sent.headers['x-api-key'], PROVIDER_KEY);
     assert.deepEqual(JSON.parse(sent.body), { ...body, model: 'claude-mock' });
-    const other = await anthropicError(await postMessages(gw, { ...body, model: 'openai/mock-gpt' }, auth,
+    const other = await anthropicError(await postMessages(gw, { ...body, model: 'local/mock-gpt' }, auth,
       '/v1/messages/count_tokens'), 400, 'invalid_request_error');
     assert.match(other.message, /token-counting/);
     await anthropicError(await postMessages(gw, { model: 'anthropic/claude-mock' }, auth, '/v1/messages/count_tokens'),
@@ -264,6 +265,55 @@ describe('messages translated for an OpenAI-compatible upstream (server)', () =>
     } finally {
       await fetch(`${mock.url}/mock/fail-status`, { method: 'POST', body: '0' });
     }
+  });
+});
+
+describe('count_tokens counted by OpenAI (POST /responses/input_tokens)', () => {
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(['--api-key', 'sk-test-key', '--models', 'gpt-x']);
+    gw = await startGateway([], { ...mockProviderEnv(mock), PROVIDER_LOCAL_BASE_URL: `${mock.url}/v1` });
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test('a tooled conversation is counted by the Responses endpoint, answered in Anthropic\'s shape', async () => {
+    const body = {
+      model: 'openai/gpt-x',
+      system: 'Answer in one word',
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny and warm' }] },
+      ],
+      tools: [{ name: 'weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+    };
+    const res = await postMessages(gw, body, {}, '/v1/messages/count_tokens');
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    // The mock counts words: 4 of the system prompt, 3 of the question, 3 of the tool's output.
+    assert.deepEqual(JSON.parse(text), { input_tokens: 10 });
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.path, '/v1/responses/input_tokens');
+    assert.equal(sent.headers.authorization, 'Bearer sk-test-key');
+    const upstream = JSON.parse(sent.body);
+    assert.equal(upstream.model, 'gpt-x');
+    assert.equal(upstream.instructions, 'Answer in one word');
+    assert.deepEqual(upstream.input.map((item) => item.type), ['message', 'function_call', 'function_call_output']);
+  });
+
+  test("the upstream's refusal and a server without the Responses API are Anthropic-shaped errors", async () => {
+    const body = { model: 'openai/gpt-x', messages: [{ role: 'user', content: 'hi' }] };
+    // The gateway's provider key is wrong for this mock: the upstream's 401 comes back as Anthropic's.
+    const wrongKey = await startGateway([], mockProviderEnv(mock, { OPENAI_API_KEY: 'sk-wrong' }));
+    try {
+      await anthropicError(await postMessages(wrongKey, body, {}, '/v1/messages/count_tokens'), 401, 'authentication_error');
+    } finally {
+      await wrongKey.stop();
+    }
+    const other = await anthropicError(await postMessages(gw, { ...body, model: 'local/gpt-x' }, {},
+      '/v1/messages/count_tokens'), 400, 'invalid_request_error');
+    assert.match(other.message, /RESPONSES_API_PROVIDERS/);
   });
 });
 
@@ -405,7 +455,7 @@ describe('a silent translated stream through controller -> worker', () => {
     controller = await startController();
     worker = await startWorker({
       id: 'w-gpt', model: 'claude-on-gpt', backend: mock, controller,
-      flags: ['--backend-model', 'gpt-x', '--stream-keepalive', '0.1'],
+      flags: ['--backend-type', 'openai', '--backend-model', 'gpt-x', '--stream-keepalive', '0.1'],
     });
     await waitForWorkers(controller, (ws) => ws.length === 1 && ws[0].health === 'healthy');
   });
@@ -419,6 +469,17 @@ describe('a silent translated stream through controller -> worker', () => {
     const types = events.map(([type]) => type);
     const between = types.slice(types.indexOf('content_block_delta'), types.lastIndexOf('content_block_delta'));
     assert.ok(between.includes('ping'), types.join(' '));
+  });
+
+  test("count_tokens is counted by the worker's OpenAI backend", async () => {
+    const res = await postMessages(controller, { model: 'claude-on-gpt', messages: [{ role: 'user', content: 'a b c' }] },
+      {}, '/v1/messages/count_tokens');
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.deepEqual(JSON.parse(text), { input_tokens: 3 });
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.path, '/v1/responses/input_tokens');
+    assert.equal(JSON.parse(sent.body).model, 'gpt-x');
   });
 });
 

@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include "gw/api/chat_request.hpp"
+#include "gw/api/messages_to_chat_object.hpp"
 #include "gw/api/request_json.hpp"
 #include "gw/core/logging.hpp"
 
@@ -296,7 +297,7 @@ Result<void> add_assistant_blocks(const json::array& blocks, const std::string& 
   return {};
 }
 
-Result<json::array> chat_messages(const json::object& request) {
+Result<json::array> chat_messages(const json::object& request, MessagesUse use) {
   json::array messages;
   if (const auto* system = request.if_contains("system"); system != nullptr) {
     auto text = joined_text(*system, "system");
@@ -333,8 +334,8 @@ Result<json::array> chat_messages(const json::object& request) {
     }
   }
   // Anthropic continues a final assistant turn (a prefill); a chat server answers it with a new
-  // turn instead, which is not what the client asked for.
-  if (!turns.empty() && turns.back().is_object() &&
+  // turn instead, which is not what the client asked for. (Counted, it is only more input.)
+  if (use == MessagesUse::kAnswer && !turns.empty() && turns.back().is_object() &&
       turns.back().as_object().at("role") == "assistant") {
     const std::string at = fmt::format("messages[{}]", turns.size() - 1);
     return tl::unexpected(invalid(
@@ -492,7 +493,7 @@ Result<void> chat_stop(const json::value& sequences, json::object& chat) {
 
 }  // namespace
 
-tl::expected<std::string, core::Error> messages_to_chat(std::string_view body) {
+Result<json::object> messages_to_chat_object(std::string_view body, MessagesUse use) {
   auto parsed = parse_request_object(body);
   if (!parsed) {
     return tl::unexpected(parsed.error());
@@ -500,7 +501,7 @@ tl::expected<std::string, core::Error> messages_to_chat(std::string_view body) {
   const json::object& request = *parsed;
   json::object chat;
   chat["model"] = request.at("model");
-  auto messages = chat_messages(request);
+  auto messages = chat_messages(request, use);
   if (!messages) {
     return tl::unexpected(messages.error());
   }
@@ -554,12 +555,20 @@ tl::expected<std::string, core::Error> messages_to_chat(std::string_view body) {
       return tl::unexpected(done.error());
     }
   }
-  if (thinks) {
+  if (const auto* limit = chat.if_contains("max_tokens"); thinks && limit != nullptr) {
     // OpenAI's reasoning models take their limit only under its newer name.
-    chat["max_completion_tokens"] = chat.at("max_tokens");
+    chat["max_completion_tokens"] = *limit;
     chat.erase("max_tokens");
   }
-  return json::serialize(chat);
+  return chat;
+}
+
+tl::expected<std::string, core::Error> messages_to_chat(std::string_view body) {
+  auto chat = messages_to_chat_object(body, MessagesUse::kAnswer);
+  if (!chat) {
+    return tl::unexpected(chat.error());
+  }
+  return json::serialize(*chat);
 }
 
 }  // namespace gw::api

@@ -20,4 +20,14 @@ namespace gw::api {
 // express is refused with a 400 naming the field: nothing the client asked for is silently lost.
 tl::expected<std::string, core::Error> messages_to_chat(std::string_view body);
 
+// POST /v1/messages/count_tokens for a provider that counts with OpenAI's POST
+// /responses/input_tokens: the Messages body (checked by inspect_count_tokens_request) as that
+// endpoint's body, for `upstream_model`. Translated as above (a final assistant turn is counted,
+// not refused), then into Responses input items: system as `instructions`, messages, function
+// calls and their outputs as items, tools as Responses function tools (`strict: false`, chat's
+// default; the Responses API's would refuse many schemas). Only what makes the prompt is sent:
+// the endpoint takes no limits or sampling fields.
+tl::expected<std::string, core::Error> messages_to_input_tokens(std::string_view body,
+                                                                std::string_view upstream_model);
+
 }  // namespace gw::api

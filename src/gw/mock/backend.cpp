@@ -104,6 +104,9 @@ class MockHandler final : public net::HttpHandler {
     if (path == "/v1/completions" && request.method == "POST") {
       co_return co_await mock::serve_openai_completions(options_, stats_, exchange);
     }
+    if (path == "/v1/responses/input_tokens" && request.method == "POST") {
+      co_return co_await mock::serve_openai_input_tokens(stats_, exchange);
+    }
     if (path == "/v1/responses" && request.method == "POST") {
       co_return co_await mock::serve_openai_responses(options_, stats_, exchange);
     }

@@ -17,4 +17,9 @@ namespace gw::mock {
 net::Task<void> serve_openai_responses(const MockOptions& options, MockStats& stats,
                                        net::Exchange& exchange, bool azure = false);
 
+// POST /v1/responses/input_tokens: {"object":"response.input_tokens","input_tokens":N}, N the
+// words of the instructions, messages and tool outputs. Only the endpoint's documented fields,
+// and items, parts and tools in the Responses shapes, are accepted. (input_tokens.cpp)
+net::Task<void> serve_openai_input_tokens(MockStats& stats, net::Exchange& exchange);
+
 }  // namespace gw::mock

@@ -17,6 +17,10 @@ namespace gw::providers {
 // (messages_relay.cpp)
 std::unique_ptr<ResponseTranslator> make_messages_pass_through();
 
+// POST /v1/messages/count_tokens counted by OpenAI's POST /responses/input_tokens: its answer
+// as Anthropic's {"input_tokens": N}. (messages_relay.cpp)
+std::unique_ptr<ResponseTranslator> make_count_from_input_tokens();
+
 // Wraps a provider's chat translator (whose output is OpenAI's chat-completions format): the
 // chat.completion becomes a `message`; the chat stream becomes the Messages event sequence
 // (message_start, a ping, each content block's start, deltas and stop, message_delta with the

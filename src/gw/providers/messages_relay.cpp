@@ -3,6 +3,8 @@
 // way. Event types and fields as Anthropic documents its streams
 // (https://docs.claude.com/en/docs/build-with-claude/streaming).
 
+#include <fmt/format.h>
+
 #include "gw/net/sse.hpp"
 #include "gw/providers/anthropic.hpp"
 #include "gw/providers/messages.hpp"
@@ -137,10 +139,37 @@ class MessagesPassThrough final : public ResponseTranslator {
   bool done_ = false;
 };
 
+// OpenAI's input-token count ({"object":"response.input_tokens","input_tokens":N}) as
+// Anthropic's ({"input_tokens":N}).
+class InputTokensAsCount final : public ResponseTranslator {
+ public:
+  tl::expected<std::string, core::Error> complete(std::string body) override {
+    dom::object answer;
+    int64_t tokens = -1;
+    if (parse_object(body).get(answer) != simdjson::SUCCESS ||
+        answer["input_tokens"].get_int64().get(tokens) != simdjson::SUCCESS || tokens < 0) {
+      return tl::unexpected(
+          core::Error(core::Errc::kUpstreamError,
+                      "the upstream's input-token count has no 'input_tokens' count"));
+    }
+    return fmt::format(R"({{"input_tokens":{}}})", tokens);
+  }
+  tl::expected<std::string_view, core::Error> feed(std::string_view /*piece*/) override {
+    return tl::unexpected(core::Error(core::Errc::kUpstreamError,
+                                      "the upstream sent its input-token count as a stream"));
+  }
+  bool finished() const override { return true; }
+  size_t buffered() const override { return 0; }
+};
+
 }  // namespace
 
 std::unique_ptr<ResponseTranslator> make_messages_pass_through() {
   return std::make_unique<MessagesPassThrough>();
+}
+
+std::unique_ptr<ResponseTranslator> make_count_from_input_tokens() {
+  return std::make_unique<InputTokensAsCount>();
 }
 
 }  // namespace gw::providers

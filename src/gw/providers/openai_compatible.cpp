@@ -6,8 +6,10 @@
 #include <utility>
 #include <vector>
 
+#include "gw/api/messages_to_chat.hpp"
 #include "gw/core/parse.hpp"
 #include "gw/net/sse.hpp"
+#include "gw/providers/messages.hpp"
 #include "gw/providers/model_list.hpp"
 
 namespace gw::providers {
@@ -231,6 +233,25 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_res
   api::upstream_chat_body(call.body, call.info, call.upstream_model, false,
                           prepared.storage.emplace_back(), prepared.request.body);
   return prepared;
+}
+
+tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_count_tokens(
+    const ChatCall& call) const {
+  if (!options_.responses_api) {
+    return Provider::prepare_count_tokens(call);
+  }
+  auto body = api::messages_to_input_tokens(call.body, call.upstream_model);
+  if (!body) {
+    return tl::unexpected(body.error());
+  }
+  PreparedRequest prepared;
+  prepared.request = post("/responses/input_tokens", false, call.request_id);
+  prepared.request.body.push_back(prepared.storage.emplace_back(std::move(*body)));
+  return prepared;
+}
+
+std::unique_ptr<ResponseTranslator> OpenAICompatibleProvider::count_tokens_translator() const {
+  return options_.responses_api ? make_count_from_input_tokens() : make_messages_pass_through();
 }
 
 tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_embeddings(

@@ -30,6 +30,10 @@ class OpenAICompatibleProvider final : public Provider {
       const EmbeddingsCall& call) const override;
   bool has_responses_api() const override { return options_.responses_api; }
   tl::expected<PreparedRequest, core::Error> prepare_responses(const ChatCall& call) const override;
+  // With the Responses API, Messages prompts are counted by its POST /responses/input_tokens.
+  tl::expected<PreparedRequest, core::Error> prepare_count_tokens(
+      const ChatCall& call) const override;
+  std::unique_ptr<ResponseTranslator> count_tokens_translator() const override;
   core::Error map_error(int status, std::string_view body,
                         std::string_view retry_after) const override;
   net::OutboundRequest models_request() const override;

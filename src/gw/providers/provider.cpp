@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "gw/core/logging.hpp"
+#include "gw/providers/messages.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::providers {
@@ -46,9 +47,14 @@ tl::expected<PreparedRequest, core::Error> Provider::prepare_count_tokens(
   return tl::unexpected(core::Error(
       core::Errc::kInvalidRequest,
       fmt::format("The model '{}' is served by provider '{}', which has no token-counting API: "
-                  "POST /v1/messages/count_tokens counts for Anthropic's models only",
+                  "POST /v1/messages/count_tokens counts for Anthropic's models and for providers "
+                  "with OpenAI's Responses API (RESPONSES_API_PROVIDERS)",
                   core::bounded_text(call.info.model), name()),
       "model"));
+}
+
+std::unique_ptr<ResponseTranslator> Provider::count_tokens_translator() const {
+  return make_messages_pass_through();
 }
 
 tl::expected<PreparedRequest, core::Error> Provider::prepare_embeddings(

@@ -120,10 +120,14 @@ class Provider {
   // (api::messages_to_chat).
   virtual bool has_messages_api() const { return false; }
   virtual tl::expected<PreparedRequest, core::Error> prepare_messages(const ChatCall& call) const;
-  // POST /v1/messages/count_tokens natively (`call.info` from api::inspect_count_tokens_request),
-  // the answer relayed as it is. By default the provider has none: a 400 that says so.
+  // POST /v1/messages/count_tokens (`call.info` from api::inspect_count_tokens_request): to
+  // Anthropic's own, or to another provider's token count (OpenAI's /responses/input_tokens) with
+  // count_tokens_translator giving its answer Anthropic's shape. By default the provider has
+  // none: a 400 that says so.
   virtual tl::expected<PreparedRequest, core::Error> prepare_count_tokens(
       const ChatCall& call) const;
+  // By default the answer is Anthropic's already: relayed as it is.
+  virtual std::unique_ptr<ResponseTranslator> count_tokens_translator() const;
 
   // POST /v1/embeddings. By default the provider has none: a 400 that says so.
   virtual tl::expected<PreparedRequest, core::Error> prepare_embeddings(

@@ -186,7 +186,8 @@ Task<void> proxy_messages(Exchange& exchange, const api::ChatRequestInfo& info,
   add_anthropic_headers(exchange.request, call.client_headers);
   auto prepared =
       count_tokens ? provider.prepare_count_tokens(call) : provider.prepare_messages(call);
-  const auto translator = providers::make_messages_pass_through();
+  const auto translator =
+      count_tokens ? provider.count_tokens_translator() : providers::make_messages_pass_through();
   co_await forward_prepared(exchange, prepared, provider, client, *translator, info.stream, metrics,
                             limits);
 }

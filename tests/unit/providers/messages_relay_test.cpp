@@ -105,5 +105,21 @@ TEST(MessagesPassThrough, AMessageIsRelayedAsItIsWithItsUsage) {
   EXPECT_EQ(core::http_status(broken.error()), 502);
 }
 
+// OpenAI's count (its API reference's example answer) in Anthropic's count_tokens shape.
+TEST(CountFromInputTokens, OpenAIsCountBecomesAnthropics) {
+  auto count = make_count_from_input_tokens();
+  auto body = count->complete(R"({"object": "response.input_tokens", "input_tokens": 11})");
+  ASSERT_TRUE(body.has_value());
+  EXPECT_EQ(*body, R"({"input_tokens":11})");
+  for (const std::string_view bad :
+       {R"({"object": "response.input_tokens"})", R"({"input_tokens": -1})",
+        R"({"input_tokens": "11"})", "<html>", ""}) {
+    auto refused = make_count_from_input_tokens()->complete(std::string(bad));
+    ASSERT_FALSE(refused.has_value()) << bad;
+    EXPECT_EQ(refused.error().errc, core::Errc::kUpstreamError) << bad;
+  }
+  EXPECT_FALSE(make_count_from_input_tokens()->feed("data: {}\n\n").has_value());
+}
+
 }  // namespace
 }  // namespace gw::providers
