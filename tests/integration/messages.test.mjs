@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  mockProviderEnv, mockStats, readSse, scrape, startController, startGateway, startMock,
+  mockProviderEnv, mockStats, rawHttp, readSse, scrape, startController, startGateway, startMock,
   startWorker, waitFor, waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
 
@@ -97,6 +97,17 @@ describe('messages passed through to anthropic (server)', () => {
       model: 'claude-mock', max_tokens: 64, messages: [{ role: 'user', content: 'Hello there' }],
       system: 'Be brief', stop_sequences: ['END'],
     });
+  });
+
+  test('anthropic-beta on several lines reaches Anthropic as one list', async () => {
+    const body = JSON.stringify(messagesBody('anthropic/claude-mock', 'betas'));
+    const res = await rawHttp(gw.port, 'POST /v1/messages HTTP/1.1\r\nhost: x\r\nconnection: close\r\n' +
+      `content-type: application/json\r\nx-api-key: ${GATEWAY_KEY}\r\nanthropic-version: 2023-06-01\r\n` +
+      'anthropic-beta: beta-a\r\nanthropic-beta: beta-b,beta-c\r\n' +
+      `content-length: ${body.length}\r\n\r\n${body}`);
+    assert.equal(res.status, 200, res.raw);
+    const { last_request: sent } = await mockStats(mock);
+    assert.equal(sent.headers['anthropic-beta'], 'beta-a,beta-b,beta-c');
   });
 
   test('a stream is relayed event by event, with its usage counted', async () => {

@@ -88,17 +88,21 @@ PreparedRequest AnthropicProvider::messages_request(const ChatCall& call,
   request.path += path;
   // The client's API version and beta features, when it names them: the body is written for them.
   std::string_view version = options_.version;
-  std::string_view beta;
+  std::vector<std::string_view> betas;
   for (const auto& header : call.client_headers) {
     if (net::iequals(header.name, "anthropic-version")) {
       version = header.value;
     } else if (net::iequals(header.name, "anthropic-beta")) {
-      beta = header.value;
+      betas.push_back(header.value);
     }
   }
   request.headers = {{"anthropic-version", version}, {"user-agent", kUserAgent}};
-  if (!beta.empty()) {
-    request.headers.push_back({"anthropic-beta", beta});
+  if (betas.size() == 1) {
+    request.headers.push_back({"anthropic-beta", betas.front()});
+  } else if (betas.size() > 1) {
+    // Several lines are one comma-separated list (RFC 9110 §5.3), sent as one.
+    request.headers.push_back({"anthropic-beta", prepared.storage.emplace_back(
+                                                     fmt::format("{}", fmt::join(betas, ",")))});
   }
   if (!options_.api_key.empty()) {
     request.headers.push_back({"x-api-key", options_.api_key});

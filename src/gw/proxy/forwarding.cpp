@@ -1,6 +1,7 @@
 #include "gw/proxy/forwarding.hpp"
 
 #include "gw/core/request_id.hpp"
+#include "gw/net/http_message.hpp"
 
 namespace gw::proxy {
 
@@ -25,9 +26,12 @@ std::optional<core::Error> loop_error(const net::Request& request) {
 }
 
 void add_anthropic_headers(const net::Request& request, net::HeaderViews& headers) {
-  for (const std::string_view name : {"anthropic-version", "anthropic-beta"}) {
-    if (const std::string_view value = request.header(name); !value.empty()) {
-      headers.push_back({name, value});
+  // Every line: a client may name its betas on lines of their own rather than comma-separated.
+  for (const auto& [name, value] : request.headers) {
+    for (const std::string_view wanted : {"anthropic-version", "anthropic-beta"}) {
+      if (net::iequals(name, wanted) && !value.empty()) {
+        headers.push_back({wanted, value});
+      }
     }
   }
 }
