@@ -146,6 +146,8 @@ tl::expected<MockOptions, std::string> load_mock_options(const core::Settings& s
   options.ttft = std::chrono::milliseconds(reader.integer("MOCK_TTFT_MS", 0, 0, 86'400'000));
   options.token_delay =
       std::chrono::milliseconds(reader.integer("MOCK_TOKEN_DELAY_MS", 0, 0, 86'400'000));
+  options.first_event_delay =
+      std::chrono::milliseconds(reader.integer("MOCK_FIRST_EVENT_DELAY_MS", 0, 0, 86'400'000));
   options.tokens = reader.integer("MOCK_TOKENS", 0, 0, 10'000'000);
   options.fail_status = static_cast<int>(reader.integer("MOCK_FAIL_STATUS", 0, 0, 599));
   if (options.fail_status != 0 && options.fail_status < 400) {

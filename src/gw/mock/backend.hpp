@@ -19,6 +19,7 @@ struct MockOptions {
   std::string api_key;
   std::chrono::milliseconds ttft{0};
   std::chrono::milliseconds token_delay{0};
+  std::chrono::milliseconds first_event_delay{0};  // streams: after the head, before any event
   int64_t tokens = 0;
   int fail_status = 0;
   std::string retry_after;

@@ -99,6 +99,12 @@ net::Task<bool> EventStream::emit(std::string_view event, bool content) {
     }
     co_return open;
   }
+  if (sent_ == 0 && options_.first_event_delay.count() > 0) {
+    const bool waited = co_await pause(options_.first_event_delay);
+    if (!waited) {
+      co_return false;
+    }
+  }
   if (content && content_sent_) {
     const bool waited = co_await pause(options_.token_delay);
     if (!waited) {

@@ -60,9 +60,9 @@ class EventStream {
   EventStream(const MockOptions& options, net::ResponseWriter& writer)
       : options_(options), writer_(writer) {}
 
-  // Sends one event unless the fault injection ends the stream here. A content event waits
-  // --token-delay-ms first unless it is the stream's first. Returns false when the stream must
-  // stop (including when the client left).
+  // Sends one event unless the fault injection ends the stream here. The stream's first event
+  // waits --first-event-delay-ms, a later content event --token-delay-ms. Returns false when the
+  // stream must stop (including when the client left).
   net::Task<bool> emit(std::string_view event, bool content = false);
   // Ends the stream with `last`, which counts as one more event.
   net::Task<bool> finish(std::string_view last);

@@ -33,10 +33,10 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
 // A read that await_body() started and stopped waiting for: its outcome waits here for the next
 // call. Shared with the read's handler, which may run after the response is gone (closing the
 // socket ends the read): the handler touches nothing else.
-struct UpstreamResponse::PendingRead {
-  explicit PendingRead(const Executor& executor)
+struct PendingUpstreamRead {
+  explicit PendingUpstreamRead(const Executor& executor)
       : wake(executor), quiet(DeadlineWheel::of(executor), &wake_up, this) {}
-  static void wake_up(void* read) { static_cast<PendingRead*>(read)->wake.cancel(); }
+  static void wake_up(void* read) { static_cast<PendingUpstreamRead*>(read)->wake.cancel(); }
 
   // The waiting call sleeps on `wake` with no expiry, which moves no timer in the event loop:
   // the read's handler, or the `quiet` deadline (a link in the shard's wheel), cancels the wait.
@@ -63,7 +63,6 @@ struct UpstreamResponse::Impl {
   std::array<char, kBodyBufferSize> body;
   size_t ready = 0;  // bytes of `body` parsed but not yet returned by read_some()
   boost::system::error_code read_error;  // a read await_body() finished, failed: read_some()'s
-  std::shared_ptr<PendingRead> pending;  // made when await_body() first has to wait
 
   // Parses what the connection holds into `body` after the `ready` bytes.
   boost::system::error_code parse_body() {
@@ -72,26 +71,29 @@ struct UpstreamResponse::Impl {
     ready = body.size() - parser.body_room();
     return ec;
   }
-  bool read_in_flight() const { return pending && pending->started; }
+  // The connection's (it outlives the response only when pooled, with no read in flight).
+  std::shared_ptr<PendingUpstreamRead>& pending() const { return connection->pending_read; }
+  bool read_in_flight() const { return pending() && pending()->started; }
   void start_pending_read();
   // Takes a finished pending read: commits its bytes and gives its outcome (a timeout if the
   // idle deadline ended it).
   boost::system::error_code take_pending_read() {
-    pending->started = false;
-    pending->finished = false;
-    return connection->deadline.end(read_done(pending->ec, pending->n, connection->buffer, parser));
+    auto& read = *pending();
+    read.started = false;
+    read.finished = false;
+    return connection->deadline.end(read_done(read.ec, read.n, connection->buffer, parser));
   }
 };
 
 void UpstreamResponse::Impl::start_pending_read() {
-  pending->started = true;
+  pending()->started = true;
   connection->deadline.arm(idle_timeout);
   std::visit(
       [&](auto& stream) {
         auto& buffer = connection->buffer;
         read_layer(stream).async_read_some(
             buffer.prepare(beast::read_size(buffer, kMaxRead)),
-            [read = pending](boost::system::error_code ec, size_t n) {
+            [read = pending()](boost::system::error_code ec, size_t n) {
               read->finished = true;
               read->ec = ec;
               read->n = n;
@@ -201,10 +203,10 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
     if (ec) {
       // failed in await_body(), after the bytes it brought were relayed
     } else if (impl.read_in_flight()) {
-      if (!impl.pending->finished) {
-        impl.pending->wake.expires_at(SteadyTimer::time_point::max());
-        auto [wait_ec] = co_await impl.pending->wake.async_wait(kUseTask);
-        if (!impl.pending->finished) {
+      if (!impl.pending()->finished) {
+        impl.pending()->wake.expires_at(SteadyTimer::time_point::max());
+        auto [wait_ec] = co_await impl.pending()->wake.async_wait(kUseTask);
+        if (!impl.pending()->finished) {
           ec = wait_ec;  // the request was interrupted (the read's handler sets finished first)
         }
       }
@@ -231,23 +233,31 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
   }
 }
 
+bool UpstreamResponse::body_ready() {
+  auto& impl = *impl_;
+  if (impl.read_in_flight()) {
+    return impl.pending()->finished;
+  }
+  return impl.parse_body() || impl.ready > 0 || impl.parser.is_done() || impl.read_error;
+}
+
 Task<bool> UpstreamResponse::await_body(std::chrono::milliseconds at_most) {
   auto& impl = *impl_;
   bool armed = false;
   for (;;) {
     if (impl.parse_body() || impl.ready > 0 || impl.parser.is_done() || impl.read_error) {
-      if (impl.pending) {
-        impl.pending->quiet.disarm();
+      if (impl.pending()) {
+        impl.pending()->quiet.disarm();
       }
       co_return true;
     }
-    if (!impl.pending) {
-      impl.pending = std::make_shared<PendingRead>(co_await asio::this_coro::executor);
+    if (!impl.pending()) {
+      impl.pending() = std::make_shared<PendingUpstreamRead>(co_await asio::this_coro::executor);
     }
-    if (!impl.pending->started) {
+    if (!impl.pending()->started) {
       impl.start_pending_read();
     }
-    auto& pending = *impl.pending;
+    auto& pending = *impl.pending();
     if (!armed) {
       pending.quiet.arm(at_most);  // across the reads that bring only framing, too
       armed = true;

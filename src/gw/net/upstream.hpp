@@ -25,8 +25,9 @@ struct UpstreamTimeouts {
 struct UpstreamLimits {
   size_t body = 64u << 20;  // a whole non-streamed response
   size_t event = 4u << 20;  // one stream event (or NDJSON line) that has not ended yet
-  // A started stream whose upstream stays silent this long gets the client dialect's keep-alive
-  // event, if it has one (Anthropic's ping), and again after each such interval.
+  // A stream whose upstream stays silent this long gets the client dialect's keep-alive event
+  // (an SSE comment; Anthropic's ping), and again after each such interval; before its first
+  // event, that commits the response head. 0: never.
   std::chrono::milliseconds keepalive{15'000};
 };
 
@@ -58,6 +59,9 @@ class UpstreamResponse {
   // and the next call (or read_some()) continues it: nothing is lost or read twice. For
   // keep-alive events while an upstream keeps a stream silent.
   Task<bool> await_body(std::chrono::milliseconds at_most);
+  // Whether read_some() can answer without waiting (bytes, the end or an error are at hand),
+  // found without waiting: the cheap test before await_body(), which streams rarely need.
+  bool body_ready();
   // The whole rest of the body, at most `limit` bytes.
   Task<tl::expected<std::string, core::Error>> read_all(size_t limit);
   bool done() const;
@@ -70,7 +74,6 @@ class UpstreamResponse {
   bool finish_without_waiting();
 
  private:
-  struct PendingRead;
   std::unique_ptr<Impl> impl_;
 };
 

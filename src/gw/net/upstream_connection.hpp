@@ -22,6 +22,10 @@ namespace gw::net {
 namespace beast = boost::beast;
 using Clock = std::chrono::steady_clock;
 
+// A read that UpstreamResponse::await_body() started and stopped waiting for (upstream.cpp). Kept
+// with the connection, so that its timer is made once per connection, not once per response.
+struct PendingUpstreamRead;
+
 struct UpstreamConnection {
   using Plain = TcpStream;
   using Secure = beast::ssl_stream<TcpStream>;
@@ -39,6 +43,7 @@ struct UpstreamConnection {
   beast::flat_buffer buffer;
   ResponseHead head;             // of the response being read
   Clock::time_point idle_until;  // while pooled: when it must no longer be reused
+  std::shared_ptr<PendingUpstreamRead> pending_read;  // made when a response first has to wait
 };
 
 // Idle connections by origin. Shared by the client and its responses (which may outlive it during

@@ -82,9 +82,10 @@ class ResponseTranslator {
   virtual std::string final_error_event(const core::Error& error) {
     return core::sse_error_event(error);
   }
-  // Streams: the event that tells the client the stream is alive while the upstream is silent
-  // (Anthropic's ping); empty when the client's dialect has none to send.
-  virtual std::string_view keepalive_event() const { return {}; }
+  // Streams: the event that tells the client (and any proxy between) that the stream is alive
+  // while the upstream is silent: an SSE comment, which every SSE client skips by specification
+  // (Anthropic's dialect: its own ping event).
+  virtual std::string_view keepalive_event() const { return ": keep-alive\n\n"; }
   // Streams: bytes held for an event (or line) that has not ended yet. The relay bounds it: an
   // upstream that never ends an event must not grow the gateway's memory without limit.
   virtual size_t buffered() const = 0;

@@ -312,24 +312,46 @@ Task<bool> keep_alive_until_body(Exchange& exchange, net::UpstreamResponse& upst
 // that, or an error as the stream's first event (an overloaded Anthropic), still gets a proper
 // status (with Retry-After) instead of a 200 and an error event, and, when the caller can try
 // elsewhere, leaves the client untouched. It costs no time to the first token: the head goes out
-// with it, in one write.
+// with it, in one write. An upstream silent for a whole keep-alive interval commits the head
+// early, with a keep-alive event; one silent that long later gets another.
 Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
                             providers::ResponseTranslator& translator,
                             std::string_view upstream_name, const net::UpstreamLimits& limits,
                             bool may_retry, UpstreamAccounting& accounting) {
   bool started = false;
-  const std::string_view keepalive = translator.keepalive_event();
+  const std::string_view keepalive =
+      limits.keepalive.count() > 0 ? translator.keepalive_event() : std::string_view();
   for (;;) {
     // Checked before each read too, not only when one fails: an interruption that came while
     // this coroutine was queued to resume cancelled nothing.
     if (interrupted(exchange)) {
       co_return RelayEnd::kInterrupted;
     }
-    if (started && !keepalive.empty()) {
-      const bool alive =
-          co_await keep_alive_until_body(exchange, upstream, keepalive, limits.keepalive);
-      if (!alive) {
-        co_return RelayEnd::kInterrupted;
+    // Only a read that would wait may need keep-alive events (the test itself waits for nothing).
+    if (!keepalive.empty() && !upstream.body_ready()) {
+      if (started) {
+        const bool alive =
+            co_await keep_alive_until_body(exchange, upstream, keepalive, limits.keepalive);
+        if (!alive) {
+          co_return RelayEnd::kInterrupted;
+        }
+      } else {
+        const bool body = co_await upstream.await_body(limits.keepalive);
+        if (interrupted(exchange)) {
+          co_return RelayEnd::kInterrupted;
+        }
+        if (!body) {
+          // A whole interval without a first event (a model thinking): the head is committed
+          // with a keep-alive event, so that no proxy between gives the client up; a failure
+          // from now on is the stream's final error event, and no longer retried elsewhere.
+          started = true;
+          const bool ok = co_await exchange.writer.start_stream(
+              200, "text/event-stream", {}, relayed_headers(upstream), keepalive);
+          if (!ok) {
+            co_return RelayEnd::kInterrupted;
+          }
+          continue;
+        }
       }
     }
     auto piece = co_await upstream.read_some();

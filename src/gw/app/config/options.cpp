@@ -37,8 +37,8 @@ constexpr std::array kHttpOptions{
                "longest upstream stream event (or line) held; a longer one ends the stream with "
                "an error"},
     OptionSpec{"--stream-keepalive", "STREAM_KEEPALIVE_INTERVAL", "15",
-               "seconds of upstream silence after which a translated Anthropic Messages stream "
-               "gets a ping event"},
+               "seconds of upstream silence after which a stream gets a keep-alive (an SSE "
+               "comment; Anthropic's dialect: a ping event); 0: never"},
     OptionSpec{"--drain-timeout", "SHUTDOWN_DRAIN_TIMEOUT", "30",
                "seconds in-flight requests may take to finish after SIGTERM"},
     OptionSpec{"--access-log", "ACCESS_LOG", "1", "one log line per request (1/0)"},
@@ -114,6 +114,8 @@ constexpr std::array kMockOptions{
                "require this key in each dialect's own auth header"},
     OptionSpec{"--ttft-ms", "MOCK_TTFT_MS", "0", "delay before the first token, in ms"},
     OptionSpec{"--token-delay-ms", "MOCK_TOKEN_DELAY_MS", "0", "delay between tokens, in ms"},
+    OptionSpec{"--first-event-delay-ms", "MOCK_FIRST_EVENT_DELAY_MS", "0",
+               "streams: silence between the response head and the first event, in ms"},
     OptionSpec{"--tokens", "MOCK_TOKENS", "0",
                "number of tokens to answer with (0: echo the last user message once)"},
     OptionSpec{"--fail-status", "MOCK_FAIL_STATUS", "0",

@@ -165,7 +165,11 @@ net::UpstreamLimits read_upstream_limits(core::ConfigReader& reader) {
   net::UpstreamLimits limits;
   limits.event = static_cast<size_t>(
       reader.integer("MAX_STREAM_EVENT_BYTES", 4 << 20, 1024, int64_t{1} << 30));
-  limits.keepalive = reader.seconds("STREAM_KEEPALIVE_INTERVAL", 15);
+  // 0 turns keep-alive events off (a positive interval is required of every other duration).
+  const auto keepalive = reader.settings().get("STREAM_KEEPALIVE_INTERVAL");
+  limits.keepalive = keepalive && keepalive->value == "0"
+                         ? std::chrono::milliseconds(0)
+                         : reader.seconds("STREAM_KEEPALIVE_INTERVAL", 15);
   return limits;
 }
 
