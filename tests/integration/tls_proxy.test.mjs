@@ -35,7 +35,23 @@ function startTlsUpstream(files) {
           res.end(JSON.stringify({ object: 'list', data: [{ id: 'tls-model', object: 'model' }] }));
           return;
         }
-        const model = JSON.parse(body).model;
+        const { model, stream } = JSON.parse(body);
+        if (stream) {
+          // The head at once, then two chunks and the end, each after 300 ms of silence.
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.flushHeaders();
+          const chunk = (delta) => `data: ${JSON.stringify({ id: 'chatcmpl-tls', object: 'chat.completion.chunk',
+            created: 1, model, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+          const events = [chunk({ role: 'assistant', content: 'tls' }), chunk({ content: ' stream' }), 'data: [DONE]\n\n'];
+          const next = () => {
+            const event = events.shift();
+            if (event === undefined) return res.end();
+            res.write(event);
+            setTimeout(next, 300);
+          };
+          setTimeout(next, 300);
+          return;
+        }
         res.end(JSON.stringify({
           id: 'chatcmpl-tls', object: 'chat.completion', created: 1, model,
           choices: [{ index: 0, message: { role: 'assistant', content: `tls ok ${model}` },
@@ -123,6 +139,23 @@ describe('upstream TLS and proxies', () => {
       const body = await res.json();
       assert.equal(body.choices[0].message.content, 'tls ok gpt-x');
     }
+  });
+
+  test('a silent HTTPS stream gets keep-alive comments (the TLS read is never cancelled)', async () => {
+    const gw = await startGateway(['--stream-keepalive', '0.1'], {
+      OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: `https://127.0.0.1:${upstreamPort}/v1`, SSL_CERT_FILE: good.cert,
+    });
+    started.push(gw);
+    const res = await postChat(gw, chatBody('openai/gpt-x', 'hi', { stream: true }));
+    assert.equal(res.status, 200);
+    const blocks = (await res.text()).split('\n\n').filter((block) => block !== '');
+    assert.equal(blocks[0], ': keep-alive', 'the head committed with a comment before the first event');
+    const data = blocks.filter((block) => block.startsWith('data: '));
+    assert.equal(data.at(-1), 'data: [DONE]');
+    const text = data.slice(0, -1).map((block) => JSON.parse(block.slice(6)).choices[0]?.delta?.content ?? '').join('');
+    assert.equal(text, 'tls stream');
+    const between = blocks.slice(blocks.indexOf(data[0]), blocks.indexOf(data.at(-1)));
+    assert.ok(between.includes(': keep-alive'), blocks.join('|'));
   });
 
   test('an untrusted certificate is a 502, never a silent success', async () => {

@@ -62,6 +62,8 @@ struct UpstreamResponse::Impl {
   // Not value-initialised: it is only ever read after the parser wrote into it.
   std::array<char, kBodyBufferSize> body;
   size_t ready = 0;  // bytes of `body` parsed but not yet returned by read_some()
+  // The idle deadline runs across await_body()'s quiet returns: silence is bounded as a whole.
+  bool idle_armed = false;
   boost::system::error_code read_error;  // a read await_body() finished, failed: read_some()'s
 
   // Parses what the connection holds into `body` after the `ready` bytes.
@@ -214,7 +216,9 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
         ec = impl.take_pending_read();
       }
     } else {
-      connection.deadline.arm(impl.idle_timeout);
+      if (!std::exchange(impl.idle_armed, false)) {
+        connection.deadline.arm(impl.idle_timeout);
+      }
       auto [rec, n] = co_await std::visit(
           [&](auto& stream) { return read_some_into(stream, connection.buffer); },
           connection.stream);
@@ -243,6 +247,30 @@ bool UpstreamResponse::body_ready() {
 
 Task<bool> UpstreamResponse::await_body(std::chrono::milliseconds at_most) {
   auto& impl = *impl_;
+  auto& connection = *impl.connection;
+  if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection.stream)) {
+    // A plain socket's read is awaited itself, and cancelled when `at_most` passes: no timer
+    // and no second handler per wait, as the TLS path below needs (cancelling a TLS read could
+    // cut a record in half).
+    for (;;) {
+      if (impl.parse_body() || impl.ready > 0 || impl.parser.is_done() || impl.read_error) {
+        co_return true;
+      }
+      if (!std::exchange(impl.idle_armed, true)) {
+        connection.deadline.arm(impl.idle_timeout);
+      }
+      connection.quiet_expired = false;
+      connection.quiet.arm(at_most);
+      auto [ec, n] = co_await read_some_into(*plain, connection.buffer);
+      connection.quiet.disarm();
+      if (ec == asio::error::operation_aborted && connection.quiet_expired &&
+          !connection.deadline.expired()) {
+        co_return false;  // quiet that long; the idle deadline runs on
+      }
+      impl.idle_armed = false;
+      impl.read_error = connection.deadline.end(read_done(ec, n, connection.buffer, impl.parser));
+    }
+  }
   bool armed = false;
   for (;;) {
     if (impl.parse_body() || impl.ready > 0 || impl.parser.is_done() || impl.read_error) {

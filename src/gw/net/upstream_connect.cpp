@@ -112,8 +112,16 @@ constexpr size_t kInitialBufferSize = 2048;
 
 UpstreamConnection::UpstreamConnection(std::variant<Plain, Secure> stream_)
     : stream(std::move(stream_)),
-      deadline(DeadlineWheel::of(tcp().get_executor()), tcp().socket()) {
+      deadline(DeadlineWheel::of(tcp().get_executor()), tcp().socket()),
+      quiet(DeadlineWheel::of(tcp().get_executor()), &end_quiet_read, this) {
   buffer.reserve(kInitialBufferSize);
+}
+
+void UpstreamConnection::end_quiet_read(void* connection) {
+  auto& self = *static_cast<UpstreamConnection*>(connection);
+  self.quiet_expired = true;
+  boost::system::error_code ignored;
+  self.tcp().socket().cancel(ignored);
 }
 
 bool UpstreamConnection::looks_alive() {

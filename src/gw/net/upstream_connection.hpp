@@ -37,9 +37,14 @@ struct UpstreamConnection {
   }
   // Whether an idle pooled connection still looks usable (the peer has not closed it).
   bool looks_alive();
+  static void end_quiet_read(void* connection);
 
   std::variant<Plain, Secure> stream;
   Deadline deadline;  // on the response's reads (first byte, then idle between pieces)
+  // UpstreamResponse::await_body() on a plain socket: ends the read it awaits by cancelling it
+  // (which loses no byte: a cancelled read took none), and says so in `quiet_expired`.
+  Deadline quiet;
+  bool quiet_expired = false;
   beast::flat_buffer buffer;
   ResponseHead head;             // of the response being read
   Clock::time_point idle_until;  // while pooled: when it must no longer be reused
