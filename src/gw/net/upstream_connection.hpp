@@ -58,7 +58,7 @@ struct UpstreamConnection {
 // a background sweep closes the expired and the dead ones, so no socket lingers in CLOSE-WAIT.
 class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
-  explicit UpstreamPool(Executor executor) : sweep_timer_(std::move(executor)) {}
+  explicit UpstreamPool(const Executor& executor) : sweep_timer_(executor) {}
 
   std::unique_ptr<UpstreamConnection> take(const std::string& origin);
   // `keep_alive` is the value of the response's Keep-Alive header (empty when absent).
