@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  mockStats, scrape, startController, startGateway, startMock, startWorker, waitForModel,
+  mockStats, scrapeSettled, startController, startGateway, startMock, startWorker, waitForModel,
   waitForWorkers,
 } from '../lib/harness.mjs';
 
@@ -157,7 +157,7 @@ describe('embeddings through server', () => {
     } finally {
       await fetch(`${mock.url}/mock/fail-status`, { method: 'POST', body: '0' });
     }
-    const metrics = await scrape(gw);
+    const metrics = await scrapeSettled(gw);
     const requests = metrics.value('llm_gateway_requests_total', {
       endpoint: '/v1/embeddings', provider: 'openai', model: 'openai/embed-small', status: '200',
     });
@@ -198,7 +198,7 @@ describe('embeddings through controller → worker', () => {
     const plain = await okJson(await postEmbeddings(controller, { model: 'openai-embedder', input: 'zz' }));
     assert.deepEqual(plain.data[0].embedding, expectedVector('zz'));
     assert.equal(JSON.parse((await mockStats(mock)).last_request.body).model, 'openai-embedder');
-    const metrics = await scrape(controller);
+    const metrics = await scrapeSettled(controller);
     assert.ok(metrics.value('llm_gateway_requests_total', {
       endpoint: '/v1/embeddings', provider: 'ollama-w', model: 'embedder', status: '200',
     }) >= 1);

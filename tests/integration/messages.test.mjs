@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  mockProviderEnv, mockStats, rawHttp, readSse, scrape, startController, startGateway, startMock,
+  mockProviderEnv, mockStats, rawHttp, readSse, scrapeSettled, startController, startGateway, startMock,
   startWorker, waitFor, waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
 
@@ -111,7 +111,7 @@ describe('messages passed through to anthropic (server)', () => {
   });
 
   test('a stream is relayed event by event, with its usage counted', async () => {
-    const before = await scrape(gw);
+    const before = await scrapeSettled(gw);
     const res = await postMessages(gw, messagesBody('anthropic/claude-mock', 'one two three', { stream: true }),
       { authorization: `Bearer ${GATEWAY_KEY}` });
     assert.equal(res.status, 200);
@@ -119,7 +119,7 @@ describe('messages passed through to anthropic (server)', () => {
     const events = await messageEvents(res);
     checkMessageStream(events, 'one two three');
     const [, start] = events[0];
-    const metrics = await scrape(gw);
+    const metrics = await scrapeSettled(gw);
     const labels = { model: 'anthropic/claude-mock', provider: 'anthropic' };
     const counted = (m, kind) => (m.value(`llm_gateway_${kind}_tokens_total`, labels) ?? 0);
     assert.equal(counted(metrics, 'prompt') - counted(before, 'prompt'), start.message.usage.input_tokens);
@@ -241,7 +241,7 @@ describe('messages translated for an OpenAI-compatible upstream (server)', () =>
   });
 
   test('a stream: the Messages events, usage counted once in metrics', async () => {
-    const before = await scrape(gw);
+    const before = await scrapeSettled(gw);
     const res = await postMessages(gw, messagesBody('openai/gpt-x', 'one two three', { stream: true }));
     assert.equal(res.status, 200);
     const events = await messageEvents(res);
@@ -251,7 +251,7 @@ describe('messages translated for an OpenAI-compatible upstream (server)', () =>
     const [, delta] = events.find(([type]) => type === 'message_delta');
     assert.equal(delta.delta.stop_reason, 'end_turn');
     assert.ok(delta.usage.input_tokens > 0 && delta.usage.output_tokens === 3, JSON.stringify(delta));
-    const metrics = await scrape(gw);
+    const metrics = await scrapeSettled(gw);
     const labels = { model: 'openai/gpt-x', provider: 'openai' };
     const counted = (m, kind) => (m.value(`llm_gateway_${kind}_tokens_total`, labels) ?? 0);
     assert.equal(counted(metrics, 'prompt') - counted(before, 'prompt'), delta.usage.input_tokens);
@@ -525,7 +525,7 @@ describe('messages through controller -> worker', () => {
     const streamed = await postMessages(controller, messagesBody('claude-sonnet', 'a b c d', { stream: true }));
     assert.equal(streamed.status, 200);
     checkMessageStream(await messageEvents(streamed), 'a b c d');
-    const metrics = await scrape(controller);
+    const metrics = await scrapeSettled(controller);
     assert.equal(metrics.value('llm_gateway_requests_total',
       { endpoint: '/v1/messages', status: '200', model: 'claude-sonnet', provider: 'w-claude' }), 2);
   });

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  mockStats, runCli, scrape, startController, startGateway, startMock, startWorker, waitFor,
+  mockStats, runCli, scrapeSettled, startController, startGateway, startMock, startWorker, waitFor,
   waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
 import { outputText } from '../lib/responses.mjs';
@@ -106,7 +106,7 @@ describe('responses through server', () => {
     const { last_request: sent } = await mockStats(mock);
     assert.equal(sent.path, '/v1/responses');
     assert.deepEqual(JSON.parse(sent.body), { ...request, model: 'gpt-x' });
-    const metrics = await scrape(gw);
+    const metrics = await scrapeSettled(gw);
     assert.ok(metrics.value('llm_gateway_requests_total', {
       endpoint: '/v1/responses', provider: 'openai', model: 'openai/gpt-x', status: '200',
     }) >= 1);
@@ -118,7 +118,7 @@ describe('responses through server', () => {
     assert.equal(events.at(-1).type, 'response.completed');
     assert.equal(events.at(-1).response.id, 'resp_mock');
     assert.equal(outputText(events.at(-1).response), 'one two three');
-    const metrics = await scrape(gw);
+    const metrics = await scrapeSettled(gw);
     assert.ok(metrics.value('llm_gateway_completion_tokens_total', { provider: 'openai', model: 'openai/gpt-x' }) >= 3);
     assert.ok(metrics.value('llm_gateway_stream_outcomes_total', {
       provider: 'openai', model: 'openai/gpt-x', outcome: 'completed',
@@ -154,7 +154,7 @@ describe('responses through server', () => {
       assert.equal(body.usage.output_tokens, 2);
       const { last_request: sent } = await mockStats(mock);
       assert.equal(sent.path, path);
-      const metrics = await scrape(gw);
+      const metrics = await scrapeSettled(gw);
       assert.ok(metrics.value('llm_gateway_completion_tokens_total', { provider: model.split('/')[0], model }) >= 2);
     });
 
@@ -251,7 +251,7 @@ describe('responses: failures', () => {
     assert.equal(types.at(-1), 'response.failed');
     assert.equal(events.at(-1).response.status, 'failed');
     assert.equal(events.at(-1).response.error.message, error.message);
-    const metrics = await scrape(gw);
+    const metrics = await scrapeSettled(gw);
     assert.equal(metrics.value('llm_gateway_stream_outcomes_total', {
       provider: 'anthropic', model: 'anthropic/claude-x', outcome: 'upstream_error',
     }), 1);
@@ -314,7 +314,7 @@ describe('responses through controller → worker', () => {
       assert.equal(events.at(-1).type, 'response.completed');
       assert.equal(outputText(events.at(-1).response), 'p q r');
     }
-    const metrics = await scrape(controller);
+    const metrics = await scrapeSettled(controller);
     for (const [worker, model] of [['w-claude', 'claude-x'], ['w-gpt', 'gpt-x']]) {
       assert.ok(metrics.value('llm_gateway_completion_tokens_total', { provider: worker, model }) >= 5, worker);
       assert.ok(metrics.value('llm_gateway_requests_total', { endpoint: '/v1/responses', provider: worker, model, status: '200' }) >= 2);

@@ -340,6 +340,19 @@ export async function scrape(proc, { port } = {}) {
   return { text, samples, value };
 }
 
+/**
+ * /metrics once every request the process was serving has been counted: a scrape that sees no
+ * request in flight but itself (each request's gauge is decremented after its other series), then
+ * a fresh one. A finished response reaches the client a moment before the gateway counts it.
+ */
+export async function scrapeSettled(proc, opts = {}) {
+  await waitFor(async () => (await scrape(proc, opts)).samples
+    .filter((s) => s.name === 'llm_gateway_requests_in_flight' && s.labels.endpoint !== '/metrics')
+    .every((s) => s.value === 0),
+  { message: 'no request in flight' });
+  return scrape(proc, opts);
+}
+
 function assertContentType(type) {
   if (!/^text\/plain; version=0\.0\.4/.test(type ?? '')) throw new Error(`/metrics content-type: ${type}`);
 }

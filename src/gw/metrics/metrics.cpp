@@ -266,7 +266,6 @@ void Metrics::request_started(std::string_view endpoint) {
 
 void Metrics::record(const RequestSample& sample) {
   Series* series = &impl_->thread_series_for(sample);
-  series->in_flight->Decrement();
   series->requests->Increment();
   series->duration->Observe(sample.duration);
   if (sample.ttft && series->ttft != nullptr) {
@@ -287,6 +286,9 @@ void Metrics::record(const RequestSample& sample) {
   if (series->stream_outcome != nullptr) {
     series->stream_outcome->Increment();
   }
+  // Last: a scrape made after one that saw no request in flight sees every finished request's
+  // series counted.
+  series->in_flight->Decrement();
 }
 
 void Metrics::upstream_error(std::string_view provider, std::string_view kind) {

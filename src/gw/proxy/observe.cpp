@@ -36,10 +36,10 @@ void observe_end(metrics::Metrics& metrics, const net::Exchange& exchange, int s
   }
   sample.prompt_tokens = log.prompt_tokens;
   sample.completion_tokens = log.completion_tokens;
-  metrics.record(sample);
   if (!log.upstream_error.empty()) {
     metrics.upstream_error(log.provider, log.upstream_error);
   }
+  metrics.record(sample);  // last: it ends the request's in-flight count
 }
 
 std::string_view upstream_error_kind(const core::Error& error) {
