@@ -1,3 +1,8 @@
+// Anthropic's Messages request read into chat completions' (and, for counting, handed on as a
+// tree to messages_input_tokens.cpp). One concern, over 500 lines because each block type, source
+// and top-level field has its mapping and its refusal naming the field; the answer side is
+// providers/messages_from_chat.cpp.
+
 #include "gw/api/messages_to_chat.hpp"
 
 #include <fmt/format.h>
