@@ -7,7 +7,7 @@ APT_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev libexpected-dev prometheus-cpp-dev libmimalloc-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libyaml-cpp-dev
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # prometheus: its promtool checks the /metrics output in the tests; valgrind: the benchmark

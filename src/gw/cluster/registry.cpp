@@ -5,6 +5,8 @@
 #include <set>
 #include <utility>
 
+#include "gw/cluster/least_loaded.hpp"
+
 namespace gw::cluster {
 
 std::string_view to_string(Health health) {
@@ -130,8 +132,9 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
   std::lock_guard lock(mutex_);
   bool known = false;
   bool any_full = false;  // a worker that would take the request but for its capacity
-  // (load, worker); inline: no allocation per pick for a model's usual handful of workers.
-  boost::container::small_vector<std::pair<int64_t, Worker*>, 16> candidates;
+  // Inline: no allocation per pick for a model's usual handful of workers.
+  boost::container::small_vector<Worker*, 16> workers;
+  boost::container::small_vector<Candidate, 16> candidates;
   for (auto& [id, worker] : workers_) {
     if (worker.registration.model_id != model_id) {
       continue;
@@ -147,25 +150,18 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
       any_full = true;
     }
     if (eligible(worker, now)) {
-      candidates.emplace_back(load, &worker);
+      candidates.push_back({load, 1, &worker.breaker, workers.size()});
+      workers.push_back(&worker);
     }
   }
   if (!known) {
     return PickError::kUnknownModel;
   }
-  // Least loaded first, ties in random order. A half-open circuit admits one trial at a time:
-  // when it refuses, the next candidate is tried. (After the shuffle, std::sort leaves ties in
-  // random order; stable_sort would take a heap buffer per call.)
-  std::shuffle(candidates.begin(), candidates.end(), random_);
-  std::sort(candidates.begin(), candidates.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [load, worker] : candidates) {
-    if (const auto admission = worker->breaker.allow(now);
-        admission != CircuitBreaker::Admission::kRefused) {
-      ++worker->in_flight;
-      return Lease(this, worker->registration.worker_id, worker->generation, worker->endpoint,
-                   admission == CircuitBreaker::Admission::kTrial);
-    }
+  if (auto picked = pick_least_loaded(candidates, now, random_)) {
+    Worker& worker = *workers[picked->index];
+    ++worker.in_flight;
+    return Lease(this, worker.registration.worker_id, worker.generation, worker.endpoint,
+                 picked->admission == CircuitBreaker::Admission::kTrial);
   }
   return any_full ? PickError::kAllAtCapacity : PickError::kNoHealthyWorker;
 }

@@ -6,6 +6,7 @@
 #include "gw/api/responses_request.hpp"
 #include "gw/providers/messages.hpp"
 #include "gw/providers/responses.hpp"
+#include "gw/providers/retry_after.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
@@ -40,6 +41,12 @@ Task<void> forward_prepared(Exchange& exchange,
   auto sent = co_await client.send(provider.endpoint(), prepared->request);
   co_await relay_answer(exchange, sent, sent_at, provider, translator, stream_asked, metrics,
                         limits);
+}
+
+// The wait the upstream asks for with an error (Retry-After, or the rate-limit reset headers),
+// passed on to the client and to the router's cooldown.
+std::string retry_after_of(const net::UpstreamResponse& upstream) {
+  return providers::retry_after_of([&](std::string_view name) { return upstream.header(name); });
 }
 
 }  // namespace
@@ -86,7 +93,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       metrics.upstream_error(provider.name(), "status");
       auto error = provider.map_error((*sent)->status(),
                                       refusal ? std::string_view(*refusal) : std::string_view(),
-                                      (*sent)->header("retry-after"));
+                                      retry_after_of(**sent));
       co_return co_await net::respond_error(exchange.writer, error);
     }
   }
@@ -121,7 +128,7 @@ Task<void> relay_answer(Exchange& exchange, Sent& sent,
     exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
     metrics.upstream_error(provider.name(), "status");
     auto error = provider.map_error(status, body ? std::string_view(*body) : std::string_view(),
-                                    upstream.header("retry-after"));
+                                    retry_after_of(upstream));
     co_return co_await net::respond_error(exchange.writer, error);
   }
   const bool stream = stream_asked && provider.is_stream(upstream.header("content-type"));

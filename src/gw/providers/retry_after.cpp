@@ -1,0 +1,111 @@
+#include "gw/providers/retry_after.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <optional>
+
+#include "gw/core/parse.hpp"
+
+namespace gw::providers {
+namespace {
+
+using Seconds = std::chrono::duration<double>;
+
+std::optional<double> number(std::string_view text) {
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || value < 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// A Go duration as OpenAI's rate-limit headers write it: "1s", "6m0s", "1h2m3.5s", "20ms".
+std::optional<Seconds> go_duration(std::string_view text) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  double total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t start = i;
+    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) {
+      ++i;
+    }
+    const auto value = number(text.substr(start, i - start));
+    if (!value) {
+      return std::nullopt;
+    }
+    const size_t unit_start = i;
+    while (i < text.size() && text[i] >= 'a' && text[i] <= 'z') {
+      ++i;
+    }
+    const std::string_view unit = text.substr(unit_start, i - unit_start);
+    if (unit == "h") {
+      total += *value * 3600;
+    } else if (unit == "m") {
+      total += *value * 60;
+    } else if (unit == "s") {
+      total += *value;
+    } else if (unit == "ms") {
+      total += *value / 1000;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return Seconds(total);
+}
+
+// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT".
+std::optional<std::chrono::system_clock::time_point> http_date(std::string_view text) {
+  std::tm tm{};
+  const std::string copy(text);
+  const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') {
+    return std::nullopt;
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+std::string whole_seconds(Seconds wait) {
+  return std::to_string(static_cast<int64_t>(std::ceil(std::max(0.0, wait.count()))));
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> retry_after_seconds(std::string_view text) {
+  const auto seconds = core::parse_int(text);
+  if (!seconds || *seconds < 0) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds(*seconds);
+}
+
+std::string retry_after_of(const HeaderLookup& header, std::chrono::system_clock::time_point now) {
+  const std::string_view retry_after = header("retry-after");
+  if (auto seconds = retry_after_seconds(retry_after)) {
+    return std::to_string(seconds->count());
+  }
+  if (auto date = http_date(retry_after)) {
+    return whole_seconds(*date - now);
+  }
+  if (const auto milliseconds = number(header("retry-after-ms"))) {
+    return whole_seconds(Seconds(*milliseconds / 1000));
+  }
+  const auto requests = go_duration(header("x-ratelimit-reset-requests"));
+  const auto tokens = go_duration(header("x-ratelimit-reset-tokens"));
+  if (requests && header("x-ratelimit-remaining-requests") == "0") {
+    return whole_seconds(*requests);
+  }
+  if (tokens && header("x-ratelimit-remaining-tokens") == "0") {
+    return whole_seconds(*tokens);
+  }
+  if (requests || tokens) {
+    return whole_seconds(
+        std::min(requests.value_or(Seconds::max()), tokens.value_or(Seconds::max())));
+  }
+  return {};
+}
+
+}  // namespace gw::providers

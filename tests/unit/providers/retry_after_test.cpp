@@ -1,0 +1,48 @@
+#include "gw/providers/retry_after.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace gw::providers {
+namespace {
+
+std::string retry_after(std::map<std::string, std::string, std::less<>> headers) {
+  const auto now = std::chrono::system_clock::from_time_t(784111777);  // 1994-11-06 08:49:37 UTC
+  return retry_after_of(
+      [&](std::string_view name) -> std::string_view {
+        auto it = headers.find(name);
+        return it == headers.end() ? std::string_view() : std::string_view(it->second);
+      },
+      now);
+}
+
+TEST(RetryAfter, TheUpstreamsOwnHeaderFirst) {
+  EXPECT_EQ(retry_after({{"retry-after", "2"}, {"x-ratelimit-reset-requests", "9s"}}), "2");
+  EXPECT_EQ(retry_after({{"retry-after", "Sun, 06 Nov 1994 08:50:07 GMT"}}), "30");
+  EXPECT_EQ(retry_after({{"retry-after-ms", "1500"}}), "2");
+}
+
+TEST(RetryAfter, OpenAIsResetHeaders) {
+  EXPECT_EQ(retry_after({{"x-ratelimit-reset-requests", "6m0s"},
+                         {"x-ratelimit-remaining-requests", "0"},
+                         {"x-ratelimit-reset-tokens", "20ms"}}),
+            "360");
+  EXPECT_EQ(retry_after({{"x-ratelimit-reset-requests", "1h2m3.5s"},
+                         {"x-ratelimit-reset-tokens", "1.2s"},
+                         {"x-ratelimit-remaining-tokens", "0"}}),
+            "2");
+  EXPECT_EQ(
+      retry_after({{"x-ratelimit-reset-requests", "3s"}, {"x-ratelimit-reset-tokens", "20ms"}}),
+      "1");  // neither exhausted: the sooner
+}
+
+TEST(RetryAfter, NothingUsable) {
+  EXPECT_EQ(retry_after({}), "");
+  EXPECT_EQ(retry_after({{"retry-after", "soon"}, {"x-ratelimit-reset-requests", "1d"}}), "");
+  EXPECT_FALSE(retry_after_seconds("-1"));
+  EXPECT_EQ(retry_after_seconds("7"), std::chrono::seconds(7));
+}
+
+}  // namespace
+}  // namespace gw::providers
