@@ -157,8 +157,24 @@ struct Metrics::Impl {
           .Register(*registry);
   Family<Counter>& failovers = prometheus::BuildCounter()
                                    .Name("llm_gateway_failovers_total")
-                                   .Help("Controller: requests retried on another worker")
+                                   .Help("Requests retried on another worker or deployment")
                                    .Register(*registry);
+  Family<Counter>& deployment_attempts =
+      prometheus::BuildCounter()
+          .Name("llm_gateway_deployment_attempts_total")
+          .Help(
+              "Model table: attempts per deployment by result (ok, rate_limited, failed, "
+              "refused)")
+          .Register(*registry);
+  Family<Counter>& fallbacks = prometheus::BuildCounter()
+                                   .Name("llm_gateway_fallbacks_total")
+                                   .Help("Model table: requests passed to a fallback model")
+                                   .Register(*registry);
+  Family<Counter>& cooldowns =
+      prometheus::BuildCounter()
+          .Name("llm_gateway_deployment_cooldowns_total")
+          .Help("Model table: deployments cooled down after a rate limit (429)")
+          .Register(*registry);
   Family<Counter>& background_failures =
       prometheus::BuildCounter()
           .Name("llm_gateway_background_task_failures_total")
@@ -301,6 +317,21 @@ void Metrics::background_failure(std::string_view task) {
 
 void Metrics::failover(std::string_view model) {
   impl_->failovers.Add({{"model", label(model)}}).Increment();
+}
+
+void Metrics::deployment_attempt(std::string_view model, std::string_view deployment,
+                                 std::string_view result) {
+  impl_->deployment_attempts
+      .Add({{"model", label(model)}, {"deployment", label(deployment)}, {"result", label(result)}})
+      .Increment();
+}
+
+void Metrics::fallback(std::string_view model, std::string_view fallback) {
+  impl_->fallbacks.Add({{"model", label(model)}, {"fallback", label(fallback)}}).Increment();
+}
+
+void Metrics::cooldown(std::string_view model, std::string_view deployment) {
+  impl_->cooldowns.Add({{"model", label(model)}, {"deployment", label(deployment)}}).Increment();
 }
 
 void Metrics::queue_wait(std::string_view model, double seconds) {

@@ -56,8 +56,15 @@ class Metrics {
   // A background task failed (and is restarted); `task` is one of a fixed set of names.
   void background_failure(std::string_view task);
 
-  // Controller.
+  // Another attempt of a request (another worker, another deployment).
   void failover(std::string_view model);
+  // Model table (labels bounded by the table). result: ok, rate_limited, failed, refused.
+  void deployment_attempt(std::string_view model, std::string_view deployment,
+                          std::string_view result);
+  void fallback(std::string_view model, std::string_view fallback);
+  void cooldown(std::string_view model, std::string_view deployment);
+
+  // Controller.
   void queue_wait(std::string_view model, double seconds);
   void queue_rejected(std::string_view model);
 

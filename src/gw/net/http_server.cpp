@@ -165,6 +165,22 @@ void session_finished(HttpServer::Impl& server, Shard& shard) {
   }
 }
 
+namespace {
+
+// Each SIGHUP runs the reload hook (on the first shard's thread), until shutdown.
+void await_reload_signal(HttpServer::Impl& server) {
+  server.reload_signals->async_wait([&server](boost::system::error_code ec, int /*signal*/) {
+    if (ec || server.stop_requested) {
+      return;
+    }
+    spdlog::info("received SIGHUP: reloading");
+    server.reload_hook();
+    await_reload_signal(server);
+  });
+}
+
+}  // namespace
+
 void HttpServer::Impl::begin_shutdown() {
   if (stop_requested.exchange(true)) {
     return;
@@ -267,6 +283,10 @@ void HttpServer::run(const HandlerFactory& factory) {
       }
     }
   });
+  if (impl_->reload_hook) {
+    impl_->reload_signals.emplace(first.context, SIGHUP);
+    await_reload_signal(*impl_);
+  }
   for (auto& shard : impl_->shards) {
     shard->handler = factory(shard->context, shard->index);
     spawn_background(shard->context.get_executor(), "accept",
@@ -291,6 +311,10 @@ void HttpServer::run(const HandlerFactory& factory) {
   for (auto& shard : impl_->shards) {
     shard->handler.reset();
   }
+}
+
+void HttpServer::set_reload_hook(std::function<void()> hook) {
+  impl_->reload_hook = std::move(hook);
 }
 
 void HttpServer::set_shutdown_hook(std::function<Task<void>()> hook) {

@@ -50,6 +50,9 @@ class HttpServer {
   // Runs on shard 0 when SIGINT/SIGTERM arrives, before the server stops accepting (a worker
   // deregisters there, so that no new request is routed to it while it drains). Set before run().
   void set_shutdown_hook(std::function<Task<void>()> hook);
+  // Runs `hook` on every SIGHUP (on the first shard's thread; it must not block for long). Set
+  // before run(): SIGHUP is caught from then on, before readiness is announced.
+  void set_reload_hook(std::function<void()> hook);
 
   // Serves until SIGINT/SIGTERM or stop(), then stops accepting and lets in-flight requests
   // finish for up to drain_timeout. Blocks; shard 0 runs on the calling thread.

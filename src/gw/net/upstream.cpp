@@ -334,7 +334,12 @@ UpstreamClient::UpstreamClient(Executor executor, ProxySettings proxies, Upstrea
 UpstreamClient::~UpstreamClient() = default;
 
 Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClient::send(
-    const Endpoint& target, const OutboundRequest& request) {
+    const Endpoint& target, const OutboundRequest& request, std::chrono::milliseconds first_byte) {
+  UpstreamTimeouts timeouts = timeouts_;
+  if (first_byte.count() > 0) {
+    timeouts.first_byte = std::min(timeouts.first_byte, first_byte);
+    timeouts.connect = std::min(timeouts.connect, first_byte);
+  }
   const std::string& origin = target.origin();
   const Endpoint* proxy = proxies_.proxy_for(target);
   const bool absolute_form = proxy != nullptr && !target.tls;
@@ -383,7 +388,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     std::unique_ptr<UpstreamConnection> connection = attempt == 0 ? pool_->take(origin) : nullptr;
     const bool reused = connection != nullptr;
     if (!connection) {
-      auto opened = co_await connect_upstream(target, proxies_, timeouts_);
+      auto opened = co_await connect_upstream(target, proxies_, timeouts);
       if (!opened) {
         co_return tl::unexpected(opened.error());
       }
@@ -402,12 +407,12 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     };
     auto impl = new_response();
 
-    connection->deadline.arm(timeouts_.first_byte);
+    connection->deadline.arm(timeouts.first_byte);
     boost::system::error_code wec;
     if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection->stream)) {
       const size_t written = write_at_once(*plain, buffers, wec);
       if (!wec && written < asio::buffer_size(buffers)) {
-        wec = co_await write_rest(*plain, buffers, written, timeouts_.first_byte);
+        wec = co_await write_rest(*plain, buffers, written, timeouts.first_byte);
       }
     } else {
       std::tie(wec, std::ignore) = co_await asio::async_write(
@@ -424,7 +429,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
           fmt::format("sending the request to {} failed: {}", target.host_header, wec.message())});
     }
     boost::system::error_code ec;
-    connection->deadline.arm(timeouts_.first_byte);  // request written -> response head
+    connection->deadline.arm(timeouts.first_byte);  // request written -> response head
     for (;;) {
       ec = co_await std::visit(
           [&](auto& stream) {
@@ -450,7 +455,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
         co_return tl::unexpected(
             core::Error{core::Errc::kUpstreamTimeout,
                         fmt::format("{} sent no response within {} ms", target.host_header,
-                                    timeouts_.first_byte.count())});
+                                    timeouts.first_byte.count())});
       }
       co_return tl::unexpected(core::Error{core::Errc::kUpstreamError,
                                            fmt::format("reading the response from {} failed: {}",

@@ -29,6 +29,9 @@ struct UpstreamLimits {
   // (an SSE comment; Anthropic's ping), and again after each such interval; before its first
   // event, that commits the response head. 0: never.
   std::chrono::milliseconds keepalive{15'000};
+  // When set (a routed request's attempt, within its end-to-end deadline): the most the upstream
+  // may take to connect and answer with its head, below the client's own timeouts.
+  std::chrono::milliseconds first_byte{0};
 };
 
 class UpstreamPool;
@@ -89,9 +92,11 @@ class UpstreamClient {
 
   // Sends a request and waits for the response headers. A pooled connection that turns out to be
   // stale (closed before any response byte) is retried once on a fresh connection.
-  // Errors: kUpstreamUnreachable, kUpstreamTimeout, kUpstreamError.
+  // Errors: kUpstreamUnreachable, kUpstreamTimeout, kUpstreamError. `first_byte`, when set,
+  // shortens the connect and first-byte timeouts to at most that.
   Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> send(
-      const Endpoint& target, const OutboundRequest& request);
+      const Endpoint& target, const OutboundRequest& request,
+      std::chrono::milliseconds first_byte = std::chrono::milliseconds(0));
 
   const UpstreamTimeouts& timeouts() const { return timeouts_; }
 

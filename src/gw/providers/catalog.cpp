@@ -144,21 +144,36 @@ tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) c
   return tl::unexpected(model_not_found(model));
 }
 
+void ModelCatalog::set_table_models(std::vector<std::string> names) {
+  auto next = std::make_shared<const std::vector<std::string>>(std::move(names));
+  std::lock_guard lock(snapshot_mutex_);
+  table_models_.swap(next);
+}
+
 std::vector<ModelCatalog::PublicModel> ModelCatalog::public_models() const {
   auto snap = snapshot();
+  auto table = table_models();
   std::vector<PublicModel> out;
-  out.reserve(snap->listed.size() + 1);
+  out.reserve(table->size() + snap->listed.size() + 1);
   if (echo_enabled_) {
     out.push_back({{std::string(kEchoModel), started_at_}, "llm-gateway"});
   }
+  for (const auto& name : *table) {
+    out.push_back({{name, started_at_}, "llm-gateway"});
+  }
   for (const auto& listed : snap->listed) {
-    out.push_back({{listed.public_id, listed.created}, providers_[listed.provider]->name()});
+    if (std::find(table->begin(), table->end(), listed.public_id) == table->end()) {
+      out.push_back({{listed.public_id, listed.created}, providers_[listed.provider]->name()});
+    }
   }
   return out;
 }
 
 std::optional<ModelCatalog::PublicModel> ModelCatalog::public_model(std::string_view id) const {
   if (echo_enabled_ && id == kEchoModel) {
+    return PublicModel{{std::string(id), started_at_}, "llm-gateway"};
+  }
+  if (auto table = table_models(); std::find(table->begin(), table->end(), id) != table->end()) {
     return PublicModel{{std::string(id), started_at_}, "llm-gateway"};
   }
   auto snap = snapshot();

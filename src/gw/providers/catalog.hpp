@@ -40,6 +40,9 @@ class ModelCatalog {
   bool echo_enabled() const { return echo_enabled_; }
 
   void set_models(const Provider& provider, std::vector<ModelEntry> models);
+  // The model table's names: listed first (owned by "llm-gateway"), hiding a discovered model of
+  // the same name. Replaced on reload.
+  void set_table_models(std::vector<std::string> names);
 
   // `provider/model` picks the provider; otherwise listed models (and their aliases) first, then
   // well-known name patterns (gpt-*, o1*, claude-*, ...). 404 model_not_found when nothing fits.
@@ -74,6 +77,10 @@ class ModelCatalog {
     std::lock_guard lock(snapshot_mutex_);
     return snapshot_;
   }
+  std::shared_ptr<const std::vector<std::string>> table_models() const {
+    std::lock_guard lock(snapshot_mutex_);
+    return table_models_;
+  }
   void publish(std::shared_ptr<const Snapshot> next) {
     std::lock_guard lock(snapshot_mutex_);
     snapshot_.swap(next);  // the old snapshot is freed outside the lock, when `next` goes
@@ -85,6 +92,8 @@ class ModelCatalog {
   int64_t started_at_;
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const std::vector<std::string>> table_models_ =
+      std::make_shared<const std::vector<std::string>>();
 };
 
 // The provider that serves well-known model families ("openai" for gpt-*, ...), if any.

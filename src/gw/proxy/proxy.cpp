@@ -38,7 +38,7 @@ Task<void> forward_prepared(Exchange& exchange,
   std::string via;  // the upstream request's Via header (viewed by it)
   add_forwarding_headers(exchange.request, prepared->request.headers, via);
   const auto sent_at = std::chrono::steady_clock::now();
-  auto sent = co_await client.send(provider.endpoint(), prepared->request);
+  auto sent = co_await client.send(provider.endpoint(), prepared->request, limits.first_byte);
   co_await relay_answer(exchange, sent, sent_at, provider, translator, stream_asked, metrics,
                         limits);
 }
@@ -69,7 +69,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   std::string via;  // the upstream request's Via header (viewed by it)
   add_forwarding_headers(exchange.request, prepared->request.headers, via);
   auto sent_at = std::chrono::steady_clock::now();
-  auto sent = co_await client.send(provider.endpoint(), prepared->request);
+  auto sent = co_await client.send(provider.endpoint(), prepared->request, limits.first_byte);
   if (sent && refuses_usage_request(**sent, info, call.request_usage)) {
     // A strict server that does not know stream_options: stop asking it, send the request again.
     auto refusal = co_await (*sent)->read_all(1u << 20);
@@ -86,7 +86,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       }
       add_forwarding_headers(exchange.request, prepared->request.headers, via);
       sent_at = std::chrono::steady_clock::now();
-      sent = co_await client.send(provider.endpoint(), prepared->request);
+      sent = co_await client.send(provider.endpoint(), prepared->request, limits.first_byte);
     } else {
       // Another 400: answer with it (the body has been read).
       exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;

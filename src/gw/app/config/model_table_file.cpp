@@ -73,7 +73,8 @@ class TableReader {
     if (mark.is_null()) {
       throw TableError{fmt::format("{}: {}: {}", path_, key, why)};
     }
-    throw TableError{fmt::format("{}:{}:{}: {}: {}", path_, mark.line + 1, mark.column + 1, key, why)};
+    throw TableError{
+        fmt::format("{}:{}:{}: {}: {}", path_, mark.line + 1, mark.column + 1, key, why)};
   }
 
   void expect_map(const YAML::Node& node, std::string_view key) const {
@@ -193,7 +194,8 @@ class TableReader {
       model.fallbacks_on = 0;
       const auto listed = names(causes, key + ".fallbacks_on");
       for (size_t i = 0; i < listed.size(); ++i) {
-        model.fallbacks_on |= cause(causes[i], fmt::format("{}.fallbacks_on[{}]", key, i), listed[i]);
+        model.fallbacks_on |=
+            cause(causes[i], fmt::format("{}.fallbacks_on[{}]", key, i), listed[i]);
       }
     }
     return model;
@@ -281,8 +283,15 @@ class TableReader {
     }
     using Kind = ProviderConfig::Kind;
     if (provider == "openai") {
-      return {Kind::kOpenAICompatible, "openai", "https://api.openai.com/v1", "", false, 4096, {},
-              {}, true};
+      return {Kind::kOpenAICompatible,
+              "openai",
+              "https://api.openai.com/v1",
+              "",
+              false,
+              4096,
+              {},
+              {},
+              true};
     }
     if (provider == "anthropic") {
       return {Kind::kAnthropic, "anthropic", "https://api.anthropic.com", ""};

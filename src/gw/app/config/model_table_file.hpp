@@ -9,7 +9,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
-#include "gw/app/config/server_config.hpp"
+#include "gw/app/config/provider_config.hpp"
 #include "gw/core/settings.hpp"
 
 namespace gw::app {

@@ -51,6 +51,16 @@ constexpr std::array kServerOptions{
     OptionSpec{"--port", "PORT", "8000", "port to listen on (0 picks a free port)"},
     OptionSpec{"--models-refresh", "MODELS_REFRESH_INTERVAL", "300",
                "seconds between refreshes of the providers' model lists"},
+    OptionSpec{"--config", "GATEWAY_CONFIG", "",
+               "the model table (YAML): models with several deployments, weights and fallbacks; "
+               "re-read on SIGHUP"},
+    OptionSpec{"--request-timeout", "REQUEST_TIMEOUT", "600",
+               "seconds a table model's request may take to begin its answer, every retry and "
+               "fallback included"},
+    OptionSpec{"--circuit-failures", "CIRCUIT_FAILURE_THRESHOLD", "5",
+               "consecutive failures that open a table deployment's circuit"},
+    OptionSpec{"--circuit-cooldown", "CIRCUIT_COOLDOWN", "30",
+               "seconds an open circuit waits before letting one trial request through"},
 };
 
 constexpr std::array kControllerOptions{

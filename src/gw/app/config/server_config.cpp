@@ -213,6 +213,11 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);
   config.models_refresh = reader.seconds("MODELS_REFRESH_INTERVAL", 300);
+  config.table_path = reader.text("GATEWAY_CONFIG");
+  config.request_timeout = reader.seconds("REQUEST_TIMEOUT", 600);
+  config.breaker.breaker_failures =
+      static_cast<int>(reader.integer("CIRCUIT_FAILURE_THRESHOLD", 5, 1, 1'000'000));
+  config.breaker.breaker_cooldown = reader.seconds("CIRCUIT_COOLDOWN", 30);
   config.proxies = read_proxy_settings(reader);
 
   config.log = core::read_log_config(reader);
@@ -260,7 +265,19 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
   read_openai_compatible_family(reader, config.providers);
   read_responses_api_providers(reader, config.providers);
 
-  const bool any_provider = !config.providers.empty();
+  if (!config.table_path.empty() && !reader.error()) {
+    // Read again on SIGHUP with what it was read with: the same environment and providers.
+    config.read_table = [settings, providers = config.providers, path = config.table_path] {
+      return load_model_table(path, settings, providers);
+    };
+    if (auto table = config.read_table()) {
+      config.table = std::move(table->models);
+    } else {
+      reader.fail_with(table.error());
+    }
+  }
+
+  const bool any_provider = !config.providers.empty() || !config.table.empty();
   config.echo_enabled = reader.boolean("ENABLE_ECHO_MODEL", !any_provider) || !any_provider;
 
   if (reader.error()) {

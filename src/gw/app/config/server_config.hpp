@@ -1,12 +1,16 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "gw/app/config/model_table_file.hpp"
+#include "gw/app/config/provider_config.hpp"
+#include "gw/cluster/deployment_pool.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/core/settings.hpp"
 #include "gw/net/endpoint.hpp"
@@ -14,29 +18,6 @@
 #include "gw/net/upstream.hpp"
 
 namespace gw::app {
-
-struct ProviderConfig {
-  enum class Kind { kOpenAICompatible, kAnthropic, kAzure, kOllama };
-  Kind kind = Kind::kOpenAICompatible;
-  std::string name;
-  std::string base_url;
-  std::string api_key;
-  bool latest_alias = false;             // OpenAI-compatible: "x:latest" answers to "x" (Ollama)
-  int64_t default_max_tokens = 4096;     // Anthropic: max_tokens when the client sends none
-  std::string api_version;               // Azure
-  std::vector<std::string> deployments;  // Azure
-  bool responses_api = false;  // OpenAI-compatible, Azure: serves POST /v1/responses itself
-};
-
-// The OpenAI-compatible services known by name: a key (or, for local servers, a base URL) is
-// all they need.
-struct ProviderPreset {
-  std::string_view name;
-  std::string_view base_url;  // empty: the URL variable is required (local servers)
-  std::string_view url_variable;
-  std::string_view key_variable;
-};
-std::span<const ProviderPreset> provider_presets();
 
 struct ServerConfig {
   net::ServerOptions http;
@@ -49,6 +30,13 @@ struct ServerConfig {
   std::vector<ProviderConfig> providers;
   bool echo_enabled = true;
   std::chrono::milliseconds models_refresh{300'000};
+  // The model table file (GATEWAY_CONFIG), if any: as read at start-up, and how to read it again
+  // (on SIGHUP) with the same environment and providers.
+  std::string table_path;
+  std::vector<TableModelConfig> table;
+  std::function<tl::expected<ModelTableConfig, std::string>()> read_table;
+  std::chrono::milliseconds request_timeout{600'000};
+  cluster::DeploymentPoolOptions breaker;
 };
 
 // Reads and validates every server setting. The error names the flag or variable and its value.

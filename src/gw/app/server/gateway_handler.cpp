@@ -154,6 +154,14 @@ Task<void> GatewayHandler::model_request(Exchange& exchange, proxy::ModelApi api
   if (!request) {
     co_return co_await send_error(exchange, request.error());
   }
+  // The model table first: its names win over the providers' own.
+  if (auto table = context_->table.get()) {
+    if (const TableModel* model = table->find(request->model())) {
+      exchange.log.model = request->model();
+      co_return co_await serve_table_model(exchange, *request, std::move(table), *model, client_,
+                                           *context_->metrics, context_->routing);
+    }
+  }
   auto route = co_await route_for(exchange, request->model());
   if (!route) {
     co_return co_await send_error(exchange, route.error());
@@ -165,7 +173,7 @@ Task<void> GatewayHandler::model_request(Exchange& exchange, proxy::ModelApi api
     co_return co_await send_error(exchange, proxy::echo_refusal(api));
   }
   co_await proxy::proxy_model_request(exchange, *request, *route->provider, route->upstream_model,
-                                      client_, *context_->metrics, context_->limits);
+                                      client_, *context_->metrics, context_->routing.limits);
 }
 
 }  // namespace gw::app

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "gw/app/routing/model_table.hpp"
+#include "gw/app/routing/table_routing.hpp"
 #include "gw/metrics/metrics.hpp"
 #include "gw/net/http1_parser.hpp"
 #include "gw/net/http_types.hpp"
@@ -19,8 +21,9 @@ namespace gw::app {
 // own snapshots).
 struct GatewayContext {
   std::shared_ptr<providers::ModelCatalog> catalog;
+  TableHolder table;  // the model table (empty without GATEWAY_CONFIG); swapped by reloads
   std::vector<std::string> api_keys;
-  net::UpstreamLimits limits;
+  RoutingSettings routing;  // its limits are every proxied request's
   std::shared_ptr<metrics::Metrics> metrics = std::make_shared<metrics::Metrics>();
   // When a request for an unknown model last made the providers be listed again (steady clock,
   // milliseconds): at most once per kOnDemandListingInterval, across shards.

@@ -1,5 +1,6 @@
 #include "gw/app/server/server.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -31,14 +32,53 @@ std::shared_ptr<providers::ModelCatalog> build_catalog(const ServerConfig& confi
   return catalog;
 }
 
+// The table built from `models`, logged (endpoints, never keys), and its names listed.
+std::shared_ptr<const ModelTable> build_table(const std::string& path,
+                                              const std::vector<TableModelConfig>& models,
+                                              const ServerConfig& config,
+                                              providers::ModelCatalog& catalog) {
+  auto table = std::make_shared<const ModelTable>(ModelTableConfig{path, models}, config.breaker);
+  std::vector<std::string> names;
+  for (const auto& model : models) {
+    names.push_back(model.name);
+    std::vector<std::string> deployments;
+    for (const auto& deployment : model.deployments) {
+      deployments.push_back(fmt::format("{} ({}, weight {})", deployment.name,
+                                        deployment.provider.base_url, deployment.weight));
+    }
+    spdlog::info("model {}: {}{}", model.name, fmt::join(deployments, ", "),
+                 model.fallbacks.empty()
+                     ? std::string()
+                     : fmt::format("; falls back to {}", fmt::join(model.fallbacks, ", ")));
+  }
+  catalog.set_table_models(std::move(names));
+  return table;
+}
+
+// SIGHUP: the file read again; a valid table replaces the old one for new requests (those in
+// flight finish on theirs), an invalid one is refused and the old table stays.
+void reload_table(const ServerConfig& config, GatewayContext& context) {
+  auto read = config.read_table();
+  if (!read) {
+    spdlog::error("model table not reloaded, the previous one stays in use: {}", read.error());
+    return;
+  }
+  context.table.replace(build_table(config.table_path, read->models, config, *context.catalog));
+  spdlog::info("model table reloaded from {}: {} model(s)", config.table_path, read->models.size());
+}
+
 }  // namespace
 
 int run_server(const ServerConfig& config) {
   auto context = std::make_shared<GatewayContext>();
   context->catalog = build_catalog(config);
   context->api_keys = config.api_keys;
-  context->limits = config.limits;
-  if (config.providers.empty()) {
+  context->routing.limits = config.limits;
+  context->routing.request_timeout = config.request_timeout;
+  if (!config.table_path.empty()) {
+    context->table.replace(build_table(config.table_path, config.table, config, *context->catalog));
+  }
+  if (config.providers.empty() && config.table.empty()) {
     spdlog::info("no provider configured: serving the built-in 'echo' model");
   } else if (config.echo_enabled) {
     spdlog::info("the built-in 'echo' model is enabled");
@@ -51,6 +91,9 @@ int run_server(const ServerConfig& config) {
 
   MetricsListener metrics_listener;
   net::HttpServer server(config.http);
+  if (config.read_table) {
+    server.set_reload_hook([&config, &context = *context] { reload_table(config, context); });
+  }
   const auto port = bind_listeners(server, config.http.host, config.metrics_port, metrics_listener,
                                    *context->metrics);
   if (!port) {

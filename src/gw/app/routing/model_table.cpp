@@ -1,0 +1,40 @@
+#include "gw/app/routing/model_table.hpp"
+
+#include <algorithm>
+
+#include "gw/app/config/provider_factory.hpp"
+
+namespace gw::app {
+
+ModelTable::ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOptions options)
+    : path_(config.path) {
+  for (const auto& model_config : config.models) {
+    auto model = std::make_unique<TableModel>();
+    model->name = model_config.name;
+    model->fallbacks_on = model_config.fallbacks_on;
+    std::vector<int64_t> weights;
+    for (const auto& deployment : model_config.deployments) {
+      model->deployments.push_back(
+          {deployment.name, make_provider(deployment.provider), deployment.model});
+      weights.push_back(deployment.weight);
+    }
+    model->pool = std::make_shared<cluster::DeploymentPool>(std::move(weights), options);
+    models_.push_back(std::move(model));
+  }
+  // Names were checked against the table when it was read.
+  for (size_t i = 0; i < config.models.size(); ++i) {
+    for (const auto& fallback : config.models[i].fallbacks) {
+      if (const TableModel* target = find(fallback)) {
+        models_[i]->fallbacks.push_back(target);
+      }
+    }
+  }
+}
+
+const TableModel* ModelTable::find(std::string_view name) const {
+  auto it = std::find_if(models_.begin(), models_.end(),
+                         [&](const auto& model) { return model->name == name; });
+  return it == models_.end() ? nullptr : it->get();
+}
+
+}  // namespace gw::app

@@ -1,0 +1,67 @@
+#pragma once
+
+// The model table as routing uses it: each table model's deployments (an adapter each, with its
+// own endpoint and key), their shared state (cluster::DeploymentPool) and the fallbacks. Built
+// from the file's ModelTableConfig; replaced wholesale on reload, while requests in flight keep
+// the table they started with.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gw/app/config/model_table_file.hpp"
+#include "gw/cluster/deployment_pool.hpp"
+#include "gw/providers/provider.hpp"
+
+namespace gw::app {
+
+struct TableDeployment {
+  std::string name;
+  std::unique_ptr<providers::Provider> provider;
+  std::string model;  // the upstream's
+};
+
+struct TableModel {
+  std::string name;
+  std::vector<TableDeployment> deployments;
+  std::shared_ptr<cluster::DeploymentPool> pool;  // by deployment index
+  std::vector<const TableModel*> fallbacks;       // in the same table
+  unsigned fallbacks_on = 0;                      // FallbackCause bits
+};
+
+class ModelTable {
+ public:
+  ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOptions options);
+  ModelTable(const ModelTable&) = delete;
+  ModelTable& operator=(const ModelTable&) = delete;
+
+  const std::string& path() const { return path_; }
+  const TableModel* find(std::string_view name) const;
+  const std::vector<std::unique_ptr<TableModel>>& models() const { return models_; }
+
+ private:
+  std::string path_;
+  std::vector<std::unique_ptr<TableModel>> models_;  // stable addresses for the fallbacks
+};
+
+// The table in use, swapped by a reload: a request takes the current one (a copy of the pointer,
+// under a short lock, as ModelCatalog's snapshots) and keeps it until it ends.
+class TableHolder {
+ public:
+  std::shared_ptr<const ModelTable> get() const {
+    std::lock_guard lock(mutex_);
+    return table_;
+  }
+  void replace(std::shared_ptr<const ModelTable> next) {
+    std::lock_guard lock(mutex_);
+    table_.swap(next);  // the old table goes outside the lock, with `next`
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const ModelTable> table_;
+};
+
+}  // namespace gw::app

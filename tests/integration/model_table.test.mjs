@@ -1,0 +1,252 @@
+// The model table (--config): several deployments per model balanced and failed over, cooldowns
+// from Retry-After, fallbacks to other models, one end-to-end deadline, hot reload on SIGHUP.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  startGateway,
+  startMock,
+  mockStats,
+  postChat,
+  chatBody,
+  readSse,
+  parseEvents,
+  assembleContent,
+  waitFor,
+  scrapeSettled,
+  occupiedPort,
+  runCli,
+  tmpDir,
+} from '../lib/harness.mjs';
+
+/** Writes `yaml` to a fresh models.yaml and returns its path. */
+function writeTable(yaml, dir = tmpDir()) {
+  const file = path.join(dir, 'models.yaml');
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+/** A deployment entry (YAML flow mapping) for an OpenAI-compatible mock. */
+function deployment(mock, { name, weight, model = 'mock-model' } = {}) {
+  const extra = [name ? `name: ${name}` : '', weight ? `weight: ${weight}` : ''].filter(Boolean);
+  return `{provider: openai, model: ${model}, base_url: "${mock.url}/v1", api_key: k${extra.length ? `, ${extra.join(', ')}` : ''}}`;
+}
+
+async function mocks(t, flagsList) {
+  const started = [];
+  for (const flags of flagsList) {
+    const mock = await startMock(flags);
+    t.after(() => mock.stop());
+    started.push(mock);
+  }
+  return started;
+}
+
+async function gateway(t, table, flags = [], env = {}) {
+  const gw = await startGateway(['--config', table, ...flags], env);
+  t.after(() => gw.stop());
+  return gw;
+}
+
+async function chat(gw, model, extra = {}) {
+  const res = await postChat(gw, chatBody(model, 'hello', extra));
+  const text = await res.text();
+  return { res, text, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
+}
+
+describe('model table', () => {
+  test('table models are listed by /v1/models, first, and answer through their deployment', async (t) => {
+    const [mock] = await mocks(t, [['--models', 'mock-model']]);
+    const table = writeTable(`models:\n  - name: team-model\n    deployments:\n      - ${deployment(mock, { name: 'east' })}\n`);
+    const gw = await gateway(t, table);
+    const list = await (await fetch(`${gw.url}/v1/models`)).json();
+    assert.equal(list.data[0].id, 'team-model');
+    assert.equal(list.data[0].owned_by, 'llm-gateway');
+    const { res, body } = await chat(gw, 'team-model');
+    assert.equal(res.status, 200);
+    assert.equal(body.choices[0].message.role, 'assistant');
+    assert.equal(res.headers.get('x-gateway-model'), 'team-model');
+    assert.equal(res.headers.get('x-gateway-deployment'), 'east');
+    assert.equal(res.headers.get('x-gateway-attempts'), '1');
+    // The upstream got its own model name, not the table's.
+    assert.match(JSON.stringify((await mockStats(mock)).last_request), /mock-model/);
+  });
+
+  test('two deployments, one answering 500: every request succeeds through the other, and the bad one\'s circuit opens', async (t) => {
+    const [bad, good] = await mocks(t, [['--fail-status', '500'], []]);
+    const table = writeTable(`models:\n  - name: m\n    deployments:\n      - ${deployment(bad, { name: 'bad' })}\n      - ${deployment(good, { name: 'good' })}\n`);
+    const gw = await gateway(t, table, ['--circuit-failures', '2', '--circuit-cooldown', '60']);
+    for (let i = 0; i < 12; ++i) {
+      const { res, text } = await chat(gw, 'm', i % 2 ? { stream: true } : {});
+      assert.equal(res.status, 200, text);
+      assert.equal(res.headers.get('x-gateway-deployment'), 'good');
+    }
+    // Two failures opened its circuit: it got no more than those.
+    assert.equal((await mockStats(bad)).requests, 2);
+    assert.equal((await mockStats(good)).requests, 12);
+    const metrics = await scrapeSettled(gw);
+    assert.equal(metrics.value('llm_gateway_deployment_attempts_total', { deployment: 'bad', result: 'failed' }), 2);
+    assert.equal(metrics.value('llm_gateway_deployment_attempts_total', { deployment: 'good', result: 'ok' }), 12);
+    assert.equal(metrics.value('llm_gateway_failovers_total', { model: 'm' }), 2);
+  });
+
+  test('a 429 with Retry-After: 2 cools its deployment down for 2 s, and the next 429 cools it again', async (t) => {
+    const [limited, other] = await mocks(t, [['--fail-status', '429', '--retry-after', '2'], []]);
+    const table = writeTable(`models:\n  - name: m\n    deployments:\n      - ${deployment(limited, { name: 'limited' })}\n      - ${deployment(other, { name: 'other' })}\n`);
+    const gw = await gateway(t, table);
+    // Until the limited one has been tried once, then a burst well inside its 2 s.
+    await waitFor(async () => {
+      const { res } = await chat(gw, 'm');
+      assert.equal(res.status, 200);
+      return (await mockStats(limited)).requests === 1;
+    }, { message: 'the limited deployment tried once' });
+    const cooledAt = Date.now();
+    for (let i = 0; i < 10; ++i) assert.equal((await chat(gw, 'm')).res.status, 200);
+    if (Date.now() - cooledAt < 1500) assert.equal((await mockStats(limited)).requests, 1, "no request during the cooldown");
+    // Once it has cooled off it is tried again, answers 429 again, and is cooled down again.
+    await waitFor(async () => {
+      assert.equal((await chat(gw, 'm')).res.status, 200);
+      return (await mockStats(limited)).requests === 2;
+    }, { timeout: 6000, message: 'the limited deployment tried again after its cooldown' });
+    assert.ok(Date.now() - cooledAt >= 1500, "not before its Retry-After");
+    const recooledAt = Date.now();
+    for (let i = 0; i < 5; ++i) assert.equal((await chat(gw, 'm')).res.status, 200);
+    if (Date.now() - recooledAt < 1500) assert.equal((await mockStats(limited)).requests, 2);
+    const metrics = await scrapeSettled(gw);
+    assert.equal(metrics.value('llm_gateway_deployment_cooldowns_total', { deployment: 'limited' }), 2);
+  });
+
+  test('a model whose only deployment is rate limited answers 429 with its Retry-After', async (t) => {
+    const [limited] = await mocks(t, [['--fail-status', '429', '--retry-after', '30']]);
+    const table = writeTable(`models:\n  - name: solo\n    deployments:\n      - ${deployment(limited)}\n`);
+    const gw = await gateway(t, table);
+    const first = await chat(gw, 'solo');
+    assert.equal(first.res.status, 429);
+    assert.equal(first.res.headers.get('retry-after'), '30');
+    // Cooling down: refused at once, without asking the upstream, with the time left.
+    const second = await chat(gw, 'solo');
+    assert.equal(second.res.status, 429);
+    assert.match(second.body.error.message, /rate limited/);
+    assert.ok(Number(second.res.headers.get('retry-after')) >= 28);
+    assert.equal((await mockStats(limited)).requests, 1);
+  });
+
+  test('a model whose deployments all fail falls back to the next model, and the headers say so', async (t) => {
+    const [down1, down2, backup] = await mocks(t, [['--fail-status', '503'], ['--fail-status', '502'], []]);
+    const table = writeTable([
+      'models:',
+      '  - name: primary',
+      '    deployments:',
+      `      - ${deployment(down1, { name: 'd1' })}`,
+      `      - ${deployment(down2, { name: 'd2' })}`,
+      '    fallbacks: [backup]',
+      '  - name: backup',
+      '    deployments:',
+      `      - ${deployment(backup, { name: 'b' })}`,
+      '',
+    ].join('\n'));
+    const gw = await gateway(t, table);
+    const { res, body } = await chat(gw, 'primary');
+    assert.equal(res.status, 200);
+    assert.equal(body.choices[0].message.role, 'assistant');
+    assert.equal(res.headers.get('x-gateway-model'), 'backup');
+    assert.equal(res.headers.get('x-gateway-deployment'), 'b');
+    assert.equal(res.headers.get('x-gateway-attempts'), '3');
+    // A stream through the fallback too: one clean stream for the client.
+    const streamed = await postChat(gw, chatBody('primary', 'hello', { stream: true }));
+    assert.equal(streamed.status, 200);
+    assert.equal(streamed.headers.get('x-gateway-model'), 'backup');
+    const events = await readSse(streamed);
+    assert.equal(events.at(-1), '[DONE]');
+    assert.ok(assembleContent(parseEvents(events)).length > 0);
+    const metrics = await scrapeSettled(gw);
+    assert.equal(metrics.value('llm_gateway_fallbacks_total', { model: 'primary', fallback: 'backup' }), 2);
+  });
+
+  test('a verdict on the request itself (400) is answered at once, not retried or fallen back on', async (t) => {
+    const [refusing, other] = await mocks(t, [['--fail-status', '400'], []]);
+    const table = writeTable([
+      'models:',
+      '  - name: m',
+      '    deployments:',
+      `      - ${deployment(refusing)}`,
+      '    fallbacks: [other]',
+      '  - name: other',
+      '    deployments:',
+      `      - ${deployment(other)}`,
+      '',
+    ].join('\n'));
+    const gw = await gateway(t, table);
+    const { res, body } = await chat(gw, 'm');
+    assert.equal(res.status, 400);
+    assert.equal(body.error.type, 'invalid_request_error');
+    assert.equal(res.headers.get('x-gateway-attempts'), '1');
+    assert.equal((await mockStats(other)).requests, 0);
+  });
+
+  test('the end-to-end deadline holds with three slow deployments', async (t) => {
+    const silent = [];
+    for (let i = 0; i < 3; ++i) {
+      const port = await occupiedPort();
+      t.after(() => port.close());
+      silent.push({ url: `http://127.0.0.1:${port.port}` });
+    }
+    const table = writeTable(`models:\n  - name: slow\n    deployments:\n${silent.map((s) => `      - ${deployment(s)}`).join('\n')}\n`);
+    // Each attempt alone may take 2 s; the request as a whole 3 s: not 3 × 2.
+    const gw = await gateway(t, table, ['--first-byte-timeout', '2', '--request-timeout', '3']);
+    const started = Date.now();
+    const { res, body } = await chat(gw, 'slow');
+    const elapsed = Date.now() - started;
+    assert.equal(res.status, 504);
+    assert.equal(body.error.code, 'upstream_timeout');
+    assert.equal(res.headers.get('x-gateway-attempts'), '2');
+    assert.ok(elapsed < 5000, `answered after ${elapsed} ms`);
+  });
+});
+
+describe('model table files', () => {
+  test('an invalid file stops start-up with a message naming the file, line and key', async () => {
+    const table = writeTable('models:\n  - name: m\n    deployments:\n      - {provider: openai, model: x, weigth: 2}\n');
+    const result = await runCli(['server', '--port', '0', '--config', table]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /models\.yaml:4:38: models\[0\]\.deployments\[0\]\.weigth: unknown key/);
+  });
+
+  test('a key given as ${VAR} is read from the environment and never logged', async (t) => {
+    const [mock] = await mocks(t, [['--api-key', 'sk-table-secret']]);
+    const table = writeTable(`models:\n  - name: m\n    deployments:\n      - {provider: openai, model: mock-model, base_url: "${mock.url}/v1", api_key: "\${TABLE_KEY}"}\n`);
+    const gw = await gateway(t, table, [], { TABLE_KEY: 'sk-table-secret' });
+    assert.equal((await chat(gw, 'm')).res.status, 200);
+    assert.ok(!gw.output().includes('sk-table-secret'));
+  });
+
+  test('SIGHUP: a changed file changes /v1/models and routing, while a stream started before it completes', async (t) => {
+    const [slow, fresh] = await mocks(t, [['--tokens', '20', '--token-delay-ms', '50'], []]);
+    const dir = tmpDir();
+    const table = writeTable(`models:\n  - name: before\n    deployments:\n      - ${deployment(slow)}\n`, dir);
+    const gw = await gateway(t, table);
+    const stream = await postChat(gw, chatBody('before', 'hello', { stream: true }));
+    assert.equal(stream.status, 200);
+    writeTable(`models:\n  - name: after\n    deployments:\n      - ${deployment(fresh)}\n`, dir);
+    gw.proc.kill('SIGHUP');
+    await gw.waitForOutput(/model table reloaded/);
+    const ids = (await (await fetch(`${gw.url}/v1/models`)).json()).data.map((m) => m.id);
+    assert.ok(ids.includes('after') && !ids.includes('before'), ids.join(','));
+    assert.equal((await chat(gw, 'after')).res.status, 200);
+    assert.equal((await mockStats(fresh)).requests, 1);
+    // The stream that began on the old table ends whole.
+    const events = await readSse(stream);
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = parseEvents(events);
+    assert.ok(chunks.some((c) => c.choices?.[0]?.finish_reason === 'stop'));
+    assert.equal(chunks.filter((c) => c.choices?.[0]?.delta?.content).length, 20, 'every token');
+
+    // An invalid file on reload: refused, logged, and the table in use stays.
+    writeTable('models:\n  - name: broken\n    deployments: []\n', dir);
+    gw.proc.kill('SIGHUP');
+    await gw.waitForOutput(/model table not reloaded, the previous one stays in use: .*models\.yaml:3/);
+    assert.equal((await chat(gw, 'after')).res.status, 200);
+  });
+});
