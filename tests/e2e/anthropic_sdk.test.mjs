@@ -147,6 +147,7 @@ describe('@anthropic-ai/sdk in front of every other provider (server)', () => {
       OLLAMA_HOST: mock.url, PROVIDER_VLLM_BASE_URL: `${mock.url}/v1`,
     });
     await waitForModel(gw, 'gpt-x:latest');  // Ollama's listing has arrived
+    await waitForModel(gw, 'vllm/gpt-x');  // and vLLM's, listed last
   });
   after(() => Promise.all([gw?.stop(), mock?.stop()]));
 

@@ -19,6 +19,7 @@ import {
   waitForWorkers,
   waitForModel,
   scrape,
+  scrapeSettled,
   listWorkers,
   unansweredPort,
 } from '../lib/harness.mjs';
@@ -106,7 +107,8 @@ describe('an upstream that never completes the TCP handshake', () => {
     }
     const ok = await postChat(gw, chatBody('openai/mock-model', 'hi'));
     assert.equal(ok.status, 200);
-    const metrics = await scrape(gw);
+    await ok.arrayBuffer();
+    const metrics = await scrapeSettled(gw);
     assert.equal(metrics.value('llm_gateway_upstream_errors_total', { provider: 'silent', kind: 'timeout' }), 2);
     assert.equal(metrics.value('llm_gateway_requests_total', { provider: 'silent', status: '504' }), 2);
     assert.equal(metrics.value('llm_gateway_requests_in_flight', { endpoint: '/v1/chat/completions' }), 0);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  collectSse, mockStats, scrape, startController, startGateway, startMock, startWorker,
+  collectSse, mockStats, scrapeSettled, startController, startGateway, startMock, startWorker,
   waitForModel, waitForWorkers,
 } from '../lib/harness.mjs';
 
@@ -65,7 +65,7 @@ describe('legacy completions through server', () => {
     assert.ok(chunks.every((c) => c.choices.length === 1), 'no usage-only chunk the client did not ask for');
     const sent = JSON.parse((await mockStats(mock)).last_request.body);
     assert.deepEqual(sent.stream_options, { include_usage: true });
-    const metrics = await scrape(gw);
+    const metrics = await scrapeSettled(gw);
     assert.ok(metrics.value('llm_gateway_completion_tokens_total', { provider: 'openai', model: 'openai/instruct' }) >= 5);
     assert.ok(metrics.value('llm_gateway_requests_total', {
       endpoint: '/v1/completions', provider: 'openai', model: 'openai/instruct', status: '200',
@@ -112,7 +112,7 @@ describe('legacy completions through server', () => {
     assert.equal(textOf(chunks), 'one two three');
     assert.equal(chunks.at(-1).choices[0].finish_reason, 'stop');
     assert.ok(chunks.every((c) => c.object === 'text_completion' && c.choices.length === 1));
-    const metrics = await scrape(gw);
+    const metrics = await scrapeSettled(gw);
     assert.ok(metrics.value('llm_gateway_completion_tokens_total', { provider: 'ollama', model: 'ollama/instruct' }) >= 5);
     for (const [extra, param] of [[{ prompt: ['a', 'b'] }, 'prompt'], [{ prompt: 'a', n: 2 }, 'n'], [{ prompt: 'a', echo: true }, 'echo']]) {
       const refused = await postCompletions(gw, { model: 'ollama/instruct', ...extra });
@@ -158,7 +158,7 @@ describe('legacy completions through controller → worker', () => {
     const chunks = await streamChunks(res);
     assert.equal(textOf(chunks), 'p q r');
     assert.ok(chunks.every((c) => c.choices.length === 1));
-    const metrics = await scrape(controller);
+    const metrics = await scrapeSettled(controller);
     assert.ok(metrics.value('llm_gateway_completion_tokens_total', { provider: 'w-instruct', model: 'instruct' }) >= 5);
   });
 });

@@ -401,7 +401,8 @@ describe('a translated stream the upstream leaves silent', () => {
       startMock(['--token-delay-ms', '500']),
       startMock(['--stall-after', '2']),
     ]);
-    gw = await startGateway(['--stream-keepalive', '0.1', '--idle-timeout', '0.8'], {
+    // 1.5 s of idle timeout against 0.5 s between tokens: a margin a slow sanitizer build keeps.
+    gw = await startGateway(['--stream-keepalive', '0.1', '--idle-timeout', '2'], {
       ...mockProviderEnv(mock),
       PROVIDER_STALLING_BASE_URL: `${stalling.url}/v1`,
     });

@@ -18,6 +18,7 @@ import {
   parseEvents,
   sseReader,
   scrape,
+  scrapeSettled,
   promtoolCheck,
   waitFor,
 } from '../lib/harness.mjs';
@@ -145,7 +146,7 @@ describe('server metrics after a scripted mix of traffic', () => {
         const usageChunks = parseEvents(events.filter((e) => e !== '[DONE]')).filter((c) => c.usage);
         assert.equal(usageChunks.length, stream_options ? 1 : 0, `${provider}: usage chunk only when asked`);
       }
-      const m = await scrape(gw);
+      const m = await scrapeSettled(gw);
       assert.equal(m.value('llm_gateway_prompt_tokens_total', { model, provider }), 3 * usage.prompt_tokens, provider);
       assert.equal(m.value('llm_gateway_completion_tokens_total', { model, provider }), 3 * usage.completion_tokens, provider);
     }
@@ -160,7 +161,7 @@ describe('server metrics after a scripted mix of traffic', () => {
     const cut = await postChat(gw2, chatBody('anthropic/mock-model', content, { stream: true }));
     assert.equal(cut.status, 502);
     assert.ok((await cut.json()).error, 'an OpenAI error body');
-    const m = await scrape(gw2);
+    const m = await scrapeSettled(gw2);
     assert.ok(m.value('llm_gateway_prompt_tokens_total', { model: 'anthropic/mock-model', provider: 'anthropic' }) > 0);
     assert.equal(m.value('llm_gateway_stream_outcomes_total', { provider: 'anthropic', outcome: 'upstream_error' }), 1);
   });
@@ -228,7 +229,11 @@ describe('cluster metrics and logs', () => {
     assert.equal(last_request.headers['x-request-id'], ids.at(-1));
 
     const streams = ids.filter((_, i) => i % 2 === 1).length;
-    const c = await scrape(controller);
+    // The controller ends a client's stream at the worker's last event, a moment before the worker
+    // (another process) and the controller itself count and log the request.
+    const c = await scrapeSettled(controller);
+    await scrapeSettled(w1);
+    for (const proc of [controller, w1]) await proc.waitForOutput(new RegExp(`"request_id":"${ids.at(-1)}"`));
     assert.equal(c.value('llm_gateway_requests_total', { endpoint: CHAT, model: 'mock-model', provider: 'w1', status: '200' }), ids.length);
     assert.equal(c.value('llm_gateway_workers_registered', { model: 'mock-model' }), 2);
     assert.equal(c.value('llm_gateway_worker_capacity', { worker: 'w1' }), 10);
@@ -243,7 +248,7 @@ describe('cluster metrics and logs', () => {
     assert.equal(c.value('llm_gateway_time_to_first_token_seconds_count', { model: 'mock-model', provider: 'w1' }), streams);
     assert.equal(c.value('llm_gateway_time_per_output_token_seconds_count', { model: 'mock-model', provider: 'w1' }), streams);
     assert.equal(c.value('llm_gateway_overhead_seconds_count', { endpoint: CHAT }), ids.length);
-    const workerPrompt = (await scrape(w1)).value('llm_gateway_prompt_tokens_total', { provider: 'openai-compatible' });
+    const workerPrompt = (await scrapeSettled(w1)).value('llm_gateway_prompt_tokens_total', { provider: 'openai-compatible' });
     assert.ok(workerPrompt > 0);
     assert.equal(c.value('llm_gateway_prompt_tokens_total', { model: 'mock-model', provider: 'w1' }), workerPrompt);
     assert.ok(c.value('llm_gateway_workers_healthy', { model: 'mock-model' }) >= 1, 'w1 at least (w2 may be suspect)');
@@ -251,7 +256,7 @@ describe('cluster metrics and logs', () => {
     assert.equal(c.value('llm_gateway_requests_in_flight', { endpoint: CHAT }), 0);
     await assertPromtool(controller);
 
-    const w = await scrape(w1);
+    const w = await scrapeSettled(w1);
     assert.equal(w.value('llm_gateway_requests_total', { endpoint: CHAT, model: 'mock-model', provider: 'openai-compatible', status: '200' }), ids.length);
     assert.equal(w.value('llm_gateway_completion_tokens_total', { provider: 'openai-compatible' }), 3 * ids.length);
     await assertPromtool(w1);

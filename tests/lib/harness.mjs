@@ -133,8 +133,10 @@ export async function startProcess(args, env = {}, { cwd, wrapper = [] } = {}) {
   proc.stderr.setEncoding('utf8');
   proc.stdout.on('data', (chunk) => (out += chunk));
   proc.stderr.on('data', (chunk) => (out += chunk));
+  // 'close', not 'exit': the output is complete only once stdio has closed (a sanitizer's report,
+  // the last log line), which may come after the process exited.
   const exitPromise = new Promise((resolve) =>
-    proc.once('exit', (code, signal) => {
+    proc.once('close', (code, signal) => {
       live.delete(proc);
       resolve({ code, signal });
     }),
