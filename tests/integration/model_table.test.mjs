@@ -165,6 +165,41 @@ describe('model table', () => {
     assert.equal(metrics.value('llm_gateway_fallbacks_total', { model: 'primary', fallback: 'backup' }), 2);
   });
 
+  test('OpenAI falling back to Anthropic: chat and Messages requests, each translated for the deployment that serves it', async (t) => {
+    const [down, claude] = await mocks(t, [['--fail-status', '503'], ['--models', 'claude-mock']]);
+    const table = writeTable([
+      'models:',
+      '  - name: gpt-4o',
+      '    deployments:',
+      `      - ${deployment(down)}`,
+      '    fallbacks: [claude-sonnet]',
+      '  - name: claude-sonnet',
+      '    deployments:',
+      `      - {provider: anthropic, model: claude-mock, base_url: "${claude.url}", api_key: k}`,
+      '',
+    ].join('\n'));
+    const gw = await gateway(t, table);
+    const { res, body } = await chat(gw, 'gpt-4o');
+    assert.equal(res.status, 200);
+    assert.equal(body.object, 'chat.completion');
+    assert.equal(res.headers.get('x-gateway-model'), 'claude-sonnet');
+    assert.equal(res.headers.get('x-gateway-attempts'), '3');
+    assert.match(JSON.stringify((await mockStats(claude)).last_request), /\/v1\/messages/);
+    // A Messages request for the same table model: OpenAI's deployment gets it translated to chat
+    // (and refuses), Anthropic's as it is.
+    const messages = await fetch(`${gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'gpt-4o', max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    const message = await messages.json();
+    assert.equal(messages.status, 200, JSON.stringify(message));
+    assert.equal(message.type, 'message');
+    // The only deployment of gpt-4o is tried twice (once more after a short pause), then Claude.
+    assert.equal(messages.headers.get('x-gateway-attempts'), '3');
+    assert.equal((await mockStats(down)).requests, 4);
+  });
+
   test('a verdict on the request itself (400) is answered at once, not retried or fallen back on', async (t) => {
     const [refusing, other] = await mocks(t, [['--fail-status', '400'], []]);
     const table = writeTable([

@@ -20,6 +20,8 @@ using net::Task;
 
 // A 429 without a usable Retry-After still cools its deployment down a moment.
 constexpr std::chrono::seconds kDefaultCooldown{1};
+// Less time than this left before the deadline: no attempt is started.
+constexpr std::chrono::milliseconds kShortestAttempt{10};
 // Before the one retry of a model's only deployment: 100 ms, plus up to as much again at random.
 constexpr std::chrono::milliseconds kRetryBackoff{100};
 
@@ -105,7 +107,7 @@ class TableRouting {
         co_return true;  // the session answers (or nobody listens)
       }
       const auto now = Clock::now();
-      if (now >= deadline_) {
+      if (now + kShortestAttempt > deadline_) {
         co_return false;
       }
       auto lease = model.pool->pick(now, tried);
@@ -166,9 +168,11 @@ class TableRouting {
                           std::move(exchange_.log), exchange_.started_at, exchange_.interruption};
     attempt.log.provider = deployment.name;
     auto limits = settings_.limits;
+    // Rounded up: an attempt cut short at the deadline ends at it, not a moment before (which
+    // would leave a sliver for one more, doomed, attempt).
     limits.first_byte =
         std::max(std::chrono::milliseconds(1),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now()));
+                 std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now()));
     co_await proxy::proxy_model_request(attempt, request_, *deployment.provider, deployment.model,
                                         client_, metrics_, limits);
     exchange_.log = std::move(attempt.log);
