@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace gw::app {
 namespace {
@@ -130,6 +132,34 @@ TEST(ModelTableFile, AnEmptyFileIsAnEmptyTable) {
   auto table = parse("");
   ASSERT_TRUE(table) << table.error();
   EXPECT_TRUE(table->models.empty());
+}
+
+// The README's worked example is a valid table, read as documented.
+TEST(ModelTableFile, TheReadmesWorkedExample) {
+  std::ifstream readme(std::string(GW_FIXTURES_DIR) + "/../../README.md");
+  std::stringstream text;
+  text << readme.rdbuf();
+  const std::string all = text.str();
+  const size_t section = all.find("## The model table");
+  ASSERT_NE(section, std::string::npos);
+  const size_t begin = all.find("```yaml\n", section);
+  const size_t end = all.find("```\n", begin + 8);
+  ASSERT_NE(begin, std::string::npos);
+  ProviderConfig openai{ProviderConfig::Kind::kOpenAICompatible, "openai",
+                        "https://api.openai.com/v1", "sk-env"};
+  auto table = parse(all.substr(begin + 8, end - begin - 8),
+                     {{"AZURE_EAST_KEY", "east"}, {"AZURE_WEST_KEY", "west"}}, {openai});
+  ASSERT_TRUE(table) << table.error();
+  ASSERT_EQ(table->models.size(), 3U);
+  const auto& gpt = table->models[0];
+  ASSERT_EQ(gpt.deployments.size(), 3U);
+  EXPECT_EQ(gpt.deployments[0].name, "azure-east");
+  EXPECT_EQ(gpt.deployments[0].weight, 2);
+  EXPECT_EQ(gpt.deployments[1].provider.api_key, "west");
+  EXPECT_EQ(gpt.deployments[2].name, "openai/gpt-4o");
+  EXPECT_EQ(gpt.deployments[2].provider.api_key, "sk-env");
+  EXPECT_EQ(gpt.fallbacks, std::vector<std::string>{"claude-sonnet"});
+  EXPECT_EQ(table->models[2].deployments[0].provider.base_url, "https://api.groq.com/openai/v1");
 }
 
 TEST(ModelTableFile, AMissingFileIsAnError) {
