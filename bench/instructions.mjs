@@ -1,14 +1,16 @@
 // User-space instructions per request (callgrind) of nginx, the gateway (pass-through, Anthropic
 // translation, Anthropic's Messages API in front of an OpenAI upstream, OpenAI's Responses API in
-// front of a chat-only one) and the controller (in front of two workers), for a plain completion and
+// front of a chat-only one, a model table's model with two deployments) and the controller (in front of two workers), for a plain completion and
 // for a stream, against a mock that writes each stream whole after its head (as a fast local
 // server does). The count is the same on every run, however busy the machine: the figure to
 // watch while working on the data path. A few minutes; nothing is written.
 //
 //   node bench/instructions.mjs [--seconds N] [--tokens N]
 
+import fs from 'node:fs';
+import path from 'node:path';
 import {
-  startController, startGateway, startMock, startWorker, waitForWorkers,
+  startController, startGateway, startMock, startWorker, tmpDir, waitForWorkers,
 } from '../tests/lib/harness.mjs';
 import { instructionsPerRequest, startNginx } from './lib.mjs';
 
@@ -27,16 +29,21 @@ const gatewayEnv = {
   ...common, OPENAI_BASE_URL: `${mock.url}/v1`, ANTHROPIC_BASE_URL: mock.url, ANTHROPIC_API_KEY: 'k',
   PROVIDER_CHATONLY_BASE_URL: `${mock.url}/v1`,
 };
+// `table-model`: the model table's route, two deployments of the same mock.
+const table = path.join(tmpDir(), 'models.yaml');
+const tableDeployment = (name) => `{provider: openai, model: mock-model, base_url: "${mock.url}/v1", name: ${name}}`;
+fs.writeFileSync(table, `models:\n  - name: table-model\n    deployments:\n      - ${tableDeployment('a')}\n      - ${tableDeployment('b')}\n`);
 const asTarget = (p) => ({ url: p.url, pid: p.proc.pid, stop: () => p.stop(20000) });
 const both = (model) => [{ model }, { model, stream: true }];
 
 try {
   const nginx = await instructionsPerRequest((wrapper) => startNginx(mock.port, { wrapper }), both('mock-model'), { seconds });
   const gateway = await instructionsPerRequest(
-    async (wrapper) => asTarget(await startGateway([], gatewayEnv, { wrapper })),
+    async (wrapper) => asTarget(await startGateway(['--config', table], gatewayEnv, { wrapper })),
     [...both('openai/mock-model'), ...both('anthropic/mock-model'),
       ...both('openai/mock-model').map((load) => ({ ...load, api: 'messages' })),
-      ...both('chatonly/mock-model').map((load) => ({ ...load, api: 'responses' }))], { seconds });
+      ...both('chatonly/mock-model').map((load) => ({ ...load, api: 'responses' })),
+      ...both('table-model')], { seconds });
   const controller = await instructionsPerRequest(async (wrapper) => {
     const c = await startController(['--heartbeat-timeout', '60', '--heartbeat-check-interval', '10'], common, { wrapper });
     const workers = [];
@@ -55,6 +62,7 @@ try {
     ['gateway (Anthropic translation)', gateway[2], gateway[3]],
     ['gateway (Messages API in, OpenAI out)', gateway[4], gateway[5]],
     ['gateway (Responses API in, chat out)', gateway[6], gateway[7]],
+    ['gateway (model table, two deployments)', gateway[8], gateway[9]],
     ['controller (one hop to a worker)', controller[0], controller[1]],
   ];
   console.log(`User-space instructions per request (thousands), callgrind, wrk -c4, ${seconds} s windows; stream: ${tokens} tokens, one upstream write`);
@@ -65,6 +73,7 @@ try {
   console.log(`| translation ÷ pass-through | ${r(gateway[2], gateway[0])} | ${r(gateway[3], gateway[1])} |`);
   console.log(`| Messages in ÷ chat pass-through | ${r(gateway[4], gateway[0])} | ${r(gateway[5], gateway[1])} |`);
   console.log(`| Responses in ÷ chat pass-through | ${r(gateway[6], gateway[0])} | ${r(gateway[7], gateway[1])} |`);
+  console.log(`| model table ÷ pass-through | ${r(gateway[8], gateway[0])} | ${r(gateway[9], gateway[1])} |`);
   console.log(`| controller ÷ gateway | ${r(controller[0], gateway[0])} | ${r(controller[1], gateway[1])} |`);
 } finally {
   await mock.stop();

@@ -319,19 +319,25 @@ void Metrics::failover(std::string_view model) {
   impl_->failovers.Add({{"model", label(model)}}).Increment();
 }
 
-void Metrics::deployment_attempt(std::string_view model, std::string_view deployment,
-                                 std::string_view result) {
-  impl_->deployment_attempts
-      .Add({{"model", label(model)}, {"deployment", label(deployment)}, {"result", label(result)}})
-      .Increment();
+void SeriesCounter::increment() const {
+  if (counter_ != nullptr) {
+    counter_->Increment();
+  }
+}
+
+SeriesCounter Metrics::deployment_attempts(std::string_view model, std::string_view deployment,
+                                           std::string_view result) {
+  return SeriesCounter(&impl_->deployment_attempts.Add(
+      {{"model", label(model)}, {"deployment", label(deployment)}, {"result", label(result)}}));
 }
 
 void Metrics::fallback(std::string_view model, std::string_view fallback) {
   impl_->fallbacks.Add({{"model", label(model)}, {"fallback", label(fallback)}}).Increment();
 }
 
-void Metrics::cooldown(std::string_view model, std::string_view deployment) {
-  impl_->cooldowns.Add({{"model", label(model)}, {"deployment", label(deployment)}}).Increment();
+SeriesCounter Metrics::cooldowns(std::string_view model, std::string_view deployment) {
+  return SeriesCounter(
+      &impl_->cooldowns.Add({{"model", label(model)}, {"deployment", label(deployment)}}));
 }
 
 void Metrics::queue_wait(std::string_view model, double seconds) {

@@ -9,6 +9,7 @@
 
 namespace prometheus {
 class Collectable;
+class Counter;
 class Registry;
 }  // namespace prometheus
 
@@ -37,6 +38,19 @@ struct RequestSample {
   std::string_view stream_outcome;  // streams only: completed, upstream_error, truncated, ...
 };
 
+// One labelled counter series, looked up once (when a model table is built) and incremented
+// without building labels or taking a lock. Default-constructed: counts nothing.
+class SeriesCounter {
+ public:
+  SeriesCounter() = default;
+  void increment() const;
+
+ private:
+  friend class Metrics;
+  explicit SeriesCounter(prometheus::Counter* counter) : counter_(counter) {}
+  prometheus::Counter* counter_ = nullptr;
+};
+
 // The process's metric families (all prefixed llm_gateway_). Thread-safe; record() caches the
 // labelled series per thread, so the hot path neither takes a lock shared by the threads nor
 // builds label maps.
@@ -58,11 +72,12 @@ class Metrics {
 
   // Another attempt of a request (another worker, another deployment).
   void failover(std::string_view model);
-  // Model table (labels bounded by the table). result: ok, rate_limited, failed, refused.
-  void deployment_attempt(std::string_view model, std::string_view deployment,
-                          std::string_view result);
+  // Model table (labels bounded by the table), resolved when it is built. result: ok,
+  // rate_limited, failed, refused.
+  SeriesCounter deployment_attempts(std::string_view model, std::string_view deployment,
+                                    std::string_view result);
+  SeriesCounter cooldowns(std::string_view model, std::string_view deployment);
   void fallback(std::string_view model, std::string_view fallback);
-  void cooldown(std::string_view model, std::string_view deployment);
 
   // Controller.
   void queue_wait(std::string_view model, double seconds);

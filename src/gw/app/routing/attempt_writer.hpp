@@ -1,6 +1,8 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "gw/net/http_types.hpp"
 
@@ -14,8 +16,10 @@ namespace gw::app {
 // error event.
 class AttemptWriter final : public net::ResponseWriter {
  public:
-  AttemptWriter(net::ResponseWriter& client, net::Headers route_headers)
-      : client_(client), route_headers_(std::move(route_headers)) {
+  // `model` and `deployment` must outlive the writer (they live in the table).
+  AttemptWriter(net::ResponseWriter& client, std::string_view model, std::string_view deployment,
+                int attempt)
+      : client_(client), model_(model), deployment_(deployment), attempt_(std::to_string(attempt)) {
     error_format = client.error_format;
   }
 
@@ -37,8 +41,12 @@ class AttemptWriter final : public net::ResponseWriter {
   std::optional<net::Response> take_held() { return std::exchange(held_, std::nullopt); }
 
  private:
+  void add_route_headers(net::HeaderViews& headers) const;
+
   net::ResponseWriter& client_;
-  net::Headers route_headers_;
+  std::string_view model_;
+  std::string_view deployment_;
+  std::string attempt_;  // short: no allocation
   std::optional<net::Response> held_;
 };
 

@@ -1,12 +1,14 @@
 #include "gw/app/routing/model_table.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "gw/app/config/provider_factory.hpp"
 
 namespace gw::app {
 
-ModelTable::ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOptions options)
+ModelTable::ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOptions options,
+                       metrics::Metrics* metrics)
     : path_(config.path) {
   for (const auto& model_config : config.models) {
     auto model = std::make_unique<TableModel>();
@@ -14,8 +16,17 @@ ModelTable::ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOp
     model->fallbacks_on = model_config.fallbacks_on;
     std::vector<int64_t> weights;
     for (const auto& deployment : model_config.deployments) {
+      TableDeployment::Counters counters;
+      if (metrics != nullptr) {
+        const auto& [name, dname] = std::tie(model_config.name, deployment.name);
+        counters = {metrics->deployment_attempts(name, dname, "ok"),
+                    metrics->deployment_attempts(name, dname, "rate_limited"),
+                    metrics->deployment_attempts(name, dname, "failed"),
+                    metrics->deployment_attempts(name, dname, "refused"),
+                    metrics->cooldowns(name, dname)};
+      }
       model->deployments.push_back(
-          {deployment.name, make_provider(deployment.provider), deployment.model});
+          {deployment.name, make_provider(deployment.provider), deployment.model, counters});
       weights.push_back(deployment.weight);
     }
     model->pool = std::make_shared<cluster::DeploymentPool>(std::move(weights), options);

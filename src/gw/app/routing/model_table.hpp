@@ -13,6 +13,7 @@
 
 #include "gw/app/config/model_table_file.hpp"
 #include "gw/cluster/deployment_pool.hpp"
+#include "gw/metrics/metrics.hpp"
 #include "gw/providers/provider.hpp"
 
 namespace gw::app {
@@ -21,6 +22,10 @@ struct TableDeployment {
   std::string name;
   std::unique_ptr<providers::Provider> provider;
   std::string model;  // the upstream's
+  // llm_gateway_deployment_attempts_total by result, and its cooldowns.
+  struct Counters {
+    metrics::SeriesCounter ok, rate_limited, failed, refused, cooldowns;
+  } counters;
 };
 
 struct TableModel {
@@ -33,7 +38,9 @@ struct TableModel {
 
 class ModelTable {
  public:
-  ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOptions options);
+  // `metrics`: where the deployments' series are registered (none counted without).
+  ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOptions options,
+             metrics::Metrics* metrics = nullptr);
   ModelTable(const ModelTable&) = delete;
   ModelTable& operator=(const ModelTable&) = delete;
 

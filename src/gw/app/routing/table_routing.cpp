@@ -75,81 +75,57 @@ class TableRouting {
         settings_(settings),
         deadline_(exchange.started_at + settings.request_timeout) {}
 
-  Task<void> run() {
-    exchange_.log.model_known = true;
-    const TableModel* current = &model_;
-    size_t next_fallback = 0;
-    for (;;) {
-      const bool answered = co_await try_model(*current);
-      if (answered || proxy::interrupted(exchange_)) {
-        co_return;
-      }
-      if (Clock::now() >= deadline_ || (model_.fallbacks_on & cause_) == 0 ||
-          next_fallback >= model_.fallbacks.size()) {
-        break;
-      }
-      const TableModel* fallback = model_.fallbacks[next_fallback++];
-      spdlog::warn("[{}] model {}: no deployment could answer; falling back to {}",
-                   exchange_.request_id, current->name, fallback->name);
-      metrics_.fallback(model_.name, fallback->name);
-      current = fallback;
+  // A model's deployment picked for the next attempt, or none: every deployment tried, or none
+  // may take the request now (the refusal to give the client is noted), or the deadline is near.
+  std::optional<cluster::DeploymentLease> pick(const TableModel& model, uint64_t tried) {
+    const auto now = Clock::now();
+    if (now + kShortestAttempt > deadline_) {
+      return std::nullopt;
     }
-    co_await give_up();
+    picked_at_ = now;
+    auto lease = model.pool->pick(now, tried);
+    if (!lease) {
+      note_unavailable(model, tried, now);
+    }
+    return lease;
   }
 
- private:
-  // The deployments of `model`, until one answers (true) or none is left that may.
-  Task<bool> try_model(const TableModel& model) {
-    uint64_t tried = 0;
-    bool retried_alone = false;
-    for (;;) {
-      if (proxy::interrupted(exchange_)) {
-        co_return true;  // the session answers (or nobody listens)
-      }
-      const auto now = Clock::now();
-      if (now + kShortestAttempt > deadline_) {
-        co_return false;
-      }
-      auto lease = model.pool->pick(now, tried);
-      if (!lease) {
-        note_unavailable(model, tried, now);
-        co_return false;
-      }
-      const size_t index = lease->index();
-      tried |= uint64_t{1} << index;
-      auto refusal = co_await attempt(model, model.deployments[index]);
-      if (!refusal) {
-        if (answer_failed_) {
-          lease->failed(Clock::now());  // the stream broke after it began
-        } else if (!proxy::interrupted(exchange_)) {
-          lease->succeeded();
-        }  // else: the client left, which says nothing about the deployment
-        co_return true;
-      }
-      const unsigned cause = cause_of(*refusal);
-      judge(model, model.deployments[index], *lease, *refusal, cause);
-      last_ = std::move(*refusal);
-      cause_ = cause;
-      if (cause == 0) {
-        co_await deliver(std::move(*last_));
-        co_return true;
-      }
-      if (cause != kFallbackOnRateLimit && cause != kFallbackOnError) {
-        co_return false;  // another deployment of the same model would refuse it too
-      }
-      if (model.pool->size() == 1 && cause == kFallbackOnError && !retried_alone) {
-        // The only deployment: once more, after a short pause, if the deadline allows.
-        retried_alone = true;
-        static thread_local std::minstd_rand jitter(std::random_device{}());
-        const auto pause = kRetryBackoff + std::chrono::milliseconds(jitter() % 100);
-        if (Clock::now() + pause >= deadline_) {
-          co_return false;
-        }
-        net::SteadyTimer timer(co_await boost::asio::this_coro::executor, pause);
-        co_await timer.async_wait(net::kUseTask);
-        tried = 0;
-      }
+  // The outcome of an attempt whose answer reached the client, for its deployment's circuit.
+  void answered(cluster::DeploymentLease& lease) {
+    if (answer_failed_) {
+      lease.failed(Clock::now());  // the stream broke after it began
+    } else if (!proxy::interrupted(exchange_)) {
+      lease.succeeded();
+    }  // else: the client left, which says nothing about the deployment
+  }
+
+  // The next model to try once `current` could not answer: a fallback, if the cause is one the
+  // requested model falls back on and there is time left.
+  const TableModel* next_model(const TableModel& current) {
+    if (Clock::now() >= deadline_ || (model_.fallbacks_on & cause_) == 0 ||
+        next_fallback_ >= model_.fallbacks.size()) {
+      return nullptr;
     }
+    const TableModel* fallback = model_.fallbacks[next_fallback_++];
+    spdlog::warn("[{}] model {}: no deployment could answer; falling back to {}",
+                 exchange_.request_id, current.name, fallback->name);
+    metrics_.fallback(model_.name, fallback->name);
+    return fallback;
+  }
+
+  // Once more on a model's only deployment after a 5xx, a connect error or a timeout: how long to
+  // pause first (none when it was retried already or the deadline does not allow it).
+  std::optional<std::chrono::milliseconds> pause_before_retrying_alone(const TableModel& model) {
+    if (model.pool->size() != 1 || cause_ != kFallbackOnError || retried_alone_) {
+      return std::nullopt;
+    }
+    retried_alone_ = true;
+    static thread_local std::minstd_rand jitter(std::random_device{}());
+    const auto pause = kRetryBackoff + std::chrono::milliseconds(jitter() % 100);
+    if (Clock::now() + pause >= deadline_) {
+      return std::nullopt;
+    }
+    return pause;
   }
 
   // One attempt at `deployment`: the answer reached the client (none returned), or it refused
@@ -159,55 +135,73 @@ class TableRouting {
     if (++attempts_ > 1) {
       metrics_.failover(model_.name);
     }
-    net::Headers route_headers{{"x-gateway-model", model.name},
-                               {"x-gateway-deployment", deployment.name},
-                               {"x-gateway-attempts", std::to_string(attempts_)}};
-    AttemptWriter writer(exchange_.writer, std::move(route_headers));
-    // A copy of the request per attempt: an attempt may rewrite the body (a translation).
-    net::Exchange attempt{exchange_.request,        exchange_.request_id, writer,
-                          std::move(exchange_.log), exchange_.started_at, exchange_.interruption};
+    AttemptWriter writer(exchange_.writer, model.name, deployment.name, attempts_);
+    // The request itself for chat, completions and embeddings, whose bodies are sent as they are
+    // (spliced); a copy for the APIs an attempt may translate, which rewrites the body.
+    const bool translatable =
+        request_.api == proxy::ModelApi::kResponses || request_.api == proxy::ModelApi::kMessages;
+    net::Exchange attempt{
+        translatable ? net::Request(exchange_.request) : std::move(exchange_.request),
+        exchange_.request_id,
+        writer,
+        std::move(exchange_.log),
+        exchange_.started_at,
+        exchange_.interruption};
     attempt.log.provider = deployment.name;
     auto limits = settings_.limits;
     // Rounded up: an attempt cut short at the deadline ends at it, not a moment before (which
     // would leave a sliver for one more, doomed, attempt).
     limits.first_byte =
         std::max(std::chrono::milliseconds(1),
-                 std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now()));
+                 std::chrono::ceil<std::chrono::milliseconds>(deadline_ - picked_at_));
     co_await proxy::proxy_model_request(attempt, request_, *deployment.provider, deployment.model,
                                         client_, metrics_, limits);
     exchange_.log = std::move(attempt.log);
+    if (!translatable) {
+      exchange_.request = std::move(attempt.request);
+    }
     auto refusal = writer.take_held();
     if (!refusal) {
       answer_failed_ = !exchange_.log.upstream_error.empty();
-      metrics_.deployment_attempt(model.name, deployment.name, answer_failed_ ? "failed" : "ok");
+      (answer_failed_ ? deployment.counters.failed : deployment.counters.ok).increment();
     }
     co_return refusal;
   }
 
   // What a refusal says about its deployment: a 429 cools it down (for as long as it asks); a
   // 5xx, a connect error or a timeout counts against its circuit; a 4xx verdict does neither.
-  void judge(const TableModel& model, const TableDeployment& deployment,
-             cluster::DeploymentLease& lease, const net::Response& refusal, unsigned cause) {
+  // The refusal is kept for the client (if nothing better comes); its cause is returned.
+  unsigned judge(const TableModel& model, size_t index, cluster::DeploymentLease& lease,
+                 net::Response refusal) {
+    const TableDeployment& deployment = model.deployments[index];
+    cause_ = cause_of(refusal);
+    last_ = std::move(refusal);
+    account(model, deployment, lease, *last_);
+    return cause_;
+  }
+
+  void account(const TableModel& model, const TableDeployment& deployment,
+               cluster::DeploymentLease& lease, const net::Response& refusal) {
     const auto now = Clock::now();
     if (refusal.status == 429) {
       auto wait = providers::retry_after_seconds(header_of(refusal, "retry-after"));
       const Clock::duration cooldown = wait ? Clock::duration(*wait) : kDefaultCooldown;
       model.pool->cool_down(lease.index(), now + cooldown);
-      metrics_.cooldown(model.name, deployment.name);
-      metrics_.deployment_attempt(model.name, deployment.name, "rate_limited");
+      deployment.counters.cooldowns.increment();
+      deployment.counters.rate_limited.increment();
       spdlog::warn("[{}] deployment {} of {} answered 429: cooling down for {} s",
                    exchange_.request_id, deployment.name, model.name, whole_seconds(cooldown));
       lease.succeeded();
       return;
     }
-    if (cause == kFallbackOnError) {
-      metrics_.deployment_attempt(model.name, deployment.name, "failed");
+    if (cause_ == kFallbackOnError) {
+      deployment.counters.failed.increment();
       spdlog::warn("[{}] deployment {} of {} failed with {}", exchange_.request_id, deployment.name,
                    model.name, refusal.status);
       lease.failed(now);
       return;
     }
-    metrics_.deployment_attempt(model.name, deployment.name, "refused");
+    deployment.counters.refused.increment();
     lease.succeeded();
   }
 
@@ -242,9 +236,12 @@ class TableRouting {
                                       settings_.request_timeout.count()));
       last_ = net::error_response(timeout, exchange_.writer.error_format);
     }
-    co_await deliver(std::move(*last_));
+    return deliver_last();
   }
 
+  Task<void> deliver_last() { return deliver(std::move(*last_)); }
+
+  // The response is the coroutine's own (by value): it outlives the write.
   Task<void> deliver(net::Response response) {
     response.headers.push_back({"x-gateway-model", model_.name});
     response.headers.push_back({"x-gateway-attempts", std::to_string(attempts_)});
@@ -258,7 +255,10 @@ class TableRouting {
   metrics::Metrics& metrics_;
   const RoutingSettings& settings_;
   const Clock::time_point deadline_;
+  Clock::time_point picked_at_;  // when the attempt's deployment was picked
   int attempts_ = 0;
+  size_t next_fallback_ = 0;
+  bool retried_alone_ = false;
   bool answer_failed_ = false;         // the last attempt's answer began, then its upstream failed
   std::optional<net::Response> last_;  // the last refusal, for the client if nothing better comes
   unsigned cause_ = 0;                 // and its cause
@@ -266,13 +266,49 @@ class TableRouting {
 
 }  // namespace
 
+// `table`: a parameter of the coroutine, so its frame keeps the table (and `model` in it) alive
+// until the request ends.
 Task<void> serve_table_model(net::Exchange& exchange, const proxy::ModelRequest& request,
-                             std::shared_ptr<const ModelTable> table, const TableModel& model,
-                             net::UpstreamClient& client, metrics::Metrics& metrics,
-                             const RoutingSettings& settings) {
+                             [[maybe_unused]] std::shared_ptr<const ModelTable> table,
+                             const TableModel& model, net::UpstreamClient& client,
+                             metrics::Metrics& metrics, const RoutingSettings& settings) {
+  // One coroutine for the loops (attempt() is the other): a frame per request is part of the
+  // route's cost.
   TableRouting routing(exchange, request, model, client, metrics, settings);
-  co_await routing.run();
-  table.reset();  // kept until here: the model and its deployments live in it
+  exchange.log.model_known = true;
+  for (const TableModel* current = &model; current != nullptr;
+       current = routing.next_model(*current)) {
+    uint64_t tried = 0;
+    routing.retried_alone_ = false;
+    while (auto lease = routing.pick(*current, tried)) {
+      if (proxy::interrupted(exchange)) {
+        co_return;  // the session answers (or nobody listens)
+      }
+      const size_t index = lease->index();
+      tried |= uint64_t{1} << index;
+      auto refusal = co_await routing.attempt(*current, current->deployments[index]);
+      if (!refusal) {
+        routing.answered(*lease);
+        co_return;
+      }
+      const unsigned cause = routing.judge(*current, index, *lease, std::move(*refusal));
+      if (cause == 0) {
+        co_return co_await routing.deliver_last();
+      }
+      if (cause != kFallbackOnRateLimit && cause != kFallbackOnError) {
+        break;  // another deployment of the same model would refuse it too
+      }
+      if (auto pause = routing.pause_before_retrying_alone(*current)) {
+        net::SteadyTimer timer(co_await boost::asio::this_coro::executor, *pause);
+        co_await timer.async_wait(net::kUseTask);
+        tried = 0;
+      }
+    }
+    if (proxy::interrupted(exchange)) {
+      co_return;
+    }
+  }
+  co_await routing.give_up();
 }
 
 }  // namespace gw::app

@@ -35,9 +35,9 @@ std::shared_ptr<providers::ModelCatalog> build_catalog(const ServerConfig& confi
 // The table built from `models`, logged (endpoints, never keys), and its names listed.
 std::shared_ptr<const ModelTable> build_table(const std::string& path,
                                               const std::vector<TableModelConfig>& models,
-                                              const ServerConfig& config,
-                                              providers::ModelCatalog& catalog) {
-  auto table = std::make_shared<const ModelTable>(ModelTableConfig{path, models}, config.breaker);
+                                              const ServerConfig& config, GatewayContext& context) {
+  auto table = std::make_shared<const ModelTable>(ModelTableConfig{path, models}, config.breaker,
+                                                  context.metrics.get());
   std::vector<std::string> names;
   for (const auto& model : models) {
     names.push_back(model.name);
@@ -51,7 +51,7 @@ std::shared_ptr<const ModelTable> build_table(const std::string& path,
                      ? std::string()
                      : fmt::format("; falls back to {}", fmt::join(model.fallbacks, ", ")));
   }
-  catalog.set_table_models(std::move(names));
+  context.catalog->set_table_models(std::move(names));
   return table;
 }
 
@@ -63,7 +63,7 @@ void reload_table(const ServerConfig& config, GatewayContext& context) {
     spdlog::error("model table not reloaded, the previous one stays in use: {}", read.error());
     return;
   }
-  context.table.replace(build_table(config.table_path, read->models, config, *context.catalog));
+  context.table.replace(build_table(config.table_path, read->models, config, context));
   spdlog::info("model table reloaded from {}: {} model(s)", config.table_path, read->models.size());
 }
 
@@ -76,7 +76,7 @@ int run_server(const ServerConfig& config) {
   context->routing.limits = config.limits;
   context->routing.request_timeout = config.request_timeout;
   if (!config.table_path.empty()) {
-    context->table.replace(build_table(config.table_path, config.table, config, *context->catalog));
+    context->table.replace(build_table(config.table_path, config.table, config, *context));
   }
   if (config.providers.empty() && config.table.empty()) {
     spdlog::info("no provider configured: serving the built-in 'echo' model");
