@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  startController,
+  startWorker,
+  waitForWorkers,
   startGateway,
   startMock,
   mockStats,
@@ -283,5 +286,53 @@ describe('model table files', () => {
     gw.proc.kill('SIGHUP');
     await gw.waitForOutput(/model table not reloaded, the previous one stays in use: .*models\.yaml:3/);
     assert.equal((await chat(gw, 'after')).res.status, 200);
+  });
+});
+
+describe('the controller\'s model table', () => {
+  test('aliases and fallbacks between the workers\' models', async (t) => {
+    const [failing, good] = await mocks(t, [['--fail-status', '503', '--models', 'llama3'], ['--models', 'mistral']]);
+    const table = writeTable([
+      'models:',
+      '  - name: llama3',
+      '    fallbacks: [mistral]',
+      '  - name: mistral',
+      '  - name: fast',
+      '    deployments: [{provider: workers, model: mistral}]',
+      '  - name: nobody-serves',
+      '    fallbacks: [fast]',
+      '',
+    ].join('\n'));
+    const controller = await startController(['--config', table]);
+    t.after(() => controller.stop());
+    for (const [id, model, backend] of [['w1', 'llama3', failing], ['w2', 'mistral', good]]) {
+      const worker = await startWorker({ id, model, backend, controller });
+      t.after(() => worker.stop());
+    }
+    await waitForWorkers(controller, (ws) => ws.length === 2, { message: 'workers registered' });
+    const ids = (await (await fetch(`${controller.url}/v1/models`)).json()).data.map((m) => m.id);
+    assert.deepEqual(ids.slice(0, 4), ['llama3', 'mistral', 'fast', 'nobody-serves']);
+    // llama3's only worker answers 503: mistral's serves, the client never knows.
+    const fallen = await chat(controller, 'llama3');
+    assert.equal(fallen.res.status, 200, fallen.text);
+    assert.equal((await mockStats(failing)).requests, 1);
+    assert.equal((await mockStats(good)).requests, 1);
+    // An alias, and a model no worker serves that falls back to it.
+    assert.equal((await chat(controller, 'fast')).res.status, 200);
+    const streamed = await postChat(controller, chatBody('nobody-serves', 'hello', { stream: true }));
+    assert.equal(streamed.status, 200);
+    assert.equal((await readSse(streamed)).at(-1), '[DONE]');
+    assert.equal((await mockStats(good)).requests, 3);
+    const metrics = await scrapeSettled(controller);
+    assert.equal(metrics.value('llm_gateway_fallbacks_total', { model: 'llama3', fallback: 'mistral' }), 1);
+    // A model outside the table is routed as before: not found.
+    assert.equal((await chat(controller, 'unknown')).res.status, 404);
+  });
+
+  test('a file with an upstream deployment is refused: the controller\'s deployments are its workers', async () => {
+    const table = writeTable('models:\n  - name: m\n    deployments: [{provider: openai, model: x}]\n');
+    const result = await runCli(['controller', '--port', '0', '--config', table]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /models\.yaml:3:.*provider: workers/);
   });
 });

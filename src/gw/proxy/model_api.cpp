@@ -42,6 +42,11 @@ const std::string& ModelRequest::model() const {
   return std::visit([](const auto& fields) -> const std::string& { return fields.model; }, info);
 }
 
+std::pair<size_t, size_t> ModelRequest::model_token() const {
+  return std::visit(
+      [](const auto& fields) { return std::pair(fields.model_begin, fields.model_end); }, info);
+}
+
 bool ModelRequest::stream() const {
   const auto* fields = chat();
   return fields != nullptr && fields->stream;

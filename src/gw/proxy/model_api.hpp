@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <tl/expected.hpp>
+#include <utility>
 #include <variant>
 
 #include "gw/api/chat_request.hpp"
@@ -44,6 +45,8 @@ struct ModelRequest {
 
   const std::string& model() const;
   bool stream() const;
+  // Where the model's JSON string token (quotes included) is in the body: [begin, end).
+  std::pair<size_t, size_t> model_token() const;
   // Chat, legacy completions, Responses and Messages requests, token counts (null for
   // embeddings).
   const api::ChatRequestInfo* chat() const { return std::get_if<api::ChatRequestInfo>(&info); }

@@ -66,6 +66,17 @@ tl::expected<ControllerConfig, std::string> load_controller_config(const core::S
   config.max_attempts = static_cast<int>(reader.integer("ROUTE_MAX_ATTEMPTS", 3, 1, 100));
   config.queue_timeout = reader.seconds("QUEUE_TIMEOUT", 5);
   config.queue_size = static_cast<size_t>(reader.integer("QUEUE_MAX_SIZE", 1000, 0, 1'000'000));
+  config.table_path = reader.text("GATEWAY_CONFIG");
+  if (!config.table_path.empty()) {
+    config.read_table = [settings, path = config.table_path] {
+      return load_model_table(path, settings, {}, TableReader::kController);
+    };
+    if (auto table = config.read_table()) {
+      config.table = std::move(table->models);
+    } else {
+      reader.fail_with(table.error());
+    }
+  }
   if (reader.error()) {
     return tl::unexpected(*reader.error());
   }

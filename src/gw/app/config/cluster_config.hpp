@@ -25,6 +25,10 @@ struct ControllerConfig {
   int max_attempts = 3;
   std::chrono::milliseconds queue_timeout{5'000};
   size_t queue_size = 1000;
+  // The model table (GATEWAY_CONFIG): aliases and fallbacks between models, re-read on SIGHUP.
+  std::string table_path;
+  std::vector<TableModelConfig> table;
+  std::function<tl::expected<ModelTableConfig, std::string>()> read_table;
 };
 
 struct WorkerConfig {

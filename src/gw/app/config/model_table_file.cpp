@@ -21,11 +21,14 @@ struct TableError {
   std::string message;
 };
 
-class TableReader {
+class TableParser {
  public:
-  TableReader(std::string path, const core::Settings& settings,
-              std::span<const ProviderConfig> configured)
-      : path_(std::move(path)), settings_(settings), configured_(configured) {}
+  TableParser(std::string path, const core::Settings& settings,
+              std::span<const ProviderConfig> configured, TableReader reader)
+      : path_(std::move(path)),
+        settings_(settings),
+        configured_(configured),
+        controller_(reader == TableReader::kController) {}
 
   ModelTableConfig read(const YAML::Node& root) {
     ModelTableConfig table{path_, {}};
@@ -160,11 +163,18 @@ class TableReader {
     model.name = required_text(node, "name", key);
     const YAML::Node deployments = node["deployments"];
     const std::string deployments_key = key + ".deployments";
+    if (!deployments && controller_) {
+      return read_fallbacks(node, key, std::move(model));  // served by its own workers
+    }
     if (!deployments) {
       fail(node, deployments_key, "is required (one or more)");
     }
     if (!deployments.IsSequence() || deployments.size() == 0) {
       fail(deployments, deployments_key, "must be a list of one or more deployments");
+    }
+    if (controller_ && deployments.size() > 1) {
+      fail(deployments, deployments_key,
+           "the controller's models have one deployment at most: {provider: workers, model: ...}");
     }
     if (deployments.size() > kMaxDeployments) {
       fail(deployments, deployments_key,
@@ -187,6 +197,11 @@ class TableReader {
       }
       model.deployments.push_back(std::move(deployment));
     }
+    return read_fallbacks(node, key, std::move(model));
+  }
+
+  TableModelConfig read_fallbacks(const YAML::Node& node, const std::string& key,
+                                  TableModelConfig model) const {
     if (const YAML::Node fallbacks = node["fallbacks"]) {
       model.fallbacks = names(fallbacks, key + ".fallbacks");
     }
@@ -219,6 +234,17 @@ class TableReader {
 
   DeploymentConfig read_deployment(const YAML::Node& node, const std::string& key) {
     expect_map(node, key);
+    if (controller_) {
+      check_keys(node, key, {"provider", "model"});
+      if (required_text(node, "provider", key) != "workers") {
+        fail(node["provider"], key + ".provider",
+             "the controller's deployments are its workers: provider: workers");
+      }
+      DeploymentConfig workers;
+      workers.model = required_text(node, "model", key);
+      workers.name = workers.model;
+      return workers;
+    }
     check_keys(node, key,
                {"name", "provider", "model", "base_url", "api_key", "api_version", "weight",
                 "responses_api"});
@@ -305,6 +331,9 @@ class TableReader {
     if (provider == "ollama") {
       return {Kind::kOllama, "ollama", "http://localhost:11434", ""};
     }
+    if (provider == "workers") {
+      fail(node, key, "only the controller routes to workers");
+    }
     for (const auto& preset : provider_presets()) {
       if (preset.name == provider) {
         return {Kind::kOpenAICompatible, provider, std::string(preset.base_url), ""};
@@ -319,16 +348,21 @@ class TableReader {
   std::string path_;
   const core::Settings& settings_;
   std::span<const ProviderConfig> configured_;
+  bool controller_;
 };
 
 }  // namespace
 
+const std::string& worker_model_of(const TableModelConfig& model) {
+  return model.deployments.empty() ? model.name : model.deployments.front().model;
+}
+
 tl::expected<ModelTableConfig, std::string> parse_model_table(
     const std::string& text, const std::string& path, const core::Settings& settings,
-    std::span<const ProviderConfig> configured) {
+    std::span<const ProviderConfig> configured, TableReader reader) {
   try {
     const YAML::Node root = YAML::Load(text);
-    return TableReader(path, settings, configured).read(root);
+    return TableParser(path, settings, configured, reader).read(root);
   } catch (const TableError& error) {
     return tl::unexpected(error.message);
   } catch (const YAML::Exception& error) {
@@ -342,14 +376,14 @@ tl::expected<ModelTableConfig, std::string> parse_model_table(
 
 tl::expected<ModelTableConfig, std::string> load_model_table(
     const std::string& path, const core::Settings& settings,
-    std::span<const ProviderConfig> configured) {
+    std::span<const ProviderConfig> configured, TableReader reader) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     return tl::unexpected(fmt::format("{}: cannot be read ({})", path, std::strerror(errno)));
   }
   std::ostringstream text;
   text << file.rdbuf();
-  return parse_model_table(text.str(), path, settings, configured);
+  return parse_model_table(text.str(), path, settings, configured, reader);
 }
 
 }  // namespace gw::app

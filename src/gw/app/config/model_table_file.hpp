@@ -22,6 +22,11 @@ enum FallbackCause : unsigned {
   kFallbackOnContentFilter = 8,  // the provider's content filter refused it
 };
 
+// Who reads the table: the server (deployments are upstream endpoints) or the controller (whose
+// deployments are its registered workers: a model's own, or those of the one model an alias names
+// with `{provider: workers, model: <id>}`).
+enum class TableReader { kServer, kController };
+
 struct DeploymentConfig {
   std::string name;         // unique within its model: in logs, metrics and x-gateway-deployment
   ProviderConfig provider;  // the upstream's dialect, endpoint and key
@@ -52,11 +57,15 @@ inline constexpr size_t kMaxDeployments = 64;
 // the file, line and key; they never quote a value that may be a secret.
 tl::expected<ModelTableConfig, std::string> load_model_table(
     const std::string& path, const core::Settings& settings,
-    std::span<const ProviderConfig> configured);
+    std::span<const ProviderConfig> configured, TableReader reader = TableReader::kServer);
 
 // The same, from YAML text (`path` only names it in errors).
 tl::expected<ModelTableConfig, std::string> parse_model_table(
     const std::string& text, const std::string& path, const core::Settings& settings,
-    std::span<const ProviderConfig> configured);
+    std::span<const ProviderConfig> configured, TableReader reader = TableReader::kServer);
+
+// The controller's view of a table model: the workers' model that serves it (its own name, or
+// the one its alias names).
+const std::string& worker_model_of(const TableModelConfig& model);
 
 }  // namespace gw::app

@@ -81,6 +81,9 @@ constexpr std::array kControllerOptions{
                "seconds a request waits for a free worker when all are at capacity (429 after)"},
     OptionSpec{"--queue-size", "QUEUE_MAX_SIZE", "1000",
                "requests that may wait at once; more get 429 at once"},
+    OptionSpec{"--config", "GATEWAY_CONFIG", "",
+               "the model table (YAML): aliases and fallbacks between the workers' models; "
+               "re-read on SIGHUP"},
     OptionSpec{"--internal-api-open", "INTERNAL_API_OPEN", "0",
                "without INTERNAL_API_KEY, accept /internal/* from any client, not only loopback "
                "(1/0; unsafe: a client could register a worker and receive prompts)"},

@@ -1,5 +1,6 @@
 #include "gw/app/controller/controller.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "gw/app/controller/controller_handler.hpp"
@@ -26,8 +27,28 @@ int run_controller(const ControllerConfig& config) {
   }
   state->registry.set_capacity_listener([raw = state.get()] { raw->capacity_freed(); });
 
+  for (const auto& model : config.table) {
+    spdlog::info("model {}: workers of {}{}", model.name, worker_model_of(model),
+                 model.fallbacks.empty()
+                     ? std::string()
+                     : fmt::format("; falls back to {}", fmt::join(model.fallbacks, ", ")));
+  }
+
   MetricsListener metrics_listener;
   net::HttpServer server(config.http);
+  if (config.read_table) {
+    // SIGHUP: a valid file replaces the table for new requests; an invalid one is refused.
+    server.set_reload_hook([&config, &state = *state] {
+      auto read = config.read_table();
+      if (!read) {
+        spdlog::error("model table not reloaded, the previous one stays in use: {}", read.error());
+        return;
+      }
+      spdlog::info("model table reloaded from {}: {} model(s)", config.table_path,
+                   read->models.size());
+      state.set_table(std::move(read->models));
+    });
+  }
   const auto port = bind_listeners(server, config.http.host, config.metrics_port, metrics_listener,
                                    state->metrics);
   if (!port) {

@@ -172,30 +172,38 @@ class ModelForwarding {
         exchange_(exchange),
         call_(call),
         deadline_(exchange.started_at + config_.timeouts.first_byte),
-        queue_(state_.queued, state_.metrics, call.model) {
+        queue_(state_.queued, state_.metrics, call.model),
+        table_(state_.table()) {
     tried_.reserve(static_cast<size_t>(config_.max_attempts));
+    requested_ = find_in_table(call.model);
+    target_ = requested_ != nullptr ? &worker_model_of(*requested_) : &call.model;
   }
 
   Task<void> run() {
     prepare_request();
-    while (attempts_ < config_.max_attempts) {
-      // Never another attempt for a client that left or at the drain deadline (the session
-      // answers that one).
-      if (interrupted(exchange_)) {
-        co_return;
+    for (;;) {
+      while (attempts_ < config_.max_attempts) {
+        // Never another attempt for a client that left or at the drain deadline (the session
+        // answers that one).
+        if (interrupted(exchange_)) {
+          co_return;
+        }
+        auto picked = state_.registry.pick(*target_, cluster::Clock::now(), tried_);
+        Next next = Next::kTryAgain;
+        if (const auto* error = std::get_if<cluster::PickError>(&picked)) {
+          next = co_await unpicked(*error);
+        } else {
+          queue_.leave();
+          next = co_await attempt(std::get<cluster::Lease>(std::move(picked)));
+        }
+        if (next == Next::kDone) {
+          co_return;
+        }
+        if (next == Next::kGiveUp) {
+          break;
+        }
       }
-      auto picked = state_.registry.pick(call_.model, cluster::Clock::now(), tried_);
-      Next next = Next::kTryAgain;
-      if (const auto* error = std::get_if<cluster::PickError>(&picked)) {
-        next = co_await unpicked(*error);
-      } else {
-        queue_.leave();
-        next = co_await attempt(std::get<cluster::Lease>(std::move(picked)));
-      }
-      if (next == Next::kDone) {
-        co_return;
-      }
-      if (next == Next::kGiveUp) {
+      if (interrupted(exchange_) || !fall_back()) {
         break;
       }
     }
@@ -223,12 +231,60 @@ class ModelForwarding {
     if (call_.path.starts_with("/v1/messages")) {
       add_anthropic_headers(exchange_.request, headers);
     }
+    set_body();
+  }
+
+  // The body for the workers of *target_: the client's, with the model renamed when an alias or a
+  // fallback routes it to another model's workers (a worker serves its own model only).
+  void set_body() {
+    request_.body.clear();
+    storage_.clear();
+    const std::string_view body = exchange_.request.body;
     if (call_.chat != nullptr) {
-      api::upstream_chat_body(exchange_.request.body, *call_.chat, call_.model, true, storage_,
-                              request_.body);
+      api::upstream_chat_body(body, *call_.chat, *target_, true, storage_, request_.body);
+    } else if (*target_ == call_.model) {
+      request_.body.push_back(body);
     } else {
-      request_.body.push_back(exchange_.request.body);
+      storage_ = api::json_quote(*target_);
+      request_.body = {body.substr(0, call_.model_begin), storage_, body.substr(call_.model_end)};
     }
+  }
+
+  const TableModelConfig* find_in_table(const std::string& name) const {
+    for (const auto& model : *table_) {
+      if (model.name == name) {
+        return &model;
+      }
+    }
+    return nullptr;
+  }
+
+  // No worker of the model could answer: its next fallback in the table, if the failure is one
+  // the requested model falls back on (every worker at capacity or refusing with 429: a rate
+  // limit; anything else: an error).
+  bool fall_back() {
+    if (requested_ == nullptr || next_fallback_ >= requested_->fallbacks.size() ||
+        std::chrono::steady_clock::now() >= deadline_) {
+      return false;
+    }
+    const bool rate_limited = last_.status == 429 || (last_.status == 0 && !last_.error);
+    if ((requested_->fallbacks_on & (rate_limited ? kFallbackOnRateLimit : kFallbackOnError)) ==
+        0) {
+      return false;
+    }
+    const TableModelConfig* fallback = find_in_table(requested_->fallbacks[next_fallback_++]);
+    if (fallback == nullptr) {
+      return false;  // checked when the table was read
+    }
+    spdlog::warn("[{}] model {}: no worker could answer; falling back to {}", exchange_.request_id,
+                 call_.model, fallback->name);
+    state_.metrics.fallback(call_.model, fallback->name);
+    target_ = &worker_model_of(*fallback);
+    set_body();
+    tried_.clear();
+    attempts_ = 0;
+    worker_full_backoff_ = kFirstWorkerFullBackoff;
+    return true;
   }
 
   // No worker picked: every one full (wait in the queue), or none to serve the model.
@@ -246,17 +302,18 @@ class ModelForwarding {
     if (attempts_ > 0) {
       co_return Next::kGiveUp;  // every worker left has been tried
     }
+    // Given up on this model: its fallback, if it has one, may serve (give_up() answers else).
     if (error == cluster::PickError::kUnknownModel) {
-      co_await net::respond_error(
-          exchange_.writer, {core::Errc::kModelNotFound,
-                             fmt::format("The model '{}' does not exist", call_.model), "model"});
-      co_return Next::kDone;
+      last_ =
+          LastFailure{core::Error(core::Errc::kModelNotFound,
+                                  fmt::format("The model '{}' does not exist", *target_), "model")};
+      co_return Next::kGiveUp;
     }
     core::Error down(core::Errc::kServiceUnavailable,
-                     fmt::format("No healthy worker serves model '{}' right now", call_.model));
+                     fmt::format("No healthy worker serves model '{}' right now", *target_));
     down.retry_after = seconds_text(config_.check_interval);
-    co_await net::respond_error(exchange_.writer, down);
-    co_return Next::kDone;
+    last_ = LastFailure{std::move(down)};
+    co_return Next::kGiveUp;
   }
 
   // Waits (in the queue) until `until`, or sooner when a slot frees, within the queue's time.
@@ -375,7 +432,7 @@ class ModelForwarding {
     if (last_.status == 0 && !last_.error) {
       core::Error busy(
           core::Errc::kRateLimited,
-          fmt::format("Every worker of model '{}' is at capacity; retry later", call_.model));
+          fmt::format("Every worker of model '{}' is at capacity; retry later", *target_));
       busy.retry_after = seconds_text(std::chrono::seconds(1));
       co_return co_await net::respond_error(exchange_.writer, busy);
     }
@@ -396,6 +453,10 @@ class ModelForwarding {
   net::OutboundRequest request_;
   std::string via_;      // the request's Via header (viewed by it)
   std::string storage_;  // what the request's body views besides the client's body
+  std::shared_ptr<const std::vector<TableModelConfig>> table_;  // kept until the request ends
+  const TableModelConfig* requested_ = nullptr;                 // the model's entry, if any
+  const std::string* target_ = nullptr;  // the workers' model tried now (alias or fallback)
+  size_t next_fallback_ = 0;
 };
 
 Task<void> ControllerHandler::forward(Exchange& exchange, const ForwardedCall& call) {

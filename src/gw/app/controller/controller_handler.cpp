@@ -61,6 +61,7 @@ ControllerState::ControllerState(ControllerConfig c)
       registry(config.registry),
       started_at(api::unix_now()) {
   add_worker_metrics(metrics, registry, queued);
+  set_table(config.table);
 }
 
 void ControllerState::capacity_freed() {
@@ -147,7 +148,16 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
       co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
                                                          "GET, HEAD");
     }
-    const auto models = state_->registry.models_with_healthy_workers(cluster::Clock::now());
+    // The table's names first, then the workers' models it does not name.
+    std::vector<std::string> models;
+    for (const auto& model : *state_->table()) {
+      models.push_back(model.name);
+    }
+    for (auto& id : state_->registry.models_with_healthy_workers(cluster::Clock::now())) {
+      if (std::find(models.begin(), models.end(), id) == models.end()) {
+        models.push_back(std::move(id));
+      }
+    }
     // Anthropic's clients (which send anthropic-version with every request) read its shapes.
     const bool anthropic = !request.header("anthropic-version").empty();
     if (path == "/v1/models" && anthropic) {
@@ -210,8 +220,10 @@ Task<void> ControllerHandler::model_request(Exchange& exchange, proxy::ModelApi 
   exchange.log.model = inspected->model();
   // Chat and legacy completions go with usage asked for; Responses and embeddings as they are.
   const bool splice_usage = api == proxy::ModelApi::kChat || api == proxy::ModelApi::kCompletions;
-  const ForwardedCall call{inspected->model(), path, inspected->stream(),
-                           splice_usage ? inspected->chat() : nullptr};
+  const auto [model_begin, model_end] = inspected->model_token();
+  const ForwardedCall call{inspected->model(),  path,
+                           inspected->stream(), splice_usage ? inspected->chat() : nullptr,
+                           model_begin,         model_end};
   co_await forward(exchange, call);
 }
 

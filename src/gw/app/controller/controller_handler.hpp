@@ -3,6 +3,7 @@
 #include <atomic>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "gw/api/chat_request.hpp"
@@ -36,6 +37,22 @@ struct ControllerState {
 
   // Wakes every shard's waiting requests; called whenever capacity may have been freed.
   void capacity_freed();
+
+  // The model table's models (aliases and fallbacks), swapped by a reload: a request keeps the
+  // one it started with.
+  std::shared_ptr<const std::vector<TableModelConfig>> table() const {
+    std::lock_guard lock(table_mutex_);
+    return table_;
+  }
+  void set_table(std::vector<TableModelConfig> models) {
+    auto next = std::make_shared<const std::vector<TableModelConfig>>(std::move(models));
+    std::lock_guard lock(table_mutex_);
+    table_.swap(next);
+  }
+
+ private:
+  mutable std::mutex table_mutex_;
+  std::shared_ptr<const std::vector<TableModelConfig>> table_;
 };
 
 // A model request on its way to a worker: the worker's endpoint and what the controller read.
@@ -46,6 +63,9 @@ struct ForwardedCall {
   // Chat and legacy completions: the body goes with usage asked for (the usage chunk is then
   // kept from a client that did not ask); null: the client's body as it is.
   const api::ChatRequestInfo* chat = nullptr;
+  // The model's JSON string token in the body, renamed for an alias's or a fallback's workers.
+  size_t model_begin = 0;
+  size_t model_end = 0;
 };
 
 // The controller's HTTP API on one shard: the public OpenAI API (forwarded to workers with

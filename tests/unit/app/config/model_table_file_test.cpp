@@ -162,6 +162,45 @@ TEST(ModelTableFile, TheReadmesWorkedExample) {
   EXPECT_EQ(table->models[2].deployments[0].provider.base_url, "https://api.groq.com/openai/v1");
 }
 
+TEST(ModelTableFile, TheControllersModelsAreItsWorkersModels) {
+  const core::Settings settings;
+  auto table = parse_model_table(R"(
+models:
+  - name: llama3
+    fallbacks: [mistral]
+  - name: mistral
+  - name: fast
+    deployments: [{provider: workers, model: mistral}]
+)",
+                                 "models.yaml", settings, {}, TableReader::kController);
+  ASSERT_TRUE(table) << table.error();
+  EXPECT_EQ(worker_model_of(table->models[0]), "llama3");
+  EXPECT_EQ(worker_model_of(table->models[2]), "mistral");
+  EXPECT_EQ(table->models[0].fallbacks, std::vector<std::string>{"mistral"});
+
+  const char* refused[][2] = {
+      {"models:\n  - name: m\n    deployments: [{provider: openai, model: x}]\n",
+       "models.yaml:3:30: models[0].deployments[0].provider: the controller's deployments are "
+       "its workers"},
+      {"models:\n  - name: m\n    deployments: [{provider: workers, model: a}, {provider: "
+       "workers, model: b}]\n",
+       "models[0].deployments: the controller's models have one deployment at most"},
+      {"models:\n  - name: m\n    deployments: [{provider: workers, model: a, weight: 2}]\n",
+       "models[0].deployments[0].weight: unknown key"},
+  };
+  for (const auto& [text, error] : refused) {
+    auto result = parse_model_table(text, "models.yaml", settings, {}, TableReader::kController);
+    ASSERT_FALSE(result) << text;
+    EXPECT_NE(result.error().find(error), std::string::npos) << result.error();
+  }
+  // And the server has no workers.
+  auto server =
+      parse_model_table("models:\n  - name: m\n    deployments: [{provider: workers, model: x}]\n",
+                        "models.yaml", settings, {});
+  ASSERT_FALSE(server);
+  EXPECT_NE(server.error().find("only the controller routes to workers"), std::string::npos);
+}
+
 TEST(ModelTableFile, AMissingFileIsAnError) {
   const core::Settings settings;
   auto table = load_model_table("/nonexistent/models.yaml", settings, {});
