@@ -289,6 +289,21 @@ describe('model table files', () => {
   });
 });
 
+describe('model table edits', () => {
+  test('an edited file is reloaded without a signal', async (t) => {
+    const [mock] = await mocks(t, [[]]);
+    const dir = tmpDir();
+    const table = writeTable(`models:\n  - name: first\n    deployments:\n      - ${deployment(mock)}\n`, dir);
+    const gw = await gateway(t, table);
+    writeTable(`models:\n  - name: second\n    deployments:\n      - ${deployment(mock)}\n`, dir);
+    await waitFor(async () => {
+      const ids = (await (await fetch(`${gw.url}/v1/models`)).json()).data.map((m) => m.id);
+      return ids.includes('second') && !ids.includes('first');
+    }, { message: 'the edited table in use' });
+    assert.equal((await chat(gw, 'second')).res.status, 200);
+  });
+});
+
 describe('the controller\'s model table', () => {
   test('aliases and fallbacks between the workers\' models', async (t) => {
     const [failing, good] = await mocks(t, [['--fail-status', '503', '--models', 'llama3'], ['--models', 'mistral']]);

@@ -3,12 +3,28 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "gw/app/config/file_watch.hpp"
 #include "gw/app/controller/controller_handler.hpp"
 #include "gw/app/metrics_listener.hpp"
 #include "gw/net/background.hpp"
 #include "gw/net/http_server.hpp"
 
 namespace gw::app {
+namespace {
+
+// SIGHUP, or the file changed: a valid file replaces the table for new requests (those in flight
+// keep theirs); an invalid one is refused and the table in use stays.
+void reload_table(const ControllerConfig& config, ControllerState& state) {
+  auto read = config.read_table();
+  if (!read) {
+    spdlog::error("model table not reloaded, the previous one stays in use: {}", read.error());
+    return;
+  }
+  spdlog::info("model table reloaded from {}: {} model(s)", config.table_path, read->models.size());
+  state.set_table(std::move(read->models));
+}
+
+}  // namespace
 
 int run_controller(const ControllerConfig& config) {
   auto state = std::make_shared<ControllerState>(config);
@@ -38,16 +54,7 @@ int run_controller(const ControllerConfig& config) {
   net::HttpServer server(config.http);
   if (config.read_table) {
     // SIGHUP: a valid file replaces the table for new requests; an invalid one is refused.
-    server.set_reload_hook([&config, &state = *state] {
-      auto read = config.read_table();
-      if (!read) {
-        spdlog::error("model table not reloaded, the previous one stays in use: {}", read.error());
-        return;
-      }
-      spdlog::info("model table reloaded from {}: {} model(s)", config.table_path,
-                   read->models.size());
-      state.set_table(std::move(read->models));
-    });
+    server.set_reload_hook([&config, &state = *state] { reload_table(config, state); });
   }
   const auto port = bind_listeners(server, config.http.host, config.metrics_port, metrics_listener,
                                    state->metrics);
@@ -57,6 +64,10 @@ int run_controller(const ControllerConfig& config) {
   server.run([&](boost::asio::io_context& io, size_t shard) -> std::shared_ptr<net::HttpHandler> {
     auto handler = std::make_shared<ControllerHandler>(state, io);
     state->handlers.push_back(handler.get());
+    if (shard == 0 && config.read_table) {
+      watch_file(io.get_executor(), config.table_path,
+                 [&config, &state] { reload_table(config, *state); });
+    }
     if (shard == 0) {
       net::spawn_background(
           io.get_executor(), "health-check", [raw = handler.get()] { return raw->check_health(); },

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "gw/app/config/file_watch.hpp"
 #include "gw/app/config/provider_factory.hpp"
 #include "gw/app/metrics_listener.hpp"
 #include "gw/app/server/gateway_handler.hpp"
@@ -108,6 +109,10 @@ int run_server(const ServerConfig& config) {
             return keep_models_current(catalog, client, config.models_refresh);
           },
           [metrics = context->metrics] { metrics->background_failure("model-refresh"); });
+    }
+    if (shard == 0 && config.read_table) {
+      watch_file(io.get_executor(), config.table_path,
+                 [&config, &context = *context] { reload_table(config, context); });
     }
     if (shard == 0) {
       spdlog::info("llm-gateway {} listening on http://{}:{} ({} thread(s))", GW_VERSION,

@@ -1,0 +1,50 @@
+#include "gw/app/config/file_watch.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <utility>
+
+#include "gw/net/background.hpp"
+#include "gw/net/io.hpp"
+
+namespace gw::app {
+namespace {
+
+// Its modification time and size: an edit within the clock's granularity (a few ms) still
+// changes one of them, mostly.
+using Version = std::pair<std::filesystem::file_time_type, uintmax_t>;
+
+std::optional<Version> modified_at(const std::string& path) {
+  std::error_code ec;
+  const auto time = std::filesystem::last_write_time(path, ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? std::nullopt : std::optional(Version(time, size));
+}
+
+// Parameters by value: the frame owns them (no lambda captures to outlive).
+net::Task<void> watch(net::Executor executor, std::string path, std::function<void()> changed,
+                      std::chrono::milliseconds interval) {
+  auto seen = modified_at(path);
+  for (;;) {
+    net::SteadyTimer timer(executor, interval);
+    co_await timer.async_wait(net::kUseTask);
+    auto now = modified_at(path);
+    if (now && now != seen) {
+      seen = now;
+      changed();
+    }
+  }
+}
+
+}  // namespace
+
+void watch_file(net::Executor executor, std::string path, std::function<void()> changed,
+                std::chrono::milliseconds interval) {
+  net::spawn_background(executor, "config-watch",
+                        [=] { return watch(executor, path, changed, interval); });
+}
+
+}  // namespace gw::app
