@@ -49,7 +49,7 @@ class TableParser {
       auto model = read_model(models[i], fmt::format("models[{}]", i));
       if (!names.insert(model.name).second) {
         fail(models[i]["name"], fmt::format("models[{}].name", i),
-             fmt::format("'{}' is already in the table", model.name));
+             fmt::format("'{}' is already in the table", as_written(models[i]["name"])));
       }
       table.models.push_back(std::move(model));
     }
@@ -63,7 +63,8 @@ class TableParser {
         }
         if (!names.contains(fallback)) {
           fail(models[i]["fallbacks"][f], key,
-               fmt::format("'{}' is not a model of the table", fallback));
+               fmt::format("'{}' is not a model of the table",
+                           as_written(models[i]["fallbacks"][f])));
         }
       }
     }
@@ -78,6 +79,12 @@ class TableParser {
     }
     throw TableError{
         fmt::format("{}:{}:{}: {}: {}", path_, mark.line + 1, mark.column + 1, key, why)};
+  }
+
+  // A value as the file spells it, for an error: before ${VAR} is replaced (the variable's value
+  // may be a secret), cut short.
+  static std::string as_written(const YAML::Node& node) {
+    return node.IsScalar() ? core::bounded_text(node.Scalar(), 64) : std::string();
   }
 
   void expect_map(const YAML::Node& node, std::string_view key) const {
@@ -186,7 +193,8 @@ class TableParser {
       if (deployments[i]["name"]) {
         if (!deployment_names.insert(deployment.name).second) {
           fail(deployments[i]["name"], fmt::format("{}[{}].name", deployments_key, i),
-               fmt::format("'{}' is already a deployment of this model", deployment.name));
+               fmt::format("'{}' is already a deployment of this model",
+                           as_written(deployments[i]["name"])));
         }
       } else {
         // Unnamed: "<provider>/<model>", numbered when that is taken.
@@ -263,7 +271,8 @@ class TableParser {
       config.base_url = std::move(*normalized);
     }
     if (config.base_url.empty()) {
-      fail(node, key + ".base_url", fmt::format("is required for provider '{}'", provider));
+      fail(node, key + ".base_url",
+           fmt::format("is required for provider '{}'", as_written(node["provider"])));
     }
     if (const YAML::Node api_key = node["api_key"]) {
       config.api_key = text(api_key, key + ".api_key");
@@ -342,7 +351,7 @@ class TableParser {
     fail(node, key,
          fmt::format("unknown provider '{}' (openai, anthropic, azure, ollama, a preset such as "
                      "groq or vllm, or one named by PROVIDER_<NAME>_BASE_URL)",
-                     core::bounded_text(provider, 64)));
+                     as_written(node)));
   }
 
   std::string path_;

@@ -34,22 +34,6 @@ std::optional<net::Endpoint> read_proxy(core::ConfigReader& reader, const std::s
   return *endpoint;
 }
 
-constexpr std::array kPresets{
-    ProviderPreset{"groq", "https://api.groq.com/openai/v1", "GROQ_BASE_URL", "GROQ_API_KEY"},
-    ProviderPreset{"mistral", "https://api.mistral.ai/v1", "MISTRAL_BASE_URL", "MISTRAL_API_KEY"},
-    ProviderPreset{"deepseek", "https://api.deepseek.com/v1", "DEEPSEEK_BASE_URL",
-                   "DEEPSEEK_API_KEY"},
-    ProviderPreset{"together", "https://api.together.xyz/v1", "TOGETHER_BASE_URL",
-                   "TOGETHER_API_KEY"},
-    ProviderPreset{"openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_BASE_URL",
-                   "OPENROUTER_API_KEY"},
-    ProviderPreset{"fireworks", "https://api.fireworks.ai/inference/v1", "FIREWORKS_BASE_URL",
-                   "FIREWORKS_API_KEY"},
-    ProviderPreset{"xai", "https://api.x.ai/v1", "XAI_BASE_URL", "XAI_API_KEY"},
-    ProviderPreset{"vllm", "", "VLLM_BASE_URL", "VLLM_API_KEY"},
-    ProviderPreset{"llamacpp", "", "LLAMACPP_BASE_URL", "LLAMACPP_API_KEY"},
-    ProviderPreset{"lmstudio", "", "LMSTUDIO_BASE_URL", "LMSTUDIO_API_KEY"},
-};
 
 bool valid_provider_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
@@ -65,7 +49,7 @@ void read_openai_compatible_family(core::ConfigReader& reader,
     return std::any_of(providers.begin(), providers.end(),
                        [&](const ProviderConfig& p) { return p.name == name; });
   };
-  for (const auto& preset : kPresets) {
+  for (const auto& preset : provider_presets()) {
     const std::string url_variable(preset.url_variable);
     const std::string key_variable(preset.key_variable);
     auto key = reader.optional_text(key_variable);
@@ -122,10 +106,6 @@ void read_responses_api_providers(core::ConfigReader& reader,
 }
 
 }  // namespace
-
-std::span<const ProviderPreset> provider_presets() {
-  return kPresets;
-}
 
 net::ServerOptions read_http_options(core::ConfigReader& reader, const std::string& host_variable,
                                      const std::string& port_variable, uint16_t default_port) {

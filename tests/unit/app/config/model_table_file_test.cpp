@@ -120,12 +120,18 @@ TEST(ModelTableFile, ErrorsNameFileLineAndKey) {
 }
 
 TEST(ModelTableFile, SecretsAreNeverQuotedInErrors) {
-  auto table = parse(
-      "models:\n  - name: m\n    deployments:\n      - provider: openai\n        model: x\n"
-      "        api_key: ${KEY}\n        base_url: ${KEY}\n",
-      {{"KEY", "sk-very-secret"}});
-  ASSERT_FALSE(table);
-  EXPECT_EQ(table.error().find("sk-very-secret"), std::string::npos) << table.error();
+  // Values are quoted as written, before ${VAR} is replaced (the fuzz target found the provider
+  // quoted after it).
+  for (const char* text :
+       {"models:\n  - name: m\n    deployments:\n      - provider: openai\n        model: x\n"
+        "        api_key: ${KEY}\n        base_url: ${KEY}\n",
+        "models:\n  - name: m\n    deployments:\n      - provider: o ${KEY}\n        model: x\n",
+        "models:\n  - name: ${KEY}\n    deployments: [{provider: openai, model: x}]\n"
+        "  - name: ${KEY}\n    deployments: [{provider: openai, model: x}]\n"}) {
+    auto table = parse(text, {{"KEY", "sk-very-secret"}});
+    ASSERT_FALSE(table) << text;
+    EXPECT_EQ(table.error().find("sk-very-secret"), std::string::npos) << table.error();
+  }
 }
 
 TEST(ModelTableFile, AnEmptyFileIsAnEmptyTable) {
