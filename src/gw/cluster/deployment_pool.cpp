@@ -26,7 +26,7 @@ void DeploymentLease::release(std::optional<bool> success, Clock::time_point now
   }
 }
 
-DeploymentPool::DeploymentPool(std::vector<int64_t> weights, DeploymentPoolOptions options,
+DeploymentPool::DeploymentPool(const std::vector<int64_t>& weights, DeploymentPoolOptions options,
                                uint64_t seed)
     : random_(seed) {
   deployments_.reserve(weights.size());

@@ -56,7 +56,7 @@ class DeploymentLease {
 // passed in.
 class DeploymentPool : public std::enable_shared_from_this<DeploymentPool> {
  public:
-  DeploymentPool(std::vector<int64_t> weights, DeploymentPoolOptions options,
+  DeploymentPool(const std::vector<int64_t>& weights, DeploymentPoolOptions options,
                  uint64_t seed = std::random_device{}());
 
   size_t size() const { return deployments_.size(); }

@@ -17,7 +17,7 @@ DeploymentPoolOptions options() {
 }
 
 std::shared_ptr<DeploymentPool> pool(std::vector<int64_t> weights) {
-  return std::make_shared<DeploymentPool>(std::move(weights), options(), 7);
+  return std::make_shared<DeploymentPool>(weights, options(), 7);
 }
 
 TEST(LeastLoaded, IdleCandidatesShareByWeight) {

@@ -41,10 +41,12 @@ net::Task<void> watch(net::Executor executor, std::string path, std::function<vo
 
 }  // namespace
 
-void watch_file(net::Executor executor, std::string path, std::function<void()> changed,
+void watch_file(const net::Executor& executor, std::string path, std::function<void()> changed,
                 std::chrono::milliseconds interval) {
   net::spawn_background(executor, "config-watch",
-                        [=] { return watch(executor, path, changed, interval); });
+                        [executor, path = std::move(path), changed = std::move(changed), interval] {
+                          return watch(executor, path, changed, interval);
+                        });
 }
 
 }  // namespace gw::app

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #include "gw/core/logging.hpp"
 #include "gw/core/parse.hpp"
@@ -388,7 +388,8 @@ tl::expected<ModelTableConfig, std::string> load_model_table(
     std::span<const ProviderConfig> configured, TableReader reader) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    return tl::unexpected(fmt::format("{}: cannot be read ({})", path, std::strerror(errno)));
+    return tl::unexpected(
+        fmt::format("{}: cannot be read ({})", path, std::generic_category().message(errno)));
   }
   std::ostringstream text;
   text << file.rdbuf();

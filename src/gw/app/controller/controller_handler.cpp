@@ -150,7 +150,9 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
     }
     // The table's names first, then the workers' models it does not name.
     std::vector<std::string> models;
-    for (const auto& model : *state_->table()) {
+    const auto table = state_->table();
+    models.reserve(table->size());
+    for (const auto& model : *table) {
       models.push_back(model.name);
     }
     for (auto& id : state_->registry.models_with_healthy_workers(cluster::Clock::now())) {
@@ -162,6 +164,7 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
     const bool anthropic = !request.header("anthropic-version").empty();
     if (path == "/v1/models" && anthropic) {
       std::vector<providers::ModelEntry> entries;
+      entries.reserve(models.size());
       for (const auto& id : models) {
         entries.push_back({id, state_->started_at});
       }

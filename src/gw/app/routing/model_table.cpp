@@ -29,7 +29,7 @@ ModelTable::ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOp
           {deployment.name, make_provider(deployment.provider), deployment.model, counters});
       weights.push_back(deployment.weight);
     }
-    model->pool = std::make_shared<cluster::DeploymentPool>(std::move(weights), options);
+    model->pool = std::make_shared<cluster::DeploymentPool>(weights, options);
     models_.push_back(std::move(model));
   }
   // Names were checked against the table when it was read.
