@@ -4,6 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import {
   startController,
@@ -222,6 +223,35 @@ describe('model table', () => {
     assert.equal(body.error.type, 'invalid_request_error');
     assert.equal(res.headers.get('x-gateway-attempts'), '1');
     assert.equal((await mockStats(other)).requests, 0);
+  });
+
+  test('an answer whose body breaks off after its 2xx head is never replayed elsewhere', async (t) => {
+    // A raw upstream: 200 with a content-length it does not keep, then the connection closed.
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"id":"x"');
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => server.close(resolve)));
+    const [backup] = await mocks(t, [[]]);
+    const table = writeTable([
+      'models:',
+      '  - name: m',
+      '    deployments:',
+      `      - ${deployment({ url: `http://127.0.0.1:${server.address().port}` })}`,
+      '    fallbacks: [backup]',
+      '  - name: backup',
+      '    deployments:',
+      `      - ${deployment(backup)}`,
+      '',
+    ].join('\n'));
+    const gw = await gateway(t, table);
+    const { res } = await chat(gw, 'm');
+    assert.equal(res.status, 502);
+    assert.equal(res.headers.get('x-gateway-attempts'), '1');
+    assert.equal((await mockStats(backup)).requests, 0, 'the generation ran once, upstream');
   });
 
   test('the end-to-end deadline holds with three slow deployments', async (t) => {

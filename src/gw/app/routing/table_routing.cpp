@@ -148,6 +148,8 @@ class TableRouting {
         exchange_.started_at,
         exchange_.interruption};
     attempt.log.provider = deployment.name;
+    attempt.log.upstream_error = {};  // what an earlier attempt's failure noted
+    attempt.log.outcome.clear();
     auto limits = settings_.limits;
     // Rounded up: an attempt cut short at the deadline ends at it, not a moment before (which
     // would leave a sliver for one more, doomed, attempt).
@@ -177,6 +179,12 @@ class TableRouting {
     cause_ = cause_of(refusal);
     last_ = std::move(refusal);
     account(model, deployment, lease, *last_);
+    if (!request_.stream() && !exchange_.log.upstream_error.empty()) {
+      // The upstream answered 2xx, then its body failed: the generation ran (and is billed), so
+      // the request is never replayed; the client gets the failure. (A stream that failed before
+      // its first event is retried, as the controller does.)
+      cause_ = 0;
+    }
     return cause_;
   }
 
