@@ -6,6 +6,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 
@@ -107,6 +108,77 @@ describe('keep-alive comments on silent streams (server)', () => {
     assert.equal(res.status, 200);
     const blocks = await blocksOf(res);
     assert.ok(blocks.every((block) => block.startsWith('data: ')), blocks.join('|'));
+  });
+});
+
+describe('keep-alive comments before the upstream\'s response head', () => {
+  // The mock answers nothing, not even its head, for 500 ms (a server that queues the request, a
+  // model that thinks before it answers).
+  const LATE_HEAD = ['--ttft-ms', '500'];
+  let mock;
+  let gw;
+  before(async () => {
+    mock = await startMock(LATE_HEAD);
+    gw = await startGateway(KEEPALIVE, mockProviderEnv(mock));
+  });
+  after(() => Promise.all([gw?.stop(), mock?.stop()]));
+
+  test('a chat stream gets its head and comments while the upstream\'s head is awaited; the SDK assembles it', async () => {
+    const res = await postStream(gw, '/v1/chat/completions',
+      { model: 'openai/mock-model', messages: [{ role: 'user', content: 'one two three' }] });
+    assert.equal(res.status, 200);
+    const blocks = await blocksOf(res);
+    const firstData = blocks.findIndex((block) => !block.startsWith(':'));
+    assert.ok(firstData >= 2, `several comments before the first event: ${blocks.join('|')}`);
+    assert.ok(blocks.slice(0, firstData).every((block) => block === ': keep-alive'));
+    assert.equal(blocks.at(-1), 'data: [DONE]');
+
+    const stream = await sdk(gw).chat.completions.create({
+      model: 'openai/mock-model', stream: true, messages: [{ role: 'user', content: 'one two three' }],
+    });
+    assert.equal(await chatText(stream), 'one two three');
+  });
+
+  test('an Anthropic Messages stream (translated): the SDK assembles it', async () => {
+    const anthropic = new Anthropic({ baseURL: gw.url, apiKey: 'k', maxRetries: 0 });
+    const stream = anthropic.messages.stream({
+      model: 'openai/mock-model', max_tokens: 50, messages: [{ role: 'user', content: 'four five' }],
+    });
+    const message = await stream.finalMessage();
+    assert.equal(message.content[0].text, 'four five');
+  });
+
+  test('an upstream that refuses after the head was committed: the stream\'s final error event', async (t) => {
+    // A raw upstream that answers 503 after 500 ms (the mock refuses at once).
+    const failing = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => setTimeout(() => socket.end(
+        'HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 57\r\n\r\n' +
+        '{"error":{"message":"overloaded, try later","type":"x"}}\n'), 500));
+    });
+    await new Promise((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => failing.close(resolve)));
+    const gateway = await startGateway(KEEPALIVE, {
+      OPENAI_BASE_URL: `http://127.0.0.1:${failing.address().port}/v1`, OPENAI_API_KEY: 'k',
+    });
+    t.after(() => gateway.stop());
+    const res = await postStream(gateway, '/v1/chat/completions',
+      { model: 'openai/mock-model', messages: [{ role: 'user', content: 'one' }] });
+    assert.equal(res.status, 200, 'committed before the refusal');
+    const blocks = await blocksOf(res);
+    assert.equal(blocks[0], ': keep-alive');
+    const last = JSON.parse(blocks.at(-1).replace(/^data: /, ''));
+    assert.match(last.error.message, /overloaded, try later/, blocks.at(-1));
+  });
+
+  test('a request that is not a stream waits for its answer as before', async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'openai/mock-model', messages: [{ role: 'user', content: 'six' }] }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).choices[0].message.content, 'six');
   });
 });
 

@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -334,11 +335,18 @@ UpstreamClient::UpstreamClient(Executor executor, ProxySettings proxies, Upstrea
 UpstreamClient::~UpstreamClient() = default;
 
 Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClient::send(
-    const Endpoint& target, const OutboundRequest& request, std::chrono::milliseconds first_byte) {
+    const Endpoint& target, const OutboundRequest& request, const SendOptions& options) {
   UpstreamTimeouts timeouts = timeouts_;
-  if (first_byte.count() > 0) {
-    timeouts.first_byte = std::min(timeouts.first_byte, first_byte);
-    timeouts.connect = std::min(timeouts.connect, first_byte);
+  if (options.first_byte.count() > 0) {
+    timeouts.first_byte = std::min(timeouts.first_byte, options.first_byte);
+    timeouts.connect = std::min(timeouts.connect, options.first_byte);
+  }
+  // Disarmed when send() returns, however it does.
+  std::optional<Deadline> slow_head;
+  if (options.slow_head_after.count() > 0 && options.slow_head_action != nullptr) {
+    slow_head.emplace(DeadlineWheel::of(executor_), options.slow_head_action,
+                      options.slow_head_context);
+    slow_head->arm(options.slow_head_after);
   }
   const std::string& origin = target.origin();
   const Endpoint* proxy = proxies_.proxy_for(target);

@@ -36,6 +36,19 @@ struct UpstreamLimits {
 
 class UpstreamPool;
 
+// What one send() may ask beyond the client's own settings.
+struct SendOptions {
+  // When set: the most the upstream may take to connect and answer with its head, below the
+  // client's own timeouts (an attempt within a routed request's deadline).
+  std::chrono::milliseconds first_byte{0};
+  // When set: `slow_head_action(slow_head_context)` runs (once, on the client's executor) if the
+  // response head has not come `slow_head_after` after send() began; a stream starts its
+  // keep-alive events then. A wheel deadline: nothing is armed on a timer for a fast upstream.
+  std::chrono::milliseconds slow_head_after{0};
+  void (*slow_head_action)(void* context) = nullptr;
+  void* slow_head_context = nullptr;
+};
+
 // A response whose headers have arrived. The body is read piece by piece as it arrives.
 // Destroying it returns the connection to its pool if the body was read to the end and the
 // connection can be reused; otherwise the connection is closed (which is how an upstream request
@@ -92,13 +105,12 @@ class UpstreamClient {
 
   // Sends a request and waits for the response headers. A pooled connection that turns out to be
   // stale (closed before any response byte) is retried once on a fresh connection.
-  // Errors: kUpstreamUnreachable, kUpstreamTimeout, kUpstreamError. `first_byte`, when set,
-  // shortens the connect and first-byte timeouts to at most that.
+  // Errors: kUpstreamUnreachable, kUpstreamTimeout, kUpstreamError.
   Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> send(
-      const Endpoint& target, const OutboundRequest& request,
-      std::chrono::milliseconds first_byte = std::chrono::milliseconds(0));
+      const Endpoint& target, const OutboundRequest& request, const SendOptions& options = {});
 
   const UpstreamTimeouts& timeouts() const { return timeouts_; }
+  const Executor& executor() const { return executor_; }
 
  private:
   Executor executor_;

@@ -8,6 +8,7 @@
 #include "gw/providers/responses.hpp"
 #include "gw/providers/retry_after.hpp"
 #include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/head_keepalive.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
 
@@ -25,6 +26,11 @@ bool refuses_usage_request(const net::UpstreamResponse& upstream, const api::Cha
   return (status == 400 || status == 422) && api::adds_usage_request(info, requested);
 }
 
+// A stream's upstream silent before its head gets keep-alive comments (HeadKeepAlive).
+std::chrono::milliseconds keepalive_interval(bool stream, const net::UpstreamLimits& limits) {
+  return stream ? limits.keepalive : std::chrono::milliseconds(0);
+}
+
 // Sends a prepared request, with the forwarding headers, and relays the answer through
 // `translator`; a request that could not be prepared is the client's error.
 Task<void> forward_prepared(Exchange& exchange,
@@ -38,7 +44,12 @@ Task<void> forward_prepared(Exchange& exchange,
   std::string via;  // the upstream request's Via header (viewed by it)
   add_forwarding_headers(exchange.request, prepared->request.headers, via);
   const auto sent_at = std::chrono::steady_clock::now();
-  auto sent = co_await client.send(provider.endpoint(), prepared->request, limits.first_byte);
+  HeadKeepAlive keepalive(exchange, client.executor(), keepalive_interval(stream_asked, limits));
+  auto sent =
+      co_await client.send(provider.endpoint(), prepared->request, keepalive.options(limits));
+  if (keepalive.started()) {
+    co_await keepalive.stop();
+  }
   co_await relay_answer(exchange, sent, sent_at, provider, translator, stream_asked, metrics,
                         limits);
 }
@@ -69,8 +80,13 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   std::string via;  // the upstream request's Via header (viewed by it)
   add_forwarding_headers(exchange.request, prepared->request.headers, via);
   auto sent_at = std::chrono::steady_clock::now();
-  auto sent = co_await client.send(provider.endpoint(), prepared->request, limits.first_byte);
-  if (sent && refuses_usage_request(**sent, info, call.request_usage)) {
+  HeadKeepAlive keepalive(exchange, client.executor(), keepalive_interval(info.stream, limits));
+  auto sent =
+      co_await client.send(provider.endpoint(), prepared->request, keepalive.options(limits));
+  if (keepalive.started()) {
+    co_await keepalive.stop();
+  }
+  if (sent && refuses_usage_request(**sent, info, call.request_usage) && !keepalive.started()) {
     // A strict server that does not know stream_options: stop asking it, send the request again.
     auto refusal = co_await (*sent)->read_all(1u << 20);
     if (refusal && refusal->find("stream_options") != std::string::npos) {
@@ -86,7 +102,11 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       }
       add_forwarding_headers(exchange.request, prepared->request.headers, via);
       sent_at = std::chrono::steady_clock::now();
-      sent = co_await client.send(provider.endpoint(), prepared->request, limits.first_byte);
+      HeadKeepAlive again(exchange, client.executor(), keepalive_interval(info.stream, limits));
+      sent = co_await client.send(provider.endpoint(), prepared->request, again.options(limits));
+      if (again.started()) {
+        co_await again.stop();
+      }
     } else {
       // Another 400: answer with it (the body has been read).
       exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
@@ -118,7 +138,10 @@ Task<void> relay_answer(Exchange& exchange, Sent& sent,
     }
     exchange.log.outcome = std::string(outcome_of(sent.error()));
     metrics.upstream_error(provider.name(), upstream_error_kind(sent.error()));
-    co_return co_await net::respond_error(exchange.writer, sent.error());
+    if (exchange.writer.started()) {
+      exchange.log.upstream_error = upstream_error_kind(sent.error());
+    }
+    co_return co_await answer_failure(exchange, translator, sent.error());
   }
   net::UpstreamResponse& upstream = **sent;
   const int status = upstream.status();
@@ -129,7 +152,10 @@ Task<void> relay_answer(Exchange& exchange, Sent& sent,
     metrics.upstream_error(provider.name(), "status");
     auto error = provider.map_error(status, body ? std::string_view(*body) : std::string_view(),
                                     retry_after_of(upstream));
-    co_return co_await net::respond_error(exchange.writer, error);
+    if (exchange.writer.started()) {
+      exchange.log.upstream_error = "status";
+    }
+    co_return co_await answer_failure(exchange, translator, error);
   }
   const bool stream = stream_asked && provider.is_stream(upstream.header("content-type"));
   co_await relay_success(exchange, upstream, translator, stream, provider.name(), limits, sent_at);

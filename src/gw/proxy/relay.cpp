@@ -318,7 +318,8 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
                             providers::ResponseTranslator& translator,
                             std::string_view upstream_name, const net::UpstreamLimits& limits,
                             bool may_retry, UpstreamAccounting& accounting) {
-  bool started = false;
+  // Started already when the head was committed while the upstream's was awaited.
+  bool started = exchange.writer.started();
   const std::string_view keepalive =
       limits.keepalive.count() > 0 ? translator.keepalive_event() : std::string_view();
   for (;;) {
@@ -408,6 +409,16 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
 
 }  // namespace
 
+Task<void> answer_failure(Exchange& exchange, providers::ResponseTranslator& translator,
+                          const core::Error& error) {
+  if (!exchange.writer.started()) {
+    co_return co_await net::respond_error(exchange.writer, error);
+  }
+  const std::string outcome =
+      exchange.log.outcome.empty() ? "upstream_error" : exchange.log.outcome;
+  co_await fail_stream(exchange, translator, error, outcome);
+}
+
 Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream,
                              providers::ResponseTranslator& translator, bool stream,
                              std::string_view upstream_name, const net::UpstreamLimits& limits,
@@ -417,8 +428,17 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
   if (auto unusable = unusable_success(upstream, stream, upstream_name)) {
     exchange.log.upstream_error = "protocol";
     exchange.log.outcome = "upstream_error";
-    co_await net::respond_error(exchange.writer, *unusable);
+    co_await answer_failure(exchange, translator, *unusable);
     co_return RelayEnd::kUpstreamFailed;
+  }
+  if (!stream && exchange.writer.started()) {
+    // The stream's head went out while the upstream's was awaited; it then answered whole.
+    exchange.log.upstream_error = "protocol";
+    co_return co_await fail_stream(
+        exchange, translator,
+        {core::Errc::kUpstreamError,
+         fmt::format("upstream {} answered a stream request without a stream", upstream_name)},
+        "upstream_error");
   }
   if (!stream) {
     co_return co_await relay_completion(exchange, upstream, translator, limits, accounting);

@@ -33,6 +33,12 @@ net::Task<RelayEnd> relay_success(net::Exchange& exchange, net::UpstreamResponse
                                   std::chrono::steady_clock::time_point sent_at,
                                   bool may_retry = false);
 
+// An upstream failure's answer: an error response, or, once the response has started (a stream
+// whose head was committed while the upstream's was awaited, see HeadKeepAlive), the stream's
+// final error event and its end.
+net::Task<void> answer_failure(net::Exchange& exchange, providers::ResponseTranslator& translator,
+                               const core::Error& error);
+
 // Whether the session interrupted the request (the client left, or the drain deadline passed), in
 // which case a failed upstream operation says nothing about the upstream; notes the outcome. The
 // caller then ends without answering: after a shutdown's cut the session sends the 503 or the
