@@ -26,8 +26,7 @@ std::optional<Version> modified_at(const std::string& path) {
 
 // Parameters by value: the frame owns them (no lambda captures to outlive).
 net::Task<void> watch(net::Executor executor, std::string path, std::function<void()> changed,
-                      std::chrono::milliseconds interval) {
-  auto seen = modified_at(path);
+                      std::chrono::milliseconds interval, std::optional<Version> seen) {
   for (;;) {
     net::SteadyTimer timer(executor, interval);
     co_await timer.async_wait(net::kUseTask);
@@ -43,10 +42,12 @@ net::Task<void> watch(net::Executor executor, std::string path, std::function<vo
 
 void watch_file(const net::Executor& executor, std::string path, std::function<void()> changed,
                 std::chrono::milliseconds interval) {
+  // The version in use is the one there now, before serving starts: an edit made once the
+  // process is ready (when the coroutine may not have run yet) is a change.
+  const auto seen = modified_at(path);
   net::spawn_background(executor, "config-watch",
-                        [executor, path = std::move(path), changed = std::move(changed), interval] {
-                          return watch(executor, path, changed, interval);
-                        });
+                        [executor, path = std::move(path), changed = std::move(changed), interval,
+                         seen] { return watch(executor, path, changed, interval, seen); });
 }
 
 }  // namespace gw::app
