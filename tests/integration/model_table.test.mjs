@@ -60,6 +60,19 @@ async function chat(gw, model, extra = {}) {
   return { res, text, body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : null };
 }
 
+/**
+ * Sends requests for model `m` (each must succeed: a failed attempt is retried on the other
+ * deployment) until `failing` has been tried twice, which opens its circuit with
+ * --circuit-failures 2. Picks are random among idle deployments: no fixed count would do.
+ */
+async function circuitOpens(gw, failing) {
+  await waitFor(async () => {
+    const { res, text } = await chat(gw, 'm');
+    assert.equal(res.status, 200, text);
+    return (await mockStats(failing)).requests === 2;
+  }, { message: 'two failures of the failing deployment' });
+}
+
 describe('model table', () => {
   test('table models are listed by /v1/models, first, and answer through their deployment', async (t) => {
     const [mock] = await mocks(t, [['--models', 'mock-model']]);
@@ -82,18 +95,28 @@ describe('model table', () => {
     const [bad, good] = await mocks(t, [['--fail-status', '500'], []]);
     const table = writeTable(`models:\n  - name: m\n    deployments:\n      - ${deployment(bad, { name: 'bad' })}\n      - ${deployment(good, { name: 'good' })}\n`);
     const gw = await gateway(t, table, ['--circuit-failures', '2', '--circuit-cooldown', '60']);
-    for (let i = 0; i < 12; ++i) {
+    await circuitOpens(gw, bad);
+    // Open: no more traffic to it, every request served by the other.
+    for (let i = 0; i < 10; ++i) {
       const { res, text } = await chat(gw, 'm', i % 2 ? { stream: true } : {});
       assert.equal(res.status, 200, text);
       assert.equal(res.headers.get('x-gateway-deployment'), 'good');
     }
-    // Two failures opened its circuit: it got no more than those.
     assert.equal((await mockStats(bad)).requests, 2);
-    assert.equal((await mockStats(good)).requests, 12);
+    const served = (await mockStats(good)).requests;
     const metrics = await scrapeSettled(gw);
     assert.equal(metrics.value('llm_gateway_deployment_attempts_total', { deployment: 'bad', result: 'failed' }), 2);
-    assert.equal(metrics.value('llm_gateway_deployment_attempts_total', { deployment: 'good', result: 'ok' }), 12);
+    assert.equal(metrics.value('llm_gateway_deployment_attempts_total', { deployment: 'good', result: 'ok' }), served);
     assert.equal(metrics.value('llm_gateway_failovers_total', { model: 'm' }), 2);
+  });
+
+  test('a deployment whose key is refused (401) is failed over and its circuit opens: the request was not at fault', async (t) => {
+    const [revoked, good] = await mocks(t, [['--fail-status', '401'], []]);
+    const table = writeTable(`models:\n  - name: m\n    deployments:\n      - ${deployment(revoked, { name: 'revoked' })}\n      - ${deployment(good, { name: 'good' })}\n`);
+    const gw = await gateway(t, table, ['--circuit-failures', '2', '--circuit-cooldown', '60']);
+    await circuitOpens(gw, revoked);
+    for (let i = 0; i < 8; ++i) assert.equal((await chat(gw, 'm')).res.status, 200);
+    assert.equal((await mockStats(revoked)).requests, 2);
   });
 
   test('a 429 with Retry-After: 2 cools its deployment down for 2 s, and the next 429 cools it again', async (t) => {

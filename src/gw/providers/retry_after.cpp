@@ -1,5 +1,6 @@
 #include "gw/providers/retry_after.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -68,8 +69,10 @@ std::optional<std::chrono::system_clock::time_point> http_date(std::string_view 
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
+// At most a day: what a header says is not trusted to be sane.
 std::string whole_seconds(Seconds wait) {
-  return std::to_string(static_cast<int64_t>(std::ceil(std::max(0.0, wait.count()))));
+  constexpr double kDay = 86400;
+  return std::to_string(static_cast<int64_t>(std::ceil(std::clamp(wait.count(), 0.0, kDay))));
 }
 
 }  // namespace
@@ -79,7 +82,7 @@ std::optional<std::chrono::seconds> retry_after_seconds(std::string_view text) {
   if (!seconds || *seconds < 0) {
     return std::nullopt;
   }
-  return std::chrono::seconds(*seconds);
+  return std::chrono::seconds(std::min<int64_t>(*seconds, 86400));  // at most a day
 }
 
 std::string retry_after_of(const HeaderLookup& header, std::chrono::system_clock::time_point now) {

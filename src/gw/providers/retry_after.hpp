@@ -15,11 +15,12 @@ using HeaderLookup = std::function<std::string_view(std::string_view)>;
 // of a Retry-After header: its own Retry-After (delta-seconds, or an HTTP date converted at
 // `now`), else retry-after-ms, else OpenAI's x-ratelimit-reset-requests / -tokens (durations such
 // as "1s", "6m0s", "20ms": the limit whose remaining count is 0, else the sooner). Empty when the
-// response says nothing usable. Anthropic sends Retry-After with its 429s.
+// response says nothing usable. At most a day. Anthropic sends Retry-After with its 429s.
 std::string retry_after_of(const HeaderLookup& header, std::chrono::system_clock::time_point now =
                                                            std::chrono::system_clock::now());
 
-// Retry-After text (delta-seconds) as a duration; none when it is not a whole number of seconds.
+// Retry-After text (delta-seconds) as a duration, at most a day; none when it is not a whole
+// number of seconds.
 std::optional<std::chrono::seconds> retry_after_seconds(std::string_view text);
 
 }  // namespace gw::providers

@@ -37,6 +37,13 @@ TEST(RetryAfter, OpenAIsResetHeaders) {
       "1");  // neither exhausted: the sooner
 }
 
+TEST(RetryAfter, AtMostADay) {
+  EXPECT_EQ(retry_after({{"retry-after", "99999999999"}}), "86400");
+  EXPECT_EQ(retry_after({{"retry-after-ms", "1e300"}}), "86400");
+  EXPECT_EQ(retry_after({{"x-ratelimit-reset-requests", "99999999h"}}), "86400");
+  EXPECT_EQ(retry_after_seconds("99999999999"), std::chrono::seconds(86400));
+}
+
 TEST(RetryAfter, NothingUsable) {
   EXPECT_EQ(retry_after({}), "");
   EXPECT_EQ(retry_after({{"retry-after", "soon"}, {"x-ratelimit-reset-requests", "1d"}}), "");

@@ -12,6 +12,7 @@
 
 #include "gw/core/logging.hpp"
 #include "gw/core/parse.hpp"
+#include "gw/net/endpoint.hpp"
 
 namespace gw::app {
 namespace {
@@ -267,6 +268,12 @@ class TableParser {
       auto normalized = core::normalize_http_url(text(url, key + ".base_url"));
       if (!normalized) {
         fail(url, key + ".base_url", normalized.error());
+      }
+      // What the adapter will parse (stricter: a port followed by a path without '/', ...); its
+      // message would quote the value, which ${VAR} may have filled with a secret.
+      if (!net::Endpoint::parse(*normalized)) {
+        fail(url, key + ".base_url",
+             fmt::format("'{}' is not a usable http(s) URL", as_written(url)));
       }
       config.base_url = std::move(*normalized);
     }

@@ -203,7 +203,10 @@ class ModelForwarding {
           break;
         }
       }
-      if (interrupted(exchange_) || !fall_back()) {
+      if (interrupted(exchange_)) {
+        co_return;  // the session answers (or nobody listens)
+      }
+      if (!fall_back()) {
         break;
       }
     }
@@ -302,8 +305,9 @@ class ModelForwarding {
     if (attempts_ > 0) {
       co_return Next::kGiveUp;  // every worker left has been tried
     }
-    // Given up on this model: its fallback, if it has one, may serve (give_up() answers else).
-    if (error == cluster::PickError::kUnknownModel) {
+    // Given up on this model: its fallback, if it has one, may serve (give_up() answers else). A
+    // fallback without workers is unavailable, not unknown: the client asked for another model.
+    if (error == cluster::PickError::kUnknownModel && next_fallback_ == 0) {
       last_ =
           LastFailure{core::Error(core::Errc::kModelNotFound,
                                   fmt::format("The model '{}' does not exist", *target_), "model")};

@@ -18,8 +18,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using net::Task;
 
-// A 429 without a usable Retry-After still cools its deployment down a moment.
+// A 429 without a usable Retry-After still cools its deployment down a moment; one with a very
+// long one (a daily quota) for an hour at most, then a request finds out again.
 constexpr std::chrono::seconds kDefaultCooldown{1};
+constexpr std::chrono::seconds kLongestCooldown{3600};
 // Less time than this left before the deadline: no attempt is started.
 constexpr std::chrono::milliseconds kShortestAttempt{10};
 // Before the one retry of a model's only deployment: 100 ms, plus up to as much again at random.
@@ -32,7 +34,9 @@ unsigned cause_of(const net::Response& refusal) {
   if (status == 429) {
     return kFallbackOnRateLimit;
   }
-  if (status >= 500) {
+  // 401, 403 and 404 answer a request whose key, endpoint and model the table chose: the
+  // deployment is misconfigured (a revoked key, a deleted Azure deployment), not the request.
+  if (status >= 500 || status == 401 || status == 403 || status == 404) {
     return kFallbackOnError;
   }
   const std::string_view body = refusal.body;
@@ -102,7 +106,7 @@ class TableRouting {
   // The next model to try once `current` could not answer: a fallback, if the cause is one the
   // requested model falls back on and there is time left.
   const TableModel* next_model(const TableModel& current) {
-    if (Clock::now() >= deadline_ || (model_.fallbacks_on & cause_) == 0 ||
+    if (Clock::now() + kShortestAttempt > deadline_ || (model_.fallbacks_on & cause_) == 0 ||
         next_fallback_ >= model_.fallbacks.size()) {
       return nullptr;
     }
@@ -151,11 +155,11 @@ class TableRouting {
     attempt.log.upstream_error = {};  // what an earlier attempt's failure noted
     attempt.log.outcome.clear();
     auto limits = settings_.limits;
-    // Rounded up: an attempt cut short at the deadline ends at it, not a moment before (which
-    // would leave a sliver for one more, doomed, attempt).
-    limits.first_byte =
-        std::max(std::chrono::milliseconds(1),
-                 std::chrono::ceil<std::chrono::milliseconds>(deadline_ - picked_at_));
+    // In whole seconds, rounded up: an attempt cut short at the deadline ends at it or just after,
+    // not a moment before (which would leave a sliver for one more, doomed, attempt); and the
+    // deadline wheel keeps a lane per distinct duration, so durations must not vary by the
+    // millisecond.
+    limits.first_byte = std::chrono::ceil<std::chrono::seconds>(deadline_ - picked_at_);
     co_await proxy::proxy_model_request(attempt, request_, *deployment.provider, deployment.model,
                                         client_, metrics_, limits);
     exchange_.log = std::move(attempt.log);
@@ -178,6 +182,7 @@ class TableRouting {
     const TableDeployment& deployment = model.deployments[index];
     cause_ = cause_of(refusal);
     last_ = std::move(refusal);
+    last_model_ = &model;
     account(model, deployment, lease, *last_);
     if (!request_.stream() && !exchange_.log.upstream_error.empty()) {
       // The upstream answered 2xx, then its body failed: the generation ran (and is billed), so
@@ -193,7 +198,8 @@ class TableRouting {
     const auto now = Clock::now();
     if (refusal.status == 429) {
       auto wait = providers::retry_after_seconds(header_of(refusal, "retry-after"));
-      const Clock::duration cooldown = wait ? Clock::duration(*wait) : kDefaultCooldown;
+      const Clock::duration cooldown =
+          wait ? Clock::duration(std::min(*wait, kLongestCooldown)) : kDefaultCooldown;
       model.pool->cool_down(lease.index(), now + cooldown);
       deployment.counters.cooldowns.increment();
       deployment.counters.rate_limited.increment();
@@ -217,7 +223,7 @@ class TableRouting {
   // is back) or with their circuit open (a 503). Kept only when no attempt of this model said
   // more.
   void note_unavailable(const TableModel& model, uint64_t tried, Clock::time_point now) {
-    if (tried != 0) {
+    if (tried != 0 || (last_ && &model == last_model_)) {
       return;  // the last attempt's refusal says more
     }
     if (auto end = model.pool->cooldown_end(now, 0)) {
@@ -269,7 +275,8 @@ class TableRouting {
   bool retried_alone_ = false;
   bool answer_failed_ = false;         // the last attempt's answer began, then its upstream failed
   std::optional<net::Response> last_;  // the last refusal, for the client if nothing better comes
-  unsigned cause_ = 0;                 // and its cause
+  const TableModel* last_model_ = nullptr;  // whose deployment gave it
+  unsigned cause_ = 0;                      // and its cause
 };
 
 }  // namespace

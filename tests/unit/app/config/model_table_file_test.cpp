@@ -108,6 +108,9 @@ TEST(ModelTableFile, ErrorsNameFileLineAndKey) {
        "models.yaml:5:11: models[1].name: 'm' is already in the table"},
       {"models: [\n", "models.yaml:2:1: "},
       {"model:\n  - name: m\n", "models.yaml:1:1: the file.model: unknown key"},
+      {"models:\n  - name: m\n    deployments:\n      - {provider: openai, model: x, base_url: "
+       "\"http://h:8080v1\"}\n",
+       "models[0].deployments[0].base_url: 'http://h:8080v1' is not a usable http(s) URL"},
       {"models:\n  - name: m\n    deployments:\n      - {provider: openai, model: x}\n"
        "    fallbacks_on: [quota]\n",
        "models[0].fallbacks_on[0]: must be one of"},
