@@ -352,7 +352,7 @@ describe('model table edits', () => {
     await waitFor(async () => {
       const ids = (await (await fetch(`${gw.url}/v1/models`)).json()).data.map((m) => m.id);
       return ids.includes('second') && !ids.includes('first');
-    }, { message: 'the edited table in use' });
+    }, { timeout: 10_000, message: 'the edited table in use' });
     assert.equal((await chat(gw, 'second')).res.status, 200);
   });
 });

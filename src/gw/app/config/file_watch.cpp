@@ -24,17 +24,27 @@ std::optional<Version> modified_at(const std::string& path) {
   return ec ? std::nullopt : std::optional(Version(time, size));
 }
 
-// Parameters by value: the frame owns them (no lambda captures to outlive).
+// Parameters by value: the frame owns them (no lambda captures to outlive). A change is acted on
+// once the file has stayed the same for a whole interval: an editor's save (truncate, then write)
+// read half-way would be an empty table, which is valid.
 net::Task<void> watch(net::Executor executor, std::string path, std::function<void()> changed,
                       std::chrono::milliseconds interval, std::optional<Version> seen) {
+  std::optional<Version> settling;
   for (;;) {
     net::SteadyTimer timer(executor, interval);
     co_await timer.async_wait(net::kUseTask);
     auto now = modified_at(path);
-    if (now && now != seen) {
-      seen = now;
-      changed();
+    if (!now || now == seen) {
+      settling.reset();
+      continue;
     }
+    if (now != settling) {
+      settling = now;  // changed: wait until it stays so
+      continue;
+    }
+    seen = now;
+    settling.reset();
+    changed();
   }
 }
 
