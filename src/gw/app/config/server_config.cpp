@@ -34,7 +34,6 @@ std::optional<net::Endpoint> read_proxy(core::ConfigReader& reader, const std::s
   return *endpoint;
 }
 
-
 bool valid_provider_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
