@@ -227,6 +227,86 @@ describe('model table', () => {
     assert.equal((await mockStats(down)).requests, 4);
   });
 
+  // on_stream_failure: continue. The Anthropic deployment cuts every stream after its first
+  // tokens; its model's only deployment is tried twice, then the OpenAI fallback finishes the
+  // answer. Each attempt gets the conversation plus everything the client has received so far.
+  function continuingTable(cut, steady) {
+    return writeTable([
+      'models:',
+      '  - name: flaky',
+      '    deployments:',
+      `      - {provider: anthropic, model: claude-mock, base_url: "${cut.url}", api_key: k}`,
+      '    fallbacks: [steady]',
+      '    on_stream_failure: continue',
+      '    continuation_instruction: "please continue"',
+      '  - name: steady',
+      '    deployments:',
+      `      - ${deployment(steady)}`,
+      '',
+    ].join('\n'));
+  }
+  const words = (text) => text.split(/\s+/).filter(Boolean).length;
+  // A message's text: OpenAI's string content, or Anthropic's text blocks.
+  const textOf = (content) => (typeof content === 'string' ? content : content.map((b) => b.text).join(''));
+
+  test('a stream cut mid-answer is continued by the next attempts as one seamless stream, usage added up', async (t) => {
+    // Anthropic's stream: message_start, ping, content_block_start, then a token per event.
+    const [cut, steady] = await mocks(t, [['--models', 'claude-mock', '--cut-after', '6'], []]);
+    const gw = await gateway(t, continuingTable(cut, steady));
+    const prompt = 'alpha beta gamma delta epsilon zeta eta theta';
+    const res = await postChat(gw, chatBody('flaky', prompt, { stream: true, stream_options: { include_usage: true } }));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-gateway-model'), 'flaky');  // the head went out with the first attempt
+    const events = await readSse(res);
+    assert.equal(events.at(-1), '[DONE]');
+    const chunks = parseEvents(events).filter((c) => c !== '[DONE]');
+    assert.ok(chunks.every((c) => !c.error), events.join('\n'));
+    assert.equal(chunks.filter((c) => c.choices[0]?.delta?.role !== undefined).length, 1, 'one role chunk');
+    assert.equal(new Set(chunks.map((c) => c.id)).size, 1, 'one completion id');
+    assert.equal(new Set(chunks.map((c) => c.model)).size, 1, 'one model');
+    assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason === 'stop').length, 1);
+
+    // The fallback got the client's messages, the partial answer and the instruction.
+    const finalRequest = JSON.parse((await mockStats(steady)).last_request.body);
+    assert.equal(finalRequest.messages.length, 3);
+    assert.deepEqual(finalRequest.messages[0], { role: 'user', content: prompt });
+    assert.equal(finalRequest.messages[1].role, 'assistant');
+    assert.deepEqual(finalRequest.messages[2], { role: 'user', content: 'please continue' });
+    const partial = finalRequest.messages[1].content;
+    assert.ok(partial.startsWith('alpha beta gamma'), partial);
+    // What the client read is the partial answer, then the fallback's answer (the mock echoes
+    // the last user message).
+    assert.equal(assembleContent(chunks), `${partial}please continue`);
+    // The second attempt (the lone deployment once more) continued the first's partial answer.
+    const secondRequest = JSON.parse((await mockStats(cut)).last_request.body);
+    assert.equal(secondRequest.messages.at(-2).role, 'assistant');
+    assert.ok(partial.startsWith(textOf(secondRequest.messages.at(-2).content)));
+    assert.equal((await mockStats(cut)).requests, 2);
+
+    // Usage adds what the broken attempts reported (Anthropic's message_start: the input tokens,
+    // the mock's words, and one output token) to the fallback's own.
+    const usage = chunks.at(-1).usage;
+    const promptWords = (messages) => messages.reduce((n, m) => n + words(textOf(m.content)), 0);
+    assert.equal(usage.prompt_tokens,
+      words(prompt) + promptWords(secondRequest.messages) + promptWords(finalRequest.messages));
+    assert.equal(usage.completion_tokens, 1 + 1 + words('please continue'));
+    assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+  });
+
+  test('a continued stream that no attempt can finish ends with the first break\'s final error event', async (t) => {
+    const [cut, down] = await mocks(t, [['--models', 'claude-mock', '--cut-after', '6'], ['--fail-status', '503']]);
+    const gw = await gateway(t, continuingTable(cut, down));
+    const res = await postChat(gw, chatBody('flaky', 'alpha beta gamma delta', { stream: true }));
+    assert.equal(res.status, 200);
+    const events = await readSse(res);
+    const chunks = parseEvents(events);
+    assert.ok(chunks.at(-1).error, events.join('\n'));
+    assert.equal(chunks.filter((c) => c.error).length, 1);
+    assert.ok(assembleContent(chunks.slice(0, -1)).startsWith('alpha beta gamma'));
+    const metrics = await scrapeSettled(gw);
+    assert.equal(metrics.value('llm_gateway_fallbacks_total', { model: 'flaky', fallback: 'steady' }), 1);
+  });
+
   test('a verdict on the request itself (400) is answered at once, not retried or fallen back on', async (t) => {
     const [refusing, other] = await mocks(t, [['--fail-status', '400'], []]);
     const table = writeTable([

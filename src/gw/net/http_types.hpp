@@ -92,6 +92,10 @@ class ResponseWriter {
   virtual Task<bool> write(std::span<const std::string_view> parts) = 0;
   // Ends the stream, sending `last` (if any) as the final chunk in the same write.
   virtual Task<bool> finish_stream(std::string_view last = {}) = 0;
+  // Ends a stream that broke off, `last` being its final error event: as finish_stream, unless
+  // the writer can have the answer continued elsewhere (a routed attempt's, see
+  // app::AttemptWriter).
+  virtual Task<bool> fail_stream(std::string_view last) { return finish_stream(last); }
 
   // Drops the connection at once, mid-response if need be (the client sees a broken response).
   virtual void abort() = 0;

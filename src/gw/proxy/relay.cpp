@@ -41,7 +41,7 @@ Task<RelayEnd> fail_stream(Exchange& exchange, providers::ResponseTranslator& tr
   exchange.log.outcome = std::string(outcome);
   std::string last(before);
   last += translator.final_error_event(error);
-  co_await exchange.writer.finish_stream(last);
+  co_await exchange.writer.fail_stream(last);
   co_return RelayEnd::kUpstreamFailed;
 }
 

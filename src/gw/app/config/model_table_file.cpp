@@ -166,7 +166,9 @@ class TableParser {
 
   TableModelConfig read_model(const YAML::Node& node, const std::string& key) {
     expect_map(node, key);
-    check_keys(node, key, {"name", "deployments", "fallbacks", "fallbacks_on"});
+    check_keys(node, key,
+               {"name", "deployments", "fallbacks", "fallbacks_on", "on_stream_failure",
+                "continuation_instruction"});
     TableModelConfig model;
     model.name = required_text(node, "name", key);
     const YAML::Node deployments = node["deployments"];
@@ -221,6 +223,27 @@ class TableParser {
         model.fallbacks_on |=
             cause(causes[i], fmt::format("{}.fallbacks_on[{}]", key, i), listed[i]);
       }
+    }
+    return read_stream_failure(node, key, std::move(model));
+  }
+
+  TableModelConfig read_stream_failure(const YAML::Node& node, const std::string& key,
+                                       TableModelConfig model) const {
+    if (const YAML::Node policy = node["on_stream_failure"]) {
+      const std::string policy_key = key + ".on_stream_failure";
+      const std::string value = text(policy, policy_key);
+      if (value == "continue") {
+        if (controller_) {
+          fail(policy, policy_key,
+               "only `server` continues a broken stream; the controller terminates it");
+        }
+        model.on_stream_failure = StreamFailure::kContinue;
+      } else if (value != "terminate") {
+        fail(policy, policy_key, "must be terminate or continue");
+      }
+    }
+    if (const YAML::Node instruction = node["continuation_instruction"]) {
+      model.continuation_instruction = text(instruction, key + ".continuation_instruction");
     }
     return model;
   }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <tl/expected.hpp>
 #include <vector>
 
@@ -34,11 +35,22 @@ struct DeploymentConfig {
   int64_t weight = 1;
 };
 
+// What a stream that breaks off after its first event becomes: its final error event
+// (terminate), or the same answer continued by the next deployment or fallback (continue).
+enum class StreamFailure { kTerminate, kContinue };
+
+// Sent after the partial answer when a stream is continued elsewhere.
+inline constexpr std::string_view kDefaultContinuationInstruction =
+    "Continue your previous answer exactly where it stopped, without repeating any of it.";
+
 struct TableModelConfig {
   std::string name;  // the name clients send
   std::vector<DeploymentConfig> deployments;
   std::vector<std::string> fallbacks;  // other table models, tried in order
   unsigned fallbacks_on = kFallbackOnRateLimit | kFallbackOnError;
+  StreamFailure on_stream_failure = StreamFailure::kTerminate;
+  // A user message after the partial answer; empty: the partial answer alone, as a prefill.
+  std::string continuation_instruction{kDefaultContinuationInstruction};
 };
 
 struct ModelTableConfig {

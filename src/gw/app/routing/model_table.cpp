@@ -14,6 +14,8 @@ ModelTable::ModelTable(const ModelTableConfig& config, cluster::DeploymentPoolOp
     auto model = std::make_unique<TableModel>();
     model->name = model_config.name;
     model->fallbacks_on = model_config.fallbacks_on;
+    model->on_stream_failure = model_config.on_stream_failure;
+    model->continuation_instruction = model_config.continuation_instruction;
     std::vector<int64_t> weights;
     for (const auto& deployment : model_config.deployments) {
       TableDeployment::Counters counters;

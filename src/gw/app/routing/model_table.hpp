@@ -34,6 +34,8 @@ struct TableModel {
   std::shared_ptr<cluster::DeploymentPool> pool;  // by deployment index
   std::vector<const TableModel*> fallbacks;       // in the same table
   unsigned fallbacks_on = 0;                      // FallbackCause bits
+  StreamFailure on_stream_failure = StreamFailure::kTerminate;
+  std::string continuation_instruction;
 };
 
 class ModelTable {

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "gw/app/routing/attempt_writer.hpp"
+#include "gw/app/routing/stream_continuation.hpp"
 #include "gw/net/io.hpp"
 #include "gw/providers/retry_after.hpp"
 #include "gw/proxy/relay.hpp"
@@ -72,12 +73,19 @@ class TableRouting {
                net::UpstreamClient& client, metrics::Metrics& metrics,
                const RoutingSettings& settings)
       : exchange_(exchange),
-        request_(request),
+        request_(&request),
         model_(model),
         client_(client),
         metrics_(metrics),
         settings_(settings),
-        deadline_(exchange.started_at + settings.request_timeout) {}
+        deadline_(exchange.started_at + settings.request_timeout) {
+    // Only chat streams are continued: their events are what the rewriting knows (a Responses
+    // or Messages stream terminates).
+    if (model.on_stream_failure == StreamFailure::kContinue &&
+        request.api == proxy::ModelApi::kChat && request.stream()) {
+      continuation_.emplace(model.continuation_instruction);
+    }
+  }
 
   // A model's deployment picked for the next attempt, or none: every deployment tried, or none
   // may take the request now (the refusal to give the client is noted), or the deadline is near.
@@ -139,11 +147,15 @@ class TableRouting {
     if (++attempts_ > 1) {
       metrics_.failover(model_.name);
     }
-    AttemptWriter writer(exchange_.writer, model.name, deployment.name, attempts_);
+    StreamContinuation* continuation = continuation_ ? &*continuation_ : nullptr;
+    if (continuation != nullptr) {
+      continuation->begin_attempt();
+    }
+    AttemptWriter writer(exchange_.writer, model.name, deployment.name, attempts_, continuation);
     // The request itself for chat, completions and embeddings, whose bodies are sent as they are
     // (spliced); a copy for the APIs an attempt may translate, which rewrites the body.
     const bool translatable =
-        request_.api == proxy::ModelApi::kResponses || request_.api == proxy::ModelApi::kMessages;
+        request_->api == proxy::ModelApi::kResponses || request_->api == proxy::ModelApi::kMessages;
     net::Exchange attempt{
         translatable ? net::Request(exchange_.request) : std::move(exchange_.request),
         exchange_.request_id,
@@ -160,18 +172,70 @@ class TableRouting {
     // deadline wheel keeps a lane per distinct duration, so durations must not vary by the
     // millisecond.
     limits.first_byte = std::chrono::ceil<std::chrono::seconds>(deadline_ - picked_at_);
-    co_await proxy::proxy_model_request(attempt, request_, *deployment.provider, deployment.model,
+    co_await proxy::proxy_model_request(attempt, *request_, *deployment.provider, deployment.model,
                                         client_, metrics_, limits);
     exchange_.log = std::move(attempt.log);
     if (!translatable) {
       exchange_.request = std::move(attempt.request);
     }
     auto refusal = writer.take_held();
+    if (!refusal && writer.broke_off()) {
+      refusal = co_await continue_elsewhere(model, deployment);
+    }
     if (!refusal) {
       answer_failed_ = !exchange_.log.upstream_error.empty();
       (answer_failed_ ? deployment.counters.failed : deployment.counters.ok).increment();
+      if (continuation_ && continuation_->resuming()) {
+        add_carried_usage();
+      }
     }
     co_return refusal;
+  }
+
+  // A chat stream broke off at `deployment` and its model continues such streams: the request
+  // becomes the conversation plus the partial answer, and the break a refusal that sends it to
+  // the next deployment or fallback. When the answer cannot be continued, the stream ends with
+  // its final error event (none returned).
+  Task<std::optional<net::Response>> continue_elsewhere(const TableModel& model,
+                                                        const TableDeployment& deployment) {
+    continuation_->carry_usage(exchange_.log.prompt_tokens, exchange_.log.completion_tokens);
+    broken_outcome_ = exchange_.log.outcome;
+    broken_error_ = exchange_.log.upstream_error;
+    if (original_body_.empty()) {
+      original_body_ = exchange_.request.body;  // the client's, before any continuation
+    }
+    auto body = continuation_->next_body(original_body_);
+    if (body) {
+      exchange_.request.body = std::move(*body);
+      auto inspected = proxy::inspect_model_request(proxy::ModelApi::kChat, exchange_.request.body);
+      if (inspected) {
+        continued_request_ = std::move(*inspected);
+        request_ = &*continued_request_;
+        spdlog::warn("[{}] the stream of {} broke off at deployment {}; continuing it elsewhere",
+                     exchange_.request_id, model.name, deployment.name);
+        co_return net::Response{502, "application/json", {}, {}};
+      }
+    }
+    spdlog::warn("[{}] the stream of {} broke off at deployment {} and cannot be continued",
+                 exchange_.request_id, model.name, deployment.name);
+    co_await finish_broken_stream();
+    co_return std::nullopt;
+  }
+
+  // The client's continued stream could not be completed: it ends as the first break would have.
+  Task<void> finish_broken_stream() {
+    exchange_.log.outcome = broken_outcome_;
+    exchange_.log.upstream_error = broken_error_.empty() ? "reset" : broken_error_;
+    co_await exchange_.writer.finish_stream(continuation_->held_failure());
+  }
+
+  // A continued stream's tokens: the last attempt's and those the broken ones reported.
+  void add_carried_usage() {
+    auto& log = exchange_.log;
+    log.prompt_tokens =
+        std::max<int64_t>(log.prompt_tokens, 0) + continuation_->carried_prompt_tokens();
+    log.completion_tokens =
+        std::max<int64_t>(log.completion_tokens, 0) + continuation_->carried_completion_tokens();
   }
 
   // What a refusal says about its deployment: a 429 cools it down (for as long as it asks); a
@@ -184,7 +248,7 @@ class TableRouting {
     last_ = std::move(refusal);
     last_model_ = &model;
     account(model, deployment, lease, *last_);
-    if (!request_.stream() && !exchange_.log.upstream_error.empty()) {
+    if (!request_->stream() && !exchange_.log.upstream_error.empty()) {
       // The upstream answered 2xx, then its body failed: the generation ran (and is billed), so
       // the request is never replayed; the client gets the failure. (A stream that failed before
       // its first event is retried, as the controller does.)
@@ -257,13 +321,16 @@ class TableRouting {
 
   // The response is the coroutine's own (by value): it outlives the write.
   Task<void> deliver(net::Response response) {
+    if (continuation_ && exchange_.writer.started()) {
+      co_return co_await finish_broken_stream();  // a continued stream's answer began already
+    }
     response.headers.push_back({"x-gateway-model", model_.name});
     response.headers.push_back({"x-gateway-attempts", std::to_string(attempts_)});
     co_await exchange_.writer.send(std::move(response));
   }
 
   net::Exchange& exchange_;
-  const proxy::ModelRequest& request_;
+  const proxy::ModelRequest* request_;  // the client's, or its continuation
   const TableModel& model_;
   net::UpstreamClient& client_;
   metrics::Metrics& metrics_;
@@ -277,6 +344,13 @@ class TableRouting {
   std::optional<net::Response> last_;  // the last refusal, for the client if nothing better comes
   const TableModel* last_model_ = nullptr;  // whose deployment gave it
   unsigned cause_ = 0;                      // and its cause
+  // A broken stream continued elsewhere (on_stream_failure: continue): the recording, the
+  // client's body, the request that continues it, and how the break was logged.
+  std::optional<StreamContinuation> continuation_;
+  std::string original_body_;
+  std::optional<proxy::ModelRequest> continued_request_;
+  std::string broken_outcome_;
+  std::string_view broken_error_;
 };
 
 }  // namespace

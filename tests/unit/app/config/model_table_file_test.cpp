@@ -79,6 +79,21 @@ models:
   EXPECT_EQ(table->models[0].deployments[0].name, "vllm/llama");
   EXPECT_EQ(table->models[0].deployments[1].name, "vllm/llama#2");
   EXPECT_EQ(table->models[0].fallbacks_on, kFallbackOnContextWindow | kFallbackOnError);
+  EXPECT_EQ(table->models[0].on_stream_failure, StreamFailure::kTerminate);
+  EXPECT_EQ(table->models[0].continuation_instruction, kDefaultContinuationInstruction);
+}
+
+TEST(ModelTableFile, BrokenStreamsAreContinuedWhereAModelAsks) {
+  auto table = parse(R"(
+models:
+  - name: m
+    deployments: [{provider: openai, model: x}]
+    on_stream_failure: continue
+    continuation_instruction: ""
+)");
+  ASSERT_TRUE(table) << table.error();
+  EXPECT_EQ(table->models[0].on_stream_failure, StreamFailure::kContinue);
+  EXPECT_EQ(table->models[0].continuation_instruction, "");
 }
 
 TEST(ModelTableFile, ErrorsNameFileLineAndKey) {
@@ -114,6 +129,9 @@ TEST(ModelTableFile, ErrorsNameFileLineAndKey) {
       {"models:\n  - name: m\n    deployments:\n      - {provider: openai, model: x}\n"
        "    fallbacks_on: [quota]\n",
        "models[0].fallbacks_on[0]: must be one of"},
+      {"models:\n  - name: m\n    deployments:\n      - {provider: openai, model: x}\n"
+       "    on_stream_failure: retry\n",
+       "models.yaml:5:24: models[0].on_stream_failure: must be terminate or continue"},
   };
   for (const auto& c : cases) {
     auto table = parse(c.text);
@@ -196,6 +214,8 @@ models:
        "models[0].deployments: the controller's models have one deployment at most"},
       {"models:\n  - name: m\n    deployments: [{provider: workers, model: a, weight: 2}]\n",
        "models[0].deployments[0].weight: unknown key"},
+      {"models:\n  - name: m\n    on_stream_failure: continue\n",
+       "models[0].on_stream_failure: only `server` continues a broken stream"},
   };
   for (const auto& [text, error] : refused) {
     auto result = parse_model_table(text, "models.yaml", settings, {}, TableReader::kController);

@@ -1,0 +1,233 @@
+#include "gw/app/routing/stream_continuation.hpp"
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace gw::app {
+namespace json = boost::json;
+
+namespace {
+
+// One `data:` event (a multi-line data field as several lines).
+void append_event(std::string& out, std::string_view data) {
+  out += "data: ";
+  for (const char c : data) {
+    if (c == '\n') {
+      out += "\ndata: ";
+    } else {
+      out += c;
+    }
+  }
+  out += "\n\n";
+}
+
+json::object* object_at(json::object& object, std::string_view key) {
+  auto* found = object.if_contains(key);
+  return found != nullptr ? found->if_object() : nullptr;
+}
+
+bool is_null_or_empty(const json::value& value) {
+  return value.is_null() || (value.is_string() && value.get_string().empty());
+}
+
+// A chunk that says nothing once its role is gone: the next attempt's opening chunk.
+bool says_nothing(json::object& chunk) {
+  auto* choices = chunk.if_contains("choices");
+  if (choices == nullptr || !choices->is_array() || choices->get_array().size() != 1) {
+    return false;
+  }
+  const auto* usage = chunk.if_contains("usage");
+  if (usage != nullptr && !usage->is_null()) {
+    return false;
+  }
+  auto* choice = choices->get_array()[0].if_object();
+  if (choice == nullptr) {
+    return false;
+  }
+  const auto* finish = choice->if_contains("finish_reason");
+  if (finish != nullptr && !finish->is_null()) {
+    return false;
+  }
+  json::object* delta = object_at(*choice, "delta");
+  return delta != nullptr &&
+         std::all_of(delta->begin(), delta->end(), [](const json::key_value_pair& member) {
+           return is_null_or_empty(member.value());
+         });
+}
+
+void add_tokens(json::object& usage, std::string_view key, int64_t carried) {
+  if (auto* count = usage.if_contains(key); count != nullptr && count->is_number()) {
+    *count = count->to_number<int64_t>() + carried;
+  }
+}
+
+// What the client's stream so far holds: the partial answer's text, its first chunk's identity,
+// and whether it can be continued at all.
+struct Partial {
+  std::string text;
+  json::value id, created, model;
+  bool continuable = true;
+
+  void read(std::string_view data) {
+    if (data == "[DONE]") {
+      continuable = false;  // it had ended: nothing to continue
+      return;
+    }
+    boost::system::error_code ec;
+    json::value value = json::parse(data, ec);
+    auto* chunk = value.if_object();
+    if (ec || chunk == nullptr || chunk->contains("error")) {
+      continuable = false;  // not a chunk: an upstream's error event, or something unknown
+      return;
+    }
+    if (id.is_null()) {
+      if (auto* found = chunk->if_contains("id")) {
+        id = *found;
+      }
+      if (auto* found = chunk->if_contains("created")) {
+        created = *found;
+      }
+      if (auto* found = chunk->if_contains("model")) {
+        model = *found;
+      }
+    }
+    const auto* choices = chunk->if_contains("choices");
+    if (choices == nullptr || !choices->is_array()) {
+      return;
+    }
+    for (const auto& entry : choices->get_array()) {
+      read_choice(entry);
+    }
+  }
+
+  void read_choice(const json::value& entry) {
+    const auto* choice = entry.if_object();
+    if (choice == nullptr) {
+      continuable = false;
+      return;
+    }
+    const auto* index = choice->if_contains("index");
+    const auto* finish = choice->if_contains("finish_reason");
+    if ((index != nullptr && !(index->is_number() && index->to_number<int64_t>() == 0)) ||
+        (finish != nullptr && !finish->is_null())) {
+      continuable = false;  // several choices, or the answer had finished
+      return;
+    }
+    const auto* delta_value = choice->if_contains("delta");
+    const auto* delta = delta_value != nullptr ? delta_value->if_object() : nullptr;
+    if (delta == nullptr) {
+      return;
+    }
+    for (const auto& member : *delta) {
+      const std::string_view key = member.key();
+      if (key == "content" && member.value().is_string()) {
+        text += member.value().get_string();
+      } else if ((key == "tool_calls" || key == "function_call") && !member.value().is_null()) {
+        continuable = false;  // a call half made cannot be prefilled
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void StreamContinuation::record(std::string_view bytes) {
+  if (overflowed_) {
+    return;
+  }
+  if (recorded_.size() + bytes.size() > kMaxRecorded) {
+    overflowed_ = true;
+    recorded_ = std::string();
+    return;
+  }
+  recorded_ += bytes;
+}
+
+void StreamContinuation::carry_usage(int64_t prompt_tokens, int64_t completion_tokens) {
+  prompt_tokens_ += std::max<int64_t>(prompt_tokens, 0);
+  completion_tokens_ += std::max<int64_t>(completion_tokens, 0);
+}
+
+std::optional<std::string> StreamContinuation::next_body(std::string_view original) {
+  if (overflowed_) {
+    return std::nullopt;
+  }
+  Partial partial;
+  net::SseParser parser;
+  parser.feed(recorded_, [&](const net::SseEvent& event) {
+    if (partial.continuable) {
+      partial.read(event.data);
+    }
+  });
+  boost::system::error_code ec;
+  json::value request = json::parse(original, ec);
+  auto* object = request.if_object();
+  auto* messages = object != nullptr ? object->if_contains("messages") : nullptr;
+  const auto* n = object != nullptr ? object->if_contains("n") : nullptr;
+  if (!partial.continuable || ec || messages == nullptr || !messages->is_array() ||
+      (n != nullptr && !(n->is_number() && n->to_number<int64_t>() == 1))) {
+    return std::nullopt;
+  }
+  if (!partial.text.empty()) {
+    messages->get_array().push_back(json::object{{"role", "assistant"}, {"content", partial.text}});
+    if (!instruction_.empty()) {
+      messages->get_array().push_back(json::object{{"role", "user"}, {"content", instruction_}});
+    }
+  }  // else: nothing was said yet; the request goes again as it was
+  if (!resuming_) {
+    id_ = std::move(partial.id);
+    created_ = std::move(partial.created);
+    model_ = std::move(partial.model);
+    resuming_ = true;
+  }
+  return json::serialize(request);
+}
+
+std::string StreamContinuation::rewrite(std::string_view bytes) {
+  if (!bytes.empty() && bytes.front() == ':') {
+    return std::string(bytes);
+  }
+  std::string out;
+  out.reserve(bytes.size());
+  parser_.feed(bytes, [&](const net::SseEvent& event) { append_rewritten(out, event.data); });
+  return out;
+}
+
+void StreamContinuation::append_rewritten(std::string& out, std::string_view data) const {
+  boost::system::error_code ec;
+  json::value value = data == "[DONE]" ? json::value() : json::parse(data, ec);
+  auto* chunk = value.if_object();
+  if (ec || chunk == nullptr || chunk->contains("error")) {
+    append_event(out, data);
+    return;
+  }
+  auto keep = [&](std::string_view key, const json::value& first) {
+    if (auto* found = chunk->if_contains(key); found != nullptr && !first.is_null()) {
+      *found = first;
+    }
+  };
+  keep("id", id_);
+  keep("created", created_);
+  keep("model", model_);
+  if (auto* choices = chunk->if_contains("choices"); choices != nullptr && choices->is_array()) {
+    for (auto& choice : choices->get_array()) {
+      if (auto* fields = choice.if_object()) {
+        if (json::object* delta = object_at(*fields, "delta")) {
+          delta->erase("role");
+        }
+      }
+    }
+  }
+  if (says_nothing(*chunk)) {
+    return;
+  }
+  if (json::object* usage = object_at(*chunk, "usage")) {
+    add_tokens(*usage, "prompt_tokens", prompt_tokens_);
+    add_tokens(*usage, "completion_tokens", completion_tokens_);
+    add_tokens(*usage, "total_tokens", prompt_tokens_ + completion_tokens_);
+  }
+  append_event(out, json::serialize(value));
+}
+
+}  // namespace gw::app
