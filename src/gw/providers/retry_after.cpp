@@ -58,15 +58,17 @@ std::optional<Seconds> go_duration(std::string_view text) {
   return Seconds(total);
 }
 
-// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT".
-std::optional<std::chrono::system_clock::time_point> http_date(std::string_view text) {
+// An HTTP date (IMF-fixdate, RFC 9110 §5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT", in seconds since
+// the epoch (not a time_point: a date centuries ahead overflows the clock's nanoseconds, which a
+// fuzzer found).
+std::optional<std::time_t> http_date(std::string_view text) {
   std::tm tm{};
   const std::string copy(text);
   const char* end = strptime(copy.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr || *end != '\0') {
     return std::nullopt;
   }
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  return timegm(&tm);
 }
 
 // At most a day: what a header says is not trusted to be sane.
@@ -91,7 +93,8 @@ std::string retry_after_of(const HeaderLookup& header, std::chrono::system_clock
     return std::to_string(seconds->count());
   }
   if (auto date = http_date(retry_after)) {
-    return whole_seconds(*date - now);
+    return whole_seconds(Seconds(static_cast<double>(*date) -
+                                 static_cast<double>(std::chrono::system_clock::to_time_t(now))));
   }
   if (const auto milliseconds = number(header("retry-after-ms"))) {
     return whole_seconds(Seconds(*milliseconds / 1000));

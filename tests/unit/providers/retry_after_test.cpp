@@ -23,6 +23,12 @@ TEST(RetryAfter, TheUpstreamsOwnHeaderFirst) {
   EXPECT_EQ(retry_after({{"retry-after-ms", "1500"}}), "2");
 }
 
+TEST(RetryAfter, DatesFarAheadOrPastAreBounded) {
+  // Centuries ahead overflowed the clock's nanoseconds (a fuzzer finding): a day at most.
+  EXPECT_EQ(retry_after({{"retry-after", "Wed, 21 Oct 2825 07:56:00 GMT"}}), "86400");
+  EXPECT_EQ(retry_after({{"retry-after", "Sat, 06 Nov 1993 08:50:07 GMT"}}), "0");
+}
+
 TEST(RetryAfter, OpenAIsResetHeaders) {
   EXPECT_EQ(retry_after({{"x-ratelimit-reset-requests", "6m0s"},
                          {"x-ratelimit-remaining-requests", "0"},
