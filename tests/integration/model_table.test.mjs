@@ -291,6 +291,9 @@ describe('model table', () => {
       words(prompt) + promptWords(secondRequest.messages) + promptWords(finalRequest.messages));
     assert.equal(usage.completion_tokens, 1 + 1 + words('please continue'));
     assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+    // The access log counts the same tokens and the attempts.
+    await gw.waitForOutput(new RegExp(
+      `model=flaky provider=\\S+ outcome=completed .*tokens=${usage.prompt_tokens}/${usage.completion_tokens} client=\\S+ attempts=3`));
   });
 
   test('a continued stream that no attempt can finish ends with the first break\'s final error event', async (t) => {
@@ -463,18 +466,29 @@ describe('the controller\'s model table', () => {
     // llama3's only worker answers 503: mistral's serves, the client never knows.
     const fallen = await chat(controller, 'llama3');
     assert.equal(fallen.res.status, 200, fallen.text);
+    // The headers say which table model and worker answered, after how many attempts.
+    assert.equal(fallen.res.headers.get('x-gateway-model'), 'mistral');
+    assert.equal(fallen.res.headers.get('x-gateway-deployment'), 'w2');
+    assert.equal(fallen.res.headers.get('x-gateway-attempts'), '2');
     assert.equal((await mockStats(failing)).requests, 1);
     assert.equal((await mockStats(good)).requests, 1);
     // An alias, and a model no worker serves that falls back to it.
-    assert.equal((await chat(controller, 'fast')).res.status, 200);
+    const alias = await chat(controller, 'fast');
+    assert.equal(alias.res.status, 200);
+    assert.equal(alias.res.headers.get('x-gateway-model'), 'fast');
+    assert.equal(alias.res.headers.get('x-gateway-attempts'), '1');
     const streamed = await postChat(controller, chatBody('nobody-serves', 'hello', { stream: true }));
     assert.equal(streamed.status, 200);
+    assert.equal(streamed.headers.get('x-gateway-model'), 'fast');
+    assert.equal(streamed.headers.get('x-gateway-deployment'), 'w2');
     assert.equal((await readSse(streamed)).at(-1), '[DONE]');
     assert.equal((await mockStats(good)).requests, 3);
     const metrics = await scrapeSettled(controller);
     assert.equal(metrics.value('llm_gateway_fallbacks_total', { model: 'llama3', fallback: 'mistral' }), 1);
-    // A model outside the table is routed as before: not found.
-    assert.equal((await chat(controller, 'unknown')).res.status, 404);
+    // A model outside the table is routed as before: not found, and no table headers.
+    const unknown = await chat(controller, 'unknown');
+    assert.equal(unknown.res.status, 404);
+    assert.equal(unknown.res.headers.get('x-gateway-model'), null);
   });
 
   test('a file with an upstream deployment is refused: the controller\'s deployments are its workers', async () => {

@@ -330,6 +330,9 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
     if (log.completion_tokens >= 0) {
       fmt::format_to(std::back_inserter(line), R"(,"completion_tokens":{})", log.completion_tokens);
     }
+    if (log.attempts > 0) {
+      fmt::format_to(std::back_inserter(line), R"(,"attempts":{})", log.attempts);
+    }
     line += R"(,"client":")";
     core::append_json_escaped(line, exchange.request.remote_address);
     line += "\"}";
@@ -340,16 +343,18 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
   if (log.prompt_tokens >= 0 || log.completion_tokens >= 0) {
     tokens = fmt::format("{}/{}", log.prompt_tokens, log.completion_tokens);
   }
+  const std::string attempts =
+      log.attempts > 0 ? fmt::format(" attempts={}", log.attempts) : std::string();
   // Client text is escaped and bounded: no forged lines, no huge ones.
   spdlog::log(kLevel,
               "{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} ttft={} "
-              "tokens={} client={}",
+              "tokens={} client={}{}",
               exchange.request.method, core::log_text(exchange.request.path()), status, elapsed,
               exchange.request_id, log.model.empty() ? "-" : core::log_text(log.model),
               log.provider.empty() ? "-" : core::log_text(log.provider),
               outcome.empty() ? "-" : outcome,
               ttft >= 0 ? fmt::format("{:.3f}ms", ttft) : std::string("-"), tokens,
-              exchange.request.remote_address);
+              exchange.request.remote_address, attempts);
 }
 
 // Beast reports an oversized body from Content-Length (before reading it) or while reading a

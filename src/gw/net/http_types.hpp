@@ -128,6 +128,7 @@ struct RequestLog {
   std::chrono::steady_clock::duration upstream_time{};
   int64_t prompt_tokens = -1;  // -1: unknown
   int64_t completion_tokens = -1;
+  int attempts = 0;  // upstream attempts of a model-table route (0: not routed by a table)
   // A failure of the upstream after it answered 2xx (reset, timeout, protocol), if any.
   std::string_view upstream_error;
 };

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "gw/app/controller/controller_handler.hpp"
+#include "gw/app/routing/attempt_writer.hpp"
 #include "gw/cluster/worker_messages.hpp"
 #include "gw/core/scoped_count.hpp"
 #include "gw/providers/messages.hpp"
@@ -122,15 +123,15 @@ LastFailure worker_answer(const std::string& worker_id, const net::UpstreamRespo
                      std::string(upstream.header("retry-after"))};
 }
 
-Task<void> send_last_failure(Exchange& exchange, LastFailure failure) {
+Task<void> send_last_failure(net::ResponseWriter& writer, LastFailure failure) {
   if (failure.status != 0) {
     net::Response response{failure.status, "application/json", {}, std::move(failure.body)};
     if (!failure.retry_after.empty()) {
       response.headers.push_back({"retry-after", std::move(failure.retry_after)});
     }
-    co_return co_await net::respond(exchange.writer, std::move(response));
+    co_return co_await net::respond(writer, std::move(response));
   }
-  co_await net::respond_error(exchange.writer, *failure.error);
+  co_await net::respond_error(writer, *failure.error);
 }
 
 // A worker answers in the client's format: a Responses or Messages stream ends with its own
@@ -177,6 +178,7 @@ class ModelForwarding {
     tried_.reserve(static_cast<size_t>(config_.max_attempts));
     requested_ = find_in_table(call.model);
     target_ = requested_ != nullptr ? &worker_model_of(*requested_) : &call.model;
+    answering_ = requested_ != nullptr ? &requested_->name : nullptr;
   }
 
   Task<void> run() {
@@ -283,6 +285,7 @@ class ModelForwarding {
                  call_.model, fallback->name);
     state_.metrics.fallback(call_.model, fallback->name);
     target_ = &worker_model_of(*fallback);
+    answering_ = &fallback->name;
     set_body();
     tried_.clear();
     attempts_ = 0;
@@ -338,6 +341,7 @@ class ModelForwarding {
     if (attempts_++ > 0) {
       state_.metrics.failover(call_.model);
     }
+    ++table_attempts_;
     tried_.push_back(lease.worker_id());
     exchange_.log.provider = lease.worker_id();
     exchange_.log.model_known = true;  // it has workers
@@ -361,11 +365,10 @@ class ModelForwarding {
     if (upstream.status() < 200 || upstream.status() >= 300) {
       co_return co_await refused(lease, upstream, sent_at);
     }
-    auto relay = worker_relay(call_);
+    auto translator = worker_relay(call_);
     const bool stream =
         call_.stream && upstream.header("content-type").starts_with("text/event-stream");
-    const auto end = co_await relay_success(exchange_, upstream, *relay, stream, lease.worker_id(),
-                                            config_.limits, sent_at, true);
+    const auto end = co_await relay(upstream, *translator, stream, lease.worker_id(), sent_at);
     if (end == RelayEnd::kFailedBeforeResponse) {
       // The worker died or broke off before the client got anything: another worker may answer.
       spdlog::warn("[{}] worker {} failed before its response began ({})", exchange_.request_id,
@@ -407,6 +410,7 @@ class ModelForwarding {
       last_ = worker_answer(lease.worker_id(), upstream, std::move(body));
       tried_.pop_back();
       --attempts_;
+      --table_attempts_;
       if (!queue_.join(config_.queue_timeout, config_.queue_size)) {
         co_return Next::kGiveUp;
       }
@@ -423,7 +427,7 @@ class ModelForwarding {
     last_ = worker_answer(lease.worker_id(), upstream, std::move(body));
     if (!worth_another_worker(status)) {
       // The worker's verdict on the request itself (400, 404, ...): passed on as is.
-      co_await send_last_failure(exchange_, std::move(last_));
+      co_await answer(std::move(last_));
       co_return Next::kDone;
     }
     spdlog::warn("[{}] worker {} answered {}{}", exchange_.request_id, lease.worker_id(), status,
@@ -438,9 +442,40 @@ class ModelForwarding {
           core::Errc::kRateLimited,
           fmt::format("Every worker of model '{}' is at capacity; retry later", *target_));
       busy.retry_after = seconds_text(std::chrono::seconds(1));
-      co_return co_await net::respond_error(exchange_.writer, busy);
+      co_return co_await answer(LastFailure{std::move(busy)});
     }
-    co_await send_last_failure(exchange_, std::move(last_));
+    co_await answer(std::move(last_));
+  }
+
+  // A table model's answers carry x-gateway-model (the table model answering: a fallback's name
+  // once one is tried), x-gateway-deployment (the worker) and x-gateway-attempts, as `server`'s.
+  Task<RelayEnd> relay(net::UpstreamResponse& upstream, providers::ResponseTranslator& translator,
+                       bool stream, const std::string& worker_id,
+                       std::chrono::steady_clock::time_point sent_at) {
+    if (answering_ == nullptr) {
+      co_return co_await relay_success(exchange_, upstream, translator, stream, worker_id,
+                                       config_.limits, sent_at, true);
+    }
+    AttemptWriter writer(exchange_.writer, *answering_, worker_id, table_attempts_, nullptr, false);
+    // The relay reads neither the request nor its body: the client's stays where the outbound
+    // request views it.
+    Exchange routed{net::Request{},           exchange_.request_id, writer,
+                    std::move(exchange_.log), exchange_.started_at, exchange_.interruption};
+    const RelayEnd end = co_await relay_success(routed, upstream, translator, stream, worker_id,
+                                                config_.limits, sent_at, true);
+    exchange_.log = std::move(routed.log);
+    exchange_.log.attempts = table_attempts_;
+    co_return end;
+  }
+
+  // The answer when no worker's reached the client: the last failure.
+  Task<void> answer(LastFailure failure) {
+    if (answering_ == nullptr) {
+      co_return co_await send_last_failure(exchange_.writer, std::move(failure));
+    }
+    exchange_.log.attempts = table_attempts_;
+    AttemptWriter writer(exchange_.writer, *answering_, {}, table_attempts_, nullptr, false);
+    co_await send_last_failure(writer, std::move(failure));
   }
 
   ControllerHandler& handler_;
@@ -459,7 +494,9 @@ class ModelForwarding {
   std::string storage_;  // what the request's body views besides the client's body
   std::shared_ptr<const std::vector<TableModelConfig>> table_;  // kept until the request ends
   const TableModelConfig* requested_ = nullptr;                 // the model's entry, if any
-  const std::string* target_ = nullptr;  // the workers' model tried now (alias or fallback)
+  const std::string* target_ = nullptr;     // the workers' model tried now (alias or fallback)
+  const std::string* answering_ = nullptr;  // the table model tried now (none: not a table's)
+  int table_attempts_ = 0;                  // across the requested model and its fallbacks
   size_t next_fallback_ = 0;
 };
 

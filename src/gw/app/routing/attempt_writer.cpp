@@ -7,7 +7,9 @@ namespace gw::app {
 // Views: what they point to outlives the response's writing (the table, this writer).
 void AttemptWriter::add_route_headers(net::HeaderViews& headers) const {
   headers.push_back({"x-gateway-model", model_});
-  headers.push_back({"x-gateway-deployment", deployment_});
+  if (!deployment_.empty()) {
+    headers.push_back({"x-gateway-deployment", deployment_});
+  }
   headers.push_back({"x-gateway-attempts", attempt_});
 }
 
@@ -41,7 +43,7 @@ net::Task<bool> AttemptWriter::send(net::Response response) {
         fmt::format("deployment {} answered a stream request without a stream", deployment_)};
     response = net::error_response(error, error_format);
   }
-  if (response.status >= 400) {
+  if (response.status >= 400 && hold_errors_) {
     // Owned from here: what relayed headers point to (the upstream's response) ends with the
     // attempt.
     for (const auto& header : response.relayed) {

@@ -16,18 +16,21 @@ namespace gw::app {
 // Once the response has started, a stream's later failure is its own final error event, unless
 // the model continues broken streams (`continuation`): then the event is held too, and an attempt
 // that resumes the client's stream writes no head of its own and has its events rewritten.
+// Without `hold_errors` it only adds the headers (the router's final answer, the controller's
+// attempts, which hold their workers' refusals themselves).
 class AttemptWriter final : public net::ResponseWriter {
  public:
-  // `model` and `deployment` must outlive the writer (they live in the table), as must
-  // `continuation` (none: a broken stream terminates).
+  // `model` and `deployment` (empty: no such header) must outlive the writer (they live in the
+  // table), as must `continuation` (none: a broken stream terminates).
   AttemptWriter(net::ResponseWriter& client, std::string_view model, std::string_view deployment,
-                int attempt, StreamContinuation* continuation = nullptr)
+                int attempt, StreamContinuation* continuation = nullptr, bool hold_errors = true)
       : client_(client),
         model_(model),
         deployment_(deployment),
         attempt_(std::to_string(attempt)),
         continuation_(continuation),
-        resuming_(continuation != nullptr && continuation->resuming()) {
+        resuming_(continuation != nullptr && continuation->resuming()),
+        hold_errors_(hold_errors) {
     error_format = client.error_format;
   }
 
@@ -60,7 +63,8 @@ class AttemptWriter final : public net::ResponseWriter {
   std::string attempt_;  // short: no allocation
   std::optional<net::Response> held_;
   StreamContinuation* continuation_;
-  const bool resuming_;   // the client's stream is open: this attempt continues it
+  const bool resuming_;  // the client's stream is open: this attempt continues it
+  const bool hold_errors_;
   bool resumed_ = false;  // this resuming attempt's stream began
   bool broke_off_ = false;
   std::string rewritten_;  // what pass() gave, while the client's writer writes it

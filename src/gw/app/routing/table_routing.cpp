@@ -175,6 +175,7 @@ class TableRouting {
     co_await proxy::proxy_model_request(attempt, *request_, *deployment.provider, deployment.model,
                                         client_, metrics_, limits);
     exchange_.log = std::move(attempt.log);
+    exchange_.log.attempts = attempts_;
     if (!translatable) {
       exchange_.request = std::move(attempt.request);
     }
@@ -324,9 +325,8 @@ class TableRouting {
     if (continuation_ && exchange_.writer.started()) {
       co_return co_await finish_broken_stream();  // a continued stream's answer began already
     }
-    response.headers.push_back({"x-gateway-model", model_.name});
-    response.headers.push_back({"x-gateway-attempts", std::to_string(attempts_)});
-    co_await exchange_.writer.send(std::move(response));
+    AttemptWriter writer(exchange_.writer, model_.name, {}, attempts_, nullptr, false);
+    co_await writer.send(std::move(response));
   }
 
   net::Exchange& exchange_;
