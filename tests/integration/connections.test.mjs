@@ -211,7 +211,7 @@ describe('graceful shutdown', () => {
  * `chunkedWithTrailer` sends chat answers chunked, with a rate-limit header and a trailer field.
  */
 function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0, chunkedWithTrailer = false } = {}) {
-  const stats = { connections: 0, chats: 0, idleClosed: 0 };
+  const stats = { connections: 0, chats: 0, responses: 0, idleClosed: 0, closedAfterResponse: 0 };
   const sockets = new Set();
   const server = net.createServer((socket) => {
     stats.connections += 1;
@@ -260,7 +260,9 @@ function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0, chunked
       } else {
         socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       }
-      if (closeAfterResponse) socket.end();
+      stats.responses += 1;
+      // Counted once the FIN is sent, as idleClosed.
+      if (closeAfterResponse) socket.end(() => { stats.closedAfterResponse += 1; });
       else armIdle();
     });
   });
@@ -284,6 +286,13 @@ describe('upstream keep-alive pool', () => {
     t.after(() => gw.stop());
     const chatsBefore = upstream.stats.chats;
     for (let i = 0; i < 6; ++i) {
+      // Each request only once the last close is on the wire (the first: model discovery's): sent
+      // a moment before it, on the connection the gateway pooled, a POST would fail (it cannot
+      // be replayed: the upstream may have run it), which no client can tell from a close a
+      // moment later.
+      await waitFor(() => upstream.stats.responses > 0 &&
+        upstream.stats.closedAfterResponse === upstream.stats.responses,
+      { message: 'the upstream closed after each response' });
       const res = await postChat(gw, chatBody('openai/raw-model', `hello ${i}`));
       const text = await res.text();
       assert.equal(res.status, 200, text);

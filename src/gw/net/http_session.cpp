@@ -343,18 +343,21 @@ void write_access_log(const Exchange& exchange, int status, bool client_gone) {
   if (log.prompt_tokens >= 0 || log.completion_tokens >= 0) {
     tokens = fmt::format("{}/{}", log.prompt_tokens, log.completion_tokens);
   }
-  const std::string attempts =
-      log.attempts > 0 ? fmt::format(" attempts={}", log.attempts) : std::string();
+  // A table route's attempts (no allocation: the access log is on every request's path).
+  const fmt::format_int attempts(log.attempts);
+  const std::string_view attempts_label = log.attempts > 0 ? " attempts=" : "";
+  const std::string_view attempts_count =
+      log.attempts > 0 ? std::string_view(attempts.data(), attempts.size()) : std::string_view();
   // Client text is escaped and bounded: no forged lines, no huge ones.
   spdlog::log(kLevel,
               "{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} ttft={} "
-              "tokens={} client={}{}",
+              "tokens={} client={}{}{}",
               exchange.request.method, core::log_text(exchange.request.path()), status, elapsed,
               exchange.request_id, log.model.empty() ? "-" : core::log_text(log.model),
               log.provider.empty() ? "-" : core::log_text(log.provider),
               outcome.empty() ? "-" : outcome,
               ttft >= 0 ? fmt::format("{:.3f}ms", ttft) : std::string("-"), tokens,
-              exchange.request.remote_address, attempts);
+              exchange.request.remote_address, attempts_label, attempts_count);
 }
 
 // Beast reports an oversized body from Content-Length (before reading it) or while reading a

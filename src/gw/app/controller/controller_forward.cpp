@@ -8,9 +8,9 @@
 #include <cmath>
 
 #include "gw/app/controller/controller_handler.hpp"
+#include "gw/app/controller/queue_place.hpp"
 #include "gw/app/routing/attempt_writer.hpp"
 #include "gw/cluster/worker_messages.hpp"
-#include "gw/core/scoped_count.hpp"
 #include "gw/providers/messages.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/provider.hpp"
@@ -49,61 +49,6 @@ struct LastFailure {
   int status = 0;
   std::string body;
   std::string retry_after;
-};
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-// A request's place in the controller's wait queue, for all the times it waits: counted in the
-// queued gauge while it waits, each wait observed in the histogram, one deadline from the first.
-class QueuePlace {
- public:
-  using Clock = std::chrono::steady_clock;
-
-  QueuePlace(std::atomic<size_t>& queued, metrics::Metrics& metrics, std::string_view model)
-      : queued_(queued), metrics_(metrics), model_(model) {}
-
-  bool waiting() const { return slot_.has_value(); }
-  Clock::time_point deadline() const { return *deadline_; }
-  bool expired() const { return deadline_ && Clock::now() >= *deadline_; }
-
-  // Counted as waiting from now. The first time only, false when the queue is full (and the
-  // refusal counted).
-  bool join(std::chrono::milliseconds timeout, size_t max_size) {
-    if (!deadline_) {
-      if (queued_.load(std::memory_order_relaxed) >= max_size) {
-        metrics_.queue_rejected(model_);
-        return false;
-      }
-      deadline_ = Clock::now() + timeout;
-    }
-    slot_.emplace(queued_);
-    since_ = Clock::now();
-    return true;
-  }
-
-  // The wait is over: a worker was picked, or the client left.
-  void leave() {
-    if (slot_) {
-      metrics_.queue_wait(model_, seconds_since(since_));
-      slot_.reset();
-    }
-  }
-
-  // Gives up at the deadline: a 429 follows.
-  void time_out() {
-    leave();
-    metrics_.queue_rejected(model_);
-  }
-
- private:
-  std::atomic<size_t>& queued_;
-  metrics::Metrics& metrics_;
-  std::string_view model_;
-  std::optional<core::ScopedCount<size_t>> slot_;
-  std::optional<Clock::time_point> deadline_;
-  Clock::time_point since_;
 };
 
 std::string seconds_text(std::chrono::milliseconds duration) {
@@ -442,7 +387,8 @@ class ModelForwarding {
           core::Errc::kRateLimited,
           fmt::format("Every worker of model '{}' is at capacity; retry later", *target_));
       busy.retry_after = seconds_text(std::chrono::seconds(1));
-      co_return co_await answer(LastFailure{std::move(busy)});
+      LastFailure failure{std::move(busy)};  // (no brace temporary in a co_await: GCC 12)
+      co_return co_await answer(std::move(failure));
     }
     co_await answer(std::move(last_));
   }
@@ -459,11 +405,13 @@ class ModelForwarding {
     AttemptWriter writer(exchange_.writer, *answering_, worker_id, table_attempts_, nullptr, false);
     // The relay reads neither the request nor its body: the client's stays where the outbound
     // request views it.
-    Exchange routed{net::Request{},           exchange_.request_id, writer,
-                    std::move(exchange_.log), exchange_.started_at, exchange_.interruption};
+    Exchange routed{
+        net::Request{},       std::move(exchange_.request_id), writer, std::move(exchange_.log),
+        exchange_.started_at, exchange_.interruption};
     const RelayEnd end = co_await relay_success(routed, upstream, translator, stream, worker_id,
                                                 config_.limits, sent_at, true);
     exchange_.log = std::move(routed.log);
+    exchange_.request_id = std::move(routed.request_id);
     exchange_.log.attempts = table_attempts_;
     co_return end;
   }

@@ -158,7 +158,7 @@ class TableRouting {
         request_->api == proxy::ModelApi::kResponses || request_->api == proxy::ModelApi::kMessages;
     net::Exchange attempt{
         translatable ? net::Request(exchange_.request) : std::move(exchange_.request),
-        exchange_.request_id,
+        std::move(exchange_.request_id),  // moved back after, as the log (no copy)
         writer,
         std::move(exchange_.log),
         exchange_.started_at,
@@ -175,6 +175,7 @@ class TableRouting {
     co_await proxy::proxy_model_request(attempt, *request_, *deployment.provider, deployment.model,
                                         client_, metrics_, limits);
     exchange_.log = std::move(attempt.log);
+    exchange_.request_id = std::move(attempt.request_id);
     exchange_.log.attempts = attempts_;
     if (!translatable) {
       exchange_.request = std::move(attempt.request);
