@@ -1,5 +1,6 @@
 // providers::retry_after_of and retry_after_seconds (gw/providers/retry_after.hpp) on an
-// upstream's refusal headers: Retry-After, retry-after-ms and OpenAI's x-ratelimit-* values.
+// upstream's refusal headers: Retry-After, retry-after-ms, OpenAI's x-ratelimit-* and Anthropic's
+// anthropic-ratelimit-* values.
 //
 // The input is split into the header values at newlines. Checks: no crash or sanitizer report;
 // what the gateway passes on as Retry-After is empty or a whole number of seconds from 0 to a day,

@@ -71,10 +71,70 @@ std::optional<std::time_t> http_date(std::string_view text) {
   return timegm(&tm);
 }
 
+// An RFC 3339 time as Anthropic's rate-limit reset headers write it: "2024-05-01T12:00:30Z", with
+// an optional fraction of a second and a `Z` or numeric offset; seconds since the epoch.
+std::optional<double> rfc3339_time(std::string_view text) {
+  std::tm tm{};
+  const std::string copy(text);
+  const char* rest = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) {
+    return std::nullopt;
+  }
+  double when = static_cast<double>(timegm(&tm));
+  if (*rest == '.') {
+    const char* digits = ++rest;
+    while (*rest >= '0' && *rest <= '9') {
+      ++rest;
+    }
+    const auto fraction = number(std::string("0.").append(digits, rest));
+    if (rest == digits || !fraction) {
+      return std::nullopt;
+    }
+    when += *fraction;
+  }
+  const std::string_view zone(rest);
+  if (zone == "Z" || zone == "z") {
+    return when;
+  }
+  // +HH:MM or -HH:MM: the local time is that far ahead of (behind) UTC.
+  if (zone.size() != 6 || (zone[0] != '+' && zone[0] != '-') || zone[3] != ':') {
+    return std::nullopt;
+  }
+  const auto hours = number(zone.substr(1, 2));
+  const auto minutes = number(zone.substr(4, 2));
+  if (!hours || !minutes || *hours > 23 || *minutes > 59) {
+    return std::nullopt;
+  }
+  const double offset = *hours * 3600 + *minutes * 60;
+  return zone[0] == '+' ? when - offset : when + offset;
+}
+
 // At most a day: what a header says is not trusted to be sane.
 std::string whole_seconds(Seconds wait) {
   constexpr double kDay = 86400;
   return std::to_string(static_cast<int64_t>(std::ceil(std::clamp(wait.count(), 0.0, kDay))));
+}
+
+// Anthropic's rate-limit headers (it sends Retry-After with its 429s, these as well): of the
+// limits whose remaining count is 0, the latest reset.
+std::string anthropic_reset(const HeaderLookup& header, std::chrono::system_clock::time_point now) {
+  static constexpr std::string_view kLimits[] = {"requests", "tokens", "input-tokens",
+                                                 "output-tokens"};
+  std::optional<double> latest;
+  for (const std::string_view limit : kLimits) {
+    const std::string prefix = std::string("anthropic-ratelimit-").append(limit);
+    if (header(prefix + "-remaining") != "0") {
+      continue;
+    }
+    if (const auto reset = rfc3339_time(header(prefix + "-reset"))) {
+      latest = std::max(latest.value_or(*reset), *reset);
+    }
+  }
+  if (!latest) {
+    return {};
+  }
+  return whole_seconds(
+      Seconds(*latest - static_cast<double>(std::chrono::system_clock::to_time_t(now))));
 }
 
 }  // namespace
@@ -111,7 +171,7 @@ std::string retry_after_of(const HeaderLookup& header, std::chrono::system_clock
     return whole_seconds(
         std::min(requests.value_or(Seconds::max()), tokens.value_or(Seconds::max())));
   }
-  return {};
+  return anthropic_reset(header, now);
 }
 
 }  // namespace gw::providers

@@ -23,6 +23,31 @@ TEST(RetryAfter, TheUpstreamsOwnHeaderFirst) {
   EXPECT_EQ(retry_after({{"retry-after-ms", "1500"}}), "2");
 }
 
+TEST(RetryAfter, AnthropicsResetTimesOfTheExhaustedLimits) {
+  // RFC 3339 times, as Anthropic's rate-limit headers give them: the latest of the limits at 0.
+  EXPECT_EQ(retry_after({{"anthropic-ratelimit-requests-remaining", "0"},
+                         {"anthropic-ratelimit-requests-reset", "1994-11-06T08:50:07Z"},
+                         {"anthropic-ratelimit-output-tokens-remaining", "0"},
+                         {"anthropic-ratelimit-output-tokens-reset", "1994-11-06T08:50:37.5Z"},
+                         {"anthropic-ratelimit-tokens-remaining", "5000"},
+                         {"anthropic-ratelimit-tokens-reset", "1994-11-06T08:59:37Z"}}),
+            "61");
+  EXPECT_EQ(retry_after({{"anthropic-ratelimit-input-tokens-remaining", "0"},
+                         {"anthropic-ratelimit-input-tokens-reset", "1994-11-06T09:50:07+01:00"}}),
+            "30");
+  // Its own Retry-After first; a limit not exhausted, or a time that is not RFC 3339, says nothing.
+  EXPECT_EQ(retry_after({{"retry-after", "4"},
+                         {"anthropic-ratelimit-requests-remaining", "0"},
+                         {"anthropic-ratelimit-requests-reset", "1994-11-06T08:50:07Z"}}),
+            "4");
+  EXPECT_EQ(retry_after({{"anthropic-ratelimit-requests-remaining", "3"},
+                         {"anthropic-ratelimit-requests-reset", "1994-11-06T08:50:07Z"}}),
+            "");
+  EXPECT_EQ(retry_after({{"anthropic-ratelimit-requests-remaining", "0"},
+                         {"anthropic-ratelimit-requests-reset", "1994-11-06 08:50:07"}}),
+            "");
+}
+
 TEST(RetryAfter, DatesFarAheadOrPastAreBounded) {
   // Centuries ahead overflowed the clock's nanoseconds (a fuzzer finding): a day at most.
   EXPECT_EQ(retry_after({{"retry-after", "Wed, 21 Oct 2825 07:56:00 GMT"}}), "86400");
