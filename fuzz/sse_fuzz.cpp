@@ -4,7 +4,7 @@
 // events (type, data, id) and the pending state equal a reference reading of the whole stream
 // written from the WHATWG rules (fuzz/sse_events.hpp), whatever the split ("sse_events",
 // "sse_partial"); and the same events come when an empty piece is fed between the pieces
-// ("sse_empty_feed").
+// ("sse_empty_feed"); feed_events() gives what feed() does ("sse_fast_path").
 
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +46,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto events_with_empty_feeds = read(with_empty_feeds, true);
   GW_FUZZ_CHECK(events_with_empty_feeds == expected.events, "sse_empty_feed",
                 "with empty feeds between pieces: " + describe(events_with_empty_feeds) +
+                    "\nreference: " + describe(expected.events) + "\ninput: " + printable(input));
+  // feed_events(), the relays' fast path for the usual event shapes, must agree with feed().
+  gw::net::SseParser fast;
+  std::vector<Event> fast_events;
+  for (std::string_view piece : pieces) {
+    fast.feed_events(piece, [&](const gw::net::SseEvent& e) {
+      fast_events.push_back({std::string(e.event), std::string(e.data), std::string(e.id)});
+    });
+  }
+  GW_FUZZ_CHECK(fast_events == expected.events && fast.has_partial() == expected.partial,
+                "sse_fast_path",
+                "feed_events: " + describe(fast_events) +
                     "\nreference: " + describe(expected.events) + "\ninput: " + printable(input));
   parser.reset();
   GW_FUZZ_CHECK(!parser.has_partial(), "sse_reset", "partial after reset()");

@@ -85,6 +85,14 @@ class SseParser {
         on_event(SseEvent{{}, line, id_, pos});
       } else if (one_line && line.starts_with(':')) {
         pos = eol + 2;  // a comment alone: nothing to dispatch
+      } else if (const size_t named_end = named_event_end(bytes, pos, eol); named_end != 0) {
+        // `event: <type>` then one `data:` line (Anthropic's, the Responses API's shape).
+        std::string_view type = line.substr(6);
+        type.remove_prefix(!type.empty() && type.front() == ' ' ? 1 : 0);
+        std::string_view data = bytes.substr(eol + 6, named_end - 2 - (eol + 6));
+        data.remove_prefix(!data.empty() && data.front() == ' ' ? 1 : 0);
+        pos = named_end;
+        on_event(SseEvent{type, data, id_, pos});
       } else {
         // Several lines, another field, or unfinished: up to the blank line, the general way.
         const size_t blank = bytes.find("\n\n", pos);
@@ -107,6 +115,21 @@ class SseParser {
  private:
   // Returns true when the line completes an event that should be dispatched.
   bool process_line(std::string_view line);
+  // For feed_events: when the line at `pos` (ending at `eol`, an LF) is `event:...` and the next
+  // line is `data:...` ended by a blank line, all in LFs, the end of that event (past its blank
+  // line); else 0.
+  static size_t named_event_end(std::string_view bytes, size_t pos, size_t eol) {
+    if (eol == std::string_view::npos || bytes.compare(pos, 6, "event:") != 0 ||
+        bytes.compare(eol + 1, 5, "data:") != 0) {
+      return 0;
+    }
+    const size_t data_eol = bytes.find('\n', eol + 6);
+    if (data_eol == std::string_view::npos || data_eol + 1 >= bytes.size() ||
+        bytes[data_eol + 1] != '\n') {
+      return 0;
+    }
+    return data_eol + 2;
+  }
 
   std::string line_;  // an incomplete line carried over from the previous read
   std::string data_;  // accumulated data, each line followed by '\n'

@@ -50,8 +50,8 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
   if (!openai) {
     return tl::unexpected(openai.error());
   }
-  auto translated =
-      anthropic_request_from_openai(*openai, call.upstream_model, options_.default_max_tokens);
+  auto translated = anthropic_request_from_openai(*openai, call.upstream_model,
+                                                  options_.default_max_tokens, &memory);
   if (!translated) {
     return tl::unexpected(translated.error());
   }

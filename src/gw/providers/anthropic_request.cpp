@@ -24,7 +24,8 @@ Error unsupported(std::string_view field) {
 }
 
 // "data:image/png;base64,AAAA" -> a base64 image source; http(s) URLs -> a url source.
-tl::expected<json::object, Error> image_block(const json::value& part, std::string_view param) {
+tl::expected<json::object, Error> image_block(const json::value& part, std::string_view param,
+                                              const json::storage_ptr& sp) {
   const json::value* image = part.as_object().if_contains("image_url");
   const json::value* url = nullptr;
   if (image != nullptr && image->is_object()) {
@@ -36,7 +37,7 @@ tl::expected<json::object, Error> image_block(const json::value& part, std::stri
     return tl::unexpected(invalid("an image_url part needs image_url.url", std::string(param)));
   }
   std::string_view text = url->as_string();
-  json::object source;
+  json::object source(sp);
   if (text.starts_with("data:")) {
     auto comma = text.find(',');
     auto meta = text.substr(5, comma == std::string_view::npos ? 0 : comma - 5);
@@ -52,19 +53,19 @@ tl::expected<json::object, Error> image_block(const json::value& part, std::stri
   } else {
     return tl::unexpected(invalid("image URLs must be data: or http(s) URLs", std::string(param)));
   }
-  return json::object{{"type", "image"}, {"source", std::move(source)}};
+  return json::object({{"type", "image"}, {"source", std::move(source)}}, sp);
 }
 
 // OpenAI content (a string or an array of parts) -> Anthropic content blocks.
-tl::expected<json::array, Error> content_blocks(const json::value& content,
-                                                std::string_view param) {
-  json::array blocks;
+tl::expected<json::array, Error> content_blocks(const json::value& content, std::string_view param,
+                                                const json::storage_ptr& sp) {
+  json::array blocks(sp);
   if (content.is_null()) {
     return blocks;
   }
   if (content.is_string()) {
     if (!content.as_string().empty()) {
-      blocks.push_back(json::object{{"type", "text"}, {"text", content.as_string()}});
+      blocks.push_back(json::object({{"type", "text"}, {"text", content.as_string()}}, sp));
     }
     return blocks;
   }
@@ -85,10 +86,10 @@ tl::expected<json::array, Error> content_blocks(const json::value& content,
         return tl::unexpected(invalid("a text part needs 'text'", std::string(param)));
       }
       if (!text->as_string().empty()) {
-        blocks.push_back(json::object{{"type", "text"}, {"text", text->as_string()}});
+        blocks.push_back(json::object({{"type", "text"}, {"text", text->as_string()}}, sp));
       }
     } else if (kind == "image_url") {
-      auto block = image_block(part, param);
+      auto block = image_block(part, param, sp);
       if (!block) {
         return tl::unexpected(block.error());
       }
@@ -116,19 +117,22 @@ void append_turn(json::array& messages, std::string_view role, json::array block
     }
     return;
   }
-  messages.push_back(json::object{{"role", role}, {"content", std::move(blocks)}});
+  messages.push_back(
+      json::object({{"role", role}, {"content", std::move(blocks)}}, messages.storage()));
 }
 
 tl::expected<void, Error> translate_messages(const json::array& in, json::object& out) {
-  json::array system;
-  json::array messages;
+  const json::storage_ptr& sp = out.storage();
+  json::array system(sp);
+  json::array messages(sp);
   for (size_t i = 0; i < in.size(); ++i) {
     const std::string param = fmt::format("messages[{}]", i);
     const auto& message = in[i].as_object();
     const std::string_view role = message.at("role").as_string();
     const json::value* content = message.if_contains("content");
     const json::value null_content;
-    auto blocks = content_blocks(content != nullptr ? *content : null_content, param + ".content");
+    auto blocks =
+        content_blocks(content != nullptr ? *content : null_content, param + ".content", sp);
     if (!blocks) {
       return tl::unexpected(blocks.error());
     }
@@ -158,19 +162,20 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
           if (name == nullptr || !name->is_string()) {
             return tl::unexpected(invalid("a tool call needs function.name", call_param));
           }
-          json::value input = json::object{};
+          json::value input = json::object(sp);
           if (arguments != nullptr && arguments->is_string() && !arguments->as_string().empty()) {
             boost::system::error_code ec;
-            input = json::parse(arguments->as_string(), ec);
+            input = json::parse(arguments->as_string(), ec, sp);
             if (ec || !input.is_object()) {
               return tl::unexpected(invalid("tool call arguments must be a JSON object",
                                             call_param + ".function.arguments"));
             }
           }
-          blocks->push_back(json::object{{"type", "tool_use"},
-                                         {"id", id->as_string()},
-                                         {"name", name->as_string()},
-                                         {"input", std::move(input)}});
+          blocks->push_back(json::object({{"type", "tool_use"},
+                                          {"id", id->as_string()},
+                                          {"name", name->as_string()},
+                                          {"input", std::move(input)}},
+                                         sp));
         }
       }
       append_turn(messages, "assistant", std::move(*blocks));
@@ -180,11 +185,11 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
         return tl::unexpected(
             invalid("a tool message needs tool_call_id", param + ".tool_call_id"));
       }
-      json::object result{{"type", "tool_result"}, {"tool_use_id", id->as_string()}};
+      json::object result({{"type", "tool_result"}, {"tool_use_id", id->as_string()}}, sp);
       if (!blocks->empty()) {
         result["content"] = std::move(*blocks);
       }
-      json::array turn;
+      json::array turn(sp);
       turn.push_back(std::move(result));
       append_turn(messages, "user", std::move(turn));
     } else {
@@ -208,7 +213,7 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
     if (!tools->is_array()) {
       return tl::unexpected(invalid("'tools' must be an array", "tools"));
     }
-    json::array translated;
+    json::array translated(out.storage());
     for (size_t i = 0; i < tools->as_array().size(); ++i) {
       const auto& tool = tools->as_array()[i];
       const std::string param = fmt::format("tools[{}]", i);
@@ -223,7 +228,7 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
       if (name == nullptr || !name->is_string()) {
         return tl::unexpected(invalid("a function tool needs a name", param + ".function.name"));
       }
-      json::object t{{"name", name->as_string()}};
+      json::object t({{"name", name->as_string()}}, out.storage());
       if (const auto* d = f.if_contains("description"); d != nullptr && d->is_string()) {
         t["description"] = d->as_string();
       }
@@ -242,7 +247,7 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
       out["tools"] = std::move(translated);
     }
   }
-  json::object choice;
+  json::object choice(out.storage());
   if (const auto* tc = in.if_contains("tool_choice"); tc != nullptr && !tc->is_null()) {
     if (tc->is_string()) {
       const std::string_view mode = tc->as_string();
@@ -355,8 +360,9 @@ bool is_zero(const json::value& v) {
 }  // namespace
 
 tl::expected<json::object, core::Error> anthropic_request_from_openai(
-    const json::object& openai, std::string_view upstream_model, int64_t default_max_tokens) {
-  json::object out;
+    const json::object& openai, std::string_view upstream_model, int64_t default_max_tokens,
+    json::storage_ptr storage) {
+  json::object out(std::move(storage));
   out["model"] = upstream_model;
   int64_t max_tokens = default_max_tokens;
   const json::object* json_format = nullptr;  // response_format json_schema or json_object

@@ -17,6 +17,7 @@
 #include "gw/net/sse.hpp"
 #include "gw/providers/anthropic.hpp"
 #include "gw/providers/chunk_writer.hpp"
+#include "gw/providers/openai_compatible.hpp"
 
 namespace gw::providers {
 namespace {
@@ -180,7 +181,8 @@ class AnthropicStream final : public ResponseTranslator {
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     out_.clear();
     std::optional<core::Error> failure;
-    parser_.feed(piece, [&](const net::SseEvent& event) {
+    // Whole events only, so that the parser's fast path reads them without a copy.
+    parser_.feed_events(events_.next(piece), [&](const net::SseEvent& event) {
       if (!failure && !finished_) {
         if (auto handled = on_event(event.data); !handled) {
           failure = handled.error();
@@ -194,7 +196,7 @@ class AnthropicStream final : public ResponseTranslator {
   }
 
   bool finished() const override { return finished_; }
-  size_t buffered() const override { return parser_.buffered(); }
+  size_t buffered() const override { return events_.held() + parser_.buffered(); }
   api::Usage usage() const override { return usage_.counts(); }
   const core::Error* stream_error() const override { return error_ ? &*error_ : nullptr; }
 
@@ -422,6 +424,7 @@ class AnthropicStream final : public ResponseTranslator {
   bool json_answer_;                   // the kJsonResponseTool call is the answer (content)
   std::optional<int64_t> json_block_;  // the block of that call, while it streams
   bool json_sent_ = false;             // some of its input has been sent
+  WholeEvents events_;
   net::SseParser parser_;
   std::string out_;
   ChunkWriter chunks_;
