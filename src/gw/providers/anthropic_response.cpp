@@ -163,6 +163,43 @@ std::optional<CompactDelta> compact_delta(std::string_view data) {
   return delta;
 }
 
+// message_delta in the compact form Anthropic ends most streams with:
+// {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},
+//  "usage":{"output_tokens":15}}. Its stop reason and output tokens; nullopt for any other form
+// (a stop sequence, more usage fields: read as a tree).
+struct CompactStop {
+  std::string_view reason;
+  int64_t output_tokens = 0;
+};
+
+std::optional<CompactStop> compact_message_delta(std::string_view data) {
+  constexpr std::string_view kHead = R"({"type":"message_delta","delta":{"stop_reason":")";
+  constexpr std::string_view kUsage = R"(","stop_sequence":null},"usage":{"output_tokens":)";
+  if (!data.starts_with(kHead)) {
+    return std::nullopt;
+  }
+  data.remove_prefix(kHead.size());
+  size_t length = 0;
+  while (length < data.size() &&
+         ((data[length] >= 'a' && data[length] <= 'z') || data[length] == '_')) {
+    ++length;
+  }
+  CompactStop stop{data.substr(0, length)};
+  data.remove_prefix(length);
+  if (length == 0 || !data.starts_with(kUsage)) {
+    return std::nullopt;
+  }
+  data.remove_prefix(kUsage.size());
+  size_t digits = 0;
+  while (digits < data.size() && digits < 9 && data[digits] >= '0' && data[digits] <= '9') {
+    stop.output_tokens = stop.output_tokens * 10 + (data[digits++] - '0');
+  }
+  if (digits == 0 || (digits > 1 && data.front() == '0') || data.substr(digits) != "}}") {
+    return std::nullopt;
+  }
+  return stop;
+}
+
 class AnthropicStream final : public ResponseTranslator {
  public:
   AnthropicStream(bool include_usage, bool json_answer)
@@ -224,10 +261,7 @@ class AnthropicStream final : public ResponseTranslator {
         usage_.merge(*usage);
       }
       const auto delta = object_at(event, "delta");
-      const std::string_view stop = delta ? text_at(*delta, "stop_reason") : "";
-      // The JSON answer's tool call ends the answer: a stop, not a call for the client to make.
-      emit_delta("{}", json_answer_ && stop == "tool_use" ? std::string_view("stop")
-                                                          : finish_reason_from_anthropic(stop));
+      message_delta(delta ? text_at(*delta, "stop_reason") : "");
     } else if (type == "message_stop") {
       message_stop();
     } else if (type == "error") {
@@ -246,6 +280,11 @@ class AnthropicStream final : public ResponseTranslator {
     if (data == R"({"type": "ping"})" || data == R"({"type":"ping"})") {
       return tl::expected<void, core::Error>();
     }
+    if (const auto stop = compact_message_delta(data)) {
+      usage_.output = api::sane_token_count(stop->output_tokens);
+      message_delta(stop->reason);
+      return tl::expected<void, core::Error>();
+    }
     if (data == R"({"type":"message_stop"})") {
       message_stop();
       return tl::expected<void, core::Error>();
@@ -262,6 +301,13 @@ class AnthropicStream final : public ResponseTranslator {
       return tl::expected<void, core::Error>();  // an empty text block opens: nothing to send yet
     }
     return std::nullopt;
+  }
+
+  // The answer's finish reason, from message_delta's stop reason.
+  void message_delta(std::string_view stop) {
+    // The JSON answer's tool call ends the answer: a stop, not a call for the client to make.
+    emit_delta("{}", json_answer_ && stop == "tool_use" ? std::string_view("stop")
+                                                        : finish_reason_from_anthropic(stop));
   }
 
   void on_message_start(dom::object event) {

@@ -346,6 +346,37 @@ TEST(AnthropicStream, UsageChunkOnlyWhenAskedMergesStartAndDelta) {
   EXPECT_EQ(last.at("usage").at("total_tokens"), 561);
 }
 
+TEST(AnthropicStream, CompactAndSpacedMessageDeltaReadTheSame) {
+  // The compact form (what the API sends) is read without a tree: the same finish and usage as
+  // the docs' spaced form, which is.
+  auto transcript = [](std::string_view message_delta) {
+    return std::string(
+               "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":"
+               "\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\","
+               "\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":5,"
+               "\"output_tokens\":1}}}\n\n"
+               "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+               "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+               "event: message_delta\ndata: ") +
+           std::string(message_delta) +
+           "\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  };
+  for (
+      const char* delta :
+      {R"({"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"output_tokens":7}})",
+       R"({"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": null}, "usage": {"output_tokens": 7}})"}) {
+    for (size_t piece : {1u, 100000u}) {
+      auto result = run_stream(transcript(delta), piece, true);
+      ASSERT_TRUE(result.done) << delta;
+      ASSERT_GE(result.chunks.size(), 3u);
+      const auto& finish = result.chunks[result.chunks.size() - 2];
+      EXPECT_EQ(finish.at("choices").as_array()[0].at("finish_reason"), "length") << delta;
+      EXPECT_EQ(result.chunks.back().at("usage").at("completion_tokens"), 7) << delta;
+      EXPECT_EQ(result.chunks.back().at("usage").at("prompt_tokens"), 5) << delta;
+    }
+  }
+}
+
 TEST(AnthropicStream, UsageChunkIsSentAtMessageStopAfterTheFinishChunk) {
   const auto transcript = fixture("stream_text_tool_use.sse");
   const auto stop = transcript.find("event: message_stop");
