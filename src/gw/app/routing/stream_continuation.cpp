@@ -56,9 +56,17 @@ bool says_nothing(json::object& chunk) {
          });
 }
 
+// Counts are bounded (an upstream's huge count must not overflow the sum) and read only as
+// integers (Boost.JSON's to_number throws on 12.5 or 1e20).
+constexpr int64_t kMostTokens = int64_t{1} << 40;
+
+bool is_int(const json::value* value, int64_t expected) {
+  return value != nullptr && value->is_int64() && value->get_int64() == expected;
+}
+
 void add_tokens(json::object& usage, std::string_view key, int64_t carried) {
-  if (auto* count = usage.if_contains(key); count != nullptr && count->is_number()) {
-    *count = count->to_number<int64_t>() + carried;
+  if (auto* count = usage.if_contains(key); count != nullptr && count->is_int64()) {
+    *count = std::clamp<int64_t>(count->get_int64(), 0, kMostTokens) + carried;
   }
 }
 
@@ -68,6 +76,7 @@ struct Partial {
   std::string text;
   json::value id, created, model;
   bool continuable = true;
+  bool role_seen = false;  // the client has its role chunk (else the next attempt's gives it)
 
   void read(std::string_view data) {
     if (data == "[DONE]") {
@@ -109,8 +118,7 @@ struct Partial {
     }
     const auto* index = choice->if_contains("index");
     const auto* finish = choice->if_contains("finish_reason");
-    if ((index != nullptr && !(index->is_number() && index->to_number<int64_t>() == 0)) ||
-        (finish != nullptr && !finish->is_null())) {
+    if ((index != nullptr && !is_int(index, 0)) || (finish != nullptr && !finish->is_null())) {
       continuable = false;  // several choices, or the answer had finished
       return;
     }
@@ -121,7 +129,9 @@ struct Partial {
     }
     for (const auto& member : *delta) {
       const std::string_view key = member.key();
-      if (key == "content" && member.value().is_string()) {
+      if (key == "role") {
+        role_seen = true;
+      } else if (key == "content" && member.value().is_string()) {
         text += member.value().get_string();
       } else if ((key == "tool_calls" || key == "function_call") && !member.value().is_null()) {
         continuable = false;  // a call half made cannot be prefilled
@@ -145,8 +155,8 @@ void StreamContinuation::record(std::string_view bytes) {
 }
 
 void StreamContinuation::carry_usage(int64_t prompt_tokens, int64_t completion_tokens) {
-  prompt_tokens_ += std::max<int64_t>(prompt_tokens, 0);
-  completion_tokens_ += std::max<int64_t>(completion_tokens, 0);
+  prompt_tokens_ += std::clamp<int64_t>(prompt_tokens, 0, kMostTokens);
+  completion_tokens_ += std::clamp<int64_t>(completion_tokens, 0, kMostTokens);
 }
 
 std::optional<std::string> StreamContinuation::next_body(std::string_view original) {
@@ -166,7 +176,7 @@ std::optional<std::string> StreamContinuation::next_body(std::string_view origin
   auto* messages = object != nullptr ? object->if_contains("messages") : nullptr;
   const auto* n = object != nullptr ? object->if_contains("n") : nullptr;
   if (!partial.continuable || ec || messages == nullptr || !messages->is_array() ||
-      (n != nullptr && !(n->is_number() && n->to_number<int64_t>() == 1))) {
+      (n != nullptr && !is_int(n, 1))) {
     return std::nullopt;
   }
   if (!partial.text.empty()) {
@@ -181,11 +191,36 @@ std::optional<std::string> StreamContinuation::next_body(std::string_view origin
     model_ = std::move(partial.model);
     resuming_ = true;
   }
+  // Nothing but keep-alive comments reached the client: the next attempt's role chunk is its
+  // first (a chained break keeps the first one's).
+  drop_roles_ = drop_roles_ || partial.role_seen;
   return json::serialize(request);
 }
 
+namespace {
+
+// Whether every line of `bytes` is a comment (or blank): a keep-alive, passed on as it is.
+bool only_comments(std::string_view bytes) {
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    const size_t end = net::find_line_end(bytes, pos);
+    const std::string_view line =
+        bytes.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+    if (!line.empty() && line.front() != ':') {
+      return false;
+    }
+    if (end == std::string_view::npos) {
+      break;
+    }
+    pos = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string StreamContinuation::rewrite(std::string_view bytes) {
-  if (!bytes.empty() && bytes.front() == ':') {
+  if (only_comments(bytes)) {
     return std::string(bytes);
   }
   std::string out;
@@ -210,7 +245,8 @@ void StreamContinuation::append_rewritten(std::string& out, std::string_view dat
   keep("id", id_);
   keep("created", created_);
   keep("model", model_);
-  if (auto* choices = chunk->if_contains("choices"); choices != nullptr && choices->is_array()) {
+  auto* choices = drop_roles_ ? chunk->if_contains("choices") : nullptr;
+  if (choices != nullptr && choices->is_array()) {
     for (auto& choice : choices->get_array()) {
       if (auto* fields = choice.if_object()) {
         if (json::object* delta = object_at(*fields, "delta")) {
@@ -219,7 +255,7 @@ void StreamContinuation::append_rewritten(std::string& out, std::string_view dat
       }
     }
   }
-  if (says_nothing(*chunk)) {
+  if (drop_roles_ && says_nothing(*chunk)) {
     return;
   }
   if (json::object* usage = object_at(*chunk, "usage")) {

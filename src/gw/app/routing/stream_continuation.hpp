@@ -21,7 +21,7 @@ class StreamContinuation {
  public:
   // At most this much of the client's stream is kept to know the partial answer; a longer answer
   // is not continued (its stream terminates as without `continue`).
-  static constexpr size_t kMaxRecorded = 4 * 1024 * 1024;
+  static constexpr size_t kMaxRecorded = size_t{4} * 1024 * 1024;
 
   explicit StreamContinuation(std::string_view instruction) : instruction_(instruction) {}
 
@@ -45,6 +45,8 @@ class StreamContinuation {
   // upstream error event relayed). From then on the next attempts' events are rewritten.
   std::optional<std::string> next_body(std::string_view original);
   bool resuming() const { return resuming_; }
+  // Whether the client has its role chunk, so that the next attempts' role chunks are dropped.
+  bool drops_roles() const { return drop_roles_; }
 
   // A new attempt begins (its events parsed afresh).
   void begin_attempt() { parser_ = {}; }
@@ -62,6 +64,7 @@ class StreamContinuation {
   int64_t prompt_tokens_ = 0;
   int64_t completion_tokens_ = 0;
   bool resuming_ = false;
+  bool drop_roles_ = false;  // the client has its role chunk: the next attempts' are dropped
   // The first attempt's completion id, creation time and model: the client's stream keeps them.
   boost::json::value id_, created_, model_;
   net::SseParser parser_;

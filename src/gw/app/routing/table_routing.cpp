@@ -166,6 +166,7 @@ class TableRouting {
     attempt.log.provider = deployment.name;
     attempt.log.upstream_error = {};  // what an earlier attempt's failure noted
     attempt.log.outcome.clear();
+    attempt.log.prompt_tokens = attempt.log.completion_tokens = -1;  // and its tokens
     auto limits = settings_.limits;
     // In whole seconds, rounded up: an attempt cut short at the deadline ends at it or just after,
     // not a moment before (which would leave a sliver for one more, doomed, attempt); and the
@@ -181,14 +182,15 @@ class TableRouting {
       exchange_.request = std::move(attempt.request);
     }
     auto refusal = writer.take_held();
-    if (!refusal && writer.broke_off()) {
+    const bool broke_off = !refusal && writer.broke_off();
+    if (broke_off) {
       refusal = co_await continue_elsewhere(model, deployment);
     }
     if (!refusal) {
       answer_failed_ = !exchange_.log.upstream_error.empty();
       (answer_failed_ ? deployment.counters.failed : deployment.counters.ok).increment();
-      if (continuation_ && continuation_->resuming()) {
-        add_carried_usage();
+      if (!broke_off && continuation_ && continuation_->resuming()) {
+        add_carried_usage();  // (a break that ended the stream logged the carried tokens)
       }
     }
     co_return refusal;
@@ -224,10 +226,13 @@ class TableRouting {
     co_return std::nullopt;
   }
 
-  // The client's continued stream could not be completed: it ends as the first break would have.
+  // The client's continued stream could not be completed: it ends as the first break would have,
+  // with the tokens the broken attempts reported.
   Task<void> finish_broken_stream() {
     exchange_.log.outcome = broken_outcome_;
     exchange_.log.upstream_error = broken_error_.empty() ? "reset" : broken_error_;
+    exchange_.log.prompt_tokens = continuation_->carried_prompt_tokens();
+    exchange_.log.completion_tokens = continuation_->carried_completion_tokens();
     co_await exchange_.writer.finish_stream(continuation_->held_failure());
   }
 

@@ -105,6 +105,57 @@ TEST(StreamContinuation, ResumedEventsKeepTheFirstIdentityAndDropTheSecondRoleCh
   EXPECT_EQ(continuation.rewrite(": keep-alive\n\n"), ": keep-alive\n\n");
 }
 
+TEST(StreamContinuation, OnlyKeepAlivesSoFarLeaveTheNextAttemptsRoleChunk) {
+  // The head went out with keep-alive comments, then the attempt failed: the client has no role
+  // chunk yet, so the next attempt's is its first.
+  StreamContinuation continuation("Go on.");
+  continuation.record(": keep-alive\n\n");
+  ASSERT_TRUE(continuation.next_body(kRequest));
+  EXPECT_FALSE(continuation.drops_roles());
+  const std::string opening = chunk("msg_2", R"({"role":"assistant","content":""})");
+  const std::string out = continuation.rewrite(opening);
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(json::parse(out.substr(6))
+                  .as_object()
+                  .at("choices")
+                  .as_array()[0]
+                  .as_object()
+                  .at("delta")
+                  .as_object()
+                  .contains("role"));
+}
+
+TEST(StreamContinuation, CommentsBeforeEventsInOneWriteDoNotSkipTheRewrite) {
+  // A pass-through relays an upstream's comment and events in one piece.
+  auto continuation = broken_after_two_tokens();
+  ASSERT_TRUE(continuation.next_body(kRequest));
+  const std::string out = continuation.rewrite(
+      ": PROCESSING\n\n" + chunk("other", R"({"role":"assistant","content":""})") +
+      chunk("other", R"({"content":" three"})"));
+  EXPECT_EQ(out.find("role"), std::string::npos) << out;
+  EXPECT_EQ(out.find("other"), std::string::npos) << out;
+  EXPECT_NE(out.find("chatcmpl-1"), std::string::npos) << out;
+}
+
+TEST(StreamContinuation, OddNumbersAreNotThrownOn) {
+  auto continuation = broken_after_two_tokens();
+  EXPECT_FALSE(continuation.next_body(
+      R"({"model":"m","stream":true,"n":1e300,"messages":[{"role":"user","content":"x"}]})"));
+  ASSERT_TRUE(continuation.next_body(kRequest));
+  continuation.carry_usage(int64_t{1} << 62, 1);
+  const std::string out = continuation.rewrite(
+      R"(data: {"id":"x","choices":[],"usage":{"prompt_tokens":12.5,"completion_tokens":9223372036854775807,"total_tokens":1e20}})"
+      "\n\n");
+  const auto usage = json::parse(out.substr(6)).as_object().at("usage").as_object();
+  EXPECT_EQ(usage.at("prompt_tokens").as_double(), 12.5);  // not an integer: left as it is
+  // Counts are bounded before they are added: no overflow.
+  EXPECT_EQ(usage.at("completion_tokens").as_int64(), (int64_t{1} << 40) + 1);
+  StreamContinuation odd_index("Go on.");
+  odd_index.record(R"(data: {"id":"c","choices":[{"index":0.5,"delta":{"content":"a"}}]})"
+                   "\n\n");
+  EXPECT_FALSE(odd_index.next_body(kRequest));
+}
+
 TEST(StreamContinuation, UsageAddsWhatTheBrokenAttemptsReported) {
   auto continuation = broken_after_two_tokens();
   continuation.carry_usage(12, 3);
