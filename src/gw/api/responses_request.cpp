@@ -1,3 +1,8 @@
+// OpenAI's Responses request (POST /v1/responses) inspected for routing and read into chat
+// completions' for providers without the Responses API. One concern, just over 500 lines: each
+// input item type, content part, tool, tool choice and text format has its mapping and its
+// refusal naming the field; the answer side is providers/responses_from_chat.cpp.
+
 #include "gw/api/responses_request.hpp"
 
 #include <fmt/format.h>

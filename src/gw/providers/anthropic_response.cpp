@@ -1,5 +1,5 @@
 // Anthropic Messages responses, stream events and errors -> OpenAI chat-completions format.
-// One concern over ~550 lines: the whole reply, the stream translator (its compact-event fast
+// One concern over ~650 lines: the whole reply, the stream translator (its compact-event fast
 // paths beside the parsed path they must agree with) and the error mapping share the helpers
 // and Anthropic's usage accounting.
 

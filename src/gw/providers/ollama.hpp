@@ -8,6 +8,14 @@
 
 namespace gw::providers {
 
+namespace ollama_json {
+// A member of `object` that is present and not null (Ollama's translations treat the two alike).
+inline const boost::json::value* member(const boost::json::object& object, std::string_view key) {
+  const auto* value = object.if_contains(key);
+  return value != nullptr && !value->is_null() ? value : nullptr;
+}
+}  // namespace ollama_json
+
 struct OllamaOptions {
   std::string name = "ollama";
   net::Endpoint endpoint;  // e.g. http://localhost:11434
