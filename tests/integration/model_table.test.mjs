@@ -296,7 +296,7 @@ describe('model table', () => {
       `model=flaky provider=\\S+ outcome=completed .*tokens=${usage.prompt_tokens}/${usage.completion_tokens} client=\\S+ attempts=3`));
   });
 
-  test('a continued stream that no attempt can finish ends with the first break\'s final error event', async (t) => {
+  test('a continued stream that no attempt can finish ends with the last break\'s final error event', async (t) => {
     const [cut, down] = await mocks(t, [['--models', 'claude-mock', '--cut-after', '6'], ['--fail-status', '503']]);
     const gw = await gateway(t, continuingTable(cut, down));
     const res = await postChat(gw, chatBody('flaky', 'alpha beta gamma delta', { stream: true }));
@@ -308,6 +308,51 @@ describe('model table', () => {
     assert.ok(assembleContent(chunks.slice(0, -1)).startsWith('alpha beta gamma'));
     const metrics = await scrapeSettled(gw);
     assert.equal(metrics.value('llm_gateway_fallbacks_total', { model: 'flaky', fallback: 'steady' }), 1);
+  });
+
+  test('a stream whose head went out with keep-alives before a refusal goes on at the fallback: chat and Responses', async (t) => {
+    // The first deployment answers 503 after 600 ms of silence: the head is committed with
+    // keep-alive comments before it comes. The client has nothing to keep yet, so the fallback's
+    // stream goes out on the open response (any model, any API: no `continue` needed).
+    const [slow, backup] = await mocks(t, [['--fail-status', '503', '--ttft-ms', '600'], []]);
+    const table = writeTable([
+      'models:',
+      '  - name: primary',
+      '    deployments:',
+      `      - ${deployment(slow, { name: 'slow' })}`,
+      '    fallbacks: [backup]',
+      '  - name: backup',
+      '    deployments:',
+      `      - ${deployment(backup, { name: 'b' })}`,
+      '',
+    ].join('\n'));
+    const gw = await gateway(t, table, ['--stream-keepalive', '0.2']);
+    const res = await postChat(gw, chatBody('primary', 'hello there', { stream: true }));
+    assert.equal(res.status, 200);
+    const blocks = (await res.text()).split('\n\n').filter(Boolean);
+    assert.equal(blocks[0], ': keep-alive', 'the head went out with a keep-alive');
+    const events = blocks.filter((b) => b.startsWith('data: ')).map((b) => b.slice(6));
+    assert.equal(events.at(-1), '[DONE]', blocks.join('\n'));
+    const chunks = parseEvents(events).filter((c) => c !== '[DONE]');
+    assert.ok(chunks.every((c) => !c.error), blocks.join('\n'));
+    assert.equal(chunks.filter((c) => c.choices[0]?.delta?.role !== undefined).length, 1, 'one role chunk');
+    assert.equal(assembleContent(chunks), 'hello there');
+    assert.equal((await mockStats(slow)).requests, 2, 'the slow deployment was tried twice');
+    assert.equal((await mockStats(backup)).requests, 1);
+
+    const responses = await fetch(`${gw.url}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'primary', input: 'hello there', stream: true }),
+    });
+    assert.equal(responses.status, 200);
+    const text = await responses.text();
+    assert.ok(text.startsWith(': keep-alive\n\n'), text);
+    const data = text.split('\n\n').filter((b) => b.includes('data: '))
+      .map((b) => JSON.parse(b.slice(b.indexOf('data: ') + 6)));
+    assert.deepEqual(data.map((e) => e.sequence_number), data.map((_, i) => i), 'numbered from 0, no gap');
+    assert.equal(data.at(-1).type, 'response.completed', text);
+    assert.equal((await mockStats(slow)).requests, 4);
   });
 
   test('a verdict on the request itself (400) is answered at once, not retried or fallen back on', async (t) => {

@@ -147,6 +147,11 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
     co_return;
   }
   if (fail_status != 0) {
+    // After the time to first token, as a loaded server refuses (--ttft-ms).
+    const bool waited = co_await pause(options.ttft);
+    if (!waited) {
+      co_return;
+    }
     core::Error error(core::Errc::kUpstreamStatus,
                       fmt::format("mock-backend failure injected: HTTP {}", fail_status));
     error.status = fail_status;

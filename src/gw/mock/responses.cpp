@@ -259,6 +259,11 @@ net::Task<void> serve_openai_responses(const MockOptions& options, MockStats& st
   }
   RequestTracker tracker(stats, exchange.request);
   if (const int status = stats.fail_status.load(); status != 0) {
+    // After the time to first token, as a loaded server refuses (--ttft-ms).
+    const bool waited = co_await pause(options.ttft);
+    if (!waited) {
+      co_return;
+    }
     core::Error error(core::Errc::kUpstreamStatus,
                       fmt::format("mock-backend failure injected: HTTP {}", status));
     error.status = status;

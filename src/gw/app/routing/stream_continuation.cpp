@@ -140,67 +140,11 @@ struct Partial {
   }
 };
 
-}  // namespace
-
-void StreamContinuation::record(std::string_view bytes) {
-  if (overflowed_) {
-    return;
-  }
-  if (recorded_.size() + bytes.size() > kMaxRecorded) {
-    overflowed_ = true;
-    recorded_ = std::string();
-    return;
-  }
-  recorded_ += bytes;
-}
-
-void StreamContinuation::carry_usage(int64_t prompt_tokens, int64_t completion_tokens) {
-  prompt_tokens_ += std::clamp<int64_t>(prompt_tokens, 0, kMostTokens);
-  completion_tokens_ += std::clamp<int64_t>(completion_tokens, 0, kMostTokens);
-}
-
-std::optional<std::string> StreamContinuation::next_body(std::string_view original) {
-  if (overflowed_) {
-    return std::nullopt;
-  }
-  Partial partial;
-  net::SseParser parser;
-  parser.feed(recorded_, [&](const net::SseEvent& event) {
-    if (partial.continuable) {
-      partial.read(event.data);
-    }
-  });
-  boost::system::error_code ec;
-  json::value request = json::parse(original, ec);
-  auto* object = request.if_object();
-  auto* messages = object != nullptr ? object->if_contains("messages") : nullptr;
-  const auto* n = object != nullptr ? object->if_contains("n") : nullptr;
-  if (!partial.continuable || ec || messages == nullptr || !messages->is_array() ||
-      (n != nullptr && !is_int(n, 1))) {
-    return std::nullopt;
-  }
-  if (!partial.text.empty()) {
-    messages->get_array().push_back(json::object{{"role", "assistant"}, {"content", partial.text}});
-    if (!instruction_.empty()) {
-      messages->get_array().push_back(json::object{{"role", "user"}, {"content", instruction_}});
-    }
-  }  // else: nothing was said yet; the request goes again as it was
-  if (!resuming_) {
-    id_ = std::move(partial.id);
-    created_ = std::move(partial.created);
-    model_ = std::move(partial.model);
-    resuming_ = true;
-  }
-  // Nothing but keep-alive comments reached the client: the next attempt's role chunk is its
-  // first (a chained break keeps the first one's).
-  drop_roles_ = drop_roles_ || partial.role_seen;
-  return json::serialize(request);
-}
-
-namespace {
-
 // Whether every line of `bytes` is a comment (or blank): a keep-alive, passed on as it is.
 bool only_comments(std::string_view bytes) {
+  if (!bytes.empty() && bytes.front() != ':' && bytes.front() != '\n' && bytes.front() != '\r') {
+    return false;  // the usual answer: an event
+  }
   size_t pos = 0;
   while (pos < bytes.size()) {
     const size_t end = net::find_line_end(bytes, pos);
@@ -219,13 +163,75 @@ bool only_comments(std::string_view bytes) {
 
 }  // namespace
 
+void StreamContinuation::record(std::string_view bytes) {
+  event_sent_ = event_sent_ || !only_comments(bytes);
+  if (mode_ != Mode::kContinue || overflowed_) {
+    return;
+  }
+  if (recorded_.size() + bytes.size() > kMaxRecorded) {
+    overflowed_ = true;
+    recorded_ = std::string();
+    return;
+  }
+  recorded_ += bytes;
+}
+
+void StreamContinuation::carry_usage(int64_t prompt_tokens, int64_t completion_tokens) {
+  prompt_tokens_ += std::clamp<int64_t>(prompt_tokens, 0, kMostTokens);
+  completion_tokens_ += std::clamp<int64_t>(completion_tokens, 0, kMostTokens);
+}
+
+std::optional<std::string> StreamContinuation::next_body(std::string_view original) {
+  if (!event_sent_) {
+    resuming_ = true;
+    return std::string();  // nothing to continue: the request as it was, the stream as it comes
+  }
+  if (mode_ != Mode::kContinue || overflowed_) {
+    return std::nullopt;
+  }
+  Partial partial;
+  net::SseParser parser;
+  parser.feed(recorded_, [&](const net::SseEvent& event) {
+    if (partial.continuable) {
+      partial.read(event.data);
+    }
+  });
+  boost::system::error_code ec;
+  json::value request = json::parse(original, ec);
+  auto* object = request.if_object();
+  auto* messages = object != nullptr ? object->if_contains("messages") : nullptr;
+  const auto* n = object != nullptr ? object->if_contains("n") : nullptr;
+  if (!partial.continuable || ec || messages == nullptr || !messages->is_array() ||
+      (n != nullptr && !is_int(n, 1))) {
+    return std::nullopt;
+  }
+  if (!rewriting_) {
+    rewriting_ = std::make_unique<Rewriting>(
+        Rewriting{std::move(partial.id), std::move(partial.created), std::move(partial.model), {}});
+  }
+  rewriting_->parser = {};  // the next attempt's events, from their start
+  resuming_ = true;
+  // Nothing but keep-alive comments reached the client: the next attempt's role chunk is its
+  // first (a chained break keeps the first one's).
+  drop_roles_ = drop_roles_ || partial.role_seen;
+  if (partial.text.empty()) {
+    return std::string();  // nothing was said yet: the request goes again as it was
+  }
+  messages->get_array().push_back(json::object{{"role", "assistant"}, {"content", partial.text}});
+  if (!instruction_.empty()) {
+    messages->get_array().push_back(json::object{{"role", "user"}, {"content", instruction_}});
+  }
+  return json::serialize(request);
+}
+
 std::string StreamContinuation::rewrite(std::string_view bytes) {
-  if (only_comments(bytes)) {
+  if (!rewriting_ || only_comments(bytes)) {
     return std::string(bytes);
   }
   std::string out;
   out.reserve(bytes.size());
-  parser_.feed(bytes, [&](const net::SseEvent& event) { append_rewritten(out, event.data); });
+  rewriting_->parser.feed(bytes,
+                          [&](const net::SseEvent& event) { append_rewritten(out, event.data); });
   return out;
 }
 
@@ -242,9 +248,9 @@ void StreamContinuation::append_rewritten(std::string& out, std::string_view dat
       *found = first;
     }
   };
-  keep("id", id_);
-  keep("created", created_);
-  keep("model", model_);
+  keep("id", rewriting_->id);
+  keep("created", rewriting_->created);
+  keep("model", rewriting_->model);
   auto* choices = drop_roles_ ? chunk->if_contains("choices") : nullptr;
   if (choices != nullptr && choices->is_array()) {
     for (auto& choice : choices->get_array()) {

@@ -79,11 +79,15 @@ class TableRouting {
         metrics_(metrics),
         settings_(settings),
         deadline_(exchange.started_at + settings.request_timeout) {
-    // Only chat streams are continued: their events are what the rewriting knows (a Responses
-    // or Messages stream terminates).
-    if (model.on_stream_failure == StreamFailure::kContinue &&
-        request.api == proxy::ModelApi::kChat && request.stream()) {
-      continuation_.emplace(model.continuation_instruction);
+    // A stream whose head went out before any event may go on elsewhere; one with events only
+    // where the model continues broken streams, and only chat streams (their events are what the
+    // rewriting knows: a Responses or Messages stream terminates).
+    if (request.stream()) {
+      const bool continues = model.on_stream_failure == StreamFailure::kContinue &&
+                             request.api == proxy::ModelApi::kChat;
+      continuation_.emplace(continues ? StreamContinuation::Mode::kContinue
+                                      : StreamContinuation::Mode::kRetryBeforeFirstEvent,
+                            model.continuation_instruction);
     }
   }
 
@@ -148,9 +152,6 @@ class TableRouting {
       metrics_.failover(model_.name);
     }
     StreamContinuation* continuation = continuation_ ? &*continuation_ : nullptr;
-    if (continuation != nullptr) {
-      continuation->begin_attempt();
-    }
     AttemptWriter writer(exchange_.writer, model.name, deployment.name, attempts_, continuation);
     // The request itself for chat, completions and embeddings, whose bodies are sent as they are
     // (spliced); a copy for the APIs an attempt may translate, which rewrites the body.
@@ -205,20 +206,26 @@ class TableRouting {
     continuation_->carry_usage(exchange_.log.prompt_tokens, exchange_.log.completion_tokens);
     broken_outcome_ = exchange_.log.outcome;
     broken_error_ = exchange_.log.upstream_error;
-    if (original_body_.empty()) {
-      original_body_ = exchange_.request.body;  // the client's, before any continuation
+    // The client's body, before any continuation replaced it.
+    const std::string& original = original_body_.empty() ? exchange_.request.body : original_body_;
+    auto body = continuation_->next_body(original);
+    if (body && !body->empty() && original_body_.empty()) {
+      original_body_ = std::move(exchange_.request.body);
     }
-    auto body = continuation_->next_body(original_body_);
-    if (body) {
+    if (body && !body->empty()) {
       exchange_.request.body = std::move(*body);
       auto inspected = proxy::inspect_model_request(proxy::ModelApi::kChat, exchange_.request.body);
       if (inspected) {
         continued_request_ = std::move(*inspected);
         request_ = &*continued_request_;
-        spdlog::warn("[{}] the stream of {} broke off at deployment {}; continuing it elsewhere",
-                     exchange_.request_id, model.name, deployment.name);
-        co_return net::Response{502, "application/json", {}, {}};
+      } else {
+        body.reset();
       }
+    }
+    if (body) {
+      spdlog::warn("[{}] the stream of {} broke off at deployment {}; going on elsewhere",
+                   exchange_.request_id, model.name, deployment.name);
+      co_return net::Response{502, "application/json", {}, {}};
     }
     spdlog::warn("[{}] the stream of {} broke off at deployment {} and cannot be continued",
                  exchange_.request_id, model.name, deployment.name);

@@ -31,7 +31,7 @@ json::array messages_of(const std::string& body) {
 
 // The client's stream so far: a role chunk and two tokens.
 StreamContinuation broken_after_two_tokens(std::string_view instruction = "Go on.") {
-  StreamContinuation continuation(instruction);
+  StreamContinuation continuation(StreamContinuation::Mode::kContinue, instruction);
   continuation.record(chunk("chatcmpl-1", R"({"role":"assistant","content":"","refusal":null})"));
   continuation.record(chunk("chatcmpl-1", R"({"content":"One,"})") +
                       chunk("chatcmpl-1", R"({"content":" two,"})"));
@@ -63,17 +63,36 @@ TEST(StreamContinuation, AnEmptyInstructionLeavesThePartialAnswerLastAsAPrefill)
 }
 
 TEST(StreamContinuation, NothingSaidYetSendsTheRequestAgainAsItWas) {
-  StreamContinuation continuation("Go on.");
+  StreamContinuation continuation(StreamContinuation::Mode::kContinue, "Go on.");
   continuation.record(chunk("chatcmpl-1", R"({"role":"assistant","content":""})"));
   const auto body = continuation.next_body(kRequest);
   ASSERT_TRUE(body);
-  EXPECT_EQ(json::parse(*body), json::parse(kRequest));
+  EXPECT_EQ(*body, "");  // the request as it was
+  EXPECT_TRUE(continuation.drops_roles());
+}
+
+TEST(StreamContinuation, BeforeAnyEventEveryStreamGoesOnAsItComes) {
+  // Any API's stream whose head went out with keep-alive comments only: the request goes again
+  // as it was, and the next attempt's events (a Responses stream's here) pass unchanged.
+  StreamContinuation retry(StreamContinuation::Mode::kRetryBeforeFirstEvent);
+  retry.record(": keep-alive\n\n");
+  retry.record(": keep-alive\n\n");
+  EXPECT_TRUE(retry.may_continue());
+  const auto body = retry.next_body(kRequest);
+  ASSERT_TRUE(body);
+  EXPECT_EQ(*body, "");
+  const std::string event =
+      "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0}\n\n";
+  EXPECT_EQ(retry.rewrite(event), event);
+  // Once an event went out, a stream that is not continued cannot go on elsewhere.
+  retry.record(event);
+  EXPECT_FALSE(retry.may_continue());
+  EXPECT_FALSE(retry.next_body(kRequest));
 }
 
 TEST(StreamContinuation, ResumedEventsKeepTheFirstIdentityAndDropTheSecondRoleChunk) {
   auto continuation = broken_after_two_tokens();
   ASSERT_TRUE(continuation.next_body(kRequest));
-  continuation.begin_attempt();
   // The next deployment's (another provider's) opening chunk says nothing once its role is gone.
   EXPECT_EQ(continuation.rewrite(chunk("msg_2", R"({"role":"assistant","content":""})", "null",
                                        "claude-sonnet-4-5")),
@@ -108,7 +127,7 @@ TEST(StreamContinuation, ResumedEventsKeepTheFirstIdentityAndDropTheSecondRoleCh
 TEST(StreamContinuation, OnlyKeepAlivesSoFarLeaveTheNextAttemptsRoleChunk) {
   // The head went out with keep-alive comments, then the attempt failed: the client has no role
   // chunk yet, so the next attempt's is its first.
-  StreamContinuation continuation("Go on.");
+  StreamContinuation continuation(StreamContinuation::Mode::kContinue, "Go on.");
   continuation.record(": keep-alive\n\n");
   ASSERT_TRUE(continuation.next_body(kRequest));
   EXPECT_FALSE(continuation.drops_roles());
@@ -150,7 +169,7 @@ TEST(StreamContinuation, OddNumbersAreNotThrownOn) {
   EXPECT_EQ(usage.at("prompt_tokens").as_double(), 12.5);  // not an integer: left as it is
   // Counts are bounded before they are added: no overflow.
   EXPECT_EQ(usage.at("completion_tokens").as_int64(), (int64_t{1} << 40) + 1);
-  StreamContinuation odd_index("Go on.");
+  StreamContinuation odd_index(StreamContinuation::Mode::kContinue, "Go on.");
   odd_index.record(R"(data: {"id":"c","choices":[{"index":0.5,"delta":{"content":"a"}}]})"
                    "\n\n");
   EXPECT_FALSE(odd_index.next_body(kRequest));
@@ -174,7 +193,6 @@ TEST(StreamContinuation, UsageAddsWhatTheBrokenAttemptsReported) {
 TEST(StreamContinuation, ChainedBreaksContinueTheWholeAnswerSoFar) {
   auto continuation = broken_after_two_tokens();
   ASSERT_TRUE(continuation.next_body(kRequest));
-  continuation.begin_attempt();
   continuation.record(continuation.rewrite(chunk("msg_2", R"({"content":" three,"})")));
   const auto body = continuation.next_body(kRequest);
   ASSERT_TRUE(body);
@@ -185,19 +203,19 @@ TEST(StreamContinuation, ChainedBreaksContinueTheWholeAnswerSoFar) {
 
 TEST(StreamContinuation, AnswersThatCannotGoOnAreNotContinued) {
   {
-    StreamContinuation tool_call("Go on.");
+    StreamContinuation tool_call(StreamContinuation::Mode::kContinue, "Go on.");
     tool_call.record(chunk(
         "c",
         R"({"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a"}}]})"));
     EXPECT_FALSE(tool_call.next_body(kRequest)) << "a tool call half made";
   }
   {
-    StreamContinuation finished("Go on.");
+    StreamContinuation finished(StreamContinuation::Mode::kContinue, "Go on.");
     finished.record(chunk("c", R"({"content":"Done."})") + chunk("c", "{}", "\"stop\""));
     EXPECT_FALSE(finished.next_body(kRequest)) << "the answer had finished";
   }
   {
-    StreamContinuation relayed_error("Go on.");
+    StreamContinuation relayed_error(StreamContinuation::Mode::kContinue, "Go on.");
     relayed_error.record(chunk("c", R"({"content":"Hi"})") +
                          "data: {\"error\":{\"message\":\"overloaded\"}}\n\n");
     EXPECT_FALSE(relayed_error.next_body(kRequest)) << "the upstream's error event was relayed";
@@ -208,7 +226,7 @@ TEST(StreamContinuation, AnswersThatCannotGoOnAreNotContinued) {
         R"({"model":"m","stream":true,"n":2,"messages":[{"role":"user","content":"x"}]})"));
   }
   {
-    StreamContinuation too_long("Go on.");
+    StreamContinuation too_long(StreamContinuation::Mode::kContinue, "Go on.");
     too_long.record(std::string(StreamContinuation::kMaxRecorded, 'x'));
     EXPECT_TRUE(too_long.may_continue());
     too_long.record("y");
