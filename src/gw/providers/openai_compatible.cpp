@@ -50,7 +50,7 @@ class PassThrough final : public ResponseTranslator {
         if (auto counts = api::read_usage(event.data)) {
           usage_ = *counts;
           if (strip_usage_ && is_usage_only(event.data)) {
-            strip_.emplace_back(own_start(ready, start, event), event.end);
+            strip_event(ready, start, event);
           }
         }
       }
@@ -76,17 +76,50 @@ class PassThrough final : public ResponseTranslator {
   // OpenAI's usage chunk has an empty choices array; chunks that carry content keep their usage.
   static bool is_usage_only(std::string_view data) { return kNoChoices.in(data); }
 
-  // Where an event's own bytes begin, at or after `start` (the previous event's end): an event of
-  // one data line, read in place, begins at that line; the cut then keeps whatever lies between
-  // (an id-only event, whose id the following events inherit; comments). Any other event: at
-  // `start`.
-  static size_t own_start(std::string_view ready, size_t start, const net::SseEvent& event) {
-    const char* data = event.data.data();
-    if (data < ready.data() || data >= ready.data() + ready.size()) {
-      return start;
+  // The ranges of `ready` that drop a usage-only event (ending at `event.end`, after `start`,
+  // the previous event's end): the lines of its own block — after the last blank line before it,
+  // so an id-only block or a comment between stays — except its `id` lines, which the following
+  // events inherit (they stay, with the blank line that ends the block).
+  void strip_event(std::string_view ready, size_t start, const net::SseEvent& event) {
+    auto next_line = [&](size_t eol) {
+      return eol + (ready[eol] == '\r' && eol + 1 < ready.size() && ready[eol + 1] == '\n' ? 2 : 1);
+    };
+    size_t block = start;
+    for (size_t pos = start; pos < event.end;) {
+      const size_t eol = net::find_line_end(ready, pos);
+      if (eol == std::string_view::npos || eol >= event.end) {
+        break;
+      }
+      const size_t next = next_line(eol);
+      if (eol == pos && next < event.end) {
+        block = next;  // a blank line before the event's own: its block begins after it
+      }
+      pos = next;
     }
-    const size_t line_end = ready.rfind('\n', static_cast<size_t>(data - ready.data()));
-    return line_end == std::string_view::npos ? start : std::max(start, line_end + 1);
+    size_t cut_from = block;
+    bool kept_id = false;
+    size_t last_line = block;  // the block's blank line, once found
+    for (size_t pos = block; pos < event.end;) {
+      size_t eol = net::find_line_end(ready, pos);
+      if (eol == std::string_view::npos || eol >= event.end) {
+        eol = event.end;
+      }
+      const std::string_view line = ready.substr(pos, eol - pos);
+      const size_t next = eol < event.end ? next_line(eol) : event.end;
+      if (line == "id" || line.starts_with("id:")) {
+        if (pos > cut_from) {
+          strip_.emplace_back(cut_from, pos);
+        }
+        cut_from = next;
+        kept_id = true;
+      }
+      last_line = pos;
+      pos = next;
+    }
+    const size_t cut_to = kept_id ? last_line : event.end;
+    if (cut_to > cut_from) {
+      strip_.emplace_back(cut_from, cut_to);
+    }
   }
 
   // Rare (once per stream): the ready bytes without the usage-only chunks, cut at the event

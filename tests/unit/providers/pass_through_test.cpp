@@ -121,6 +121,33 @@ TEST(OpenAICompatible, SplicesOnlyTheModelName) {
   EXPECT_TRUE(has_auth);
 }
 
+TEST(PassThrough, TheStrippedUsageChunkTakesItsEventLineButLeavesIds) {
+  // The usage chunk the gateway asked for goes, with its own `event:` line (left behind, it would
+  // name the next event: a fuzzer finding); an `id:` line stays, which later events inherit.
+  const std::string usage =
+      R"({"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],)"
+      R"("usage":{"prompt_tokens":2,"completion_tokens":3,"total_tokens":5}})";
+  const std::string next = "data: [DONE]\n\n";
+  struct Case {
+    std::string in;
+    std::string out;
+  };
+  const Case cases[] = {
+      {"event: done\ndata: " + usage + "\n\n" + next, next},
+      {"data: " + usage + "\n\n" + next, next},
+      {"id: 7\n\ndata: " + usage + "\n\n" + next, "id: 7\n\n" + next},
+      {"id: 7\ndata: " + usage + "\n\n" + next, "id: 7\n\n" + next},
+      {"data: " + usage + "\r\n\r\n" + next, next},
+  };
+  for (const auto& c : cases) {
+    auto relay = make_pass_through(true);
+    auto out = relay->feed(c.in);
+    ASSERT_TRUE(out) << c.in;
+    EXPECT_EQ(*out, c.out) << c.in;
+    EXPECT_EQ(relay->usage().prompt_tokens, 2) << c.in;
+  }
+}
+
 TEST(PassThrough, NotesAnErrorEventRelayedFromUpstream) {
   auto relay = make_pass_through();
   auto out = relay->feed("data: {\"id\":1}\n\ndata: {\"error\":{\"message\":\"cut\"}}\n\n");
