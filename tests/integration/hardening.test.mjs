@@ -620,22 +620,23 @@ describe('request bodies held at once', () => {
     t.after(() => gw.stop());
     const body = JSON.stringify(chatBody('echo', 'x'.repeat(800_000)));
     const head = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
-    // A holds 800 kB of the 1 MiB: it sends its head and a little of its body, then waits.
+    // A holds 800 kB of the 1 MiB: it sends its head with `Expect: 100-continue` and waits; the
+    // interim 100 says its share is reserved (B must not race A's head to the reservation).
     const holder = net.connect({ host: '127.0.0.1', port: gw.port });
     t.after(() => holder.destroy());
     let held = '';
     holder.setEncoding('latin1');
     holder.on('data', (c) => (held += c));
     await new Promise((resolve) => holder.once('connect', resolve));
-    holder.write(head + body.slice(0, 1000));
-    // B's 800 kB do not fit beside A's: refused at its head (retried until A's head has arrived).
-    await waitFor(async () => {
-      const refused = await rawHttp(gw.port, head + body);
-      return refused.status === 503 && /retry-after: 1/i.test(refused.raw);
-    }, { message: 'a 503 with Retry-After' });
-    holder.write(body.slice(1000));
+    holder.write(head.replace('\r\n\r\n', '\r\nexpect: 100-continue\r\n\r\n'));
+    await waitFor(() => held.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), { message: "A's 100 Continue" });
+    // B's 800 kB do not fit beside A's: refused at its head.
+    const refused = await rawHttp(gw.port, head + body);
+    assert.equal(refused.status, 503, refused.raw.slice(0, 300));
+    assert.match(refused.raw, /retry-after: 1/i);
+    holder.write(body);
     await waitFor(() => held.includes('chat.completion'), { message: 'A is answered' });
-    assert.match(held, /^HTTP\/1\.1 200 /);
+    assert.match(held, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
     // A's share is released just after its last byte is written (on whichever I/O thread served
     // it), so the next request may still race it: retried until served, never refused for long.
     await waitFor(async () => (await rawHttp(gw.port, head + body)).status === 200,
