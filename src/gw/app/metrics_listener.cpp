@@ -51,7 +51,6 @@ tl::expected<uint16_t, std::string> MetricsListener::start(const std::string& ho
   options.port = port;
   options.threads = 1;
   options.drain_timeout = std::chrono::milliseconds(1000);
-  options.access_log = false;
   server_ = std::make_unique<net::HttpServer>(options);
   auto bound = server_->bind();
   if (!bound) {

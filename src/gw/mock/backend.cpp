@@ -170,7 +170,6 @@ int run_mock_backend(const MockOptions& options) {
   http.host = options.host;
   http.port = options.port;
   http.threads = options.threads;
-  http.access_log = false;  // a load generator's target must not spend its time logging
   // Before the server: frames of requests cut off by a drain timeout still count into it while
   // the server is destroyed.
   mock::MockStats stats;

@@ -25,7 +25,6 @@ struct ServerOptions {
   std::chrono::milliseconds keepalive_timeout{75'000};
   std::chrono::milliseconds write_timeout{60'000};
   std::chrono::milliseconds drain_timeout{30'000};
-  bool access_log = true;
 };
 
 // Creates the handler for one shard. Called once per shard, on the thread that calls run().

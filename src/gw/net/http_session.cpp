@@ -294,72 +294,6 @@ void watch_for_disconnect(void* control_ptr) {
       });
 }
 
-void write_access_log(const Exchange& exchange, int status, bool client_gone) {
-  const auto& log = exchange.log;
-  constexpr auto kLevel = spdlog::level::info;
-  if (!spdlog::should_log(kLevel)) {
-    return;
-  }
-  using Ms = std::chrono::duration<double, std::milli>;
-  const double elapsed = Ms(Clock::now() - exchange.started_at).count();
-  const std::string_view outcome = stream_outcome(log, client_gone);
-  const double ttft = log.first_token_at == Clock::time_point{}
-                          ? -1
-                          : Ms(log.first_token_at - exchange.started_at).count();
-  if (core::log_format() == core::LogFormat::kJson) {
-    std::string line = R"({"msg":"request","request_id":")";
-    core::append_json_escaped(line, exchange.request_id);
-    line += R"(","method":")";
-    core::append_json_escaped(line, exchange.request.method);
-    line += R"(","path":")";
-    core::append_json_escaped(line, core::bounded_text(exchange.request.path()));
-    fmt::format_to(std::back_inserter(line), R"(","status":{},"duration_ms":{:.3f},"model":")",
-                   status, elapsed);
-    core::append_json_escaped(line, core::bounded_text(log.model));
-    line += R"(","provider":")";
-    core::append_json_escaped(line, log.provider);
-    line += R"(","outcome":")";
-    core::append_json_escaped(line, outcome);
-    line += '"';
-    if (ttft >= 0) {
-      fmt::format_to(std::back_inserter(line), R"(,"ttft_ms":{:.3f})", ttft);
-    }
-    if (log.prompt_tokens >= 0) {
-      fmt::format_to(std::back_inserter(line), R"(,"prompt_tokens":{})", log.prompt_tokens);
-    }
-    if (log.completion_tokens >= 0) {
-      fmt::format_to(std::back_inserter(line), R"(,"completion_tokens":{})", log.completion_tokens);
-    }
-    if (log.attempts > 0) {
-      fmt::format_to(std::back_inserter(line), R"(,"attempts":{})", log.attempts);
-    }
-    line += R"(,"client":")";
-    core::append_json_escaped(line, exchange.request.remote_address);
-    line += "\"}";
-    spdlog::log(kLevel, "{}", line);
-    return;
-  }
-  std::string tokens = "-";
-  if (log.prompt_tokens >= 0 || log.completion_tokens >= 0) {
-    tokens = fmt::format("{}/{}", log.prompt_tokens, log.completion_tokens);
-  }
-  // A table route's attempts (no allocation: the access log is on every request's path).
-  const fmt::format_int attempts(log.attempts);
-  const std::string_view attempts_label = log.attempts > 0 ? " attempts=" : "";
-  const std::string_view attempts_count =
-      log.attempts > 0 ? std::string_view(attempts.data(), attempts.size()) : std::string_view();
-  // Client text is escaped and bounded: no forged lines, no huge ones.
-  spdlog::log(kLevel,
-              "{} {} {} {:.3f}ms request_id={} model={} provider={} outcome={} ttft={} "
-              "tokens={} client={}{}{}",
-              exchange.request.method, core::log_text(exchange.request.path()), status, elapsed,
-              exchange.request_id, log.model.empty() ? "-" : core::log_text(log.model),
-              log.provider.empty() ? "-" : core::log_text(log.provider),
-              outcome.empty() ? "-" : outcome,
-              ttft >= 0 ? fmt::format("{:.3f}ms", ttft) : std::string("-"), tokens,
-              exchange.request.remote_address, attempts_label, attempts_count);
-}
-
 // Beast reports an oversized body from Content-Length (before reading it) or while reading a
 // chunked one: the same 413 either way.
 core::Error too_large(const ServerOptions& options) {
@@ -478,6 +412,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
   // The watch holds its own reference to the control (it can outlive this coroutine's frame).
   Deadline watch_start(wheel, &watch_for_disconnect, &control_ptr);
   RequestHead head;
+  const std::unique_ptr<ExchangeNotes> notes = shard.handler->make_notes();
   bool first = true;
   for (;;) {
     RequestParser parser(head);
@@ -566,8 +501,8 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     SessionWriter writer(stream, request_id, keep_alive, shard.stopping, head.method() == "HEAD",
                          options.write_timeout, parser.http11());
     writer.error_format = error_format;
-    Exchange exchange{Request{},    request_id,   writer,
-                      RequestLog{}, Clock::now(), &control.interruption};
+    Exchange exchange{Request{},   request_id,   writer,
+                      notes.get(), Clock::now(), &control.interruption};
     Request& request = exchange.request;
     request.method = head.method();
     request.target = head.target();
@@ -600,9 +535,6 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     const bool client_gone = control.interruption == Interruption::kClientGone;
     if (!client_gone) {
       co_await end_unanswered(writer, handler_failed, control.interruption);
-    }
-    if (server.options.access_log) {
-      write_access_log(exchange, writer.status(), client_gone || !writer.ok());
     }
     shard.handler->finished(exchange, writer.status(), client_gone || !writer.ok());
     if (client_gone || !writer.complete() || !writer.keep_alive()) {

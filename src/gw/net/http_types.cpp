@@ -49,11 +49,4 @@ Task<void> respond_method_not_allowed(ResponseWriter& writer, const Request& req
   co_await writer.send(std::move(response));
 }
 
-std::string_view stream_outcome(const RequestLog& log, bool client_gone) {
-  if (!log.outcome.empty()) {
-    return log.outcome;
-  }
-  return client_gone ? "client_cancelled" : "";
-}
-
 }  // namespace gw::net

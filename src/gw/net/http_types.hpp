@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -114,23 +115,17 @@ Task<void> respond_error(ResponseWriter& writer, const core::Error& error);
 Task<void> respond_method_not_allowed(ResponseWriter& writer, const Request& request,
                                       std::string_view allow);
 
-// What the access log line says about a request beyond method, path and status.
-struct RequestLog {
-  std::string model;
-  std::string provider;
-  // The model is a configured one (not client text), so metrics may use it as a label.
-  bool model_known = false;
-  std::string outcome;  // stream outcome or other detail; empty when plain
-  bool stream = false;  // answered as an event stream
-  // Streams: when the first event went to the client (the time to first token).
-  std::chrono::steady_clock::time_point first_token_at{};
-  // Time spent in upstream calls (request sent to response read), for the gateway's overhead.
-  std::chrono::steady_clock::duration upstream_time{};
-  int64_t prompt_tokens = -1;  // -1: unknown
-  int64_t completion_tokens = -1;
-  int attempts = 0;  // upstream attempts of a model-table route (0: not routed by a table)
-  // A failure of the upstream after it answered 2xx (reset, timeout, protocol), if any.
-  std::string_view upstream_error;
+// What a handler notes about each request for its log line and metrics (proxy::RequestLog): made
+// by the handler once per connection (HttpHandler::make_notes), reused by its requests, and kept
+// by the session from the request's head until HttpHandler::finished.
+class ExchangeNotes {
+ public:
+  ExchangeNotes() = default;
+  virtual ~ExchangeNotes() = default;
+  ExchangeNotes(const ExchangeNotes&) = default;
+  ExchangeNotes& operator=(const ExchangeNotes&) = default;
+  ExchangeNotes(ExchangeNotes&&) = default;
+  ExchangeNotes& operator=(ExchangeNotes&&) = default;
 };
 
 // Why a request's handling was cut short from outside the handler. The session cancels the
@@ -146,7 +141,7 @@ struct Exchange {
   Request request;
   std::string request_id;
   ResponseWriter& writer;
-  RequestLog log;
+  ExchangeNotes* notes = nullptr;  // the handler's (make_notes), or null
   std::chrono::steady_clock::time_point started_at;
   // Owned by the session (outlives the handler); null in tests that drive a handler directly.
   const Interruption* interruption = nullptr;
@@ -163,17 +158,16 @@ class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
   virtual Task<void> handle(Exchange& exchange) = 0;
-  // Called once the response is over, however it ended (after the access log line).
+  // Called once the response is over, however it ended (its status is final then): the place to
+  // log and count it.
   virtual void finished(const Exchange& /*exchange*/, int /*status*/, bool /*client_gone*/) {}
+  // The notes each request of a new connection gets in Exchange::notes (null: none).
+  virtual std::unique_ptr<ExchangeNotes> make_notes() { return nullptr; }
   // How errors to a request for `path` with these headers are written, those the session answers
   // itself (a body too large, a malformed request) included.
   virtual ErrorFormat error_format(std::string_view /*path*/, const MessageHead& /*head*/) const {
     return {};
   }
 };
-
-// How a stream ended, for logs and metrics: the handler's verdict, or client_cancelled when the
-// client left first; empty for plain responses.
-std::string_view stream_outcome(const RequestLog& log, bool client_gone);
 
 }  // namespace gw::net

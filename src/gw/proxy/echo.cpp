@@ -3,6 +3,7 @@
 #include "gw/proxy/echo.hpp"
 
 #include "gw/api/completion_json.hpp"
+#include "gw/proxy/request_log.hpp"
 
 namespace gw::proxy {
 
@@ -12,9 +13,9 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
   const auto tokens = api::split_tokens(input.text);
   const api::Usage usage{static_cast<int64_t>(input.prompt_words),
                          static_cast<int64_t>(tokens.size())};
-  exchange.log.prompt_tokens = usage.prompt_tokens;
-  exchange.log.completion_tokens = usage.completion_tokens;
-  exchange.log.stream = info.stream;
+  log_of(exchange).prompt_tokens = usage.prompt_tokens;
+  log_of(exchange).completion_tokens = usage.completion_tokens;
+  log_of(exchange).stream = info.stream;
   if (!info.stream) {
     co_return co_await net::respond(
         exchange.writer,
@@ -31,8 +32,8 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
     events += api::sse_data(api::chunk_json(meta, {.usage = usage}));
   }
   events += api::kSseDone;
-  exchange.log.outcome = "completed";
-  exchange.log.first_token_at = std::chrono::steady_clock::now();
+  log_of(exchange).outcome = "completed";
+  log_of(exchange).first_token_at = std::chrono::steady_clock::now();
   if (co_await exchange.writer.start_stream(200, "text/event-stream", {}, {}, {})) {
     co_await exchange.writer.finish_stream(events);
   }

@@ -1,15 +1,18 @@
 #include "gw/proxy/observe.hpp"
 
+#include "gw/net/http1_parser.hpp"
+#include "gw/proxy/model_api.hpp"
+#include "gw/proxy/request_log.hpp"
+
 namespace gw::proxy {
 
-void observe_start(metrics::Metrics& metrics, const net::Exchange& exchange) {
-  metrics.request_started(metrics::endpoint_label(exchange.request.path()));
-}
+namespace {
 
-void observe_end(metrics::Metrics& metrics, const net::Exchange& exchange, int status,
-                 bool client_gone) {
+// Records a finished request: counters, histograms, tokens, stream outcome.
+void record(metrics::Metrics& metrics, const net::Exchange& exchange, int status,
+            bool client_gone) {
   using Seconds = std::chrono::duration<double>;
-  const auto& log = exchange.log;
+  const RequestLog& log = log_of(exchange);
   const auto now = std::chrono::steady_clock::now();
   metrics::RequestSample sample;
   sample.endpoint = metrics::endpoint_label(exchange.request.path());
@@ -25,7 +28,7 @@ void observe_end(metrics::Metrics& metrics, const net::Exchange& exchange, int s
     sample.overhead = std::max(0.0, sample.duration - Seconds(log.upstream_time).count());
   }
   if (log.stream) {
-    sample.stream_outcome = net::stream_outcome(log, client_gone);
+    sample.stream_outcome = stream_outcome(log, client_gone);
     if (log.first_token_at != std::chrono::steady_clock::time_point{}) {
       sample.ttft = Seconds(log.first_token_at - exchange.started_at).count();
       if (log.completion_tokens > 1) {
@@ -40,6 +43,30 @@ void observe_end(metrics::Metrics& metrics, const net::Exchange& exchange, int s
     metrics.upstream_error(log.provider, log.upstream_error);
   }
   metrics.record(sample);  // last: it ends the request's in-flight count
+}
+
+}  // namespace
+
+net::Task<void> ObservedHandler::handle(net::Exchange& exchange) {
+  log_of(exchange).clear();  // the connection's previous request's
+  metrics_.request_started(metrics::endpoint_label(exchange.request.path()));
+  return dispatch(exchange);
+}
+
+void ObservedHandler::finished(const net::Exchange& exchange, int status, bool client_gone) {
+  if (access_log_) {
+    write_access_log(exchange, status, client_gone);
+  }
+  record(metrics_, exchange, status, client_gone);
+}
+
+std::unique_ptr<net::ExchangeNotes> ObservedHandler::make_notes() {
+  return std::make_unique<RequestLog>();
+}
+
+net::ErrorFormat ObservedHandler::error_format(std::string_view path,
+                                               const net::MessageHead& head) const {
+  return error_format_for(path, head.find("anthropic-version"));
 }
 
 std::string_view upstream_error_kind(const core::Error& error) {

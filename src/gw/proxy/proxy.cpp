@@ -11,6 +11,7 @@
 #include "gw/proxy/head_keepalive.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
+#include "gw/proxy/request_log.hpp"
 
 namespace gw::proxy {
 namespace {
@@ -109,7 +110,7 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       }
     } else {
       // Another 400: answer with it (the body has been read).
-      exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+      log_of(exchange).upstream_time += std::chrono::steady_clock::now() - sent_at;
       metrics.upstream_error(provider.name(), "status");
       auto error = provider.map_error((*sent)->status(),
                                       refusal ? std::string_view(*refusal) : std::string_view(),
@@ -132,14 +133,14 @@ Task<void> relay_answer(Exchange& exchange, Sent& sent,
                         providers::ResponseTranslator& translator, bool stream_asked,
                         metrics::Metrics& metrics, const net::UpstreamLimits& limits) {
   if (!sent) {
-    exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    log_of(exchange).upstream_time += std::chrono::steady_clock::now() - sent_at;
     if (interrupted(exchange)) {
       co_return;
     }
-    exchange.log.outcome = std::string(outcome_of(sent.error()));
+    log_of(exchange).outcome = std::string(outcome_of(sent.error()));
     metrics.upstream_error(provider.name(), upstream_error_kind(sent.error()));
     if (exchange.writer.started()) {
-      exchange.log.upstream_error = upstream_error_kind(sent.error());
+      log_of(exchange).upstream_error = upstream_error_kind(sent.error());
     }
     co_return co_await answer_failure(exchange, translator, sent.error());
   }
@@ -148,12 +149,12 @@ Task<void> relay_answer(Exchange& exchange, Sent& sent,
   if (status < 200 || status >= 300) {
     // Error bodies are small; a failure to read one still yields the status-based error.
     auto body = co_await upstream.read_all(1u << 20);
-    exchange.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    log_of(exchange).upstream_time += std::chrono::steady_clock::now() - sent_at;
     metrics.upstream_error(provider.name(), "status");
     auto error = provider.map_error(status, body ? std::string_view(*body) : std::string_view(),
                                     retry_after_of(upstream));
     if (exchange.writer.started()) {
-      exchange.log.upstream_error = "status";
+      log_of(exchange).upstream_error = "status";
     }
     co_return co_await answer_failure(exchange, translator, error);
   }

@@ -6,6 +6,7 @@
 
 #include "gw/core/logging.hpp"
 #include "gw/proxy/observe.hpp"
+#include "gw/proxy/request_log.hpp"
 
 namespace gw::proxy {
 
@@ -21,10 +22,10 @@ bool interrupted(Exchange& exchange) {
     case net::Interruption::kNone:
       return false;
     case net::Interruption::kClientGone:
-      exchange.log.outcome = "client_cancelled";
+      log_of(exchange).outcome = "client_cancelled";
       return true;
     case net::Interruption::kShutdown:
-      exchange.log.outcome = "shutdown";
+      log_of(exchange).outcome = "shutdown";
       return true;
   }
   return false;
@@ -38,7 +39,7 @@ namespace {
 Task<RelayEnd> fail_stream(Exchange& exchange, providers::ResponseTranslator& translator,
                            const core::Error& error, std::string_view outcome,
                            std::string_view before = {}) {
-  exchange.log.outcome = std::string(outcome);
+  log_of(exchange).outcome = std::string(outcome);
   std::string last(before);
   last += translator.final_error_event(error);
   co_await exchange.writer.fail_stream(last);
@@ -53,18 +54,18 @@ Task<RelayEnd> fail_before_start(Exchange& exchange,
                                  const core::Error* first_error, std::string_view upstream_name) {
   core::Error error;
   if (first_error != nullptr) {
-    exchange.log.upstream_error = "status";
-    exchange.log.outcome = "upstream_error";
+    log_of(exchange).upstream_error = "status";
+    log_of(exchange).outcome = "upstream_error";
     error = *first_error;
   } else if (!piece) {
-    exchange.log.outcome = std::string(outcome_of(piece.error()));
+    log_of(exchange).outcome = std::string(outcome_of(piece.error()));
     error = piece.error();
   } else if (piece->empty()) {
-    exchange.log.outcome = "truncated";
+    log_of(exchange).outcome = "truncated";
     error = {core::Errc::kUpstreamError,
              fmt::format("upstream {} ended the stream before its first event", upstream_name)};
   } else {
-    exchange.log.outcome = "upstream_error";
+    log_of(exchange).outcome = "upstream_error";
     error = out.error();
   }
   co_await net::respond_error(exchange.writer, error);
@@ -141,7 +142,7 @@ class UpstreamAccounting {
  public:
   UpstreamAccounting(Exchange& exchange, const providers::ResponseTranslator& translator,
                      bool stream, std::chrono::steady_clock::time_point sent_at)
-      : log_(exchange.log), translator_(translator), stream_(stream), sent_at_(sent_at) {
+      : log_(log_of(exchange)), translator_(translator), stream_(stream), sent_at_(sent_at) {
     log_.stream = stream;
   }
   ~UpstreamAccounting() {
@@ -171,7 +172,7 @@ class UpstreamAccounting {
   }
 
  private:
-  net::RequestLog& log_;
+  RequestLog& log_;
   const providers::ResponseTranslator& translator_;
   bool stream_;
   std::chrono::steady_clock::time_point sent_at_;
@@ -187,8 +188,8 @@ Task<RelayEnd> relay_completion(Exchange& exchange, net::UpstreamResponse& upstr
     }
     // Never replayed elsewhere, even with `may_retry`: the upstream answered 2xx, so the
     // generation ran (and is billed) whether or not its body arrived.
-    exchange.log.upstream_error = upstream_error_kind(body.error());
-    exchange.log.outcome = std::string(outcome_of(body.error()));
+    log_of(exchange).upstream_error = upstream_error_kind(body.error());
+    log_of(exchange).outcome = std::string(outcome_of(body.error()));
     co_await net::respond_error(exchange.writer, body.error());
     co_return RelayEnd::kUpstreamFailed;
   }
@@ -197,7 +198,7 @@ Task<RelayEnd> relay_completion(Exchange& exchange, net::UpstreamResponse& upstr
   }
   auto translated = translator.complete(std::move(*body));
   if (!translated) {
-    exchange.log.upstream_error = "protocol";
+    log_of(exchange).upstream_error = "protocol";
     co_await net::respond_error(exchange.writer, translated.error());
     co_return RelayEnd::kUpstreamFailed;
   }
@@ -236,12 +237,12 @@ StreamStep translate_step(Exchange& exchange, providers::ResponseTranslator& tra
               upstream_name, limits.event)});
     }
     if (!step.out) {
-      exchange.log.upstream_error = "protocol";
+      log_of(exchange).upstream_error = "protocol";
     }
   } else {
     // An empty piece is the end of the body: before the translator finished, the upstream broke
     // off (or ended after relaying an error event).
-    exchange.log.upstream_error =
+    log_of(exchange).upstream_error =
         !step.piece ? upstream_error_kind(step.piece.error())
                     : (translator.relayed_error() ? std::string_view("status") : "reset");
   }
@@ -257,7 +258,7 @@ Task<RelayEnd> end_stream(Exchange& exchange, net::UpstreamResponse& upstream,
                                    outcome_of(step.piece.error()));
   }
   if (step.piece->empty() && translator.relayed_error()) {
-    exchange.log.outcome = "upstream_error";
+    log_of(exchange).outcome = "upstream_error";
     co_await exchange.writer.finish_stream();
     co_return RelayEnd::kUpstreamFailed;
   }
@@ -276,9 +277,9 @@ Task<RelayEnd> end_stream(Exchange& exchange, net::UpstreamResponse& upstream,
   // terminator.
   const bool failed_upstream = translator.stream_error() != nullptr;
   if (failed_upstream) {
-    exchange.log.upstream_error = "status";
+    log_of(exchange).upstream_error = "status";
   }
-  exchange.log.outcome = failed_upstream ? "upstream_error" : "completed";
+  log_of(exchange).outcome = failed_upstream ? "upstream_error" : "completed";
   accounting.first_write();
   co_await exchange.writer.finish_stream(*step.out);
   // The connection is pooled if the upstream's end of body has already arrived (it usually
@@ -302,7 +303,7 @@ Task<bool> keep_alive_until_body(Exchange& exchange, net::UpstreamResponse& upst
     }
     const bool written = co_await exchange.writer.write(event);
     if (!written) {
-      exchange.log.outcome = "client_cancelled";
+      log_of(exchange).outcome = "client_cancelled";
       co_return false;
     }
   }
@@ -400,7 +401,7 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
     const bool written = co_await exchange.writer.write(*step.out);
     if (!written) {
       if (!interrupted(exchange)) {
-        exchange.log.outcome = "client_cancelled";  // the write itself found the client gone
+        log_of(exchange).outcome = "client_cancelled";  // the write itself found the client gone
       }
       co_return RelayEnd::kInterrupted;
     }
@@ -415,7 +416,7 @@ Task<void> answer_failure(Exchange& exchange, providers::ResponseTranslator& tra
     co_return co_await net::respond_error(exchange.writer, error);
   }
   const std::string outcome =
-      exchange.log.outcome.empty() ? "upstream_error" : exchange.log.outcome;
+      log_of(exchange).outcome.empty() ? "upstream_error" : log_of(exchange).outcome;
   co_await fail_stream(exchange, translator, error, outcome);
 }
 
@@ -426,14 +427,14 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
   // Whatever way the relay ends: the time the upstream took, and the usage seen so far.
   UpstreamAccounting accounting(exchange, translator, stream, sent_at);
   if (auto unusable = unusable_success(upstream, stream, upstream_name)) {
-    exchange.log.upstream_error = "protocol";
-    exchange.log.outcome = "upstream_error";
+    log_of(exchange).upstream_error = "protocol";
+    log_of(exchange).outcome = "upstream_error";
     co_await answer_failure(exchange, translator, *unusable);
     co_return RelayEnd::kUpstreamFailed;
   }
   if (!stream && exchange.writer.started()) {
     // The stream's head went out while the upstream's was awaited; it then answered whole.
-    exchange.log.upstream_error = "protocol";
+    log_of(exchange).upstream_error = "protocol";
     co_return co_await fail_stream(
         exchange, translator,
         {core::Errc::kUpstreamError,

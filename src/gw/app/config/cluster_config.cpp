@@ -51,6 +51,7 @@ tl::expected<ControllerConfig, std::string> load_controller_config(const core::S
   core::ConfigReader reader(settings);
   ControllerConfig config;
   config.http = read_http_options(reader, "CONTROLLER_HOST", "CONTROLLER_PORT", 8000);
+  config.access_log = reader.boolean("ACCESS_LOG", true);
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);
@@ -87,6 +88,7 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
   core::ConfigReader reader(settings);
   WorkerConfig config;
   config.http = read_http_options(reader, "LISTEN_HOST", "LISTEN_PORT", 8001);
+  config.access_log = reader.boolean("ACCESS_LOG", true);
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);

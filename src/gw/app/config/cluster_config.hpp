@@ -12,6 +12,7 @@ namespace gw::app {
 
 struct ControllerConfig {
   net::ServerOptions http;
+  bool access_log = true;  // ACCESS_LOG: a line per request
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;  // controller -> worker
   net::UpstreamLimits limits;
@@ -33,6 +34,7 @@ struct ControllerConfig {
 
 struct WorkerConfig {
   net::ServerOptions http;
+  bool access_log = true;  // ACCESS_LOG: a line per request
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;  // worker -> backend
   net::UpstreamLimits limits;

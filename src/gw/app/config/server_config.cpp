@@ -128,7 +128,6 @@ net::ServerOptions read_http_options(core::ConfigReader& reader, const std::stri
   http.body_timeout = reader.seconds("BODY_READ_TIMEOUT", 60);
   http.keepalive_timeout = reader.seconds("KEEPALIVE_TIMEOUT", 75);
   http.drain_timeout = reader.seconds("SHUTDOWN_DRAIN_TIMEOUT", 30);
-  http.access_log = reader.boolean("ACCESS_LOG", true);
   return http;
 }
 
@@ -188,6 +187,7 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
   core::ConfigReader reader(settings);
   ServerConfig config;
   config.http = read_http_options(reader, "HOST", "PORT", 8000);
+  config.access_log = reader.boolean("ACCESS_LOG", true);
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);

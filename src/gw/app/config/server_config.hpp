@@ -21,6 +21,7 @@ namespace gw::app {
 
 struct ServerConfig {
   net::ServerOptions http;
+  bool access_log = true;  // ACCESS_LOG: a line per request
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;
   net::UpstreamLimits limits;

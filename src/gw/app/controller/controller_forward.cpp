@@ -18,6 +18,7 @@
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
+#include "gw/proxy/request_log.hpp"
 
 namespace gw::app {
 
@@ -116,6 +117,7 @@ class ModelForwarding {
         state_(*handler.state_),
         config_(state_.config),
         exchange_(exchange),
+        log_(proxy::log_of(exchange)),
         call_(call),
         deadline_(exchange.started_at + config_.timeouts.first_byte),
         queue_(state_.queued, state_.metrics, call.model),
@@ -288,14 +290,14 @@ class ModelForwarding {
     }
     ++table_attempts_;
     tried_.push_back(lease.worker_id());
-    exchange_.log.provider = lease.worker_id();
-    exchange_.log.model_known = true;  // it has workers
+    log_.provider = lease.worker_id();
+    log_.model_known = true;  // it has workers
     request_.path = lease.endpoint().base_path;
     request_.path += call_.path;
     const auto sent_at = std::chrono::steady_clock::now();
     auto sent = co_await handler_.client_.send(lease.endpoint(), request_);
     if (!sent) {
-      exchange_.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+      log_.upstream_time += std::chrono::steady_clock::now() - sent_at;
       if (interrupted(exchange_)) {
         co_return Next::kDone;  // says nothing about the worker
       }
@@ -317,9 +319,9 @@ class ModelForwarding {
     if (end == RelayEnd::kFailedBeforeResponse) {
       // The worker died or broke off before the client got anything: another worker may answer.
       spdlog::warn("[{}] worker {} failed before its response began ({})", exchange_.request_id,
-                   lease.worker_id(), exchange_.log.upstream_error);
-      state_.metrics.upstream_error(lease.worker_id(), exchange_.log.upstream_error);
-      exchange_.log.upstream_error = {};
+                   lease.worker_id(), log_.upstream_error);
+      state_.metrics.upstream_error(lease.worker_id(), log_.upstream_error);
+      log_.upstream_error = {};
       co_return failed(lease, core::Error(core::Errc::kUpstreamError,
                                           fmt::format("worker {} failed before its response began",
                                                       lease.worker_id())));
@@ -347,7 +349,7 @@ class ModelForwarding {
     if (interrupted(exchange_)) {
       co_return Next::kDone;
     }
-    exchange_.log.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    log_.upstream_time += std::chrono::steady_clock::now() - sent_at;
     if (status == 429 && upstream.header(cluster::kWorkerFullHeader) == "1") {
       // The worker is still finishing a request we already count as done: not an attempt, not
       // a failure; wait for its slot like any full worker (within the queue's time).
@@ -405,14 +407,12 @@ class ModelForwarding {
     AttemptWriter writer(exchange_.writer, *answering_, worker_id, table_attempts_, nullptr, false);
     // The relay reads neither the request nor its body: the client's stays where the outbound
     // request views it.
-    Exchange routed{
-        net::Request{},       std::move(exchange_.request_id), writer, std::move(exchange_.log),
-        exchange_.started_at, exchange_.interruption};
+    Exchange routed{net::Request{},       std::move(exchange_.request_id), writer, exchange_.notes,
+                    exchange_.started_at, exchange_.interruption};
     const RelayEnd end = co_await relay_success(routed, upstream, translator, stream, worker_id,
                                                 config_.limits, sent_at, true);
-    exchange_.log = std::move(routed.log);
     exchange_.request_id = std::move(routed.request_id);
-    exchange_.log.attempts = table_attempts_;
+    log_.attempts = table_attempts_;
     co_return end;
   }
 
@@ -421,7 +421,7 @@ class ModelForwarding {
     if (answering_ == nullptr) {
       co_return co_await send_last_failure(exchange_.writer, std::move(failure));
     }
-    exchange_.log.attempts = table_attempts_;
+    log_.attempts = table_attempts_;
     AttemptWriter writer(exchange_.writer, *answering_, {}, table_attempts_, nullptr, false);
     co_await send_last_failure(writer, std::move(failure));
   }
@@ -430,6 +430,7 @@ class ModelForwarding {
   ControllerState& state_;
   const ControllerConfig& config_;
   Exchange& exchange_;
+  proxy::RequestLog& log_;
   const ForwardedCall& call_;
   const std::chrono::steady_clock::time_point deadline_;  // for another attempt
   QueuePlace queue_;

@@ -18,12 +18,11 @@
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
+#include "gw/proxy/request_log.hpp"
 
 namespace gw::app {
 
 using proxy::loop_error;
-using proxy::observe_end;
-using proxy::observe_start;
 using proxy::serve_metrics;
 namespace {
 
@@ -75,7 +74,8 @@ void ControllerState::capacity_freed() {
 
 ControllerHandler::ControllerHandler(std::shared_ptr<ControllerState> state,
                                      boost::asio::io_context& io)
-    : state_(std::move(state)),
+    : ObservedHandler(state->metrics, state->config.access_log),
+      state_(std::move(state)),
       io_(io),
       client_(io.get_executor(), {}, state_->config.timeouts),
       probe_client_(io.get_executor(), {}, probe_timeouts(state_->config)) {}
@@ -84,15 +84,6 @@ void ControllerHandler::wake_waiters() {
   for (auto* timer : waiters_) {
     timer->cancel();
   }
-}
-
-Task<void> ControllerHandler::handle(Exchange& exchange) {
-  observe_start(state_->metrics, exchange);
-  return dispatch(exchange);
-}
-
-void ControllerHandler::finished(const Exchange& exchange, int status, bool client_gone) {
-  observe_end(state_->metrics, exchange, status, client_gone);
 }
 
 Task<void> ControllerHandler::dispatch(Exchange& exchange) {
@@ -220,7 +211,7 @@ Task<void> ControllerHandler::model_request(Exchange& exchange, proxy::ModelApi 
   if (!inspected) {
     co_return co_await net::respond_error(exchange.writer, inspected.error());
   }
-  exchange.log.model = inspected->model();
+  proxy::log_of(exchange).model = inspected->model();
   // Chat and legacy completions go with usage asked for; Responses and embeddings as they are.
   const bool splice_usage = api == proxy::ModelApi::kChat || api == proxy::ModelApi::kCompletions;
   const auto [model_begin, model_end] = inspected->model_token();

@@ -15,6 +15,7 @@
 #include "gw/net/io.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/proxy/model_api.hpp"
+#include "gw/proxy/observe.hpp"
 
 namespace gw::app {
 
@@ -70,15 +71,9 @@ struct ForwardedCall {
 
 // The controller's HTTP API on one shard: the public OpenAI API (forwarded to workers with
 // failover), the internal worker API, and (on shard 0) the health checker.
-class ControllerHandler final : public net::HttpHandler {
+class ControllerHandler final : public proxy::ObservedHandler {
  public:
   ControllerHandler(std::shared_ptr<ControllerState> state, boost::asio::io_context& io);
-  net::Task<void> handle(net::Exchange& exchange) override;
-  void finished(const net::Exchange& exchange, int status, bool client_gone) override;
-  net::ErrorFormat error_format(std::string_view path,
-                                const net::MessageHead& head) const override {
-    return proxy::error_format_for(path, head.find("anthropic-version"));
-  }
 
   // Sweeps silent workers and probes suspect ones every HEARTBEAT_CHECK_INTERVAL. Shard 0 only.
   net::Task<void> check_health();
@@ -87,7 +82,7 @@ class ControllerHandler final : public net::HttpHandler {
   boost::asio::io_context& io() { return io_; }
 
  private:
-  net::Task<void> dispatch(net::Exchange& exchange);
+  net::Task<void> dispatch(net::Exchange& exchange) override;
   net::Task<void> public_api(net::Exchange& exchange);
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
   // A model API's POST (at `path`): checked, then forwarded.

@@ -12,6 +12,7 @@
 #include "gw/net/io.hpp"
 #include "gw/providers/retry_after.hpp"
 #include "gw/proxy/relay.hpp"
+#include "gw/proxy/request_log.hpp"
 
 namespace gw::app {
 namespace {
@@ -73,6 +74,7 @@ class TableRouting {
                net::UpstreamClient& client, metrics::Metrics& metrics,
                const RoutingSettings& settings)
       : exchange_(exchange),
+        log_(proxy::log_of(exchange)),
         request_(&request),
         model_(model),
         client_(client),
@@ -159,15 +161,15 @@ class TableRouting {
         request_->api == proxy::ModelApi::kResponses || request_->api == proxy::ModelApi::kMessages;
     net::Exchange attempt{
         translatable ? net::Request(exchange_.request) : std::move(exchange_.request),
-        std::move(exchange_.request_id),  // moved back after, as the log (no copy)
+        std::move(exchange_.request_id),  // moved back after (no copy)
         writer,
-        std::move(exchange_.log),
+        exchange_.notes,  // the same log: the attempt notes its provider, outcome and tokens
         exchange_.started_at,
         exchange_.interruption};
-    attempt.log.provider = deployment.name;
-    attempt.log.upstream_error = {};  // what an earlier attempt's failure noted
-    attempt.log.outcome.clear();
-    attempt.log.prompt_tokens = attempt.log.completion_tokens = -1;  // and its tokens
+    log_.provider = deployment.name;
+    log_.upstream_error = {};  // what an earlier attempt's failure noted
+    log_.outcome.clear();
+    log_.prompt_tokens = log_.completion_tokens = -1;  // and its tokens
     auto limits = settings_.limits;
     // In whole seconds, rounded up: an attempt cut short at the deadline ends at it or just after,
     // not a moment before (which would leave a sliver for one more, doomed, attempt); and the
@@ -176,9 +178,8 @@ class TableRouting {
     limits.first_byte = std::chrono::ceil<std::chrono::seconds>(deadline_ - picked_at_);
     co_await proxy::proxy_model_request(attempt, *request_, *deployment.provider, deployment.model,
                                         client_, metrics_, limits);
-    exchange_.log = std::move(attempt.log);
     exchange_.request_id = std::move(attempt.request_id);
-    exchange_.log.attempts = attempts_;
+    log_.attempts = attempts_;
     if (!translatable) {
       exchange_.request = std::move(attempt.request);
     }
@@ -188,7 +189,7 @@ class TableRouting {
       refusal = co_await continue_elsewhere(model, deployment);
     }
     if (!refusal) {
-      answer_failed_ = !exchange_.log.upstream_error.empty();
+      answer_failed_ = !log_.upstream_error.empty();
       (answer_failed_ ? deployment.counters.failed : deployment.counters.ok).increment();
       if (!broke_off && continuation_ && continuation_->resuming()) {
         add_carried_usage();  // (a break that ended the stream logged the carried tokens)
@@ -203,9 +204,9 @@ class TableRouting {
   // its final error event (none returned).
   Task<std::optional<net::Response>> continue_elsewhere(const TableModel& model,
                                                         const TableDeployment& deployment) {
-    continuation_->carry_usage(exchange_.log.prompt_tokens, exchange_.log.completion_tokens);
-    broken_outcome_ = exchange_.log.outcome;
-    broken_error_ = exchange_.log.upstream_error;
+    continuation_->carry_usage(log_.prompt_tokens, log_.completion_tokens);
+    broken_outcome_ = log_.outcome;
+    broken_error_ = log_.upstream_error;
     // The client's body, before any continuation replaced it.
     const std::string& original = original_body_.empty() ? exchange_.request.body : original_body_;
     auto body = continuation_->next_body(original);
@@ -236,16 +237,16 @@ class TableRouting {
   // The client's continued stream could not be completed: it ends as the first break would have,
   // with the tokens the broken attempts reported.
   Task<void> finish_broken_stream() {
-    exchange_.log.outcome = broken_outcome_;
-    exchange_.log.upstream_error = broken_error_.empty() ? "reset" : broken_error_;
-    exchange_.log.prompt_tokens = continuation_->carried_prompt_tokens();
-    exchange_.log.completion_tokens = continuation_->carried_completion_tokens();
+    log_.outcome = broken_outcome_;
+    log_.upstream_error = broken_error_.empty() ? "reset" : broken_error_;
+    log_.prompt_tokens = continuation_->carried_prompt_tokens();
+    log_.completion_tokens = continuation_->carried_completion_tokens();
     co_await exchange_.writer.finish_stream(continuation_->held_failure());
   }
 
   // A continued stream's tokens: the last attempt's and those the broken ones reported.
   void add_carried_usage() {
-    auto& log = exchange_.log;
+    auto& log = log_;
     log.prompt_tokens =
         std::max<int64_t>(log.prompt_tokens, 0) + continuation_->carried_prompt_tokens();
     log.completion_tokens =
@@ -262,7 +263,7 @@ class TableRouting {
     last_ = std::move(refusal);
     last_model_ = &model;
     account(model, deployment, lease, *last_);
-    if (!request_->stream() && !exchange_.log.upstream_error.empty()) {
+    if (!request_->stream() && !log_.upstream_error.empty()) {
       // The upstream answered 2xx, then its body failed: the generation ran (and is billed), so
       // the request is never replayed; the client gets the failure. (A stream that failed before
       // its first event is retried, as the controller does.)
@@ -343,6 +344,7 @@ class TableRouting {
   }
 
   net::Exchange& exchange_;
+  proxy::RequestLog& log_;
   const proxy::ModelRequest* request_;  // the client's, or its continuation
   const TableModel& model_;
   net::UpstreamClient& client_;
@@ -377,7 +379,7 @@ Task<void> serve_table_model(net::Exchange& exchange, const proxy::ModelRequest&
   // One coroutine for the loops (attempt() is the other): a frame per request is part of the
   // route's cost.
   TableRouting routing(exchange, request, model, client, metrics, settings);
-  exchange.log.model_known = true;
+  proxy::log_of(exchange).model_known = true;
   for (const TableModel* current = &model; current != nullptr;
        current = routing.next_model(*current)) {
     uint64_t tried = 0;

@@ -12,12 +12,11 @@
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
+#include "gw/proxy/request_log.hpp"
 
 namespace gw::app {
 
 using proxy::loop_error;
-using proxy::observe_end;
-using proxy::observe_start;
 using proxy::reply_echo;
 using proxy::serve_metrics;
 namespace {
@@ -40,16 +39,9 @@ Task<void> send_error(Exchange& exchange, const core::Error& error) {
 GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context,
                                boost::asio::io_context& io, net::ProxySettings proxies,
                                net::UpstreamTimeouts timeouts)
-    : context_(std::move(context)), client_(io.get_executor(), std::move(proxies), timeouts) {}
-
-Task<void> GatewayHandler::handle(Exchange& exchange) {
-  observe_start(*context_->metrics, exchange);
-  return dispatch(exchange);
-}
-
-void GatewayHandler::finished(const Exchange& exchange, int status, bool client_gone) {
-  observe_end(*context_->metrics, exchange, status, client_gone);
-}
+    : ObservedHandler(*context->metrics, context->access_log),
+      context_(std::move(context)),
+      client_(io.get_executor(), std::move(proxies), timeouts) {}
 
 Task<void> GatewayHandler::dispatch(Exchange& exchange) {
   const auto& request = exchange.request;
@@ -132,7 +124,7 @@ bool GatewayContext::claim_listing_on_demand() const {
 
 Task<tl::expected<providers::Route, core::Error>> GatewayHandler::route_for(
     Exchange& exchange, const std::string& model) {
-  exchange.log.model = model;
+  proxy::log_of(exchange).model = model;
   auto route = context_->catalog->resolve(model);
   if (!route && route.error().errc == core::Errc::kModelNotFound &&
       !context_->catalog->providers().empty() && context_->claim_listing_on_demand()) {
@@ -140,8 +132,9 @@ Task<tl::expected<providers::Route, core::Error>> GatewayHandler::route_for(
     route = context_->catalog->resolve(model);
   }
   if (route) {
-    exchange.log.model_known = route->listed;
-    exchange.log.provider = route->provider == nullptr ? "echo" : route->provider->name();
+    proxy::log_of(exchange).model_known = route->listed;
+    proxy::log_of(exchange).provider =
+        route->provider == nullptr ? "echo" : route->provider->name();
   }
   co_return route;
 }
@@ -157,7 +150,7 @@ Task<void> GatewayHandler::model_request(Exchange& exchange, proxy::ModelApi api
   // The model table first: its names win over the providers' own.
   if (auto table = context_->table.get()) {
     if (const TableModel* model = table->find(request->model())) {
-      exchange.log.model = request->model();
+      proxy::log_of(exchange).model = request->model();
       co_return co_await serve_table_model(exchange, *request, std::move(table), *model, client_,
                                            *context_->metrics, context_->routing);
     }

@@ -14,6 +14,7 @@
 #include "gw/net/upstream.hpp"
 #include "gw/providers/catalog.hpp"
 #include "gw/proxy/model_api.hpp"
+#include "gw/proxy/observe.hpp"
 
 namespace gw::app {
 
@@ -25,6 +26,7 @@ struct GatewayContext {
   std::vector<std::string> api_keys;
   RoutingSettings routing;  // its limits are every proxied request's
   std::shared_ptr<metrics::Metrics> metrics = std::make_shared<metrics::Metrics>();
+  bool access_log = true;
   // When a request for an unknown model last made the providers be listed again (steady clock,
   // milliseconds): at most once per kOnDemandListingInterval, across shards.
   mutable std::atomic<int64_t> last_listing_on_demand{INT64_MIN / 2};
@@ -35,21 +37,15 @@ struct GatewayContext {
 
 // The OpenAI-compatible API: the model APIs (proxy/model_api.hpp), /v1/models[/{id}], /health,
 // /metrics.
-class GatewayHandler final : public net::HttpHandler {
+class GatewayHandler final : public proxy::ObservedHandler {
  public:
   GatewayHandler(std::shared_ptr<const GatewayContext> context, boost::asio::io_context& io,
                  net::ProxySettings proxies, net::UpstreamTimeouts timeouts);
-  net::Task<void> handle(net::Exchange& exchange) override;
-  void finished(const net::Exchange& exchange, int status, bool client_gone) override;
-  net::ErrorFormat error_format(std::string_view path,
-                                const net::MessageHead& head) const override {
-    return proxy::error_format_for(path, head.find("anthropic-version"));
-  }
 
   net::UpstreamClient& client() { return client_; }
 
  private:
-  net::Task<void> dispatch(net::Exchange& exchange);
+  net::Task<void> dispatch(net::Exchange& exchange) override;
   // A model API's POST: checked, routed by its model, forwarded (or answered by the echo model).
   net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api);
   // The model's route, noted in the exchange's log. An unknown model makes the providers be

@@ -74,6 +74,7 @@ int run_server(const ServerConfig& config) {
   auto context = std::make_shared<GatewayContext>();
   context->catalog = build_catalog(config);
   context->api_keys = config.api_keys;
+  context->access_log = config.access_log;
   context->routing.limits = config.limits;
   context->routing.request_timeout = config.request_timeout;
   if (!config.table_path.empty()) {

@@ -12,12 +12,11 @@
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
+#include "gw/proxy/request_log.hpp"
 
 namespace gw::app {
 
 using proxy::loop_error;
-using proxy::observe_end;
-using proxy::observe_start;
 using proxy::serve_metrics;
 namespace {
 
@@ -33,21 +32,13 @@ constexpr net::UpstreamTimeouts kControlTimeouts{std::chrono::milliseconds(3000)
 }  // namespace
 
 WorkerHandler::WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io)
-    : state_(std::move(state)),
+    : ObservedHandler(state->metrics, state->config.access_log),
+      state_(std::move(state)),
       io_(io),
       client_(io.get_executor(), state_->config.proxies, state_->config.timeouts),
       health_client_(io.get_executor(), state_->config.proxies,
                      {kHealthTimeout, kHealthTimeout, kHealthTimeout}),
       control_client_(io.get_executor(), {}, kControlTimeouts) {}
-
-Task<void> WorkerHandler::handle(Exchange& exchange) {
-  observe_start(state_->metrics, exchange);
-  return dispatch(exchange);
-}
-
-void WorkerHandler::finished(const Exchange& exchange, int status, bool client_gone) {
-  observe_end(state_->metrics, exchange, status, client_gone);
-}
 
 Task<void> WorkerHandler::dispatch(Exchange& exchange) {
   const auto& request = exchange.request;
@@ -115,14 +106,14 @@ Task<void> WorkerHandler::model_request(Exchange& exchange, proxy::ModelApi api)
 std::optional<core::Error> WorkerHandler::accept_model(Exchange& exchange,
                                                        const std::string& model) const {
   const auto& config = state_->config;
-  exchange.log.model = model;
+  proxy::log_of(exchange).model = model;
   if (model != config.model_id && model != config.backend_model) {
     return core::Error{core::Errc::kModelNotFound,
                        fmt::format("This worker serves '{}', not '{}'", config.model_id, model),
                        "model"};
   }
-  exchange.log.provider = config.backend.name;
-  exchange.log.model_known = true;
+  proxy::log_of(exchange).provider = config.backend.name;
+  proxy::log_of(exchange).model_known = true;
   return std::nullopt;
 }
 

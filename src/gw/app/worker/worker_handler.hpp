@@ -13,6 +13,7 @@
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
 #include "gw/proxy/model_api.hpp"
+#include "gw/proxy/observe.hpp"
 
 namespace gw::app {
 
@@ -33,15 +34,9 @@ struct WorkerState {
 
 // A worker's HTTP API on one shard (chat completions through the backend's adapter, /health,
 // /v1/models) and, on shard 0, its registration with the controller.
-class WorkerHandler final : public net::HttpHandler {
+class WorkerHandler final : public proxy::ObservedHandler {
  public:
   WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io);
-  net::Task<void> handle(net::Exchange& exchange) override;
-  void finished(const net::Exchange& exchange, int status, bool client_gone) override;
-  net::ErrorFormat error_format(std::string_view path,
-                                const net::MessageHead& head) const override {
-    return proxy::error_format_for(path, head.find("anthropic-version"));
-  }
 
   // Registers (retrying with backoff), then heartbeats; re-registers when the controller does
   // not know this worker. Shard 0 only; ends when the worker drains.
@@ -50,7 +45,7 @@ class WorkerHandler final : public net::HttpHandler {
   net::Task<void> deregister();  // worker_registration.cpp
 
  private:
-  net::Task<void> dispatch(net::Exchange& exchange);
+  net::Task<void> dispatch(net::Exchange& exchange) override;
   // A model API's POST within the worker's capacity (a 429 marked as the worker's own beyond
   // it): checked and forwarded to the backend.
   net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api);
