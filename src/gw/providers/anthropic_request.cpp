@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "gw/providers/anthropic.hpp"
+#include "gw/providers/message_parts.hpp"
+#include "gw/providers/refusals.hpp"
 
 namespace gw::providers {
 namespace {
@@ -14,44 +16,33 @@ namespace json = boost::json;
 using core::Errc;
 using core::Error;
 
-Error invalid(std::string message, std::string param) {
-  return Error(Errc::kInvalidRequest, std::move(message), std::move(param));
-}
-
-Error unsupported(std::string_view field) {
-  return invalid(fmt::format("'{}' is not supported by the anthropic provider", field),
-                 std::string(field));
-}
+// Who refuses what it cannot translate, in error messages.
+constexpr std::string_view kProvider = "the anthropic provider";
 
 // "data:image/png;base64,AAAA" -> a base64 image source; http(s) URLs -> a url source.
 tl::expected<json::object, Error> image_block(const json::value& part, std::string_view param,
                                               const json::storage_ptr& sp) {
-  const json::value* image = part.as_object().if_contains("image_url");
-  const json::value* url = nullptr;
-  if (image != nullptr && image->is_object()) {
-    url = image->as_object().if_contains("url");
-  } else if (image != nullptr && image->is_string()) {
-    url = image;
+  const auto url = image_url_of(part.as_object());
+  if (!url) {
+    return tl::unexpected(
+        invalid_field("an image_url part needs image_url.url", std::string(param)));
   }
-  if (url == nullptr || !url->is_string()) {
-    return tl::unexpected(invalid("an image_url part needs image_url.url", std::string(param)));
-  }
-  std::string_view text = url->as_string();
+  const std::string_view text = *url;
   json::object source(sp);
   if (text.starts_with("data:")) {
-    auto comma = text.find(',');
-    auto meta = text.substr(5, comma == std::string_view::npos ? 0 : comma - 5);
-    if (comma == std::string_view::npos || !meta.ends_with(";base64")) {
-      return tl::unexpected(invalid("image data URLs must be base64", std::string(param)));
+    const auto data = base64_data_url(text);
+    if (!data) {
+      return tl::unexpected(invalid_field("image data URLs must be base64", std::string(param)));
     }
     source["type"] = "base64";
-    source["media_type"] = meta.substr(0, meta.size() - 7);
-    source["data"] = text.substr(comma + 1);
+    source["media_type"] = data->media_type;
+    source["data"] = data->data;
   } else if (text.starts_with("http://") || text.starts_with("https://")) {
     source["type"] = "url";
     source["url"] = text;
   } else {
-    return tl::unexpected(invalid("image URLs must be data: or http(s) URLs", std::string(param)));
+    return tl::unexpected(
+        invalid_field("image URLs must be data: or http(s) URLs", std::string(param)));
   }
   return json::object({{"type", "image"}, {"source", std::move(source)}}, sp);
 }
@@ -71,11 +62,11 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
   }
   if (!content.is_array()) {
     return tl::unexpected(
-        invalid("content must be a string or an array of parts", std::string(param)));
+        invalid_field("content must be a string or an array of parts", std::string(param)));
   }
   for (const auto& part : content.as_array()) {
     if (!part.is_object()) {
-      return tl::unexpected(invalid("content parts must be objects", std::string(param)));
+      return tl::unexpected(invalid_field("content parts must be objects", std::string(param)));
     }
     const auto* type = part.as_object().if_contains("type");
     std::string_view kind =
@@ -83,7 +74,7 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
     if (kind == "text") {
       const auto* text = part.as_object().if_contains("text");
       if (text == nullptr || !text->is_string()) {
-        return tl::unexpected(invalid("a text part needs 'text'", std::string(param)));
+        return tl::unexpected(invalid_field("a text part needs 'text'", std::string(param)));
       }
       if (!text->as_string().empty()) {
         blocks.push_back(json::object({{"type", "text"}, {"text", text->as_string()}}, sp));
@@ -95,9 +86,8 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
       }
       blocks.push_back(std::move(*block));
     } else {
-      return tl::unexpected(invalid(
-          fmt::format("content parts of type '{}' are not supported by the anthropic provider",
-                      kind),
+      return tl::unexpected(invalid_field(
+          fmt::format("content parts of type '{}' are not supported by {}", kind, kProvider),
           std::string(param)));
     }
   }
@@ -139,7 +129,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
     if (role == "system" || role == "developer") {
       for (auto& block : *blocks) {
         if (block.as_object().at("type").as_string() != "text") {
-          return tl::unexpected(invalid("system messages may only hold text", param));
+          return tl::unexpected(invalid_field("system messages may only hold text", param));
         }
         system.push_back(std::move(block));
       }
@@ -155,26 +145,22 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
           const auto* function =
               call.is_object() ? call.as_object().if_contains("function") : nullptr;
           if (id == nullptr || !id->is_string() || function == nullptr || !function->is_object()) {
-            return tl::unexpected(invalid("a tool call needs an id and a function", call_param));
+            return tl::unexpected(
+                invalid_field("a tool call needs an id and a function", call_param));
           }
           const auto* name = function->as_object().if_contains("name");
           const auto* arguments = function->as_object().if_contains("arguments");
           if (name == nullptr || !name->is_string()) {
-            return tl::unexpected(invalid("a tool call needs function.name", call_param));
+            return tl::unexpected(invalid_field("a tool call needs function.name", call_param));
           }
-          json::value input = json::object(sp);
-          if (arguments != nullptr && arguments->is_string() && !arguments->as_string().empty()) {
-            boost::system::error_code ec;
-            input = json::parse(arguments->as_string(), ec, sp);
-            if (ec || !input.is_object()) {
-              return tl::unexpected(invalid("tool call arguments must be a JSON object",
-                                            call_param + ".function.arguments"));
-            }
+          auto input = tool_call_arguments(arguments, call_param + ".function.arguments", sp);
+          if (!input) {
+            return tl::unexpected(std::move(input.error()));
           }
           blocks->push_back(json::object({{"type", "tool_use"},
                                           {"id", id->as_string()},
                                           {"name", name->as_string()},
-                                          {"input", std::move(input)}},
+                                          {"input", std::move(*input)}},
                                          sp));
         }
       }
@@ -183,7 +169,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
       const auto* id = message.if_contains("tool_call_id");
       if (id == nullptr || !id->is_string()) {
         return tl::unexpected(
-            invalid("a tool message needs tool_call_id", param + ".tool_call_id"));
+            invalid_field("a tool message needs tool_call_id", param + ".tool_call_id"));
       }
       json::object result({{"type", "tool_result"}, {"tool_use_id", id->as_string()}}, sp);
       if (!blocks->empty()) {
@@ -193,13 +179,13 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
       turn.push_back(std::move(result));
       append_turn(messages, "user", std::move(turn));
     } else {
-      return tl::unexpected(
-          invalid(fmt::format("role '{}' is not supported by the anthropic provider", role),
-                  param + ".role"));
+      return tl::unexpected(invalid_field(
+          fmt::format("role '{}' is not supported by {}", role, kProvider), param + ".role"));
     }
   }
   if (messages.empty()) {
-    return tl::unexpected(invalid("at least one user or assistant message is needed", "messages"));
+    return tl::unexpected(
+        invalid_field("at least one user or assistant message is needed", "messages"));
   }
   if (!system.empty()) {
     out["system"] = std::move(system);
@@ -211,7 +197,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
 tl::expected<void, Error> translate_tools(const json::object& in, json::object& out) {
   if (const auto* tools = in.if_contains("tools"); tools != nullptr && !tools->is_null()) {
     if (!tools->is_array()) {
-      return tl::unexpected(invalid("'tools' must be an array", "tools"));
+      return tl::unexpected(invalid_field("'tools' must be an array", "tools"));
     }
     json::array translated(out.storage());
     for (size_t i = 0; i < tools->as_array().size(); ++i) {
@@ -221,12 +207,13 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
       const auto* function = tool.is_object() ? tool.as_object().if_contains("function") : nullptr;
       if (type == nullptr || !type->is_string() || type->as_string() != "function" ||
           function == nullptr || !function->is_object()) {
-        return tl::unexpected(invalid("only function tools are supported", param));
+        return tl::unexpected(invalid_field("only function tools are supported", param));
       }
       const auto& f = function->as_object();
       const auto* name = f.if_contains("name");
       if (name == nullptr || !name->is_string()) {
-        return tl::unexpected(invalid("a function tool needs a name", param + ".function.name"));
+        return tl::unexpected(
+            invalid_field("a function tool needs a name", param + ".function.name"));
       }
       json::object t({{"name", name->as_string()}}, out.storage());
       if (const auto* d = f.if_contains("description"); d != nullptr && d->is_string()) {
@@ -239,7 +226,7 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
               : json::value(json::object{{"type", "object"}, {"properties", json::object{}}});
       if (const auto* strict = f.if_contains("strict");
           strict != nullptr && strict->is_bool() && strict->as_bool()) {
-        return tl::unexpected(unsupported(param + ".function.strict"));
+        return tl::unexpected(unsupported_field(param + ".function.strict", kProvider));
       }
       translated.push_back(std::move(t));
     }
@@ -259,7 +246,7 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
         choice["type"] = "any";
       } else {
         return tl::unexpected(
-            invalid(fmt::format("unknown tool_choice '{}'", mode), "tool_choice"));
+            invalid_field(fmt::format("unknown tool_choice '{}'", mode), "tool_choice"));
       }
     } else if (tc->is_object()) {
       const auto* function = tc->as_object().if_contains("function");
@@ -267,19 +254,20 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
                              ? function->as_object().if_contains("name")
                              : nullptr;
       if (name == nullptr || !name->is_string()) {
-        return tl::unexpected(invalid("tool_choice needs function.name", "tool_choice"));
+        return tl::unexpected(invalid_field("tool_choice needs function.name", "tool_choice"));
       }
       choice["type"] = "tool";
       choice["name"] = name->as_string();
     } else {
-      return tl::unexpected(invalid("tool_choice must be a string or an object", "tool_choice"));
+      return tl::unexpected(
+          invalid_field("tool_choice must be a string or an object", "tool_choice"));
     }
   }
   if (const auto* parallel = in.if_contains("parallel_tool_calls");
       parallel != nullptr && !parallel->is_null()) {
     if (!parallel->is_bool()) {
       return tl::unexpected(
-          invalid("'parallel_tool_calls' must be a boolean", "parallel_tool_calls"));
+          invalid_field("'parallel_tool_calls' must be a boolean", "parallel_tool_calls"));
     }
     if (!parallel->as_bool()) {
       if (choice.empty()) {
@@ -306,7 +294,7 @@ tl::expected<void, Error> force_json_tool(const json::object& format, const json
     if (const auto* value = in.if_contains(key);
         value != nullptr && !value->is_null() &&
         !(value->is_array() && value->as_array().empty()) && *value != "auto" && *value != "none") {
-      return tl::unexpected(invalid(
+      return tl::unexpected(invalid_field(
           fmt::format("response_format json_schema/json_object cannot be combined with '{}' on the "
                       "anthropic provider, which answers in JSON through a tool of its own",
                       key),
@@ -319,14 +307,15 @@ tl::expected<void, Error> force_json_tool(const json::object& format, const json
   if (format.at("type") == "json_schema") {
     const auto* spec = format.if_contains("json_schema");
     if (spec == nullptr || !spec->is_object()) {
-      return tl::unexpected(invalid("response_format json_schema needs a 'json_schema' object",
-                                    "response_format.json_schema"));
+      return tl::unexpected(
+          invalid_field("response_format json_schema needs a 'json_schema' object",
+                        "response_format.json_schema"));
     }
     const auto& fields = spec->as_object();
     if (const auto* given = fields.if_contains("schema"); given != nullptr && !given->is_null()) {
       const auto* type = given->is_object() ? given->as_object().if_contains("type") : nullptr;
       if (!given->is_object() || (type != nullptr && *type != "object")) {
-        return tl::unexpected(invalid(
+        return tl::unexpected(invalid_field(
             "the anthropic provider answers in JSON through a tool, whose input must be an object: "
             "the schema's type must be 'object'",
             "response_format.json_schema.schema"));
@@ -377,22 +366,22 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
       }
       if (!value.is_int64() || value.as_int64() < 1) {
         return tl::unexpected(
-            invalid(fmt::format("'{}' must be a positive integer", std::string_view(key)),
-                    std::string(key)));
+            invalid_field(fmt::format("'{}' must be a positive integer", std::string_view(key)),
+                          std::string(key)));
       }
       max_tokens = value.as_int64();
     } else if (key == "temperature" || key == "top_p") {
       if (!value.is_null()) {
         if (!value.is_number()) {
-          return tl::unexpected(invalid(fmt::format("'{}' must be a number", std::string_view(key)),
-                                        std::string(key)));
+          return tl::unexpected(invalid_field(
+              fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
         }
         // OpenAI's temperature goes to 2, Anthropic's to 1: out of range is an error, not a clamp.
         if (value.to_number<double>() < 0 || value.to_number<double>() > 1) {
           return tl::unexpected(
-              invalid(fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
-                                  std::string_view(key)),
-                      std::string(key)));
+              invalid_field(fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
+                                        std::string_view(key)),
+                            std::string(key)));
         }
         out[key] = value.to_number<double>();
       }
@@ -402,13 +391,13 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
       } else if (value.is_array()) {
         out["stop_sequences"] = value;
       } else if (!value.is_null()) {
-        return tl::unexpected(invalid("'stop' must be a string or an array", "stop"));
+        return tl::unexpected(invalid_field("'stop' must be a string or an array", "stop"));
       }
     } else if (key == "user") {
       if (value.is_string()) {
         out["metadata"] = json::object{{"user_id", value}};
       } else if (!value.is_null()) {
-        return tl::unexpected(invalid("'user' must be a string", "user"));
+        return tl::unexpected(invalid_field("'user' must be a string", "user"));
       }
     } else if (key == "stream") {
       if (value.is_bool() && value.as_bool()) {
@@ -416,31 +405,31 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
       }
     } else if (key == "n") {
       if (!value.is_null() && !(value.is_int64() && value.as_int64() == 1)) {
-        return tl::unexpected(unsupported("n"));
+        return tl::unexpected(unsupported_field("n", kProvider));
       }
     } else if (key == "logprobs" || key == "store") {
       if (!value.is_null() && !(value.is_bool() && !value.as_bool())) {
-        return tl::unexpected(unsupported(key));
+        return tl::unexpected(unsupported_field(key, kProvider));
       }
     } else if (key == "frequency_penalty" || key == "presence_penalty") {
       if (!is_zero(value)) {
-        return tl::unexpected(unsupported(key));
+        return tl::unexpected(unsupported_field(key, kProvider));
       }
     } else if (key == "response_format") {
       const auto* type = value.is_object() ? value.as_object().if_contains("type") : nullptr;
       if (type != nullptr && (*type == "json_schema" || *type == "json_object")) {
         json_format = &value.as_object();
       } else if (!value.is_null() && !(type != nullptr && *type == "text")) {
-        return tl::unexpected(unsupported("response_format"));
+        return tl::unexpected(unsupported_field("response_format", kProvider));
       }
     } else if (key == "logit_bias" || key == "metadata") {
       if (!value.is_null() && !(value.is_object() && value.as_object().empty())) {
-        return tl::unexpected(unsupported(key));
+        return tl::unexpected(unsupported_field(key, kProvider));
       }
     } else {
       // seed, top_logprobs, audio, modalities, prediction, functions, … and anything unknown.
       if (!value.is_null()) {
-        return tl::unexpected(unsupported(key));
+        return tl::unexpected(unsupported_field(key, kProvider));
       }
     }
   }

@@ -10,6 +10,7 @@
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
 #include "gw/providers/ollama.hpp"
+#include "gw/providers/refusals.hpp"
 
 namespace gw::providers {
 namespace {
@@ -18,15 +19,8 @@ namespace json = boost::json;
 using core::Errc;
 using core::Error;
 
-Error invalid(std::string message, std::string param) {
-  return {Errc::kInvalidRequest, std::move(message), std::move(param)};
-}
-
-Error unsupported(std::string_view field) {
-  return invalid(fmt::format("'{}' is not supported by the ollama provider's completions",
-                             core::bounded_text(field, 64)),
-                 std::string(core::bounded_text(field, 64)));
-}
+// Who refuses what it cannot translate, in error messages.
+constexpr std::string_view kProvider = "the ollama provider's completions";
 
 // The prompt as the one text /api/generate takes: a string, or an array of exactly one string.
 tl::expected<std::string, Error> prompt_text(const json::value& prompt) {
@@ -36,7 +30,7 @@ tl::expected<std::string, Error> prompt_text(const json::value& prompt) {
   if (prompt.is_array() && prompt.as_array().size() == 1 && prompt.as_array()[0].is_string()) {
     return std::string(prompt.as_array()[0].as_string());
   }
-  return tl::unexpected(invalid(
+  return tl::unexpected(invalid_field(
       "the ollama provider completes one text prompt (a string, or an array of one string): "
       "several prompts or token ids cannot be sent to /api/generate",
       "prompt"));
@@ -229,7 +223,7 @@ tl::expected<json::object, core::Error> ollama_generate_from_openai(
       out["prompt"] = *text;
     } else if (key == "suffix") {
       if (!value.is_string()) {
-        return tl::unexpected(invalid("'suffix' must be a string", "suffix"));
+        return tl::unexpected(invalid_field("'suffix' must be a string", "suffix"));
       }
       // Fill-in-the-middle needs the model's template: not raw then.
       out["suffix"] = value;
@@ -239,20 +233,20 @@ tl::expected<json::object, core::Error> ollama_generate_from_openai(
     } else if (key == "temperature" || key == "top_p" || key == "seed" ||
                key == "frequency_penalty" || key == "presence_penalty") {
       if (!value.is_number()) {
-        return tl::unexpected(
-            invalid(fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
+        return tl::unexpected(invalid_field(
+            fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
       }
       options[key] = value;
     } else if (key == "max_tokens") {
       if (!value.is_int64()) {
-        return tl::unexpected(invalid("'max_tokens' must be an integer", "max_tokens"));
+        return tl::unexpected(invalid_field("'max_tokens' must be an integer", "max_tokens"));
       }
       options["num_predict"] = value;
     } else if (key == "stop") {
       options["stop"] = value.is_string() ? json::value(json::array{value}) : value;
     } else {
       // n, best_of, echo, logprobs, logit_bias beyond their no-op values; user; anything unknown.
-      return tl::unexpected(unsupported(key));
+      return tl::unexpected(unsupported_field(key, kProvider));
     }
   }
   if (!options.empty()) {

@@ -9,7 +9,9 @@
 
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
+#include "gw/providers/message_parts.hpp"
 #include "gw/providers/ollama.hpp"
+#include "gw/providers/refusals.hpp"
 
 namespace gw::providers {
 namespace {
@@ -17,16 +19,10 @@ namespace {
 namespace json = boost::json;
 using core::Errc;
 using core::Error;
+
+// Who refuses what it cannot translate, in error messages.
+constexpr std::string_view kProvider = "the ollama provider";
 using ollama_json::member;
-
-Error invalid(std::string message, std::string param) {
-  return Error(Errc::kInvalidRequest, std::move(message), std::move(param));
-}
-
-Error unsupported(std::string_view field) {
-  return invalid(fmt::format("'{}' is not supported by the ollama provider", field),
-                 std::string(field));
-}
 
 // OpenAI content -> Ollama's text content plus base64 images.
 tl::expected<void, Error> translate_content(const json::value* content, json::object& message,
@@ -40,7 +36,7 @@ tl::expected<void, Error> translate_content(const json::value* content, json::ob
     return {};
   }
   if (!content->is_array()) {
-    return tl::unexpected(invalid("content must be a string or an array of parts", param));
+    return tl::unexpected(invalid_field("content must be a string or an array of parts", param));
   }
   std::string text;
   json::array images;
@@ -52,20 +48,15 @@ tl::expected<void, Error> translate_content(const json::value* content, json::ob
       const auto* t = member(part.as_object(), "text");
       text += t != nullptr && t->is_string() ? std::string_view(t->as_string()) : "";
     } else if (kind == "image_url") {
-      const auto* image = member(part.as_object(), "image_url");
-      const auto* url =
-          image != nullptr && image->is_object() ? member(image->as_object(), "url") : image;
-      const std::string_view u =
-          url != nullptr && url->is_string() ? std::string_view(url->as_string()) : "";
-      const auto comma = u.find(',');
-      if (!u.starts_with("data:") || comma == std::string_view::npos ||
-          !u.substr(0, comma).ends_with(";base64")) {
-        return tl::unexpected(invalid("ollama takes images as base64 data URLs only", param));
+      const auto url = image_url_of(part.as_object());
+      const auto data = url ? base64_data_url(*url) : std::nullopt;
+      if (!data) {
+        return tl::unexpected(invalid_field("ollama takes images as base64 data URLs only", param));
       }
-      images.push_back(json::string(u.substr(comma + 1)));
+      images.push_back(json::string(data->data));
     } else {
-      return tl::unexpected(invalid(
-          fmt::format("content parts of type '{}' are not supported by the ollama provider", kind),
+      return tl::unexpected(invalid_field(
+          fmt::format("content parts of type '{}' are not supported by {}", kind, kProvider),
           param));
     }
   }
@@ -114,17 +105,17 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
   const auto* named = chosen_function(*choice);
   if (*choice != "required" && named == nullptr) {
     return tl::unexpected(
-        invalid("tool_choice must be auto, none, required or "
-                "{\"type\":\"function\",\"function\":{\"name\":...}}",
-                "tool_choice"));
+        invalid_field("tool_choice must be auto, none, required or "
+                      "{\"type\":\"function\",\"function\":{\"name\":...}}",
+                      "tool_choice"));
   }
   const auto* tools = member(out, "tools");
   if (tools == nullptr || !tools->is_array() || tools->as_array().empty()) {
     return tl::unexpected(
-        invalid("tool_choice asks for a tool call, but 'tools' is empty", "tool_choice"));
+        invalid_field("tool_choice asks for a tool call, but 'tools' is empty", "tool_choice"));
   }
   if (out.contains("format")) {
-    return tl::unexpected(invalid(
+    return tl::unexpected(invalid_field(
         "a forced tool call and response_format cannot be combined on the ollama provider, which "
         "carries out both with its output format",
         "tool_choice"));
@@ -138,16 +129,17 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
                            : nullptr;
     if (name == nullptr || !name->is_string()) {
       return tl::unexpected(
-          invalid("a function tool needs a name", fmt::format("tools[{}].function.name", i)));
+          invalid_field("a function tool needs a name", fmt::format("tools[{}].function.name", i)));
     }
     if (named == nullptr || *name == *named) {
       calls.push_back(call_schema(function->as_object()));
     }
   }
   if (calls.empty()) {
-    return tl::unexpected(invalid(fmt::format("tool_choice names '{}', which is not in 'tools'",
-                                              core::bounded_text(named->as_string(), 64)),
-                                  "tool_choice"));
+    return tl::unexpected(
+        invalid_field(fmt::format("tool_choice names '{}', which is not in 'tools'",
+                                  core::bounded_text(named->as_string(), 64)),
+                      "tool_choice"));
   }
   out["format"] = calls.size() == 1 ? std::move(calls[0])
                                     : json::value(json::object{{"anyOf", std::move(calls)}});
@@ -190,14 +182,14 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
     } else if (key == "temperature" || key == "top_p" || key == "top_k" || key == "seed" ||
                key == "frequency_penalty" || key == "presence_penalty") {
       if (!value.is_number()) {
-        return tl::unexpected(
-            invalid(fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
+        return tl::unexpected(invalid_field(
+            fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
       }
       options[key] = value;
     } else if (key == "max_tokens" || key == "max_completion_tokens") {
       if (!value.is_int64()) {
-        return tl::unexpected(invalid(fmt::format("'{}' must be an integer", std::string_view(key)),
-                                      std::string(key)));
+        return tl::unexpected(invalid_field(
+            fmt::format("'{}' must be an integer", std::string_view(key)), std::string(key)));
       }
       options["num_predict"] = value;
     } else if (key == "stop") {
@@ -213,11 +205,11 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
         const auto* schema =
             spec != nullptr && spec->is_object() ? member(spec->as_object(), "schema") : nullptr;
         if (schema == nullptr) {
-          return tl::unexpected(invalid("json_schema needs a schema", "response_format"));
+          return tl::unexpected(invalid_field("json_schema needs a schema", "response_format"));
         }
         out["format"] = *schema;
       } else if (t != "text") {
-        return tl::unexpected(unsupported("response_format"));
+        return tl::unexpected(unsupported_field("response_format", kProvider));
       }
     } else if (key == "tools") {
       out["tools"] = value;  // Ollama takes OpenAI's function tool shape as is
@@ -225,24 +217,25 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
       continue;  // below, once tools and format are known
     } else if (key == "n") {
       if (!(value.is_int64() && value.as_int64() == 1)) {
-        return tl::unexpected(unsupported("n"));
+        return tl::unexpected(unsupported_field("n", kProvider));
       }
     } else if (key == "logprobs" || key == "store") {
       if (!(value.is_bool() && !value.as_bool())) {
-        return tl::unexpected(unsupported(key));
+        return tl::unexpected(unsupported_field(key, kProvider));
       }
     } else if (key == "user") {
       // An end-user id for the provider's abuse monitoring: a local Ollama has none to tell.
       if (!value.is_string()) {
-        return tl::unexpected(invalid("'user' must be a string", std::string(key)));
+        return tl::unexpected(invalid_field("'user' must be a string", std::string(key)));
       }
     } else if (key == "parallel_tool_calls") {
       // Ollama cannot be told to call one at a time: the answer keeps the first call (false).
       if (!value.is_bool()) {
-        return tl::unexpected(invalid("'parallel_tool_calls' must be a boolean", std::string(key)));
+        return tl::unexpected(
+            invalid_field("'parallel_tool_calls' must be a boolean", std::string(key)));
       }
     } else {
-      return tl::unexpected(unsupported(key));
+      return tl::unexpected(unsupported_field(key, kProvider));
     }
   }
   if (auto choice = translate_tool_choice(openai, out); !choice) {
@@ -264,8 +257,8 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
       role = "system";
     }
     if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
-      return tl::unexpected(invalid(
-          fmt::format("role '{}' is not supported by the ollama provider", role), param + ".role"));
+      return tl::unexpected(invalid_field(
+          fmt::format("role '{}' is not supported by {}", role, kProvider), param + ".role"));
     }
     json::object message{{"role", role}};
     if (auto content = translate_content(member(m, "content"), message, param + ".content");
@@ -283,22 +276,17 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
         const auto* arguments = function != nullptr && function->is_object()
                                     ? member(function->as_object(), "arguments")
                                     : nullptr;
-        json::value args = json::object{};
-        if (arguments != nullptr && arguments->is_string() && !arguments->as_string().empty()) {
-          boost::system::error_code ec;
-          args = json::parse(arguments->as_string(), ec);
-          if (ec || !args.is_object()) {
-            return tl::unexpected(
-                invalid("tool call arguments must be a JSON object",
-                        fmt::format("{}.tool_calls[{}].function.arguments", param, c)));
-          }
+        auto args = tool_call_arguments(
+            arguments, fmt::format("{}.tool_calls[{}].function.arguments", param, c));
+        if (!args) {
+          return tl::unexpected(std::move(args.error()));
         }
         if (name == nullptr || !name->is_string()) {
-          return tl::unexpected(invalid("a tool call needs function.name",
-                                        fmt::format("{}.tool_calls[{}]", param, c)));
+          return tl::unexpected(invalid_field("a tool call needs function.name",
+                                              fmt::format("{}.tool_calls[{}]", param, c)));
         }
         translated.push_back(json::object{
-            {"function", {{"name", name->as_string()}, {"arguments", std::move(args)}}}});
+            {"function", {{"name", name->as_string()}, {"arguments", std::move(*args)}}}});
       }
       message["tool_calls"] = std::move(translated);
     }
