@@ -211,7 +211,7 @@ describe('graceful shutdown', () => {
  * `chunkedWithTrailer` sends chat answers chunked, with a rate-limit header and a trailer field.
  */
 function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0, chunkedWithTrailer = false } = {}) {
-  const stats = { connections: 0, chats: 0, responses: 0, idleClosed: 0, closedAfterResponse: 0 };
+  const stats = { connections: 0, models: 0, chats: 0, responses: 0, idleClosed: 0, closedAfterResponse: 0 };
   const sockets = new Set();
   const server = net.createServer((socket) => {
     stats.connections += 1;
@@ -242,6 +242,7 @@ function startRawUpstream({ closeAfterResponse = false, idleTimeout = 0, chunked
       clearTimeout(idleTimer);
       let body;
       if (head.startsWith('GET /v1/models')) {
+        stats.models += 1;
         body = JSON.stringify({ object: 'list', data: [{ id: 'raw-model', object: 'model', created: 0, owned_by: 'test' }] });
       } else {
         stats.chats += 1;
@@ -304,8 +305,12 @@ describe('upstream keep-alive pool', () => {
   test('a chunked response with a trailer: body and headers relayed, the connection reused', async (t) => {
     const upstream = await startRawUpstream({ chunkedWithTrailer: true });
     t.after(() => upstream.close());
-    const gw = await startGateway([], { OPENAI_BASE_URL: `${upstream.url}/v1`, OPENAI_API_KEY: 'k' });
+    // One I/O thread: each thread has its own pool, and the client's requests may arrive on
+    // another connection (so another thread) when it opens one.
+    const gw = await startGateway(['--threads', '1'], { OPENAI_BASE_URL: `${upstream.url}/v1`, OPENAI_API_KEY: 'k' });
     t.after(() => gw.stop());
+    // Model discovery opens a connection of its own, maybe after the first request: counted before.
+    await waitFor(() => upstream.stats.models > 0, { message: 'the models were listed' });
     let connectionsAfterFirst = 0;
     for (let i = 0; i < 3; ++i) {
       if (i === 1) connectionsAfterFirst = upstream.stats.connections;

@@ -15,6 +15,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/container/small_vector.hpp>
 #include <charconv>
+#include <optional>
 
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
@@ -401,6 +402,104 @@ struct SessionRegistration {
   SessionControl& control_;
 };
 
+// What to answer a request whose head could not be read (its format and id unknown), if anything:
+// nothing to a client that left, went quiet or reset, or sent nothing.
+std::optional<core::Error> unreadable_head(const boost::system::error_code& ec, size_t buffered) {
+  if (ec == http::error::header_limit) {
+    return core::Error{core::Errc::kHeadersTooLarge, "request headers are too large"};
+  }
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+      buffered == 0) {
+    return std::nullopt;
+  }
+  return core::Error{core::Errc::kInvalidRequest, "malformed HTTP request"};
+}
+
+// Whether the body announced by a read head may be held (MAX_BUFFERED_REQUEST_BYTES): its refusal
+// when it may not (too large for MAX_REQUEST_BYTES, or no room beside the others now).
+std::optional<core::Error> refuse_body(const boost::system::error_code& ec,
+                                       const RequestParser& parser, BodyReservation& reservation,
+                                       const ServerOptions& options) {
+  if (ec == http::error::body_limit) {
+    return too_large(options);
+  }
+  const size_t body_bytes = static_cast<size_t>(
+      parser.content_length().value_or(parser.is_done() ? 0 : options.max_body_bytes));
+  if (body_bytes == 0 || reservation.acquire(body_bytes, options.max_buffered_body_bytes)) {
+    return std::nullopt;
+  }
+  core::Error busy{core::Errc::kServiceUnavailable,
+                   "The gateway is holding too many request bodies right now; retry shortly"};
+  busy.retry_after.assign(1, '1');  // (assigning "1" trips GCC 12's -Wrestrict)
+  return busy;
+}
+
+// What to answer a request whose body could not be read, if anything. A malformed body (a bad
+// chunk, an oversized trailer section) is answered as it would be had it come with the head; a
+// client that left, reset or was too slow (the deadline closed the socket: only logged) is not.
+std::optional<core::Error> unreadable_body(const boost::system::error_code& ec,
+                                           const ServerOptions& options, const RequestHead& head) {
+  if (ec == http::error::body_limit) {
+    return too_large(options);
+  }
+  if (ec == beast::error::timeout) {
+    spdlog::info("closed a connection: the request body took longer than {} ms request_id={}",
+                 options.body_timeout.count(), request_id_of(head));
+    return std::nullopt;
+  }
+  if (ec == http::error::header_limit) {
+    return core::Error{core::Errc::kHeadersTooLarge, "request trailers are too large"};
+  }
+  if (ec != http::error::partial_message && is_http_error(ec)) {
+    return core::Error{core::Errc::kInvalidRequest, "malformed HTTP request"};
+  }
+  return std::nullopt;
+}
+
+// Reads the rest of a body that did not come with its head (after a 100 Continue when the client
+// waits for one). False when it did not arrive: the connection ends, answered first when it can be.
+Task<bool> read_rest_of_body(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
+                             Deadline& deadline, const ServerOptions& options,
+                             const RequestHead& head, const ErrorFormat& error_format) {
+  if (iequals(head.find("expect"), "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    co_await write_now(stream, std::array{asio::buffer(kContinue)}, options.write_timeout);
+  }
+  deadline.arm(options.body_timeout);
+  auto ec = co_await read_message(stream, buffer, parser, ReadUntil::kMessage);
+  ec = deadline.end(ec);
+  if (!ec) {
+    co_return true;
+  }
+  if (auto answer = unreadable_body(ec, options, head)) {
+    co_await reject(stream, *answer, options.write_timeout, request_id_of(head), error_format);
+  }
+  co_return false;
+}
+
+// Ends the client-disconnect watch of a request that is over, if it had started.
+void end_watch(SessionControl& control) {
+  if (control.watching) {
+    control.watching = false;
+    boost::system::error_code ignored;
+    control.socket->cancel(ignored);
+  }
+}
+
+// The handler's view of the request read into `head` (whose body it takes).
+void fill_request(Request& request, RequestHead& head, const std::string& remote) {
+  request.method = head.method();
+  request.target = head.target();
+  request.headers.reserve(head.field_count());
+  for (size_t i = 0; i < head.field_count(); ++i) {
+    request.headers.push_back(head.field(i));
+  }
+  request.body = std::move(head.body);
+  request.remote_address = remote;
+}
+
+// Serves a connection's requests, one after another, until it ends.
 Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
                  std::shared_ptr<SessionControl>& control_ptr, std::string remote) {
   SessionControl& control = *control_ptr;
@@ -413,12 +512,10 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
   Deadline watch_start(wheel, &watch_for_disconnect, &control_ptr);
   RequestHead head;
   const std::unique_ptr<ExchangeNotes> notes = shard.handler->make_notes();
-  bool first = true;
-  for (;;) {
+  for (bool first = true;; first = false) {
     RequestParser parser(head);
     parser.header_limit(options.max_header_bytes);
     parser.body_limit(options.max_body_bytes);
-
     control.idle = true;
     if (shard.stopping) {
       co_return;
@@ -427,93 +524,35 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
     auto ec = co_await read_message(stream, buffer, parser, ReadUntil::kHead);
     ec = deadline.end(ec);
     control.idle = false;
-    first = false;
-    if (ec == http::error::header_limit) {
-      co_await reject(stream, {core::Errc::kHeadersTooLarge, "request headers are too large"},
-                      options.write_timeout, core::new_request_id());
+    if (ec && ec != http::error::body_limit) {
+      if (auto answer = unreadable_head(ec, buffer.size())) {
+        co_await reject(stream, *answer, options.write_timeout, core::new_request_id());
+      }
       co_return;
     }
     // Once the head is read, errors are in the format of the API its path belongs to.
-    const bool head_read = !ec || ec == http::error::body_limit;
-    const ErrorFormat error_format =
-        head_read ? shard.handler->error_format(path_of(head.target()), head) : ErrorFormat{};
-    if (ec == http::error::body_limit) {
-      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head),
-                      error_format);
-      co_return;
-    }
-    if (ec) {
-      if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-          ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
-          buffer.size() > 0) {
-        co_await reject(stream, {core::Errc::kInvalidRequest, "malformed HTTP request"},
-                        options.write_timeout, core::new_request_id());
-      }
-      co_return;
-    }
+    const ErrorFormat error_format = shard.handler->error_format(path_of(head.target()), head);
     BodyReservation reservation(server.buffered_body_bytes);
-    const size_t body_bytes = static_cast<size_t>(
-        parser.content_length().value_or(parser.is_done() ? 0 : options.max_body_bytes));
-    if (body_bytes > 0 && !reservation.acquire(body_bytes, options.max_buffered_body_bytes)) {
-      core::Error busy{core::Errc::kServiceUnavailable,
-                       "The gateway is holding too many request bodies right now; retry shortly"};
-      busy.retry_after.assign(1, '1');  // (assigning "1" trips GCC 12's -Wrestrict)
-      co_await reject(stream, busy, options.write_timeout, request_id_of(head), error_format);
+    if (auto refusal = refuse_body(ec, parser, reservation, options)) {
+      co_await reject(stream, *refusal, options.write_timeout, request_id_of(head), error_format);
       co_return;
     }
-    if (!parser.is_done() && iequals(head.find("expect"), "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await write_now(stream, std::array{asio::buffer(kContinue)}, options.write_timeout);
-    }
-    // The body usually came with the head: parse what is buffered, and wait only for the rest.
+    // The body usually came with the head: the rest is waited for only when it did not.
     if (!parser.is_done()) {
-      deadline.arm(options.body_timeout);
-      ec = co_await read_message(stream, buffer, parser, ReadUntil::kMessage);
-      ec = deadline.end(ec);
-    }
-    if (ec == http::error::body_limit) {
-      co_await reject(stream, too_large(options), options.write_timeout, request_id_of(head),
-                      error_format);
-      co_return;
-    }
-    if (ec == beast::error::timeout) {
-      // The deadline has closed the socket: no answer can be sent, only logged.
-      spdlog::info("closed a connection: the request body took longer than {} ms request_id={}",
-                   options.body_timeout.count(), request_id_of(head));
-      co_return;
-    }
-    // A malformed body (a bad chunk, an oversized trailer section) is answered as it would be had
-    // it come with the head; a client that left or reset is not.
-    if (ec && ec != http::error::partial_message && is_http_error(ec)) {
-      core::Error error{core::Errc::kInvalidRequest, "malformed HTTP request"};
-      if (ec == http::error::header_limit) {
-        error = {core::Errc::kHeadersTooLarge, "request trailers are too large"};
+      const bool arrived =
+          co_await read_rest_of_body(stream, buffer, parser, deadline, options, head, error_format);
+      if (!arrived) {
+        co_return;
       }
-      co_await reject(stream, error, options.write_timeout, request_id_of(head), error_format);
-      co_return;
     }
-    if (ec) {
-      co_return;
-    }
-
-    const bool keep_alive = parser.keep_alive() && !shard.stopping;
     std::string request_id = request_id_of(head);
-    SessionWriter writer(stream, request_id, keep_alive, shard.stopping, head.method() == "HEAD",
-                         options.write_timeout, parser.http11());
+    SessionWriter writer(stream, request_id, parser.keep_alive() && !shard.stopping, shard.stopping,
+                         head.method() == "HEAD", options.write_timeout, parser.http11());
     writer.error_format = error_format;
     Exchange exchange{Request{},   request_id,   writer,
                       notes.get(), Clock::now(), &control.interruption};
-    Request& request = exchange.request;
-    request.method = head.method();
-    request.target = head.target();
-    request.headers.reserve(head.field_count());
-    for (size_t i = 0; i < head.field_count(); ++i) {
-      request.headers.push_back(head.field(i));
-    }
-    request.body = std::move(head.body);
-    reservation.settle(request.body.size());
-    request.remote_address = remote;
-
+    fill_request(exchange.request, head, remote);
+    reservation.settle(exchange.request.body.size());
     // (No reset of `interruption` here: a connection that was interrupted never serves another
     // request, and a cut that came while the body was read must reach the handler.)
     watch_start.arm(kWatchDelay);
@@ -527,11 +566,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       spdlog::error("request_id={} handler failed: {}", request_id, e.what());
     }
     watch_start.disarm();
-    if (control.watching) {
-      control.watching = false;
-      boost::system::error_code ignored;
-      stream.socket().cancel(ignored);  // ends the watch
-    }
+    end_watch(control);
     const bool client_gone = control.interruption == Interruption::kClientGone;
     if (!client_gone) {
       co_await end_unanswered(writer, handler_failed, control.interruption);
