@@ -29,6 +29,82 @@ bool is_stale_connection_error(const boost::system::error_code& ec) {
          ec == asio::ssl::error::stream_truncated;
 }
 
+// The request's head as it goes to `target` (through `proxy` when not null).
+std::string request_head(const Endpoint& target, const Endpoint* proxy,
+                         const OutboundRequest& request) {
+  const bool absolute_form = proxy != nullptr && !target.tls;
+  size_t body_size = 0;
+  for (auto part : request.body) {
+    body_size += part.size();
+  }
+  std::string head;
+  head.reserve(256 + request.path.size());
+  head.append(request.method);
+  head += ' ';
+  if (absolute_form) {
+    head += "http://"sv;
+    head += target.host_header;
+  }
+  head += request.path;
+  head += " HTTP/1.1\r\nhost: "sv;
+  head += target.host_header;
+  // Bodies are relayed and parsed as they come: none may arrive compressed.
+  head += "\r\naccept-encoding: identity\r\n"sv;
+  if (absolute_form && !proxy->authorization.empty()) {
+    head += "proxy-authorization: " + proxy->authorization + "\r\n";
+  }
+  for (const auto& h : request.headers) {
+    head += h.name;
+    head += ": "sv;
+    head += h.value;
+    head += "\r\n"sv;
+  }
+  if (body_size > 0 || request.method == "POST" || request.method == "PUT") {
+    head += "content-length: "sv;
+    append_decimal(head, body_size);
+    head += "\r\n"sv;
+  }
+  head += "\r\n"sv;
+  return head;
+}
+
+// The head, then the body's parts: one gathered write.
+std::vector<asio::const_buffer> request_buffers(const std::string& head,
+                                                const OutboundRequest& request) {
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(request.body.size() + 1);
+  buffers.emplace_back(head.data(), head.size());
+  for (auto part : request.body) {
+    buffers.emplace_back(part.data(), part.size());
+  }
+  return buffers;
+}
+
+// The client's timeouts, a request's own first-byte bound (the time it has left) applied.
+UpstreamTimeouts timeouts_for(UpstreamTimeouts timeouts, const SendOptions& options) {
+  if (options.first_byte.count() > 0) {
+    timeouts.first_byte = std::min(timeouts.first_byte, options.first_byte);
+    timeouts.connect = std::min(timeouts.connect, options.first_byte);
+  }
+  return timeouts;
+}
+
+core::Error write_failure(const boost::system::error_code& ec, const Endpoint& target) {
+  return {
+      ec == beast::error::timeout ? core::Errc::kUpstreamTimeout : core::Errc::kUpstreamUnreachable,
+      fmt::format("sending the request to {} failed: {}", target.host_header, ec.message())};
+}
+
+core::Error read_failure(const boost::system::error_code& ec, const Endpoint& target,
+                         std::chrono::milliseconds first_byte) {
+  if (ec == beast::error::timeout) {
+    return {core::Errc::kUpstreamTimeout, fmt::format("{} sent no response within {} ms",
+                                                      target.host_header, first_byte.count())};
+  }
+  return {core::Errc::kUpstreamError,
+          fmt::format("reading the response from {} failed: {}", target.host_header, ec.message())};
+}
+
 }  // namespace
 
 // A read that await_body() started and stopped waiting for: its outcome waits here for the next
@@ -334,13 +410,21 @@ UpstreamClient::UpstreamClient(Executor executor, ProxySettings proxies, Upstrea
 
 UpstreamClient::~UpstreamClient() = default;
 
+std::unique_ptr<UpstreamResponse::Impl> UpstreamClient::new_response(
+    UpstreamConnection& connection, const std::string& origin, std::string_view method) const {
+  auto impl = std::make_unique<UpstreamResponse::Impl>(connection.head);
+  impl->pool = pool_;
+  impl->origin = origin;
+  impl->idle_timeout = timeouts_.idle;
+  if (method == "HEAD") {
+    impl->parser.skip(true);
+  }
+  return impl;
+}
+
 Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClient::send(
     const Endpoint& target, const OutboundRequest& request, const SendOptions& options) {
-  UpstreamTimeouts timeouts = timeouts_;
-  if (options.first_byte.count() > 0) {
-    timeouts.first_byte = std::min(timeouts.first_byte, options.first_byte);
-    timeouts.connect = std::min(timeouts.connect, options.first_byte);
-  }
+  const UpstreamTimeouts timeouts = timeouts_for(timeouts_, options);
   // Disarmed when send() returns, however it does.
   std::optional<Deadline> slow_head;
   if (options.slow_head_after.count() > 0 && options.slow_head_action != nullptr) {
@@ -349,47 +433,8 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     slow_head->arm(options.slow_head_after);
   }
   const std::string& origin = target.origin();
-  const Endpoint* proxy = proxies_.proxy_for(target);
-  const bool absolute_form = proxy != nullptr && !target.tls;
-
-  size_t body_size = 0;
-  for (auto part : request.body) {
-    body_size += part.size();
-  }
-  std::string head;
-  head.reserve(256 + request.path.size());
-  head.append(request.method);
-  head += ' ';
-  if (absolute_form) {
-    head += "http://"sv;
-    head += target.host_header;
-  }
-  head += request.path;
-  head += " HTTP/1.1\r\nhost: "sv;
-  head += target.host_header;
-  // Bodies are relayed and parsed as they come: none may arrive compressed.
-  head += "\r\naccept-encoding: identity\r\n"sv;
-  if (absolute_form && !proxy->authorization.empty()) {
-    head += "proxy-authorization: " + proxy->authorization + "\r\n";
-  }
-  for (const auto& h : request.headers) {
-    head += h.name;
-    head += ": "sv;
-    head += h.value;
-    head += "\r\n"sv;
-  }
-  if (body_size > 0 || request.method == "POST" || request.method == "PUT") {
-    head += "content-length: "sv;
-    append_decimal(head, body_size);
-    head += "\r\n"sv;
-  }
-  head += "\r\n"sv;
-  std::vector<asio::const_buffer> buffers;
-  buffers.reserve(request.body.size() + 1);
-  buffers.emplace_back(head.data(), head.size());
-  for (auto part : request.body) {
-    buffers.emplace_back(part.data(), part.size());
-  }
+  const std::string head = request_head(target, proxies_.proxy_for(target), request);
+  const auto buffers = request_buffers(head, request);
 
   // Origin-keyed pooling also covers proxied connections: a tunnel leads to one origin.
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -402,18 +447,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       }
       connection = std::move(*opened);
     }
-    // One per response read (an interim 1xx response is followed by another).
-    auto new_response = [&] {
-      auto impl = std::make_unique<UpstreamResponse::Impl>(connection->head);
-      impl->pool = pool_;
-      impl->origin = origin;
-      impl->idle_timeout = timeouts_.idle;
-      if (request.method == "HEAD") {
-        impl->parser.skip(true);
-      }
-      return impl;
-    };
-    auto impl = new_response();
+    auto impl = new_response(*connection, origin, request.method);
 
     connection->deadline.arm(timeouts.first_byte);
     boost::system::error_code wec;
@@ -431,10 +465,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       if (reused && is_stale_connection_error(wec)) {
         continue;
       }
-      co_return tl::unexpected(core::Error{
-          wec == beast::error::timeout ? core::Errc::kUpstreamTimeout
-                                       : core::Errc::kUpstreamUnreachable,
-          fmt::format("sending the request to {} failed: {}", target.host_header, wec.message())});
+      co_return tl::unexpected(write_failure(wec, target));
     }
     boost::system::error_code ec;
     connection->deadline.arm(timeouts.first_byte);  // request written -> response head
@@ -449,7 +480,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
         break;
       }
       // An interim response (100 Continue, 103 Early Hints): the real one follows.
-      impl = new_response();
+      impl = new_response(*connection, origin, request.method);
     }
     ec = connection->deadline.end(ec);
     if (ec) {
@@ -459,15 +490,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       if (reused && replayable && !impl->parser.got_some() && is_stale_connection_error(ec)) {
         continue;
       }
-      if (ec == beast::error::timeout) {
-        co_return tl::unexpected(
-            core::Error{core::Errc::kUpstreamTimeout,
-                        fmt::format("{} sent no response within {} ms", target.host_header,
-                                    timeouts.first_byte.count())});
-      }
-      co_return tl::unexpected(core::Error{core::Errc::kUpstreamError,
-                                           fmt::format("reading the response from {} failed: {}",
-                                                       target.host_header, ec.message())});
+      co_return tl::unexpected(read_failure(ec, target, timeouts.first_byte));
     }
     impl->connection = std::move(connection);
     co_return std::make_unique<UpstreamResponse>(std::move(impl));

@@ -53,6 +53,8 @@ struct SendOptions {
 // Destroying it returns the connection to its pool if the body was read to the end and the
 // connection can be reused; otherwise the connection is closed (which is how an upstream request
 // is cancelled). Use on the executor of the client that made it.
+struct UpstreamConnection;  // upstream_connection.hpp
+
 class UpstreamResponse {
  public:
   struct Impl;
@@ -113,6 +115,12 @@ class UpstreamClient {
   const Executor& executor() const { return executor_; }
 
  private:
+  // The state of one response read on `connection` (an interim 1xx response is followed by
+  // another).
+  std::unique_ptr<UpstreamResponse::Impl> new_response(UpstreamConnection& connection,
+                                                       const std::string& origin,
+                                                       std::string_view method) const;
+
   Executor executor_;
   ProxySettings proxies_;
   UpstreamTimeouts timeouts_;
