@@ -309,6 +309,31 @@ Task<bool> keep_alive_until_body(Exchange& exchange, net::UpstreamResponse& upst
   }
 }
 
+enum class UpstreamWait : uint8_t { kBodyReady, kHeadCommitted, kInterrupted };
+
+// Waits for the upstream's next bytes, keeping the stream alive: once its head went out, with a
+// keep-alive event every `interval`; before, a whole interval without a first event (a model
+// thinking) commits the head with a keep-alive event, so that no proxy between gives the client
+// up (a failure from then on is the stream's final error event, no longer retried elsewhere).
+Task<UpstreamWait> wait_for_upstream(Exchange& exchange, net::UpstreamResponse& upstream,
+                                     std::string_view keepalive, std::chrono::milliseconds interval,
+                                     bool started) {
+  if (started) {
+    const bool alive = co_await keep_alive_until_body(exchange, upstream, keepalive, interval);
+    co_return alive ? UpstreamWait::kBodyReady : UpstreamWait::kInterrupted;
+  }
+  const bool body = co_await upstream.await_body(interval);
+  if (interrupted(exchange)) {
+    co_return UpstreamWait::kInterrupted;
+  }
+  if (body) {
+    co_return UpstreamWait::kBodyReady;
+  }
+  const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
+                                                        relayed_headers(upstream), keepalive);
+  co_return ok ? UpstreamWait::kHeadCommitted : UpstreamWait::kInterrupted;
+}
+
 // The response starts only once the upstream has sent something to relay: a failure before
 // that, or an error as the stream's first event (an overloaded Anthropic), still gets a proper
 // status (with Retry-After) instead of a 200 and an error event, and, when the caller can try
@@ -331,29 +356,14 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
     }
     // Only a read that would wait may need keep-alive events (the test itself waits for nothing).
     if (!keepalive.empty() && !upstream.body_ready()) {
-      if (started) {
-        const bool alive =
-            co_await keep_alive_until_body(exchange, upstream, keepalive, limits.keepalive);
-        if (!alive) {
-          co_return RelayEnd::kInterrupted;
-        }
-      } else {
-        const bool body = co_await upstream.await_body(limits.keepalive);
-        if (interrupted(exchange)) {
-          co_return RelayEnd::kInterrupted;
-        }
-        if (!body) {
-          // A whole interval without a first event (a model thinking): the head is committed
-          // with a keep-alive event, so that no proxy between gives the client up; a failure
-          // from now on is the stream's final error event, and no longer retried elsewhere.
-          started = true;
-          const bool ok = co_await exchange.writer.start_stream(
-              200, "text/event-stream", {}, relayed_headers(upstream), keepalive);
-          if (!ok) {
-            co_return RelayEnd::kInterrupted;
-          }
-          continue;
-        }
+      const UpstreamWait waited =
+          co_await wait_for_upstream(exchange, upstream, keepalive, limits.keepalive, started);
+      if (waited == UpstreamWait::kInterrupted) {
+        co_return RelayEnd::kInterrupted;
+      }
+      if (waited == UpstreamWait::kHeadCommitted) {
+        started = true;
+        continue;
       }
     }
     auto piece = co_await upstream.read_some();
