@@ -1,7 +1,7 @@
 // One client connection: reads requests with Http1Parser, runs the handler while watching for
 // the client going away, and writes responses as raw HTTP/1.1 bytes. Over 500 lines because the
-// response writer, the request loop and the early refusals share the connection's state; the
-// access log line it writes belongs elsewhere (issue #15).
+// response writer, the request loop and the early refusals share the connection's state. What a
+// request is logged and counted as is its handler's (HttpHandler::finished).
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

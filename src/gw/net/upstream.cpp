@@ -1,3 +1,8 @@
+// The upstream client: a request sent on a pooled (or new) connection, its response's head read,
+// and the response's body read as it comes, the connection back in the pool when the body ended
+// cleanly. Just over 500 lines: the sending and the reading share the connection's parser, its
+// deadline and the pool.
+
 #include "gw/net/upstream.hpp"
 
 #include <fmt/format.h>
