@@ -16,6 +16,7 @@ import {
   readSse,
   waitFor,
   scrape,
+  backgroundTraffic,
 } from '../lib/harness.mjs';
 
 const HEARTBEAT_TIMEOUT_S = 1.5;
@@ -186,37 +187,6 @@ describe('graceful worker shutdown', () => {
     assert.equal((await mockStats(mocks[0])).completed, 2);
   });
 });
-
-/** Clients sending requests in a loop until stopped; each outcome counted, none asserted. */
-function backgroundTraffic(controller, clients = 4) {
-  // lastFailedSentAt: when the last failed request was sent (a request in flight when something
-  // recovers may still fail after it).
-  const tally = { sent: 0, ok: 0, failed: 0, statuses: {}, lastFailedSentAt: 0 };
-  let stop = false;
-  const loops = Array.from({ length: clients }, async () => {
-    while (!stop) {
-      tally.sent++;
-      const sentAt = Date.now();
-      const failed = () => {
-        tally.failed++;
-        tally.lastFailedSentAt = Math.max(tally.lastFailedSentAt, sentAt);
-      };
-      try {
-        const res = await postChat(controller, chatBody('llama3', `traffic ${tally.sent}`));
-        await res.arrayBuffer();
-        if (res.status === 200) tally.ok++;
-        else {
-          failed();
-          tally.statuses[res.status] = (tally.statuses[res.status] ?? 0) + 1;
-        }
-      } catch {
-        failed();
-        tally.statuses.refused = (tally.statuses.refused ?? 0) + 1;
-      }
-    }
-  });
-  return { tally, stop: async () => { stop = true; await Promise.all(loops); } };
-}
 
 describe('a worker frozen with SIGSTOP', () => {
   test('requests keep succeeding (a frozen worker costs one first-byte timeout), it leaves routing, and returns after SIGCONT', async (t) => {

@@ -290,6 +290,40 @@ export function startWorker({ id, model, backend, controller, flags = [], env = 
   return startProcess([...args, ...flags], env);
 }
 
+/**
+ * Clients sending chat requests for `model` to `target` in a loop until stopped; each outcome
+ * counted (tally), none asserted.
+ */
+export function backgroundTraffic(target, { clients = 4, model = 'llama3' } = {}) {
+  // lastFailedSentAt: when the last failed request was sent (a request in flight when something
+  // recovers may still fail after it).
+  const tally = { sent: 0, ok: 0, failed: 0, statuses: {}, lastFailedSentAt: 0 };
+  let stop = false;
+  const loops = Array.from({ length: clients }, async () => {
+    while (!stop) {
+      tally.sent++;
+      const sentAt = Date.now();
+      const failed = () => {
+        tally.failed++;
+        tally.lastFailedSentAt = Math.max(tally.lastFailedSentAt, sentAt);
+      };
+      try {
+        const res = await postChat(target, chatBody(model, `traffic ${tally.sent}`));
+        await res.arrayBuffer();
+        if (res.status === 200) tally.ok++;
+        else {
+          failed();
+          tally.statuses[res.status] = (tally.statuses[res.status] ?? 0) + 1;
+        }
+      } catch {
+        failed();
+        tally.statuses.refused = (tally.statuses.refused ?? 0) + 1;
+      }
+    }
+  });
+  return { tally, stop: async () => { stop = true; await Promise.all(loops); } };
+}
+
 /** GET /internal/workers[?model_id=] of a controller: the `data` array. */
 export async function listWorkers(controller, { model, headers = {} } = {}) {
   const query = model === undefined ? '' : `?model_id=${encodeURIComponent(model)}`;

@@ -167,6 +167,32 @@ std::string ConfigReader::http_url(const std::string& name, std::string fallback
   return *url;
 }
 
+std::vector<std::string> ConfigReader::http_urls(const std::string& name,
+                                                 const std::string& fallback) {
+  auto s = settings_.get(name);
+  if (!s) {
+    return {fallback};
+  }
+  std::vector<std::string> urls;
+  for (const auto& item : split_list(s->value)) {
+    auto url = normalize_http_url(item);
+    if (!url) {
+      fail(*s, "'" + item + "': " + url.error());
+      return {fallback};
+    }
+    if (std::find(urls.begin(), urls.end(), *url) != urls.end()) {
+      fail(*s, "'" + *url + "' is listed twice");
+      return {fallback};
+    }
+    urls.push_back(std::move(*url));
+  }
+  if (urls.empty()) {
+    fail(*s, "expected one URL or more, separated by commas");
+    return {fallback};
+  }
+  return urls;
+}
+
 std::string ConfigReader::choice(const std::string& name, std::string fallback,
                                  std::initializer_list<std::string_view> allowed) {
   auto s = settings_.get(name);

@@ -62,6 +62,8 @@ class ConfigReader {
   bool boolean(const std::string& name, bool fallback);
   // An absolute http(s) URL; a trailing slash is removed.
   std::string http_url(const std::string& name, std::string fallback);
+  // A comma-separated list of such URLs (at least one; duplicates are errors).
+  std::vector<std::string> http_urls(const std::string& name, const std::string& fallback);
   // One of `allowed` (case-insensitive); returns the lower-cased value.
   std::string choice(const std::string& name, std::string fallback,
                      std::initializer_list<std::string_view> allowed);

@@ -130,7 +130,7 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
   if (backend.kind == ProviderConfig::Kind::kAzure) {
     backend.deployments = {config.backend_model};
   }
-  config.controller_url = reader.http_url("CONTROLLER_URL", "http://localhost:8000");
+  config.controller_urls = reader.http_urls("CONTROLLER_URL", "http://localhost:8000");
   config.advertise_url = reader.http_url("ADVERTISE_URL", "");
   config.internal_api_key = reader.text("INTERNAL_API_KEY");
   config.capacity = reader.integer("CAPACITY", 10, 1, 1'000'000);

@@ -44,7 +44,9 @@ struct WorkerConfig {
   std::string model_id;
   ProviderConfig backend;  // named after its type: openai-compatible, anthropic, ollama, azure
   std::string backend_model;
-  std::string controller_url;
+  // Every controller the worker registers and heartbeats with (CONTROLLER_URL, comma-separated):
+  // independent controllers, none a single point of failure.
+  std::vector<std::string> controller_urls;
   std::string advertise_url;  // empty: built from the listen address once the port is known
   std::string internal_api_key;
   int64_t capacity = 10;

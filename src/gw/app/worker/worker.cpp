@@ -12,7 +12,9 @@ namespace gw::app {
 
 int run_worker(const WorkerConfig& config) {
   auto state = std::make_shared<WorkerState>(config, make_provider(config.backend));
-  state->controller = *net::Endpoint::parse(config.controller_url);  // validated by the config
+  for (const auto& url : config.controller_urls) {
+    state->controllers.push_back(*net::Endpoint::parse(url));  // validated by the config
+  }
   spdlog::info("worker {}: model {} on {} backend {} (as '{}'), capacity {}", config.worker_id,
                config.model_id, config.backend.name, config.backend.base_url, config.backend_model,
                config.capacity);
@@ -38,10 +40,12 @@ int run_worker(const WorkerConfig& config) {
     auto handler = std::make_shared<WorkerHandler>(state, io);
     if (shard == 0) {
       first = handler.get();
-      net::spawn_background(
-          io.get_executor(), "registration",
-          [raw = handler.get()] { return raw->stay_registered(); },
-          [&state] { state->metrics.background_failure("registration"); });
+      for (size_t i = 0; i < state->controllers.size(); ++i) {
+        net::spawn_background(
+            io.get_executor(), "registration",
+            [raw = handler.get(), i] { return raw->stay_registered(i); },
+            [&state] { state->metrics.background_failure("registration"); });
+      }
       spdlog::info("llm-gateway {} worker listening on http://{}:{} ({} thread(s))", GW_VERSION,
                    config.http.host, *port, server.shard_count());
     }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gw/app/config/cluster_config.hpp"
 #include "gw/metrics/metrics.hpp"
@@ -25,7 +26,10 @@ struct WorkerState {
   WorkerConfig config;
   std::unique_ptr<providers::Provider> backend;
   std::string advertise_url;
-  net::Endpoint controller;
+  std::vector<net::Endpoint> controllers;  // config.controller_urls, parsed
+  // Some controller has accepted this worker: a controller that cannot be reached is then tried
+  // for as long as the worker runs, instead of ending it after REGISTRY_RETRY_COUNT attempts.
+  std::atomic<bool> registered_somewhere{false};
   std::atomic<int64_t> load{0};  // chat requests in progress, all shards
   std::atomic<bool> draining{false};
   std::function<void()> give_up;  // registration failed for good: stop with exit code 1
@@ -38,10 +42,11 @@ class WorkerHandler final : public proxy::ObservedHandler {
  public:
   WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io);
 
-  // Registers (retrying with backoff), then heartbeats; re-registers when the controller does
-  // not know this worker. Shard 0 only; ends when the worker drains.
-  net::Task<void> stay_registered();  // worker_registration.cpp
-  // Deregisters from the controller (on SIGTERM, before draining).
+  // Registers with controller `index` (retrying with backoff), then heartbeats; re-registers when
+  // the controller does not know this worker (it restarted). Shard 0 only, one per controller;
+  // ends when the worker drains.
+  net::Task<void> stay_registered(size_t index);  // worker_registration.cpp
+  // Deregisters from every controller (on SIGTERM, before draining).
   net::Task<void> deregister();  // worker_registration.cpp
 
  private:
@@ -53,10 +58,10 @@ class WorkerHandler final : public proxy::ObservedHandler {
   std::optional<core::Error> accept_model(net::Exchange& exchange, const std::string& model) const;
   net::Task<void> health(net::Exchange& exchange);
   // One registration attempt: 1 registered, 0 try again, -1 refused for good (bad key or body).
-  net::Task<int> register_once();  // worker_registration.cpp
-  // POST to the controller's internal API; the status (0: no answer) and body.
-  net::Task<std::pair<int, std::string>> call_controller(std::string_view method, std::string path,
-                                                         std::string body);
+  net::Task<int> register_once(size_t index);  // worker_registration.cpp
+  // A call to controller `index`'s internal API; the status (0: no answer) and body.
+  net::Task<std::pair<int, std::string>> call_controller(size_t index, std::string_view method,
+                                                         std::string path, std::string body);
 
   std::shared_ptr<WorkerState> state_;
   boost::asio::io_context& io_;

@@ -42,15 +42,17 @@ std::chrono::milliseconds backoff(std::chrono::milliseconds initial, int64_t ret
 
 }  // namespace
 
-Task<std::pair<int, std::string>> WorkerHandler::call_controller(std::string_view method,
+Task<std::pair<int, std::string>> WorkerHandler::call_controller(size_t index,
+                                                                 std::string_view method,
                                                                  std::string path,
                                                                  std::string body) {
+  const net::Endpoint& controller = state_->controllers[index];
   const auto& config = state_->config;
   const std::string authorization =
       config.internal_api_key.empty() ? std::string() : "Bearer " + config.internal_api_key;
   net::OutboundRequest request;
   request.method = method;
-  request.path = state_->controller.base_path + path;
+  request.path = controller.base_path + path;
   request.headers.push_back({"content-type", "application/json"});
   request.headers.push_back({"accept", "application/json"});
   request.headers.push_back({"user-agent", providers::kUserAgent});
@@ -60,7 +62,7 @@ Task<std::pair<int, std::string>> WorkerHandler::call_controller(std::string_vie
   if (!body.empty()) {
     request.body.push_back(body);
   }
-  auto sent = co_await control_client_.send(state_->controller, request);
+  auto sent = co_await control_client_.send(controller, request);
   if (!sent) {
     co_return std::pair<int, std::string>(0, sent.error().message);
   }
@@ -68,42 +70,54 @@ Task<std::pair<int, std::string>> WorkerHandler::call_controller(std::string_vie
   co_return std::pair<int, std::string>((*sent)->status(), answer ? *answer : std::string());
 }
 
-Task<int> WorkerHandler::register_once() {
+Task<int> WorkerHandler::register_once(size_t index) {
   const auto& config = state_->config;
+  const std::string& url = config.controller_urls[index];
   const json::object registration{{"worker_id", config.worker_id},
                                   {"model_id", config.model_id},
                                   {"url", state_->advertise_url},
                                   {"capacity", config.capacity},
                                   {"current_load", state_->load.load()}};
-  auto [status, body] =
-      co_await call_controller("POST", "/internal/workers/register", json::serialize(registration));
+  auto [status, body] = co_await call_controller(index, "POST", "/internal/workers/register",
+                                                 json::serialize(registration));
   if (status == 200) {
-    spdlog::info("registered with the controller at {} as {} (model {}, {})", config.controller_url,
-                 config.worker_id, config.model_id, state_->advertise_url);
+    state_->registered_somewhere = true;
+    spdlog::info("registered with the controller at {} as {} (model {}, {})", url, config.worker_id,
+                 config.model_id, state_->advertise_url);
     co_return 1;
   }
   if (status == 400 || status == 401 || status == 403) {
-    spdlog::critical("the controller refused the registration (HTTP {}): {}", status, body);
+    spdlog::critical("the controller at {} refused the registration (HTTP {}): {}", url, status,
+                     body);
     co_return -1;
   }
-  spdlog::warn("cannot register with the controller at {}: {}", config.controller_url,
+  spdlog::warn("cannot register with the controller at {}: {}", url,
                status == 0 ? body : fmt::format("HTTP {}", status));
   co_return 0;
 }
 
-Task<void> WorkerHandler::stay_registered() {
+Task<void> WorkerHandler::stay_registered(size_t index) {
   const auto& config = state_->config;
+  const std::string& url = config.controller_urls[index];
   for (int64_t retry = 0;; ++retry) {
-    const int result = co_await register_once();
+    const int result = co_await register_once(index);
     if (result == 1) {
       break;
     }
-    if (result < 0 || retry >= config.registry_retry_count) {
-      if (result == 0) {
-        spdlog::critical("giving up after {} registration attempts", retry + 1);
-      }
-      state_->give_up();
+    if (result < 0) {
+      state_->give_up();  // a bad key or body: no controller will take it
       co_return;
+    }
+    if (retry >= config.registry_retry_count) {
+      if (!state_->registered_somewhere) {
+        spdlog::critical("giving up after {} registration attempts", retry + 1);
+        state_->give_up();
+        co_return;
+      }
+      // Serving through another controller: this one is registered with when it comes back
+      // (its heartbeats are answered 404 then).
+      spdlog::warn("the controller at {} still cannot be reached; trying every heartbeat", url);
+      break;
     }
     co_await sleep_for(io_, backoff(config.registry_retry_delay, retry));
     if (state_->draining) {
@@ -117,25 +131,25 @@ Task<void> WorkerHandler::stay_registered() {
       co_return;
     }
     const json::object beat{{"worker_id", config.worker_id}, {"current_load", state_->load.load()}};
-    auto [status, body] =
-        co_await call_controller("POST", "/internal/workers/heartbeat", json::serialize(beat));
+    auto [status, body] = co_await call_controller(index, "POST", "/internal/workers/heartbeat",
+                                                   json::serialize(beat));
     if (state_->draining) {
       co_return;  // deregistered meanwhile: a re-registration now would undo it
     }
     if (status == 404) {
       // The controller restarted or dropped us: register again (the next beat retries if this
       // fails).
-      spdlog::warn("the controller does not know this worker; registering again");
-      co_await register_once();
+      spdlog::warn("the controller at {} does not know this worker; registering again", url);
+      co_await register_once(index);
     } else if (status != 200) {
       if (reachable) {
-        spdlog::warn("heartbeat failed ({}); still serving, will keep trying",
+        spdlog::warn("heartbeat to {} failed ({}); still serving, will keep trying", url,
                      status == 0 ? body : fmt::format("HTTP {}", status));
       }
       reachable = false;
       continue;
     } else if (!reachable) {
-      spdlog::info("the controller answers heartbeats again");
+      spdlog::info("the controller at {} answers heartbeats again", url);
     }
     reachable = true;
   }
@@ -146,12 +160,15 @@ Task<void> WorkerHandler::deregister() {
   const auto& config = state_->config;
   const std::string path =
       "/internal/workers/" + boost::urls::encode(config.worker_id, boost::urls::pchars);
-  auto [status, body] = co_await call_controller("DELETE", path, std::string());
-  if (status == 200) {
-    spdlog::info("deregistered from the controller");
-  } else {
-    spdlog::warn("could not deregister from the controller: {}",
-                 status == 0 ? body : fmt::format("HTTP {}", status));
+  // One after another: each call is bounded by the control client's timeouts.
+  for (size_t i = 0; i < state_->controllers.size(); ++i) {
+    auto [status, body] = co_await call_controller(i, "DELETE", path, std::string());
+    if (status == 200) {
+      spdlog::info("deregistered from the controller at {}", config.controller_urls[i]);
+    } else {
+      spdlog::warn("could not deregister from the controller at {}: {}", config.controller_urls[i],
+                   status == 0 ? body : fmt::format("HTTP {}", status));
+    }
   }
 }
 
