@@ -4,6 +4,9 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   backgroundTraffic,
   chatBody,
@@ -12,6 +15,7 @@ import {
   startController,
   startMock,
   startWorker,
+  tmpDir,
   waitFor,
   waitForWorkers,
 } from '../lib/harness.mjs';
@@ -110,5 +114,45 @@ describe('two controllers, three workers', () => {
       assert.match(String(worker.message), message, list);
       assert.match(String(worker.message), /exited \(code 2/, list);
     }
+  });
+
+  test('a controller host name with two addresses is two controllers, resolved again as they change', async (t) => {
+    // The worker runs in a mount namespace of its own with its own /etc/hosts (as root, with
+    // unshare): there `controllers.test` stands for 127.0.0.1 and 127.0.0.2, as a Kubernetes
+    // headless Service stands for its pods.
+    if (spawnSync('unshare', ['-m', 'true']).status !== 0) {
+      t.skip('no mount namespace here (unshare -m needs root)');
+      return;
+    }
+    const first = await startController();
+    t.after(() => first.stop());
+    const port = first.port;
+    const secondProcess = await startController([], {}, { host: '127.0.0.2', port });
+    t.after(() => secondProcess.stop());
+    const second = { ...secondProcess, url: `http://127.0.0.2:${port}` };
+    const mock = await startMock(['--models', 'llama3']);
+    t.after(() => mock.stop());
+    const hosts = path.join(tmpDir(), 'hosts');
+    fs.writeFileSync(hosts, '127.0.0.1 controllers.test\n127.0.0.2 controllers.test\n');
+    const worker = await startWorker({
+      id: 'dns', model: 'llama3', backend: mock, controller: `http://controllers.test:${port}`,
+      flags: ['--heartbeat-interval', '0.3'],
+      wrapper: ['unshare', '-m', 'sh', '-c', `mount --bind ${hosts} /etc/hosts && exec "$0" "$@"`],
+    });
+    t.after(() => worker.stop());
+    for (const c of [first, second]) {
+      await waitForWorkers(c, (ws) => ws.length === 1 && ws[0].worker_id === 'dns', { message: `registered with ${c.url}` });
+      const res = await postChat(c, chatBody('llama3', 'hi'));
+      assert.equal(res.status, 200, await res.text());
+    }
+    // The name loses an address (written in place: the bind mount shows the same file).
+    fs.writeFileSync(hosts, '127.0.0.1 controllers.test\n');
+    await worker.waitForOutput(/\(127\.0\.0\.2\): no longer a controller to register with/);
+    // One address left: the name is one controller again, reached by name.
+    await worker.waitForOutput(new RegExp(`registered with the controller at http://controllers\\.test:${port} as dns`));
+    await worker.stop();
+    assert.match(worker.output(), new RegExp(`deregistered from the controller at http://controllers\\.test:${port}\n`));
+    assert.doesNotMatch(worker.output(), /deregistered from the controller at .*127\.0\.0\.2/, 'a retired address is not called');
+    await waitForWorkers(first, (ws) => ws.length === 0, { message: 'deregistered from the first' });
   });
 });

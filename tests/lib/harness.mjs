@@ -250,11 +250,11 @@ export function startGateway(flags = [], env = {}, { cwd, listenFlags = true, wr
 }
 
 /**
- * Starts `llm-gateway controller` on an ephemeral loopback port (or `opts.port`), testThreads()
+ * Starts `llm-gateway controller` on an ephemeral port of 127.0.0.1 (or `opts.host`, `opts.port`), testThreads()
  * I/O threads, with health checks fast enough for tests (override with flags).
  */
-export function startController(flags = [], env = {}, { port = 0, cwd, wrapper } = {}) {
-  const args = ['controller', '--host', '127.0.0.1', '--port', String(port)];
+export function startController(flags = [], env = {}, { port = 0, host = '127.0.0.1', cwd, wrapper } = {}) {
+  const args = ['controller', '--host', host, '--port', String(port)];
   addDefaults(args, flags, {
     '--threads': testThreads(),
     '--drain-timeout': '2',
@@ -277,7 +277,7 @@ function addDefaults(args, flags, defaults) {
  * heartbeating every 0.2 s. Resolves once it is listening (registration follows at once; use
  * waitForWorkers to wait for it).
  */
-export function startWorker({ id, model, backend, controller, flags = [], env = {} }) {
+export function startWorker({ id, model, backend, controller, flags = [], env = {}, wrapper }) {
   const url = (x) => (typeof x === 'string' ? x : x.url);
   const args = ['worker', '--host', '127.0.0.1', '--port', '0', '--worker-id', id, '--model-id', model,
     '--backend-url', url(backend), '--controller-url', url(controller)];
@@ -287,7 +287,7 @@ export function startWorker({ id, model, backend, controller, flags = [], env = 
     '--heartbeat-interval': '0.2',
     '--registry-retry-delay': '0.1',
   });
-  return startProcess([...args, ...flags], env);
+  return startProcess([...args, ...flags], env, { wrapper });
 }
 
 /**

@@ -1,8 +1,10 @@
 #include "gw/net/endpoint.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/url/parse.hpp>
 #include <cctype>
 
@@ -40,6 +42,19 @@ std::string base64(std::string_view in) {
 }
 
 }  // namespace
+
+bool is_ip_literal(const std::string& host) {
+  std::array<unsigned char, sizeof(in6_addr)> parsed{};
+  return inet_pton(AF_INET, host.c_str(), parsed.data()) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), parsed.data()) == 1;
+}
+
+Endpoint Endpoint::at_address(std::string ip) const {
+  Endpoint pinned = *this;
+  pinned.origin_ = fmt::format("{}@{}", origin_, ip);
+  pinned.address = std::move(ip);
+  return pinned;
+}
 
 tl::expected<Endpoint, std::string> Endpoint::parse(std::string_view text) {
   auto url = boost::urls::parse_uri(text);

@@ -13,6 +13,9 @@ namespace gw::net {
 // "::ffff:127.0.0.1") is a loopback address.
 bool is_loopback_address(std::string_view address);
 
+// Whether `host` is an IPv4 or IPv6 address (without brackets) rather than a name.
+bool is_ip_literal(const std::string& host);
+
 // Where an upstream lives, parsed once from a base URL such as "https://api.openai.com/v1".
 struct Endpoint {
   bool tls = false;
@@ -21,8 +24,13 @@ struct Endpoint {
   std::string base_path;      // without a trailing '/', e.g. "/v1"; may be empty
   std::string host_header;    // "host" or "host:port" as sent in Host:
   std::string authorization;  // for proxies given as http://user:pass@host: "Basic ..."
+  // When set (an IP literal), connections go there instead of to what `host` resolves to: one of
+  // the addresses of a name that stands for several servers. Host and TLS still name `host`.
+  std::string address;
 
   static tl::expected<Endpoint, std::string> parse(std::string_view url);
+  // This endpoint at one of its host's addresses (pooled apart from the others).
+  Endpoint at_address(std::string ip) const;
   // The scheme, host and port: what a pooled connection can be reused for. Computed once.
   const std::string& origin() const { return origin_; }
 

@@ -127,4 +127,8 @@ class UpstreamClient {
   std::shared_ptr<UpstreamPool> pool_;
 };
 
+// The addresses `host` resolves to (IP literals, the resolver's order; duplicates possible).
+Task<tl::expected<std::vector<std::string>, std::string>> resolve_host(std::string host,
+                                                                       uint16_t port);
+
 }  // namespace gw::net

@@ -43,9 +43,9 @@ core::Error unreachable(const Endpoint& target, std::string_view what,
 
 Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream, const Endpoint& target,
                                                     const Endpoint& proxy) {
+  const std::string& host = target.address.empty() ? target.host : target.address;
   std::string authority = fmt::format(
-      "{}:{}", target.host.find(':') != std::string::npos ? "[" + target.host + "]" : target.host,
-      target.port);
+      "{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, target.port);
   std::string request = fmt::format("CONNECT {0} HTTP/1.1\r\nhost: {0}\r\n", authority);
   if (!proxy.authorization.empty()) {
     request += "proxy-authorization: " + proxy.authorization + "\r\n";
@@ -87,7 +87,7 @@ Task<tl::expected<void, core::Error>> proxy_connect(TcpStream& stream, const End
 Task<tl::expected<std::vector<tcp::endpoint>, boost::system::error_code>> resolve(
     const Endpoint& hop) {
   boost::system::error_code ec;
-  auto literal = asio::ip::make_address(hop.host, ec);
+  auto literal = asio::ip::make_address(hop.address.empty() ? hop.host : hop.address, ec);
   if (!ec) {
     co_return std::vector<tcp::endpoint>{tcp::endpoint(literal, hop.port)};
   }
@@ -105,6 +105,20 @@ Task<tl::expected<std::vector<tcp::endpoint>, boost::system::error_code>> resolv
 }
 
 }  // namespace
+
+Task<tl::expected<std::vector<std::string>, std::string>> resolve_host(std::string host,
+                                                                       uint16_t port) {
+  TcpResolver resolver(co_await asio::this_coro::executor);
+  auto [ec, results] = co_await resolver.async_resolve(host, std::to_string(port), kUseTask);
+  if (ec) {
+    co_return tl::unexpected(ec.message());
+  }
+  std::vector<std::string> addresses;
+  for (const auto& entry : results) {
+    addresses.push_back(entry.endpoint().address().to_string());
+  }
+  co_return addresses;
+}
 
 // Room for an ordinary chat completion in one read (Beast's flat_buffer starts at 512 bytes,
 // which split one over two reads). Not more: pooled and streaming connections keep it resident.

@@ -79,3 +79,32 @@ TEST(LoopbackAddress, OnlyLoopbackForms) {
 
 }  // namespace
 }  // namespace gw::net
+
+namespace gw::net {
+namespace {
+
+TEST(IpLiteral, AddressesButNotNames) {
+  for (const char* host : {"127.0.0.1", "10.1.2.3", "::1", "fd00::5", "::ffff:10.0.0.1"}) {
+    EXPECT_TRUE(is_ip_literal(host)) << host;
+  }
+  for (const char* host : {"localhost", "ctl.default.svc", "[::1]", "", "1.2.3", "10.0.0.1:80"}) {
+    EXPECT_FALSE(is_ip_literal(host)) << host;
+  }
+}
+
+TEST(Endpoint, PinnedToAnAddressKeepsItsNameAndPoolsApart) {
+  const auto named = Endpoint::parse("https://ctl.example:8443/base").value();
+  const Endpoint first = named.at_address("10.0.0.1");
+  const Endpoint second = named.at_address("10.0.0.2");
+  EXPECT_EQ(first.address, "10.0.0.1");
+  EXPECT_EQ(first.host, "ctl.example");  // TLS and Host: still the name
+  EXPECT_EQ(first.host_header, "ctl.example:8443");
+  EXPECT_EQ(first.base_path, "/base");
+  EXPECT_TRUE(first.tls);
+  EXPECT_NE(first.origin(), named.origin());
+  EXPECT_NE(first.origin(), second.origin());
+  EXPECT_TRUE(named.address.empty());
+}
+
+}  // namespace
+}  // namespace gw::net

@@ -43,7 +43,7 @@ int run_worker(const WorkerConfig& config) {
       for (size_t i = 0; i < state->controllers.size(); ++i) {
         net::spawn_background(
             io.get_executor(), "registration",
-            [raw = handler.get(), i] { return raw->stay_registered(i); },
+            [raw = handler.get(), i] { return raw->follow_controllers(i); },
             [&state] { state->metrics.background_failure("registration"); });
       }
       spdlog::info("llm-gateway {} worker listening on http://{}:{} ({} thread(s))", GW_VERSION,

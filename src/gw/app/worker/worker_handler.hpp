@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gw/app/config/cluster_config.hpp"
+#include "gw/app/worker/controller_targets.hpp"
 #include "gw/metrics/metrics.hpp"
 #include "gw/net/http1_parser.hpp"
 #include "gw/net/http_types.hpp"
@@ -42,10 +43,11 @@ class WorkerHandler final : public proxy::ObservedHandler {
  public:
   WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io);
 
-  // Registers with controller `index` (retrying with backoff), then heartbeats; re-registers when
-  // the controller does not know this worker (it restarted). Shard 0 only, one per controller;
-  // ends when the worker drains.
-  net::Task<void> stay_registered(size_t index);  // worker_registration.cpp
+  // Keeps this worker registered with the controllers of CONTROLLER_URL entry `index`: the URL's
+  // controller, or, when its host name resolves to several addresses, the controller at each
+  // (resolved again every heartbeat interval: controllers come and go). Shard 0 only, one per
+  // entry; ends when the worker drains.
+  net::Task<void> follow_controllers(size_t index);  // worker_registration.cpp
   // Deregisters from every controller (on SIGTERM, before draining).
   net::Task<void> deregister();  // worker_registration.cpp
 
@@ -57,17 +59,25 @@ class WorkerHandler final : public proxy::ObservedHandler {
   // Null when this worker serves `model` (noted in the exchange's log); else the 404.
   std::optional<core::Error> accept_model(net::Exchange& exchange, const std::string& model) const;
   net::Task<void> health(net::Exchange& exchange);
+  // Registers with `target` (retrying with backoff), then heartbeats; re-registers when the
+  // controller does not know this worker (it restarted). Ends when the worker drains or the
+  // target is retired.
+  net::Task<void> stay_registered(std::shared_ptr<ControllerTarget> target);
+  // Starts stay_registered for a new target (in the background, supervised).
+  void add_target(std::shared_ptr<ControllerTarget> target);
   // One registration attempt: 1 registered, 0 try again, -1 refused for good (bad key or body).
-  net::Task<int> register_once(size_t index);  // worker_registration.cpp
-  // A call to controller `index`'s internal API; the status (0: no answer) and body.
-  net::Task<std::pair<int, std::string>> call_controller(size_t index, std::string_view method,
-                                                         std::string path, std::string body);
+  net::Task<int> register_once(const ControllerTarget& target);  // worker_registration.cpp
+  // A call to a controller's internal API; the status (0: no answer) and body.
+  net::Task<std::pair<int, std::string>> call_controller(const ControllerTarget& target,
+                                                         std::string_view method, std::string path,
+                                                         std::string body);
 
   std::shared_ptr<WorkerState> state_;
   boost::asio::io_context& io_;
-  net::UpstreamClient client_;          // to the backend
-  net::UpstreamClient health_client_;   // to the backend, short timeouts
-  net::UpstreamClient control_client_;  // to the controller
+  net::UpstreamClient client_;                              // to the backend
+  net::UpstreamClient health_client_;                       // to the backend, short timeouts
+  net::UpstreamClient control_client_;                      // to the controllers
+  std::vector<std::shared_ptr<ControllerTarget>> targets_;  // shard 0: the controllers followed
 };
 
 }  // namespace gw::app

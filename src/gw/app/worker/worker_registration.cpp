@@ -3,13 +3,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/pchars.hpp>
+#include <map>
 #include <random>
 
 #include "gw/app/worker/worker_handler.hpp"
+#include "gw/net/background.hpp"
 #include "gw/net/io.hpp"
 
 namespace gw::app {
@@ -42,11 +45,11 @@ std::chrono::milliseconds backoff(std::chrono::milliseconds initial, int64_t ret
 
 }  // namespace
 
-Task<std::pair<int, std::string>> WorkerHandler::call_controller(size_t index,
+Task<std::pair<int, std::string>> WorkerHandler::call_controller(const ControllerTarget& target,
                                                                  std::string_view method,
                                                                  std::string path,
                                                                  std::string body) {
-  const net::Endpoint& controller = state_->controllers[index];
+  const net::Endpoint& controller = target.endpoint;
   const auto& config = state_->config;
   const std::string authorization =
       config.internal_api_key.empty() ? std::string() : "Bearer " + config.internal_api_key;
@@ -70,15 +73,15 @@ Task<std::pair<int, std::string>> WorkerHandler::call_controller(size_t index,
   co_return std::pair<int, std::string>((*sent)->status(), answer ? *answer : std::string());
 }
 
-Task<int> WorkerHandler::register_once(size_t index) {
+Task<int> WorkerHandler::register_once(const ControllerTarget& target) {
   const auto& config = state_->config;
-  const std::string& url = config.controller_urls[index];
+  const std::string& url = target.label;
   const json::object registration{{"worker_id", config.worker_id},
                                   {"model_id", config.model_id},
                                   {"url", state_->advertise_url},
                                   {"capacity", config.capacity},
                                   {"current_load", state_->load.load()}};
-  auto [status, body] = co_await call_controller(index, "POST", "/internal/workers/register",
+  auto [status, body] = co_await call_controller(target, "POST", "/internal/workers/register",
                                                  json::serialize(registration));
   if (status == 200) {
     state_->registered_somewhere = true;
@@ -96,11 +99,65 @@ Task<int> WorkerHandler::register_once(size_t index) {
   co_return 0;
 }
 
-Task<void> WorkerHandler::stay_registered(size_t index) {
+Task<void> WorkerHandler::follow_controllers(size_t index) {
+  const net::Endpoint& named = state_->controllers[index];
+  const std::string& url = state_->config.controller_urls[index];
+  if (net::is_ip_literal(named.host)) {
+    add_target(std::make_shared<ControllerTarget>(ControllerTarget{url, named}));
+    co_return;
+  }
+  // Keyed by address; "" is the URL itself (its name one controller, connected to as usual).
+  std::map<std::string, std::shared_ptr<ControllerTarget>> followed;
+  for (;;) {
+    auto resolved = co_await net::resolve_host(named.host, named.port);
+    if (state_->draining) {
+      co_return;
+    }
+    std::vector<std::string> addresses =
+        resolved ? controller_addresses(*resolved) : std::vector<std::string>();
+    if (addresses.size() < 2) {
+      addresses = {std::string()};
+    }
+    for (auto it = followed.begin(); it != followed.end();) {
+      if (std::find(addresses.begin(), addresses.end(), it->first) == addresses.end()) {
+        spdlog::info("{}: no longer a controller to register with", it->second->label);
+        it->second->retired = true;
+        std::erase(targets_, it->second);
+        it = followed.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& address : addresses) {
+      if (followed.contains(address)) {
+        continue;
+      }
+      auto target = std::make_shared<ControllerTarget>(
+          address.empty()
+              ? ControllerTarget{url, named}
+              : ControllerTarget{fmt::format("{} ({})", url, address), named.at_address(address)});
+      followed.emplace(address, target);
+      add_target(std::move(target));
+    }
+    co_await sleep_for(io_, state_->config.heartbeat_interval);
+    if (state_->draining) {
+      co_return;
+    }
+  }
+}
+
+void WorkerHandler::add_target(std::shared_ptr<ControllerTarget> target) {
+  targets_.push_back(target);
+  net::spawn_background(
+      io_.get_executor(), "registration", [this, target] { return stay_registered(target); },
+      [state = state_] { state->metrics.background_failure("registration"); });
+}
+
+Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> target) {
   const auto& config = state_->config;
-  const std::string& url = config.controller_urls[index];
+  const std::string& url = target->label;
   for (int64_t retry = 0;; ++retry) {
-    const int result = co_await register_once(index);
+    const int result = co_await register_once(*target);
     if (result == 1) {
       break;
     }
@@ -120,18 +177,18 @@ Task<void> WorkerHandler::stay_registered(size_t index) {
       break;
     }
     co_await sleep_for(io_, backoff(config.registry_retry_delay, retry));
-    if (state_->draining) {
+    if (state_->draining || target->retired) {
       co_return;
     }
   }
   bool reachable = true;
   for (;;) {
     co_await sleep_for(io_, config.heartbeat_interval);
-    if (state_->draining) {
+    if (state_->draining || target->retired) {
       co_return;
     }
     const json::object beat{{"worker_id", config.worker_id}, {"current_load", state_->load.load()}};
-    auto [status, body] = co_await call_controller(index, "POST", "/internal/workers/heartbeat",
+    auto [status, body] = co_await call_controller(*target, "POST", "/internal/workers/heartbeat",
                                                    json::serialize(beat));
     if (state_->draining) {
       co_return;  // deregistered meanwhile: a re-registration now would undo it
@@ -140,7 +197,7 @@ Task<void> WorkerHandler::stay_registered(size_t index) {
       // The controller restarted or dropped us: register again (the next beat retries if this
       // fails).
       spdlog::warn("the controller at {} does not know this worker; registering again", url);
-      co_await register_once(index);
+      co_await register_once(*target);
     } else if (status != 200) {
       if (reachable) {
         spdlog::warn("heartbeat to {} failed ({}); still serving, will keep trying", url,
@@ -161,12 +218,13 @@ Task<void> WorkerHandler::deregister() {
   const std::string path =
       "/internal/workers/" + boost::urls::encode(config.worker_id, boost::urls::pchars);
   // One after another: each call is bounded by the control client's timeouts.
-  for (size_t i = 0; i < state_->controllers.size(); ++i) {
-    auto [status, body] = co_await call_controller(i, "DELETE", path, std::string());
+  const auto targets = targets_;  // (a copy: the loops may change the list meanwhile)
+  for (const auto& target : targets) {
+    auto [status, body] = co_await call_controller(*target, "DELETE", path, std::string());
     if (status == 200) {
-      spdlog::info("deregistered from the controller at {}", config.controller_urls[i]);
+      spdlog::info("deregistered from the controller at {}", target->label);
     } else {
-      spdlog::warn("could not deregister from the controller at {}: {}", config.controller_urls[i],
+      spdlog::warn("could not deregister from the controller at {}: {}", target->label,
                    status == 0 ? body : fmt::format("HTTP {}", status));
     }
   }

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "gw/net/endpoint.hpp"
+
+namespace gw::app {
+
+// One controller a worker registers and heartbeats with: a CONTROLLER_URL, or one address of a
+// CONTROLLER_URL whose host name stands for several controllers (a Kubernetes headless Service).
+struct ControllerTarget {
+  std::string label;  // for logs: the URL, with the address when pinned to one
+  net::Endpoint endpoint;
+  bool retired = false;  // the name no longer resolves to this address: its loop ends
+};
+
+// Of the addresses a controller's host name resolves to, those that are one controller each: the
+// IPv4 ones, or the IPv6 ones when there is no IPv4 (a dual-stack server, or "localhost", answers
+// on both: counted once), without duplicates, sorted.
+std::vector<std::string> controller_addresses(const std::vector<std::string>& resolved);
+
+}  // namespace gw::app
