@@ -19,6 +19,7 @@ import {
   parseEvents,
   assembleContent,
   waitFor,
+  scrape,
   scrapeSettled,
   occupiedPort,
   runCli,
@@ -108,6 +109,11 @@ describe('model table', () => {
     assert.equal(metrics.value('llm_gateway_deployment_attempts_total', { deployment: 'bad', result: 'failed' }), 2);
     assert.equal(metrics.value('llm_gateway_deployment_attempts_total', { deployment: 'good', result: 'ok' }), served);
     assert.equal(metrics.value('llm_gateway_failovers_total', { model: 'm' }), 2);
+    // The deployments' state, as routing sees it: the bad one's circuit open, none in flight.
+    assert.equal(metrics.value('llm_gateway_deployment_circuit_state', { model: 'm', deployment: 'bad' }), 2);
+    assert.equal(metrics.value('llm_gateway_deployment_circuit_state', { model: 'm', deployment: 'good' }), 0);
+    assert.equal(metrics.value('llm_gateway_deployment_in_flight', { model: 'm', deployment: 'good' }), 0);
+    assert.equal(metrics.value('llm_gateway_deployment_cooldown_seconds', { model: 'm', deployment: 'good' }), 0);
   });
 
   test('a deployment whose key is refused (401) is failed over and its circuit opens: the request was not at fault', async (t) => {
@@ -132,6 +138,8 @@ describe('model table', () => {
     const cooledAt = Date.now();
     for (let i = 0; i < 10; ++i) assert.equal((await chat(gw, 'm')).res.status, 200);
     if (Date.now() - cooledAt < 1500) assert.equal((await mockStats(limited)).requests, 1, "no request during the cooldown");
+    const cooling = (await scrape(gw)).value('llm_gateway_deployment_cooldown_seconds', { model: 'm', deployment: 'limited' });
+    if (Date.now() - cooledAt < 1500) assert.ok(cooling > 0 && cooling <= 2, `cooling down for ${cooling} s`);
     // Once it has cooled off it is tried again, answers 429 again, and is cooled down again.
     await waitFor(async () => {
       assert.equal((await chat(gw, 'm')).res.status, 200);

@@ -15,6 +15,10 @@ using Clock = std::chrono::steady_clock;
 class CircuitBreaker {
  public:
   enum class State { kClosed, kOpen, kHalfOpen };
+  // A state as the circuit gauges report it: 0 closed, 1 half-open, 2 open.
+  static double gauge_value(State state) {
+    return state == State::kOpen ? 2 : state == State::kHalfOpen ? 1 : 0;
+  }
   // What allow() lets through: nothing, an ordinary request, or the half-open trial. Outcomes are
   // reported with whether the request was the trial: only the trial's outcome may close or
   // re-open a half-open circuit, and requests admitted before the circuit opened (a long stream

@@ -13,18 +13,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-double circuit_value(cluster::CircuitBreaker::State state) {
-  switch (state) {
-    case cluster::CircuitBreaker::State::kClosed:
-      return 0;
-    case cluster::CircuitBreaker::State::kHalfOpen:
-      return 1;
-    case cluster::CircuitBreaker::State::kOpen:
-      return 2;
-  }
-  return 0;
-}
-
 class WorkerGauges final : public prometheus::Collectable {
  public:
   WorkerGauges(const cluster::WorkerRegistry& registry, const std::atomic<size_t>& queued)
@@ -73,7 +61,7 @@ class WorkerGauges final : public prometheus::Collectable {
       };
       gauge(in_flight, static_cast<double>(worker.in_flight));
       gauge(capacity, static_cast<double>(r.capacity));
-      gauge(circuit, circuit_value(worker.circuit));
+      gauge(circuit, cluster::CircuitBreaker::gauge_value(worker.circuit));
       gauge(heartbeat_age, std::chrono::duration<double>(worker.heartbeat_age).count());
       ClientMetric changes;
       changes.label = labels;

@@ -8,6 +8,7 @@
 #include "gw/app/config/file_watch.hpp"
 #include "gw/app/config/provider_factory.hpp"
 #include "gw/app/metrics_listener.hpp"
+#include "gw/app/routing/table_metrics.hpp"
 #include "gw/app/server/gateway_handler.hpp"
 #include "gw/app/server/model_refresh.hpp"
 #include "gw/net/background.hpp"
@@ -79,6 +80,7 @@ int run_server(const ServerConfig& config) {
   context->routing.request_timeout = config.request_timeout;
   if (!config.table_path.empty()) {
     context->table.replace(build_table(config.table_path, config.table, config, *context));
+    add_table_metrics(*context->metrics, context->table);
   }
   if (config.providers.empty() && config.table.empty()) {
     spdlog::info("no provider configured: serving the built-in 'echo' model");
