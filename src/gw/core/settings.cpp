@@ -199,7 +199,7 @@ std::string ConfigReader::choice(const std::string& name, std::string fallback,
   if (!s) {
     return fallback;
   }
-  const std::string lower = ascii_lower(s->value);
+  std::string lower = ascii_lower(s->value);
   if (std::find(allowed.begin(), allowed.end(), lower) == allowed.end()) {
     std::string options;
     for (auto a : allowed) {

@@ -64,7 +64,7 @@ class WorkerHandler final : public proxy::ObservedHandler {
   // target is retired.
   net::Task<void> stay_registered(std::shared_ptr<ControllerTarget> target);
   // Starts stay_registered for a new target (in the background, supervised).
-  void add_target(std::shared_ptr<ControllerTarget> target);
+  void add_target(const std::shared_ptr<ControllerTarget>& target);
   // One registration attempt: 1 registered, 0 try again, -1 refused for good (bad key or body).
   net::Task<int> register_once(const ControllerTarget& target);  // worker_registration.cpp
   // A call to a controller's internal API; the status (0: no answer) and body.

@@ -137,7 +137,7 @@ Task<void> WorkerHandler::follow_controllers(size_t index) {
               ? ControllerTarget{url, named}
               : ControllerTarget{fmt::format("{} ({})", url, address), named.at_address(address)});
       followed.emplace(address, target);
-      add_target(std::move(target));
+      add_target(target);
     }
     co_await sleep_for(io_, state_->config.heartbeat_interval);
     if (state_->draining) {
@@ -146,13 +146,15 @@ Task<void> WorkerHandler::follow_controllers(size_t index) {
   }
 }
 
-void WorkerHandler::add_target(std::shared_ptr<ControllerTarget> target) {
+void WorkerHandler::add_target(const std::shared_ptr<ControllerTarget>& target) {
   targets_.push_back(target);
   net::spawn_background(
       io_.get_executor(), "registration", [this, target] { return stay_registered(target); },
       [state = state_] { state->metrics.background_failure("registration"); });
 }
 
+// By value: a coroutine's reference parameter could outlive the object it refers to.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> target) {
   const auto& config = state_->config;
   const std::string& url = target->label;
