@@ -16,4 +16,15 @@ std::vector<std::string> controller_addresses(const std::vector<std::string>& re
   return chosen;
 }
 
+std::vector<std::string> addresses_to_follow(const std::optional<std::vector<std::string>>& found,
+                                             const std::vector<std::string>& followed) {
+  if (!found && !followed.empty()) {
+    return followed;
+  }
+  if (!found || found->size() < 2) {
+    return {std::string()};
+  }
+  return *found;
+}
+
 }  // namespace gw::app

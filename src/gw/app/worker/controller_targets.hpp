@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,5 +20,13 @@ struct ControllerTarget {
 // IPv4 ones, or the IPv6 ones when there is no IPv4 (a dual-stack server, or "localhost", answers
 // on both: counted once), without duplicates, sorted.
 std::vector<std::string> controller_addresses(const std::vector<std::string>& resolved);
+
+// What a controller URL's name is followed as, given its controller addresses (nullopt: the
+// lookup failed) and what is followed now: each address when there are several, else the URL
+// itself (""), connected to by name as usual. A failed lookup says nothing about the
+// controllers: what is followed stays (the first time, the URL itself, which then fails to
+// connect as it would have).
+std::vector<std::string> addresses_to_follow(const std::optional<std::vector<std::string>>& found,
+                                             const std::vector<std::string>& followed);
 
 }  // namespace gw::app

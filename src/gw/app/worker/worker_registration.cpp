@@ -113,11 +113,13 @@ Task<void> WorkerHandler::follow_controllers(size_t index) {
     if (state_->draining) {
       co_return;
     }
-    std::vector<std::string> addresses =
-        resolved ? controller_addresses(*resolved) : std::vector<std::string>();
-    if (addresses.size() < 2) {
-      addresses = {std::string()};
+    std::vector<std::string> now_followed;
+    now_followed.reserve(followed.size());
+    for (const auto& entry : followed) {
+      now_followed.push_back(entry.first);
     }
+    const std::vector<std::string> addresses = addresses_to_follow(
+        resolved ? std::optional(controller_addresses(*resolved)) : std::nullopt, now_followed);
     for (auto it = followed.begin(); it != followed.end();) {
       if (std::find(addresses.begin(), addresses.end(), it->first) == addresses.end()) {
         spdlog::info("{}: no longer a controller to register with", it->second->label);

@@ -25,5 +25,21 @@ TEST(ControllerAddresses, Ipv6OnlyAndNothing) {
   EXPECT_TRUE(controller_addresses({}).empty());
 }
 
+TEST(AddressesToFollow, SeveralAddressesEachOneNameOtherwise) {
+  EXPECT_EQ(addresses_to_follow(Addresses{"10.0.0.1", "10.0.0.2"}, {}),
+            (Addresses{"10.0.0.1", "10.0.0.2"}));
+  EXPECT_EQ(addresses_to_follow(Addresses{"10.0.0.1"}, {}), (Addresses{""}));
+  EXPECT_EQ(addresses_to_follow(Addresses{}, {}), (Addresses{""}));
+  // From several to one: the name again.
+  EXPECT_EQ(addresses_to_follow(Addresses{"10.0.0.1"}, {"10.0.0.1", "10.0.0.2"}), (Addresses{""}));
+}
+
+TEST(AddressesToFollow, AFailedLookupChangesNothing) {
+  EXPECT_EQ(addresses_to_follow(std::nullopt, {"10.0.0.1", "10.0.0.2"}),
+            (Addresses{"10.0.0.1", "10.0.0.2"}));
+  EXPECT_EQ(addresses_to_follow(std::nullopt, {""}), (Addresses{""}));
+  EXPECT_EQ(addresses_to_follow(std::nullopt, {}), (Addresses{""}));  // the URL, as before
+}
+
 }  // namespace
 }  // namespace gw::app
