@@ -13,9 +13,10 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # prometheus: its promtool checks the /metrics output in the tests; valgrind: the benchmark
   # (and its smoke test) counts instructions per request with callgrind; clang and its runtime
   # libraries: the libFuzzer targets in fuzz/, whose smoke run is part of the test command;
-  # help2man, dpkg-dev and systemd: the Debian package's manual, dependencies and unit checks.
+  # help2man, dpkg-dev and systemd: the Debian package's manual, dependencies and unit checks;
+  # chromium and a font: the dashboard's test drives the page in it (headless).
   APT_PACKAGES+=(nodejs npm openssl curl wrk nginx-light prometheus valgrind clang
-                 libclang-rt-14-dev help2man dpkg-dev systemd)
+                 libclang-rt-14-dev help2man dpkg-dev systemd chromium fonts-liberation)
 fi
 
 missing=()

@@ -109,11 +109,22 @@ bool WorkerRegistry::remove(const std::string& worker_id) {
   return workers_.erase(worker_id) > 0;
 }
 
-void WorkerRegistry::set_draining(const std::string& worker_id, bool draining) {
-  std::lock_guard lock(mutex_);
-  if (auto it = workers_.find(worker_id); it != workers_.end()) {
+bool WorkerRegistry::set_draining(const std::string& worker_id, bool draining) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end()) {
+      return false;
+    }
+    if (it->second.draining == draining) {
+      return true;
+    }
     it->second.draining = draining;
   }
+  if (!draining) {
+    notify_capacity();  // waiting requests may take the resumed worker
+  }
+  return true;
 }
 
 bool WorkerRegistry::eligible(Worker& worker, Clock::time_point now) const {

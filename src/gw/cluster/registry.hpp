@@ -109,7 +109,9 @@ class WorkerRegistry {
   // False when the id is unknown: the worker must register again.
   bool heartbeat(const std::string& worker_id, int64_t current_load, Clock::time_point now);
   bool remove(const std::string& worker_id);
-  void set_draining(const std::string& worker_id, bool draining);
+  // False when the id is unknown. A drained worker gets no new requests until resumed (or
+  // re-registered).
+  bool set_draining(const std::string& worker_id, bool draining);
 
   // Least-loaded among the model's workers that are healthy, not draining, below capacity and
   // whose circuit allows traffic; ties broken at random. `exclude` skips workers already tried.

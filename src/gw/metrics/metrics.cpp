@@ -36,10 +36,12 @@ struct Series {
   Counter* completion_tokens = nullptr;
   Counter* stream_outcome = nullptr;  // null for non-streaming requests
   Gauge* in_flight = nullptr;
+  ModelActivity* activity = nullptr;  // null without a model
+  bool model_api = false;             // a /v1/* request: listed among the recent ones
 };
 
 // Every value endpoint_label() returns: the exact routes, the two parametrised ones, "other".
-constexpr size_t kExactEndpoints = 12;
+constexpr size_t kExactEndpoints = 13;
 constexpr std::array<std::string_view, kExactEndpoints + 3> kEndpointLabelArray{
     "/v1/chat/completions",
     "/v1/completions",
@@ -53,6 +55,7 @@ constexpr std::array<std::string_view, kExactEndpoints + 3> kEndpointLabelArray{
     "/internal/workers/register",
     "/internal/workers/heartbeat",
     "/internal/workers",
+    "/ui",
     "/v1/models/{id}",
     "/internal/workers/{id}",
     "other"};
@@ -90,6 +93,9 @@ std::string_view endpoint_label(std::string_view path) {
   }
   if (path.starts_with("/internal/workers/")) {
     return "/internal/workers/{id}";
+  }
+  if (path.starts_with("/ui/")) {
+    return "/ui";  // the dashboard's page and API
   }
   return "other";
 }
@@ -198,6 +204,7 @@ struct Metrics::Impl {
   // One gauge per endpoint_label() value, made up front: read without a lock.
   std::unordered_map<std::string_view, Gauge*> in_flight_by_endpoint = make_in_flight_gauges();
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
+  Activity activity;
 
   std::unordered_map<std::string_view, Gauge*> make_in_flight_gauges() {
     std::unordered_map<std::string_view, Gauge*> gauges;
@@ -240,6 +247,10 @@ struct Metrics::Impl {
       made.stream_outcome = &stream_outcomes.Add(with_outcome);
     }
     made.in_flight = &in_flight_for(s.endpoint);
+    if (!s.model.empty()) {
+      made.activity = &activity.model(s.model);
+    }
+    made.model_api = s.endpoint.starts_with("/v1/");
     return series.emplace(key, made).first->second;
   }
 
@@ -302,6 +313,15 @@ void Metrics::record(const RequestSample& sample) {
   if (series->stream_outcome != nullptr) {
     series->stream_outcome->Increment();
   }
+  if (series->activity != nullptr || series->model_api) {
+    const auto now = Activity::WallClock::now();
+    if (series->activity != nullptr) {
+      Activity::record(*series->activity, sample, series->prompt_tokens != nullptr, now);
+    }
+    if (series->model_api) {
+      impl_->activity.remember(sample, now);
+    }
+  }
   // Last: a scrape made after one that saw no request in flight sees every finished request's
   // series counted.
   series->in_flight->Decrement();
@@ -342,10 +362,26 @@ SeriesCounter Metrics::cooldowns(std::string_view model, std::string_view deploy
 
 void Metrics::queue_wait(std::string_view model, double seconds) {
   impl_->queue_wait.Add({{"model", label(model)}}, latency_buckets()).Observe(seconds);
+  impl_->activity.queue_wait(model, seconds, Activity::WallClock::now());
 }
 
 void Metrics::queue_rejected(std::string_view model) {
   impl_->queue_rejections.Add({{"model", label(model)}}).Increment();
+  impl_->activity.queue_rejected(model, Activity::WallClock::now());
+}
+
+const Activity& Metrics::activity() const {
+  return impl_->activity;
+}
+
+int64_t Metrics::model_requests_in_flight() const {
+  double total = 0;
+  for (const auto& [endpoint, gauge] : impl_->in_flight_by_endpoint) {
+    if (endpoint.starts_with("/v1/")) {
+      total += gauge->Value();
+    }
+  }
+  return static_cast<int64_t>(total);
 }
 
 void Metrics::add_collectable(const std::shared_ptr<prometheus::Collectable>& collectable) {

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "gw/metrics/activity.hpp"
+
 namespace prometheus {
 class Collectable;
 class Counter;
@@ -36,6 +38,7 @@ struct RequestSample {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   std::string_view stream_outcome;  // streams only: completed, upstream_error, truncated, ...
+  std::string_view request_id;      // for the dashboard's list of recent requests
 };
 
 // One labelled counter series, looked up once (when a model table is built) and incremented
@@ -88,6 +91,11 @@ class Metrics {
 
   // The text exposition format 0.0.4.
   std::string serialize() const;
+
+  // The dashboard's view: per-model history and totals, recent model API requests.
+  const Activity& activity() const;
+  // Model API requests (/v1/*) being served.
+  int64_t model_requests_in_flight() const;
 
  private:
   struct Impl;

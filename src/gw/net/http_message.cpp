@@ -1,6 +1,7 @@
 #include "gw/net/http_message.hpp"
 
 #include <array>
+#include <boost/url/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <charconv>
 
@@ -38,6 +39,19 @@ void append_decimal(std::string& out, uint64_t value) {
 std::string percent_decode(std::string_view text) {
   auto pct = boost::urls::make_pct_string_view(text);
   return pct ? pct->decode() : std::string(text);
+}
+
+std::optional<std::string> query_parameter(std::string_view target, std::string_view name) {
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) {
+    return std::nullopt;
+  }
+  auto params = url->params();
+  auto it = params.find(name);
+  if (it == params.end()) {
+    return std::nullopt;
+  }
+  return std::string((*it).value);
 }
 
 }  // namespace gw::net

@@ -4,6 +4,7 @@
 // upstream. No I/O and no Asio: the provider adapters build requests with these alone.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,5 +42,8 @@ void append_decimal(std::string& out, uint64_t value);
 
 // A percent-encoded path segment decoded (as is when it is not valid percent-encoding).
 std::string percent_decode(std::string_view text);
+
+// A query parameter of an origin-form target, decoded; none when absent.
+std::optional<std::string> query_parameter(std::string_view target, std::string_view name);
 
 }  // namespace gw::net

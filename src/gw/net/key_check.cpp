@@ -41,11 +41,12 @@ std::string_view client_key_refusal(const Request& request) {
              : "Incorrect API key provided.";
 }
 
-bool internal_key_matches(const Request& request, const std::string& key) {
+bool service_key_matches(const Request& request, const std::string& key,
+                         std::string_view key_header) {
   if (bearer_key_matches(request.header("authorization"), {key})) {
     return true;
   }
-  const std::string_view presented = request.header("x-internal-api-key");
+  const std::string_view presented = request.header(key_header);
   return presented.size() == key.size() &&
          CRYPTO_memcmp(presented.data(), key.data(), key.size()) == 0;
 }

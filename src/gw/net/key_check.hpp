@@ -17,7 +17,9 @@ bool client_key_matches(const Request& request, const std::vector<std::string>& 
 // Why a request's key was refused: none was sent, or it is not one of the keys.
 std::string_view client_key_refusal(const Request& request);
 
-// The cluster's internal key, as "Authorization: Bearer <key>" or "X-Internal-API-Key: <key>".
-bool internal_key_matches(const Request& request, const std::string& key);
+// An operator's key (the cluster's internal key, the dashboard's admin key), as
+// "Authorization: Bearer <key>" or in its own header (e.g. "X-Internal-API-Key: <key>").
+bool service_key_matches(const Request& request, const std::string& key,
+                         std::string_view key_header);
 
 }  // namespace gw::net

@@ -1,6 +1,7 @@
 #include "gw/proxy/observe.hpp"
 
 #include "gw/net/http1_parser.hpp"
+#include "gw/proxy/dashboard.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/request_log.hpp"
 
@@ -23,6 +24,7 @@ void record(metrics::Metrics& metrics, const net::Exchange& exchange, int status
     sample.model = log.model;
   }
   sample.status = status;
+  sample.request_id = exchange.request_id;
   sample.duration = Seconds(now - exchange.started_at).count();
   if (log.upstream_time.count() > 0) {
     sample.overhead = std::max(0.0, sample.duration - Seconds(log.upstream_time).count());
@@ -49,7 +51,11 @@ void record(metrics::Metrics& metrics, const net::Exchange& exchange, int status
 
 net::Task<void> ObservedHandler::handle(net::Exchange& exchange) {
   log_of(exchange).clear();  // the connection's previous request's
-  metrics_.request_started(metrics::endpoint_label(exchange.request.path()));
+  const std::string_view path = exchange.request.path();
+  metrics_.request_started(metrics::endpoint_label(path));
+  if (dashboard_ != nullptr && Dashboard::handles(path)) {
+    return dashboard_->serve(exchange);
+  }
   return dispatch(exchange);
 }
 

@@ -9,15 +9,18 @@
 
 namespace gw::proxy {
 
+class Dashboard;
+
 // The base of the three commands' handlers (server, controller, worker): each request gets a
 // RequestLog, is counted in flight from its head, and once its response is over is written to the
 // access log and recorded in the metrics (counters, histograms, tokens, stream outcome); errors are
-// written in the shape of the API a path belongs to. The command's own routes are dispatch()'s.
+// written in the shape of the API a path belongs to. The dashboard (/ui) is answered here; the
+// command's own routes are dispatch()'s.
 class ObservedHandler : public net::HttpHandler {
  public:
-  // `metrics` outlives the handler.
-  ObservedHandler(metrics::Metrics& metrics, bool access_log)
-      : metrics_(metrics), access_log_(access_log) {}
+  // `metrics` and `dashboard` (which may be null: no /ui) outlive the handler.
+  ObservedHandler(metrics::Metrics& metrics, bool access_log, const Dashboard* dashboard)
+      : metrics_(metrics), access_log_(access_log), dashboard_(dashboard) {}
 
   net::Task<void> handle(net::Exchange& exchange) final;
   void finished(const net::Exchange& exchange, int status, bool client_gone) final;
@@ -30,6 +33,7 @@ class ObservedHandler : public net::HttpHandler {
  private:
   metrics::Metrics& metrics_;
   bool access_log_;
+  const Dashboard* dashboard_;
 };
 
 // The upstream error kind of a failed upstream call: connect, timeout, reset or protocol.

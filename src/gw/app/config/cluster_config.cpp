@@ -52,6 +52,7 @@ tl::expected<ControllerConfig, std::string> load_controller_config(const core::S
   ControllerConfig config;
   config.http = read_http_options(reader, "CONTROLLER_HOST", "CONTROLLER_PORT", 8000);
   config.access_log = reader.boolean("ACCESS_LOG", true);
+  config.admin_api_key = reader.text("ADMIN_API_KEY");
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);
@@ -89,6 +90,7 @@ tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings&
   WorkerConfig config;
   config.http = read_http_options(reader, "LISTEN_HOST", "LISTEN_PORT", 8001);
   config.access_log = reader.boolean("ACCESS_LOG", true);
+  config.admin_api_key = reader.text("ADMIN_API_KEY");
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);

@@ -12,7 +12,8 @@ namespace gw::app {
 
 struct ControllerConfig {
   net::ServerOptions http;
-  bool access_log = true;  // ACCESS_LOG: a line per request
+  bool access_log = true;     // ACCESS_LOG: a line per request
+  std::string admin_api_key;  // ADMIN_API_KEY: the dashboard's; empty: loopback clients only
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;  // controller -> worker
   net::UpstreamLimits limits;
@@ -34,7 +35,8 @@ struct ControllerConfig {
 
 struct WorkerConfig {
   net::ServerOptions http;
-  bool access_log = true;  // ACCESS_LOG: a line per request
+  bool access_log = true;     // ACCESS_LOG: a line per request
+  std::string admin_api_key;  // ADMIN_API_KEY: the dashboard's; empty: loopback clients only
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;  // worker -> backend
   net::UpstreamLimits limits;

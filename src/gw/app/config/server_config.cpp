@@ -188,6 +188,7 @@ tl::expected<ServerConfig, std::string> load_server_config(const core::Settings&
   ServerConfig config;
   config.http = read_http_options(reader, "HOST", "PORT", 8000);
   config.access_log = reader.boolean("ACCESS_LOG", true);
+  config.admin_api_key = reader.text("ADMIN_API_KEY");
   config.metrics_port = read_metrics_port(reader);
   config.timeouts = read_upstream_timeouts(reader);
   config.limits = read_upstream_limits(reader);

@@ -21,7 +21,8 @@ namespace gw::app {
 
 struct ServerConfig {
   net::ServerOptions http;
-  bool access_log = true;  // ACCESS_LOG: a line per request
+  bool access_log = true;     // ACCESS_LOG: a line per request
+  std::string admin_api_key;  // ADMIN_API_KEY: the dashboard's; empty: loopback clients only
   std::optional<uint16_t> metrics_port;
   net::UpstreamTimeouts timeouts;
   net::UpstreamLimits limits;

@@ -41,6 +41,8 @@ int run_controller(const ControllerConfig& config) {
   if (!config.api_keys.empty()) {
     spdlog::info("client authentication on: {} key(s)", config.api_keys.size());
   }
+  state->dashboard = std::make_unique<proxy::Dashboard>(controller_dashboard_source(*state),
+                                                        config.admin_api_key, state->metrics);
   state->registry.set_capacity_listener([raw = state.get()] { raw->capacity_freed(); });
 
   for (const auto& model : config.table) {
@@ -74,6 +76,7 @@ int run_controller(const ControllerConfig& config) {
           [&state] { state->metrics.background_failure("health-check"); });
       spdlog::info("llm-gateway {} controller listening on http://{}:{} ({} thread(s))", GW_VERSION,
                    config.http.host, *port, server.shard_count());
+      state->dashboard->log_access();
     }
     return handler;
   });

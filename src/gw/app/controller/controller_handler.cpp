@@ -74,7 +74,7 @@ void ControllerState::capacity_freed() {
 
 ControllerHandler::ControllerHandler(std::shared_ptr<ControllerState> state,
                                      boost::asio::io_context& io)
-    : ObservedHandler(state->metrics, state->config.access_log),
+    : ObservedHandler(state->metrics, state->config.access_log, state->dashboard.get()),
       state_(std::move(state)),
       io_(io),
       client_(io.get_executor(), {}, state_->config.timeouts),

@@ -14,6 +14,7 @@
 #include "gw/net/http_types.hpp"
 #include "gw/net/io.hpp"
 #include "gw/net/upstream.hpp"
+#include "gw/proxy/dashboard.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
 
@@ -35,6 +36,7 @@ struct ControllerState {
   std::vector<ControllerHandler*> handlers;
   std::atomic<bool> serving{true};
   metrics::Metrics metrics;
+  std::unique_ptr<const proxy::Dashboard> dashboard;  // /ui
 
   // Wakes every shard's waiting requests; called whenever capacity may have been freed.
   void capacity_freed();
@@ -55,6 +57,16 @@ struct ControllerState {
   mutable std::mutex table_mutex_;
   std::shared_ptr<const std::vector<TableModelConfig>> table_;
 };
+
+// The internal API's operations on workers, shared with the dashboard's worker actions
+// (controller_internal.cpp): POST /internal/workers/register, DELETE /internal/workers/{id}.
+net::Task<void> register_worker(net::Exchange& exchange, cluster::WorkerRegistry& registry);
+net::Task<void> deregister_worker(net::Exchange& exchange, cluster::WorkerRegistry& registry,
+                                  std::string_view raw_id);
+
+// The dashboard's view of the controller's workers and its worker actions
+// (controller_dashboard.cpp); `state` outlives its use.
+proxy::DashboardSource controller_dashboard_source(ControllerState& state);
 
 // A model request on its way to a worker: the worker's endpoint and what the controller read.
 struct ForwardedCall {

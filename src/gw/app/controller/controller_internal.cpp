@@ -5,7 +5,6 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <boost/url/parse.hpp>
 
 #include "gw/app/controller/controller_handler.hpp"
 #include "gw/app/server/gateway_handler.hpp"
@@ -44,20 +43,51 @@ json::object worker_json(const cluster::WorkerView& view) {
           {"last_heartbeat_age", std::chrono::duration<double>(view.heartbeat_age).count()}};
 }
 
-std::optional<std::string> query_parameter(std::string_view target, std::string_view name) {
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) {
-    return std::nullopt;
-  }
-  auto params = url->params();
-  auto it = params.find(name);
-  if (it == params.end()) {
-    return std::nullopt;
-  }
-  return std::string((*it).value);
+core::Error unknown_worker(std::string_view id) {
+  return {core::Errc::kNotFound, fmt::format("Unknown worker '{}'", core::bounded_text(id)),
+          "worker_id"};
 }
 
 }  // namespace
+
+Task<void> register_worker(Exchange& exchange, cluster::WorkerRegistry& registry) {
+  auto registration = cluster::parse_registration(exchange.request.body);
+  if (!registration) {
+    co_return co_await net::respond_error(exchange.writer, registration.error());
+  }
+  if (auto added = registry.register_worker(*registration, cluster::Clock::now()); !added) {
+    if (added.error().id_taken) {
+      spdlog::warn("refused a registration of worker {} from {} at {}: {}",
+                   core::log_text(registration->worker_id), exchange.request.remote_address,
+                   core::log_text(registration->url), added.error().message);
+      co_return co_await net::respond_error(
+          exchange.writer, {core::Errc::kConflict,
+                            fmt::format("Worker '{}' is registered and healthy at another URL; "
+                                        "deregister it first or use another worker_id",
+                                        registration->worker_id),
+                            "worker_id"});
+    }
+    co_return co_await net::respond_error(
+        exchange.writer,
+        bad_request(fmt::format("'url' is not a usable worker URL: {}", added.error().message),
+                    "url"));
+  }
+  spdlog::info("worker {} registered: model {}, {} (capacity {})", registration->worker_id,
+               registration->model_id, registration->url, registration->capacity);
+  const json::value answer{{"status", "registered"}, {"worker_id", registration->worker_id}};
+  co_await send_json(exchange, answer);
+}
+
+Task<void> deregister_worker(Exchange& exchange, cluster::WorkerRegistry& registry,
+                             std::string_view raw_id) {
+  const std::string id = net::percent_decode(raw_id);
+  if (!registry.remove(id)) {
+    co_return co_await net::respond_error(exchange.writer, unknown_worker(id));
+  }
+  spdlog::info("worker {} deregistered", core::log_text(id));
+  const json::value answer{{"status", "deregistered"}, {"worker_id", id}};
+  co_await send_json(exchange, answer);
+}
 
 Task<void> ControllerHandler::internal_api(Exchange& exchange) {
   const auto& request = exchange.request;
@@ -73,7 +103,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
          "The internal API answers only loopback clients while INTERNAL_API_KEY is not set; set "
          "INTERNAL_API_KEY on the controller and its workers."});
   }
-  if (!key.empty() && !net::internal_key_matches(request, key)) {
+  if (!key.empty() && !net::service_key_matches(request, key, "x-internal-api-key")) {
     co_return co_await net::respond_error(
         exchange.writer,
         {core::Errc::kUnauthorized,
@@ -87,31 +117,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
     if (method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
     }
-    auto registration = cluster::parse_registration(request.body);
-    if (!registration) {
-      co_return co_await net::respond_error(exchange.writer, registration.error());
-    }
-    if (auto added = registry.register_worker(*registration, now); !added) {
-      if (added.error().id_taken) {
-        spdlog::warn("refused a registration of worker {} from {} at {}: {}",
-                     core::log_text(registration->worker_id), exchange.request.remote_address,
-                     core::log_text(registration->url), added.error().message);
-        co_return co_await net::respond_error(
-            exchange.writer, {core::Errc::kConflict,
-                              fmt::format("Worker '{}' is registered and healthy at another URL; "
-                                          "deregister it first or use another worker_id",
-                                          registration->worker_id),
-                              "worker_id"});
-      }
-      co_return co_await net::respond_error(
-          exchange.writer,
-          bad_request(fmt::format("'url' is not a usable worker URL: {}", added.error().message),
-                      "url"));
-    }
-    spdlog::info("worker {} registered: model {}, {} (capacity {})", registration->worker_id,
-                 registration->model_id, registration->url, registration->capacity);
-    const json::value answer{{"status", "registered"}, {"worker_id", registration->worker_id}};
-    co_return co_await send_json(exchange, answer);
+    co_return co_await register_worker(exchange, registry);
   }
   if (path == "/internal/workers/heartbeat") {
     if (method != "POST") {
@@ -138,7 +144,7 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "GET, HEAD");
     }
     json::array data;
-    for (const auto& view : registry.list(query_parameter(request.target, "model_id"), now)) {
+    for (const auto& view : registry.list(net::query_parameter(request.target, "model_id"), now)) {
       data.push_back(worker_json(view));
     }
     const json::value list{{"object", "list"}, {"data", std::move(data)}};
@@ -149,17 +155,8 @@ Task<void> ControllerHandler::internal_api(Exchange& exchange) {
     if (method != "DELETE") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "DELETE");
     }
-    const std::string_view raw = path.substr(kWorkersPath.size() + 1);
-    const std::string id = net::percent_decode(raw);
-    if (!registry.remove(id)) {
-      co_return co_await net::respond_error(
-          exchange.writer,
-          {core::Errc::kNotFound, fmt::format("Unknown worker '{}'", core::bounded_text(id)),
-           "worker_id"});
-    }
-    spdlog::info("worker {} deregistered", core::log_text(id));
-    const json::value answer{{"status", "deregistered"}, {"worker_id", id}};
-    co_return co_await send_json(exchange, answer);
+    co_return co_await deregister_worker(exchange, state_->registry,
+                                         path.substr(kWorkersPath.size() + 1));
   }
   co_await net::respond_error(
       exchange.writer, {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", method, path)});

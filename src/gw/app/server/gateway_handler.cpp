@@ -39,7 +39,7 @@ Task<void> send_error(Exchange& exchange, const core::Error& error) {
 GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context,
                                boost::asio::io_context& io, net::ProxySettings proxies,
                                net::UpstreamTimeouts timeouts)
-    : ObservedHandler(*context->metrics, context->access_log),
+    : ObservedHandler(*context->metrics, context->access_log, context->dashboard.get()),
       context_(std::move(context)),
       client_(io.get_executor(), std::move(proxies), timeouts) {}
 

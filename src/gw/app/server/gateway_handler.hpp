@@ -13,6 +13,7 @@
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/catalog.hpp"
+#include "gw/proxy/dashboard.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
 
@@ -27,6 +28,7 @@ struct GatewayContext {
   RoutingSettings routing;  // its limits are every proxied request's
   std::shared_ptr<metrics::Metrics> metrics = std::make_shared<metrics::Metrics>();
   bool access_log = true;
+  std::unique_ptr<const proxy::Dashboard> dashboard;  // /ui
   // When a request for an unknown model last made the providers be listed again (steady clock,
   // milliseconds): at most once per kOnDemandListingInterval, across shards.
   mutable std::atomic<int64_t> last_listing_on_demand{INT64_MIN / 2};
@@ -34,6 +36,9 @@ struct GatewayContext {
   // Whether an unknown model may trigger a listing now (and if so, notes that it does).
   bool claim_listing_on_demand() const;
 };
+
+// The dashboard's view of the context's models; `context` outlives its use.
+proxy::DashboardSource gateway_dashboard_source(const GatewayContext& context);
 
 // The OpenAI-compatible API: the model APIs (proxy/model_api.hpp), /v1/models[/{id}], /health,
 // /metrics.

@@ -82,6 +82,8 @@ int run_server(const ServerConfig& config) {
     context->table.replace(build_table(config.table_path, config.table, config, *context));
     add_table_metrics(*context->metrics, context->table);
   }
+  context->dashboard = std::make_unique<proxy::Dashboard>(gateway_dashboard_source(*context),
+                                                          config.admin_api_key, *context->metrics);
   if (config.providers.empty() && config.table.empty()) {
     spdlog::info("no provider configured: serving the built-in 'echo' model");
   } else if (config.echo_enabled) {
@@ -120,6 +122,7 @@ int run_server(const ServerConfig& config) {
     if (shard == 0) {
       spdlog::info("llm-gateway {} listening on http://{}:{} ({} thread(s))", GW_VERSION,
                    config.http.host, *port, server.shard_count());
+      context->dashboard->log_access();
     }
     return handler;
   });

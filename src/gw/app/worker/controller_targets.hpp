@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +16,28 @@ struct ControllerTarget {
   std::string label;  // for logs: the URL, with the address when pinned to one
   net::Endpoint endpoint;
   bool retired = false;  // the name no longer resolves to this address: its loop ends
+};
+
+// Whether the worker is registered with each controller it follows, by label: written by the
+// registration loops (shard 0), read by the dashboard on any shard.
+class ControllerLinks {
+ public:
+  void set(const std::string& label, bool registered) {
+    std::lock_guard lock(mutex_);
+    links_[label] = registered;
+  }
+  void remove(const std::string& label) {
+    std::lock_guard lock(mutex_);
+    links_.erase(label);
+  }
+  std::map<std::string, bool> snapshot() const {
+    std::lock_guard lock(mutex_);
+    return links_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, bool> links_;
 };
 
 // Of the addresses a controller's host name resolves to, those that are one controller each: the

@@ -15,6 +15,8 @@ int run_worker(const WorkerConfig& config) {
   for (const auto& url : config.controller_urls) {
     state->controllers.push_back(*net::Endpoint::parse(url));  // validated by the config
   }
+  state->dashboard = std::make_unique<proxy::Dashboard>(worker_dashboard_source(*state),
+                                                        config.admin_api_key, state->metrics);
   spdlog::info("worker {}: model {} on {} backend {} (as '{}'), capacity {}", config.worker_id,
                config.model_id, config.backend.name, config.backend.base_url, config.backend_model,
                config.capacity);
@@ -48,6 +50,7 @@ int run_worker(const WorkerConfig& config) {
       }
       spdlog::info("llm-gateway {} worker listening on http://{}:{} ({} thread(s))", GW_VERSION,
                    config.http.host, *port, server.shard_count());
+      state->dashboard->log_access();
     }
     return handler;
   });

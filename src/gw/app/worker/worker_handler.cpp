@@ -31,8 +31,26 @@ constexpr net::UpstreamTimeouts kControlTimeouts{std::chrono::milliseconds(3000)
 
 }  // namespace
 
+proxy::DashboardSource worker_dashboard_source(const WorkerState& state) {
+  auto models = [&state] {
+    proxy::DashboardBackend backend{std::string(state.backend->name()), "provider"};
+    backend.in_flight = state.load.load();
+    backend.capacity = state.config.capacity;
+    backend.draining = state.draining.load();
+    return std::vector<proxy::DashboardModel>{{state.config.model_id, {std::move(backend)}}};
+  };
+  auto controllers = [&state] {
+    std::vector<proxy::ControllerLink> links;
+    for (auto& [label, registered] : state.links.snapshot()) {
+      links.push_back({label, registered});
+    }
+    return links;
+  };
+  return {"worker", std::move(models), std::move(controllers), {}};
+}
+
 WorkerHandler::WorkerHandler(std::shared_ptr<WorkerState> state, boost::asio::io_context& io)
-    : ObservedHandler(state->metrics, state->config.access_log),
+    : ObservedHandler(state->metrics, state->config.access_log, state->dashboard.get()),
       state_(std::move(state)),
       io_(io),
       client_(io.get_executor(), state_->config.proxies, state_->config.timeouts),
@@ -50,7 +68,8 @@ Task<void> WorkerHandler::dispatch(Exchange& exchange) {
     co_return co_await health(exchange);
   }
   const auto& key = state_->config.internal_api_key;
-  if (path.starts_with("/v1/") && !key.empty() && !net::internal_key_matches(request, key)) {
+  if (path.starts_with("/v1/") && !key.empty() &&
+      !net::service_key_matches(request, key, "x-internal-api-key")) {
     co_return co_await net::respond_error(
         exchange.writer, {core::Errc::kUnauthorized,
                           "This worker is reached through its controller: send INTERNAL_API_KEY as "

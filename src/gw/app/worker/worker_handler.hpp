@@ -14,6 +14,7 @@
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
 #include "gw/providers/provider.hpp"
+#include "gw/proxy/dashboard.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
 
@@ -34,8 +35,14 @@ struct WorkerState {
   std::atomic<int64_t> load{0};  // chat requests in progress, all shards
   std::atomic<bool> draining{false};
   std::function<void()> give_up;  // registration failed for good: stop with exit code 1
+  ControllerLinks links;          // for the dashboard
   metrics::Metrics metrics;
+  std::unique_ptr<const proxy::Dashboard> dashboard;  // /ui
 };
+
+// The dashboard's view of the worker: its model, its backend, its controllers; `state` outlives
+// its use.
+proxy::DashboardSource worker_dashboard_source(const WorkerState& state);
 
 // A worker's HTTP API on one shard (chat completions through the backend's adapter, /health,
 // /v1/models) and, on shard 0, its registration with the controller.

@@ -83,6 +83,7 @@ Task<int> WorkerHandler::register_once(const ControllerTarget& target) {
                                   {"current_load", state_->load.load()}};
   auto [status, body] = co_await call_controller(target, "POST", "/internal/workers/register",
                                                  json::serialize(registration));
+  state_->links.set(url, status == 200);
   if (status == 200) {
     state_->registered_somewhere = true;
     spdlog::info("registered with the controller at {} as {} (model {}, {})", url, config.worker_id,
@@ -124,6 +125,7 @@ Task<void> WorkerHandler::follow_controllers(size_t index) {
       if (std::find(addresses.begin(), addresses.end(), it->first) == addresses.end()) {
         spdlog::info("{}: no longer a controller to register with", it->second->label);
         it->second->retired = true;
+        state_->links.remove(it->second->label);
         std::erase(targets_, it->second);
         it = followed.erase(it);
       } else {
@@ -150,6 +152,7 @@ Task<void> WorkerHandler::follow_controllers(size_t index) {
 
 void WorkerHandler::add_target(const std::shared_ptr<ControllerTarget>& target) {
   targets_.push_back(target);
+  state_->links.set(target->label, false);
   net::spawn_background(
       io_.get_executor(), "registration", [this, target] { return stay_registered(target); },
       [state = state_] { state->metrics.background_failure("registration"); });
@@ -203,6 +206,7 @@ Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> targ
       spdlog::warn("the controller at {} does not know this worker; registering again", url);
       co_await register_once(*target);
     } else if (status != 200) {
+      state_->links.set(url, false);
       if (reachable) {
         spdlog::warn("heartbeat to {} failed ({}); still serving, will keep trying", url,
                      status == 0 ? body : fmt::format("HTTP {}", status));
@@ -211,6 +215,7 @@ Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> targ
       continue;
     } else if (!reachable) {
       spdlog::info("the controller at {} answers heartbeats again", url);
+      state_->links.set(url, true);
     }
     reachable = true;
   }
@@ -226,6 +231,7 @@ Task<void> WorkerHandler::deregister() {
   for (const auto& target : targets) {
     auto [status, body] = co_await call_controller(*target, "DELETE", path, std::string());
     if (status == 200) {
+      state_->links.set(target->label, false);
       spdlog::info("deregistered from the controller at {}", target->label);
     } else {
       spdlog::warn("could not deregister from the controller at {}: {}", target->label,

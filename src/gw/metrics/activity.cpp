@@ -1,0 +1,278 @@
+#include "gw/metrics/activity.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "gw/metrics/metrics.hpp"
+
+namespace gw::metrics {
+
+namespace {
+
+// latency_buckets()' bounds plus +Inf.
+constexpr size_t kLatencyBuckets = 18;
+
+using Histogram = std::array<uint32_t, kLatencyBuckets>;
+
+void observe(Histogram& histogram, double seconds) {
+  const auto& bounds = latency_buckets();
+  const auto at = std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
+  ++histogram[static_cast<size_t>(at)];
+}
+
+struct Slot {
+  int64_t index = -1;  // unix seconds / kSlotSeconds; another value: the slot is stale
+  uint32_t requests = 0;
+  uint32_t errors_4xx = 0;
+  uint32_t errors_429 = 0;
+  uint32_t errors_5xx = 0;
+  uint32_t queue_waits = 0;
+  uint32_t queue_rejections = 0;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  Histogram latency{};
+  Histogram ttft{};
+  Histogram queue_wait{};
+};
+
+int64_t slot_index(Activity::WallClock::time_point now) {
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  return seconds / Activity::kSlotSeconds;
+}
+
+HistoryPoint point_of(const Slot& slot) {
+  const auto& bounds = latency_buckets();
+  HistoryPoint point;
+  point.start = slot.index * Activity::kSlotSeconds;
+  point.requests = slot.requests;
+  point.errors_4xx = slot.errors_4xx;
+  point.errors_429 = slot.errors_429;
+  point.errors_5xx = slot.errors_5xx;
+  point.latency_p50 = histogram_quantile(0.5, bounds, slot.latency);
+  point.latency_p95 = histogram_quantile(0.95, bounds, slot.latency);
+  point.ttft_p50 = histogram_quantile(0.5, bounds, slot.ttft);
+  point.ttft_p95 = histogram_quantile(0.95, bounds, slot.ttft);
+  point.prompt_tokens = slot.prompt_tokens;
+  point.completion_tokens = slot.completion_tokens;
+  point.queue_waits = slot.queue_waits;
+  point.queue_wait_p95 = histogram_quantile(0.95, bounds, slot.queue_wait);
+  point.queue_rejections = slot.queue_rejections;
+  return point;
+}
+
+// Tells one Activity from another (a new one may reuse a destroyed one's address): a thread's
+// recent-requests ring belongs to one of them.
+std::atomic<uint64_t> next_activity_id{1};
+
+// One thread's recent requests. Its lock is taken by its thread and by readers only.
+struct RecentRing {
+  std::mutex mutex;
+  std::vector<RecentRequest> entries = std::vector<RecentRequest>(Activity::kRecentPerThread);
+  size_t next = 0;
+  size_t size = 0;
+};
+
+}  // namespace
+
+class ModelActivity {
+ public:
+  explicit ModelActivity(std::string name) : name_(std::move(name)) {}
+
+  // Calls `update(slot, totals)` on the current slot (cleared first if it held an older one).
+  template <typename Update>
+  void at(Activity::WallClock::time_point now, Update update) {
+    const int64_t index = slot_index(now);
+    std::lock_guard lock(mutex_);
+    Slot& slot = slots_[static_cast<size_t>(index % Activity::kSlots)];
+    if (slot.index != index) {
+      slot = Slot{};
+      slot.index = index;
+    }
+    update(slot, totals_);
+  }
+
+  ModelActivityView view(int64_t first, int64_t last) const {
+    ModelActivityView view{name_, {}, {}};
+    std::lock_guard lock(mutex_);
+    view.totals = totals_;
+    for (int64_t index = first; index <= last; ++index) {
+      const Slot& slot = slots_[static_cast<size_t>(index % Activity::kSlots)];
+      if (slot.index == index) {
+        view.points.push_back(point_of(slot));
+      }
+    }
+    return view;
+  }
+
+ private:
+  const std::string name_;
+  mutable std::mutex mutex_;
+  ModelTotals totals_;
+  std::vector<Slot> slots_ = std::vector<Slot>(Activity::kSlots);
+};
+
+struct Activity::Impl {
+  const uint64_t id = next_activity_id.fetch_add(1, std::memory_order_relaxed);
+  mutable std::mutex mutex;  // guards the two maps below (their entries lock themselves)
+  std::map<std::string, std::unique_ptr<ModelActivity>, std::less<>> models;
+  std::vector<std::unique_ptr<RecentRing>> rings;
+
+  RecentRing& thread_ring() {
+    struct Cache {
+      uint64_t owner = 0;
+      RecentRing* ring = nullptr;
+    };
+    thread_local Cache cache;
+    if (cache.owner != id) {
+      std::lock_guard lock(mutex);
+      cache.ring = rings.emplace_back(std::make_unique<RecentRing>()).get();
+      cache.owner = id;
+    }
+    return *cache.ring;
+  }
+};
+
+Activity::Activity() : impl_(std::make_unique<Impl>()) {}
+Activity::~Activity() = default;
+
+ModelActivity& Activity::model(std::string_view name) {
+  std::lock_guard lock(impl_->mutex);
+  auto it = impl_->models.find(name);
+  if (it == impl_->models.end()) {
+    it =
+        impl_->models.emplace(std::string(name), std::make_unique<ModelActivity>(std::string(name)))
+            .first;
+  }
+  return *it->second;
+}
+
+void Activity::record(ModelActivity& model, const RequestSample& sample, bool count_tokens,
+                      WallClock::time_point now) {
+  const int64_t prompt = count_tokens ? std::max<int64_t>(0, sample.prompt_tokens) : 0;
+  const int64_t completion = count_tokens ? std::max<int64_t>(0, sample.completion_tokens) : 0;
+  model.at(now, [&](Slot& slot, ModelTotals& totals) {
+    ++totals.requests;
+    totals.errors += sample.status >= 400 ? 1 : 0;
+    totals.prompt_tokens += prompt;
+    totals.completion_tokens += completion;
+    ++slot.requests;
+    if (sample.status == 429) {
+      ++slot.errors_429;
+    } else if (sample.status >= 500) {
+      ++slot.errors_5xx;
+    } else if (sample.status >= 400) {
+      ++slot.errors_4xx;
+    }
+    observe(slot.latency, sample.duration);
+    if (sample.ttft) {
+      observe(slot.ttft, *sample.ttft);
+    }
+    slot.prompt_tokens += prompt;
+    slot.completion_tokens += completion;
+  });
+}
+
+void Activity::queue_wait(std::string_view model_name, double seconds, WallClock::time_point now) {
+  model(model_name).at(now, [&](Slot& slot, ModelTotals&) {
+    ++slot.queue_waits;
+    observe(slot.queue_wait, seconds);
+  });
+}
+
+void Activity::queue_rejected(std::string_view model_name, WallClock::time_point now) {
+  model(model_name).at(now, [](Slot& slot, ModelTotals&) { ++slot.queue_rejections; });
+}
+
+void Activity::remember(const RequestSample& sample, WallClock::time_point now) {
+  RecentRing& ring = impl_->thread_ring();
+  std::lock_guard lock(ring.mutex);
+  RecentRequest& entry = ring.entries[ring.next];
+  ring.next = (ring.next + 1) % ring.entries.size();
+  ring.size = std::min(ring.size + 1, ring.entries.size());
+  // assign(), not a new string: the ring's strings keep their capacity, no allocation per request
+  entry.time = std::chrono::duration<double>(now.time_since_epoch()).count();
+  entry.request_id.assign(sample.request_id);
+  entry.endpoint.assign(sample.endpoint);
+  entry.model.assign(sample.model);
+  entry.backend.assign(sample.provider);
+  entry.status = sample.status;
+  entry.duration = sample.duration;
+  entry.ttft = sample.ttft;
+  entry.prompt_tokens = sample.prompt_tokens;
+  entry.completion_tokens = sample.completion_tokens;
+  entry.stream_outcome.assign(sample.stream_outcome);
+}
+
+std::vector<ModelActivityView> Activity::models(std::chrono::seconds window,
+                                                WallClock::time_point now) const {
+  const int64_t last = slot_index(now);
+  const int64_t slots = std::clamp<int64_t>(window.count() / kSlotSeconds, 1, kSlots);
+  std::vector<const ModelActivity*> models;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& [name, model] : impl_->models) {
+      models.push_back(model.get());
+    }
+  }
+  std::vector<ModelActivityView> views;
+  views.reserve(models.size());
+  for (const auto* model : models) {
+    views.push_back(model->view(last - slots + 1, last));
+  }
+  return views;
+}
+
+std::vector<RecentRequest> Activity::recent(size_t limit) const {
+  std::vector<RecentRing*> rings;
+  {
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& ring : impl_->rings) {
+      rings.push_back(ring.get());
+    }
+  }
+  std::vector<RecentRequest> all;
+  for (auto* ring : rings) {
+    std::lock_guard lock(ring->mutex);
+    const size_t capacity = ring->entries.size();
+    for (size_t i = 0; i < ring->size; ++i) {
+      all.push_back(ring->entries[(ring->next + capacity - 1 - i) % capacity]);
+    }
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const RecentRequest& a, const RecentRequest& b) { return a.time > b.time; });
+  if (all.size() > limit) {
+    all.resize(limit);
+  }
+  return all;
+}
+
+std::optional<double> histogram_quantile(double q, const std::vector<double>& bounds,
+                                         std::span<const uint32_t> counts) {
+  uint64_t total = 0;
+  for (uint32_t count : counts) {
+    total += count;
+  }
+  if (total == 0) {
+    return std::nullopt;
+  }
+  const double rank = q * static_cast<double>(total);
+  uint64_t below = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i] > 0 && static_cast<double>(below + counts[i]) >= rank) {
+      if (i >= bounds.size()) {
+        return bounds.back();  // in +Inf: the highest finite bound, as Prometheus does
+      }
+      const double lower = i == 0 ? 0.0 : bounds[i - 1];
+      const double within = (rank - static_cast<double>(below)) / counts[i];
+      return lower + (bounds[i] - lower) * within;
+    }
+    below += counts[i];
+  }
+  return bounds.back();
+}
+
+}  // namespace gw::metrics
