@@ -12,14 +12,16 @@ namespace gw::metrics {
 
 namespace {
 
-// latency_buckets()' bounds plus +Inf.
-constexpr size_t kLatencyBuckets = 18;
+// latency_buckets()' bounds (a unit test checks they are the same), here as a constant: finding
+// a sample's bucket is on every request's path.
+constexpr std::array kLatencyBounds{0.005, 0.01, 0.025, 0.05, 0.1,  0.25,  0.5,   1.0,  2.5,
+                                    5.0,   10.0, 20.0,  30.0, 60.0, 120.0, 300.0, 600.0};
 
-using Histogram = std::array<uint32_t, kLatencyBuckets>;
+using Histogram = std::array<uint32_t, kLatencyBounds.size() + 1>;  // the last: +Inf
 
 void observe(Histogram& histogram, double seconds) {
-  const auto& bounds = latency_buckets();
-  const auto at = std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin();
+  const auto at = std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), seconds) -
+                  kLatencyBounds.begin();
   ++histogram[static_cast<size_t>(at)];
 }
 
@@ -68,10 +70,51 @@ HistoryPoint point_of(const Slot& slot) {
 // recent-requests ring belongs to one of them.
 std::atomic<uint64_t> next_activity_id{1};
 
+// Text kept in place, cut at N bytes: a recent request is copied with no allocation and less work
+// than std::string's assign.
+template <size_t N>
+struct FixedText {
+  std::array<char, N> bytes{};
+  size_t size = 0;
+  void set(std::string_view text) {
+    size = std::min(text.size(), N);
+    std::copy_n(text.data(), size, bytes.data());
+  }
+  std::string str() const { return {bytes.data(), size}; }
+};
+
+struct StoredRequest {
+  double time = 0;
+  FixedText<64> request_id;
+  std::string_view endpoint;  // an endpoint_label() value: static
+  FixedText<128> model;
+  FixedText<128> backend;
+  FixedText<24> stream_outcome;
+  int status = 0;
+  double duration = 0;
+  std::optional<double> ttft;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+
+  RecentRequest request() const {
+    return {time,
+            request_id.str(),
+            std::string(endpoint),
+            model.str(),
+            backend.str(),
+            status,
+            duration,
+            ttft,
+            prompt_tokens,
+            completion_tokens,
+            stream_outcome.str()};
+  }
+};
+
 // One thread's recent requests. Its lock is taken by its thread and by readers only.
 struct RecentRing {
   std::mutex mutex;
-  std::vector<RecentRequest> entries = std::vector<RecentRequest>(Activity::kRecentPerThread);
+  std::vector<StoredRequest> entries = std::vector<StoredRequest>(Activity::kRecentPerThread);
   size_t next = 0;
   size_t size = 0;
 };
@@ -190,21 +233,20 @@ void Activity::queue_rejected(std::string_view model_name, WallClock::time_point
 void Activity::remember(const RequestSample& sample, WallClock::time_point now) {
   RecentRing& ring = impl_->thread_ring();
   std::lock_guard lock(ring.mutex);
-  RecentRequest& entry = ring.entries[ring.next];
+  StoredRequest& entry = ring.entries[ring.next];
   ring.next = (ring.next + 1) % ring.entries.size();
   ring.size = std::min(ring.size + 1, ring.entries.size());
-  // assign(), not a new string: the ring's strings keep their capacity, no allocation per request
   entry.time = std::chrono::duration<double>(now.time_since_epoch()).count();
-  entry.request_id.assign(sample.request_id);
-  entry.endpoint.assign(sample.endpoint);
-  entry.model.assign(sample.model);
-  entry.backend.assign(sample.provider);
+  entry.request_id.set(sample.request_id);
+  entry.endpoint = sample.endpoint;
+  entry.model.set(sample.model);
+  entry.backend.set(sample.provider);
   entry.status = sample.status;
   entry.duration = sample.duration;
   entry.ttft = sample.ttft;
   entry.prompt_tokens = sample.prompt_tokens;
   entry.completion_tokens = sample.completion_tokens;
-  entry.stream_outcome.assign(sample.stream_outcome);
+  entry.stream_outcome.set(sample.stream_outcome);
 }
 
 std::vector<ModelActivityView> Activity::models(std::chrono::seconds window,
@@ -239,7 +281,7 @@ std::vector<RecentRequest> Activity::recent(size_t limit) const {
     std::lock_guard lock(ring->mutex);
     const size_t capacity = ring->entries.size();
     for (size_t i = 0; i < ring->size; ++i) {
-      all.push_back(ring->entries[(ring->next + capacity - 1 - i) % capacity]);
+      all.push_back(ring->entries[(ring->next + capacity - 1 - i) % capacity].request());
     }
   }
   std::stable_sort(all.begin(), all.end(),

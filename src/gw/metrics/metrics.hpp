@@ -27,7 +27,7 @@ const std::vector<double>& overhead_buckets();   // 10 µs .. 1 s
 // One finished request, as the metrics see it. Label values are bounded by the caller: a route
 // name, a configured model/provider/worker or empty, a status code.
 struct RequestSample {
-  std::string_view endpoint;  // "/v1/chat/completions", "/v1/models", ..., "other"
+  std::string_view endpoint;  // an endpoint_label() value (static storage)
   std::string_view model;     // empty when the request never reached a provider
   std::string_view provider;  // provider name, or worker id on the controller
   int status = 0;

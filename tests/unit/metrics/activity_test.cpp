@@ -77,6 +77,18 @@ TEST(Activity, CountsASlotAndTotalsByStatusClass) {
   EXPECT_LE(*point.queue_wait_p95, 0.5);
 }
 
+TEST(Activity, PutsEachDurationInTheMetricsLatencyBucket) {
+  const auto& bounds = latency_buckets();
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    Activity activity;
+    Activity::record(activity.model("m"), sample(200, bounds[i]), true, kStart);
+    const auto p95 = activity.models(seconds(60), kStart)[0].points.at(0).latency_p95;
+    ASSERT_TRUE(p95);
+    EXPECT_GT(*p95, i == 0 ? 0.0 : bounds[i - 1]) << bounds[i];
+    EXPECT_LE(*p95, bounds[i]) << bounds[i];
+  }
+}
+
 TEST(Activity, KeepsOneHourInFiveSecondSlotsAndForgetsOlderOnes) {
   Activity activity;
   auto& model = activity.model("m");

@@ -74,42 +74,47 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
     co_return co_await model_request(exchange, *api);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
-    if (!request.is_get()) {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
-                                                         "GET, HEAD");
-    }
-    const auto& catalog = *context_->catalog;
-    // Anthropic's clients (which send anthropic-version with every request) read its shapes.
-    const bool anthropic = !request.header("anthropic-version").empty();
-    if (path == "/v1/models") {
-      if (!anthropic) {
-        co_return co_await net::respond(exchange.writer,
-                                        Response{200, "application/json", {}, catalog.list_json()});
-      }
-      std::vector<providers::ModelEntry> models;
-      for (auto& model : catalog.public_models()) {
-        models.push_back(std::move(model.entry));
-      }
-      auto page = providers::anthropic_model_page(models, request.query());
-      if (!page) {
-        co_return co_await send_error(exchange, page.error());
-      }
-      co_return co_await net::respond(exchange.writer,
-                                      Response{200, "application/json", {}, std::move(*page)});
-    }
-    const std::string id = net::percent_decode(path.substr(std::string_view("/v1/models/").size()));
-    if (auto model = catalog.public_model(id)) {
-      std::string body =
-          anthropic ? providers::anthropic_model_json(model->entry) : *catalog.model_json(id);
-      co_return co_await net::respond(exchange.writer,
-                                      Response{200, "application/json", {}, std::move(body)});
-    }
-    core::Error error(core::Errc::kModelNotFound,
-                      fmt::format("The model '{}' does not exist", core::bounded_text(id)),
-                      "model");
-    co_return co_await send_error(exchange, error);
+    co_return co_await models_request(exchange);
   }
   co_await send_error(exchange, unknown_path(request));
+}
+
+Task<void> GatewayHandler::models_request(Exchange& exchange) {
+  const auto& request = exchange.request;
+  const std::string_view path = request.path();
+  if (!request.is_get()) {
+    co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
+                                                       "GET, HEAD");
+  }
+  const auto& catalog = *context_->catalog;
+  // Anthropic's clients (which send anthropic-version with every request) read its shapes.
+  const bool anthropic = !request.header("anthropic-version").empty();
+  if (path == "/v1/models") {
+    if (!anthropic) {
+      co_return co_await net::respond(exchange.writer,
+                                      Response{200, "application/json", {}, catalog.list_json()});
+    }
+    std::vector<providers::ModelEntry> models;
+    for (auto& model : catalog.public_models()) {
+      models.push_back(std::move(model.entry));
+    }
+    auto page = providers::anthropic_model_page(models, request.query());
+    if (!page) {
+      co_return co_await send_error(exchange, page.error());
+    }
+    co_return co_await net::respond(exchange.writer,
+                                    Response{200, "application/json", {}, std::move(*page)});
+  }
+  const std::string id = net::percent_decode(path.substr(std::string_view("/v1/models/").size()));
+  if (auto model = catalog.public_model(id)) {
+    std::string body =
+        anthropic ? providers::anthropic_model_json(model->entry) : *catalog.model_json(id);
+    co_return co_await net::respond(exchange.writer,
+                                    Response{200, "application/json", {}, std::move(body)});
+  }
+  core::Error error(core::Errc::kModelNotFound,
+                    fmt::format("The model '{}' does not exist", core::bounded_text(id)), "model");
+  co_return co_await send_error(exchange, error);
 }
 
 bool GatewayContext::claim_listing_on_demand() const {

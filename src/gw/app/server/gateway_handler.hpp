@@ -53,6 +53,8 @@ class GatewayHandler final : public proxy::ObservedHandler {
   net::Task<void> dispatch(net::Exchange& exchange) override;
   // A model API's POST: checked, routed by its model, forwarded (or answered by the echo model).
   net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api);
+  // GET /v1/models and /v1/models/{id}, in OpenAI's shape or (for Anthropic's clients) theirs.
+  net::Task<void> models_request(net::Exchange& exchange);
   // The model's route, noted in the exchange's log. An unknown model makes the providers be
   // listed again first (a provider started after the gateway, or a model added since the last
   // listing), at most once every few seconds.
