@@ -103,6 +103,35 @@ describe('two controllers, three workers', () => {
     assert.equal(worker.proc.exitCode, null, 'the worker kept running');
   });
 
+  test('on SIGTERM a worker deregisters from every controller at once: one that hangs does not hold up the others', async (t) => {
+    const { controllers: [hung, answering] } = await cluster(t, { workers: 1 });
+    // Stopped, the hung controller's port still accepts connections (the kernel's backlog) but
+    // nothing answers: the worker's call waits for the control client's timeout (5 s).
+    hung.proc.kill('SIGSTOP');
+    try {
+      await deregisterWhileOneHangs(t, hung, answering);
+    } finally {
+      hung.proc.kill('SIGCONT');  // before the hooks stop it
+    }
+  });
+
+  async function deregisterWhileOneHangs(t, hung, answering) {
+    const worker = await startWorker({
+      id: 'leaving', model: 'llama3', backend: 'http://127.0.0.1:1', controller: `${hung.url},${answering.url}`,
+      flags: ['--heartbeat-interval', String(HEARTBEAT_S)],
+    }).catch((e) => e);
+    // (It cannot register with the hung one, but the answering one takes it.)
+    assert.ok(!(worker instanceof Error), String(worker));
+    t.after(() => worker.stop());
+    await waitForWorkers(answering, (ws) => ws.some((w) => w.worker_id === 'leaving'), { message: 'registered' });
+    worker.proc.kill('SIGTERM');
+    await waitForWorkers(answering, (ws) => !ws.some((w) => w.worker_id === 'leaving'),
+      { message: 'deregistered from the answering controller' });
+    assert.equal(worker.proc.exitCode, null, 'still waiting for the hung controller: deregistration was not one after another');
+    const { code } = await worker.exited;
+    assert.equal(code, 0);
+  }
+
   test('a CONTROLLER_URL list with a bad or repeated URL stops the worker at start-up', async () => {
     for (const [list, message] of [
       ['http://127.0.0.1:1,ftp://x', /--controller-url: 'ftp:\/\/x': the scheme must be http or https/],

@@ -55,7 +55,7 @@ class WorkerHandler final : public proxy::ObservedHandler {
   // (resolved again every heartbeat interval: controllers come and go). Shard 0 only, one per
   // entry; ends when the worker drains.
   net::Task<void> follow_controllers(size_t index);  // worker_registration.cpp
-  // Deregisters from every controller (on SIGTERM, before draining).
+  // Deregisters from every controller, all at once (on SIGTERM, before draining).
   net::Task<void> deregister();  // worker_registration.cpp
 
  private:
@@ -74,6 +74,7 @@ class WorkerHandler final : public proxy::ObservedHandler {
   void add_target(const std::shared_ptr<ControllerTarget>& target);
   // One registration attempt: 1 registered, 0 try again, -1 refused for good (bad key or body).
   net::Task<int> register_once(const ControllerTarget& target);  // worker_registration.cpp
+  net::Task<void> deregister_from(std::shared_ptr<ControllerTarget> target, std::string path);
   // A call to a controller's internal API; the status (0: no answer) and body.
   net::Task<std::pair<int, std::string>> call_controller(const ControllerTarget& target,
                                                          std::string_view method, std::string path,

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/encode.hpp>
@@ -223,20 +224,37 @@ Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> targ
 
 Task<void> WorkerHandler::deregister() {
   state_->draining = true;
-  const auto& config = state_->config;
   const std::string path =
-      "/internal/workers/" + boost::urls::encode(config.worker_id, boost::urls::pchars);
-  // One after another: each call is bounded by the control client's timeouts.
+      "/internal/workers/" + boost::urls::encode(state_->config.worker_id, boost::urls::pchars);
+  // From every controller at once: each call is bounded by the control client's timeouts, and an
+  // unreachable controller does not hold up the others. The timer is the "all answered" signal.
   const auto targets = targets_;  // (a copy: the loops may change the list meanwhile)
+  auto pending = std::make_shared<size_t>(targets.size());
+  auto all_answered = std::make_shared<net::SteadyTimer>(io_, net::SteadyTimer::time_point::max());
   for (const auto& target : targets) {
-    auto [status, body] = co_await call_controller(*target, "DELETE", path, std::string());
-    if (status == 200) {
-      state_->links.set(target->label, false);
-      spdlog::info("deregistered from the controller at {}", target->label);
-    } else {
-      spdlog::warn("could not deregister from the controller at {}: {}", target->label,
-                   status == 0 ? body : fmt::format("HTTP {}", status));
-    }
+    asio::co_spawn(io_.get_executor(), deregister_from(target, path),
+                   [pending, all_answered](const std::exception_ptr&) {
+                     if (--*pending == 0) {
+                       all_answered->cancel();
+                     }
+                   });
+  }
+  if (*pending > 0) {
+    co_await all_answered->async_wait(net::kUseTask);
+  }
+}
+
+// By value: a coroutine's reference parameter could outlive the object it refers to.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
+Task<void> WorkerHandler::deregister_from(std::shared_ptr<ControllerTarget> target,
+                                          std::string path) {
+  auto [status, body] = co_await call_controller(*target, "DELETE", std::move(path), std::string());
+  if (status == 200) {
+    state_->links.set(target->label, false);
+    spdlog::info("deregistered from the controller at {}", target->label);
+  } else {
+    spdlog::warn("could not deregister from the controller at {}: {}", target->label,
+                 status == 0 ? body : fmt::format("HTTP {}", status));
   }
 }
 
