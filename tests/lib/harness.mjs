@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DEFAULT_BINARY = path.resolve(here, '..', '..', 'build', 'apps', 'llm-gateway', 'llm-gateway');
-const LISTENING = /listening on http:\/\/[^:]+:(\d+)/;
+const LISTENING = /listening on (https?):\/\/[^:]+:(\d+)/;
 const READY_TIMEOUT_MS = 10_000;
 
 /** Path of the llm-gateway binary under test. */
@@ -143,6 +143,7 @@ export async function startProcess(args, env = {}, { cwd, wrapper = [] } = {}) {
   );
   const spawnError = new Promise((resolve) => proc.once('error', resolve));
 
+  let scheme = 'http';
   const port = await new Promise((resolve, reject) => {
     const describe = () => `${binary()} ${args.join(' ')}\n--- output ---\n${out}`;
     const timer = setTimeout(() => {
@@ -154,7 +155,8 @@ export async function startProcess(args, env = {}, { cwd, wrapper = [] } = {}) {
       const m = LISTENING.exec(out);
       if (m) {
         cleanup();
-        resolve(Number(m[1]));
+        scheme = m[1];
+        resolve(Number(m[2]));
       }
     };
     const cleanup = () => {
@@ -177,7 +179,7 @@ export async function startProcess(args, env = {}, { cwd, wrapper = [] } = {}) {
   let stopping;
   const handle = {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     proc,
     cwd: dir,
     exited: exitPromise,

@@ -109,21 +109,29 @@ size_t write_at_once(TcpStream& stream, const Buffers& buffers, boost::system::e
   return written;
 }
 
+// Over TLS nothing is sent at once: the record layer's writes are asynchronous (write_rest).
+template <class Stream, class Buffers>
+size_t write_at_once(Stream& /*stream*/, const Buffers& /*buffers*/,
+                     boost::system::error_code& /*ec*/) {
+  return 0;
+}
+
 // Writes `buffers` from byte `written` on, asynchronously, within `timeout`.
-template <class Buffers>
-Task<boost::system::error_code> write_rest(TcpStream& stream, const Buffers& buffers,
-                                           size_t written, std::chrono::milliseconds timeout) {
+template <class Stream, class Buffers>
+Task<boost::system::error_code> write_rest(Stream& stream, const Buffers& buffers, size_t written,
+                                           std::chrono::milliseconds timeout) {
   boost::beast::buffers_suffix<Buffers> rest(buffers);
   rest.consume(written);
-  stream.expires_after(timeout);
+  auto& tcp = boost::beast::get_lowest_layer(stream);
+  tcp.expires_after(timeout);
   auto [ec, n] = co_await asio::async_write(stream, rest, kUseTask);
-  stream.expires_never();
+  tcp.expires_never();
   co_return ec;
 }
 
 // Both steps, for writes off the hot path.
-template <class Buffers>
-Task<boost::system::error_code> write_now(TcpStream& stream, const Buffers& buffers,
+template <class Stream, class Buffers>
+Task<boost::system::error_code> write_now(Stream& stream, const Buffers& buffers,
                                           std::chrono::milliseconds timeout) {
   boost::system::error_code ec;
   const size_t written = write_at_once(stream, buffers, ec);

@@ -174,7 +174,18 @@ void await_reload_signal(HttpServer::Impl& server) {
       return;
     }
     spdlog::info("received SIGHUP: reloading");
-    server.reload_hook();
+    if (server.tls) {
+      // A bad file leaves the certificate in use: the server keeps serving.
+      if (auto reloaded = server.tls->reload(); reloaded) {
+        spdlog::info("TLS certificate read again from {}", server.options.tls_cert_file);
+      } else {
+        spdlog::error("TLS certificate not reloaded, the previous one stays in use: {}",
+                      reloaded.error());
+      }
+    }
+    if (server.reload_hook) {
+      server.reload_hook();
+    }
     await_reload_signal(server);
   });
 }
@@ -231,6 +242,13 @@ asio::io_context& HttpServer::context(size_t shard) {
 
 tl::expected<uint16_t, std::string> HttpServer::bind() {
   raise_descriptor_limit();
+  if (!impl_->options.tls_cert_file.empty()) {
+    auto tls = ServerTls::load(impl_->options.tls_cert_file, impl_->options.tls_key_file);
+    if (!tls) {
+      return tl::unexpected(tls.error());
+    }
+    impl_->tls = std::move(*tls);
+  }
   auto endpoint = resolve_listen_address(impl_->options.host, impl_->options.port);
   if (!endpoint) {
     return tl::unexpected(endpoint.error());
@@ -283,7 +301,7 @@ void HttpServer::run(const HandlerFactory& factory) {
       }
     }
   });
-  if (impl_->reload_hook) {
+  if (impl_->reload_hook || impl_->tls) {
     impl_->reload_signals.emplace(first.context, SIGHUP);
     await_reload_signal(*impl_);
   }

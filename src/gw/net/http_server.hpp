@@ -25,6 +25,9 @@ struct ServerOptions {
   std::chrono::milliseconds keepalive_timeout{75'000};
   std::chrono::milliseconds write_timeout{60'000};
   std::chrono::milliseconds drain_timeout{30'000};
+  // Both set: HTTPS on the listening port (read again on SIGHUP); both empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Creates the handler for one shard. Called once per shard, on the thread that calls run().
@@ -49,8 +52,9 @@ class HttpServer {
   // Runs on shard 0 when SIGINT/SIGTERM arrives, before the server stops accepting (a worker
   // deregisters there, so that no new request is routed to it while it drains). Set before run().
   void set_shutdown_hook(std::function<Task<void>()> hook);
-  // Runs `hook` on every SIGHUP (on the first shard's thread; it must not block for long). Set
-  // before run(): SIGHUP is caught from then on, before readiness is announced.
+  // Runs `hook` on every SIGHUP (on the first shard's thread; it must not block for long), after
+  // the TLS certificate, if any, was read again. Set before run(): SIGHUP is caught from then on,
+  // before readiness is announced.
   void set_reload_hook(std::function<void()> hook);
 
   // Serves until SIGINT/SIGTERM or stop(), then stops accepting and lets in-flight requests

@@ -13,6 +13,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/container/small_vector.hpp>
 #include <charconv>
 #include <optional>
@@ -34,6 +35,14 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using Clock = std::chrono::steady_clock;
 
+// A client connection over TLS (TLS_CERT_FILE): the session's code is the same for both kinds.
+using TlsStream = beast::ssl_stream<TcpStream>;
+
+template <class Stream>
+TcpStream& tcp_of(Stream& stream) {
+  return beast::get_lowest_layer(stream);
+}
+
 constexpr bool kNotStopping = false;
 // Whether `ec` is one of Beast's HTTP errors (the parser reports those).
 bool is_http_error(const boost::system::error_code& ec) {
@@ -52,15 +61,15 @@ size_t chunk_prefix(char* out, size_t size) {
   return static_cast<size_t>(end - out);
 }
 
+template <class Stream>
 class SessionWriter final : public ResponseWriter {
  public:
   // `stopping` is the shard's flag: a response whose head is built after a shutdown began says
   // connection: close. A HEAD request's response carries no body (its content-length stays).
   // An HTTP/1.0 client (`chunked` false) gets a stream as a body delimited by the connection's
   // close: it has no chunked coding (RFC 9112 §7).
-  SessionWriter(TcpStream& stream, std::string_view request_id, bool keep_alive,
-                const bool& stopping, bool head_request, std::chrono::milliseconds write_timeout,
-                bool chunked = true)
+  SessionWriter(Stream& stream, std::string_view request_id, bool keep_alive, const bool& stopping,
+                bool head_request, std::chrono::milliseconds write_timeout, bool chunked = true)
       : stream_(stream),
         request_id_(request_id),
         keep_alive_(keep_alive),
@@ -178,8 +187,8 @@ class SessionWriter final : public ResponseWriter {
   void abort() override {
     ok_ = false;
     boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    tcp_of(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_of(stream_).socket().close(ignored);
   }
 
   bool started() const override { return started_; }
@@ -248,7 +257,7 @@ class SessionWriter final : public ResponseWriter {
     co_return ok_;
   }
 
-  TcpStream& stream_;
+  Stream& stream_;
   std::string_view request_id_;
   bool keep_alive_;
   const bool& stopping_;
@@ -314,10 +323,10 @@ std::string_view path_of(std::string_view target) {
 }
 
 // Answers a request the session itself rejects (bad HTTP, limits) and closes.
-Task<void> reject(TcpStream& stream, const core::Error& error,
-                  std::chrono::milliseconds write_timeout, std::string id,
-                  ErrorFormat format = {}) {
-  SessionWriter writer(stream, id, false, kNotStopping, false, write_timeout);
+template <class Stream>
+Task<void> reject(Stream& stream, const core::Error& error, std::chrono::milliseconds write_timeout,
+                  std::string id, ErrorFormat format = {}) {
+  SessionWriter<Stream> writer(stream, id, false, kNotStopping, false, write_timeout);
   const bool sent = co_await writer.send(error_response(error, format));
   spdlog::info("rejected request: {} {} request_id={}", http_status(error), error.message, id);
   if (!sent) {
@@ -327,8 +336,8 @@ Task<void> reject(TcpStream& stream, const core::Error& error,
   // body) would otherwise get a reset that can destroy the answer before it reads it. Read and
   // drop what it sends, for a bounded time and amount, after saying we are done.
   boost::system::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream.expires_after(std::chrono::seconds(2));
+  tcp_of(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+  tcp_of(stream).expires_after(std::chrono::seconds(2));
   std::array<char, 16384> sink;  // NOLINT(cppcoreguidelines-pro-type-member-init): write-only
   size_t drained = 0;
   while (drained < (4u << 20)) {
@@ -343,7 +352,8 @@ Task<void> reject(TcpStream& stream, const core::Error& error,
 // A response the handler left unfinished: it failed, or it was cut at the drain deadline and did
 // not end the response itself. The client still gets a status, or a final event and the
 // stream's end: never a silent cut.
-Task<void> end_unanswered(SessionWriter& writer, bool handler_failed, Interruption why) {
+template <class Stream>
+Task<void> end_unanswered(SessionWriter<Stream>& writer, bool handler_failed, Interruption why) {
   const core::Error error = why == Interruption::kShutdown
                                 ? core::Error{core::Errc::kServiceUnavailable,
                                               "The gateway is shutting down; retry the request"}
@@ -459,7 +469,8 @@ std::optional<core::Error> unreadable_body(const boost::system::error_code& ec,
 
 // Reads the rest of a body that did not come with its head (after a 100 Continue when the client
 // waits for one). False when it did not arrive: the connection ends, answered first when it can be.
-Task<bool> read_rest_of_body(TcpStream& stream, beast::flat_buffer& buffer, RequestParser& parser,
+template <class Stream>
+Task<bool> read_rest_of_body(Stream& stream, beast::flat_buffer& buffer, RequestParser& parser,
                              Deadline& deadline, const ServerOptions& options,
                              const RequestHead& head, const ErrorFormat& error_format) {
   if (iequals(head.find("expect"), "100-continue")) {
@@ -500,14 +511,15 @@ void fill_request(Request& request, RequestHead& head, const std::string& remote
 }
 
 // Serves a connection's requests, one after another, until it ends.
-Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
+template <class Stream>
+Task<void> serve(HttpServer::Impl& server, Shard& shard, Stream& stream,
                  std::shared_ptr<SessionControl>& control_ptr, std::string remote) {
   SessionControl& control = *control_ptr;
   const ServerOptions& options = server.options;
   beast::flat_buffer buffer;
   buffer.reserve(kInitialBufferSize);
   auto& wheel = DeadlineWheel::of(stream.get_executor());
-  Deadline deadline(wheel, stream.socket());
+  Deadline deadline(wheel, tcp_of(stream).socket());
   // The watch holds its own reference to the control (it can outlive this coroutine's frame).
   Deadline watch_start(wheel, &watch_for_disconnect, &control_ptr);
   RequestHead head;
@@ -546,8 +558,9 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
       }
     }
     std::string request_id = request_id_of(head);
-    SessionWriter writer(stream, request_id, parser.keep_alive() && !shard.stopping, shard.stopping,
-                         head.method() == "HEAD", options.write_timeout, parser.http11());
+    SessionWriter<Stream> writer(stream, request_id, parser.keep_alive() && !shard.stopping,
+                                 shard.stopping, head.method() == "HEAD", options.write_timeout,
+                                 parser.http11());
     writer.error_format = error_format;
     Exchange exchange{Request{},   request_id,   writer,
                       notes.get(), Clock::now(), &control.interruption};
@@ -578,6 +591,53 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, TcpStream& stream,
   }
 }
 
+// The TLS handshake, within the header timeout; false when it failed.
+Task<bool> handshake(TlsStream& stream, std::chrono::milliseconds timeout,
+                     std::string_view remote) {
+  tcp_of(stream).expires_after(timeout);
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kUseTask);
+  tcp_of(stream).expires_never();
+  if (ec) {
+    spdlog::debug("TLS handshake with {} failed: {}", remote, ec.message());
+  }
+  co_return !ec;
+}
+
+// A connection, plain or TLS, registered with its shard while it is served; closed at the end.
+template <class Stream>
+Task<void> serve_connection(HttpServer::Impl& server, Shard& shard, Stream& stream,
+                            std::shared_ptr<SessionControl>& control, std::string remote) {
+  TcpStream& tcp = tcp_of(stream);
+  control->socket = &tcp.socket();
+  {
+    SessionRegistration registration(shard, *control);
+    // Cancellation (the client's departure, the drain deadline) completes the pending operation
+    // with operation_aborted instead of throwing at the next co_await: errors stay values on the
+    // data path, and the code that was interrupted still answers, logs and counts the request.
+    // (clang-tidy sees the coroutine's copy of `remote` as a use after the move below.)
+    // NOLINTNEXTLINE(bugprone-use-after-move)
+    co_await asio::this_coro::throw_if_cancelled(false);
+    try {
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        if (co_await handshake(stream, server.options.header_timeout, remote)) {
+          co_await serve(server, shard, stream, control, std::move(remote));
+          // close_notify, briefly: the client learns the end was meant (not a truncation).
+          tcp.expires_after(std::chrono::seconds(1));
+          co_await stream.async_shutdown(kUseTask);
+        }
+      } else {
+        co_await serve(server, shard, stream, control, std::move(remote));
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("connection failed: {}", e.what());
+    }
+    control->open = false;
+    boost::system::error_code ignored;
+    tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    tcp.close();
+  }
+}
+
 }  // namespace
 
 Task<void> run_session(HttpServer::Impl& server, Shard& shard, TcpSocket socket,
@@ -588,22 +648,14 @@ Task<void> run_session(HttpServer::Impl& server, Shard& shard, TcpSocket socket,
   if (!ec) {
     remote = endpoint.address().to_string();
   }
-  TcpStream stream(std::move(socket));
-  control->socket = &stream.socket();
-  {
-    SessionRegistration registration(shard, *control);
-    // Cancellation (the client's departure, the drain deadline) completes the pending operation
-    // with operation_aborted instead of throwing at the next co_await: errors stay values on the
-    // data path, and the code that was interrupted still answers, logs and counts the request.
-    co_await asio::this_coro::throw_if_cancelled(false);
-    try {
-      co_await serve(server, shard, stream, control, std::move(remote));
-    } catch (const std::exception& e) {
-      spdlog::error("connection failed: {}", e.what());
-    }
-    control->open = false;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.close();
+  if (server.tls) {
+    // The context current at accept: a certificate reloaded meanwhile serves later connections.
+    const std::shared_ptr<asio::ssl::context> context = server.tls->context();
+    TlsStream stream(TcpStream(std::move(socket)), *context);
+    co_await serve_connection(server, shard, stream, control, std::move(remote));
+  } else {
+    TcpStream stream(std::move(socket));
+    co_await serve_connection(server, shard, stream, control, std::move(remote));
   }
   session_finished(server, shard);
 }

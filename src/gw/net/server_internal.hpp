@@ -14,6 +14,7 @@
 
 #include "gw/net/http_server.hpp"
 #include "gw/net/io.hpp"
+#include "gw/net/server_tls.hpp"
 
 namespace gw::net {
 
@@ -76,6 +77,7 @@ struct HttpServer::Impl {
   std::atomic<bool> stop_requested{false};
   std::function<Task<void>()> shutdown_hook;
   std::function<void()> reload_hook;
+  std::unique_ptr<ServerTls> tls;  // null: plain HTTP
 
   void begin_shutdown();
 };

@@ -33,7 +33,7 @@ std::string with_default_v1(const std::string& url) {
 
 }  // namespace
 
-std::string default_advertise_url(const std::string& listen_host, uint16_t port) {
+std::string default_advertise_url(const std::string& listen_host, uint16_t port, bool tls) {
   std::string host = listen_host;
   if (host == "0.0.0.0" || host == "::" || host.empty()) {
     std::array<char, 256> name{};
@@ -44,7 +44,7 @@ std::string default_advertise_url(const std::string& listen_host, uint16_t port)
   if (host.find(':') != std::string::npos) {
     host = "[" + host + "]";  // an IPv6 literal
   }
-  return fmt::format("http://{}:{}", host, port);
+  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
 }
 
 tl::expected<ControllerConfig, std::string> load_controller_config(const core::Settings& settings) {

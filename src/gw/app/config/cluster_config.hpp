@@ -60,8 +60,8 @@ struct WorkerConfig {
 tl::expected<ControllerConfig, std::string> load_controller_config(const core::Settings& settings);
 tl::expected<WorkerConfig, std::string> load_worker_config(const core::Settings& settings);
 
-// The URL a worker registers when none is configured: http://<listen host>:<port>, with the
+// The URL a worker registers when none is configured: http(s)://<listen host>:<port>, with the
 // machine's host name when listening on every interface.
-std::string default_advertise_url(const std::string& listen_host, uint16_t port);
+std::string default_advertise_url(const std::string& listen_host, uint16_t port, bool tls);
 
 }  // namespace gw::app

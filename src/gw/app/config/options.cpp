@@ -42,6 +42,10 @@ constexpr std::array kHttpOptions{
     OptionSpec{"--drain-timeout", "SHUTDOWN_DRAIN_TIMEOUT", "30",
                "seconds in-flight requests may take to finish after SIGTERM"},
     OptionSpec{"--access-log", "ACCESS_LOG", "1", "one log line per request (1/0)"},
+    OptionSpec{"--tls-cert", "TLS_CERT_FILE", "",
+               "PEM certificate chain: HTTPS on the listening port (with --tls-key; both read "
+               "again on SIGHUP)"},
+    OptionSpec{"--tls-key", "TLS_KEY_FILE", "", "PEM private key of --tls-cert"},
     OptionSpec{"--metrics-port", "METRICS_PORT", "",
                "also serve /metrics on this port (it is always on the main port)"},
 };

@@ -128,6 +128,12 @@ net::ServerOptions read_http_options(core::ConfigReader& reader, const std::stri
   http.body_timeout = reader.seconds("BODY_READ_TIMEOUT", 60);
   http.keepalive_timeout = reader.seconds("KEEPALIVE_TIMEOUT", 75);
   http.drain_timeout = reader.seconds("SHUTDOWN_DRAIN_TIMEOUT", 30);
+  http.tls_cert_file = reader.text("TLS_CERT_FILE");
+  http.tls_key_file = reader.text("TLS_KEY_FILE");
+  if (http.tls_cert_file.empty() != http.tls_key_file.empty()) {
+    const char* set = http.tls_cert_file.empty() ? "TLS_KEY_FILE" : "TLS_CERT_FILE";
+    reader.fail(*reader.settings().get(set), "needs TLS_CERT_FILE and TLS_KEY_FILE together");
+  }
   return http;
 }
 

@@ -74,8 +74,9 @@ int run_controller(const ControllerConfig& config) {
       net::spawn_background(
           io.get_executor(), "health-check", [raw = handler.get()] { return raw->check_health(); },
           [&state] { state->metrics.background_failure("health-check"); });
-      spdlog::info("llm-gateway {} controller listening on http://{}:{} ({} thread(s))", GW_VERSION,
-                   config.http.host, *port, server.shard_count());
+      spdlog::info("llm-gateway {} controller listening on {}://{}:{} ({} thread(s))", GW_VERSION,
+                   config.http.tls_cert_file.empty() ? "http" : "https", config.http.host, *port,
+                   server.shard_count());
       state->dashboard->log_access();
     }
     return handler;

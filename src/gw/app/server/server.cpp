@@ -120,8 +120,9 @@ int run_server(const ServerConfig& config) {
                  [&config, &context = *context] { reload_table(config, context); });
     }
     if (shard == 0) {
-      spdlog::info("llm-gateway {} listening on http://{}:{} ({} thread(s))", GW_VERSION,
-                   config.http.host, *port, server.shard_count());
+      spdlog::info("llm-gateway {} listening on {}://{}:{} ({} thread(s))", GW_VERSION,
+                   config.http.tls_cert_file.empty() ? "http" : "https", config.http.host, *port,
+                   server.shard_count());
       context->dashboard->log_access();
     }
     return handler;

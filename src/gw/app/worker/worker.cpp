@@ -28,9 +28,10 @@ int run_worker(const WorkerConfig& config) {
   if (!port) {
     return 1;
   }
-  state->advertise_url = config.advertise_url.empty()
-                             ? default_advertise_url(config.http.host, *port)
-                             : config.advertise_url;
+  state->advertise_url =
+      config.advertise_url.empty()
+          ? default_advertise_url(config.http.host, *port, !config.http.tls_cert_file.empty())
+          : config.advertise_url;
   bool gave_up = false;
   state->give_up = [&] {
     gave_up = true;
@@ -48,8 +49,9 @@ int run_worker(const WorkerConfig& config) {
             [raw = handler.get(), i] { return raw->follow_controllers(i); },
             [&state] { state->metrics.background_failure("registration"); });
       }
-      spdlog::info("llm-gateway {} worker listening on http://{}:{} ({} thread(s))", GW_VERSION,
-                   config.http.host, *port, server.shard_count());
+      spdlog::info("llm-gateway {} worker listening on {}://{}:{} ({} thread(s))", GW_VERSION,
+                   config.http.tls_cert_file.empty() ? "http" : "https", config.http.host, *port,
+                   server.shard_count());
       state->dashboard->log_access();
     }
     return handler;
