@@ -55,8 +55,8 @@ tl::expected<std::shared_ptr<ssl::context>, std::string> build(const std::string
   }
   context->use_private_key_file(key_file, ssl::context::pem, ec);
   if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
-    return tl::unexpected(fmt::format("TLS_KEY_FILE '{}' is not the key of TLS_CERT_FILE '{}'",
-                                      key_file, cert_file));
+    return tl::unexpected(
+        fmt::format("TLS_KEY_FILE '{}' is not the key of TLS_CERT_FILE '{}'", key_file, cert_file));
   }
   if (ec) {
     return tl::unexpected(fmt::format("TLS_KEY_FILE '{}': not a readable PEM private key ({})",
