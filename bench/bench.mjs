@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { openStreams } from './hold_streams.mjs';
-import { instructionsPerRequest, startNginx, wrk } from './lib.mjs';
+import { instructionsPerRequest, selfSignedCertificate, startNginx, wrk } from './lib.mjs';
 import {
   startController, startGateway, startMock, startWorker, waitForWorkers,
 } from '../tests/lib/harness.mjs';
@@ -238,6 +238,12 @@ async function main() {
     await waitForWorkers(controller, (ws) => ws.length === 2, { timeout: 20000 });
     return { ...asTarget(controller), stop: () => Promise.all([controller.stop(20000), ...workers.map((w) => w.stop())]) };
   }, ['mock-model'], { seconds: cfg.callgrindSeconds });
+  // The same two proxies terminating TLS (keep-alive: a handshake per connection, not per request).
+  const [nginxTlsIr] = await instructionsPerRequest((wrapper) => startNginx(mock.port, { wrapper, tls: true }), ['mock-model'], { seconds: cfg.callgrindSeconds });
+  const { cert, key } = selfSignedCertificate();
+  const [gatewayTlsIr] = await instructionsPerRequest(
+    async (wrapper) => asTarget(await startGateway(['--tls-cert', cert, '--tls-key', key], gatewayEnv, { wrapper })),
+    ['openai/mock-model'], { seconds: cfg.callgrindSeconds });
 
   await Promise.all([main.stop(), forTtft.stop(), forSse.stop(), pacedGateway.stop(), holdGateway.stop(),
     mock.stop(), ttftMock.stop(), paced.stop(), slow.stop(), wholeMock.stop()]);
@@ -295,6 +301,8 @@ async function main() {
     ['Messages API in, OpenAI out ÷ chat pass-through: user-space instructions per request (plain)', fmt(messagesIr / gatewayIr, 2)],
     ['user-space instructions per request (callgrind, thousands): nginx / gateway / translation / controller', `${fmt(nginxIr / 1000)} / ${fmt(gatewayIr / 1000)} / ${fmt(translationIr / 1000)} / ${fmt(controllerIr / 1000)}`],
     ['gateway ÷ nginx: user-space instructions per request', fmt(gatewayIr / nginxIr, 2)],
+    ['HTTPS (TLS on the listening port): user-space instructions per request (thousands), nginx / gateway; gateway ÷ nginx', `${fmt(nginxTlsIr / 1000)} / ${fmt(gatewayTlsIr / 1000)}; ${fmt(gatewayTlsIr / nginxTlsIr, 2)}`],
+    ['TLS cost per request (HTTPS − HTTP, user-space instructions, thousands): nginx / gateway', `${fmt((nginxTlsIr - nginxIr) / 1000)} / ${fmt((gatewayTlsIr - gatewayIr) / 1000)}`],
     ['added TTFT p50 vs direct (µs): nginx / gateway / controller → worker', `${fmt(n.ttft50 - d.ttft50)} / ${fmt(g.ttft50 - d.ttft50)} / ${fmt(c.ttft50 - d.ttft50)}`],
     ['added TTFT p99 vs direct (µs): nginx / gateway / controller → worker', `${fmt(n.ttft99 - d.ttft99)} / ${fmt(g.ttft99 - d.ttft99)} / ${fmt(c.ttft99 - d.ttft99)}`],
     ['translation ÷ pass-through: CPU per request (median of per-round ratios): own core / shared cores', `${fmt(translationIsoRatio, 2)} / ${fmt(translationRatio, 2)}`],
@@ -322,7 +330,8 @@ async function main() {
       ['held-stream RSS', holdRss], ['idle RSS', idleRss],
       ['CPU per Responses stream request', m.gateway.responsesSseCpu],
       ['CPU per Messages request', m.gateway.messagesCpu], ['CPU per Messages stream request', m.gateway.messagesSseCpu],
-      ['instructions Messages', messagesIr]]);
+      ['instructions Messages', messagesIr], ['instructions nginx HTTPS', nginxTlsIr],
+      ['instructions gateway HTTPS', gatewayTlsIr]]);
   // CPU times come in clock ticks (10 ms): a quick run's may round to 0, never below.
   const missing = measured
     .filter(([label, x]) => !(Number.isFinite(x) && (x > 0 || (x === 0 && label.startsWith('CPU')))))

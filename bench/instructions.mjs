@@ -1,7 +1,9 @@
 // User-space instructions per request (callgrind) of nginx, the gateway (pass-through, Anthropic
 // translation, Anthropic's Messages API in front of an OpenAI upstream, OpenAI's Responses API in
-// front of a chat-only one, a model table's model with two deployments) and the controller (in front of two workers), for a plain completion and
-// for a stream, against a mock that writes each stream whole after its head (as a fast local
+// front of a chat-only one, a model table's model with two deployments) and the controller (in
+// front of two workers), for a plain completion and for a stream; then nginx and the gateway
+// terminating TLS (HTTPS with keep-alive: the handshakes spread over thousands of requests), so
+// the cost of TLS per request is read beside nginx's, against a mock that writes each stream whole after its head (as a fast local
 // server does). The count is the same on every run, however busy the machine: the figure to
 // watch while working on the data path. A few minutes; nothing is written.
 //
@@ -12,7 +14,7 @@ import path from 'node:path';
 import {
   startController, startGateway, startMock, startWorker, tmpDir, waitForWorkers,
 } from '../tests/lib/harness.mjs';
-import { instructionsPerRequest, startNginx } from './lib.mjs';
+import { instructionsPerRequest, selfSignedCertificate, startNginx } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -53,6 +55,11 @@ try {
     await waitForWorkers(c, (ws) => ws.length === 2, { timeout: 20000 });
     return { ...asTarget(c), stop: () => Promise.all([c.stop(20000), ...workers.map((w) => w.stop())]) };
   }, both('mock-model'), { seconds });
+  const nginxTls = await instructionsPerRequest((wrapper) => startNginx(mock.port, { wrapper, tls: true }), both('mock-model'), { seconds });
+  const { cert, key } = selfSignedCertificate();
+  const gatewayTls = await instructionsPerRequest(
+    async (wrapper) => asTarget(await startGateway(['--config', table, '--tls-cert', cert, '--tls-key', key], gatewayEnv, { wrapper })),
+    both('openai/mock-model'), { seconds });
 
   const k = (x) => (x / 1000).toFixed(1);
   const r = (a, b) => (a / b).toFixed(2);
@@ -64,6 +71,8 @@ try {
     ['gateway (Responses API in, chat out)', gateway[6], gateway[7]],
     ['gateway (model table, two deployments)', gateway[8], gateway[9]],
     ['controller (one hop to a worker)', controller[0], controller[1]],
+    ['nginx, HTTPS', nginxTls[0], nginxTls[1]],
+    ['gateway (pass-through), HTTPS', gatewayTls[0], gatewayTls[1]],
   ];
   console.log(`User-space instructions per request (thousands), callgrind, wrk -c4, ${seconds} s windows; stream: ${tokens} tokens, one upstream write`);
   console.log('| target | plain | stream |\n|---|---|---|');
@@ -75,6 +84,10 @@ try {
   console.log(`| Responses in ÷ chat pass-through | ${r(gateway[6], gateway[0])} | ${r(gateway[7], gateway[1])} |`);
   console.log(`| model table ÷ pass-through | ${r(gateway[8], gateway[0])} | ${r(gateway[9], gateway[1])} |`);
   console.log(`| controller ÷ gateway | ${r(controller[0], gateway[0])} | ${r(controller[1], gateway[1])} |`);
+  console.log(`| gateway ÷ nginx, HTTPS | ${r(gatewayTls[0], nginxTls[0])} | ${r(gatewayTls[1], nginxTls[1])} |`);
+  console.log('\nTLS cost per request (HTTPS − HTTP, thousands): '
+    + `nginx ${k(nginxTls[0] - nginx[0])} / ${k(nginxTls[1] - nginx[1])}, `
+    + `gateway ${k(gatewayTls[0] - gateway[0])} / ${k(gatewayTls[1] - gateway[1])} (plain / stream)`);
 } finally {
   await mock.stop();
 }

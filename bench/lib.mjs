@@ -18,11 +18,33 @@ export function freePort() {
   });
 }
 
+// One self-signed P-256 certificate for 127.0.0.1, made by openssl: nginx and the gateway
+// terminate TLS with the same key, so the cost of TLS compares like for like.
+let certificate;
+export function selfSignedCertificate() {
+  if (!certificate) {
+    const dir = tmpDir('bench-tls-');
+    certificate = { cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', certificate.key, '-out', certificate.cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  }
+  return certificate;
+}
+
 // `wrapper`: a command line that runs nginx (valgrind); nginx then serves from its first process
-// (no master), whose pid is the one returned.
-export async function startNginx(upstreamPort, { wrapper = [] } = {}) {
+// (no master), whose pid is the one returned. `tls`: HTTPS with selfSignedCertificate() (TLS 1.2
+// and 1.3, nginx's default ciphers), as the gateway's --tls-cert/--tls-key offers it.
+export async function startNginx(upstreamPort, { wrapper = [], tls = false } = {}) {
   const dir = tmpDir('bench-nginx-');
   const port = await freePort();
+  const { cert, key } = tls ? selfSignedCertificate() : {};
+  const listen = tls
+    ? `listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    ssl_protocols TLSv1.2 TLSv1.3;`
+    : `listen 127.0.0.1:${port};`;
   const conf = `worker_processes 1;
 ${wrapper.length > 0 ? 'master_process off;' : ''}
 daemon off;
@@ -38,7 +60,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   upstream backend { server 127.0.0.1:${upstreamPort}; keepalive 256; }
   server {
-    listen 127.0.0.1:${port};
+    ${listen}
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
@@ -66,7 +88,7 @@ http {
   // The worker serves; the master only supervises.
   const workerPid = wrapper.length > 0 ? proc.pid
     : Number(execFileSync('pgrep', ['-P', String(proc.pid)]).toString().trim().split('\n')[0]);
-  return { url: `http://127.0.0.1:${port}`, pid: workerPid, stop: () => proc.kill('SIGQUIT') };
+  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, pid: workerPid, stop: () => proc.kill('SIGQUIT') };
 }
 
 // `stream`: the request asks for a stream (the answer is read whole; wrk counts the request when

@@ -160,6 +160,16 @@ describe('TLS on the listening port', () => {
     assert.equal((await request(`${gw.url}/health`)).status, 200);
   });
 
+  test('a SIGHUP with nothing to reload (no TLS, no model table) is logged and does not end the process', async (t) => {
+    const gw = await startGateway();
+    t.after(() => gw.stop());
+    gw.proc.kill('SIGHUP');
+    await gw.waitForOutput(/received SIGHUP: nothing to reload/);
+    assert.equal(gw.proc.exitCode, null, 'still running');
+    assert.equal(gw.proc.signalCode, null, 'not killed by the signal');
+    assert.equal((await fetch(`${gw.url}/health`)).status, 200);
+  });
+
   test('bad TLS files stop start-up with a message naming the file', async () => {
     const good = issue('good', 'good');
     const other = issue('other', 'other');

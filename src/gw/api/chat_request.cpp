@@ -10,7 +10,7 @@ namespace {
 
 using core::Error;
 using request_json::check_skipped;
-using request_json::invalid;
+using core::invalid_request;
 using request_json::malformed;
 using request_json::padded;
 using request_json::thread_parser;
@@ -32,14 +32,14 @@ size_t count_words(std::string_view text) {
 tl::expected<void, Error> check_messages(od::value value) {
   od::array messages;
   if (value.get_array().get(messages) != simdjson::SUCCESS) {
-    return tl::unexpected(invalid("'messages' must be an array", "messages"));
+    return tl::unexpected(invalid_request("'messages' must be an array", "messages"));
   }
   size_t index = 0;
   for (auto element : messages) {
     od::object message;
     if (element.get_object().get(message) != simdjson::SUCCESS) {
       return tl::unexpected(
-          invalid(fmt::format("'messages[{}]' must be an object", index), "messages"));
+          invalid_request(fmt::format("'messages[{}]' must be an object", index), "messages"));
     }
     bool has_role = false;
     for (auto field : message) {
@@ -50,7 +50,7 @@ tl::expected<void, Error> check_messages(od::value value) {
       if (key == "role") {
         std::string_view role;
         if (field.value().get_string().get(role) != simdjson::SUCCESS || role.empty()) {
-          return tl::unexpected(invalid(fmt::format("'messages[{}].role' must be a string", index),
+          return tl::unexpected(invalid_request(fmt::format("'messages[{}].role' must be a string", index),
                                         fmt::format("messages[{}].role", index)));
         }
         has_role = true;
@@ -61,13 +61,13 @@ tl::expected<void, Error> check_messages(od::value value) {
       }
     }
     if (!has_role) {
-      return tl::unexpected(invalid(fmt::format("'messages[{}]' is missing 'role'", index),
+      return tl::unexpected(invalid_request(fmt::format("'messages[{}]' is missing 'role'", index),
                                     fmt::format("messages[{}].role", index)));
     }
     ++index;
   }
   if (index == 0) {
-    return tl::unexpected(invalid("'messages' must contain at least one message", "messages"));
+    return tl::unexpected(invalid_request("'messages' must contain at least one message", "messages"));
   }
   return {};
 }
@@ -78,7 +78,7 @@ tl::expected<void, Error> read_stream(od::value value, ChatRequestInfo& info) {
   if (value.is_null().get(is_null) == simdjson::SUCCESS && is_null) {
     info.stream = false;
   } else if (value.get_bool().get(info.stream) != simdjson::SUCCESS) {
-    return tl::unexpected(invalid("'stream' must be a boolean", "stream"));
+    return tl::unexpected(invalid_request("'stream' must be a boolean", "stream"));
   }
   return {};
 }
@@ -118,7 +118,7 @@ tl::expected<void, Error> check_prompt(od::value value) {
   od::json_type type{};
   if (value.type().get(type) != simdjson::SUCCESS ||
       (type != od::json_type::string && type != od::json_type::array)) {
-    return tl::unexpected(invalid("'prompt' must be a string or an array", "prompt"));
+    return tl::unexpected(invalid_request("'prompt' must be a string or an array", "prompt"));
   }
   return check_skipped(value);
 }
@@ -154,7 +154,7 @@ tl::expected<ChatRequestInfo, core::Error> inspect_generation(
       // the other: refused, not guessed.
       if (has_stream) {
         return tl::expected<void, Error>(tl::unexpect,
-                                         invalid("'stream' appears more than once", "stream"));
+                                         invalid_request("'stream' appears more than once", "stream"));
       }
       has_stream = true;
       return read_stream(value, info);
@@ -168,11 +168,11 @@ tl::expected<ChatRequestInfo, core::Error> inspect_generation(
     return tl::unexpected(walked.error());
   }
   if (info.model.empty()) {
-    return tl::unexpected(invalid("you must provide a model parameter", "model"));
+    return tl::unexpected(invalid_request("you must provide a model parameter", "model"));
   }
   if (!has_content) {
     return tl::unexpected(
-        invalid(fmt::format("'{}' is a required property", content_key), std::string(content_key)));
+        invalid_request(fmt::format("'{}' is a required property", content_key), std::string(content_key)));
   }
   return info;
 }

@@ -9,11 +9,11 @@ namespace {
 
 using core::Error;
 using request_json::check_skipped;
-using request_json::invalid;
+using core::invalid_request;
 namespace od = simdjson::ondemand;
 
 Error bad_input() {
-  return invalid(
+  return invalid_request(
       "'input' must be a string, an array of strings, an array of token ids or an array of "
       "arrays of token ids",
       "input");
@@ -76,7 +76,7 @@ tl::expected<void, Error> read_input_array(od::array array, EmbeddingsRequestInf
     ++count;
   }
   if (count == 0) {
-    return tl::unexpected(invalid("'input' must not be an empty array", "input"));
+    return tl::unexpected(invalid_request("'input' must not be an empty array", "input"));
   }
   info.input_count = info.input == EmbeddingInput::kTokens ? 1 : count;
   return {};
@@ -85,7 +85,7 @@ tl::expected<void, Error> read_input_array(od::array array, EmbeddingsRequestInf
 tl::expected<void, Error> read_input(od::value value, const char* base,
                                      EmbeddingsRequestInfo& info) {
   if (info.input_count != 0) {
-    return tl::unexpected(invalid("'input' appears more than once", "input"));
+    return tl::unexpected(invalid_request("'input' appears more than once", "input"));
   }
   std::string_view raw = value.raw_json_token();
   info.input_begin = static_cast<size_t>(raw.data() - base);
@@ -120,7 +120,7 @@ tl::expected<void, Error> read_encoding(od::value value, EmbeddingsRequestInfo& 
     info.encoding = EmbeddingEncoding::kBase64;
   } else {
     return tl::unexpected(
-        invalid("'encoding_format' must be \"float\" or \"base64\"", "encoding_format"));
+        invalid_request("'encoding_format' must be \"float\" or \"base64\"", "encoding_format"));
   }
   return {};
 }
@@ -128,7 +128,7 @@ tl::expected<void, Error> read_encoding(od::value value, EmbeddingsRequestInfo& 
 tl::expected<void, Error> read_dimensions(od::value value, EmbeddingsRequestInfo& info) {
   int64_t dimensions = 0;
   if (value.get_int64().get(dimensions) != simdjson::SUCCESS || dimensions < 1) {
-    return tl::unexpected(invalid("'dimensions' must be a positive integer", "dimensions"));
+    return tl::unexpected(invalid_request("'dimensions' must be a positive integer", "dimensions"));
   }
   info.dimensions = dimensions;
   return {};
@@ -160,7 +160,7 @@ tl::expected<EmbeddingsRequestInfo, core::Error> inspect_embeddings_request(
         if (key == "user") {
           std::string_view user;
           if (value.get_string().get(user) != simdjson::SUCCESS) {
-            return tl::unexpected(invalid("'user' must be a string", "user"));
+            return tl::unexpected(invalid_request("'user' must be a string", "user"));
           }
           return {};
         }
@@ -173,10 +173,10 @@ tl::expected<EmbeddingsRequestInfo, core::Error> inspect_embeddings_request(
     return tl::unexpected(walked.error());
   }
   if (info.model.empty()) {
-    return tl::unexpected(invalid("you must provide a model parameter", "model"));
+    return tl::unexpected(invalid_request("you must provide a model parameter", "model"));
   }
   if (info.input_count == 0) {
-    return tl::unexpected(invalid("'input' is a required property", "input"));
+    return tl::unexpected(invalid_request("'input' is a required property", "input"));
   }
   return info;
 }

@@ -8,10 +8,10 @@ namespace gw::api {
 namespace {
 
 using core::Error;
-using request_json::invalid;
+using core::invalid_request;
 
 tl::unexpected<Error> unexpected(std::string message, std::string param) {
-  return tl::unexpected(invalid(std::move(message), std::move(param)));
+  return tl::unexpected(invalid_request(std::move(message), std::move(param)));
 }
 
 // A member that may appear once: whether it did before.

@@ -20,13 +20,13 @@ namespace {
 
 namespace json = boost::json;
 using core::Error;
-using request_json::invalid;
+using core::invalid_request;
 
 template <class T>
 using Result = tl::expected<T, Error>;
 
 Error must_be(const std::string& at, std::string_view what) {
-  return invalid(fmt::format("'{}' must be {}", at, what), at);
+  return invalid_request(fmt::format("'{}' must be {}", at, what), at);
 }
 
 // A block's (or source's, or tool's) "type"; empty when absent or not a string.
@@ -69,7 +69,7 @@ Result<void> for_each_block(const json::array& blocks, const std::string& at, Ad
 
 // A block type the chat API has no way to take.
 Error unsupported_block(std::string_view type, const std::string& at) {
-  return invalid(fmt::format("content block type '{}' has no equivalent on this provider",
+  return invalid_request(fmt::format("content block type '{}' has no equivalent on this provider",
                              core::bounded_text(type, 64)),
                  at + ".type");
 }
@@ -105,7 +105,7 @@ Result<json::object> image_part(const json::object& block, const std::string& at
     }
     url = *location;
   } else {
-    return tl::unexpected(invalid(
+    return tl::unexpected(invalid_request(
         fmt::format("image source type '{}' has no equivalent on this provider (base64 and url "
                     "have)",
                     core::bounded_text(kind, 64)),
@@ -321,7 +321,7 @@ Result<json::array> chat_messages(const json::object& request, MessagesUse use) 
     auto role = string_at(**turn, "role", at);
     if (!role || (*role != "user" && *role != "assistant")) {
       return tl::unexpected(
-          invalid(fmt::format("'{}.role' must be \"user\" or \"assistant\"", at), at + ".role"));
+          invalid_request(fmt::format("'{}.role' must be \"user\" or \"assistant\"", at), at + ".role"));
     }
     const auto* content = (*turn)->if_contains("content");
     if (content != nullptr && content->is_string()) {
@@ -343,7 +343,7 @@ Result<json::array> chat_messages(const json::object& request, MessagesUse use) 
   if (use == MessagesUse::kAnswer && !turns.empty() && turns.back().is_object() &&
       turns.back().as_object().at("role") == "assistant") {
     const std::string at = fmt::format("messages[{}]", turns.size() - 1);
-    return tl::unexpected(invalid(
+    return tl::unexpected(invalid_request(
         "a final assistant message (a prefill for the model to continue) has no equivalent on "
         "this provider: chat answers it with a new turn",
         at + ".role"));
@@ -366,7 +366,7 @@ Result<json::array> chat_tools(const json::value& tools) {
     // Anthropic: another provider has none of them.
     if (const auto* type = (*tool)->if_contains("type");
         type != nullptr && !type->is_null() && *type != "custom") {
-      return tl::unexpected(invalid(
+      return tl::unexpected(invalid_request(
           fmt::format(
               "'{}.type' names a tool Anthropic runs; this provider takes client tools only "
               "(name, description, input_schema)",
@@ -413,12 +413,12 @@ Result<void> chat_tool_choice(const json::value& value, json::object& chat) {
     mapped = json::object{{"type", "function"}, {"function", json::object{{"name", *name}}}};
   } else {
     return tl::unexpected(
-        invalid("'tool_choice.type' must be one of auto, any, tool, none", "tool_choice.type"));
+        invalid_request("'tool_choice.type' must be one of auto, any, tool, none", "tool_choice.type"));
   }
   if (!has_tools) {
     if (type == "any" || type == "tool") {
       return tl::unexpected(
-          invalid(fmt::format("tool_choice '{}' needs tools", type), "tool_choice"));
+          invalid_request(fmt::format("tool_choice '{}' needs tools", type), "tool_choice"));
     }
     return {};
   }
@@ -450,7 +450,7 @@ Result<std::optional<std::string_view>> reasoning_effort(const json::value& valu
   }
   if (type != "enabled") {
     return tl::unexpected(
-        invalid("'thinking.type' must be enabled, disabled or adaptive", "thinking.type"));
+        invalid_request("'thinking.type' must be enabled, disabled or adaptive", "thinking.type"));
   }
   const auto* budget = (*thinking)->if_contains("budget_tokens");
   if (budget == nullptr || !budget->is_int64() || budget->as_int64() < 1) {
@@ -468,7 +468,7 @@ Result<void> chat_user(const json::value& metadata, json::object& chat) {
   for (const auto& [key, value] : **fields) {
     if (key != "user_id") {
       const std::string name(core::bounded_text(key, 64));
-      return tl::unexpected(invalid(fmt::format("'metadata.{}' is not a Messages API field", name),
+      return tl::unexpected(invalid_request(fmt::format("'metadata.{}' is not a Messages API field", name),
                                     "metadata." + name));
     }
     if (!value.is_null()) {
@@ -552,7 +552,7 @@ Result<json::object> messages_to_chat_object(std::string_view body, MessagesUse 
     } else if (key != "service_tier") {
       // service_tier (priority capacity at Anthropic) is a wish, not a change to the answer.
       const std::string name(core::bounded_text(key, 64));
-      return tl::unexpected(invalid(
+      return tl::unexpected(invalid_request(
           fmt::format("'{}' has no equivalent on this provider (it needs Anthropic's API)", name),
           name));
     }

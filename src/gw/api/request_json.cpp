@@ -24,12 +24,8 @@ simdjson::padded_string_view padded(const std::string& body) {
   return simdjson::padded_string_view(scratch.data(), scratch.size(), scratch.capacity());
 }
 
-Error invalid(std::string message, std::string param) {
-  return Error(Errc::kInvalidRequest, std::move(message), std::move(param));
-}
-
 Error malformed() {
-  return invalid(
+  return core::invalid_request(
       "We could not parse the JSON body of your request. The body must be a valid JSON object.");
 }
 
@@ -177,7 +173,7 @@ tl::expected<void, Error> check_skipped(od::value value) {
     return {};
   }
   if (too_deep) {
-    return tl::unexpected(invalid("the request body nests deeper than " +
+    return tl::unexpected(core::invalid_request("the request body nests deeper than " +
                                   std::to_string(kMaxRequestDepth) + " levels"));
   }
   return tl::unexpected(malformed());
@@ -188,19 +184,19 @@ tl::expected<void, Error> read_model(od::value value, const char* base, std::str
   // A second "model" (or "stream") key would route by one value while an upstream parser may
   // take the other: refused, not guessed.
   if (!out.empty()) {
-    return tl::unexpected(invalid("'model' appears more than once", "model"));
+    return tl::unexpected(core::invalid_request("'model' appears more than once", "model"));
   }
   std::string_view raw = value.raw_json_token();
   std::string_view model;
   if (value.get_string().get(model) != simdjson::SUCCESS) {
-    return tl::unexpected(invalid("'model' must be a string", "model"));
+    return tl::unexpected(core::invalid_request("'model' must be a string", "model"));
   }
   if (model.empty()) {
-    return tl::unexpected(invalid("'model' must not be empty", "model"));
+    return tl::unexpected(core::invalid_request("'model' must not be empty", "model"));
   }
   if (model.size() > kMaxModelLength) {
     return tl::unexpected(
-        invalid(fmt::format("'model' must be at most {} bytes long", kMaxModelLength), "model"));
+        core::invalid_request(fmt::format("'model' must be at most {} bytes long", kMaxModelLength), "model"));
   }
   out.assign(model);
   begin = static_cast<size_t>(raw.data() - base);

@@ -27,8 +27,6 @@ od::parser& thread_parser();
 // growing (reallocating and copying) the body itself on every request.
 simdjson::padded_string_view padded(const std::string& body);
 
-// 400 invalid_request_error, `param` naming the field.
-core::Error invalid(std::string message, std::string param = {});
 // 400 for a body that is not one JSON object.
 core::Error malformed();
 

@@ -18,10 +18,10 @@ namespace {
 
 namespace json = boost::json;
 using core::Error;
-using request_json::invalid;
+using core::invalid_request;
 
 tl::expected<void, Error> unexpected(std::string message, std::string param) {
-  return tl::unexpected(invalid(std::move(message), std::move(param)));
+  return tl::unexpected(invalid_request(std::move(message), std::move(param)));
 }
 
 // Whether a member is absent or null: an optional field the client did not set.
@@ -35,7 +35,7 @@ tl::expected<std::string_view, Error> string_member(const json::object& object,
   const auto* value = object.if_contains(key);
   if (value == nullptr || !value->is_string()) {
     return tl::unexpected(
-        invalid(fmt::format("'{}.{}' must be a string", at, key), fmt::format("{}.{}", at, key)));
+        invalid_request(fmt::format("'{}.{}' must be a string", at, key), fmt::format("{}.{}", at, key)));
   }
   return std::string_view(value->as_string());
 }
@@ -43,7 +43,7 @@ tl::expected<std::string_view, Error> string_member(const json::object& object,
 // One content part of an input message as a chat content part.
 tl::expected<json::object, Error> chat_part(const json::value& part, const std::string& at) {
   if (!part.is_object()) {
-    return tl::unexpected(invalid(fmt::format("'{}' must be an object", at), at));
+    return tl::unexpected(invalid_request(fmt::format("'{}' must be an object", at), at));
   }
   const auto& object = part.as_object();
   const auto* type = object.if_contains("type");
@@ -59,13 +59,13 @@ tl::expected<json::object, Error> chat_part(const json::value& part, const std::
   if (kind == "input_image") {
     const auto* url = object.if_contains("image_url");
     if (unset(url)) {
-      return tl::unexpected(invalid(
+      return tl::unexpected(invalid_request(
           "images by file_id need OpenAI's file storage; send 'image_url' (a URL or a data URL)",
           at + ".file_id"));
     }
     if (!url->is_string()) {
       return tl::unexpected(
-          invalid(fmt::format("'{}.image_url' must be a string", at), at + ".image_url"));
+          invalid_request(fmt::format("'{}.image_url' must be a string", at), at + ".image_url"));
     }
     json::object image{{"url", url->as_string()}};
     if (const auto* detail = object.if_contains("detail"); !unset(detail)) {
@@ -73,7 +73,7 @@ tl::expected<json::object, Error> chat_part(const json::value& part, const std::
     }
     return json::object{{"type", "image_url"}, {"image_url", std::move(image)}};
   }
-  return tl::unexpected(invalid(
+  return tl::unexpected(invalid_request(
       fmt::format("content part type '{}' is not supported by this provider", kind), at + ".type"));
 }
 
@@ -82,14 +82,14 @@ tl::expected<json::object, Error> chat_part(const json::value& part, const std::
 tl::expected<json::value, Error> chat_content(const json::value* content, std::string_view role,
                                               const std::string& at) {
   if (content == nullptr) {
-    return tl::unexpected(invalid(fmt::format("'{}.content' is required", at), at + ".content"));
+    return tl::unexpected(invalid_request(fmt::format("'{}.content' is required", at), at + ".content"));
   }
   if (content->is_string()) {
     return *content;
   }
   if (!content->is_array()) {
     return tl::unexpected(
-        invalid(fmt::format("'{}.content' must be a string or an array", at), at + ".content"));
+        invalid_request(fmt::format("'{}.content' must be a string or an array", at), at + ".content"));
   }
   json::array parts;
   bool text_only = true;
@@ -205,25 +205,25 @@ tl::expected<json::array, Error> chat_messages(const json::value* instructions,
   json::array messages;
   if (!unset(instructions)) {
     if (!instructions->is_string()) {
-      return tl::unexpected(invalid("'instructions' must be a string", "instructions"));
+      return tl::unexpected(invalid_request("'instructions' must be a string", "instructions"));
     }
     messages.push_back(json::object{{"role", "system"}, {"content", *instructions}});
   }
   if (unset(input)) {
-    return tl::unexpected(invalid("'input' is required by this provider", "input"));
+    return tl::unexpected(invalid_request("'input' is required by this provider", "input"));
   }
   if (input->is_string()) {
     messages.push_back(json::object{{"role", "user"}, {"content", *input}});
     return messages;
   }
   if (!input->is_array() || input->as_array().empty()) {
-    return tl::unexpected(invalid("'input' must be a string or a non-empty array", "input"));
+    return tl::unexpected(invalid_request("'input' must be a string or a non-empty array", "input"));
   }
   const auto& items = input->as_array();
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string at = fmt::format("input[{}]", i);
     if (!items[i].is_object()) {
-      return tl::unexpected(invalid(fmt::format("'{}' must be an object", at), at));
+      return tl::unexpected(invalid_request(fmt::format("'{}' must be an object", at), at));
     }
     const auto& item = items[i].as_object();
     const auto* type_value = item.if_contains("type");
@@ -258,7 +258,7 @@ tl::expected<json::array, Error> chat_messages(const json::value* instructions,
 
 tl::expected<json::array, Error> chat_tools(const json::value& tools) {
   if (!tools.is_array()) {
-    return tl::unexpected(invalid("'tools' must be an array", "tools"));
+    return tl::unexpected(invalid_request("'tools' must be an array", "tools"));
   }
   json::array out;
   for (size_t i = 0; i < tools.as_array().size(); ++i) {
@@ -266,11 +266,11 @@ tl::expected<json::array, Error> chat_tools(const json::value& tools) {
     const auto& tool = tools.as_array()[i];
     const auto* type = tool.is_object() ? tool.as_object().if_contains("type") : nullptr;
     if (type == nullptr || !type->is_string()) {
-      return tl::unexpected(invalid(fmt::format("'{}.type' must be a string", at), at + ".type"));
+      return tl::unexpected(invalid_request(fmt::format("'{}.type' must be a string", at), at + ".type"));
     }
     if (type->as_string() != "function") {
       return tl::unexpected(
-          invalid(fmt::format("the built-in tool '{}' needs OpenAI's hosted tools; this provider "
+          invalid_request(fmt::format("the built-in tool '{}' needs OpenAI's hosted tools; this provider "
                               "takes function tools only",
                               type->as_string().c_str()),
                   at + ".type"));
@@ -303,7 +303,7 @@ tl::expected<json::value, Error> chat_tool_choice(const json::value& choice) {
     }
     return json::object{{"type", "function"}, {"function", json::object{{"name", *name}}}};
   }
-  return tl::unexpected(invalid(
+  return tl::unexpected(invalid_request(
       "'tool_choice' must be auto, none, required or {\"type\":\"function\",\"name\":...} for "
       "this provider (hosted tools and allowed_tools need OpenAI)",
       "tool_choice"));
@@ -312,13 +312,13 @@ tl::expected<json::value, Error> chat_tool_choice(const json::value& choice) {
 // text.format as chat's response_format; text.verbosity has no chat equivalent.
 tl::expected<void, Error> chat_text_format(const json::value& text, json::object& chat) {
   if (!text.is_object()) {
-    return tl::unexpected(invalid("'text' must be an object", "text"));
+    return tl::unexpected(invalid_request("'text' must be an object", "text"));
   }
   for (const auto& [key, value] : text.as_object()) {
     if (key == "format" && !value.is_null()) {
       const auto* type = value.is_object() ? value.as_object().if_contains("type") : nullptr;
       if (type == nullptr || !type->is_string()) {
-        return tl::unexpected(invalid("'text.format.type' must be a string", "text.format.type"));
+        return tl::unexpected(invalid_request("'text.format.type' must be a string", "text.format.type"));
       }
       if (*type == "json_object") {
         chat["response_format"] = json::object{{"type", "json_object"}};
@@ -329,11 +329,11 @@ tl::expected<void, Error> chat_text_format(const json::value& text, json::object
             json::object{{"type", "json_schema"}, {"json_schema", std::move(schema)}};
       } else if (*type != "text") {
         return tl::unexpected(
-            invalid(fmt::format("text format '{}' is not supported", type->as_string().c_str()),
+            invalid_request(fmt::format("text format '{}' is not supported", type->as_string().c_str()),
                     "text.format.type"));
       }
     } else if (!value.is_null()) {
-      return tl::unexpected(invalid(
+      return tl::unexpected(invalid_request(
           fmt::format("'text.{}' has no equivalent on this provider", std::string_view(key)),
           fmt::format("text.{}", std::string_view(key))));
     }
@@ -365,7 +365,7 @@ tl::expected<void, Error> check_switch(std::string_view key, const json::value& 
   const bool boolean = key == "store" || key == "background";
   if ((boolean && !value.is_bool()) || (key == "include" && !value.is_array()) ||
       (key == "truncation" && !value.is_string())) {
-    return tl::unexpected(invalid(fmt::format("'{}' must be {}", key,
+    return tl::unexpected(invalid_request(fmt::format("'{}' must be {}", key,
                                               boolean            ? "a boolean"
                                               : key == "include" ? "an array"
                                                                  : "a string"),
@@ -438,7 +438,7 @@ tl::expected<ChatRequestInfo, core::Error> inspect_responses_request(const std::
     return tl::unexpected(walked.error());
   }
   if (info.model.empty()) {
-    return tl::unexpected(invalid("you must provide a model parameter", "model"));
+    return tl::unexpected(invalid_request("you must provide a model parameter", "model"));
   }
   return info;
 }
@@ -463,7 +463,7 @@ tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view bo
       continue;  // metadata is the client's own: repeated in the response, not sent
     }
     if (needs_openai(key, value)) {
-      return tl::unexpected(invalid(
+      return tl::unexpected(invalid_request(
           fmt::format("'{}' needs OpenAI's stored responses or hosted execution; this provider "
                       "has neither",
                       key),
@@ -496,13 +496,13 @@ tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view bo
       }
     } else if (key == "reasoning") {
       if (!value.is_object()) {
-        return tl::unexpected(invalid("'reasoning' must be an object", "reasoning"));
+        return tl::unexpected(invalid_request("'reasoning' must be an object", "reasoning"));
       }
       for (const auto& [name, setting] : value.as_object()) {
         if (name == "effort" && !setting.is_null()) {
           chat["reasoning_effort"] = setting;
         } else if (!setting.is_null()) {
-          return tl::unexpected(invalid(
+          return tl::unexpected(invalid_request(
               fmt::format("'reasoning.{}' is not available on this provider (only the effort is)",
                           core::bounded_text(name, 64)),
               fmt::format("reasoning.{}", core::bounded_text(name, 64))));
@@ -514,7 +514,7 @@ tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view bo
                key != "stream_options" && key != "top_logprobs") {
       // stream_options of Responses only asks for obfuscation padding, which translated streams
       // do not need (the gateway's events are not the provider's).
-      return tl::unexpected(invalid(
+      return tl::unexpected(invalid_request(
           fmt::format("Unrecognized request argument supplied: {}", core::bounded_text(key, 64)),
           std::string(core::bounded_text(key, 64))));
     }

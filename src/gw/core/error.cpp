@@ -47,6 +47,10 @@ const Row& row(Errc errc) {
 
 }  // namespace
 
+Error invalid_request(std::string message, std::string param) {
+  return {Errc::kInvalidRequest, std::move(message), std::move(param)};
+}
+
 int http_status(const Error& error) {
   return error.status != 0 ? error.status : row(error.errc).status;
 }

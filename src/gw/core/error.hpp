@@ -42,6 +42,10 @@ struct Error {
       : errc(e), message(std::move(msg)), param(std::move(p)) {}
 };
 
+// 400 invalid_request_error, `param` naming the field at fault: what every request parser and
+// translator answers for a field it cannot take.
+Error invalid_request(std::string message, std::string param = {});
+
 int http_status(const Error& error);
 std::string_view error_type(const Error& error);
 // Empty means JSON null.

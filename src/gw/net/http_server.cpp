@@ -167,13 +167,19 @@ void session_finished(HttpServer::Impl& server, Shard& shard) {
 
 namespace {
 
-// Each SIGHUP runs the reload hook (on the first shard's thread), until shutdown.
+// Each SIGHUP reads the TLS certificate again and runs the reload hook (on the first shard's
+// thread), until shutdown. SIGHUP is caught even with nothing to reload: its default action would
+// end the process, and `systemctl reload` or a stray `kill -HUP` must not stop a gateway.
 void await_reload_signal(HttpServer::Impl& server) {
   server.reload_signals->async_wait([&server](boost::system::error_code ec, int /*signal*/) {
     if (ec || server.stop_requested) {
       return;
     }
-    spdlog::info("received SIGHUP: reloading");
+    if (!server.tls && !server.reload_hook) {
+      spdlog::info("received SIGHUP: nothing to reload");
+    } else {
+      spdlog::info("received SIGHUP: reloading");
+    }
     if (server.tls) {
       // A bad file leaves the certificate in use: the server keeps serving.
       if (auto reloaded = server.tls->reload(); reloaded) {
@@ -301,10 +307,8 @@ void HttpServer::run(const HandlerFactory& factory) {
       }
     }
   });
-  if (impl_->reload_hook || impl_->tls) {
-    impl_->reload_signals.emplace(first.context, SIGHUP);
-    await_reload_signal(*impl_);
-  }
+  impl_->reload_signals.emplace(first.context, SIGHUP);
+  await_reload_signal(*impl_);
   for (auto& shard : impl_->shards) {
     shard->handler = factory(shard->context, shard->index);
     spawn_background(shard->context.get_executor(), "accept",

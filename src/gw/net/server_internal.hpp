@@ -73,7 +73,7 @@ struct HttpServer::Impl {
   std::atomic<size_t> connections{0};
   std::atomic<size_t> buffered_body_bytes{0};  // reserved by requests being read or served
   std::optional<asio::signal_set> signals;
-  std::optional<asio::signal_set> reload_signals;  // SIGHUP, when there is a reload hook
+  std::optional<asio::signal_set> reload_signals;  // SIGHUP
   std::atomic<bool> stop_requested{false};
   std::function<Task<void>()> shutdown_hook;
   std::function<void()> reload_hook;

@@ -25,14 +25,14 @@ tl::expected<json::object, Error> image_block(const json::value& part, std::stri
   const auto url = image_url_of(part.as_object());
   if (!url) {
     return tl::unexpected(
-        invalid_field("an image_url part needs image_url.url", std::string(param)));
+        core::invalid_request("an image_url part needs image_url.url", std::string(param)));
   }
   const std::string_view text = *url;
   json::object source(sp);
   if (text.starts_with("data:")) {
     const auto data = base64_data_url(text);
     if (!data) {
-      return tl::unexpected(invalid_field("image data URLs must be base64", std::string(param)));
+      return tl::unexpected(core::invalid_request("image data URLs must be base64", std::string(param)));
     }
     source["type"] = "base64";
     source["media_type"] = data->media_type;
@@ -42,7 +42,7 @@ tl::expected<json::object, Error> image_block(const json::value& part, std::stri
     source["url"] = text;
   } else {
     return tl::unexpected(
-        invalid_field("image URLs must be data: or http(s) URLs", std::string(param)));
+        core::invalid_request("image URLs must be data: or http(s) URLs", std::string(param)));
   }
   return json::object({{"type", "image"}, {"source", std::move(source)}}, sp);
 }
@@ -62,11 +62,11 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
   }
   if (!content.is_array()) {
     return tl::unexpected(
-        invalid_field("content must be a string or an array of parts", std::string(param)));
+        core::invalid_request("content must be a string or an array of parts", std::string(param)));
   }
   for (const auto& part : content.as_array()) {
     if (!part.is_object()) {
-      return tl::unexpected(invalid_field("content parts must be objects", std::string(param)));
+      return tl::unexpected(core::invalid_request("content parts must be objects", std::string(param)));
     }
     const auto* type = part.as_object().if_contains("type");
     std::string_view kind =
@@ -74,7 +74,7 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
     if (kind == "text") {
       const auto* text = part.as_object().if_contains("text");
       if (text == nullptr || !text->is_string()) {
-        return tl::unexpected(invalid_field("a text part needs 'text'", std::string(param)));
+        return tl::unexpected(core::invalid_request("a text part needs 'text'", std::string(param)));
       }
       if (!text->as_string().empty()) {
         blocks.push_back(json::object({{"type", "text"}, {"text", text->as_string()}}, sp));
@@ -86,7 +86,7 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
       }
       blocks.push_back(std::move(*block));
     } else {
-      return tl::unexpected(invalid_field(
+      return tl::unexpected(core::invalid_request(
           fmt::format("content parts of type '{}' are not supported by {}", kind, kProvider),
           std::string(param)));
     }
@@ -129,7 +129,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
     if (role == "system" || role == "developer") {
       for (auto& block : *blocks) {
         if (block.as_object().at("type").as_string() != "text") {
-          return tl::unexpected(invalid_field("system messages may only hold text", param));
+          return tl::unexpected(core::invalid_request("system messages may only hold text", param));
         }
         system.push_back(std::move(block));
       }
@@ -146,12 +146,12 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
               call.is_object() ? call.as_object().if_contains("function") : nullptr;
           if (id == nullptr || !id->is_string() || function == nullptr || !function->is_object()) {
             return tl::unexpected(
-                invalid_field("a tool call needs an id and a function", call_param));
+                core::invalid_request("a tool call needs an id and a function", call_param));
           }
           const auto* name = function->as_object().if_contains("name");
           const auto* arguments = function->as_object().if_contains("arguments");
           if (name == nullptr || !name->is_string()) {
-            return tl::unexpected(invalid_field("a tool call needs function.name", call_param));
+            return tl::unexpected(core::invalid_request("a tool call needs function.name", call_param));
           }
           auto input = tool_call_arguments(arguments, call_param + ".function.arguments", sp);
           if (!input) {
@@ -169,7 +169,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
       const auto* id = message.if_contains("tool_call_id");
       if (id == nullptr || !id->is_string()) {
         return tl::unexpected(
-            invalid_field("a tool message needs tool_call_id", param + ".tool_call_id"));
+            core::invalid_request("a tool message needs tool_call_id", param + ".tool_call_id"));
       }
       json::object result({{"type", "tool_result"}, {"tool_use_id", id->as_string()}}, sp);
       if (!blocks->empty()) {
@@ -179,13 +179,13 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
       turn.push_back(std::move(result));
       append_turn(messages, "user", std::move(turn));
     } else {
-      return tl::unexpected(invalid_field(
+      return tl::unexpected(core::invalid_request(
           fmt::format("role '{}' is not supported by {}", role, kProvider), param + ".role"));
     }
   }
   if (messages.empty()) {
     return tl::unexpected(
-        invalid_field("at least one user or assistant message is needed", "messages"));
+        core::invalid_request("at least one user or assistant message is needed", "messages"));
   }
   if (!system.empty()) {
     out["system"] = std::move(system);
@@ -197,7 +197,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
 tl::expected<void, Error> translate_tools(const json::object& in, json::object& out) {
   if (const auto* tools = in.if_contains("tools"); tools != nullptr && !tools->is_null()) {
     if (!tools->is_array()) {
-      return tl::unexpected(invalid_field("'tools' must be an array", "tools"));
+      return tl::unexpected(core::invalid_request("'tools' must be an array", "tools"));
     }
     json::array translated(out.storage());
     for (size_t i = 0; i < tools->as_array().size(); ++i) {
@@ -207,13 +207,13 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
       const auto* function = tool.is_object() ? tool.as_object().if_contains("function") : nullptr;
       if (type == nullptr || !type->is_string() || type->as_string() != "function" ||
           function == nullptr || !function->is_object()) {
-        return tl::unexpected(invalid_field("only function tools are supported", param));
+        return tl::unexpected(core::invalid_request("only function tools are supported", param));
       }
       const auto& f = function->as_object();
       const auto* name = f.if_contains("name");
       if (name == nullptr || !name->is_string()) {
         return tl::unexpected(
-            invalid_field("a function tool needs a name", param + ".function.name"));
+            core::invalid_request("a function tool needs a name", param + ".function.name"));
       }
       json::object t({{"name", name->as_string()}}, out.storage());
       if (const auto* d = f.if_contains("description"); d != nullptr && d->is_string()) {
@@ -246,7 +246,7 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
         choice["type"] = "any";
       } else {
         return tl::unexpected(
-            invalid_field(fmt::format("unknown tool_choice '{}'", mode), "tool_choice"));
+            core::invalid_request(fmt::format("unknown tool_choice '{}'", mode), "tool_choice"));
       }
     } else if (tc->is_object()) {
       const auto* function = tc->as_object().if_contains("function");
@@ -254,20 +254,20 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
                              ? function->as_object().if_contains("name")
                              : nullptr;
       if (name == nullptr || !name->is_string()) {
-        return tl::unexpected(invalid_field("tool_choice needs function.name", "tool_choice"));
+        return tl::unexpected(core::invalid_request("tool_choice needs function.name", "tool_choice"));
       }
       choice["type"] = "tool";
       choice["name"] = name->as_string();
     } else {
       return tl::unexpected(
-          invalid_field("tool_choice must be a string or an object", "tool_choice"));
+          core::invalid_request("tool_choice must be a string or an object", "tool_choice"));
     }
   }
   if (const auto* parallel = in.if_contains("parallel_tool_calls");
       parallel != nullptr && !parallel->is_null()) {
     if (!parallel->is_bool()) {
       return tl::unexpected(
-          invalid_field("'parallel_tool_calls' must be a boolean", "parallel_tool_calls"));
+          core::invalid_request("'parallel_tool_calls' must be a boolean", "parallel_tool_calls"));
     }
     if (!parallel->as_bool()) {
       if (choice.empty()) {
@@ -294,7 +294,7 @@ tl::expected<void, Error> force_json_tool(const json::object& format, const json
     if (const auto* value = in.if_contains(key);
         value != nullptr && !value->is_null() &&
         !(value->is_array() && value->as_array().empty()) && *value != "auto" && *value != "none") {
-      return tl::unexpected(invalid_field(
+      return tl::unexpected(core::invalid_request(
           fmt::format("response_format json_schema/json_object cannot be combined with '{}' on the "
                       "anthropic provider, which answers in JSON through a tool of its own",
                       key),
@@ -308,14 +308,14 @@ tl::expected<void, Error> force_json_tool(const json::object& format, const json
     const auto* spec = format.if_contains("json_schema");
     if (spec == nullptr || !spec->is_object()) {
       return tl::unexpected(
-          invalid_field("response_format json_schema needs a 'json_schema' object",
+          core::invalid_request("response_format json_schema needs a 'json_schema' object",
                         "response_format.json_schema"));
     }
     const auto& fields = spec->as_object();
     if (const auto* given = fields.if_contains("schema"); given != nullptr && !given->is_null()) {
       const auto* type = given->is_object() ? given->as_object().if_contains("type") : nullptr;
       if (!given->is_object() || (type != nullptr && *type != "object")) {
-        return tl::unexpected(invalid_field(
+        return tl::unexpected(core::invalid_request(
             "the anthropic provider answers in JSON through a tool, whose input must be an object: "
             "the schema's type must be 'object'",
             "response_format.json_schema.schema"));
@@ -366,20 +366,20 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
       }
       if (!value.is_int64() || value.as_int64() < 1) {
         return tl::unexpected(
-            invalid_field(fmt::format("'{}' must be a positive integer", std::string_view(key)),
+            core::invalid_request(fmt::format("'{}' must be a positive integer", std::string_view(key)),
                           std::string(key)));
       }
       max_tokens = value.as_int64();
     } else if (key == "temperature" || key == "top_p") {
       if (!value.is_null()) {
         if (!value.is_number()) {
-          return tl::unexpected(invalid_field(
+          return tl::unexpected(core::invalid_request(
               fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
         }
         // OpenAI's temperature goes to 2, Anthropic's to 1: out of range is an error, not a clamp.
         if (value.to_number<double>() < 0 || value.to_number<double>() > 1) {
           return tl::unexpected(
-              invalid_field(fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
+              core::invalid_request(fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
                                         std::string_view(key)),
                             std::string(key)));
         }
@@ -391,13 +391,13 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
       } else if (value.is_array()) {
         out["stop_sequences"] = value;
       } else if (!value.is_null()) {
-        return tl::unexpected(invalid_field("'stop' must be a string or an array", "stop"));
+        return tl::unexpected(core::invalid_request("'stop' must be a string or an array", "stop"));
       }
     } else if (key == "user") {
       if (value.is_string()) {
         out["metadata"] = json::object{{"user_id", value}};
       } else if (!value.is_null()) {
-        return tl::unexpected(invalid_field("'user' must be a string", "user"));
+        return tl::unexpected(core::invalid_request("'user' must be a string", "user"));
       }
     } else if (key == "stream") {
       if (value.is_bool() && value.as_bool()) {

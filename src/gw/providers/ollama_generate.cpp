@@ -30,7 +30,7 @@ tl::expected<std::string, Error> prompt_text(const json::value& prompt) {
   if (prompt.is_array() && prompt.as_array().size() == 1 && prompt.as_array()[0].is_string()) {
     return std::string(prompt.as_array()[0].as_string());
   }
-  return tl::unexpected(invalid_field(
+  return tl::unexpected(core::invalid_request(
       "the ollama provider completes one text prompt (a string, or an array of one string): "
       "several prompts or token ids cannot be sent to /api/generate",
       "prompt"));
@@ -223,7 +223,7 @@ tl::expected<json::object, core::Error> ollama_generate_from_openai(
       out["prompt"] = *text;
     } else if (key == "suffix") {
       if (!value.is_string()) {
-        return tl::unexpected(invalid_field("'suffix' must be a string", "suffix"));
+        return tl::unexpected(core::invalid_request("'suffix' must be a string", "suffix"));
       }
       // Fill-in-the-middle needs the model's template: not raw then.
       out["suffix"] = value;
@@ -233,13 +233,13 @@ tl::expected<json::object, core::Error> ollama_generate_from_openai(
     } else if (key == "temperature" || key == "top_p" || key == "seed" ||
                key == "frequency_penalty" || key == "presence_penalty") {
       if (!value.is_number()) {
-        return tl::unexpected(invalid_field(
+        return tl::unexpected(core::invalid_request(
             fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
       }
       options[key] = value;
     } else if (key == "max_tokens") {
       if (!value.is_int64()) {
-        return tl::unexpected(invalid_field("'max_tokens' must be an integer", "max_tokens"));
+        return tl::unexpected(core::invalid_request("'max_tokens' must be an integer", "max_tokens"));
       }
       options["num_predict"] = value;
     } else if (key == "stop") {

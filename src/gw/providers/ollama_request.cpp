@@ -36,7 +36,7 @@ tl::expected<void, Error> translate_content(const json::value* content, json::ob
     return {};
   }
   if (!content->is_array()) {
-    return tl::unexpected(invalid_field("content must be a string or an array of parts", param));
+    return tl::unexpected(core::invalid_request("content must be a string or an array of parts", param));
   }
   std::string text;
   json::array images;
@@ -51,11 +51,11 @@ tl::expected<void, Error> translate_content(const json::value* content, json::ob
       const auto url = image_url_of(part.as_object());
       const auto data = url ? base64_data_url(*url) : std::nullopt;
       if (!data) {
-        return tl::unexpected(invalid_field("ollama takes images as base64 data URLs only", param));
+        return tl::unexpected(core::invalid_request("ollama takes images as base64 data URLs only", param));
       }
       images.push_back(json::string(data->data));
     } else {
-      return tl::unexpected(invalid_field(
+      return tl::unexpected(core::invalid_request(
           fmt::format("content parts of type '{}' are not supported by {}", kind, kProvider),
           param));
     }
@@ -105,17 +105,17 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
   const auto* named = chosen_function(*choice);
   if (*choice != "required" && named == nullptr) {
     return tl::unexpected(
-        invalid_field("tool_choice must be auto, none, required or "
+        core::invalid_request("tool_choice must be auto, none, required or "
                       "{\"type\":\"function\",\"function\":{\"name\":...}}",
                       "tool_choice"));
   }
   const auto* tools = member(out, "tools");
   if (tools == nullptr || !tools->is_array() || tools->as_array().empty()) {
     return tl::unexpected(
-        invalid_field("tool_choice asks for a tool call, but 'tools' is empty", "tool_choice"));
+        core::invalid_request("tool_choice asks for a tool call, but 'tools' is empty", "tool_choice"));
   }
   if (out.contains("format")) {
-    return tl::unexpected(invalid_field(
+    return tl::unexpected(core::invalid_request(
         "a forced tool call and response_format cannot be combined on the ollama provider, which "
         "carries out both with its output format",
         "tool_choice"));
@@ -129,7 +129,7 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
                            : nullptr;
     if (name == nullptr || !name->is_string()) {
       return tl::unexpected(
-          invalid_field("a function tool needs a name", fmt::format("tools[{}].function.name", i)));
+          core::invalid_request("a function tool needs a name", fmt::format("tools[{}].function.name", i)));
     }
     if (named == nullptr || *name == *named) {
       calls.push_back(call_schema(function->as_object()));
@@ -137,7 +137,7 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
   }
   if (calls.empty()) {
     return tl::unexpected(
-        invalid_field(fmt::format("tool_choice names '{}', which is not in 'tools'",
+        core::invalid_request(fmt::format("tool_choice names '{}', which is not in 'tools'",
                                   core::bounded_text(named->as_string(), 64)),
                       "tool_choice"));
   }
@@ -182,13 +182,13 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
     } else if (key == "temperature" || key == "top_p" || key == "top_k" || key == "seed" ||
                key == "frequency_penalty" || key == "presence_penalty") {
       if (!value.is_number()) {
-        return tl::unexpected(invalid_field(
+        return tl::unexpected(core::invalid_request(
             fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
       }
       options[key] = value;
     } else if (key == "max_tokens" || key == "max_completion_tokens") {
       if (!value.is_int64()) {
-        return tl::unexpected(invalid_field(
+        return tl::unexpected(core::invalid_request(
             fmt::format("'{}' must be an integer", std::string_view(key)), std::string(key)));
       }
       options["num_predict"] = value;
@@ -205,7 +205,7 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
         const auto* schema =
             spec != nullptr && spec->is_object() ? member(spec->as_object(), "schema") : nullptr;
         if (schema == nullptr) {
-          return tl::unexpected(invalid_field("json_schema needs a schema", "response_format"));
+          return tl::unexpected(core::invalid_request("json_schema needs a schema", "response_format"));
         }
         out["format"] = *schema;
       } else if (t != "text") {
@@ -226,13 +226,13 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
     } else if (key == "user") {
       // An end-user id for the provider's abuse monitoring: a local Ollama has none to tell.
       if (!value.is_string()) {
-        return tl::unexpected(invalid_field("'user' must be a string", std::string(key)));
+        return tl::unexpected(core::invalid_request("'user' must be a string", std::string(key)));
       }
     } else if (key == "parallel_tool_calls") {
       // Ollama cannot be told to call one at a time: the answer keeps the first call (false).
       if (!value.is_bool()) {
         return tl::unexpected(
-            invalid_field("'parallel_tool_calls' must be a boolean", std::string(key)));
+            core::invalid_request("'parallel_tool_calls' must be a boolean", std::string(key)));
       }
     } else {
       return tl::unexpected(unsupported_field(key, kProvider));
@@ -257,7 +257,7 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
       role = "system";
     }
     if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
-      return tl::unexpected(invalid_field(
+      return tl::unexpected(core::invalid_request(
           fmt::format("role '{}' is not supported by {}", role, kProvider), param + ".role"));
     }
     json::object message{{"role", role}};
@@ -282,7 +282,7 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
           return tl::unexpected(std::move(args.error()));
         }
         if (name == nullptr || !name->is_string()) {
-          return tl::unexpected(invalid_field("a tool call needs function.name",
+          return tl::unexpected(core::invalid_request("a tool call needs function.name",
                                               fmt::format("{}.tool_calls[{}]", param, c)));
         }
         translated.push_back(json::object{

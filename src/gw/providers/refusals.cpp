@@ -6,14 +6,10 @@
 
 namespace gw::providers {
 
-core::Error invalid_field(std::string message, std::string param) {
-  return {core::Errc::kInvalidRequest, std::move(message), std::move(param)};
-}
-
 core::Error unsupported_field(std::string_view field, std::string_view provider) {
   std::string name = core::bounded_text(field, 64);
   std::string message = fmt::format("'{}' is not supported by {}", name, provider);
-  return invalid_field(std::move(message), std::move(name));
+  return core::invalid_request(std::move(message), std::move(name));
 }
 
 }  // namespace gw::providers

@@ -9,9 +9,6 @@
 // invalid_request_error whose `param` names the field, never a silent drop or a guess.
 namespace gw::providers {
 
-// 400 invalid_request_error; `param` is the field at fault.
-core::Error invalid_field(std::string message, std::string param);
-
 // "'<field>' is not supported by <provider>" ("the anthropic provider", ...), the field named in
 // `param` too. The field may be client text: it is bounded.
 core::Error unsupported_field(std::string_view field, std::string_view provider);

@@ -59,9 +59,7 @@ Task<void> drain_worker(Exchange& exchange, cluster::WorkerRegistry& registry,
   }
   const std::string id = net::percent_decode(raw_id);
   if (!registry.set_draining(id, draining->get_bool())) {
-    co_return co_await net::respond_error(
-        exchange.writer, {core::Errc::kNotFound,
-                          fmt::format("Unknown worker '{}'", core::bounded_text(id)), "worker_id"});
+    co_return co_await net::respond_error(exchange.writer, unknown_worker(id));
   }
   spdlog::info("worker {} {} from the dashboard", core::log_text(id),
                draining->get_bool() ? "drained" : "resumed");

@@ -63,6 +63,8 @@ struct ControllerState {
 net::Task<void> register_worker(net::Exchange& exchange, cluster::WorkerRegistry& registry);
 net::Task<void> deregister_worker(net::Exchange& exchange, cluster::WorkerRegistry& registry,
                                   std::string_view raw_id);
+// The 404 both give for an id the registry does not hold.
+core::Error unknown_worker(std::string_view id);
 
 // The dashboard's view of the controller's workers and its worker actions
 // (controller_dashboard.cpp); `state` outlives its use.

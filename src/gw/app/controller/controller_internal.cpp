@@ -43,12 +43,12 @@ json::object worker_json(const cluster::WorkerView& view) {
           {"last_heartbeat_age", std::chrono::duration<double>(view.heartbeat_age).count()}};
 }
 
+}  // namespace
+
 core::Error unknown_worker(std::string_view id) {
   return {core::Errc::kNotFound, fmt::format("Unknown worker '{}'", core::bounded_text(id)),
           "worker_id"};
 }
-
-}  // namespace
 
 Task<void> register_worker(Exchange& exchange, cluster::WorkerRegistry& registry) {
   auto registration = cluster::parse_registration(exchange.request.body);
