@@ -99,27 +99,12 @@ class SessionWriter final : public ResponseWriter {
 
   Task<bool> start_stream(int status, std::string_view content_type, Headers headers,
                           HeaderViews relayed, std::string_view first_chunk) override {
-    if (started_) {
-      co_return false;
-    }
-    started_ = true;
-    streaming_ = true;
-    status_ = status;
-    keep_alive_ = keep_alive_ && chunked_;
-    std::string head = head_lines(status, content_type, headers, relayed);
-    head += chunked_ ? "cache-control: no-cache\r\nx-accel-buffering: no\r\n"
-                       "transfer-encoding: chunked\r\n\r\n"sv
-                     : "cache-control: no-cache\r\nx-accel-buffering: no\r\n\r\n"sv;
-    char prefix[24];
-    const bool framed = chunked_ && !first_chunk.empty();
-    const size_t prefix_size = framed ? chunk_prefix(prefix, first_chunk.size()) : 0;
-    std::array<asio::const_buffer, 4> buffers{asio::buffer(head), asio::buffer(prefix, prefix_size),
-                                              asio::buffer(first_chunk.data(), first_chunk.size()),
-                                              asio::buffer("\r\n", framed ? 2 : 0)};
-    if (write_at_once(buffers)) {
-      co_return ok_;
-    }
-    co_return co_await write_rest(buffers);
+    return begin_stream(status, content_type, std::move(headers), relayed, first_chunk, false);
+  }
+
+  Task<bool> send_stream(int status, std::string_view content_type, Headers headers,
+                         HeaderViews relayed, std::string_view whole) override {
+    return begin_stream(status, content_type, std::move(headers), relayed, whole, true);
   }
 
   Task<bool> write(std::string_view data) override {
@@ -230,6 +215,38 @@ class SessionWriter final : public ResponseWriter {
       head += "connection: close\r\n"sv;
     }
     return head;
+  }
+
+  // The stream's head with `chunk` as its first chunk, in one write; `ends`: the stream's end too.
+  Task<bool> begin_stream(int status, std::string_view content_type, Headers headers,
+                          HeaderViews relayed, std::string_view chunk, bool ends) {
+    if (started_) {
+      co_return false;
+    }
+    started_ = true;
+    streaming_ = true;
+    finished_ = ends;
+    status_ = status;
+    keep_alive_ = keep_alive_ && chunked_;
+    std::string head = head_lines(status, content_type, headers, relayed);
+    head += chunked_ ? "cache-control: no-cache\r\nx-accel-buffering: no\r\n"
+                       "transfer-encoding: chunked\r\n\r\n"sv
+                     : "cache-control: no-cache\r\nx-accel-buffering: no\r\n\r\n"sv;
+    char prefix[24];
+    const bool framed = chunked_ && !chunk.empty();
+    const size_t prefix_size = framed ? chunk_prefix(prefix, chunk.size()) : 0;
+    // After the chunk: its CRLF, then the last chunk if the stream ends here.
+    std::string_view after = framed ? "\r\n0\r\n\r\n"sv : "0\r\n\r\n"sv;
+    if (!chunked_ || !ends) {
+      after = framed ? after.substr(0, 2) : std::string_view();
+    }
+    std::array<asio::const_buffer, 4> buffers{asio::buffer(head), asio::buffer(prefix, prefix_size),
+                                              asio::buffer(chunk.data(), chunk.size()),
+                                              asio::buffer(after.data(), after.size())};
+    if (write_at_once(buffers)) {
+      co_return ok_;
+    }
+    co_return co_await write_rest(buffers);
   }
 
   // Sends what the socket takes at once (see direct_io.hpp); true when that finished the write,

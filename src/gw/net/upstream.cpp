@@ -7,10 +7,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -146,6 +148,7 @@ struct UpstreamResponse::Impl {
   size_t ready = 0;  // bytes of `body` parsed but not yet returned by read_some()
   // The idle deadline runs across await_body()'s quiet returns: silence is bounded as a whole.
   bool idle_armed = false;
+  bool topped_up = false;  // the first piece was joined by what had arrived after the head's read
   boost::system::error_code read_error;  // a read await_body() finished, failed: read_some()'s
 
   // Parses what the connection holds into `body` after the `ready` bytes.
@@ -186,6 +189,31 @@ void UpstreamResponse::Impl::start_pending_read() {
       },
       connection->stream);
 }
+
+namespace {
+
+// Reads, without blocking, the bytes already in the socket's receive queue, up to `limit` (plain
+// TCP only: TLS records may hold a partial frame); true when some were.
+bool read_arrived(UpstreamConnection& connection, size_t limit) {
+  auto* plain = std::get_if<UpstreamConnection::Plain>(&connection.stream);
+  if (plain == nullptr) {
+    return false;
+  }
+  boost::system::error_code ec;
+  const size_t available = plain->socket().available(ec);
+  if (ec || available == 0) {
+    return false;
+  }
+  const size_t n =
+      plain->socket().read_some(connection.buffer.prepare(std::min(available, limit)), ec);
+  if (ec) {
+    return false;
+  }
+  connection.buffer.commit(n);
+  return true;
+}
+
+}  // namespace
 
 UpstreamResponse::UpstreamResponse(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
@@ -240,18 +268,7 @@ bool UpstreamResponse::finish_without_waiting() {
   if (impl_->read_in_flight()) {
     return false;  // the bytes go to that read
   }
-  boost::system::error_code ec;
-  // Bytes already in the socket's receive queue can be read without blocking (plain TCP only:
-  // TLS records may hold a partial frame).
-  if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection.stream)) {
-    const size_t available = plain->socket().available(ec);
-    if (!ec && available > 0) {
-      const size_t n = plain->socket().read_some(connection.buffer.prepare(available), ec);
-      if (!ec) {
-        connection.buffer.commit(n);
-      }
-    }
-  }
+  read_arrived(connection, std::numeric_limits<size_t>::max());
   // Body the client no longer needs is dropped (only the framing matters now): the body buffer
   // is reused each time the parser fills it.
   while (!parser.is_done() && connection.buffer.size() > 0) {
@@ -271,7 +288,18 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
     // headers); after a read, what else it brought joins the piece (a stream's burst of events
     // relayed in one write, without waiting for anything). What came before a framing error is
     // still relayed; the error comes with the next call (the same bytes fail again).
-    const auto parse_error = impl.parse_body();
+    auto parse_error = impl.parse_body();
+    // The first piece usually came with the head's read, which may have stopped at the end of
+    // the buffer: what has arrived since joins it (one write to the client instead of two; over
+    // TLS, one record). Once per response: one more system call at most.
+    if (impl.ready > 0 && !impl.topped_up && !parse_error && !impl.parser.is_done() &&
+        !impl.read_in_flight()) {
+      impl.topped_up = true;
+      // Within the buffer's room: a connection that streams keeps its buffer resident.
+      if (read_arrived(connection, beast::read_size(connection.buffer, kMaxRead))) {
+        parse_error = impl.parse_body();
+      }
+    }
     if (impl.ready > 0) {
       co_return std::string_view(impl.body.data(), std::exchange(impl.ready, 0));
     }

@@ -34,9 +34,7 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
   events += api::kSseDone;
   log_of(exchange).outcome = "completed";
   log_of(exchange).first_token_at = std::chrono::steady_clock::now();
-  if (co_await exchange.writer.start_stream(200, "text/event-stream", {}, {}, {})) {
-    co_await exchange.writer.finish_stream(events);
-  }
+  co_await exchange.writer.send_stream(200, "text/event-stream", {}, {}, events);
 }
 
 }  // namespace gw::proxy

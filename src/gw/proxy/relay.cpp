@@ -281,7 +281,13 @@ Task<RelayEnd> end_stream(Exchange& exchange, net::UpstreamResponse& upstream,
   }
   log_of(exchange).outcome = failed_upstream ? "upstream_error" : "completed";
   accounting.first_write();
-  co_await exchange.writer.finish_stream(*step.out);
+  if (exchange.writer.started()) {
+    co_await exchange.writer.finish_stream(*step.out);
+  } else {
+    // The whole stream came before anything was sent: head, events and end in one write.
+    co_await exchange.writer.send_stream(200, "text/event-stream", {}, relayed_headers(upstream),
+                                         *step.out);
+  }
   // The connection is pooled if the upstream's end of body has already arrived (it usually
   // comes with the terminator), else closed: nobody waits for an upstream that lingers.
   upstream.finish_without_waiting();
@@ -384,20 +390,20 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
       if (step.out->empty() && !translator.finished()) {
         continue;  // nothing to relay yet
       }
-      started = true;
-      // The events so far go with the head (a finished stream's go with its end, below).
-      const std::string_view first = translator.finished() ? std::string_view() : *step.out;
-      if (!first.empty()) {
-        accounting.first_write();
+      if (translator.finished()) {
+        // All of it in one read: end_stream sends head, events and end at once.
+        co_return co_await end_stream(exchange, upstream, translator, step, upstream_name,
+                                      accounting);
       }
+      started = true;
+      // The events so far go with the head.
+      accounting.first_write();
       const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
-                                                            relayed_headers(upstream), first);
+                                                            relayed_headers(upstream), *step.out);
       if (!ok) {
         co_return RelayEnd::kInterrupted;
       }
-      if (!translator.finished()) {
-        continue;
-      }
+      continue;
     }
     if (step.failed() || translator.finished()) {
       co_return co_await end_stream(exchange, upstream, translator, step, upstream_name,

@@ -70,6 +70,18 @@ net::Task<bool> AttemptWriter::start_stream(int status, std::string_view content
                               pass(first_chunk));
 }
 
+net::Task<bool> AttemptWriter::send_stream(int status, std::string_view content_type,
+                                           net::Headers headers, net::HeaderViews relayed,
+                                           std::string_view whole) {
+  if (resuming_) {
+    resumed_ = true;
+    return client_.finish_stream(pass(whole));
+  }
+  add_route_headers(relayed);
+  return client_.send_stream(status, content_type, std::move(headers), std::move(relayed),
+                             pass(whole));
+}
+
 net::Task<bool> AttemptWriter::write(std::string_view data) {
   const std::string_view out = pass(data);
   return out.empty() && !data.empty() ? done() : client_.write(out);

@@ -37,6 +37,8 @@ class AttemptWriter final : public net::ResponseWriter {
   net::Task<bool> send(net::Response response) override;
   net::Task<bool> start_stream(int status, std::string_view content_type, net::Headers headers,
                                net::HeaderViews relayed, std::string_view first_chunk) override;
+  net::Task<bool> send_stream(int status, std::string_view content_type, net::Headers headers,
+                              net::HeaderViews relayed, std::string_view whole) override;
   net::Task<bool> write(std::string_view data) override;
   net::Task<bool> write(std::span<const std::string_view> parts) override;
   net::Task<bool> finish_stream(std::string_view last) override;
