@@ -604,6 +604,55 @@ describe('HTTP conformance', () => {
     assert.ok(payload.endsWith('data: [DONE]\n\n'), JSON.stringify(payload.slice(-80)));
   });
 
+  test('a stream that arrives whole is relayed whole: exact chunked framing over HTTP/1.1, the close over HTTP/1.0', async (t) => {
+    // The mock writes every event and the end in one write: the gateway sends head, events and
+    // end at once (ResponseWriter::send_stream).
+    const mock = await startMock(['--models', 'm', '--whole-stream', '1', '--tokens', '40']);
+    t.after(() => mock.stop());
+    const gw = await startGateway([], mockProviderEnv(mock));
+    t.after(() => gw.stop());
+    const body = JSON.stringify(chatBody('openai/m', 'hi', { stream: true }));
+    const post = (version) => rawHttp(gw.port, `POST /v1/chat/completions HTTP/${version}\r\nhost: x\r\nconnection: close\r\n`
+      + `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    const events = (sse) => sse.split('\n\n').filter(Boolean);
+
+    const chunked = await post('1.1');
+    assert.equal(chunked.status, 200);
+    assert.match(chunked.headers['transfer-encoding'], /chunked/);
+    // Decoded strictly: size line, that many bytes, CRLF; then the last chunk and nothing after.
+    const raw = chunked.raw.slice(chunked.raw.indexOf('\r\n\r\n') + 4);
+    let decoded = '';
+    let at = 0;
+    for (;;) {
+      const line = raw.indexOf('\r\n', at);
+      assert.ok(line > at, `a chunk size line at ${at}`);
+      const size = parseInt(raw.slice(at, line), 16);
+      assert.ok(Number.isInteger(size), raw.slice(at, line));
+      if (size === 0) {
+        assert.equal(raw.slice(line), '\r\n\r\n', 'the last chunk ends the body');
+        break;
+      }
+      decoded += raw.slice(line + 2, line + 2 + size);
+      assert.equal(raw.slice(line + 2 + size, line + 4 + size), '\r\n', 'each chunk ends with CRLF');
+      at = line + 4 + size;
+    }
+    const relayed = events(Buffer.from(decoded, 'latin1').toString('utf8'));
+    assert.equal(relayed.at(-1), 'data: [DONE]');
+    assert.equal(relayed.length, 40 + 3, '40 tokens, role, finish and [DONE]');
+
+    const closeDelimited = await post('1.0');
+    assert.equal(closeDelimited.status, 200);
+    assert.equal(closeDelimited.closed, true);
+    assert.equal(closeDelimited.headers['transfer-encoding'], undefined);
+    // The same stream (its ids and timestamps aside).
+    const text = (list) => list.slice(0, -1).map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '').join('');
+    const relayedAgain = events(closeDelimited.body);
+    assert.equal(relayedAgain.length, relayed.length);
+    assert.equal(relayedAgain.at(-1), 'data: [DONE]');
+    assert.equal(text(relayedAgain), text(relayed));
+    assert.ok(text(relayed).length > 40);
+  });
+
   test('an HTTP/1.1 request without Host, or with two, is a 400', async (t) => {
     const gw = await startGateway();
     t.after(() => gw.stop());

@@ -290,13 +290,14 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
     // still relayed; the error comes with the next call (the same bytes fail again).
     auto parse_error = impl.parse_body();
     // The first piece usually came with the head's read, which may have stopped at the end of
-    // the buffer: what has arrived since joins it (one write to the client instead of two; over
-    // TLS, one record). Once per response: one more system call at most.
-    if (impl.ready > 0 && !impl.topped_up && !parse_error && !impl.parser.is_done() &&
-        !impl.read_in_flight()) {
+    // the buffer: what has arrived since joins it, up to the body buffer's room (a stream that
+    // came whole goes to the client in one write instead of two; over TLS, one record). Once per
+    // response; for a stream still being generated, one more system call that finds nothing.
+    if (impl.ready > 0 && !impl.topped_up && !impl.read_in_flight()) {
       impl.topped_up = true;
-      // Within the buffer's room: a connection that streams keeps its buffer resident.
-      if (read_arrived(connection, beast::read_size(connection.buffer, kMaxRead))) {
+      // Reads within the connection buffer's room: a connection keeps its buffer resident.
+      while (!parse_error && !impl.parser.is_done() && impl.parser.body_room() > 0 &&
+             read_arrived(connection, beast::read_size(connection.buffer, kMaxRead))) {
         parse_error = impl.parse_body();
       }
     }
