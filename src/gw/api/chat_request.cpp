@@ -9,8 +9,8 @@ namespace gw::api {
 namespace {
 
 using core::Error;
-using request_json::check_skipped;
 using core::invalid_request;
+using request_json::check_skipped;
 using request_json::malformed;
 using request_json::padded;
 using request_json::thread_parser;
@@ -50,8 +50,9 @@ tl::expected<void, Error> check_messages(od::value value) {
       if (key == "role") {
         std::string_view role;
         if (field.value().get_string().get(role) != simdjson::SUCCESS || role.empty()) {
-          return tl::unexpected(invalid_request(fmt::format("'messages[{}].role' must be a string", index),
-                                        fmt::format("messages[{}].role", index)));
+          return tl::unexpected(
+              invalid_request(fmt::format("'messages[{}].role' must be a string", index),
+                              fmt::format("messages[{}].role", index)));
         }
         has_role = true;
       } else if (od::value other; field.value().get(other) != simdjson::SUCCESS) {
@@ -62,12 +63,13 @@ tl::expected<void, Error> check_messages(od::value value) {
     }
     if (!has_role) {
       return tl::unexpected(invalid_request(fmt::format("'messages[{}]' is missing 'role'", index),
-                                    fmt::format("messages[{}].role", index)));
+                                            fmt::format("messages[{}].role", index)));
     }
     ++index;
   }
   if (index == 0) {
-    return tl::unexpected(invalid_request("'messages' must contain at least one message", "messages"));
+    return tl::unexpected(
+        invalid_request("'messages' must contain at least one message", "messages"));
   }
   return {};
 }
@@ -153,8 +155,8 @@ tl::expected<ChatRequestInfo, core::Error> inspect_generation(
       // A second "stream" key would decide by one value while an upstream parser may take
       // the other: refused, not guessed.
       if (has_stream) {
-        return tl::expected<void, Error>(tl::unexpect,
-                                         invalid_request("'stream' appears more than once", "stream"));
+        return tl::expected<void, Error>(
+            tl::unexpect, invalid_request("'stream' appears more than once", "stream"));
       }
       has_stream = true;
       return read_stream(value, info);
@@ -171,8 +173,8 @@ tl::expected<ChatRequestInfo, core::Error> inspect_generation(
     return tl::unexpected(invalid_request("you must provide a model parameter", "model"));
   }
   if (!has_content) {
-    return tl::unexpected(
-        invalid_request(fmt::format("'{}' is a required property", content_key), std::string(content_key)));
+    return tl::unexpected(invalid_request(fmt::format("'{}' is a required property", content_key),
+                                          std::string(content_key)));
   }
   return info;
 }

@@ -8,8 +8,8 @@ namespace gw::api {
 namespace {
 
 using core::Error;
-using request_json::check_skipped;
 using core::invalid_request;
+using request_json::check_skipped;
 namespace od = simdjson::ondemand;
 
 Error bad_input() {

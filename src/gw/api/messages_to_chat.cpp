@@ -70,8 +70,8 @@ Result<void> for_each_block(const json::array& blocks, const std::string& at, Ad
 // A block type the chat API has no way to take.
 Error unsupported_block(std::string_view type, const std::string& at) {
   return invalid_request(fmt::format("content block type '{}' has no equivalent on this provider",
-                             core::bounded_text(type, 64)),
-                 at + ".type");
+                                     core::bounded_text(type, 64)),
+                         at + ".type");
 }
 
 // An image block as a chat image part: base64 data as a data URL, a URL as it is.
@@ -320,8 +320,8 @@ Result<json::array> chat_messages(const json::object& request, MessagesUse use) 
     }
     auto role = string_at(**turn, "role", at);
     if (!role || (*role != "user" && *role != "assistant")) {
-      return tl::unexpected(
-          invalid_request(fmt::format("'{}.role' must be \"user\" or \"assistant\"", at), at + ".role"));
+      return tl::unexpected(invalid_request(
+          fmt::format("'{}.role' must be \"user\" or \"assistant\"", at), at + ".role"));
     }
     const auto* content = (*turn)->if_contains("content");
     if (content != nullptr && content->is_string()) {
@@ -412,8 +412,8 @@ Result<void> chat_tool_choice(const json::value& value, json::object& chat) {
     }
     mapped = json::object{{"type", "function"}, {"function", json::object{{"name", *name}}}};
   } else {
-    return tl::unexpected(
-        invalid_request("'tool_choice.type' must be one of auto, any, tool, none", "tool_choice.type"));
+    return tl::unexpected(invalid_request("'tool_choice.type' must be one of auto, any, tool, none",
+                                          "tool_choice.type"));
   }
   if (!has_tools) {
     if (type == "any" || type == "tool") {
@@ -468,8 +468,8 @@ Result<void> chat_user(const json::value& metadata, json::object& chat) {
   for (const auto& [key, value] : **fields) {
     if (key != "user_id") {
       const std::string name(core::bounded_text(key, 64));
-      return tl::unexpected(invalid_request(fmt::format("'metadata.{}' is not a Messages API field", name),
-                                    "metadata." + name));
+      return tl::unexpected(invalid_request(
+          fmt::format("'metadata.{}' is not a Messages API field", name), "metadata." + name));
     }
     if (!value.is_null()) {
       if (!value.is_string()) {

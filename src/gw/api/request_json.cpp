@@ -174,7 +174,7 @@ tl::expected<void, Error> check_skipped(od::value value) {
   }
   if (too_deep) {
     return tl::unexpected(core::invalid_request("the request body nests deeper than " +
-                                  std::to_string(kMaxRequestDepth) + " levels"));
+                                                std::to_string(kMaxRequestDepth) + " levels"));
   }
   return tl::unexpected(malformed());
 }
@@ -195,8 +195,8 @@ tl::expected<void, Error> read_model(od::value value, const char* base, std::str
     return tl::unexpected(core::invalid_request("'model' must not be empty", "model"));
   }
   if (model.size() > kMaxModelLength) {
-    return tl::unexpected(
-        core::invalid_request(fmt::format("'model' must be at most {} bytes long", kMaxModelLength), "model"));
+    return tl::unexpected(core::invalid_request(
+        fmt::format("'model' must be at most {} bytes long", kMaxModelLength), "model"));
   }
   out.assign(model);
   begin = static_cast<size_t>(raw.data() - base);

@@ -34,8 +34,8 @@ tl::expected<std::string_view, Error> string_member(const json::object& object,
                                                     std::string_view key, const std::string& at) {
   const auto* value = object.if_contains(key);
   if (value == nullptr || !value->is_string()) {
-    return tl::unexpected(
-        invalid_request(fmt::format("'{}.{}' must be a string", at, key), fmt::format("{}.{}", at, key)));
+    return tl::unexpected(invalid_request(fmt::format("'{}.{}' must be a string", at, key),
+                                          fmt::format("{}.{}", at, key)));
   }
   return std::string_view(value->as_string());
 }
@@ -82,14 +82,15 @@ tl::expected<json::object, Error> chat_part(const json::value& part, const std::
 tl::expected<json::value, Error> chat_content(const json::value* content, std::string_view role,
                                               const std::string& at) {
   if (content == nullptr) {
-    return tl::unexpected(invalid_request(fmt::format("'{}.content' is required", at), at + ".content"));
+    return tl::unexpected(
+        invalid_request(fmt::format("'{}.content' is required", at), at + ".content"));
   }
   if (content->is_string()) {
     return *content;
   }
   if (!content->is_array()) {
-    return tl::unexpected(
-        invalid_request(fmt::format("'{}.content' must be a string or an array", at), at + ".content"));
+    return tl::unexpected(invalid_request(
+        fmt::format("'{}.content' must be a string or an array", at), at + ".content"));
   }
   json::array parts;
   bool text_only = true;
@@ -217,7 +218,8 @@ tl::expected<json::array, Error> chat_messages(const json::value* instructions,
     return messages;
   }
   if (!input->is_array() || input->as_array().empty()) {
-    return tl::unexpected(invalid_request("'input' must be a string or a non-empty array", "input"));
+    return tl::unexpected(
+        invalid_request("'input' must be a string or a non-empty array", "input"));
   }
   const auto& items = input->as_array();
   for (size_t i = 0; i < items.size(); ++i) {
@@ -266,14 +268,15 @@ tl::expected<json::array, Error> chat_tools(const json::value& tools) {
     const auto& tool = tools.as_array()[i];
     const auto* type = tool.is_object() ? tool.as_object().if_contains("type") : nullptr;
     if (type == nullptr || !type->is_string()) {
-      return tl::unexpected(invalid_request(fmt::format("'{}.type' must be a string", at), at + ".type"));
+      return tl::unexpected(
+          invalid_request(fmt::format("'{}.type' must be a string", at), at + ".type"));
     }
     if (type->as_string() != "function") {
-      return tl::unexpected(
-          invalid_request(fmt::format("the built-in tool '{}' needs OpenAI's hosted tools; this provider "
-                              "takes function tools only",
-                              type->as_string().c_str()),
-                  at + ".type"));
+      return tl::unexpected(invalid_request(
+          fmt::format("the built-in tool '{}' needs OpenAI's hosted tools; this provider "
+                      "takes function tools only",
+                      type->as_string().c_str()),
+          at + ".type"));
     }
     const auto& object = tool.as_object();
     auto name = string_member(object, "name", at);
@@ -318,7 +321,8 @@ tl::expected<void, Error> chat_text_format(const json::value& text, json::object
     if (key == "format" && !value.is_null()) {
       const auto* type = value.is_object() ? value.as_object().if_contains("type") : nullptr;
       if (type == nullptr || !type->is_string()) {
-        return tl::unexpected(invalid_request("'text.format.type' must be a string", "text.format.type"));
+        return tl::unexpected(
+            invalid_request("'text.format.type' must be a string", "text.format.type"));
       }
       if (*type == "json_object") {
         chat["response_format"] = json::object{{"type", "json_object"}};
@@ -328,9 +332,9 @@ tl::expected<void, Error> chat_text_format(const json::value& text, json::object
         chat["response_format"] =
             json::object{{"type", "json_schema"}, {"json_schema", std::move(schema)}};
       } else if (*type != "text") {
-        return tl::unexpected(
-            invalid_request(fmt::format("text format '{}' is not supported", type->as_string().c_str()),
-                    "text.format.type"));
+        return tl::unexpected(invalid_request(
+            fmt::format("text format '{}' is not supported", type->as_string().c_str()),
+            "text.format.type"));
       }
     } else if (!value.is_null()) {
       return tl::unexpected(invalid_request(
@@ -366,10 +370,10 @@ tl::expected<void, Error> check_switch(std::string_view key, const json::value& 
   if ((boolean && !value.is_bool()) || (key == "include" && !value.is_array()) ||
       (key == "truncation" && !value.is_string())) {
     return tl::unexpected(invalid_request(fmt::format("'{}' must be {}", key,
-                                              boolean            ? "a boolean"
-                                              : key == "include" ? "an array"
-                                                                 : "a string"),
-                                  std::string(key)));
+                                                      boolean            ? "a boolean"
+                                                      : key == "include" ? "an array"
+                                                                         : "a string"),
+                                          std::string(key)));
   }
   return {};
 }

@@ -32,7 +32,8 @@ tl::expected<json::object, Error> image_block(const json::value& part, std::stri
   if (text.starts_with("data:")) {
     const auto data = base64_data_url(text);
     if (!data) {
-      return tl::unexpected(core::invalid_request("image data URLs must be base64", std::string(param)));
+      return tl::unexpected(
+          core::invalid_request("image data URLs must be base64", std::string(param)));
     }
     source["type"] = "base64";
     source["media_type"] = data->media_type;
@@ -66,7 +67,8 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
   }
   for (const auto& part : content.as_array()) {
     if (!part.is_object()) {
-      return tl::unexpected(core::invalid_request("content parts must be objects", std::string(param)));
+      return tl::unexpected(
+          core::invalid_request("content parts must be objects", std::string(param)));
     }
     const auto* type = part.as_object().if_contains("type");
     std::string_view kind =
@@ -74,7 +76,8 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
     if (kind == "text") {
       const auto* text = part.as_object().if_contains("text");
       if (text == nullptr || !text->is_string()) {
-        return tl::unexpected(core::invalid_request("a text part needs 'text'", std::string(param)));
+        return tl::unexpected(
+            core::invalid_request("a text part needs 'text'", std::string(param)));
       }
       if (!text->as_string().empty()) {
         blocks.push_back(json::object({{"type", "text"}, {"text", text->as_string()}}, sp));
@@ -151,7 +154,8 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
           const auto* name = function->as_object().if_contains("name");
           const auto* arguments = function->as_object().if_contains("arguments");
           if (name == nullptr || !name->is_string()) {
-            return tl::unexpected(core::invalid_request("a tool call needs function.name", call_param));
+            return tl::unexpected(
+                core::invalid_request("a tool call needs function.name", call_param));
           }
           auto input = tool_call_arguments(arguments, call_param + ".function.arguments", sp);
           if (!input) {
@@ -254,7 +258,8 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
                              ? function->as_object().if_contains("name")
                              : nullptr;
       if (name == nullptr || !name->is_string()) {
-        return tl::unexpected(core::invalid_request("tool_choice needs function.name", "tool_choice"));
+        return tl::unexpected(
+            core::invalid_request("tool_choice needs function.name", "tool_choice"));
       }
       choice["type"] = "tool";
       choice["name"] = name->as_string();
@@ -309,7 +314,7 @@ tl::expected<void, Error> force_json_tool(const json::object& format, const json
     if (spec == nullptr || !spec->is_object()) {
       return tl::unexpected(
           core::invalid_request("response_format json_schema needs a 'json_schema' object",
-                        "response_format.json_schema"));
+                                "response_format.json_schema"));
     }
     const auto& fields = spec->as_object();
     if (const auto* given = fields.if_contains("schema"); given != nullptr && !given->is_null()) {
@@ -365,9 +370,9 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
         continue;
       }
       if (!value.is_int64() || value.as_int64() < 1) {
-        return tl::unexpected(
-            core::invalid_request(fmt::format("'{}' must be a positive integer", std::string_view(key)),
-                          std::string(key)));
+        return tl::unexpected(core::invalid_request(
+            fmt::format("'{}' must be a positive integer", std::string_view(key)),
+            std::string(key)));
       }
       max_tokens = value.as_int64();
     } else if (key == "temperature" || key == "top_p") {
@@ -378,10 +383,10 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
         }
         // OpenAI's temperature goes to 2, Anthropic's to 1: out of range is an error, not a clamp.
         if (value.to_number<double>() < 0 || value.to_number<double>() > 1) {
-          return tl::unexpected(
-              core::invalid_request(fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
-                                        std::string_view(key)),
-                            std::string(key)));
+          return tl::unexpected(core::invalid_request(
+              fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
+                          std::string_view(key)),
+              std::string(key)));
         }
         out[key] = value.to_number<double>();
       }

@@ -39,7 +39,8 @@ tl::expected<boost::json::value, core::Error> tool_call_arguments(
   boost::system::error_code ec;
   boost::json::value parsed = boost::json::parse(arguments->as_string(), ec, sp);
   if (ec || !parsed.is_object()) {
-    return tl::unexpected(core::invalid_request("tool call arguments must be a JSON object", param));
+    return tl::unexpected(
+        core::invalid_request("tool call arguments must be a JSON object", param));
   }
   return parsed;
 }

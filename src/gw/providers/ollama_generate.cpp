@@ -239,7 +239,8 @@ tl::expected<json::object, core::Error> ollama_generate_from_openai(
       options[key] = value;
     } else if (key == "max_tokens") {
       if (!value.is_int64()) {
-        return tl::unexpected(core::invalid_request("'max_tokens' must be an integer", "max_tokens"));
+        return tl::unexpected(
+            core::invalid_request("'max_tokens' must be an integer", "max_tokens"));
       }
       options["num_predict"] = value;
     } else if (key == "stop") {

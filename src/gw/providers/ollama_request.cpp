@@ -36,7 +36,8 @@ tl::expected<void, Error> translate_content(const json::value* content, json::ob
     return {};
   }
   if (!content->is_array()) {
-    return tl::unexpected(core::invalid_request("content must be a string or an array of parts", param));
+    return tl::unexpected(
+        core::invalid_request("content must be a string or an array of parts", param));
   }
   std::string text;
   json::array images;
@@ -51,7 +52,8 @@ tl::expected<void, Error> translate_content(const json::value* content, json::ob
       const auto url = image_url_of(part.as_object());
       const auto data = url ? base64_data_url(*url) : std::nullopt;
       if (!data) {
-        return tl::unexpected(core::invalid_request("ollama takes images as base64 data URLs only", param));
+        return tl::unexpected(
+            core::invalid_request("ollama takes images as base64 data URLs only", param));
       }
       images.push_back(json::string(data->data));
     } else {
@@ -106,13 +108,13 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
   if (*choice != "required" && named == nullptr) {
     return tl::unexpected(
         core::invalid_request("tool_choice must be auto, none, required or "
-                      "{\"type\":\"function\",\"function\":{\"name\":...}}",
-                      "tool_choice"));
+                              "{\"type\":\"function\",\"function\":{\"name\":...}}",
+                              "tool_choice"));
   }
   const auto* tools = member(out, "tools");
   if (tools == nullptr || !tools->is_array() || tools->as_array().empty()) {
-    return tl::unexpected(
-        core::invalid_request("tool_choice asks for a tool call, but 'tools' is empty", "tool_choice"));
+    return tl::unexpected(core::invalid_request(
+        "tool_choice asks for a tool call, but 'tools' is empty", "tool_choice"));
   }
   if (out.contains("format")) {
     return tl::unexpected(core::invalid_request(
@@ -128,8 +130,8 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
                            ? member(function->as_object(), "name")
                            : nullptr;
     if (name == nullptr || !name->is_string()) {
-      return tl::unexpected(
-          core::invalid_request("a function tool needs a name", fmt::format("tools[{}].function.name", i)));
+      return tl::unexpected(core::invalid_request("a function tool needs a name",
+                                                  fmt::format("tools[{}].function.name", i)));
     }
     if (named == nullptr || *name == *named) {
       calls.push_back(call_schema(function->as_object()));
@@ -138,8 +140,8 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
   if (calls.empty()) {
     return tl::unexpected(
         core::invalid_request(fmt::format("tool_choice names '{}', which is not in 'tools'",
-                                  core::bounded_text(named->as_string(), 64)),
-                      "tool_choice"));
+                                          core::bounded_text(named->as_string(), 64)),
+                              "tool_choice"));
   }
   out["format"] = calls.size() == 1 ? std::move(calls[0])
                                     : json::value(json::object{{"anyOf", std::move(calls)}});
@@ -205,7 +207,8 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
         const auto* schema =
             spec != nullptr && spec->is_object() ? member(spec->as_object(), "schema") : nullptr;
         if (schema == nullptr) {
-          return tl::unexpected(core::invalid_request("json_schema needs a schema", "response_format"));
+          return tl::unexpected(
+              core::invalid_request("json_schema needs a schema", "response_format"));
         }
         out["format"] = *schema;
       } else if (t != "text") {
@@ -283,7 +286,7 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
         }
         if (name == nullptr || !name->is_string()) {
           return tl::unexpected(core::invalid_request("a tool call needs function.name",
-                                              fmt::format("{}.tool_calls[{}]", param, c)));
+                                                      fmt::format("{}.tool_calls[{}]", param, c)));
         }
         translated.push_back(json::object{
             {"function", {{"name", name->as_string()}, {"arguments", std::move(*args)}}}});
