@@ -104,8 +104,7 @@ tl::expected<boost::json::object, core::Error> parse_request_object(
         "the request body nests deeper than " + std::to_string(kMaxRequestDepth) + " levels"));
   }
   if (ec || !value.is_object()) {
-    return tl::unexpected(
-        core::Error(core::Errc::kInvalidRequest, "the request body is not a JSON object"));
+    return tl::unexpected(core::invalid_request("the request body is not a JSON object"));
   }
   return std::move(value.as_object());
 }

@@ -11,15 +11,11 @@ namespace {
 
 namespace json = boost::json;
 
-core::Error bad_request(std::string message, std::string param = {}) {
-  return {core::Errc::kInvalidRequest, std::move(message), std::move(param)};
-}
-
 tl::expected<json::object, core::Error> object_body(std::string_view body) {
   boost::system::error_code ec;
   auto value = json::parse(body, ec);
   if (ec || !value.is_object()) {
-    return tl::unexpected(bad_request("The request body must be a JSON object."));
+    return tl::unexpected(core::invalid_request("The request body must be a JSON object."));
   }
   return std::move(value.get_object());
 }
@@ -28,7 +24,7 @@ tl::expected<std::string, core::Error> required_string(const json::object& body,
                                                        std::string_view name) {
   const auto* value = body.if_contains(name);
   if (value == nullptr || !value->is_string() || value->get_string().empty()) {
-    return tl::unexpected(bad_request(
+    return tl::unexpected(core::invalid_request(
         fmt::format("'{}' is required and must be a non-empty string", name), std::string(name)));
   }
   const std::string_view text = value->get_string();
@@ -36,7 +32,7 @@ tl::expected<std::string, core::Error> required_string(const json::object& body,
     return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
   });
   if (has_control || text.size() > kMaxIdLength) {
-    return tl::unexpected(bad_request(
+    return tl::unexpected(core::invalid_request(
         fmt::format("'{}' must be at most {} bytes without control characters", name, kMaxIdLength),
         std::string(name)));
   }
@@ -50,7 +46,7 @@ tl::expected<int64_t, core::Error> optional_integer(const json::object& body, st
     return fallback;
   }
   if (!value->is_int64() || value->get_int64() < min) {
-    return tl::unexpected(bad_request(
+    return tl::unexpected(core::invalid_request(
         fmt::format("'{}' must be an integer of at least {}", name, min), std::string(name)));
   }
   return value->get_int64();

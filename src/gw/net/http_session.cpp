@@ -440,7 +440,7 @@ std::optional<core::Error> unreadable_head(const boost::system::error_code& ec, 
       buffered == 0) {
     return std::nullopt;
   }
-  return core::Error{core::Errc::kInvalidRequest, "malformed HTTP request"};
+  return core::invalid_request("malformed HTTP request");
 }
 
 // Whether the body announced by a read head may be held (MAX_BUFFERED_REQUEST_BYTES): its refusal
@@ -479,7 +479,7 @@ std::optional<core::Error> unreadable_body(const boost::system::error_code& ec,
     return core::Error{core::Errc::kHeadersTooLarge, "request trailers are too large"};
   }
   if (ec != http::error::partial_message && is_http_error(ec)) {
-    return core::Error{core::Errc::kInvalidRequest, "malformed HTTP request"};
+    return core::invalid_request("malformed HTTP request");
   }
   return std::nullopt;
 }

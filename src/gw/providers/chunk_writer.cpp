@@ -1,19 +1,27 @@
 #include "gw/providers/chunk_writer.hpp"
 
+#include <fmt/format.h>
+
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
 
 namespace gw::providers {
 
 void ChunkWriter::set_identity(std::string_view id, int64_t created, std::string_view model) {
-  identity_.assign(R"(data: {"id":")");
+  constexpr std::string_view kChoice = R"("choices":[{"index":0,"delta":)";
+  // Sized once (escaping aside): growing by appends took four allocations per stream.
+  identity_.clear();
+  identity_.reserve(id.size() + model.size() + 96);
+  identity_ += R"(data: {"id":")";
   core::append_json_escaped(identity_, id);
   identity_ += R"(","object":"chat.completion.chunk","created":)";
-  identity_ += std::to_string(created);
+  const fmt::format_int created_text(created);
+  identity_.append(created_text.data(), created_text.size());
   identity_ += R"(,"model":")";
   core::append_json_escaped(identity_, model);
   identity_ += R"(",)";
-  choice_prefix_.assign(identity_).append(R"("choices":[{"index":0,"delta":)");
+  choice_prefix_.reserve(identity_.size() + kChoice.size());
+  choice_prefix_.assign(identity_).append(kChoice);
 }
 
 void ChunkWriter::ensure_identity() {

@@ -387,34 +387,25 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
         co_return co_await fail_before_start(exchange, step.piece, step.out, first_error,
                                              upstream_name);
       }
-      if (step.out->empty() && !translator.finished()) {
-        continue;  // nothing to relay yet
-      }
-      if (translator.finished()) {
-        // All of it in one read: end_stream sends head, events and end at once.
-        co_return co_await end_stream(exchange, upstream, translator, step, upstream_name,
-                                      accounting);
-      }
-      started = true;
-      // The events so far go with the head.
-      accounting.first_write();
-      const bool ok = co_await exchange.writer.start_stream(200, "text/event-stream", {},
-                                                            relayed_headers(upstream), *step.out);
-      if (!ok) {
-        co_return RelayEnd::kInterrupted;
-      }
-      continue;
     }
     if (step.failed() || translator.finished()) {
+      // (Not started: all of it came at once, and end_stream sends head, events and end together.)
       co_return co_await end_stream(exchange, upstream, translator, step, upstream_name,
                                     accounting);
     }
     if (step.out->empty()) {
-      continue;
+      continue;  // nothing to relay yet
     }
     accounting.first_write();
-    // A co_await on the right of && miscompiles with GCC 12 (see mock/common.cpp): own statement.
-    const bool written = co_await exchange.writer.write(*step.out);
+    // GCC 12 miscompiles a co_await in a conditional or on the right of && (see mock/common.cpp).
+    bool written = false;
+    if (started) {
+      written = co_await exchange.writer.write(*step.out);
+    } else {
+      started = true;  // the first events go with the head
+      written = co_await exchange.writer.start_stream(200, "text/event-stream", {},
+                                                      relayed_headers(upstream), *step.out);
+    }
     if (!written) {
       if (!interrupted(exchange)) {
         log_of(exchange).outcome = "client_cancelled";  // the write itself found the client gone

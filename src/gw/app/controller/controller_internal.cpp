@@ -20,10 +20,6 @@ using net::Exchange;
 using net::Task;
 
 constexpr std::string_view kWorkersPath = "/internal/workers";
-core::Error bad_request(std::string message, std::string param = {}) {
-  return {core::Errc::kInvalidRequest, std::move(message), std::move(param)};
-}
-
 Task<void> send_json(Exchange& exchange, const json::value& value) {
   net::Response response{200, "application/json", {}, json::serialize(value)};
   co_await net::respond(exchange.writer, std::move(response));
@@ -69,8 +65,8 @@ Task<void> register_worker(Exchange& exchange, cluster::WorkerRegistry& registry
     }
     co_return co_await net::respond_error(
         exchange.writer,
-        bad_request(fmt::format("'url' is not a usable worker URL: {}", added.error().message),
-                    "url"));
+        core::invalid_request(
+            fmt::format("'url' is not a usable worker URL: {}", added.error().message), "url"));
   }
   spdlog::info("worker {} registered: model {}, {} (capacity {})", registration->worker_id,
                registration->model_id, registration->url, registration->capacity);
