@@ -604,7 +604,7 @@ describe('HTTP conformance', () => {
     assert.ok(payload.endsWith('data: [DONE]\n\n'), JSON.stringify(payload.slice(-80)));
   });
 
-  test('a stream that arrives whole is relayed whole: exact chunked framing over HTTP/1.1, the close over HTTP/1.0', async (t) => {
+  test('a stream that arrives whole in one upstream write: exact chunked framing over HTTP/1.1, close-delimited over HTTP/1.0', async (t) => {
     // The mock writes every event and the end in one write: the gateway sends head, events and
     // end at once (ResponseWriter::send_stream).
     const mock = await startMock(['--models', 'm', '--whole-stream', '1', '--tokens', '40']);

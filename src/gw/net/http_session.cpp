@@ -236,9 +236,9 @@ class SessionWriter final : public ResponseWriter {
     const bool framed = chunked_ && !chunk.empty();
     const size_t prefix_size = framed ? chunk_prefix(prefix, chunk.size()) : 0;
     // After the chunk: its CRLF, then the last chunk if the stream ends here.
-    std::string_view after = framed ? "\r\n0\r\n\r\n"sv : "0\r\n\r\n"sv;
-    if (!chunked_ || !ends) {
-      after = framed ? after.substr(0, 2) : std::string_view();
+    std::string_view after;
+    if (chunked_) {
+      after = framed ? (ends ? "\r\n0\r\n\r\n"sv : "\r\n"sv) : (ends ? "0\r\n\r\n"sv : ""sv);
     }
     std::array<asio::const_buffer, 4> buffers{asio::buffer(head), asio::buffer(prefix, prefix_size),
                                               asio::buffer(chunk.data(), chunk.size()),

@@ -31,16 +31,6 @@ Response error_response(const core::Error& error, const ErrorFormat& format) {
   return response;
 }
 
-Task<bool> ResponseWriter::send_stream(int status, std::string_view content_type, Headers headers,
-                                       HeaderViews relayed, std::string_view whole) {
-  const bool started =
-      co_await start_stream(status, content_type, std::move(headers), std::move(relayed), whole);
-  if (!started) {
-    co_return false;
-  }
-  co_return co_await finish_stream();
-}
-
 Task<void> respond(ResponseWriter& writer, Response response) {
   co_await writer.send(std::move(response));
 }

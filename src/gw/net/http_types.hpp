@@ -91,11 +91,10 @@ class ResponseWriter {
                                   HeaderViews relayed, std::string_view first_chunk) = 0;
   virtual Task<bool> write(std::string_view data) = 0;
   virtual Task<bool> write(std::span<const std::string_view> parts) = 0;
-  // A whole stream at once: start_stream with `whole` as its only chunk, then finish_stream. The
-  // session sends head, chunk and end in one write (a fast upstream's stream often arrives whole
-  // in one read); this default makes it two.
+  // A whole stream at once, as start_stream with `whole` as its only chunk and then
+  // finish_stream would send it, but in one write (a fast upstream's stream often arrives whole).
   virtual Task<bool> send_stream(int status, std::string_view content_type, Headers headers,
-                                 HeaderViews relayed, std::string_view whole);
+                                 HeaderViews relayed, std::string_view whole) = 0;
   // Ends the stream, sending `last` (if any) as the final chunk in the same write.
   virtual Task<bool> finish_stream(std::string_view last = {}) = 0;
   // Ends a stream that broke off, `last` being its final error event: as finish_stream, unless
