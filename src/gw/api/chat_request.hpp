@@ -82,12 +82,11 @@ tl::expected<boost::json::object, core::Error> parse_request_object(
 
 // Whether `text` is one well-formed JSON object (valid UTF-8 included): what a relayed
 // non-streamed body must be before it is labelled application/json; and, read in the same pass,
-// its top-level "usage" counts (clamped by sane_token_count). May grow the string's capacity
-// (never its contents): the parser reads a few bytes past the end.
+// its top-level "usage" counts (clamped by sane_token_count).
 struct JsonObjectCheck {
   bool is_object = false;
   std::optional<Usage> usage;
 };
-JsonObjectCheck check_json_object(std::string& text);
+JsonObjectCheck check_json_object(std::string_view text);
 
 }  // namespace gw::api

@@ -129,4 +129,23 @@ bool Substring::in(std::string_view text) const {
   return false;
 }
 
+size_t Substring::rfind(std::string_view text) const {
+  if (text.size() < needle_.size()) {
+    return std::string_view::npos;
+  }
+  const char* const first = text.data() + at_;
+  size_t left = text.size() - needle_.size() + 1;  // anchors that can start a match: [first, +left)
+  while (left > 0) {
+    const auto* hit = static_cast<const char*>(memrchr(first, anchor_, left));
+    if (hit == nullptr) {
+      return std::string_view::npos;
+    }
+    if (std::memcmp(hit - at_, needle_.data(), needle_.size()) == 0) {
+      return static_cast<size_t>(hit - at_ - text.data());
+    }
+    left = static_cast<size_t>(hit - first);
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace gw::core

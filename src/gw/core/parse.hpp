@@ -39,6 +39,8 @@ class Substring {
     assert(at_ != std::string_view::npos && "the anchor must be a byte of the needle");
   }
   bool in(std::string_view text) const;
+  // Where its last occurrence in `text` begins, or npos.
+  size_t rfind(std::string_view text) const;
 
  private:
   std::string_view needle_;  // a literal: it outlives this

@@ -19,13 +19,28 @@ using core::Error;
 // Who refuses what it cannot translate, in error messages.
 constexpr std::string_view kProvider = "the anthropic provider";
 
+// Where a message's content is, for an error about it: built only when there is one.
+std::string content_param(size_t message) {
+  return fmt::format("messages[{}].content", message);
+}
+
+// A {"type": type, key: text} block, without the initializer list's per-entry conversions.
+json::object text_block(std::string_view type, std::string_view key, std::string_view text,
+                        const json::storage_ptr& sp) {
+  json::object block(sp);
+  block.reserve(2);
+  block.emplace("type", type);
+  block.emplace(key, text);
+  return block;
+}
+
 // "data:image/png;base64,AAAA" -> a base64 image source; http(s) URLs -> a url source.
-tl::expected<json::object, Error> image_block(const json::value& part, std::string_view param,
+tl::expected<json::object, Error> image_block(const json::value& part, size_t message,
                                               const json::storage_ptr& sp) {
   const auto url = image_url_of(part.as_object());
   if (!url) {
     return tl::unexpected(
-        core::invalid_request("an image_url part needs image_url.url", std::string(param)));
+        core::invalid_request("an image_url part needs image_url.url", content_param(message)));
   }
   const std::string_view text = *url;
   json::object source(sp);
@@ -33,7 +48,7 @@ tl::expected<json::object, Error> image_block(const json::value& part, std::stri
     const auto data = base64_data_url(text);
     if (!data) {
       return tl::unexpected(
-          core::invalid_request("image data URLs must be base64", std::string(param)));
+          core::invalid_request("image data URLs must be base64", content_param(message)));
     }
     source["type"] = "base64";
     source["media_type"] = data->media_type;
@@ -43,13 +58,13 @@ tl::expected<json::object, Error> image_block(const json::value& part, std::stri
     source["url"] = text;
   } else {
     return tl::unexpected(
-        core::invalid_request("image URLs must be data: or http(s) URLs", std::string(param)));
+        core::invalid_request("image URLs must be data: or http(s) URLs", content_param(message)));
   }
   return json::object({{"type", "image"}, {"source", std::move(source)}}, sp);
 }
 
 // OpenAI content (a string or an array of parts) -> Anthropic content blocks.
-tl::expected<json::array, Error> content_blocks(const json::value& content, std::string_view param,
+tl::expected<json::array, Error> content_blocks(const json::value& content, size_t message,
                                                 const json::storage_ptr& sp) {
   json::array blocks(sp);
   if (content.is_null()) {
@@ -57,18 +72,18 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
   }
   if (content.is_string()) {
     if (!content.as_string().empty()) {
-      blocks.push_back(json::object({{"type", "text"}, {"text", content.as_string()}}, sp));
+      blocks.push_back(text_block("text", "text", content.as_string(), sp));
     }
     return blocks;
   }
   if (!content.is_array()) {
-    return tl::unexpected(
-        core::invalid_request("content must be a string or an array of parts", std::string(param)));
+    return tl::unexpected(core::invalid_request("content must be a string or an array of parts",
+                                                content_param(message)));
   }
   for (const auto& part : content.as_array()) {
     if (!part.is_object()) {
       return tl::unexpected(
-          core::invalid_request("content parts must be objects", std::string(param)));
+          core::invalid_request("content parts must be objects", content_param(message)));
     }
     const auto* type = part.as_object().if_contains("type");
     std::string_view kind =
@@ -77,13 +92,13 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
       const auto* text = part.as_object().if_contains("text");
       if (text == nullptr || !text->is_string()) {
         return tl::unexpected(
-            core::invalid_request("a text part needs 'text'", std::string(param)));
+            core::invalid_request("a text part needs 'text'", content_param(message)));
       }
       if (!text->as_string().empty()) {
-        blocks.push_back(json::object({{"type", "text"}, {"text", text->as_string()}}, sp));
+        blocks.push_back(text_block("text", "text", text->as_string(), sp));
       }
     } else if (kind == "image_url") {
-      auto block = image_block(part, param, sp);
+      auto block = image_block(part, message, sp);
       if (!block) {
         return tl::unexpected(block.error());
       }
@@ -91,7 +106,7 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, std:
     } else {
       return tl::unexpected(core::invalid_request(
           fmt::format("content parts of type '{}' are not supported by {}", kind, kProvider),
-          std::string(param)));
+          content_param(message)));
     }
   }
   return blocks;
@@ -110,8 +125,11 @@ void append_turn(json::array& messages, std::string_view role, json::array block
     }
     return;
   }
-  messages.push_back(
-      json::object({{"role", role}, {"content", std::move(blocks)}}, messages.storage()));
+  json::object turn(messages.storage());
+  turn.reserve(2);
+  turn.emplace("role", role);
+  turn.emplace("content", std::move(blocks));
+  messages.push_back(std::move(turn));
 }
 
 tl::expected<void, Error> translate_messages(const json::array& in, json::object& out) {
@@ -119,20 +137,20 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
   json::array system(sp);
   json::array messages(sp);
   for (size_t i = 0; i < in.size(); ++i) {
-    const std::string param = fmt::format("messages[{}]", i);
+    auto param = [i] { return fmt::format("messages[{}]", i); };  // for errors only
     const auto& message = in[i].as_object();
     const std::string_view role = message.at("role").as_string();
     const json::value* content = message.if_contains("content");
     const json::value null_content;
-    auto blocks =
-        content_blocks(content != nullptr ? *content : null_content, param + ".content", sp);
+    auto blocks = content_blocks(content != nullptr ? *content : null_content, i, sp);
     if (!blocks) {
       return tl::unexpected(blocks.error());
     }
     if (role == "system" || role == "developer") {
       for (auto& block : *blocks) {
         if (block.as_object().at("type").as_string() != "text") {
-          return tl::unexpected(core::invalid_request("system messages may only hold text", param));
+          return tl::unexpected(
+              core::invalid_request("system messages may only hold text", param()));
         }
         system.push_back(std::move(block));
       }
@@ -143,7 +161,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
           calls != nullptr && calls->is_array()) {
         for (size_t c = 0; c < calls->as_array().size(); ++c) {
           const auto& call = calls->as_array()[c];
-          const std::string call_param = fmt::format("{}.tool_calls[{}]", param, c);
+          const std::string call_param = fmt::format("{}.tool_calls[{}]", param(), c);
           const auto* id = call.is_object() ? call.as_object().if_contains("id") : nullptr;
           const auto* function =
               call.is_object() ? call.as_object().if_contains("function") : nullptr;
@@ -173,7 +191,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
       const auto* id = message.if_contains("tool_call_id");
       if (id == nullptr || !id->is_string()) {
         return tl::unexpected(
-            core::invalid_request("a tool message needs tool_call_id", param + ".tool_call_id"));
+            core::invalid_request("a tool message needs tool_call_id", param() + ".tool_call_id"));
       }
       json::object result({{"type", "tool_result"}, {"tool_use_id", id->as_string()}}, sp);
       if (!blocks->empty()) {
@@ -184,7 +202,7 @@ tl::expected<void, Error> translate_messages(const json::array& in, json::object
       append_turn(messages, "user", std::move(turn));
     } else {
       return tl::unexpected(core::invalid_request(
-          fmt::format("role '{}' is not supported by {}", role, kProvider), param + ".role"));
+          fmt::format("role '{}' is not supported by {}", role, kProvider), param() + ".role"));
     }
   }
   if (messages.empty()) {

@@ -216,7 +216,7 @@ class AnthropicStream final : public ResponseTranslator {
   std::optional<api::Usage> completion_usage() const override { return completion_usage_; }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
-    out_.clear();
+    start_output(out_, piece.size());
     std::optional<core::Error> failure;
     // Whole events only, so that the parser's fast path reads them without a copy.
     parser_.feed_events(events_.next(piece), [&](const net::SseEvent& event) {

@@ -24,7 +24,7 @@ class AzureStream final : public ResponseTranslator {
   std::optional<api::Usage> completion_usage() const override { return completion_usage_; }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
-    out_.clear();
+    start_output(out_, piece.size());
     parser_.feed(piece, [this](const net::SseEvent& event) { on_event(event.data); });
     return std::string_view(out_);
   }

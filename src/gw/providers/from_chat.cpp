@@ -58,7 +58,7 @@ tl::expected<std::string_view, core::Error> FromChatTranslator::feed(std::string
   if (!chat) {
     return chat;
   }
-  out_.clear();
+  start_output(out_, chat->size());
   sse_.feed_events(*chat, [&](const net::SseEvent& event) { on_chat_event(event.data); });
   if (failure_) {
     // The events made before the broken one stay in out_: final_error_event() sends them first

@@ -95,7 +95,7 @@ class OllamaStream final : public ResponseTranslator {
   }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
-    out_.clear();
+    start_output(out_, piece.size());
     auto fed = lines_.feed(piece, [this](std::string_view line) -> tl::expected<void, core::Error> {
       return done_ ? tl::expected<void, core::Error>() : on_line(line);
     });

@@ -136,7 +136,7 @@ class OllamaGenerateStream final : public ResponseTranslator {
   std::optional<api::Usage> completion_usage() const override { return usage_; }
 
   tl::expected<std::string_view, Error> feed(std::string_view piece) override {
-    out_.clear();
+    start_output(out_, piece.size());
     auto fed = lines_.feed(piece, [this](std::string_view line) -> tl::expected<void, Error> {
       return done_ ? tl::expected<void, Error>() : on_line(line);
     });

@@ -127,6 +127,7 @@ class PassThrough final : public ResponseTranslator {
   std::string_view without(std::string_view ready,
                            const std::vector<std::pair<size_t, size_t>>& ranges) {
     stripped_.clear();
+    stripped_.reserve(ready.size());
     size_t kept = 0;
     for (const auto& [start, end] : ranges) {
       stripped_.append(ready.substr(kept, start - kept));

@@ -91,6 +91,14 @@ class ResponseTranslator {
   virtual size_t buffered() const = 0;
 };
 
+// Empties a translating feed()'s output for the events made from `input` bytes, with room for
+// them up front (a translated event runs up to about twice its source): one allocation for the
+// first piece of a stream, none after, instead of a reallocation every few events.
+inline void start_output(std::string& out, size_t input) {
+  out.clear();
+  out.reserve(2 * input + 256);
+}
+
 // An upstream LLM API. Implementations are immutable after construction and shared by all shards
 // (thread-safe const methods); they build requests and translate bytes but own no sockets.
 class Provider {

@@ -111,6 +111,48 @@ TEST(ReadUsage, FindsTheCountsOrNothing) {
   EXPECT_FALSE(read_usage("not json").has_value());
 }
 
+TEST(ReadUsage, StopsAtTheUsageObjectAndRefusesWhatIsBroken) {
+  // Only the usage object is read: what follows it may be anything.
+  auto cut = read_usage(R"({"usage":{"prompt_tokens":2,"completion_tokens":3} garbage)");
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->completion_tokens, 3);
+  // The last "usage" key wins; an unfinished or broken usage object gives nothing.
+  auto last = read_usage(R"({"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":9}})");
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->prompt_tokens, 9);
+  EXPECT_EQ(last->completion_tokens, -1);
+  EXPECT_FALSE(read_usage(R"({"usage":{"prompt_tokens":1,)").has_value());
+  EXPECT_FALSE(read_usage(R"({"usage":{"prompt_tokens":tru}})").has_value());
+  // Escaped keys are read unescaped; counts that are not integers are not counts.
+  auto escaped = read_usage(R"({"usage" : {"prompt_\u0074okens":5,"completion_tokens":1.5}})");
+  ASSERT_TRUE(escaped.has_value());
+  EXPECT_EQ(escaped->prompt_tokens, 5);
+  EXPECT_EQ(escaped->completion_tokens, -1);
+}
+
+TEST(CheckJsonObject, TakesOneWellFormedObjectAndItsTopLevelUsage) {
+  auto check = check_json_object(
+      R"({"choices":[{"message":{"content":"\"usage\":{}","usage":{"prompt_tokens":7}}}],)"
+      R"( "usage": {"prompt_tokens": 4, "completion_tokens": -3, "details": {"prompt_tokens": 8}}} )");
+  EXPECT_TRUE(check.is_object);
+  ASSERT_TRUE(check.usage.has_value());
+  EXPECT_EQ(check.usage->prompt_tokens, 4);      // not the nested ones
+  EXPECT_EQ(check.usage->completion_tokens, 0);  // clamped: counts are summed later
+  auto none = check_json_object(R"({"id":"x","usage":{"prompt_tokens":1},"usage":null})");
+  EXPECT_TRUE(none.is_object);
+  EXPECT_FALSE(none.usage.has_value());
+  EXPECT_FALSE(check_json_object(R"({"id":"x"})").usage.has_value());
+  for (std::string_view broken :
+       {R"({"id":"x"} {})", R"({"id":"x")", R"({"id":tru})", R"(["x"])", "", "<html></html>",
+        "{\"id\":\"\xff\"}", R"({"id":"x",})", R"({"id":"x"} // note)"}) {
+    EXPECT_FALSE(check_json_object(broken).is_object) << broken;
+  }
+  // Nesting as deep as a request may have is taken.
+  std::string deep = R"({"schema":)" + std::string(kMaxRequestDepth - 1, '[') +
+                     std::string(kMaxRequestDepth - 1, ']') + "}";
+  EXPECT_TRUE(check_json_object(deep).is_object);
+}
+
 TEST(PassThroughUsage, CountsUsageAndStripsTheChunkTheClientDidNotAskFor) {
   const std::string stream =
       "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n"

@@ -31,6 +31,26 @@ TEST(Substring, FindsTheNeedleAnywhereAndOnlyIt) {
   EXPECT_FALSE(first_byte.in(R"(x"usage":[)"));
 }
 
+TEST(Substring, RfindGivesTheLastOccurrence) {
+  const Substring usage(R"("usage":)", 'g');
+  EXPECT_EQ(usage.rfind(R"({"usage":1,"usage":2})"), 11U);
+  EXPECT_EQ(usage.rfind(R"("usage":)"), 0U);
+  EXPECT_EQ(usage.rfind(R"({"usage" :1})"), std::string_view::npos);
+  EXPECT_EQ(usage.rfind("g"), std::string_view::npos);
+  EXPECT_EQ(usage.rfind(""), std::string_view::npos);
+  // Every position, near misses after it, and anchors that cannot start a match at both ends.
+  std::string text(300, 'g');
+  for (size_t at = 0; at + 8 <= text.size(); at += 7) {
+    std::string probe = text;
+    probe.replace(at, 8, R"("usage":)");
+    EXPECT_EQ(usage.rfind(probe), at);
+    probe[at + 7] = ';';
+    EXPECT_EQ(usage.rfind(probe), std::string_view::npos) << at;
+  }
+  const Substring first_byte(R"("usage":)", '"');
+  EXPECT_EQ(first_byte.rfind(R"("usage":"usage")"), 0U);
+}
+
 TEST(AsciiLower, LettersOnlyAndNeverByLocale) {
   EXPECT_EQ(gw::core::ascii_lower("HTTP://Groq-API_1.Com"), "http://groq-api_1.com");
   EXPECT_EQ(gw::core::ascii_lower(""), "");
