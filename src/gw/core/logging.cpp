@@ -7,6 +7,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "gw/core/settings.hpp"
@@ -91,8 +93,25 @@ size_t utf8_sequence_length(std::string_view text, size_t at) {
   return 0;
 }
 
+namespace {
+
+// Whether any of the eight bytes of `word` is not printable ASCII, or is '"' or '\\' (bit tricks
+// that report whether some byte is zero, or below a bound: exact about "some", which is all that
+// is asked here).
+bool needs_care(uint64_t word) {
+  constexpr uint64_t kOnes = 0x0101010101010101U;
+  constexpr uint64_t kHighs = 0x8080808080808080U;
+  const auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const uint64_t control = (word - kOnes * 0x20) & ~word & kHighs;
+  return (control | (word & kHighs) | has_zero(word ^ (kOnes * '"')) |
+          has_zero(word ^ (kOnes * '\\'))) != 0;
+}
+
+}  // namespace
+
 void append_json_escaped(std::string& out, std::string_view text) {
-  // Printable ASCII other than '"' and '\\' goes out as is, a run at a time (most text is that).
+  // Printable ASCII other than '"' and '\\' goes out as is, a run at a time (most text is that),
+  // found eight bytes a time.
   const auto plain = [](char c) {
     const auto byte = static_cast<unsigned char>(c);
     return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
@@ -100,6 +119,12 @@ void append_json_escaped(std::string& out, std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     const size_t run_start = i;
+    for (uint64_t word = 0; i + 8 <= text.size(); i += 8) {
+      std::memcpy(&word, text.data() + i, 8);
+      if (needs_care(word)) {
+        break;
+      }
+    }
     while (i < text.size() && plain(text[i])) {
       ++i;
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -78,7 +79,7 @@ class SseParser {
       const size_t eol = bytes.find('\n', pos);
       const bool one_line =
           eol != std::string_view::npos && eol + 1 < bytes.size() && bytes[eol + 1] == '\n';
-      std::string_view line = bytes.substr(pos, eol - pos);
+      std::string_view line = span(bytes, pos, std::min(eol, bytes.size()));
       if (one_line && line.starts_with("data:")) {
         pos = eol + 2;
         line.remove_prefix(line.size() > 5 && line[5] == ' ' ? 6 : 5);
@@ -87,9 +88,10 @@ class SseParser {
         pos = eol + 2;  // a comment alone: nothing to dispatch
       } else if (const size_t named_end = named_event_end(bytes, pos, eol); named_end != 0) {
         // `event: <type>` then one `data:` line (Anthropic's, the Responses API's shape).
-        std::string_view type = line.substr(6);
+        std::string_view type = line;
+        type.remove_prefix(6);  // "event:"
         type.remove_prefix(!type.empty() && type.front() == ' ' ? 1 : 0);
-        std::string_view data = bytes.substr(eol + 6, named_end - 2 - (eol + 6));
+        std::string_view data = span(bytes, eol + 6, named_end - 2);
         data.remove_prefix(!data.empty() && data.front() == ' ' ? 1 : 0);
         pos = named_end;
         on_event(SseEvent{type, data, id_, pos});
@@ -113,6 +115,11 @@ class SseParser {
   void reset();
 
  private:
+  // bytes[from, to), for to <= bytes.size(): what substr() gives, without its bounds check and
+  // (in the long loops above, where the compiler does not inline it) its call.
+  static std::string_view span(std::string_view bytes, size_t from, size_t to) {
+    return {bytes.data() + from, to - from};
+  }
   // Returns true when the line completes an event that should be dispatched.
   bool process_line(std::string_view line);
   // For feed_events: when the line at `pos` (ending at `eol`, an LF) is `event:...` and the next

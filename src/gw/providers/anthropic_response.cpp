@@ -80,15 +80,23 @@ struct AnthropicUsage {
 
   // Only numbers count: message_delta may carry null for counts it does not restate.
   void merge(dom::object usage) {
-    auto take = [&](std::string_view key, int64_t& field) {
-      if (int64_t value = 0; usage[key].get(value) == simdjson::SUCCESS) {
-        field = api::sane_token_count(value);
+    for (const auto [key, value] : usage) {
+      if (int64_t count = 0; value.get(count) == simdjson::SUCCESS) {
+        take(key, count);
       }
-    };
-    take("input_tokens", input);
-    take("output_tokens", output);
-    take("cache_read_input_tokens", cache_read);
-    take("cache_creation_input_tokens", cache_creation);
+    }
+  }
+
+  // One count, by its key in Anthropic's usage object (others are ignored).
+  void take(std::string_view key, int64_t count) {
+    int64_t* field = key == "input_tokens"                  ? &input
+                     : key == "output_tokens"               ? &output
+                     : key == "cache_read_input_tokens"     ? &cache_read
+                     : key == "cache_creation_input_tokens" ? &cache_creation
+                                                            : nullptr;
+    if (field != nullptr) {
+      *field = api::sane_token_count(count);
+    }
   }
 
   api::Usage counts() const { return {input + cache_read + cache_creation, output}; }
@@ -242,6 +250,10 @@ class AnthropicStream final : public ResponseTranslator {
     if (auto handled = on_compact_event(data)) {
       return *handled;
     }
+    if (data.starts_with(R"({"type":"message_start",)") ||
+        data.starts_with(R"({"type": "message_start",)")) {
+      return on_message_start(data);
+    }
     auto parsed = parse_object(data, "a stream event");
     if (!parsed) {
       return tl::unexpected(parsed.error());
@@ -249,7 +261,7 @@ class AnthropicStream final : public ResponseTranslator {
     const dom::object event = *parsed;
     const std::string_view type = text_at(event, "type");
     if (type == "message_start") {
-      on_message_start(event);
+      return on_message_start(data);  // spaced otherwise than Anthropic does: read again
     } else if (type == "content_block_start") {
       on_block_start(event);
     } else if (type == "content_block_delta") {
@@ -310,16 +322,45 @@ class AnthropicStream final : public ResponseTranslator {
                                                         : finish_reason_from_anthropic(stop));
   }
 
-  void on_message_start(dom::object event) {
-    if (const auto message = object_at(event, "message")) {
-      chunks_.set_identity(text_at(*message, "id"), created_, text_at(*message, "model"));
-      if (const auto usage = object_at(*message, "usage")) {
-        usage_.merge(*usage);
+  // message_start, the stream's one large event, read on demand: only the message's id, model
+  // and usage are looked at, the rest is skipped (its brackets checked), in half the
+  // instructions of a DOM parse. What is not read never reaches the client.
+  tl::expected<void, core::Error> on_message_start(std::string_view data) {
+    namespace od = simdjson::ondemand;
+    thread_local od::parser parser;
+    thread_local std::string padded;
+    padded.reserve(data.size() + simdjson::SIMDJSON_PADDING);
+    padded.assign(data);
+    od::document event;
+    od::object message;
+    if (parser.iterate(padded.data(), padded.size(), padded.capacity()).get(event) !=
+            simdjson::SUCCESS ||
+        event["message"].get_object().get(message) != simdjson::SUCCESS) {
+      return tl::unexpected(core::Error(core::Errc::kUpstreamError,
+                                        "anthropic sent a message_start without a message"));
+    }
+    auto text = [&message](std::string_view key) {
+      std::string_view value;
+      return message[key].get_string().get(value) == simdjson::SUCCESS ? value : std::string_view();
+    };
+    const std::string_view id = text("id");
+    chunks_.set_identity(id, created_, text("model"));
+    if (od::object usage; message["usage"].get_object().get(usage) == simdjson::SUCCESS) {
+      for (auto field : usage) {
+        std::string_view key;
+        int64_t count = 0;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+          break;
+        }
+        if (field.value().get_int64().get(count) == simdjson::SUCCESS) {
+          usage_.take(key, count);
+        }
       }
     }
     // The role chunk goes out with what follows: an error event right after message_start is
     // then still the stream's first output, which the relay answers with its own status.
     role_pending_ = true;
+    return {};
   }
 
   void on_block_start(dom::object event) {

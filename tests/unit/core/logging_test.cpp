@@ -1,5 +1,6 @@
 #include "gw/core/logging.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "gw/core/request_id.hpp"
@@ -30,6 +31,42 @@ TEST(JsonEscape, InvalidUtf8BecomesTheReplacementCharacter) {
   EXPECT_EQ(escaped("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");  // a UTF-16 surrogate
   EXPECT_EQ(escaped("\xf4\x90\x80\x80"), "\\ufffd\\ufffd\\ufffd\\ufffd");  // above U+10FFFF
   EXPECT_EQ(escaped("\xff"), "\\ufffd");
+}
+
+TEST(JsonEscape, EveryByteAtEveryPlaceOfTheWordAtATimeScan) {
+  // The scan takes eight bytes a time while none needs care: each byte value, at each offset
+  // of a text longer than two words, must come out as the byte-at-a-time rules say.
+  const auto expected = [](unsigned char c) -> std::string {
+    switch (c) {
+      case '"':
+        return "\\\"";
+      case '\\':
+        return "\\\\";
+      case '\n':
+        return "\\n";
+      case '\r':
+        return "\\r";
+      case '\t':
+        return "\\t";
+      default:
+        break;
+    }
+    if (c < 0x20) {
+      return fmt::format("\\u{:04x}", c);
+    }
+    return c < 0x80 ? std::string(1, static_cast<char>(c)) : "\\ufffd";  // alone: not UTF-8
+  };
+  for (int c = 0; c < 256; ++c) {
+    for (size_t at = 0; at < 19; ++at) {
+      std::string text(19, 'a');
+      text[at] = static_cast<char>(c);
+      std::string out = "x";
+      append_json_escaped(out, text);
+      EXPECT_EQ(out, "x" + std::string(at, 'a') + expected(static_cast<unsigned char>(c)) +
+                         std::string(18 - at, 'a'))
+          << c << " at " << at;
+    }
+  }
 }
 
 TEST(LogText, BoundsLength) {

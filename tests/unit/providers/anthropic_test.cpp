@@ -377,6 +377,37 @@ TEST(AnthropicStream, CompactAndSpacedMessageDeltaReadTheSame) {
   }
 }
 
+TEST(AnthropicStream, MessageStartReadOnDemandInEverySpacing) {
+  // message_start is read on demand, not parsed whole: its id, model and usage come out the same
+  // whatever the spacing (the compact and the docs' forms go straight there, another after a
+  // parse), cached prompt tokens included, and one without a message is an upstream error.
+  auto transcript = [](std::string_view message_start) {
+    return "event: message_start\ndata: " + std::string(message_start) +
+           "\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+           "\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}}\n\n"
+           "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+           "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
+           "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+  };
+  for (
+      const char* start :
+      {R"({"type":"message_start","message":{"id":"msg_\u00e9","type":"message","content":[],"model":"claude","usage":{"input_tokens":5,"cache_read_input_tokens":2,"output_tokens":1,"cache_creation_input_tokens":null}}})",
+       R"({"type": "message_start", "message": {"id": "msg_\u00e9", "model": "claude", "content": [{"x": [1, {"y": null}]}], "usage": {"cache_read_input_tokens": 2, "input_tokens": 5}}})",
+       R"({ "type" : "message_start" , "message" : { "usage" : { "input_tokens" : 5 , "cache_read_input_tokens" : 2 } , "model" : "claude" , "id" : "msg_\u00e9" } })"}) {
+    auto result = run_stream(transcript(start), 100000, true);
+    ASSERT_TRUE(result.done) << start;
+    ASSERT_EQ(result.chunks.size(), 4U) << start;  // role with the text, text, finish, usage
+    EXPECT_EQ(result.chunks[0].at("id"), "msg_\u00e9") << start;
+    EXPECT_EQ(result.chunks[0].at("model"), "claude") << start;
+    EXPECT_EQ(result.chunks.back().at("usage").at("prompt_tokens"), 7) << start;
+    EXPECT_EQ(result.chunks.back().at("usage").at("completion_tokens"), 3) << start;
+  }
+  auto translator = make_anthropic_stream_translator(false, false);
+  EXPECT_FALSE(
+      translator->feed("event: message_start\ndata: {\"type\":\"message_start\",\"x\":1}\n\n")
+          .has_value());
+}
+
 TEST(AnthropicStream, UsageChunkIsSentAtMessageStopAfterTheFinishChunk) {
   const auto transcript = fixture("stream_text_tool_use.sse");
   const auto stop = transcript.find("event: message_stop");
