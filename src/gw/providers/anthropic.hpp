@@ -51,11 +51,9 @@ inline constexpr std::string_view kJsonResponseTool = "json_response";
 // Whether a chat body asks for a JSON answer (response_format json_schema or json_object).
 bool asks_for_json(const std::string& body);
 
-// The translation itself, exposed for golden-file tests. The translated tree is built in
-// `storage` (the request's arena on the data path: no allocation per node, no walk to free it).
-tl::expected<boost::json::object, core::Error> anthropic_request_from_openai(
-    const boost::json::object& openai, std::string_view upstream_model, int64_t default_max_tokens,
-    boost::json::storage_ptr storage = {});
+// The translation itself, exposed for golden-file tests: the Anthropic request body (JSON text).
+tl::expected<std::string, core::Error> anthropic_request_from_openai(
+    const boost::json::object& openai, std::string_view upstream_model, int64_t default_max_tokens);
 // `usage`, when given, receives the token counts (as OpenAI counts them) of a translated reply.
 // With `json_answer`, the kJsonResponseTool call is the answer: its input is the content and the
 // finish reason "stop".

@@ -2,7 +2,6 @@
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstdio>
 
@@ -50,13 +49,13 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
   if (!openai) {
     return tl::unexpected(openai.error());
   }
-  auto translated = anthropic_request_from_openai(*openai, call.upstream_model,
-                                                  options_.default_max_tokens, &memory);
+  auto translated =
+      anthropic_request_from_openai(*openai, call.upstream_model, options_.default_max_tokens);
   if (!translated) {
     return tl::unexpected(translated.error());
   }
   PreparedRequest prepared;
-  prepared.storage.push_back(json::serialize(*translated));
+  prepared.storage.push_back(std::move(*translated));
   auto& request = prepared.request;
   request.method = "POST";
   request.path = options_.endpoint.base_path + "/v1/messages";

@@ -1,10 +1,15 @@
 // OpenAI chat-completions request -> Anthropic Messages request.
+//
+// The request is written as JSON text straight from the client's parsed tree: building a second
+// tree and serialising it took more instructions than reading the first (most of a translated
+// request's cost). Only values copied whole (a tool's schema, tool-call input, stop sequences)
+// go through Boost.JSON's serializer.
 
 #include <fmt/format.h>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "gw/core/logging.hpp"
 #include "gw/providers/anthropic.hpp"
 #include "gw/providers/message_parts.hpp"
 #include "gw/providers/refusals.hpp"
@@ -19,60 +24,87 @@ using core::Error;
 // Who refuses what it cannot translate, in error messages.
 constexpr std::string_view kProvider = "the anthropic provider";
 
+// Appends `text` as a JSON string token.
+void append_string(std::string& out, std::string_view text) {
+  out += '"';
+  core::append_json_escaped(out, text);
+  out += '"';
+}
+
+// Appends `"key":` after a comma when `out` already holds a member.
+void append_key(std::string& out, std::string_view key) {
+  if (out.back() != '{' && out.back() != '[') {
+    out += ',';
+  }
+  append_string(out, key);
+  out += ':';
+}
+
 // Where a message's content is, for an error about it: built only when there is one.
 std::string content_param(size_t message) {
   return fmt::format("messages[{}].content", message);
 }
 
-// A {"type": type, key: text} block, without the initializer list's per-entry conversions.
-json::object text_block(std::string_view type, std::string_view key, std::string_view text,
-                        const json::storage_ptr& sp) {
-  json::object block(sp);
-  block.reserve(2);
-  block.emplace("type", type);
-  block.emplace(key, text);
-  return block;
-}
+// Content blocks of one message, as JSON text without the brackets.
+struct Blocks {
+  std::string text;
+  size_t count = 0;
+  bool only_text = true;
+
+  // Starts the next block: its separator, counted.
+  std::string& next() {
+    if (count++ > 0) {
+      text += ',';
+    }
+    return text;
+  }
+  void add_text(std::string_view value) {
+    next() += R"({"type":"text","text":)";
+    append_string(text, value);
+    text += '}';
+  }
+};
 
 // "data:image/png;base64,AAAA" -> a base64 image source; http(s) URLs -> a url source.
-tl::expected<json::object, Error> image_block(const json::value& part, size_t message,
-                                              const json::storage_ptr& sp) {
+tl::expected<void, Error> add_image(Blocks& blocks, const json::value& part, size_t message) {
   const auto url = image_url_of(part.as_object());
   if (!url) {
     return tl::unexpected(
         core::invalid_request("an image_url part needs image_url.url", content_param(message)));
   }
   const std::string_view text = *url;
-  json::object source(sp);
+  std::string source;
   if (text.starts_with("data:")) {
     const auto data = base64_data_url(text);
     if (!data) {
       return tl::unexpected(
           core::invalid_request("image data URLs must be base64", content_param(message)));
     }
-    source["type"] = "base64";
-    source["media_type"] = data->media_type;
-    source["data"] = data->data;
+    source = R"({"type":"base64","media_type":)";
+    append_string(source, data->media_type);
+    source += R"(,"data":)";
+    append_string(source, data->data);
   } else if (text.starts_with("http://") || text.starts_with("https://")) {
-    source["type"] = "url";
-    source["url"] = text;
+    source = R"({"type":"url","url":)";
+    append_string(source, text);
   } else {
     return tl::unexpected(
         core::invalid_request("image URLs must be data: or http(s) URLs", content_param(message)));
   }
-  return json::object({{"type", "image"}, {"source", std::move(source)}}, sp);
+  blocks.only_text = false;
+  blocks.next().append(R"({"type":"image","source":)").append(source).append("}}");
+  return {};
 }
 
 // OpenAI content (a string or an array of parts) -> Anthropic content blocks.
-tl::expected<json::array, Error> content_blocks(const json::value& content, size_t message,
-                                                const json::storage_ptr& sp) {
-  json::array blocks(sp);
+tl::expected<Blocks, Error> content_blocks(const json::value& content, size_t message) {
+  Blocks blocks;
   if (content.is_null()) {
     return blocks;
   }
   if (content.is_string()) {
     if (!content.as_string().empty()) {
-      blocks.push_back(text_block("text", "text", content.as_string(), sp));
+      blocks.add_text(content.as_string());
     }
     return blocks;
   }
@@ -95,14 +127,12 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, size
             core::invalid_request("a text part needs 'text'", content_param(message)));
       }
       if (!text->as_string().empty()) {
-        blocks.push_back(text_block("text", "text", text->as_string(), sp));
+        blocks.add_text(text->as_string());
       }
     } else if (kind == "image_url") {
-      auto block = image_block(part, message, sp);
-      if (!block) {
-        return tl::unexpected(block.error());
+      if (auto added = add_image(blocks, part, message); !added) {
+        return tl::unexpected(added.error());
       }
-      blocks.push_back(std::move(*block));
     } else {
       return tl::unexpected(core::invalid_request(
           fmt::format("content parts of type '{}' are not supported by {}", kind, kProvider),
@@ -112,116 +142,166 @@ tl::expected<json::array, Error> content_blocks(const json::value& content, size
   return blocks;
 }
 
-// Appends a turn, merging it into the previous one when the role is the same (Anthropic needs
-// strictly alternating user/assistant turns).
-void append_turn(json::array& messages, std::string_view role, json::array blocks) {
-  if (blocks.empty()) {
-    return;
-  }
-  if (!messages.empty() && messages.back().as_object().at("role").as_string() == role) {
-    auto& previous = messages.back().as_object().at("content").as_array();
-    for (auto& block : blocks) {
-      previous.push_back(std::move(block));
+// The "system" blocks and the "messages" turns, written as they are translated. A turn stays
+// open while messages of its role follow: Anthropic needs strictly alternating user/assistant
+// turns, so consecutive ones of a role are merged.
+class Conversation {
+ public:
+  void add_system(const Blocks& blocks) {
+    if (blocks.count > 0) {
+      system_.append(system_.empty() ? "" : ",").append(blocks.text);
     }
-    return;
   }
-  json::object turn(messages.storage());
-  turn.reserve(2);
-  turn.emplace("role", role);
-  turn.emplace("content", std::move(blocks));
-  messages.push_back(std::move(turn));
+
+  void add_turn(std::string_view role, const Blocks& blocks) {
+    if (blocks.count == 0) {
+      return;
+    }
+    if (role == open_role_) {
+      messages_ += ',';
+    } else {
+      messages_ += open_role_.empty() ? "" : "]},";
+      messages_.append(R"({"role":")").append(role).append(R"(","content":[)");
+      open_role_ = role;
+    }
+    messages_ += blocks.text;
+  }
+
+  bool has_turns() const { return !open_role_.empty(); }
+
+  // `"system":[...],"messages":[...]`, the system member only when there is one.
+  void append_to(std::string& out) const {
+    if (!system_.empty()) {
+      append_key(out, "system");
+      out.append("[").append(system_).append("]");
+    }
+    append_key(out, "messages");
+    out.append("[").append(messages_).append("]}]");
+  }
+
+ private:
+  std::string system_;
+  std::string messages_;
+  std::string_view open_role_;  // a literal
+};
+
+// An assistant message's tool calls, as tool_use blocks after its content.
+tl::expected<void, Error> add_tool_calls(Blocks& blocks, const json::array& calls,
+                                         const std::string& param) {
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const auto& call = calls[c];
+    const std::string call_param = fmt::format("{}.tool_calls[{}]", param, c);
+    const auto* id = call.is_object() ? call.as_object().if_contains("id") : nullptr;
+    const auto* function = call.is_object() ? call.as_object().if_contains("function") : nullptr;
+    if (id == nullptr || !id->is_string() || function == nullptr || !function->is_object()) {
+      return tl::unexpected(
+          core::invalid_request("a tool call needs an id and a function", call_param));
+    }
+    const auto* name = function->as_object().if_contains("name");
+    const auto* arguments = function->as_object().if_contains("arguments");
+    if (name == nullptr || !name->is_string()) {
+      return tl::unexpected(core::invalid_request("a tool call needs function.name", call_param));
+    }
+    auto input = tool_call_arguments(arguments, call_param + ".function.arguments");
+    if (!input) {
+      return tl::unexpected(std::move(input.error()));
+    }
+    blocks.only_text = false;
+    std::string& out = blocks.next();
+    out += R"({"type":"tool_use","id":)";
+    append_string(out, id->as_string());
+    out += R"(,"name":)";
+    append_string(out, name->as_string());
+    out.append(R"(,"input":)").append(json::serialize(*input)).append("}");
+  }
+  return {};
 }
 
-tl::expected<void, Error> translate_messages(const json::array& in, json::object& out) {
-  const json::storage_ptr& sp = out.storage();
-  json::array system(sp);
-  json::array messages(sp);
+tl::expected<void, Error> translate_messages(const json::array& in, std::string& out) {
+  Conversation conversation;
   for (size_t i = 0; i < in.size(); ++i) {
     auto param = [i] { return fmt::format("messages[{}]", i); };  // for errors only
     const auto& message = in[i].as_object();
     const std::string_view role = message.at("role").as_string();
     const json::value* content = message.if_contains("content");
     const json::value null_content;
-    auto blocks = content_blocks(content != nullptr ? *content : null_content, i, sp);
+    auto blocks = content_blocks(content != nullptr ? *content : null_content, i);
     if (!blocks) {
       return tl::unexpected(blocks.error());
     }
     if (role == "system" || role == "developer") {
-      for (auto& block : *blocks) {
-        if (block.as_object().at("type").as_string() != "text") {
-          return tl::unexpected(
-              core::invalid_request("system messages may only hold text", param()));
-        }
-        system.push_back(std::move(block));
+      if (!blocks->only_text) {
+        return tl::unexpected(core::invalid_request("system messages may only hold text", param()));
       }
+      conversation.add_system(*blocks);
     } else if (role == "user") {
-      append_turn(messages, "user", std::move(*blocks));
+      conversation.add_turn("user", *blocks);
     } else if (role == "assistant") {
       if (const auto* calls = message.if_contains("tool_calls");
           calls != nullptr && calls->is_array()) {
-        for (size_t c = 0; c < calls->as_array().size(); ++c) {
-          const auto& call = calls->as_array()[c];
-          const std::string call_param = fmt::format("{}.tool_calls[{}]", param(), c);
-          const auto* id = call.is_object() ? call.as_object().if_contains("id") : nullptr;
-          const auto* function =
-              call.is_object() ? call.as_object().if_contains("function") : nullptr;
-          if (id == nullptr || !id->is_string() || function == nullptr || !function->is_object()) {
-            return tl::unexpected(
-                core::invalid_request("a tool call needs an id and a function", call_param));
-          }
-          const auto* name = function->as_object().if_contains("name");
-          const auto* arguments = function->as_object().if_contains("arguments");
-          if (name == nullptr || !name->is_string()) {
-            return tl::unexpected(
-                core::invalid_request("a tool call needs function.name", call_param));
-          }
-          auto input = tool_call_arguments(arguments, call_param + ".function.arguments", sp);
-          if (!input) {
-            return tl::unexpected(std::move(input.error()));
-          }
-          blocks->push_back(json::object({{"type", "tool_use"},
-                                          {"id", id->as_string()},
-                                          {"name", name->as_string()},
-                                          {"input", std::move(*input)}},
-                                         sp));
+        if (auto added = add_tool_calls(*blocks, calls->as_array(), param()); !added) {
+          return tl::unexpected(added.error());
         }
       }
-      append_turn(messages, "assistant", std::move(*blocks));
+      conversation.add_turn("assistant", *blocks);
     } else if (role == "tool") {
       const auto* id = message.if_contains("tool_call_id");
       if (id == nullptr || !id->is_string()) {
         return tl::unexpected(
             core::invalid_request("a tool message needs tool_call_id", param() + ".tool_call_id"));
       }
-      json::object result({{"type", "tool_result"}, {"tool_use_id", id->as_string()}}, sp);
-      if (!blocks->empty()) {
-        result["content"] = std::move(*blocks);
+      Blocks result;
+      std::string& text = result.next();
+      text += R"({"type":"tool_result","tool_use_id":)";
+      append_string(text, id->as_string());
+      if (blocks->count > 0) {
+        text.append(R"(,"content":[)").append(blocks->text).append("]");
       }
-      json::array turn(sp);
-      turn.push_back(std::move(result));
-      append_turn(messages, "user", std::move(turn));
+      text += '}';
+      conversation.add_turn("user", result);
     } else {
       return tl::unexpected(core::invalid_request(
           fmt::format("role '{}' is not supported by {}", role, kProvider), param() + ".role"));
     }
   }
-  if (messages.empty()) {
+  if (!conversation.has_turns()) {
     return tl::unexpected(
         core::invalid_request("at least one user or assistant message is needed", "messages"));
   }
-  if (!system.empty()) {
-    out["system"] = std::move(system);
-  }
-  out["messages"] = std::move(messages);
+  conversation.append_to(out);
   return {};
 }
 
-tl::expected<void, Error> translate_tools(const json::object& in, json::object& out) {
+// Anthropic's tool_choice: {"type": type[, "name": name][, "disable_parallel_tool_use": true]}.
+struct ToolChoice {
+  std::string_view type;  // empty: none given
+  std::string_view name;
+  bool disable_parallel = false;
+
+  void append_to(std::string& out) const {
+    if (type.empty()) {
+      return;
+    }
+    append_key(out, "tool_choice");
+    out += R"({"type":)";
+    append_string(out, type);
+    if (!name.empty()) {
+      out += R"(,"name":)";
+      append_string(out, name);
+    }
+    if (disable_parallel) {
+      out += R"(,"disable_parallel_tool_use":true)";
+    }
+    out += '}';
+  }
+};
+
+tl::expected<void, Error> translate_tools(const json::object& in, std::string& out) {
   if (const auto* tools = in.if_contains("tools"); tools != nullptr && !tools->is_null()) {
     if (!tools->is_array()) {
       return tl::unexpected(core::invalid_request("'tools' must be an array", "tools"));
     }
-    json::array translated(out.storage());
+    std::string translated;
     for (size_t i = 0; i < tools->as_array().size(); ++i) {
       const auto& tool = tools->as_array()[i];
       const std::string param = fmt::format("tools[{}]", i);
@@ -237,35 +317,36 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
         return tl::unexpected(
             core::invalid_request("a function tool needs a name", param + ".function.name"));
       }
-      json::object t({{"name", name->as_string()}}, out.storage());
-      if (const auto* d = f.if_contains("description"); d != nullptr && d->is_string()) {
-        t["description"] = d->as_string();
-      }
-      const auto* parameters = f.if_contains("parameters");
-      t["input_schema"] =
-          parameters != nullptr && parameters->is_object()
-              ? *parameters
-              : json::value(json::object{{"type", "object"}, {"properties", json::object{}}});
       if (const auto* strict = f.if_contains("strict");
           strict != nullptr && strict->is_bool() && strict->as_bool()) {
         return tl::unexpected(unsupported_field(param + ".function.strict", kProvider));
       }
-      translated.push_back(std::move(t));
+      translated += translated.empty() ? R"({"name":)" : R"(,{"name":)";
+      append_string(translated, name->as_string());
+      if (const auto* d = f.if_contains("description"); d != nullptr && d->is_string()) {
+        translated += R"(,"description":)";
+        append_string(translated, d->as_string());
+      }
+      const auto* parameters = f.if_contains("parameters");
+      translated.append(R"(,"input_schema":)")
+          .append(parameters != nullptr && parameters->is_object()
+                      ? json::serialize(*parameters)
+                      : std::string(R"({"type":"object","properties":{}})"))
+          .append("}");
     }
     if (!translated.empty()) {
-      out["tools"] = std::move(translated);
+      append_key(out, "tools");
+      out.append("[").append(translated).append("]");
     }
   }
-  json::object choice(out.storage());
+  ToolChoice choice;
   if (const auto* tc = in.if_contains("tool_choice"); tc != nullptr && !tc->is_null()) {
     if (tc->is_string()) {
       const std::string_view mode = tc->as_string();
-      if (mode == "auto") {
-        choice["type"] = "auto";
-      } else if (mode == "none") {
-        choice["type"] = "none";
+      if (mode == "auto" || mode == "none") {
+        choice.type = mode;
       } else if (mode == "required") {
-        choice["type"] = "any";
+        choice.type = "any";
       } else {
         return tl::unexpected(
             core::invalid_request(fmt::format("unknown tool_choice '{}'", mode), "tool_choice"));
@@ -279,8 +360,8 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
         return tl::unexpected(
             core::invalid_request("tool_choice needs function.name", "tool_choice"));
       }
-      choice["type"] = "tool";
-      choice["name"] = name->as_string();
+      choice.type = "tool";
+      choice.name = name->as_string();
     } else {
       return tl::unexpected(
           core::invalid_request("tool_choice must be a string or an object", "tool_choice"));
@@ -293,17 +374,13 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
           core::invalid_request("'parallel_tool_calls' must be a boolean", "parallel_tool_calls"));
     }
     if (!parallel->as_bool()) {
-      if (choice.empty()) {
-        choice["type"] = "auto";
+      if (choice.type.empty()) {
+        choice.type = "auto";
       }
-      if (choice["type"] != "none") {
-        choice["disable_parallel_tool_use"] = true;
-      }
+      choice.disable_parallel = choice.type != "none";
     }
   }
-  if (!choice.empty()) {
-    out["tool_choice"] = std::move(choice);
-  }
+  choice.append_to(out);
   return {};
 }
 
@@ -311,7 +388,7 @@ tl::expected<void, Error> translate_tools(const json::object& in, json::object& 
 // whose input schema is the schema (any object for json_object); the response translator turns
 // its input into the message content. The client's own tools would compete with it: refused.
 tl::expected<void, Error> force_json_tool(const json::object& format, const json::object& in,
-                                          json::object& out) {
+                                          std::string& out) {
   for (const std::string_view key : {"tools", "tool_choice"}) {
     // No tools, and a tool_choice that asks for none, compete with nothing.
     if (const auto* value = in.if_contains(key);
@@ -324,7 +401,6 @@ tl::expected<void, Error> force_json_tool(const json::object& format, const json
           "response_format"));
     }
   }
-  json::object tool{{"name", kJsonResponseTool}};
   json::value schema = json::object{{"type", "object"}};
   std::string description = "Give the answer as this tool's input: a JSON object";
   if (format.at("type") == "json_schema") {
@@ -357,11 +433,13 @@ tl::expected<void, Error> force_json_tool(const json::object& format, const json
       description += text->as_string();
     }
   }
-  tool["description"] = description;
-  tool["input_schema"] = std::move(schema);
-  out["tools"] = json::array{std::move(tool)};
-  out["tool_choice"] = json::object{
-      {"type", "tool"}, {"name", kJsonResponseTool}, {"disable_parallel_tool_use", true}};
+  append_key(out, "tools");
+  out += R"([{"name":)";
+  append_string(out, kJsonResponseTool);
+  out += R"(,"description":)";
+  append_string(out, description);
+  out.append(R"(,"input_schema":)").append(json::serialize(schema)).append("}]");
+  ToolChoice{"tool", kJsonResponseTool, true}.append_to(out);
   return {};
 }
 
@@ -371,11 +449,12 @@ bool is_zero(const json::value& v) {
 
 }  // namespace
 
-tl::expected<json::object, core::Error> anthropic_request_from_openai(
-    const json::object& openai, std::string_view upstream_model, int64_t default_max_tokens,
-    json::storage_ptr storage) {
-  json::object out(std::move(storage));
-  out["model"] = upstream_model;
+tl::expected<std::string, core::Error> anthropic_request_from_openai(
+    const json::object& openai, std::string_view upstream_model, int64_t default_max_tokens) {
+  std::string out;
+  out.reserve(256);
+  out += R"({"model":)";
+  append_string(out, upstream_model);
   int64_t max_tokens = default_max_tokens;
   const json::object* json_format = nullptr;  // response_format json_schema or json_object
   for (const auto& [key, value] : openai) {
@@ -400,31 +479,40 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
               fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
         }
         // OpenAI's temperature goes to 2, Anthropic's to 1: out of range is an error, not a clamp.
-        if (value.to_number<double>() < 0 || value.to_number<double>() > 1) {
+        const auto number = value.to_number<double>();
+        if (number < 0 || number > 1) {
           return tl::unexpected(core::invalid_request(
               fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
                           std::string_view(key)),
               std::string(key)));
         }
-        out[key] = value.to_number<double>();
+        append_key(out, key);
+        fmt::format_to(std::back_inserter(out), "{}", number);  // finite: a JSON number
       }
     } else if (key == "stop") {
       if (value.is_string()) {
-        out["stop_sequences"] = json::array{value};
+        append_key(out, "stop_sequences");
+        out += '[';
+        append_string(out, value.as_string());
+        out += ']';
       } else if (value.is_array()) {
-        out["stop_sequences"] = value;
+        append_key(out, "stop_sequences");
+        out += json::serialize(value);
       } else if (!value.is_null()) {
         return tl::unexpected(core::invalid_request("'stop' must be a string or an array", "stop"));
       }
     } else if (key == "user") {
       if (value.is_string()) {
-        out["metadata"] = json::object{{"user_id", value}};
+        append_key(out, "metadata");
+        out += R"({"user_id":)";
+        append_string(out, value.as_string());
+        out += '}';
       } else if (!value.is_null()) {
         return tl::unexpected(core::invalid_request("'user' must be a string", "user"));
       }
     } else if (key == "stream") {
       if (value.is_bool() && value.as_bool()) {
-        out["stream"] = true;
+        out += R"(,"stream":true)";
       }
     } else if (key == "n") {
       if (!value.is_null() && !(value.is_int64() && value.as_int64() == 1)) {
@@ -456,7 +544,8 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
       }
     }
   }
-  out["max_tokens"] = max_tokens;
+  out += R"(,"max_tokens":)";
+  out += fmt::format_int(max_tokens).c_str();
   if (auto messages = translate_messages(openai.at("messages").as_array(), out); !messages) {
     return tl::unexpected(messages.error());
   }
@@ -467,6 +556,7 @@ tl::expected<json::object, core::Error> anthropic_request_from_openai(
   } else if (auto tools = translate_tools(openai, out); !tools) {
     return tl::unexpected(tools.error());
   }
+  out += '}';
   return out;
 }
 

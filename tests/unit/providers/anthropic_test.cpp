@@ -21,8 +21,13 @@ std::string fixture(const std::string& name) {
   return out.str();
 }
 
+// The translated body, read back as a tree (it must be one JSON object).
 tl::expected<json::object, core::Error> translate(std::string_view openai) {
-  return anthropic_request_from_openai(json::parse(openai).as_object(), "claude-x", 4096);
+  auto body = anthropic_request_from_openai(json::parse(openai).as_object(), "claude-x", 4096);
+  if (!body) {
+    return tl::unexpected(body.error());
+  }
+  return json::parse(*body).as_object();
 }
 
 json::value translated(std::string_view openai) {
