@@ -85,30 +85,30 @@ core::Error echo_refusal(ModelApi api) {
           "model"};
 }
 
+// Not a coroutine: the API's own task is returned for the caller to await (one frame fewer per
+// request); everything it refers to is the caller's and outlives it.
 net::Task<void> proxy_model_request(net::Exchange& exchange, const ModelRequest& request,
                                     const providers::Provider& provider,
                                     const std::string& upstream_model, net::UpstreamClient& client,
                                     metrics::Metrics& metrics, const net::UpstreamLimits& limits) {
   switch (request.api) {
     case ModelApi::kChat:
-    case ModelApi::kCompletions: {
-      const auto kind =
-          request.api == ModelApi::kChat ? Generation::kChat : Generation::kCompletions;
-      co_return co_await proxy_chat(exchange, *request.chat(), provider, upstream_model, client,
-                                    metrics, limits, kind);
-    }
+    case ModelApi::kCompletions:
+      return proxy_chat(
+          exchange, *request.chat(), provider, upstream_model, client, metrics, limits,
+          request.api == ModelApi::kChat ? Generation::kChat : Generation::kCompletions);
     case ModelApi::kResponses:
-      co_return co_await proxy_responses(exchange, *request.chat(), provider, upstream_model,
-                                         client, metrics, limits);
+      return proxy_responses(exchange, *request.chat(), provider, upstream_model, client, metrics,
+                             limits);
     case ModelApi::kEmbeddings:
-      co_return co_await proxy_embeddings(exchange,
-                                          std::get<api::EmbeddingsRequestInfo>(request.info),
-                                          provider, upstream_model, client, metrics, limits);
+      return proxy_embeddings(exchange, std::get<api::EmbeddingsRequestInfo>(request.info),
+                              provider, upstream_model, client, metrics, limits);
     case ModelApi::kMessages:
     case ModelApi::kCountTokens:
-      co_return co_await proxy_messages(exchange, *request.chat(), provider, upstream_model, client,
-                                        metrics, limits, request.api == ModelApi::kCountTokens);
+      break;
   }
+  return proxy_messages(exchange, *request.chat(), provider, upstream_model, client, metrics,
+                        limits, request.api == ModelApi::kCountTokens);
 }
 
 }  // namespace gw::proxy

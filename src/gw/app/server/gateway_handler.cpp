@@ -30,8 +30,10 @@ core::Error unknown_path(const net::Request& request) {
           fmt::format("Invalid URL ({} {})", request.method, request.path())};
 }
 
-Task<void> send_error(Exchange& exchange, const core::Error& error) {
-  return net::respond_error(exchange.writer, error);
+// Owns the error: dispatch() returns this task for its caller to await, after any temporary
+// it was given is gone.
+Task<void> send_error(Exchange& exchange, core::Error error) {
+  co_await net::respond_error(exchange.writer, error);
 }
 
 }  // namespace
@@ -43,6 +45,9 @@ GatewayHandler::GatewayHandler(std::shared_ptr<const GatewayContext> context,
       context_(std::move(context)),
       client_(io.get_executor(), std::move(proxies), timeouts) {}
 
+// Not a coroutine: each route's task is returned for the session to await (one coroutine frame
+// fewer per request). What the tasks refer to outlives them: the exchange, this handler, owned
+// arguments.
 Task<void> GatewayHandler::dispatch(Exchange& exchange) {
   const auto& request = exchange.request;
   const std::string_view path = request.path();
@@ -50,33 +55,31 @@ Task<void> GatewayHandler::dispatch(Exchange& exchange) {
 
   if (path == "/health") {
     if (!request.is_get()) {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
-                                                         "GET, HEAD");
+      return net::respond_method_not_allowed(exchange.writer, exchange.request, "GET, HEAD");
     }
-    co_return co_await net::respond(exchange.writer,
-                                    Response{200, "application/json", {}, R"({"status":"ok"})"});
+    return net::respond(exchange.writer,
+                        Response{200, "application/json", {}, R"({"status":"ok"})"});
   }
   if (path == "/metrics") {
-    co_return co_await serve_metrics(exchange, *context_->metrics);
+    return serve_metrics(exchange, *context_->metrics);
   }
   if (!path.starts_with("/v1/")) {
-    co_return co_await send_error(exchange, unknown_path(request));
+    return send_error(exchange, unknown_path(request));
   }
   if (!context_->api_keys.empty() && !net::client_key_matches(request, context_->api_keys)) {
-    const core::Error refused(core::Errc::kUnauthorized,
-                              std::string(net::client_key_refusal(request)));
-    co_return co_await send_error(exchange, refused);
+    return send_error(exchange, core::Error(core::Errc::kUnauthorized,
+                                            std::string(net::client_key_refusal(request))));
   }
   if (auto api = proxy::model_api_at(path)) {
     if (method != "POST") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
+      return net::respond_method_not_allowed(exchange.writer, exchange.request, "POST");
     }
-    co_return co_await model_request(exchange, *api);
+    return model_request(exchange, *api);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
-    co_return co_await models_request(exchange);
+    return models_request(exchange);
   }
-  co_await send_error(exchange, unknown_path(request));
+  return send_error(exchange, unknown_path(request));
 }
 
 Task<void> GatewayHandler::models_request(Exchange& exchange) {
@@ -127,21 +130,21 @@ bool GatewayContext::claim_listing_on_demand() const {
          last_listing_on_demand.compare_exchange_strong(last, now, std::memory_order_relaxed);
 }
 
-Task<tl::expected<providers::Route, core::Error>> GatewayHandler::route_for(
-    Exchange& exchange, const std::string& model) {
+tl::expected<providers::Route, core::Error> GatewayHandler::route_for(Exchange& exchange,
+                                                                      const std::string& model) {
   proxy::log_of(exchange).model = model;
   auto route = context_->catalog->resolve(model);
-  if (!route && route.error().errc == core::Errc::kModelNotFound &&
-      !context_->catalog->providers().empty() && context_->claim_listing_on_demand()) {
-    co_await refresh_models_once(*context_->catalog, client_);
-    route = context_->catalog->resolve(model);
-  }
   if (route) {
     proxy::log_of(exchange).model_known = route->listed;
     proxy::log_of(exchange).provider =
         route->provider == nullptr ? "echo" : route->provider->name();
   }
-  co_return route;
+  return route;
+}
+
+bool GatewayHandler::relist_for(const tl::expected<providers::Route, core::Error>& route) const {
+  return !route && route.error().errc == core::Errc::kModelNotFound &&
+         !context_->catalog->providers().empty() && context_->claim_listing_on_demand();
 }
 
 Task<void> GatewayHandler::model_request(Exchange& exchange, proxy::ModelApi api) {
@@ -160,7 +163,11 @@ Task<void> GatewayHandler::model_request(Exchange& exchange, proxy::ModelApi api
                                            *context_->metrics, context_->routing);
     }
   }
-  auto route = co_await route_for(exchange, request->model());
+  auto route = route_for(exchange, request->model());
+  if (relist_for(route)) {
+    co_await refresh_models_once(*context_->catalog, client_);
+    route = route_for(exchange, request->model());
+  }
   if (!route) {
     co_return co_await send_error(exchange, route.error());
   }

@@ -55,11 +55,13 @@ class GatewayHandler final : public proxy::ObservedHandler {
   net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api);
   // GET /v1/models and /v1/models/{id}, in OpenAI's shape or (for Anthropic's clients) theirs.
   net::Task<void> models_request(net::Exchange& exchange);
-  // The model's route, noted in the exchange's log. An unknown model makes the providers be
-  // listed again first (a provider started after the gateway, or a model added since the last
-  // listing), at most once every few seconds.
-  net::Task<tl::expected<providers::Route, core::Error>> route_for(net::Exchange& exchange,
-                                                                   const std::string& model);
+  // The model's route, noted in the exchange's log.
+  tl::expected<providers::Route, core::Error> route_for(net::Exchange& exchange,
+                                                        const std::string& model);
+  // Whether a model not found makes the providers be listed again before it is looked up once
+  // more (a provider started after the gateway, or a model added since the last listing): at
+  // most once every few seconds.
+  bool relist_for(const tl::expected<providers::Route, core::Error>& route) const;
 
   std::shared_ptr<const GatewayContext> context_;
   net::UpstreamClient client_;
