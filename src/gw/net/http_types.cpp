@@ -35,7 +35,7 @@ Task<void> respond(ResponseWriter& writer, Response response) {
   co_await writer.send(std::move(response));
 }
 
-Task<void> respond_error(ResponseWriter& writer, const core::Error& error) {
+Task<void> respond_error(ResponseWriter& writer, core::Error error) {
   co_await writer.send(error_response(error, writer.error_format));
 }
 

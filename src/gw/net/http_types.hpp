@@ -112,9 +112,10 @@ class ResponseWriter {
   ErrorFormat error_format;
 };
 
-// Sends a complete response; for handlers that have nothing to do after it.
+// Sends a complete response; for handlers that have nothing to do after it. Both own what they
+// send: their task may be returned, unawaited, past the life of the caller's temporaries.
 Task<void> respond(ResponseWriter& writer, Response response);
-Task<void> respond_error(ResponseWriter& writer, const core::Error& error);
+Task<void> respond_error(ResponseWriter& writer, core::Error error);
 // 405 naming the method and path, with Allow.
 Task<void> respond_method_not_allowed(ResponseWriter& writer, const Request& request,
                                       std::string_view allow);

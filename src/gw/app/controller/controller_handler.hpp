@@ -97,7 +97,11 @@ class ControllerHandler final : public proxy::ObservedHandler {
 
  private:
   net::Task<void> dispatch(net::Exchange& exchange) override;
+  // GET /health: the workers known, healthy, and the models they serve.
+  net::Task<void> health(net::Exchange& exchange);
   net::Task<void> public_api(net::Exchange& exchange);
+  // GET /v1/models and /v1/models/{id}: the table's models and the healthy workers'.
+  net::Task<void> models_api(net::Exchange& exchange);
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
   // A model API's POST (at `path`): checked, then forwarded.
   net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api,

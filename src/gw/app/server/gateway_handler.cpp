@@ -30,10 +30,8 @@ core::Error unknown_path(const net::Request& request) {
           fmt::format("Invalid URL ({} {})", request.method, request.path())};
 }
 
-// Owns the error: dispatch() returns this task for its caller to await, after any temporary
-// it was given is gone.
 Task<void> send_error(Exchange& exchange, core::Error error) {
-  co_await net::respond_error(exchange.writer, error);
+  return net::respond_error(exchange.writer, std::move(error));
 }
 
 }  // namespace
