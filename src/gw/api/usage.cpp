@@ -1,8 +1,9 @@
 // Reading usage back from OpenAI-format answers (and checking a relayed body is JSON).
 //
 // Both run Boost.JSON's SAX parser with a handler that builds nothing: it validates every byte
-// (UTF-8 included) and keeps only the usage counts. On a completion of a few hundred bytes that
-// is less than half of what a DOM parse (which builds a tape of every value) costs.
+// (UTF-8 included) and keeps only the usage counts, from the text as it is (no padded copy).
+// Measured on a 312-byte completion it costs what simdjson's DOM parse did (about 4k
+// instructions; an on-demand walk that validates what it skips costs more).
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <limits>
@@ -20,10 +21,13 @@ namespace json = boost::json;
 // (what follows a "usage": key) at depth 1.
 class UsageHandler {
  public:
+  // The names Boost.JSON's handler concept requires.
+  // NOLINTBEGIN(readability-identifier-naming)
   static constexpr size_t max_object_size = std::numeric_limits<size_t>::max();
   static constexpr size_t max_array_size = std::numeric_limits<size_t>::max();
   static constexpr size_t max_key_size = std::numeric_limits<size_t>::max();
   static constexpr size_t max_string_size = std::numeric_limits<size_t>::max();
+  // NOLINTEND(readability-identifier-naming)
 
   explicit UsageHandler(bool usage_is_root)
       : usage_is_root_(usage_is_root), key_(usage_is_root ? Key::kUsage : Key::kOther) {}
