@@ -385,7 +385,7 @@ TEST(AnthropicStream, CompactAndSpacedMessageDeltaReadTheSame) {
 TEST(AnthropicStream, MessageStartReadOnDemandInEverySpacing) {
   // message_start is read on demand, not parsed whole: its id, model and usage come out the same
   // whatever the spacing (the compact and the docs' forms go straight there, another after a
-  // parse), cached prompt tokens included, and one without a message is an upstream error.
+  // parse), cached prompt tokens included.
   auto transcript = [](std::string_view message_start) {
     return "event: message_start\ndata: " + std::string(message_start) +
            "\n\nevent: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
@@ -407,10 +407,16 @@ TEST(AnthropicStream, MessageStartReadOnDemandInEverySpacing) {
     EXPECT_EQ(result.chunks.back().at("usage").at("prompt_tokens"), 7) << start;
     EXPECT_EQ(result.chunks.back().at("usage").at("completion_tokens"), 3) << start;
   }
+  // Without a message there is nothing to take (the role chunk still comes); text that is not
+  // JSON is the upstream's error, as for any other event.
+  auto bare = run_stream(transcript(R"({"type":"message_start","x":1})"), 100000, false);
+  ASSERT_TRUE(bare.done);
+  EXPECT_EQ(bare.chunks[0].at("choices").as_array()[0].at("delta").at("role"), "assistant");
   auto translator = make_anthropic_stream_translator(false, false);
-  EXPECT_FALSE(
-      translator->feed("event: message_start\ndata: {\"type\":\"message_start\",\"x\":1}\n\n")
-          .has_value());
+  EXPECT_FALSE(translator
+                   ->feed("event: message_start\ndata: "
+                          "{\"type\":\"message_start\",\"message\":{\"id\":\"\xff\"}}\n\n")
+                   .has_value());
 }
 
 TEST(AnthropicStream, UsageChunkIsSentAtMessageStopAfterTheFinishChunk) {
