@@ -412,6 +412,11 @@ TEST(AnthropicStream, MessageStartReadOnDemandInEverySpacing) {
   auto bare = run_stream(transcript(R"({"type":"message_start","x":1})"), 100000, false);
   ASSERT_TRUE(bare.done);
   EXPECT_EQ(bare.chunks[0].at("choices").as_array()[0].at("delta").at("role"), "assistant");
+  // A field broken after one that was read (the fuzzer's find): refused, not read past.
+  EXPECT_FALSE(make_anthropic_stream_translator(false, false)
+                   ->feed("event: message_start\ndata: {\"type\":\"message_start\",\"message\":"
+                          "{\"id\":\"x\":1,\"model\":\"m\"}}\n\n")
+                   .has_value());
   auto translator = make_anthropic_stream_translator(false, false);
   EXPECT_FALSE(translator
                    ->feed("event: message_start\ndata: "
