@@ -13,6 +13,9 @@
 //   ("chat_splice_tree"), compared as parsed trees;
 // - the inspector reads the spliced body back with the new model and the same stream flags
 //   ("chat_reinspect").
+// - the Anthropic request written from an accepted body (providers::anthropic_request_from_openai),
+//   when it translates, is one JSON object naming the upstream model, with messages
+//   ("chat_anthropic_json").
 // Also runs api::echo_input (the mock backend's reader) for crashes only, and the legacy
 // completions inspector (api::inspect_completions_request, the same walk with `prompt`), whose
 // accepted bodies must be JSON too ("completions_accepts_invalid").
@@ -26,6 +29,7 @@
 
 #include "fuzz_support.hpp"
 #include "gw/api/chat_request.hpp"
+#include "gw/providers/anthropic.hpp"
 
 namespace {
 
@@ -34,6 +38,29 @@ namespace json = boost::json;
 
 constexpr std::string_view kModels[] = {"gpt-4o-mini", "a\"b\\c", "caf\xc3\xa9 \x01\n",
                                         "llama3:8b"};
+
+// The Anthropic request written from an accepted body, when it translates: one JSON object that
+// names the upstream model and holds the messages ("chat_anthropic_json").
+void check_anthropic(const json::object& original, const std::string& upstream_model,
+                     const std::string& body) {
+  const auto translated =
+      gw::providers::anthropic_request_from_openai(original, upstream_model, 4096);
+  if (!translated) {
+    return;  // refused by name: what Anthropic cannot express
+  }
+  json::parse_options deep;
+  deep.max_depth = 100000;  // a tool's schema is copied a few levels below where it was
+  boost::system::error_code ec;
+  const auto value = json::parse(*translated, ec, {}, deep);
+  const auto* object = !ec && value.is_object() ? &value.as_object() : nullptr;
+  const auto* model = object != nullptr ? object->if_contains("model") : nullptr;
+  const auto* messages = object != nullptr ? object->if_contains("messages") : nullptr;
+  GW_FUZZ_CHECK(model != nullptr && *model == json::value(upstream_model) && messages != nullptr &&
+                    messages->is_array() && !messages->as_array().empty(),
+                "chat_anthropic_json",
+                "the Anthropic request is not what it should be (" + ec.message() +
+                    "): " + printable(*translated) + "\nfrom: " + printable(body));
+}
 
 void run(const std::string& body, Random& random) {
   const auto info = gw::api::inspect_chat_request(body);
@@ -71,6 +98,7 @@ void run(const std::string& body, Random& random) {
       pick == std::size(kModels) ? info->model : std::string(kModels[pick]);
   const bool request_usage = random.coin();
   const bool max_completion_tokens = random.coin();
+  check_anthropic(original.as_object(), upstream_model, body);
   std::string storage;
   std::vector<std::string_view> parts;
   gw::api::upstream_chat_body(body, *info, upstream_model, request_usage, storage, parts,

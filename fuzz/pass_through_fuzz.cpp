@@ -16,7 +16,8 @@
 //   ("pt_read_usage");
 // - buffered() is what has been fed and not relayed, until [DONE] ("pt_buffered");
 // - complete() relays the whole input as is exactly when Boost.JSON reads it as a JSON object
-//   ("pt_complete").
+//   ("pt_complete"), and reads the same top-level usage counts as Boost.JSON
+//   ("pt_complete_usage").
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
@@ -183,14 +184,39 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // A non-streamed body is relayed when it is a JSON object, refused otherwise.
   boost::json::parse_options deep;
-  deep.max_depth = 100000;  // simdjson's limit is far above Boost.JSON's default of 32
+  deep.max_depth = 100000;  // the usage reader's limit, far above Boost.JSON's default of 32
   boost::system::error_code ec;
   const auto value = json::parse(input, ec, {}, deep);
   const bool object = !ec && value.is_object();
-  auto completed = gw::providers::make_pass_through(false)->complete(std::string(input));
+  auto translator = gw::providers::make_pass_through(false);
+  auto completed = translator->complete(std::string(input));
   GW_FUZZ_CHECK(
       completed.has_value() == object && (!completed || *completed == input), "pt_complete",
       std::string("complete() ") + (completed ? "relayed" : "refused") +
           ", Boost.JSON: " + (ec ? ec.message() : std::string("parsed")) + ": " + printable(input));
+  // Its usage is the top-level "usage" object's integer counts, clamped, as Boost.JSON reads
+  // them (when the key is written once and nothing is escaped: no duplicate by another
+  // spelling), unknown (-1) when not given ("pt_complete_usage").
+  if (completed && object && count(input, R"("usage")") == 1 &&
+      input.find('\\') == std::string_view::npos) {
+    gw::api::Usage expected;
+    if (const auto* usage = value.as_object().if_contains("usage");
+        usage != nullptr && usage->is_object()) {
+      for (auto [key, field] : {std::pair{"prompt_tokens", &expected.prompt_tokens},
+                                std::pair{"completion_tokens", &expected.completion_tokens}}) {
+        if (const auto* v = usage->as_object().if_contains(key); v != nullptr && v->is_int64()) {
+          *field = gw::api::sane_token_count(v->as_int64());
+        }
+      }
+    }
+    const auto got = translator->completion_usage().value_or(gw::api::Usage{});
+    GW_FUZZ_CHECK(got.prompt_tokens == expected.prompt_tokens &&
+                      got.completion_tokens == expected.completion_tokens,
+                  "pt_complete_usage",
+                  "completion usage " + std::to_string(got.prompt_tokens) + "/" +
+                      std::to_string(got.completion_tokens) + ", Boost.JSON " +
+                      std::to_string(expected.prompt_tokens) + "/" +
+                      std::to_string(expected.completion_tokens) + " for " + printable(input));
+  }
   return 0;
 }

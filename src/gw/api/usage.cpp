@@ -29,8 +29,12 @@ class UsageHandler {
   static constexpr size_t max_string_size = std::numeric_limits<size_t>::max();
   // NOLINTEND(readability-identifier-naming)
 
-  explicit UsageHandler(bool usage_is_root)
-      : usage_is_root_(usage_is_root), key_(usage_is_root ? Key::kUsage : Key::kOther) {}
+  // `clamp`: counts pass through sane_token_count (check_json_object's; read_usage gives them as
+  // sent).
+  UsageHandler(bool usage_is_root, bool clamp)
+      : usage_is_root_(usage_is_root),
+        clamp_(clamp),
+        key_(usage_is_root ? Key::kUsage : Key::kOther) {}
 
   bool root_is_object() const { return root_is_object_; }
   const std::optional<Usage>& usage() const { return usage_; }
@@ -92,6 +96,7 @@ class UsageHandler {
   bool on_string(json::string_view, size_t, json::error_code&) { return value(); }
   bool on_number_part(json::string_view, json::error_code&) { return true; }
   bool on_int64(int64_t number, json::string_view, json::error_code&) {
+    number = clamp_ ? sane_token_count(number) : number;
     if (key_ == Key::kPrompt) {
       counts_.prompt_tokens = number;
     } else if (key_ == Key::kCompletion) {
@@ -115,6 +120,7 @@ class UsageHandler {
   }
 
   bool usage_is_root_;
+  bool clamp_;
   bool root_is_object_ = false;
   bool in_usage_ = false;
   int depth_ = 0;
@@ -124,17 +130,18 @@ class UsageHandler {
   std::string key_part_;
 };
 
-// As deep as a request may nest (a relayed body can echo a tool's JSON schema).
+// Nesting costs the SAX parser a few bytes of its own (heap) stack a level, no recursion: the
+// body's size limit bounds it. A relayed body nested deeper than any real answer is still JSON.
 json::parse_options parse_options() {
   json::parse_options options;
-  options.max_depth = kMaxRequestDepth;
+  options.max_depth = 100000;
   return options;
 }
 
 }  // namespace
 
 JsonObjectCheck check_json_object(std::string_view text) {
-  json::basic_parser<UsageHandler> parser(parse_options(), false);
+  json::basic_parser<UsageHandler> parser(parse_options(), false, true);
   json::error_code ec;
   // Given the whole text, the parser stops after the first JSON value: anything after it but
   // whitespace makes the text no JSON object.
@@ -145,10 +152,6 @@ JsonObjectCheck check_json_object(std::string_view text) {
   }
   check.is_object = true;
   check.usage = parser.handler().usage();
-  if (check.usage) {
-    check.usage->prompt_tokens = sane_token_count(check.usage->prompt_tokens);
-    check.usage->completion_tokens = sane_token_count(check.usage->completion_tokens);
-  }
   return check;
 }
 
@@ -163,7 +166,7 @@ std::optional<Usage> read_usage(std::string_view json) {
   }
   const bool usage_is_root = key != std::string_view::npos;
   const std::string_view text = usage_is_root ? json.substr(key + 8) : json;
-  json::basic_parser<UsageHandler> parser(parse_options(), usage_is_root);
+  json::basic_parser<UsageHandler> parser(parse_options(), usage_is_root, false);
   json::error_code ec;
   const size_t parsed = parser.write_some(usage_is_root, text.data(), text.size(), ec);
   if (ec || !parser.done() || (!usage_is_root && parsed != text.size())) {

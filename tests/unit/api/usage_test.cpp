@@ -138,6 +138,11 @@ TEST(CheckJsonObject, TakesOneWellFormedObjectAndItsTopLevelUsage) {
   ASSERT_TRUE(check.usage.has_value());
   EXPECT_EQ(check.usage->prompt_tokens, 4);      // not the nested ones
   EXPECT_EQ(check.usage->completion_tokens, 0);  // clamped: counts are summed later
+  // A count not given stays unknown (-1), not a clamped 0.
+  auto partial = check_json_object(R"({"usage":{"completion_tokens":2}})");
+  ASSERT_TRUE(partial.usage.has_value());
+  EXPECT_EQ(partial.usage->prompt_tokens, -1);
+  EXPECT_EQ(partial.usage->completion_tokens, 2);
   auto none = check_json_object(R"({"id":"x","usage":{"prompt_tokens":1},"usage":null})");
   EXPECT_TRUE(none.is_object);
   EXPECT_FALSE(none.usage.has_value());
