@@ -1,7 +1,7 @@
 // Anthropic Messages responses, stream events and errors -> OpenAI chat-completions format.
-// One concern over ~650 lines: the whole reply, the stream translator (its compact-event fast
-// paths beside the parsed path they must agree with) and the error mapping share the helpers
-// and Anthropic's usage accounting.
+// One concern over ~720 lines: the whole reply, the stream translator (its compact-event fast
+// paths and the on-demand read of message_start beside the parsed path they must agree with)
+// and the error mapping share the helpers and Anthropic's usage accounting.
 
 #include <fmt/format.h>
 #include <simdjson.h>
