@@ -84,8 +84,31 @@ function setAffinity(pids, cores) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
+// A controller with two workers in front of `mock`. `capacity`: each worker's concurrent requests
+// (beyond them the controller queues).
+async function startCluster(mock, common, capacity) {
+  // The commands' default heartbeat and probe periods (the test harness's are much shorter): less
+  // background wake-ups to disturb the measurements.
+  const controller = await startController(['--heartbeat-timeout', '60', '--heartbeat-check-interval', '10'], common);
+  const workers = [];
+  for (const id of ['w1', 'w2']) {
+    workers.push(await startWorker({
+      id, model: 'mock-model', backend: mock, controller, env: common,
+      flags: ['--heartbeat-interval', '10', ...(capacity ? ['--capacity', String(capacity)] : [])],
+    }));
+  }
+  await waitForWorkers(controller, (ws) => ws.length === 2);
+  const pids = workers.map((w) => w.proc.pid);
+  return {
+    target: { url: controller.url, pid: controller.proc.pid, model: 'mock-model', also: pids, upstream: [mock.proc.pid, ...pids] },
+    stop: () => Promise.all([controller.stop(), ...workers.map((w) => w.stop())]),
+  };
+}
+
 // direct, nginx, gateway (pass-through and Anthropic translation) and a controller with two
-// workers, all in front of `mock`.
+// workers, all in front of `mock`. The workers take as many requests as wrk's 64 connections
+// (their default capacity is 10): the controller relays every request at once, as the gateway
+// does, so the two compare hop for hop; its wait queue is measured apart (queueingCluster).
 async function startTargets(mock, common) {
   // `chatonly/`: the same mock as an OpenAI-compatible server without the Responses API, to which
   // the gateway translates Responses requests.
@@ -94,14 +117,7 @@ async function startTargets(mock, common) {
     PROVIDER_CHATONLY_BASE_URL: `${mock.url}/v1`,
   });
   const nginx = await startNginx(mock.port);
-  // The commands' default heartbeat and probe periods (the test harness's are much shorter): less
-  // background wake-ups to disturb the measurements.
-  const controller = await startController(['--heartbeat-timeout', '60', '--heartbeat-check-interval', '10'], common);
-  const workers = [];
-  for (const id of ['w1', 'w2']) {
-    workers.push(await startWorker({ id, model: 'mock-model', backend: mock, controller, env: common, flags: ['--heartbeat-interval', '10'] }));
-  }
-  await waitForWorkers(controller, (ws) => ws.length === 2);
+  const cluster = await startCluster(mock, common, 64);
   return {
     gateway,
     targets: {
@@ -109,10 +125,10 @@ async function startTargets(mock, common) {
       nginx: { url: nginx.url, pid: nginx.pid, model: 'mock-model', upstream: [mock.proc.pid] },
       gateway: { url: gateway.url, pid: gateway.proc.pid, model: 'openai/mock-model', upstream: [mock.proc.pid] },
       'gateway (anthropic translation)': { url: gateway.url, pid: gateway.proc.pid, model: 'anthropic/mock-model', upstream: [mock.proc.pid] },
-      cluster: { url: controller.url, pid: controller.proc.pid, model: 'mock-model', also: workers.map((w) => w.proc.pid), upstream: [mock.proc.pid, ...workers.map((w) => w.proc.pid)] },
+      cluster: cluster.target,
     },
     stop: async () => {
-      await Promise.all([gateway.stop(), controller.stop(), ...workers.map((w) => w.stop())]);
+      await Promise.all([gateway.stop(), cluster.stop()]);
       nginx.stop();
     },
   };
@@ -137,6 +153,34 @@ async function main() {
   const targets = main.targets;
   const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [], ttft50: [], ttft99: [], burst50: [], eventCpu: [], sseRps: [], sseCpu: [], responsesSseCpu: [], messagesCpu: [], messagesSseCpu: [] }]));
   const cpuOf = (pids) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  // wrk at c=64: throughput and CPU per request of target `t` (and of its `also` processes), into
+  // `r`; sharing the cores, then (ISOLATE) on a core of its own.
+  const saturate = (t, r) => {
+    const cpuBefore = cpuSeconds(t.pid);
+    const alsoBefore = cpuOf(t.also ?? []);
+    const many = wrk(t.url, { connections: 64, seconds: cfg.seconds, model: t.model });
+    r.rps.push(many.rps);
+    r.cpu.push(((cpuSeconds(t.pid) - cpuBefore) * 1e6) / many.requests);
+    r.alsoCpu.push(((cpuOf(t.also ?? []) - alsoBefore) * 1e6) / many.requests);
+    if (ISOLATE) {
+      setAffinity([t.pid], '1');
+      setAffinity(t.upstream, '0');
+      try {
+        const isoBefore = cpuSeconds(t.pid);
+        const isoAlsoBefore = cpuOf(t.also ?? []);
+        const iso = wrk(t.url, { connections: 64, seconds: cfg.seconds, model: t.model, core: '0' });
+        r.rpsIso.push(iso.rps);
+        r.cpuIso.push(((cpuSeconds(t.pid) - isoBefore) * 1e6) / iso.requests);
+        r.alsoCpuIso.push(((cpuOf(t.also ?? []) - isoAlsoBefore) * 1e6) / iso.requests);
+      } finally {
+        setAffinity([t.pid, ...t.upstream], ALL_CORES);
+      }
+    }
+  };
+  // The controller's wait queue at work: workers of the default capacity (10 each), 64
+  // connections: most requests wait for a slot.
+  const queueing = await startCluster(mock, common);
+  const queued = { rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [] };
 
   for (let round = 0; round < cfg.rounds; ++round) {
     for (const [name, t] of Object.entries(targets)) {
@@ -144,25 +188,9 @@ async function main() {
       const one = wrk(t.url, { connections: 1, seconds: cfg.seconds, model: t.model });
       r.p50.push(one.p50 * 1000);
       r.p99.push(one.p99 * 1000);
-      const cpuBefore = cpuSeconds(t.pid);
-      const alsoBefore = cpuOf(t.also ?? []);
-      const many = wrk(t.url, { connections: 64, seconds: cfg.seconds, model: t.model });
-      r.rps.push(many.rps);
-      r.cpu.push(((cpuSeconds(t.pid) - cpuBefore) * 1e6) / many.requests);
-      r.alsoCpu.push(((cpuOf(t.also ?? []) - alsoBefore) * 1e6) / many.requests);
-      if (ISOLATE) {
-        setAffinity([t.pid], '1');
-        setAffinity(t.upstream, '0');
-        try {
-          const isoBefore = cpuSeconds(t.pid);
-          const isoAlsoBefore = cpuOf(t.also ?? []);
-          const iso = wrk(t.url, { connections: 64, seconds: cfg.seconds, model: t.model, core: '0' });
-          r.rpsIso.push(iso.rps);
-          r.cpuIso.push(((cpuSeconds(t.pid) - isoBefore) * 1e6) / iso.requests);
-          r.alsoCpuIso.push(((cpuOf(t.also ?? []) - isoAlsoBefore) * 1e6) / iso.requests);
-        } finally {
-          setAffinity([t.pid, ...t.upstream], ALL_CORES);
-        }
+      saturate(t, r);
+      if (name === 'cluster') {
+        saturate(queueing.target, queued);  // the same load, queued by workers of capacity 10
       }
       const eventsBefore = cpuSeconds(t.pid);
       const burst = streamTimings(t.url, t.model, cfg.streamRequests);
@@ -245,7 +273,7 @@ async function main() {
     async (wrapper) => asTarget(await startGateway(['--tls-cert', cert, '--tls-key', key], gatewayEnv, { wrapper })),
     ['openai/mock-model'], { seconds: cfg.callgrindSeconds });
 
-  await Promise.all([main.stop(), forTtft.stop(), forSse.stop(), pacedGateway.stop(), holdGateway.stop(),
+  await Promise.all([main.stop(), forTtft.stop(), forSse.stop(), queueing.stop(), pacedGateway.stop(), holdGateway.stop(),
     mock.stop(), ttftMock.stop(), paced.stop(), slow.stop(), wholeMock.stop()]);
 
   // Ratios of one round's figures, then their median: the machine's speed drifts between rounds
@@ -264,6 +292,8 @@ async function main() {
   const rpsIsoRatio = perRound('gateway', 'nginx', 'rpsIso');
   const translationIsoRatio = perRound('gateway (anthropic translation)', 'gateway', 'cpuIso');
   const clusterCpuIsoRatio = perRound('cluster', 'gateway', 'cpuIso');
+  const queueingRatio = median(queued.cpu.map((x, i) => x / results.cluster.cpu[i]));
+  const queueingIsoRatio = median(queued.cpuIso.map((x, i) => x / results.cluster.cpuIso[i]));
   const m = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, Object.fromEntries(Object.entries(r).map(([f, xs]) => [f, median(xs)]))]));
   const d = m.direct;
   const g = m.gateway;
@@ -310,6 +340,7 @@ async function main() {
     ['distributed: CPU per request, controller / both workers / gateway (µs)', `${fmt(c.cpu)} / ${fmt(c.alsoCpu)} / ${fmt(g.cpu)}`],
     ['distributed: CPU per request with the target on its own core, controller / both workers (µs)', `${fmt(c.cpuIso)} / ${fmt(c.alsoCpuIso)}`],
     ['distributed: controller ÷ gateway CPU per request (median of per-round ratios): own core / shared cores', `${fmt(clusterCpuIsoRatio, 2)} / ${fmt(clusterCpuRatio, 2)}`],
+    ['distributed, workers of capacity 10 (most of the 64 requests wait in the controller\'s queue): controller CPU per request (µs) own core / shared cores; ÷ the controller whose workers take all 64', `${fmt(median(queued.cpuIso))} / ${fmt(median(queued.cpu))}; ${fmt(queueingIsoRatio, 2)} / ${fmt(queueingRatio, 2)}`],
     ['paced stream (64 × 20 ms) duration p50, direct / gateway (ms)', `${fmt(pacedDirect.total50 * 1000)} / ${fmt(pacedRelayed.total50 * 1000)}`],
     [`${cfg.concurrentStreams} concurrent streams (open-file limit ${FD_LIMIT}): gateway RSS (MiB), per stream (KiB), failed`, `${fmt(holdRss)} (idle ${fmt(holdIdle)}), ${fmt(((holdRss - holdIdle) * 1024) / cfg.concurrentStreams)}, ${held.failed}`],
     ['gateway idle RSS (MiB)', fmt(idleRss)],
@@ -325,7 +356,7 @@ async function main() {
   // Every figure measured (the smoke run checks that the benchmark still measures what it says,
   // not how fast: no timing threshold), and nothing failed along the way.
   const measured = rows.flatMap(([label, ...v]) => v.map((x, i) => [`${label} [${i}]`, x]))
-    .concat([['instructions nginx', nginxIr], ['instructions gateway', gatewayIr],
+    .concat([['instructions nginx', nginxIr], ['instructions gateway', gatewayIr], ['CPU queueing controller', median(queued.cpu)],
       ['instructions translation', translationIr], ['instructions controller', controllerIr],
       ['held-stream RSS', holdRss], ['idle RSS', idleRss],
       ['CPU per Responses stream request', m.gateway.responsesSseCpu],
@@ -361,8 +392,10 @@ the same treatment in both.
   pass-through (\`openai/mock-model\`) and Anthropic translation (\`anthropic/mock-model\`: the mock
   speaks the Messages API too).
 - **controller → worker**: \`llm-gateway controller\` with two \`llm-gateway worker\`s (one thread
-  each, access logs off) in front of the same mock: two hops. CPU per request is the controller's;
-  the workers' is shown apart.
+  each, access logs off, \`--capacity 64\`: every request of wrk's 64 connections is relayed at
+  once, as the gateway relays them) in front of the same mock: two hops. CPU per request is the
+  controller's; the workers' is shown apart. A second such cluster with the workers' default
+  capacity (10 each) measures the controller's wait queue: there most requests wait for a slot.
 - Latency/throughput: \`wrk\` POSTing a small chat request (c=1: latency; c=64: saturation), CPU per
   request from the target process's own utime+stime over the run.
 - Instructions: each proxy alone under \`valgrind --tool=callgrind\` (\`wrk -c4\`, ${cfg.callgrindSeconds} s after a
@@ -405,7 +438,7 @@ ${table}
 | SSE pass-through CPU per request ≤ 1.2 × nginx (9 events, one upstream write) | ${fmt(sseCpuRatio, 2)} × | ${sseCpuRatio <= 1.2 ? 'yes' : 'no'} |
 | plain JSON CPU per request ≤ 1.2 × nginx | own core ${fmt(cpuIsoRatio, 2)} ×; shared cores ${fmt(cpuRatio, 2)} × | ${cpuRatio <= 1.2 ? 'yes' : 'no'} |
 | Anthropic translation ≤ 1.5 × the pass-through's CPU per request (and instructions) | plain: own core ${fmt(translationIsoRatio, 2)} ×, shared ${fmt(translationRatio, 2)} ×, instructions ${fmt(translationIr / gatewayIr, 2)} ×; streams: ${fmt(sseTranslationRatio, 2)} × | ${translationRatio <= 1.5 && sseTranslationRatio <= 1.5 && translationIr / gatewayIr <= 1.5 ? 'yes' : 'no'} |
-| controller → worker per hop no more than the gateway | see issue #6's row above | |
+| controller → worker per hop no more than the gateway | controller ÷ gateway CPU per request: own core ${fmt(clusterCpuIsoRatio, 2)} ×, shared cores ${fmt(clusterCpuRatio, 2)} ×; instructions ${fmt(controllerIr / gatewayIr, 2)} × (its wait queue, when most requests wait, is a cost of its own: ${fmt(queueingIsoRatio, 2)} / ${fmt(queueingRatio, 2)} × the relaying controller's) | ${clusterCpuRatio <= 1 && (!ISOLATE || clusterCpuIsoRatio <= 1) ? 'yes' : clusterCpuRatio <= 1.05 && (!ISOLATE || clusterCpuIsoRatio <= 1.05) ? 'within 5% (the rounds\' spread)' : 'no'} |
 
 ## Against the targets of issue #16
 

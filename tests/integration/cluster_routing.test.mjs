@@ -199,6 +199,39 @@ describe('capacity', () => {
     assert.equal((await res.json()).choices[0].message.content, 'waited'.repeat(4));
   });
 
+  test('a long queue drains one freed slot at a time, and a client leaving it takes nobody\'s turn', async (t) => {
+    // Heartbeats rarely, and no worker late with one (probed): a lower reported load or a probe's
+    // answer wakes every waiter, which would hide a lost wake.
+    const [mock] = await startMocks(t, 1, ['--tokens', '10', '--token-delay-ms', '40']);
+    const { controller } = await cluster(t, {
+      mocks: [mock],
+      controllerFlags: ['--queue-timeout', '30', '--heartbeat-timeout', '120'],
+      workerFlags: ['--capacity', '1', '--heartbeat-interval', '30'],
+    });
+    const started = Date.now();
+    const queued = [];
+    for (let i = 0; i < 6; i++) queued.push(postChat(controller, stream(`q${i}`)));
+    const leaving = new AbortController();
+    const gone = postChat(controller, stream('gone'), { signal: leaving.signal }).catch((e) => e);
+    // The youngest leaves while the first is served and the others wait (each takes 0.4 s).
+    await waitFor(async () => (await scrape(controller)).value('llm_gateway_queued_requests') >= 5,
+      { message: 'requests wait in the queue' });
+    leaving.abort();
+    assert.equal((await gone).name, 'AbortError');
+    for (const [i, res] of queued.entries()) {
+      const r = await res;
+      assert.equal(r.status, 200);
+      assert.equal(assembleContent(parseEvents(await readSse(r))), `q${i}`.repeat(10));
+    }
+    // Served one after another, none left asleep until its queue timeout (30 s) by a slot freed
+    // while no waiter was woken for it.
+    assert.ok(Date.now() - started < 15000, `took ${Date.now() - started} ms`);
+    const metrics = await scrape(controller);
+    assert.equal(metrics.value('llm_gateway_queued_requests'), 0);
+    assert.equal(metrics.value('llm_gateway_queue_rejections_total', { model: 'llama3' }), 0);
+    assert.equal((await mockStats(mock)).requests, 6, 'the client that left was never forwarded');
+  });
+
   test('a model whose workers are all gone answers 503 with Retry-After; an unknown one 404', async (t) => {
     const [mock] = await startMocks(t, 1);
     const { controller, workers } = await cluster(t, { mocks: [mock] });

@@ -75,13 +75,13 @@ tl::expected<void, WorkerRegistry::Refusal> WorkerRegistry::register_worker(
     worker.note_reported_load();
     workers_.insert_or_assign(registration.worker_id, std::move(worker));
   }
-  notify_capacity();
+  notify_capacity(registration.model_id);
   return {};
 }
 
-void WorkerRegistry::notify_capacity() const {
+void WorkerRegistry::notify_capacity(const std::string& model_id, bool one_slot) const {
   if (capacity_listener_) {
-    capacity_listener_();
+    capacity_listener_(model_id, one_slot);
   }
 }
 
@@ -97,9 +97,10 @@ bool WorkerRegistry::heartbeat(const std::string& worker_id, int64_t current_loa
   it->second.note_reported_load();
   it->second.last_heartbeat = now;
   it->second.lost = false;
-  lock.unlock();
   if (lower) {
-    notify_capacity();
+    const std::string model_id = it->second.registration.model_id;
+    lock.unlock();
+    notify_capacity(model_id);
   }
   return true;
 }
@@ -110,6 +111,7 @@ bool WorkerRegistry::remove(const std::string& worker_id) {
 }
 
 bool WorkerRegistry::set_draining(const std::string& worker_id, bool draining) {
+  std::string model_id;
   {
     std::lock_guard lock(mutex_);
     auto it = workers_.find(worker_id);
@@ -120,9 +122,10 @@ bool WorkerRegistry::set_draining(const std::string& worker_id, bool draining) {
       return true;
     }
     it->second.draining = draining;
+    model_id = it->second.registration.model_id;
   }
   if (!draining) {
-    notify_capacity();  // waiting requests may take the resumed worker
+    notify_capacity(model_id);  // waiting requests may take the resumed worker
   }
   return true;
 }
@@ -179,6 +182,7 @@ std::variant<Lease, PickError> WorkerRegistry::pick(const std::string& model_id,
 
 void WorkerRegistry::finish(const std::string& worker_id, uint64_t generation, bool trial,
                             std::optional<bool> success, Clock::time_point now) {
+  std::string model_id;
   {
     std::lock_guard lock(mutex_);
     auto it = workers_.find(worker_id);
@@ -194,8 +198,9 @@ void WorkerRegistry::finish(const std::string& worker_id, uint64_t generation, b
     } else {
       worker.breaker.on_failure(now, trial);
     }
+    model_id = worker.registration.model_id;
   }
-  notify_capacity();
+  notify_capacity(model_id, true);
 }
 
 std::vector<std::string> WorkerRegistry::sweep(Clock::time_point now) {
@@ -229,6 +234,7 @@ std::vector<ProbeTarget> WorkerRegistry::probe_targets(Clock::time_point now) co
 
 void WorkerRegistry::probe_succeeded(const ProbeTarget& target, int64_t current_load,
                                      Clock::time_point now) {
+  std::string model_id;
   {
     std::lock_guard lock(mutex_);
     auto it = workers_.find(target.worker_id);
@@ -241,8 +247,9 @@ void WorkerRegistry::probe_succeeded(const ProbeTarget& target, int64_t current_
     worker.last_heartbeat = now;
     worker.lost = false;
     worker.breaker.on_probe_success();
+    model_id = worker.registration.model_id;
   }
-  notify_capacity();
+  notify_capacity(model_id);
 }
 
 Health WorkerRegistry::health_of(const Worker& worker, Clock::time_point now) const {

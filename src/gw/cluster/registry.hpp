@@ -129,9 +129,11 @@ class WorkerRegistry {
   // A probe's answer. Success counts as a heartbeat and lets an open circuit try again at once.
   void probe_succeeded(const ProbeTarget& target, int64_t current_load, Clock::time_point now);
 
-  // Called (outside the lock, on the calling thread) whenever capacity may have been freed: a
-  // lease ended, a worker registered or reported a lower load. Set before serving starts.
-  void set_capacity_listener(std::function<void()> listener) {
+  // Called (outside the lock, on the calling thread) whenever capacity of a model's workers may
+  // have been freed: one slot (`one_slot`: a lease ended), or any number (a worker registered,
+  // reported a lower load, resumed or answered a probe). Set before serving starts.
+  using CapacityListener = std::function<void(const std::string& model_id, bool one_slot)>;
+  void set_capacity_listener(CapacityListener listener) {
     capacity_listener_ = std::move(listener);
   }
 
@@ -164,7 +166,7 @@ class WorkerRegistry {
   };
   void finish(const std::string& worker_id, uint64_t generation, bool trial,
               std::optional<bool> success, Clock::time_point now);
-  void notify_capacity() const;
+  void notify_capacity(const std::string& model_id, bool one_slot = false) const;
   bool eligible(Worker& worker, Clock::time_point now) const;
   Health health_of(const Worker& worker, Clock::time_point now) const;
 
@@ -173,7 +175,7 @@ class WorkerRegistry {
   std::map<std::string, Worker> workers_;  // by id
   std::mt19937_64 random_;
   uint64_t next_generation_ = 1;
-  std::function<void()> capacity_listener_;
+  CapacityListener capacity_listener_;
 };
 
 }  // namespace gw::cluster

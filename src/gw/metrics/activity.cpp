@@ -219,15 +219,15 @@ void Activity::record(ModelActivity& model, const RequestSample& sample, bool co
   });
 }
 
-void Activity::queue_wait(std::string_view model_name, double seconds, WallClock::time_point now) {
-  model(model_name).at(now, [&](Slot& slot, ModelTotals&) {
+void Activity::queue_wait(ModelActivity& model, double seconds, WallClock::time_point now) {
+  model.at(now, [&](Slot& slot, ModelTotals&) {
     ++slot.queue_waits;
     observe(slot.queue_wait, seconds);
   });
 }
 
-void Activity::queue_rejected(std::string_view model_name, WallClock::time_point now) {
-  model(model_name).at(now, [](Slot& slot, ModelTotals&) { ++slot.queue_rejections; });
+void Activity::queue_rejected(ModelActivity& model, WallClock::time_point now) {
+  model.at(now, [](Slot& slot, ModelTotals&) { ++slot.queue_rejections; });
 }
 
 void Activity::remember(const RequestSample& sample, WallClock::time_point now) {

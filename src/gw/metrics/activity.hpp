@@ -86,8 +86,8 @@ class Activity {
   // provider).
   static void record(ModelActivity& model, const RequestSample& sample, bool count_tokens,
                      WallClock::time_point now);
-  void queue_wait(std::string_view model, double seconds, WallClock::time_point now);
-  void queue_rejected(std::string_view model, WallClock::time_point now);
+  static void queue_wait(ModelActivity& model, double seconds, WallClock::time_point now);
+  static void queue_rejected(ModelActivity& model, WallClock::time_point now);
   // Remembers a finished model API request among the recent ones.
   void remember(const RequestSample& sample, WallClock::time_point now);
 

@@ -40,6 +40,13 @@ struct Series {
   bool model_api = false;             // a /v1/* request: listed among the recent ones
 };
 
+// A model's wait-queue series (the controller's), looked up once.
+struct QueueSeries {
+  Histogram* wait = nullptr;
+  Counter* rejections = nullptr;
+  ModelActivity* activity = nullptr;
+};
+
 // Every value endpoint_label() returns: the exact routes, the two parametrised ones, "other".
 constexpr size_t kExactEndpoints = 13;
 constexpr std::array<std::string_view, kExactEndpoints + 3> kEndpointLabelArray{
@@ -199,8 +206,9 @@ struct Metrics::Impl {
           .Help("Controller: requests answered 429 because every worker stayed at capacity")
           .Register(*registry);
 
-  std::mutex mutex;  // guards the series map and collectables (the families lock themselves)
+  std::mutex mutex;  // guards the series maps and collectables (the families lock themselves)
   std::unordered_map<std::string, Series> series;  // nodes stay put: threads keep pointers
+  std::unordered_map<std::string, QueueSeries> queue_series;  // by model; as `series`
   // One gauge per endpoint_label() value, made up front: read without a lock.
   std::unordered_map<std::string_view, Gauge*> in_flight_by_endpoint = make_in_flight_gauges();
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
@@ -256,31 +264,63 @@ struct Metrics::Impl {
 
   // Each thread keeps the series it has used: the hot path takes no lock shared by all threads
   // (the series' own counters are atomic; a histogram locks only itself).
-  Series& thread_series_for(const RequestSample& s) {
-    struct Cache {
-      uint64_t owner = 0;
-      std::unordered_map<std::string, Series*> series;
-      std::string key;  // built here between calls: no allocation per request
-    };
-    thread_local Cache cache;
+  template <typename Value>
+  struct ThreadCache {
+    uint64_t owner = 0;
+    std::unordered_map<std::string, Value*> series;
+    std::string key;  // built here between calls: no allocation per request
+  };
+
+  // The calling thread's cache of this Metrics' series, emptied when another Metrics used it.
+  template <typename Value>
+  ThreadCache<Value>& thread_cache() const {
+    thread_local ThreadCache<Value> cache;
     if (cache.owner != id) {
       cache.owner = id;
       cache.series.clear();
     }
+    return cache;
+  }
+
+  // The series under cache.key, looked up in the shared map (under the mutex) on a miss by
+  // `make(key)`.
+  template <typename Value, typename Make>
+  Value& cached(ThreadCache<Value>& cache, Make make) {
+    if (auto it = cache.series.find(cache.key); it != cache.series.end()) {
+      return *it->second;
+    }
+    Value* found = nullptr;
+    {
+      std::lock_guard lock(mutex);
+      found = &make(cache.key);
+    }
+    cache.series.emplace(cache.key, found);
+    return *found;
+  }
+
+  Series& thread_series_for(const RequestSample& s) {
+    auto& cache = thread_cache<Series>();
     std::string& key = cache.key;
     key.clear();
     key.append(s.endpoint).append(1, '\0').append(s.model).append(1, '\0').append(s.provider);
     key.append(1, '\0').append(std::to_string(s.status)).append(1, '\0').append(s.stream_outcome);
-    if (auto it = cache.series.find(key); it != cache.series.end()) {
-      return *it->second;
-    }
-    Series* found = nullptr;
-    {
-      std::lock_guard lock(mutex);
-      found = &series_for(s, key);
-    }
-    cache.series.emplace(key, found);
-    return *found;
+    return cached(cache, [&](const std::string& k) -> Series& { return series_for(s, k); });
+  }
+
+  QueueSeries& thread_queue_series_for(std::string_view model) {
+    auto& cache = thread_cache<QueueSeries>();
+    cache.key.assign(model);
+    return cached(cache, [&](const std::string& k) -> QueueSeries& {
+      auto it = queue_series.find(k);
+      if (it == queue_series.end()) {
+        const prometheus::Labels labels{{"model", k}};
+        it = queue_series
+                 .emplace(k, QueueSeries{&queue_wait.Add(labels, latency_buckets()),
+                                         &queue_rejections.Add(labels), &activity.model(model)})
+                 .first;
+      }
+      return it->second;
+    });
   }
 };
 
@@ -361,13 +401,15 @@ SeriesCounter Metrics::cooldowns(std::string_view model, std::string_view deploy
 }
 
 void Metrics::queue_wait(std::string_view model, double seconds) {
-  impl_->queue_wait.Add({{"model", label(model)}}, latency_buckets()).Observe(seconds);
-  impl_->activity.queue_wait(model, seconds, Activity::WallClock::now());
+  QueueSeries& series = impl_->thread_queue_series_for(model);
+  series.wait->Observe(seconds);
+  Activity::queue_wait(*series.activity, seconds, Activity::WallClock::now());
 }
 
 void Metrics::queue_rejected(std::string_view model) {
-  impl_->queue_rejections.Add({{"model", label(model)}}).Increment();
-  impl_->activity.queue_rejected(model, Activity::WallClock::now());
+  QueueSeries& series = impl_->thread_queue_series_for(model);
+  series.rejections->Increment();
+  Activity::queue_rejected(*series.activity, Activity::WallClock::now());
 }
 
 const Activity& Metrics::activity() const {

@@ -258,16 +258,24 @@ TEST(WorkerRegistry, ProbesFindSuspectsAndSuccessRestoresThem) {
 
 TEST(WorkerRegistry, TellsWhenCapacityMayHaveBeenFreed) {
   WorkerRegistry registry(options(), 1);
-  int calls = 0;
-  registry.set_capacity_listener([&] { ++calls; });
+  std::vector<std::pair<std::string, bool>> calls;  // model, one slot
+  registry.set_capacity_listener(
+      [&](const std::string& model, bool one_slot) { calls.emplace_back(model, one_slot); });
   registry.register_worker(worker("a"), t0);
-  EXPECT_EQ(calls, 1);
-  take(registry, "llama3");
-  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(calls, (std::vector<std::pair<std::string, bool>>{{"llama3", false}}));
+  take(registry, "llama3");  // the lease ends: one slot
+  EXPECT_EQ(calls.size(), 2U);
+  EXPECT_EQ(calls.back(), std::make_pair(std::string("llama3"), true));
   ASSERT_TRUE(registry.heartbeat("a", 3, t0));
-  EXPECT_EQ(calls, 2);  // a higher load frees nothing
+  EXPECT_EQ(calls.size(), 2U);  // a higher load frees nothing
   ASSERT_TRUE(registry.heartbeat("a", 1, t0));
-  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(calls.size(), 3U);
+  EXPECT_EQ(calls.back(), std::make_pair(std::string("llama3"), false));
+  ASSERT_TRUE(registry.set_draining("a", true));
+  EXPECT_EQ(calls.size(), 3U);
+  ASSERT_TRUE(registry.set_draining("a", false));
+  EXPECT_EQ(calls.size(), 4U);
+  EXPECT_EQ(calls.back(), std::make_pair(std::string("llama3"), false));
 }
 
 }  // namespace

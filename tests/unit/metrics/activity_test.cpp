@@ -50,8 +50,8 @@ TEST(Activity, CountsASlotAndTotalsByStatusClass) {
   Activity::record(model, sample(404, 0.01), true, kStart + seconds(1));
   Activity::record(model, sample(429, 0.01), true, kStart + seconds(2));
   Activity::record(model, sample(502, 0.01), false, kStart + seconds(3));  // tokens not counted
-  activity.queue_wait("m", 0.3, kStart);
-  activity.queue_rejected("m", kStart);
+  Activity::queue_wait(activity.model("m"), 0.3, kStart);
+  Activity::queue_rejected(activity.model("m"), kStart);
 
   const auto views = activity.models(seconds(3600), kStart + seconds(4));
   ASSERT_EQ(views.size(), 1U);

@@ -43,7 +43,10 @@ int run_controller(const ControllerConfig& config) {
   }
   state->dashboard = std::make_unique<proxy::Dashboard>(controller_dashboard_source(*state),
                                                         config.admin_api_key, state->metrics);
-  state->registry.set_capacity_listener([raw = state.get()] { raw->capacity_freed(); });
+  state->registry.set_capacity_listener(
+      [raw = state.get()](const std::string& model, bool one_slot) {
+        raw->capacity_freed(model, one_slot);
+      });
 
   for (const auto& model : config.table) {
     spdlog::info("model {}: workers of {}{}", model.name, worker_model_of(model),

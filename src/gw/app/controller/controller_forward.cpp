@@ -96,18 +96,6 @@ std::unique_ptr<providers::ResponseTranslator> worker_relay(const ForwardedCall&
 
 }  // namespace
 
-Task<void> ControllerHandler::wait_for_capacity(std::chrono::steady_clock::time_point deadline) {
-  net::SteadyTimer timer(io_, deadline);
-  // Registered for wake-ups only while the timer exists, however the wait ends (its frame may
-  // also be destroyed suspended, at teardown: before the handler, see HttpServer::run).
-  struct Registration {
-    std::list<net::SteadyTimer*>& list;
-    std::list<net::SteadyTimer*>::iterator it;
-    ~Registration() { list.erase(it); }
-  } registration{waiters_, waiters_.insert(waiters_.end(), &timer)};
-  co_await timer.async_wait(net::kUseTask);
-}
-
 // One model request's way to a worker: picks, waits in the queue, attempts and failovers, until
 // a worker's answer reaches the client or none can.
 class ModelForwarding {
@@ -120,7 +108,7 @@ class ModelForwarding {
         log_(proxy::log_of(exchange)),
         call_(call),
         deadline_(exchange.started_at + config_.timeouts.first_byte),
-        queue_(state_.queued, state_.metrics, call.model),
+        queue_(state_.queued, handler.wait_queue_, state_.metrics, call.model),
         table_(state_.table()) {
     tried_.reserve(static_cast<size_t>(config_.max_attempts));
     requested_ = find_in_table(call.model);
@@ -245,8 +233,8 @@ class ModelForwarding {
     if (error == cluster::PickError::kAllAtCapacity) {
       if (!queue_.waiting()) {
         // Counted as queued before picking once more: a slot freed from now on wakes us.
-        co_return queue_.join(config_.queue_timeout, config_.queue_size) ? Next::kTryAgain
-                                                                         : Next::kGiveUp;
+        co_return queue_.join(config_.queue_timeout, config_.queue_size, *target_) ? Next::kTryAgain
+                                                                                   : Next::kGiveUp;
       }
       // Woken when capacity may have been freed (then picks again), or at the deadline (then
       // picks one last time), or when the session interrupts the request.
@@ -276,9 +264,9 @@ class ModelForwarding {
       queue_.time_out();
       co_return Next::kGiveUp;
     }
-    co_await handler_.wait_for_capacity(until);
+    co_await queue_.wait(handler_.io_, *target_, until);
     if (interrupted(exchange_)) {
-      queue_.leave();
+      queue_.abandon(*target_);
       co_return Next::kDone;
     }
     co_return Next::kTryAgain;
@@ -358,7 +346,7 @@ class ModelForwarding {
       tried_.pop_back();
       --attempts_;
       --table_attempts_;
-      if (!queue_.join(config_.queue_timeout, config_.queue_size)) {
+      if (!queue_.join(config_.queue_timeout, config_.queue_size, *target_)) {
         co_return Next::kGiveUp;
       }
       const auto until = std::chrono::steady_clock::now() + worker_full_backoff_;

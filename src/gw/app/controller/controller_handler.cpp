@@ -63,12 +63,15 @@ ControllerState::ControllerState(ControllerConfig c)
   set_table(config.table);
 }
 
-void ControllerState::capacity_freed() {
+void ControllerState::capacity_freed(const std::string& model, bool one_slot) {
   if (queued.load(std::memory_order_relaxed) == 0 || !serving.load(std::memory_order_acquire)) {
     return;
   }
   for (ControllerHandler* handler : handlers) {
-    asio::post(handler->io(), [handler] { handler->wake_waiters(); });
+    if (!handler->wait_queue().empty()) {
+      asio::post(handler->io(),
+                 [handler, model, one_slot] { handler->wait_queue().wake(model, !one_slot); });
+    }
   }
 }
 
@@ -79,12 +82,6 @@ ControllerHandler::ControllerHandler(std::shared_ptr<ControllerState> state,
       io_(io),
       client_(io.get_executor(), {}, state_->config.timeouts),
       probe_client_(io.get_executor(), {}, probe_timeouts(state_->config)) {}
-
-void ControllerHandler::wake_waiters() {
-  for (auto* timer : waiters_) {
-    timer->cancel();
-  }
-}
 
 // Not coroutines, dispatch() and public_api(): each route's task is returned for the session to
 // await (two coroutine frames fewer per request). What the tasks refer to outlives them: the

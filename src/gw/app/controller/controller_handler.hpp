@@ -1,13 +1,13 @@
 #pragma once
 
 #include <atomic>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "gw/api/chat_request.hpp"
 #include "gw/app/config/cluster_config.hpp"
+#include "gw/app/controller/queue_place.hpp"
 #include "gw/cluster/registry.hpp"
 #include "gw/metrics/metrics.hpp"
 #include "gw/net/http1_parser.hpp"
@@ -38,8 +38,9 @@ struct ControllerState {
   metrics::Metrics metrics;
   std::unique_ptr<const proxy::Dashboard> dashboard;  // /ui
 
-  // Wakes every shard's waiting requests; called whenever capacity may have been freed.
-  void capacity_freed();
+  // Wakes waiting requests for `model` on every shard that has some: the oldest one
+  // (`one_slot`: a request finished) or all of them. Called whenever capacity may have been freed.
+  void capacity_freed(const std::string& model, bool one_slot);
 
   // The model table's models (aliases and fallbacks), swapped by a reload: a request keeps the
   // one it started with.
@@ -91,8 +92,8 @@ class ControllerHandler final : public proxy::ObservedHandler {
 
   // Sweeps silent workers and probes suspect ones every HEARTBEAT_CHECK_INTERVAL. Shard 0 only.
   net::Task<void> check_health();
-  // Lets this shard's queued requests try again. Runs on this shard's thread.
-  void wake_waiters();
+  // This shard's queued requests; wake() them on this shard's thread.
+  WaitQueue& wait_queue() { return wait_queue_; }
   boost::asio::io_context& io() { return io_; }
 
  private:
@@ -108,8 +109,6 @@ class ControllerHandler final : public proxy::ObservedHandler {
                                 std::string_view path);
   // Forwards a model request to a worker of its model (controller_forward.cpp).
   net::Task<void> forward(net::Exchange& exchange, const ForwardedCall& call);
-  // Waits until capacity may have been freed (wake_waiters) or `deadline`.
-  net::Task<void> wait_for_capacity(std::chrono::steady_clock::time_point deadline);
   net::Task<void> probe(cluster::ProbeTarget target);
 
   friend class ModelForwarding;  // controller_forward.cpp: uses the client and the wait queue
@@ -118,7 +117,7 @@ class ControllerHandler final : public proxy::ObservedHandler {
   boost::asio::io_context& io_;
   net::UpstreamClient client_;
   net::UpstreamClient probe_client_;
-  std::list<net::SteadyTimer*> waiters_;
+  WaitQueue wait_queue_;
 };
 
 }  // namespace gw::app
