@@ -443,6 +443,16 @@ std::optional<core::Error> unreadable_head(const boost::system::error_code& ec, 
   return core::invalid_request("malformed HTTP request");
 }
 
+// Ends a connection whose next request's head could not be read, answering first when there is
+// anything to answer.
+template <class Stream>
+Task<void> reject_unreadable_head(Stream& stream, boost::system::error_code ec, size_t buffered,
+                                  std::chrono::milliseconds write_timeout) {
+  if (auto answer = unreadable_head(ec, buffered)) {
+    co_await reject(stream, *answer, write_timeout, core::new_request_id());
+  }
+}
+
 // Whether the body announced by a read head may be held (MAX_BUFFERED_REQUEST_BYTES): its refusal
 // when it may not (too large for MAX_REQUEST_BYTES, or no room beside the others now).
 std::optional<core::Error> refuse_body(const boost::system::error_code& ec,
@@ -527,7 +537,10 @@ void fill_request(Request& request, RequestHead& head, const std::string& remote
   request.remote_address = remote;
 }
 
-// Serves a connection's requests, one after another, until it ends.
+// Serves a connection's requests, one after another, until it ends. Longer than the data path's
+// 60-line aim, as one piece: each of its steps awaits, and a step moved into a coroutine of its
+// own costs every request a coroutine frame (about 450 instructions, 1.4%, measured when two were
+// removed); the steps that do not await are functions of their own.
 template <class Stream>
 Task<void> serve(HttpServer::Impl& server, Shard& shard, Stream& stream,
                  std::shared_ptr<SessionControl>& control_ptr, std::string remote) {
@@ -554,10 +567,7 @@ Task<void> serve(HttpServer::Impl& server, Shard& shard, Stream& stream,
     ec = deadline.end(ec);
     control.idle = false;
     if (ec && ec != http::error::body_limit) {
-      if (auto answer = unreadable_head(ec, buffer.size())) {
-        co_await reject(stream, *answer, options.write_timeout, core::new_request_id());
-      }
-      co_return;
+      co_return co_await reject_unreadable_head(stream, ec, buffer.size(), options.write_timeout);
     }
     // Once the head is read, errors are in the format of the API its path belongs to.
     const ErrorFormat error_format = shard.handler->error_format(path_of(head.target()), head);

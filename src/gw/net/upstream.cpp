@@ -96,6 +96,15 @@ UpstreamTimeouts timeouts_for(UpstreamTimeouts timeouts, const SendOptions& opti
   return timeouts;
 }
 
+// Arms `watch` to run the caller's slow-head action, if it has one, once the head is that late.
+void watch_slow_head(std::optional<Deadline>& watch, const SendOptions& options,
+                     const Executor& executor) {
+  if (options.slow_head_after.count() > 0 && options.slow_head_action != nullptr) {
+    watch.emplace(DeadlineWheel::of(executor), options.slow_head_action, options.slow_head_context);
+    watch->arm(options.slow_head_after);
+  }
+}
+
 core::Error write_failure(const boost::system::error_code& ec, const Endpoint& target) {
   return {
       ec == beast::error::timeout ? core::Errc::kUpstreamTimeout : core::Errc::kUpstreamUnreachable,
@@ -456,16 +465,14 @@ std::unique_ptr<UpstreamResponse::Impl> UpstreamClient::new_response(
   return impl;
 }
 
+// Longer than the data path's 60-line aim, as one piece: connecting, writing and reading the head
+// each await, and a step moved into a coroutine of its own would cost every upstream request a
+// coroutine frame (about 450 instructions, 1.4% of a proxied request).
 Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClient::send(
     const Endpoint& target, const OutboundRequest& request, const SendOptions& options) {
   const UpstreamTimeouts timeouts = timeouts_for(timeouts_, options);
-  // Disarmed when send() returns, however it does.
-  std::optional<Deadline> slow_head;
-  if (options.slow_head_after.count() > 0 && options.slow_head_action != nullptr) {
-    slow_head.emplace(DeadlineWheel::of(executor_), options.slow_head_action,
-                      options.slow_head_context);
-    slow_head->arm(options.slow_head_after);
-  }
+  std::optional<Deadline> slow_head;  // disarmed when send() returns, however it does
+  watch_slow_head(slow_head, options, executor_);
   const std::string& origin = target.origin();
   const std::string head = request_head(target, proxies_.proxy_for(target), request);
   const auto buffers = request_buffers(head, request);
@@ -483,18 +490,14 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     }
     auto impl = new_response(*connection, origin, request.method);
 
-    connection->deadline.arm(timeouts.first_byte);
     boost::system::error_code wec;
-    if (auto* plain = std::get_if<UpstreamConnection::Plain>(&connection->stream)) {
-      const size_t written = write_at_once(*plain, buffers, wec);
-      if (!wec && written < asio::buffer_size(buffers)) {
-        wec = co_await write_rest(*plain, buffers, written, timeouts.first_byte);
-      }
-    } else {
-      std::tie(wec, std::ignore) = co_await asio::async_write(
-          std::get<UpstreamConnection::Secure>(connection->stream), buffers, kUseTask);
+    const size_t written = std::visit(
+        [&](auto& stream) { return write_at_once(stream, buffers, wec); }, connection->stream);
+    if (!wec && written < asio::buffer_size(buffers)) {
+      wec = co_await std::visit(
+          [&](auto& stream) { return write_rest(stream, buffers, written, timeouts.first_byte); },
+          connection->stream);
     }
-    wec = connection->deadline.end(wec);
     if (wec) {
       if (reused && is_stale_connection_error(wec)) {
         continue;

@@ -46,32 +46,6 @@ Task<RelayEnd> fail_stream(Exchange& exchange, providers::ResponseTranslator& tr
   co_return RelayEnd::kUpstreamFailed;
 }
 
-// A stream that failed before its first event, or whose first event is the upstream's error:
-// answered with the error's own status, not a 200 and an error event.
-Task<RelayEnd> fail_before_start(Exchange& exchange,
-                                 const tl::expected<std::string_view, core::Error>& piece,
-                                 const tl::expected<std::string_view, core::Error>& out,
-                                 const core::Error* first_error, std::string_view upstream_name) {
-  core::Error error;
-  if (first_error != nullptr) {
-    log_of(exchange).upstream_error = "status";
-    log_of(exchange).outcome = "upstream_error";
-    error = *first_error;
-  } else if (!piece) {
-    log_of(exchange).outcome = std::string(outcome_of(piece.error()));
-    error = piece.error();
-  } else if (piece->empty()) {
-    log_of(exchange).outcome = "truncated";
-    error = {core::Errc::kUpstreamError,
-             fmt::format("upstream {} ended the stream before its first event", upstream_name)};
-  } else {
-    log_of(exchange).outcome = "upstream_error";
-    error = out.error();
-  }
-  co_await net::respond_error(exchange.writer, error);
-  co_return RelayEnd::kUpstreamFailed;
-}
-
 // A 2xx the gateway cannot relay as a completion: no body at all, a body in an encoding it does
 // not decode (it asks for identity), or, not streamed, a body that is not JSON.
 std::optional<core::Error> unusable_success(const net::UpstreamResponse& upstream, bool stream,
@@ -249,6 +223,36 @@ StreamStep translate_step(Exchange& exchange, providers::ResponseTranslator& tra
   return step;
 }
 
+// A stream that failed before its first event, or whose first event is the upstream's error:
+// answered with the error's own status, not a 200 and an error event; or (`may_retry`: the caller
+// can try elsewhere) left unanswered.
+Task<RelayEnd> fail_before_start(Exchange& exchange, const StreamStep& step,
+                                 const providers::ResponseTranslator& translator,
+                                 std::string_view upstream_name, bool may_retry) {
+  if (may_retry) {
+    co_return RelayEnd::kFailedBeforeResponse;
+  }
+  const core::Error* first_error = step.failed() ? nullptr : translator.stream_error();
+  core::Error error;
+  if (first_error != nullptr) {
+    log_of(exchange).upstream_error = "status";
+    log_of(exchange).outcome = "upstream_error";
+    error = *first_error;
+  } else if (!step.piece) {
+    log_of(exchange).outcome = std::string(outcome_of(step.piece.error()));
+    error = step.piece.error();
+  } else if (step.piece->empty()) {
+    log_of(exchange).outcome = "truncated";
+    error = {core::Errc::kUpstreamError,
+             fmt::format("upstream {} ended the stream before its first event", upstream_name)};
+  } else {
+    log_of(exchange).outcome = "upstream_error";
+    error = step.out.error();
+  }
+  co_await net::respond_error(exchange.writer, error);
+  co_return RelayEnd::kUpstreamFailed;
+}
+
 // After the response has started: how a failed or finished step ends it.
 Task<RelayEnd> end_stream(Exchange& exchange, net::UpstreamResponse& upstream,
                           providers::ResponseTranslator& translator, const StreamStep& step,
@@ -378,15 +382,8 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
     }
     const StreamStep step =
         translate_step(exchange, translator, std::move(piece), upstream_name, limits);
-    if (!started) {
-      const core::Error* first_error = step.failed() ? nullptr : translator.stream_error();
-      if (step.failed() || first_error != nullptr) {
-        if (may_retry) {
-          co_return RelayEnd::kFailedBeforeResponse;
-        }
-        co_return co_await fail_before_start(exchange, step.piece, step.out, first_error,
-                                             upstream_name);
-      }
+    if (!started && (step.failed() || translator.stream_error() != nullptr)) {
+      co_return co_await fail_before_start(exchange, step, translator, upstream_name, may_retry);
     }
     if (step.failed() || translator.finished()) {
       // (Not started: all of it came at once, and end_stream sends head, events and end together.)

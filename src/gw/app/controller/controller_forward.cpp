@@ -16,6 +16,7 @@
 #include "gw/providers/provider.hpp"
 #include "gw/providers/responses.hpp"
 #include "gw/proxy/forwarding.hpp"
+#include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/relay.hpp"
 #include "gw/proxy/request_log.hpp"
@@ -25,6 +26,7 @@ namespace gw::app {
 using proxy::add_anthropic_headers;
 using proxy::add_forwarding_headers;
 using proxy::interrupted;
+using proxy::loop_error;
 using proxy::relay_success;
 using proxy::RelayEnd;
 using proxy::upstream_error_kind;
@@ -303,7 +305,16 @@ class ModelForwarding {
     auto translator = worker_relay(call_);
     const bool stream =
         call_.stream && upstream.header("content-type").starts_with("text/event-stream");
-    const auto end = co_await relay(upstream, *translator, stream, lease.worker_id(), sent_at);
+    // A table model's answer is relayed under the model's name; any other straight (a coroutine
+    // frame fewer per request).
+    RelayEnd end = RelayEnd::kInterrupted;
+    if (answering_ == nullptr) {
+      end = co_await relay_success(exchange_, upstream, *translator, stream, lease.worker_id(),
+                                   config_.limits, sent_at, true);
+    } else {
+      end =
+          co_await relay_as_table_model(upstream, *translator, stream, lease.worker_id(), sent_at);
+    }
     if (end == RelayEnd::kFailedBeforeResponse) {
       // The worker died or broke off before the client got anything: another worker may answer.
       spdlog::warn("[{}] worker {} failed before its response began ({})", exchange_.request_id,
@@ -385,13 +396,10 @@ class ModelForwarding {
 
   // A table model's answers carry x-gateway-model (the table model answering: a fallback's name
   // once one is tried), x-gateway-deployment (the worker) and x-gateway-attempts, as `server`'s.
-  Task<RelayEnd> relay(net::UpstreamResponse& upstream, providers::ResponseTranslator& translator,
-                       bool stream, const std::string& worker_id,
-                       std::chrono::steady_clock::time_point sent_at) {
-    if (answering_ == nullptr) {
-      co_return co_await relay_success(exchange_, upstream, translator, stream, worker_id,
-                                       config_.limits, sent_at, true);
-    }
+  Task<RelayEnd> relay_as_table_model(net::UpstreamResponse& upstream,
+                                      providers::ResponseTranslator& translator, bool stream,
+                                      const std::string& worker_id,
+                                      std::chrono::steady_clock::time_point sent_at) {
     AttemptWriter writer(exchange_.writer, *answering_, worker_id, table_attempts_, nullptr, false);
     // The relay reads neither the request nor its body: the client's stays where the outbound
     // request views it.
@@ -437,7 +445,27 @@ class ModelForwarding {
   size_t next_fallback_ = 0;
 };
 
-Task<void> ControllerHandler::forward(Exchange& exchange, const ForwardedCall& call) {
+Task<void> ControllerHandler::model_request(Exchange& exchange, proxy::ModelApi api,
+                                            std::string_view path) {
+  const auto& request = exchange.request;
+  if (request.method != "POST") {
+    co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
+  }
+  if (auto loop = loop_error(request)) {
+    co_return co_await net::respond_error(exchange.writer, *loop);
+  }
+  auto inspected = proxy::inspect_model_request(api, request.body);
+  if (!inspected) {
+    co_return co_await net::respond_error(exchange.writer, inspected.error());
+  }
+  proxy::log_of(exchange).model = inspected->model();
+  // Chat and legacy completions go with usage asked for; Responses and embeddings as they are.
+  const bool splice_usage = api == proxy::ModelApi::kChat || api == proxy::ModelApi::kCompletions;
+  const auto [model_begin, model_end] = inspected->model_token();
+  const ForwardedCall call{inspected->model(),  path,
+                           inspected->stream(), splice_usage ? inspected->chat() : nullptr,
+                           model_begin,         model_end};
+  // Forwarded from this frame (not one of its own): a coroutine frame fewer per request.
   ModelForwarding forwarding(*this, exchange, call);
   co_await forwarding.run();
 }

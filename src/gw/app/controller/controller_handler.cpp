@@ -22,7 +22,6 @@
 
 namespace gw::app {
 
-using proxy::loop_error;
 using proxy::serve_metrics;
 namespace {
 
@@ -205,29 +204,6 @@ Task<void> ControllerHandler::models_api(Exchange& exchange) {
       exchange.writer,
       {core::Errc::kModelNotFound,
        fmt::format("The model '{}' does not exist", core::bounded_text(id)), "model"});
-}
-
-Task<void> ControllerHandler::model_request(Exchange& exchange, proxy::ModelApi api,
-                                            std::string_view path) {
-  const auto& request = exchange.request;
-  if (request.method != "POST") {
-    co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
-  }
-  if (auto loop = loop_error(request)) {
-    co_return co_await net::respond_error(exchange.writer, *loop);
-  }
-  auto inspected = proxy::inspect_model_request(api, request.body);
-  if (!inspected) {
-    co_return co_await net::respond_error(exchange.writer, inspected.error());
-  }
-  proxy::log_of(exchange).model = inspected->model();
-  // Chat and legacy completions go with usage asked for; Responses and embeddings as they are.
-  const bool splice_usage = api == proxy::ModelApi::kChat || api == proxy::ModelApi::kCompletions;
-  const auto [model_begin, model_end] = inspected->model_token();
-  const ForwardedCall call{inspected->model(),  path,
-                           inspected->stream(), splice_usage ? inspected->chat() : nullptr,
-                           model_begin,         model_end};
-  co_await forward(exchange, call);
 }
 
 Task<void> ControllerHandler::check_health() {

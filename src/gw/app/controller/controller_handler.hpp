@@ -104,11 +104,10 @@ class ControllerHandler final : public proxy::ObservedHandler {
   // GET /v1/models and /v1/models/{id}: the table's models and the healthy workers'.
   net::Task<void> models_api(net::Exchange& exchange);
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
-  // A model API's POST (at `path`): checked, then forwarded.
+  // A model API's POST (at `path`): checked, then forwarded to a worker of its model
+  // (controller_forward.cpp).
   net::Task<void> model_request(net::Exchange& exchange, proxy::ModelApi api,
                                 std::string_view path);
-  // Forwards a model request to a worker of its model (controller_forward.cpp).
-  net::Task<void> forward(net::Exchange& exchange, const ForwardedCall& call);
   net::Task<void> probe(cluster::ProbeTarget target);
 
   friend class ModelForwarding;  // controller_forward.cpp: uses the client and the wait queue
