@@ -84,22 +84,24 @@ function setAffinity(pids, cores) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
-// A controller with two workers in front of `mock`. `capacity`: each worker's concurrent requests
-// (beyond them the controller queues).
-async function startCluster(mock, common, capacity) {
+// A controller with `count` workers in front of `mock`. `capacity`: each worker's concurrent
+// requests (beyond them the controller queues).
+async function startCluster(mock, common, capacity, count = 2) {
   // The commands' default heartbeat and probe periods (the test harness's are much shorter): less
   // background wake-ups to disturb the measurements.
   const controller = await startController(['--heartbeat-timeout', '60', '--heartbeat-check-interval', '10'], common);
   const workers = [];
-  for (const id of ['w1', 'w2']) {
+  for (let i = 1; i <= count; ++i) {
     workers.push(await startWorker({
-      id, model: 'mock-model', backend: mock, controller, env: common,
+      id: `w${i}`,
+      model: 'mock-model', backend: mock, controller, env: common,
       flags: ['--heartbeat-interval', '10', ...(capacity ? ['--capacity', String(capacity)] : [])],
     }));
   }
-  await waitForWorkers(controller, (ws) => ws.length === 2);
+  await waitForWorkers(controller, (ws) => ws.length === count);
   const pids = workers.map((w) => w.proc.pid);
   return {
+    workers,
     target: { url: controller.url, pid: controller.proc.pid, model: 'mock-model', also: pids, upstream: [mock.proc.pid, ...pids] },
     stop: () => Promise.all([controller.stop(), ...workers.map((w) => w.stop())]),
   };
@@ -180,7 +182,21 @@ async function main() {
   // The controller's wait queue at work: workers of the default capacity (10 each), 64
   // connections: most requests wait for a slot.
   const queueing = await startCluster(mock, common);
-  const queued = { rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [] };
+  const newSamples = () => ({ rps: [], cpu: [], alsoCpu: [], rpsIso: [], cpuIso: [], alsoCpuIso: [] });
+  const queued = newSamples();
+  // Hop for hop: the controller and the gateway each in front of the same worker, so that the
+  // process measured is the only difference. (In front of the mock, the gateway relays a faster
+  // upstream than the controller's worker: on a saturated core it then handles more requests per
+  // wake-up, and an event loop's CPU per request falls as its batches grow.)
+  const hop = await startCluster(mock, common, 64, 1);
+  const hopWorker = hop.workers[0];
+  const hopGateway = await startGateway([], { ...common, OPENAI_BASE_URL: `${hopWorker.url}/v1` });
+  const hopUpstream = [mock.proc.pid, hopWorker.proc.pid];
+  const hopTargets = {
+    controller: { ...hop.target, also: [] },
+    gateway: { url: hopGateway.url, pid: hopGateway.proc.pid, model: 'openai/mock-model', upstream: hopUpstream },
+  };
+  const hopped = { controller: newSamples(), gateway: newSamples() };
 
   for (let round = 0; round < cfg.rounds; ++round) {
     for (const [name, t] of Object.entries(targets)) {
@@ -191,6 +207,8 @@ async function main() {
       saturate(t, r);
       if (name === 'cluster') {
         saturate(queueing.target, queued);  // the same load, queued by workers of capacity 10
+        saturate(hopTargets.controller, hopped.controller);
+        saturate(hopTargets.gateway, hopped.gateway);
       }
       const eventsBefore = cpuSeconds(t.pid);
       const burst = streamTimings(t.url, t.model, cfg.streamRequests);
@@ -273,7 +291,7 @@ async function main() {
     async (wrapper) => asTarget(await startGateway(['--tls-cert', cert, '--tls-key', key], gatewayEnv, { wrapper })),
     ['openai/mock-model'], { seconds: cfg.callgrindSeconds });
 
-  await Promise.all([main.stop(), forTtft.stop(), forSse.stop(), queueing.stop(), pacedGateway.stop(), holdGateway.stop(),
+  await Promise.all([main.stop(), forTtft.stop(), forSse.stop(), queueing.stop(), hop.stop(), hopGateway.stop(), pacedGateway.stop(), holdGateway.stop(),
     mock.stop(), ttftMock.stop(), paced.stop(), slow.stop(), wholeMock.stop()]);
 
   // Ratios of one round's figures, then their median: the machine's speed drifts between rounds
@@ -294,6 +312,8 @@ async function main() {
   const clusterCpuIsoRatio = perRound('cluster', 'gateway', 'cpuIso');
   const queueingRatio = median(queued.cpu.map((x, i) => x / results.cluster.cpu[i]));
   const queueingIsoRatio = median(queued.cpuIso.map((x, i) => x / results.cluster.cpuIso[i]));
+  const hopRatio = median(hopped.controller.cpu.map((x, i) => x / hopped.gateway.cpu[i]));
+  const hopIsoRatio = median(hopped.controller.cpuIso.map((x, i) => x / hopped.gateway.cpuIso[i]));
   const m = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, Object.fromEntries(Object.entries(r).map(([f, xs]) => [f, median(xs)]))]));
   const d = m.direct;
   const g = m.gateway;
@@ -340,6 +360,8 @@ async function main() {
     ['distributed: CPU per request, controller / both workers / gateway (µs)', `${fmt(c.cpu)} / ${fmt(c.alsoCpu)} / ${fmt(g.cpu)}`],
     ['distributed: CPU per request with the target on its own core, controller / both workers (µs)', `${fmt(c.cpuIso)} / ${fmt(c.alsoCpuIso)}`],
     ['distributed: controller ÷ gateway CPU per request (median of per-round ratios): own core / shared cores', `${fmt(clusterCpuIsoRatio, 2)} / ${fmt(clusterCpuRatio, 2)}`],
+    ['hop for hop, each in front of the same worker: CPU per request (µs), controller / gateway, own core; shared cores', `${fmt(median(hopped.controller.cpuIso))} / ${fmt(median(hopped.gateway.cpuIso))}; ${fmt(median(hopped.controller.cpu))} / ${fmt(median(hopped.gateway.cpu))}`],
+    ['hop for hop: controller ÷ gateway CPU per request (median of per-round ratios): own core / shared cores', `${fmt(hopIsoRatio, 2)} / ${fmt(hopRatio, 2)}`],
     ['distributed, workers of capacity 10 (most of the 64 requests wait in the controller\'s queue): controller CPU per request (µs) own core / shared cores; ÷ the controller whose workers take all 64', `${fmt(median(queued.cpuIso))} / ${fmt(median(queued.cpu))}; ${fmt(queueingIsoRatio, 2)} / ${fmt(queueingRatio, 2)}`],
     ['paced stream (64 × 20 ms) duration p50, direct / gateway (ms)', `${fmt(pacedDirect.total50 * 1000)} / ${fmt(pacedRelayed.total50 * 1000)}`],
     [`${cfg.concurrentStreams} concurrent streams (open-file limit ${FD_LIMIT}): gateway RSS (MiB), per stream (KiB), failed`, `${fmt(holdRss)} (idle ${fmt(holdIdle)}), ${fmt(((holdRss - holdIdle) * 1024) / cfg.concurrentStreams)}, ${held.failed}`],
@@ -357,6 +379,7 @@ async function main() {
   // not how fast: no timing threshold), and nothing failed along the way.
   const measured = rows.flatMap(([label, ...v]) => v.map((x, i) => [`${label} [${i}]`, x]))
     .concat([['instructions nginx', nginxIr], ['instructions gateway', gatewayIr], ['CPU queueing controller', median(queued.cpu)],
+      ['CPU hop controller', median(hopped.controller.cpu)], ['CPU hop gateway', median(hopped.gateway.cpu)],
       ['instructions translation', translationIr], ['instructions controller', controllerIr],
       ['held-stream RSS', holdRss], ['idle RSS', idleRss],
       ['CPU per Responses stream request', m.gateway.responsesSseCpu],
@@ -396,6 +419,8 @@ the same treatment in both.
   once, as the gateway relays them) in front of the same mock: two hops. CPU per request is the
   controller's; the workers' is shown apart. A second such cluster with the workers' default
   capacity (10 each) measures the controller's wait queue: there most requests wait for a slot.
+  Hop for hop, a controller and a gateway (pass-through) each in front of the same single worker
+  compare the two with nothing else different.
 - Latency/throughput: \`wrk\` POSTing a small chat request (c=1: latency; c=64: saturation), CPU per
   request from the target process's own utime+stime over the run.
 - Instructions: each proxy alone under \`valgrind --tool=callgrind\` (\`wrk -c4\`, ${cfg.callgrindSeconds} s after a
@@ -438,7 +463,7 @@ ${table}
 | SSE pass-through CPU per request ≤ 1.2 × nginx (9 events, one upstream write) | ${fmt(sseCpuRatio, 2)} × | ${sseCpuRatio <= 1.2 ? 'yes' : 'no'} |
 | plain JSON CPU per request ≤ 1.2 × nginx | own core ${fmt(cpuIsoRatio, 2)} ×; shared cores ${fmt(cpuRatio, 2)} × | ${cpuRatio <= 1.2 ? 'yes' : 'no'} |
 | Anthropic translation ≤ 1.5 × the pass-through's CPU per request (and instructions) | plain: own core ${fmt(translationIsoRatio, 2)} ×, shared ${fmt(translationRatio, 2)} ×, instructions ${fmt(translationIr / gatewayIr, 2)} ×; streams: ${fmt(sseTranslationRatio, 2)} × | ${translationRatio <= 1.5 && sseTranslationRatio <= 1.5 && translationIr / gatewayIr <= 1.5 ? 'yes' : 'no'} |
-| controller → worker per hop no more than the gateway | controller ÷ gateway CPU per request: own core ${fmt(clusterCpuIsoRatio, 2)} ×, shared cores ${fmt(clusterCpuRatio, 2)} ×; instructions ${fmt(controllerIr / gatewayIr, 2)} × (its wait queue, when most requests wait, is a cost of its own: ${fmt(queueingIsoRatio, 2)} / ${fmt(queueingRatio, 2)} × the relaying controller's) | ${clusterCpuRatio <= 1 && (!ISOLATE || clusterCpuIsoRatio <= 1) ? 'yes' : clusterCpuRatio <= 1.05 && (!ISOLATE || clusterCpuIsoRatio <= 1.05) ? 'within 5% (the rounds\' spread)' : 'no'} |
+| controller → worker per hop no more than the gateway | hop for hop (each in front of the same worker), controller ÷ gateway CPU per request: own core ${fmt(hopIsoRatio, 2)} ×, shared cores ${fmt(hopRatio, 2)} ×; instructions ${fmt(controllerIr / gatewayIr, 2)} ×. (Against the gateway in front of the mock: ${fmt(clusterCpuIsoRatio, 2)} / ${fmt(clusterCpuRatio, 2)} ×. The wait queue, when most requests wait, is a cost of its own: ${fmt(queueingIsoRatio, 2)} / ${fmt(queueingRatio, 2)} × the relaying controller's.) | ${hopRatio <= 1 && (!ISOLATE || hopIsoRatio <= 1) ? 'yes' : hopRatio <= 1.02 && (!ISOLATE || hopIsoRatio <= 1.02) ? 'equal within 2%' : 'no'} |
 
 ## Against the targets of issue #16
 
