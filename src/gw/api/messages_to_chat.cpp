@@ -496,6 +496,46 @@ Result<void> chat_stop(const json::value& sequences, json::object& chat) {
   return {};
 }
 
+// One top-level field of a Messages request (not model, messages, system or tools) into `chat`,
+// or its refusal. `thinks`: set when it asks for reasoning.
+Result<void> chat_field(std::string_view key, const json::value& value, json::object& chat,
+                        bool& thinks) {
+  if (key == "max_tokens" || key == "temperature" || key == "top_p" || key == "top_k" ||
+      key == "stream") {
+    // top_k: servers with it (vLLM, llama.cpp, Ollama) take it under this name; OpenAI refuses it
+    // with a 400 naming it.
+    chat[key] = value;
+    return {};
+  }
+  if (key == "stop_sequences") {
+    return chat_stop(value, chat);
+  }
+  if (key == "tool_choice") {
+    return chat_tool_choice(value, chat);
+  }
+  if (key == "metadata") {
+    return chat_user(value, chat);
+  }
+  if (key == "thinking") {
+    auto effort = reasoning_effort(value);
+    if (!effort) {
+      return tl::unexpected(effort.error());
+    }
+    if (*effort) {
+      chat["reasoning_effort"] = **effort;
+      thinks = true;
+    }
+    return {};
+  }
+  if (key == "service_tier") {
+    return {};  // priority capacity at Anthropic: a wish, not a change to the answer
+  }
+  const std::string name(core::bounded_text(key, 64));
+  return tl::unexpected(invalid_request(
+      fmt::format("'{}' has no equivalent on this provider (it needs Anthropic's API)", name),
+      name));
+}
+
 }  // namespace
 
 Result<json::object> messages_to_chat_object(std::string_view body, MessagesUse use) {
@@ -524,39 +564,11 @@ Result<json::object> messages_to_chat_object(std::string_view body, MessagesUse 
   bool thinks = false;
   for (const auto& [key_view, value] : request) {
     const std::string_view key = key_view;
-    Result<void> done;
     if (key == "model" || key == "messages" || key == "system" || key == "tools" ||
         value.is_null()) {
       continue;
     }
-    if (key == "max_tokens" || key == "temperature" || key == "top_p" || key == "top_k" ||
-        key == "stream") {
-      // top_k: servers with it (vLLM, llama.cpp, Ollama) take it under this name; OpenAI refuses
-      // it with a 400 naming it.
-      chat[key] = value;
-    } else if (key == "stop_sequences") {
-      done = chat_stop(value, chat);
-    } else if (key == "tool_choice") {
-      done = chat_tool_choice(value, chat);
-    } else if (key == "metadata") {
-      done = chat_user(value, chat);
-    } else if (key == "thinking") {
-      auto effort = reasoning_effort(value);
-      if (!effort) {
-        return tl::unexpected(effort.error());
-      }
-      if (*effort) {
-        chat["reasoning_effort"] = **effort;
-        thinks = true;
-      }
-    } else if (key != "service_tier") {
-      // service_tier (priority capacity at Anthropic) is a wish, not a change to the answer.
-      const std::string name(core::bounded_text(key, 64));
-      return tl::unexpected(invalid_request(
-          fmt::format("'{}' has no equivalent on this provider (it needs Anthropic's API)", name),
-          name));
-    }
-    if (!done) {
+    if (auto done = chat_field(key, value, chat, thinks); !done) {
       return tl::unexpected(done.error());
     }
   }

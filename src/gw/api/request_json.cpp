@@ -94,11 +94,56 @@ constexpr int kMaxWalkDepth = static_cast<int>(kMaxRequestDepth);
 // The walk starts a few levels down (root, messages, a message): well within max_depth().
 static_assert(kMaxWalkDepth + 16 < static_cast<int>(simdjson::DEFAULT_MAX_DEPTH));
 
+bool well_formed(od::value value, bool& too_deep, int depth = 0);
+
+bool well_formed_object(od::value value, bool& too_deep, int depth) {
+  od::object object;
+  if (value.get_object().get(object) != simdjson::SUCCESS) {
+    return false;
+  }
+  for (auto field : object) {
+    std::string_view key;
+    od::value member;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
+        field.value().get(member) != simdjson::SUCCESS ||
+        !well_formed(member, too_deep, depth + 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool well_formed_array(od::value value, bool& too_deep, int depth) {
+  od::array array;
+  if (value.get_array().get(array) != simdjson::SUCCESS) {
+    return false;
+  }
+  for (auto element : array) {
+    od::value item;
+    if (element.get(item) != simdjson::SUCCESS || !well_formed(item, too_deep, depth + 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool well_formed_string(od::value value) {
+  const bool escaped = value.raw_json_token().find('\\') != std::string_view::npos;
+  // Consumed either way: a string left for the iterator to skip lets `"a":"b":}` through
+  // (simdjson 3.0's skip counts brackets only; the fuzzer found it).
+  if (escaped) {
+    std::string_view text;
+    return value.get_string().get(text) == simdjson::SUCCESS;
+  }
+  od::raw_json_string raw;
+  return value.get_raw_json_string().get(raw) == simdjson::SUCCESS;
+}
+
 // The on-demand iterator checks the brackets of the values it skips, not what is between them
 // (`tru`, `01`, "\x"; simdjson's first pass checked UTF-8 and unescaped control characters
 // already): each value the inspector does not read is walked once, so that invalid JSON is
 // refused here rather than forwarded. Strings are unescaped only when they hold an escape.
-bool well_formed(od::value value, bool& too_deep, int depth = 0) {
+bool well_formed(od::value value, bool& too_deep, int depth) {
   if (depth > kMaxWalkDepth) {
     too_deep = true;
     return false;
@@ -108,46 +153,12 @@ bool well_formed(od::value value, bool& too_deep, int depth = 0) {
     return false;
   }
   switch (type) {
-    case od::json_type::object: {
-      od::object object;
-      if (value.get_object().get(object) != simdjson::SUCCESS) {
-        return false;
-      }
-      for (auto field : object) {
-        std::string_view key;
-        od::value member;
-        if (field.unescaped_key().get(key) != simdjson::SUCCESS ||
-            field.value().get(member) != simdjson::SUCCESS ||
-            !well_formed(member, too_deep, depth + 1)) {
-          return false;
-        }
-      }
-      return true;
-    }
-    case od::json_type::array: {
-      od::array array;
-      if (value.get_array().get(array) != simdjson::SUCCESS) {
-        return false;
-      }
-      for (auto element : array) {
-        od::value item;
-        if (element.get(item) != simdjson::SUCCESS || !well_formed(item, too_deep, depth + 1)) {
-          return false;
-        }
-      }
-      return true;
-    }
-    case od::json_type::string: {
-      const bool escaped = value.raw_json_token().find('\\') != std::string_view::npos;
-      // Consumed either way: a string left for the iterator to skip lets `"a":"b":}` through
-      // (simdjson 3.0's skip counts brackets only; the fuzzer found it).
-      if (escaped) {
-        std::string_view text;
-        return value.get_string().get(text) == simdjson::SUCCESS;
-      }
-      od::raw_json_string raw;
-      return value.get_raw_json_string().get(raw) == simdjson::SUCCESS;
-    }
+    case od::json_type::object:
+      return well_formed_object(value, too_deep, depth);
+    case od::json_type::array:
+      return well_formed_array(value, too_deep, depth);
+    case od::json_type::string:
+      return well_formed_string(value);
     case od::json_type::number:
       return is_json_number(trim_trailing_space(value.raw_json_token()));
     case od::json_type::boolean: {

@@ -447,6 +447,77 @@ tl::expected<ChatRequestInfo, core::Error> inspect_responses_request(const std::
   return info;
 }
 
+namespace {
+
+// `reasoning`: only its effort has a chat equivalent.
+tl::expected<void, core::Error> chat_reasoning(const json::value& value, json::object& chat) {
+  if (!value.is_object()) {
+    return tl::unexpected(invalid_request("'reasoning' must be an object", "reasoning"));
+  }
+  for (const auto& [name, setting] : value.as_object()) {
+    if (name == "effort" && !setting.is_null()) {
+      chat["reasoning_effort"] = setting;
+    } else if (!setting.is_null()) {
+      return tl::unexpected(invalid_request(
+          fmt::format("'reasoning.{}' is not available on this provider (only the effort is)",
+                      core::bounded_text(name, 64)),
+          fmt::format("reasoning.{}", core::bounded_text(name, 64))));
+    }
+  }
+  return {};
+}
+
+// One top-level field of a Responses request (not model, input or instructions) into `chat`, or
+// its refusal.
+tl::expected<void, core::Error> chat_field(std::string_view key, const json::value& value,
+                                           json::object& chat) {
+  if (needs_openai(key, value)) {
+    return tl::unexpected(invalid_request(
+        fmt::format("'{}' needs OpenAI's stored responses or hosted execution; this provider "
+                    "has neither",
+                    key),
+        std::string(key)));
+  }
+  if (auto checked = check_switch(key, value); !checked) {
+    return checked;
+  }
+  if (key == "stream") {
+    chat["stream"] = value;
+  } else if (key == "tools") {
+    auto tools = chat_tools(value);
+    if (!tools) {
+      return tl::unexpected(tools.error());
+    }
+    if (!tools->empty()) {
+      chat["tools"] = std::move(*tools);
+    }
+  } else if (key == "tool_choice") {
+    auto choice = chat_tool_choice(value);
+    if (!choice) {
+      return tl::unexpected(choice.error());
+    }
+    chat["tool_choice"] = std::move(*choice);
+  } else if (key == "max_output_tokens") {
+    chat["max_tokens"] = value;
+  } else if (key == "text") {
+    return chat_text_format(value, chat);
+  } else if (key == "reasoning") {
+    return chat_reasoning(value, chat);
+  } else if (same_in_chat(key)) {
+    chat[key] = value;
+  } else if (key != "store" && key != "background" && key != "include" && key != "truncation" &&
+             key != "stream_options" && key != "top_logprobs") {
+    // stream_options of Responses only asks for obfuscation padding, which translated streams do
+    // not need (the gateway's events are not the provider's).
+    return tl::unexpected(invalid_request(
+        fmt::format("Unrecognized request argument supplied: {}", core::bounded_text(key, 64)),
+        std::string(core::bounded_text(key, 64))));
+  }
+  return {};
+}
+
+}  // namespace
+
 tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view body) {
   auto parsed = parse_request_object(body);
   if (!parsed) {
@@ -466,61 +537,8 @@ tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view bo
         value.is_null()) {
       continue;  // metadata is the client's own: repeated in the response, not sent
     }
-    if (needs_openai(key, value)) {
-      return tl::unexpected(invalid_request(
-          fmt::format("'{}' needs OpenAI's stored responses or hosted execution; this provider "
-                      "has neither",
-                      key),
-          std::string(key)));
-    }
-    if (auto checked = check_switch(key, value); !checked) {
-      return tl::unexpected(checked.error());
-    }
-    if (key == "stream") {
-      chat["stream"] = value;
-    } else if (key == "tools") {
-      auto tools = chat_tools(value);
-      if (!tools) {
-        return tl::unexpected(tools.error());
-      }
-      if (!tools->empty()) {
-        chat["tools"] = std::move(*tools);
-      }
-    } else if (key == "tool_choice") {
-      auto choice = chat_tool_choice(value);
-      if (!choice) {
-        return tl::unexpected(choice.error());
-      }
-      chat["tool_choice"] = std::move(*choice);
-    } else if (key == "max_output_tokens") {
-      chat["max_tokens"] = value;
-    } else if (key == "text") {
-      if (auto format = chat_text_format(value, chat); !format) {
-        return tl::unexpected(format.error());
-      }
-    } else if (key == "reasoning") {
-      if (!value.is_object()) {
-        return tl::unexpected(invalid_request("'reasoning' must be an object", "reasoning"));
-      }
-      for (const auto& [name, setting] : value.as_object()) {
-        if (name == "effort" && !setting.is_null()) {
-          chat["reasoning_effort"] = setting;
-        } else if (!setting.is_null()) {
-          return tl::unexpected(invalid_request(
-              fmt::format("'reasoning.{}' is not available on this provider (only the effort is)",
-                          core::bounded_text(name, 64)),
-              fmt::format("reasoning.{}", core::bounded_text(name, 64))));
-        }
-      }
-    } else if (same_in_chat(key)) {
-      chat[key] = value;
-    } else if (key != "store" && key != "background" && key != "include" && key != "truncation" &&
-               key != "stream_options" && key != "top_logprobs") {
-      // stream_options of Responses only asks for obfuscation padding, which translated streams
-      // do not need (the gateway's events are not the provider's).
-      return tl::unexpected(invalid_request(
-          fmt::format("Unrecognized request argument supplied: {}", core::bounded_text(key, 64)),
-          std::string(core::bounded_text(key, 64))));
+    if (auto translated = chat_field(key, value, chat); !translated) {
+      return tl::unexpected(translated.error());
     }
   }
   return ResponsesAsChat{json::serialize(chat), echoed_settings(request)};

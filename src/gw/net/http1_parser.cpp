@@ -211,6 +211,32 @@ void for_each_element(std::string_view list, Each&& each) {
 // The longest line a chunk header (size and extensions) may have.
 constexpr size_t kMaxChunkLine = 4096;
 
+// The head ends at the first empty line ("\n\r\n"; "\n\n" is taken too, for the line checks to
+// reject). Nothing is consumed before it has arrived, and what was scanned (`scanned`) is not
+// scanned again.
+size_t head_end(const char* data, size_t size, size_t& scanned) {
+  for (size_t i = scanned; i < size;) {
+    const void* found = std::memchr(data + i, '\n', size - i);
+    if (found == nullptr) {
+      scanned = size;
+      return 0;
+    }
+    i = static_cast<size_t>(static_cast<const char*>(found) - data);
+    if (i + 1 < size && data[i + 1] == '\n') {
+      return i + 2;
+    }
+    if (i + 2 >= size) {
+      scanned = i;  // look at this line end again when more has come
+      return 0;
+    }
+    if (data[i + 1] == '\r' && data[i + 2] == '\n') {
+      return i + 3;
+    }
+    scanned = ++i;
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string_view MessageHead::find(std::string_view name) const {
@@ -302,30 +328,7 @@ size_t Http1Parser::parse_head(const char* data, size_t size, error_code& ec) {
       return skipped;
     }
   }
-  // The head ends at the first empty line ("\n\r\n"; "\n\n" is taken too, for the line checks
-  // to reject). Nothing is consumed before it has arrived.
-  size_t end = 0;
-  for (size_t i = head_scanned_; i < size;) {
-    const void* found = std::memchr(data + i, '\n', size - i);
-    if (found == nullptr) {
-      head_scanned_ = size;
-      break;
-    }
-    i = static_cast<size_t>(static_cast<const char*>(found) - data);
-    if (i + 1 < size && data[i + 1] == '\n') {
-      end = i + 2;
-      break;
-    }
-    if (i + 2 >= size) {
-      head_scanned_ = i;  // look at this line end again when more has come
-      break;
-    }
-    if (data[i + 1] == '\r' && data[i + 2] == '\n') {
-      end = i + 3;
-      break;
-    }
-    head_scanned_ = ++i;
-  }
+  const size_t end = head_end(data, size, head_scanned_);
   if (end == 0) {
     ec = size > header_limit_ ? error::header_limit : error::need_more;
     return skipped;
@@ -442,13 +445,13 @@ bool Http1Parser::parse_field(const char*& p, error_code& ec) {
                         static_cast<uint32_t>(field_value.size())});
   p = line_end + 2;
 
-  // The framing headers. Lengths first: most names are none of them.
+  // The framing fields. Lengths first: most names are none of them.
   switch (name.size()) {
     case 4:
       if (token_equals(name, "host")) {
         ++hosts_;
       }
-      break;
+      return true;
     case 10:
       if (token_equals(name, "connection")) {
         for_each_element(field_value, [this](std::string_view token) {
@@ -459,54 +462,57 @@ bool Http1Parser::parse_field(const char*& p, error_code& ec) {
           }
         });
       }
-      break;
+      return true;
     case 14:
-      if (token_equals(name, "content-length")) {
-        if (content_length_) {
-          ec = error::multiple_content_length;
-          return false;
-        }
-        uint64_t length = 0;
-        for (char c : field_value) {
-          if (c < '0' || c > '9' || length > (std::numeric_limits<uint64_t>::max() - 9) / 10) {
-            ec = error::bad_content_length;
-            return false;
-          }
-          length = length * 10 + static_cast<uint64_t>(c - '0');
-        }
-        if (field_value.empty()) {
-          ec = error::bad_content_length;
-          return false;
-        }
-        content_length_ = length;
-      }
-      break;
+      return !token_equals(name, "content-length") || note_content_length(field_value, ec);
     case 17:
-      if (token_equals(name, "transfer-encoding")) {
-        coded_ = true;
-        // A field with no coding at all is refused: Beast refuses it, and a hop that reads it
-        // as "no transfer coding" would frame the message differently.
-        bool bad = false;
-        bool any = false;
-        for_each_element(field_value, [this, &bad, &any](std::string_view coding) {
-          any = true;
-          // "chunked" takes no parameters: "chunked;q=1" is some other coding, not chunked.
-          const bool is_chunked = iequals(coding, "chunked");
-          // Chunked must be the last coding, once; a request may use no other (nothing here
-          // would decode it). A response whose codings do not end with chunked ends at close.
-          if ((is_chunked && chunked_) || (request_ && (chunked_ || !is_chunked))) {
-            bad = true;
-          }
-          chunked_ = is_chunked;
-        });
-        if (bad || !any) {
-          ec = error::bad_transfer_encoding;
-          return false;
-        }
-      }
-      break;
+      return !token_equals(name, "transfer-encoding") || note_transfer_encoding(field_value, ec);
     default:
-      break;
+      return true;
+  }
+}
+
+bool Http1Parser::note_content_length(std::string_view value, error_code& ec) {
+  if (content_length_) {
+    ec = error::multiple_content_length;
+    return false;
+  }
+  uint64_t length = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9' || length > (std::numeric_limits<uint64_t>::max() - 9) / 10) {
+      ec = error::bad_content_length;
+      return false;
+    }
+    length = length * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (value.empty()) {
+    ec = error::bad_content_length;
+    return false;
+  }
+  content_length_ = length;
+  return true;
+}
+
+bool Http1Parser::note_transfer_encoding(std::string_view value, error_code& ec) {
+  coded_ = true;
+  // A field with no coding at all is refused: Beast refuses it, and a hop that reads it as "no
+  // transfer coding" would frame the message differently.
+  bool bad = false;
+  bool any = false;
+  for_each_element(value, [this, &bad, &any](std::string_view coding) {
+    any = true;
+    // "chunked" takes no parameters: "chunked;q=1" is some other coding, not chunked.
+    const bool is_chunked = iequals(coding, "chunked");
+    // Chunked must be the last coding, once; a request may use no other (nothing here would
+    // decode it). A response whose codings do not end with chunked ends at close.
+    if ((is_chunked && chunked_) || (request_ && (chunked_ || !is_chunked))) {
+      bad = true;
+    }
+    chunked_ = is_chunked;
+  });
+  if (bad || !any) {
+    ec = error::bad_transfer_encoding;
+    return false;
   }
   return true;
 }
@@ -610,16 +616,7 @@ size_t Http1Parser::parse_body(const char* data, size_t size, error_code& ec) {
         take(size - used);
         break;
       case State::kChunkEnd:
-        if (size - used < 2) {
-          ec = error::need_more;
-          return used;
-        }
-        if (data[used] != '\r' || data[used + 1] != '\n') {
-          ec = error::bad_chunk;
-          return used;
-        }
-        used += 2;
-        state_ = State::kChunkSize;
+        used += parse_chunk_end(data + used, size - used, ec);
         break;
       case State::kChunkSize:
       case State::kTrailer: {
@@ -645,6 +642,20 @@ size_t Http1Parser::parse_body(const char* data, size_t size, error_code& ec) {
     ec = error::need_more;
   }
   return used;
+}
+
+// The CRLF after a chunk's data; 0 (with `ec` set) when it has not all come or is not one.
+size_t Http1Parser::parse_chunk_end(const char* data, size_t size, error_code& ec) {
+  if (size < 2) {
+    ec = error::need_more;
+    return 0;
+  }
+  if (data[0] != '\r' || data[1] != '\n') {
+    ec = error::bad_chunk;
+    return 0;
+  }
+  state_ = State::kChunkSize;
+  return 2;
 }
 
 // chunk-size [ chunk-ext ] CRLF: extensions are checked (valid_chunk_extensions) and ignored.

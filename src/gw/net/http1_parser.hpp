@@ -107,8 +107,12 @@ class Http1Parser {
   size_t parse_head(const char* data, size_t size, error_code& ec);
   bool parse_start_line(const char*& p, error_code& ec);
   bool parse_field(const char*& p, error_code& ec);
+  // The framing fields content-length and transfer-encoding, noted as read.
+  bool note_content_length(std::string_view value, error_code& ec);
+  bool note_transfer_encoding(std::string_view value, error_code& ec);
   bool frame_body(error_code& ec);
   size_t parse_body(const char* data, size_t size, error_code& ec);
+  size_t parse_chunk_end(const char* data, size_t size, error_code& ec);
   size_t parse_chunk_size(const char* data, size_t size, error_code& ec);
   size_t parse_trailer(const char* data, size_t size, error_code& ec);
   size_t deliver(const char* data, size_t size);

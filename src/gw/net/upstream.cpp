@@ -289,6 +289,37 @@ bool UpstreamResponse::finish_without_waiting() {
   return parser.is_done();
 }
 
+namespace {
+
+// The first piece usually came with the head's read, which may have stopped at the end of the
+// buffer: what has arrived since joins it, up to the body buffer's room (a stream that came whole
+// goes to the client in one write instead of two; over TLS, one record). Once per response; for a
+// stream still being generated, one more system call that finds nothing.
+void top_up_first_piece(UpstreamResponse::Impl& impl, boost::system::error_code& parse_error) {
+  if (impl.ready == 0 || impl.topped_up || impl.read_in_flight()) {
+    return;
+  }
+  impl.topped_up = true;
+  auto& connection = *impl.connection;
+  // Reads within the connection buffer's room: a connection keeps its buffer resident.
+  while (!parse_error && !impl.parser.is_done() && impl.parser.body_room() > 0 &&
+         read_arrived(connection, beast::read_size(connection.buffer, kMaxRead))) {
+    parse_error = impl.parse_body();
+  }
+}
+
+core::Error mid_response_failure(const boost::system::error_code& ec,
+                                 std::chrono::milliseconds idle_timeout) {
+  if (ec == beast::error::timeout) {
+    return {core::Errc::kUpstreamTimeout,
+            fmt::format("upstream sent nothing for {} ms", idle_timeout.count())};
+  }
+  return {core::Errc::kUpstreamError,
+          fmt::format("upstream connection failed mid-response: {}", ec.message())};
+}
+
+}  // namespace
+
 Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() {
   auto& impl = *impl_;
   auto& connection = *impl.connection;
@@ -298,18 +329,7 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
     // relayed in one write, without waiting for anything). What came before a framing error is
     // still relayed; the error comes with the next call (the same bytes fail again).
     auto parse_error = impl.parse_body();
-    // The first piece usually came with the head's read, which may have stopped at the end of
-    // the buffer: what has arrived since joins it, up to the body buffer's room (a stream that
-    // came whole goes to the client in one write instead of two; over TLS, one record). Once per
-    // response; for a stream still being generated, one more system call that finds nothing.
-    if (impl.ready > 0 && !impl.topped_up && !impl.read_in_flight()) {
-      impl.topped_up = true;
-      // Reads within the connection buffer's room: a connection keeps its buffer resident.
-      while (!parse_error && !impl.parser.is_done() && impl.parser.body_room() > 0 &&
-             read_arrived(connection, beast::read_size(connection.buffer, kMaxRead))) {
-        parse_error = impl.parse_body();
-      }
-    }
+    top_up_first_piece(impl, parse_error);
     if (impl.ready > 0) {
       co_return std::string_view(impl.body.data(), std::exchange(impl.ready, 0));
     }
@@ -345,14 +365,7 @@ Task<tl::expected<std::string_view, core::Error>> UpstreamResponse::read_some() 
       ec = connection.deadline.end(read_done(rec, n, connection.buffer, impl.parser));
     }
     if (ec) {
-      if (ec == beast::error::timeout) {
-        co_return tl::unexpected(
-            core::Error{core::Errc::kUpstreamTimeout,
-                        fmt::format("upstream sent nothing for {} ms", impl.idle_timeout.count())});
-      }
-      co_return tl::unexpected(
-          core::Error{core::Errc::kUpstreamError,
-                      fmt::format("upstream connection failed mid-response: {}", ec.message())});
+      co_return tl::unexpected(mid_response_failure(ec, impl.idle_timeout));
     }
   }
 }

@@ -297,6 +297,71 @@ struct ToolChoice {
   }
 };
 
+// One function tool, appended to `translated` (Anthropic's tools array, without its brackets).
+tl::expected<void, Error> translate_tool(const json::value& tool, size_t i,
+                                         std::string& translated) {
+  const std::string param = fmt::format("tools[{}]", i);
+  const auto* type = tool.is_object() ? tool.as_object().if_contains("type") : nullptr;
+  const auto* function = tool.is_object() ? tool.as_object().if_contains("function") : nullptr;
+  if (type == nullptr || !type->is_string() || type->as_string() != "function" ||
+      function == nullptr || !function->is_object()) {
+    return tl::unexpected(core::invalid_request("only function tools are supported", param));
+  }
+  const auto& f = function->as_object();
+  const auto* name = f.if_contains("name");
+  if (name == nullptr || !name->is_string()) {
+    return tl::unexpected(
+        core::invalid_request("a function tool needs a name", param + ".function.name"));
+  }
+  if (const auto* strict = f.if_contains("strict");
+      strict != nullptr && strict->is_bool() && strict->as_bool()) {
+    return tl::unexpected(unsupported_field(param + ".function.strict", kProvider));
+  }
+  translated += translated.empty() ? R"({"name":)" : R"(,{"name":)";
+  append_string(translated, name->as_string());
+  if (const auto* d = f.if_contains("description"); d != nullptr && d->is_string()) {
+    translated += R"(,"description":)";
+    append_string(translated, d->as_string());
+  }
+  const auto* parameters = f.if_contains("parameters");
+  translated.append(R"(,"input_schema":)")
+      .append(parameters != nullptr && parameters->is_object()
+                  ? json::serialize(*parameters)
+                  : std::string(R"({"type":"object","properties":{}})"))
+      .append("}");
+  return {};
+}
+
+// OpenAI's tool_choice as Anthropic's (its type and tool name).
+tl::expected<void, Error> read_tool_choice(const json::value& tc, ToolChoice& choice) {
+  if (tc.is_string()) {
+    const std::string_view mode = tc.as_string();
+    if (mode == "auto" || mode == "none") {
+      choice.type = mode;
+    } else if (mode == "required") {
+      choice.type = "any";
+    } else {
+      return tl::unexpected(
+          core::invalid_request(fmt::format("unknown tool_choice '{}'", mode), "tool_choice"));
+    }
+    return {};
+  }
+  if (!tc.is_object()) {
+    return tl::unexpected(
+        core::invalid_request("tool_choice must be a string or an object", "tool_choice"));
+  }
+  const auto* function = tc.as_object().if_contains("function");
+  const auto* name = function != nullptr && function->is_object()
+                         ? function->as_object().if_contains("name")
+                         : nullptr;
+  if (name == nullptr || !name->is_string()) {
+    return tl::unexpected(core::invalid_request("tool_choice needs function.name", "tool_choice"));
+  }
+  choice.type = "tool";
+  choice.name = name->as_string();
+  return {};
+}
+
 tl::expected<void, Error> translate_tools(const json::object& in, std::string& out) {
   if (const auto* tools = in.if_contains("tools"); tools != nullptr && !tools->is_null()) {
     if (!tools->is_array()) {
@@ -304,36 +369,9 @@ tl::expected<void, Error> translate_tools(const json::object& in, std::string& o
     }
     std::string translated;
     for (size_t i = 0; i < tools->as_array().size(); ++i) {
-      const auto& tool = tools->as_array()[i];
-      const std::string param = fmt::format("tools[{}]", i);
-      const auto* type = tool.is_object() ? tool.as_object().if_contains("type") : nullptr;
-      const auto* function = tool.is_object() ? tool.as_object().if_contains("function") : nullptr;
-      if (type == nullptr || !type->is_string() || type->as_string() != "function" ||
-          function == nullptr || !function->is_object()) {
-        return tl::unexpected(core::invalid_request("only function tools are supported", param));
+      if (auto done = translate_tool(tools->as_array()[i], i, translated); !done) {
+        return done;
       }
-      const auto& f = function->as_object();
-      const auto* name = f.if_contains("name");
-      if (name == nullptr || !name->is_string()) {
-        return tl::unexpected(
-            core::invalid_request("a function tool needs a name", param + ".function.name"));
-      }
-      if (const auto* strict = f.if_contains("strict");
-          strict != nullptr && strict->is_bool() && strict->as_bool()) {
-        return tl::unexpected(unsupported_field(param + ".function.strict", kProvider));
-      }
-      translated += translated.empty() ? R"({"name":)" : R"(,{"name":)";
-      append_string(translated, name->as_string());
-      if (const auto* d = f.if_contains("description"); d != nullptr && d->is_string()) {
-        translated += R"(,"description":)";
-        append_string(translated, d->as_string());
-      }
-      const auto* parameters = f.if_contains("parameters");
-      translated.append(R"(,"input_schema":)")
-          .append(parameters != nullptr && parameters->is_object()
-                      ? json::serialize(*parameters)
-                      : std::string(R"({"type":"object","properties":{}})"))
-          .append("}");
     }
     if (!translated.empty()) {
       append_key(out, "tools");
@@ -342,30 +380,8 @@ tl::expected<void, Error> translate_tools(const json::object& in, std::string& o
   }
   ToolChoice choice;
   if (const auto* tc = in.if_contains("tool_choice"); tc != nullptr && !tc->is_null()) {
-    if (tc->is_string()) {
-      const std::string_view mode = tc->as_string();
-      if (mode == "auto" || mode == "none") {
-        choice.type = mode;
-      } else if (mode == "required") {
-        choice.type = "any";
-      } else {
-        return tl::unexpected(
-            core::invalid_request(fmt::format("unknown tool_choice '{}'", mode), "tool_choice"));
-      }
-    } else if (tc->is_object()) {
-      const auto* function = tc->as_object().if_contains("function");
-      const auto* name = function != nullptr && function->is_object()
-                             ? function->as_object().if_contains("name")
-                             : nullptr;
-      if (name == nullptr || !name->is_string()) {
-        return tl::unexpected(
-            core::invalid_request("tool_choice needs function.name", "tool_choice"));
-      }
-      choice.type = "tool";
-      choice.name = name->as_string();
-    } else {
-      return tl::unexpected(
-          core::invalid_request("tool_choice must be a string or an object", "tool_choice"));
+    if (auto read = read_tool_choice(*tc, choice); !read) {
+      return read;
     }
   }
   if (const auto* parallel = in.if_contains("parallel_tool_calls");

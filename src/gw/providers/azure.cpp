@@ -56,13 +56,7 @@ class AzureStream final : public ResponseTranslator {
     const auto* usage = chunk.if_contains("usage");
     const bool has_usage = usage != nullptr && usage->is_object();  // null: none
     if (has_usage) {
-      const auto& u = usage->as_object();
-      for (auto [key, field] : {std::pair{"prompt_tokens", &usage_.prompt_tokens},
-                                std::pair{"completion_tokens", &usage_.completion_tokens}}) {
-        if (const auto* v = u.if_contains(key); v != nullptr && v->is_int64()) {
-          *field = v->as_int64();
-        }
-      }
+      note_usage(usage->as_object());
       if (no_choices && strip_usage_) {
         return;  // asked for by the gateway, not the client
       }
@@ -84,18 +78,33 @@ class AzureStream final : public ResponseTranslator {
       chunk["id"] = id_;  // one id across the stream, as OpenAI sends
     }
     if (!first_sent_ && !no_choices) {
-      auto* choice = chunk["choices"].as_array()[0].if_object();
-      auto* delta = choice != nullptr ? choice->if_contains("delta") : nullptr;
-      if (delta != nullptr && delta->is_object() && !delta->as_object().contains("role")) {
-        delta->as_object()["role"] = "assistant";
-      }
-      if (!prompt_filter_results_.is_null()) {
-        chunk["prompt_filter_results"] = std::move(prompt_filter_results_);
-        prompt_filter_results_ = nullptr;
-      }
-      first_sent_ = true;
+      make_first(chunk);
     }
     out_ += api::sse_data(json::serialize(chunk));
+  }
+
+  void note_usage(const json::object& usage) {
+    for (auto [key, field] : {std::pair{"prompt_tokens", &usage_.prompt_tokens},
+                              std::pair{"completion_tokens", &usage_.completion_tokens}}) {
+      if (const auto* v = usage.if_contains(key); v != nullptr && v->is_int64()) {
+        *field = v->as_int64();
+      }
+    }
+  }
+
+  // The first chunk with a choice: its delta says the role, as OpenAI's first chunk does, and it
+  // carries the opening chunk's prompt filter results.
+  void make_first(json::object& chunk) {
+    auto* choice = chunk["choices"].as_array()[0].if_object();
+    auto* delta = choice != nullptr ? choice->if_contains("delta") : nullptr;
+    if (delta != nullptr && delta->is_object() && !delta->as_object().contains("role")) {
+      delta->as_object()["role"] = "assistant";
+    }
+    if (!prompt_filter_results_.is_null()) {
+      chunk["prompt_filter_results"] = std::move(prompt_filter_results_);
+      prompt_filter_results_ = nullptr;
+    }
+    first_sent_ = true;
   }
 
   // One "data:" line per line of the event's data, so that a multi-line event arrives whole.

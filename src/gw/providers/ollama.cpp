@@ -121,12 +121,7 @@ class OllamaStream final : public ResponseTranslator {
     }
     const auto& o = value.as_object();
     if (const auto* error = member(o, "error")) {
-      error_.emplace(
-          Errc::kUpstreamError,
-          "ollama: " +
-              std::string(error->is_string() ? std::string_view(error->as_string()) : "error"));
-      out_ += core::sse_error_event(*error_);
-      done_ = true;
+      on_error(*error);
       return {};
     }
     if (model_.empty()) {
@@ -159,21 +154,35 @@ class OllamaStream final : public ResponseTranslator {
     }
     const auto* done = member(o, "done");
     if (done != nullptr && done->is_bool() && done->as_bool()) {
-      flush_forced_call();
-      const auto* reason = member(o, "done_reason");
-      emit(json::object{}, finish_reason(reason != nullptr && reason->is_string()
-                                             ? std::string_view(reason->as_string())
-                                             : "stop",
-                                         tool_calls_ > 0));
-      auto usage = usage_of(o);
-      usage_ = {usage["prompt_tokens"].as_int64(), usage["completion_tokens"].as_int64()};
-      if (include_usage_) {
-        chunks_.usage(out_, json::serialize(usage));
-      }
-      out_ += api::kSseDone;
-      done_ = true;
+      on_done(o);
     }
     return {};
+  }
+
+  // A line with an error: the stream ends with it.
+  void on_error(const json::value& error) {
+    error_.emplace(Errc::kUpstreamError,
+                   "ollama: " + std::string(error.is_string() ? std::string_view(error.as_string())
+                                                              : "error"));
+    out_ += core::sse_error_event(*error_);
+    done_ = true;
+  }
+
+  // The last line ("done": true): the finish reason, the usage, the end.
+  void on_done(const json::object& o) {
+    flush_forced_call();
+    const auto* reason = member(o, "done_reason");
+    emit(json::object{}, finish_reason(reason != nullptr && reason->is_string()
+                                           ? std::string_view(reason->as_string())
+                                           : "stop",
+                                       tool_calls_ > 0));
+    auto usage = usage_of(o);
+    usage_ = {usage["prompt_tokens"].as_int64(), usage["completion_tokens"].as_int64()};
+    if (include_usage_) {
+      chunks_.usage(out_, json::serialize(usage));
+    }
+    out_ += api::kSseDone;
+    done_ = true;
   }
 
   // A forced call's content, once complete: the tool call (unless Ollama made one itself), or
