@@ -19,10 +19,10 @@ namespace gw::app {
 
 // One shard's waiting requests, oldest first. A finished request wakes the oldest waiter of its
 // worker's model not woken already, on each shard that has waiters (they race for the slot; the
-// loser keeps its rank); a registration, a lower reported load or a resumed worker wakes every
-// waiter of the model. Waking every waiter whenever a request finished, as before, cost each
-// request a resumption and a new timer per waiting request: quadratic work, when the controller
-// is busiest. Used on its shard's thread only, but for empty().
+// loser keeps its rank); a registration, a lower reported load, a resumed worker or a probe's
+// answer wakes every waiter of the model. Waking every waiter whenever a request finished, as
+// before, cost each request a resumption and a new timer per waiting request: quadratic work, when
+// the controller is busiest. Used on its shard's thread only, but for empty().
 class WaitQueue {
  public:
   struct Waiter {
