@@ -18,9 +18,11 @@ using namespace std::chrono_literals;
 // queue as a request that picked a worker does, or (`stays`) staying in it as one that found
 // every worker full again.
 struct Sleepers {
-  boost::asio::io_context io;
   WaitQueue queue;
   std::vector<std::string> woke;
+  // Last, so first destroyed: its sleepers' frames leave the queue before it goes, as a server's
+  // sessions end before its handlers.
+  boost::asio::io_context io;
 
   WaitQueue::Position sleep(std::string name, std::string_view model, bool stays = false,
                             std::chrono::steady_clock::duration timeout = 1h) {
