@@ -464,6 +464,123 @@ bool is_zero(const json::value& v) {
   return v.is_null() || (v.is_number() && v.to_number<double>() == 0.0);
 }
 
+// What the field walk reads that is written after it.
+struct LaterFields {
+  int64_t max_tokens;
+  const json::object* json_format = nullptr;  // response_format json_schema or json_object
+};
+
+// temperature and top_p: a number in Anthropic's range [0, 1].
+tl::expected<void, Error> write_sampling(std::string_view key, const json::value& value,
+                                         std::string& out) {
+  if (value.is_null()) {
+    return {};
+  }
+  if (!value.is_number()) {
+    return tl::unexpected(
+        core::invalid_request(fmt::format("'{}' must be a number", key), std::string(key)));
+  }
+  // OpenAI's temperature goes to 2, Anthropic's to 1: out of range is an error, not a clamp.
+  const auto number = value.to_number<double>();
+  if (number < 0 || number > 1) {
+    return tl::unexpected(core::invalid_request(
+        fmt::format("'{}' must be between 0 and 1 for the anthropic provider", key),
+        std::string(key)));
+  }
+  append_key(out, key);
+  fmt::format_to(std::back_inserter(out), "{}", number);  // finite: a JSON number
+  return {};
+}
+
+// stop -> stop_sequences; user -> metadata.user_id.
+tl::expected<void, Error> write_stop_or_user(std::string_view key, const json::value& value,
+                                             std::string& out) {
+  if (value.is_null()) {
+    return {};
+  }
+  if (key == "stop") {
+    if (!value.is_string() && !value.is_array()) {
+      return tl::unexpected(core::invalid_request("'stop' must be a string or an array", "stop"));
+    }
+    append_key(out, "stop_sequences");
+    if (value.is_string()) {
+      out += '[';
+      append_string(out, value.as_string());
+      out += ']';
+    } else {
+      out += json::serialize(value);
+    }
+    return {};
+  }
+  if (!value.is_string()) {
+    return tl::unexpected(core::invalid_request("'user' must be a string", "user"));
+  }
+  append_key(out, "metadata");
+  out += R"({"user_id":)";
+  append_string(out, value.as_string());
+  out += '}';
+  return {};
+}
+
+// A field Anthropic has no form for: accepted only at the value that asks for nothing.
+tl::expected<void, Error> check_untranslated(std::string_view key, const json::value& value) {
+  bool asks_nothing = value.is_null();
+  if (key == "n") {
+    asks_nothing = asks_nothing || (value.is_int64() && value.as_int64() == 1);
+  } else if (key == "logprobs" || key == "store") {
+    asks_nothing = asks_nothing || (value.is_bool() && !value.as_bool());
+  } else if (key == "frequency_penalty" || key == "presence_penalty") {
+    asks_nothing = is_zero(value);
+  } else if (key == "logit_bias" || key == "metadata") {
+    asks_nothing = asks_nothing || (value.is_object() && value.as_object().empty());
+  }
+  // Anything else (seed, top_logprobs, audio, modalities, prediction, functions, unknown names)
+  // only as null.
+  if (!asks_nothing) {
+    return tl::unexpected(unsupported_field(key, kProvider));
+  }
+  return {};
+}
+
+// One top-level chat field other than model, messages and the tools': written to `out`, kept
+// for later in `later`, or refused.
+tl::expected<void, Error> translate_field(std::string_view key, const json::value& value,
+                                          std::string& out, LaterFields& later) {
+  if (key == "max_tokens" || key == "max_completion_tokens") {
+    if (value.is_null()) {
+      return {};
+    }
+    if (!value.is_int64() || value.as_int64() < 1) {
+      return tl::unexpected(core::invalid_request(
+          fmt::format("'{}' must be a positive integer", key), std::string(key)));
+    }
+    later.max_tokens = value.as_int64();
+    return {};
+  }
+  if (key == "temperature" || key == "top_p") {
+    return write_sampling(key, value, out);
+  }
+  if (key == "stop" || key == "user") {
+    return write_stop_or_user(key, value, out);
+  }
+  if (key == "stream") {
+    if (value.is_bool() && value.as_bool()) {
+      out += R"(,"stream":true)";
+    }
+    return {};
+  }
+  if (key == "response_format") {
+    const auto* type = value.is_object() ? value.as_object().if_contains("type") : nullptr;
+    if (type != nullptr && (*type == "json_schema" || *type == "json_object")) {
+      later.json_format = &value.as_object();
+    } else if (!value.is_null() && !(type != nullptr && *type == "text")) {
+      return tl::unexpected(unsupported_field("response_format", kProvider));
+    }
+    return {};
+  }
+  return check_untranslated(key, value);
+}
+
 }  // namespace
 
 tl::expected<std::string, core::Error> anthropic_request_from_openai(
@@ -472,102 +589,23 @@ tl::expected<std::string, core::Error> anthropic_request_from_openai(
   out.reserve(256);
   out += R"({"model":)";
   append_string(out, upstream_model);
-  int64_t max_tokens = default_max_tokens;
-  const json::object* json_format = nullptr;  // response_format json_schema or json_object
+  LaterFields later{default_max_tokens};
   for (const auto& [key, value] : openai) {
     if (key == "model" || key == "messages" || key == "tools" || key == "tool_choice" ||
         key == "parallel_tool_calls" || key == "stream_options") {
       continue;  // translated below, or (stream_options) handled by the response translator
     }
-    if (key == "max_tokens" || key == "max_completion_tokens") {
-      if (value.is_null()) {
-        continue;
-      }
-      if (!value.is_int64() || value.as_int64() < 1) {
-        return tl::unexpected(core::invalid_request(
-            fmt::format("'{}' must be a positive integer", std::string_view(key)),
-            std::string(key)));
-      }
-      max_tokens = value.as_int64();
-    } else if (key == "temperature" || key == "top_p") {
-      if (!value.is_null()) {
-        if (!value.is_number()) {
-          return tl::unexpected(core::invalid_request(
-              fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
-        }
-        // OpenAI's temperature goes to 2, Anthropic's to 1: out of range is an error, not a clamp.
-        const auto number = value.to_number<double>();
-        if (number < 0 || number > 1) {
-          return tl::unexpected(core::invalid_request(
-              fmt::format("'{}' must be between 0 and 1 for the anthropic provider",
-                          std::string_view(key)),
-              std::string(key)));
-        }
-        append_key(out, key);
-        fmt::format_to(std::back_inserter(out), "{}", number);  // finite: a JSON number
-      }
-    } else if (key == "stop") {
-      if (value.is_string()) {
-        append_key(out, "stop_sequences");
-        out += '[';
-        append_string(out, value.as_string());
-        out += ']';
-      } else if (value.is_array()) {
-        append_key(out, "stop_sequences");
-        out += json::serialize(value);
-      } else if (!value.is_null()) {
-        return tl::unexpected(core::invalid_request("'stop' must be a string or an array", "stop"));
-      }
-    } else if (key == "user") {
-      if (value.is_string()) {
-        append_key(out, "metadata");
-        out += R"({"user_id":)";
-        append_string(out, value.as_string());
-        out += '}';
-      } else if (!value.is_null()) {
-        return tl::unexpected(core::invalid_request("'user' must be a string", "user"));
-      }
-    } else if (key == "stream") {
-      if (value.is_bool() && value.as_bool()) {
-        out += R"(,"stream":true)";
-      }
-    } else if (key == "n") {
-      if (!value.is_null() && !(value.is_int64() && value.as_int64() == 1)) {
-        return tl::unexpected(unsupported_field("n", kProvider));
-      }
-    } else if (key == "logprobs" || key == "store") {
-      if (!value.is_null() && !(value.is_bool() && !value.as_bool())) {
-        return tl::unexpected(unsupported_field(key, kProvider));
-      }
-    } else if (key == "frequency_penalty" || key == "presence_penalty") {
-      if (!is_zero(value)) {
-        return tl::unexpected(unsupported_field(key, kProvider));
-      }
-    } else if (key == "response_format") {
-      const auto* type = value.is_object() ? value.as_object().if_contains("type") : nullptr;
-      if (type != nullptr && (*type == "json_schema" || *type == "json_object")) {
-        json_format = &value.as_object();
-      } else if (!value.is_null() && !(type != nullptr && *type == "text")) {
-        return tl::unexpected(unsupported_field("response_format", kProvider));
-      }
-    } else if (key == "logit_bias" || key == "metadata") {
-      if (!value.is_null() && !(value.is_object() && value.as_object().empty())) {
-        return tl::unexpected(unsupported_field(key, kProvider));
-      }
-    } else {
-      // seed, top_logprobs, audio, modalities, prediction, functions, … and anything unknown.
-      if (!value.is_null()) {
-        return tl::unexpected(unsupported_field(key, kProvider));
-      }
+    if (auto field = translate_field(key, value, out, later); !field) {
+      return tl::unexpected(std::move(field.error()));
     }
   }
   out += R"(,"max_tokens":)";
-  out += fmt::format_int(max_tokens).c_str();
+  out += fmt::format_int(later.max_tokens).c_str();
   if (auto messages = translate_messages(openai.at("messages").as_array(), out); !messages) {
     return tl::unexpected(messages.error());
   }
-  if (json_format != nullptr) {
-    if (auto forced = force_json_tool(*json_format, openai, out); !forced) {
+  if (later.json_format != nullptr) {
+    if (auto forced = force_json_tool(*later.json_format, openai, out); !forced) {
       return tl::unexpected(forced.error());
     }
   } else if (auto tools = translate_tools(openai, out); !tools) {

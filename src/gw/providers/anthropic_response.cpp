@@ -633,6 +633,63 @@ core::Error anthropic_error(int status, std::string type, std::string message,
   return error;
 }
 
+namespace {
+
+// A reply's content blocks, as the chat completion's message carries them.
+struct ReplyContent {
+  std::string text;
+  std::string tool_calls;      // the elements of message.tool_calls, comma-separated
+  bool json_answered = false;  // the JSON answer's tool call gave the content
+};
+
+// Appends one tool_use block as an OpenAI tool call: its input becomes the arguments' text.
+void append_tool_call(std::string& tool_calls, dom::object block) {
+  dom::element input;
+  tool_calls += tool_calls.empty() ? R"({"id":")" : R"(,{"id":")";
+  core::append_json_escaped(tool_calls, text_at(block, "id"));
+  tool_calls += R"(","type":"function","function":{"name":")";
+  core::append_json_escaped(tool_calls, text_at(block, "name"));
+  tool_calls += R"(","arguments":")";
+  core::append_json_escaped(tool_calls, block["input"].get(input) == simdjson::SUCCESS
+                                            ? simdjson::minify(input)
+                                            : std::string("{}"));
+  tool_calls += R"("}})";
+}
+
+// Text blocks joined, tool_use blocks as tool calls; with `json_answer`, the JSON answer tool's
+// input is the whole content.
+ReplyContent read_reply_content(dom::object message, bool json_answer) {
+  ReplyContent reply;
+  std::string json_text;
+  dom::array content;
+  if (message["content"].get(content) != simdjson::SUCCESS) {
+    return reply;
+  }
+  for (dom::element element : content) {
+    dom::object block;
+    if (element.get(block) != simdjson::SUCCESS) {
+      continue;
+    }
+    const std::string_view type = text_at(block, "type");
+    if (type == "text") {
+      reply.text += text_at(block, "text");
+    } else if (type == "tool_use" && json_answer && text_at(block, "name") == kJsonResponseTool) {
+      dom::element input;
+      json_text = block["input"].get(input) == simdjson::SUCCESS ? simdjson::minify(input)
+                                                                 : std::string("{}");
+      reply.json_answered = true;
+    } else if (type == "tool_use") {
+      append_tool_call(reply.tool_calls, block);
+    }
+  }
+  if (reply.json_answered) {
+    reply.text = std::move(json_text);  // the answer is the JSON alone
+  }
+  return reply;
+}
+
+}  // namespace
+
 tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body,
                                                                         api::Usage* counts,
                                                                         bool json_answer) {
@@ -643,41 +700,7 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
   const dom::object message = *parsed;
   // The reply is written as text, not built as a JSON tree and serialised: that took more
   // instructions than the rest of the request.
-  std::string text;
-  std::string tool_calls;      // the elements of message.tool_calls, comma-separated
-  bool json_answered = false;  // the JSON answer's tool call gave the content
-  std::string json_text;
-  if (dom::array content; message["content"].get(content) == simdjson::SUCCESS) {
-    for (dom::element element : content) {
-      dom::object block;
-      if (element.get(block) != simdjson::SUCCESS) {
-        continue;
-      }
-      const std::string_view type = text_at(block, "type");
-      if (type == "text") {
-        text += text_at(block, "text");
-      } else if (type == "tool_use" && json_answer && text_at(block, "name") == kJsonResponseTool) {
-        dom::element input;
-        json_text = block["input"].get(input) == simdjson::SUCCESS ? simdjson::minify(input)
-                                                                   : std::string("{}");
-        json_answered = true;
-      } else if (type == "tool_use") {
-        dom::element input;
-        tool_calls += tool_calls.empty() ? R"({"id":")" : R"(,{"id":")";
-        core::append_json_escaped(tool_calls, text_at(block, "id"));
-        tool_calls += R"(","type":"function","function":{"name":")";
-        core::append_json_escaped(tool_calls, text_at(block, "name"));
-        tool_calls += R"(","arguments":")";
-        core::append_json_escaped(tool_calls, block["input"].get(input) == simdjson::SUCCESS
-                                                  ? simdjson::minify(input)
-                                                  : std::string("{}"));
-        tool_calls += R"("}})";
-      }
-    }
-  }
-  if (json_answered) {
-    text = std::move(json_text);  // the answer is the JSON alone
-  }
+  const ReplyContent reply = read_reply_content(message, json_answer);
   AnthropicUsage usage;
   if (const auto u = object_at(message, "usage")) {
     usage.merge(*u);
@@ -686,30 +709,30 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
     *counts = usage.counts();
   }
   std::string out;
-  out.reserve(text.size() + tool_calls.size() + 448);
+  out.reserve(reply.text.size() + reply.tool_calls.size() + 448);
   out += R"({"id":")";
   core::append_json_escaped(out, text_at(message, "id"));
   fmt::format_to(std::back_inserter(out), R"(","object":"chat.completion","created":{},"model":")",
                  api::unix_now());
   core::append_json_escaped(out, text_at(message, "model"));
   out += R"(","choices":[{"index":0,"message":{"role":"assistant","content":)";
-  if (text.empty() && !tool_calls.empty()) {
+  if (reply.text.empty() && !reply.tool_calls.empty()) {
     out += "null";
   } else {
     out += '"';
-    core::append_json_escaped(out, text);
+    core::append_json_escaped(out, reply.text);
     out += '"';
   }
   out += R"(,"refusal":null)";
-  if (!tool_calls.empty()) {
+  if (!reply.tool_calls.empty()) {
     out += R"(,"tool_calls":[)";
-    out += tool_calls;
+    out += reply.tool_calls;
     out += ']';
   }
   out += R"(},"logprobs":null,"finish_reason":")";
   const std::string_view stop = text_at(message, "stop_reason");
-  out += json_answered && stop == "tool_use" ? std::string_view("stop")
-                                             : finish_reason_from_anthropic(stop);
+  out += reply.json_answered && stop == "tool_use" ? std::string_view("stop")
+                                                   : finish_reason_from_anthropic(stop);
   out += R"("}],"usage":)";
   out += usage.to_openai();
   out += '}';

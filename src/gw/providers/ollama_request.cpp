@@ -148,6 +148,138 @@ tl::expected<void, Error> translate_tool_choice(const json::object& openai, json
   return {};
 }
 
+// response_format -> `format`: "json" for json_object, the schema for json_schema.
+tl::expected<void, Error> translate_response_format(const json::value& value, json::object& out) {
+  const auto* type = value.is_object() ? member(value.as_object(), "type") : nullptr;
+  const std::string_view t =
+      type != nullptr && type->is_string() ? std::string_view(type->as_string()) : "";
+  if (t == "json_object") {
+    out["format"] = "json";
+  } else if (t == "json_schema") {
+    const auto* spec = member(value.as_object(), "json_schema");
+    const auto* schema =
+        spec != nullptr && spec->is_object() ? member(spec->as_object(), "schema") : nullptr;
+    if (schema == nullptr) {
+      return tl::unexpected(core::invalid_request("json_schema needs a schema", "response_format"));
+    }
+    out["format"] = *schema;
+  } else if (t != "text") {
+    return tl::unexpected(unsupported_field("response_format", kProvider));
+  }
+  return {};
+}
+
+// A field Ollama has no form for, accepted where it asks for nothing Ollama would not do anyway.
+tl::expected<void, Error> check_untranslated(std::string_view key, const json::value& value) {
+  if (key == "n") {
+    if (!(value.is_int64() && value.as_int64() == 1)) {
+      return tl::unexpected(unsupported_field("n", kProvider));
+    }
+  } else if (key == "logprobs" || key == "store") {
+    if (!(value.is_bool() && !value.as_bool())) {
+      return tl::unexpected(unsupported_field(key, kProvider));
+    }
+  } else if (key == "user") {
+    // An end-user id for the provider's abuse monitoring: a local Ollama has none to tell.
+    if (!value.is_string()) {
+      return tl::unexpected(core::invalid_request("'user' must be a string", std::string(key)));
+    }
+  } else if (key == "parallel_tool_calls") {
+    // Ollama cannot be told to call one at a time: the answer keeps the first call (false).
+    if (!value.is_bool()) {
+      return tl::unexpected(
+          core::invalid_request("'parallel_tool_calls' must be a boolean", std::string(key)));
+    }
+  } else {
+    return tl::unexpected(unsupported_field(key, kProvider));
+  }
+  return {};
+}
+
+// One top-level chat field other than model and messages, into the request or its options.
+tl::expected<void, Error> translate_field(std::string_view key, const json::value& value,
+                                          json::object& out, json::object& options) {
+  if (key == "stream") {
+    out["stream"] = value.is_bool() && value.as_bool();
+  } else if (key == "temperature" || key == "top_p" || key == "top_k" || key == "seed" ||
+             key == "frequency_penalty" || key == "presence_penalty") {
+    if (!value.is_number()) {
+      return tl::unexpected(
+          core::invalid_request(fmt::format("'{}' must be a number", key), std::string(key)));
+    }
+    options[key] = value;
+  } else if (key == "max_tokens" || key == "max_completion_tokens") {
+    if (!value.is_int64()) {
+      return tl::unexpected(
+          core::invalid_request(fmt::format("'{}' must be an integer", key), std::string(key)));
+    }
+    options["num_predict"] = value;
+  } else if (key == "stop") {
+    options["stop"] = value.is_string() ? json::value(json::array{value}) : value;
+  } else if (key == "response_format") {
+    return translate_response_format(value, out);
+  } else if (key == "tools") {
+    out["tools"] = value;             // Ollama takes OpenAI's function tool shape as is
+  } else if (key != "tool_choice") {  // tool_choice: once tools and format are known
+    return check_untranslated(key, value);
+  }
+  return {};
+}
+
+// An assistant message's tool calls, with their arguments as JSON objects (Ollama's form).
+tl::expected<json::array, Error> translate_tool_calls(const json::array& calls,
+                                                      const std::string& param) {
+  json::array translated;
+  for (size_t c = 0; c < calls.size(); ++c) {
+    const auto& call = calls[c];
+    const auto* function = call.is_object() ? member(call.as_object(), "function") : nullptr;
+    const auto* name = function != nullptr && function->is_object()
+                           ? member(function->as_object(), "name")
+                           : nullptr;
+    const auto* arguments = function != nullptr && function->is_object()
+                                ? member(function->as_object(), "arguments")
+                                : nullptr;
+    auto args = tool_call_arguments(arguments,
+                                    fmt::format("{}.tool_calls[{}].function.arguments", param, c));
+    if (!args) {
+      return tl::unexpected(std::move(args.error()));
+    }
+    if (name == nullptr || !name->is_string()) {
+      return tl::unexpected(core::invalid_request("a tool call needs function.name",
+                                                  fmt::format("{}.tool_calls[{}]", param, c)));
+    }
+    translated.push_back(
+        json::object{{"function", {{"name", name->as_string()}, {"arguments", std::move(*args)}}}});
+  }
+  return translated;
+}
+
+// One chat message: its role (developer as system), content and tool calls.
+tl::expected<json::object, Error> translate_message(const json::object& m, size_t i) {
+  const std::string param = fmt::format("messages[{}]", i);
+  std::string_view role = m.at("role").as_string();
+  if (role == "developer") {
+    role = "system";
+  }
+  if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
+    return tl::unexpected(core::invalid_request(
+        fmt::format("role '{}' is not supported by {}", role, kProvider), param + ".role"));
+  }
+  json::object message{{"role", role}};
+  if (auto content = translate_content(member(m, "content"), message, param + ".content");
+      !content) {
+    return tl::unexpected(content.error());
+  }
+  if (const auto* calls = member(m, "tool_calls"); calls != nullptr && calls->is_array()) {
+    auto translated = translate_tool_calls(calls->as_array(), param);
+    if (!translated) {
+      return tl::unexpected(std::move(translated.error()));
+    }
+    message["tool_calls"] = std::move(*translated);
+  }
+  return message;
+}
+
 }  // namespace
 
 OllamaToolMode ollama_tool_mode(const json::object& openai) {
@@ -179,66 +311,8 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
     if (value.is_null() || key == "model" || key == "messages" || key == "stream_options") {
       continue;
     }
-    if (key == "stream") {
-      out["stream"] = value.is_bool() && value.as_bool();
-    } else if (key == "temperature" || key == "top_p" || key == "top_k" || key == "seed" ||
-               key == "frequency_penalty" || key == "presence_penalty") {
-      if (!value.is_number()) {
-        return tl::unexpected(core::invalid_request(
-            fmt::format("'{}' must be a number", std::string_view(key)), std::string(key)));
-      }
-      options[key] = value;
-    } else if (key == "max_tokens" || key == "max_completion_tokens") {
-      if (!value.is_int64()) {
-        return tl::unexpected(core::invalid_request(
-            fmt::format("'{}' must be an integer", std::string_view(key)), std::string(key)));
-      }
-      options["num_predict"] = value;
-    } else if (key == "stop") {
-      options["stop"] = value.is_string() ? json::value(json::array{value}) : value;
-    } else if (key == "response_format") {
-      const auto* type = value.is_object() ? member(value.as_object(), "type") : nullptr;
-      const std::string_view t =
-          type != nullptr && type->is_string() ? std::string_view(type->as_string()) : "";
-      if (t == "json_object") {
-        out["format"] = "json";
-      } else if (t == "json_schema") {
-        const auto* spec = member(value.as_object(), "json_schema");
-        const auto* schema =
-            spec != nullptr && spec->is_object() ? member(spec->as_object(), "schema") : nullptr;
-        if (schema == nullptr) {
-          return tl::unexpected(
-              core::invalid_request("json_schema needs a schema", "response_format"));
-        }
-        out["format"] = *schema;
-      } else if (t != "text") {
-        return tl::unexpected(unsupported_field("response_format", kProvider));
-      }
-    } else if (key == "tools") {
-      out["tools"] = value;  // Ollama takes OpenAI's function tool shape as is
-    } else if (key == "tool_choice") {
-      continue;  // below, once tools and format are known
-    } else if (key == "n") {
-      if (!(value.is_int64() && value.as_int64() == 1)) {
-        return tl::unexpected(unsupported_field("n", kProvider));
-      }
-    } else if (key == "logprobs" || key == "store") {
-      if (!(value.is_bool() && !value.as_bool())) {
-        return tl::unexpected(unsupported_field(key, kProvider));
-      }
-    } else if (key == "user") {
-      // An end-user id for the provider's abuse monitoring: a local Ollama has none to tell.
-      if (!value.is_string()) {
-        return tl::unexpected(core::invalid_request("'user' must be a string", std::string(key)));
-      }
-    } else if (key == "parallel_tool_calls") {
-      // Ollama cannot be told to call one at a time: the answer keeps the first call (false).
-      if (!value.is_bool()) {
-        return tl::unexpected(
-            core::invalid_request("'parallel_tool_calls' must be a boolean", std::string(key)));
-      }
-    } else {
-      return tl::unexpected(unsupported_field(key, kProvider));
+    if (auto field = translate_field(key, value, out, options); !field) {
+      return tl::unexpected(std::move(field.error()));
     }
   }
   if (auto choice = translate_tool_choice(openai, out); !choice) {
@@ -253,47 +327,11 @@ tl::expected<json::object, core::Error> ollama_request_from_openai(
   json::array messages;
   const auto& in = openai.at("messages").as_array();
   for (size_t i = 0; i < in.size(); ++i) {
-    const std::string param = fmt::format("messages[{}]", i);
-    const auto& m = in[i].as_object();
-    std::string_view role = m.at("role").as_string();
-    if (role == "developer") {
-      role = "system";
+    auto message = translate_message(in[i].as_object(), i);
+    if (!message) {
+      return tl::unexpected(std::move(message.error()));
     }
-    if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
-      return tl::unexpected(core::invalid_request(
-          fmt::format("role '{}' is not supported by {}", role, kProvider), param + ".role"));
-    }
-    json::object message{{"role", role}};
-    if (auto content = translate_content(member(m, "content"), message, param + ".content");
-        !content) {
-      return tl::unexpected(content.error());
-    }
-    if (const auto* calls = member(m, "tool_calls"); calls != nullptr && calls->is_array()) {
-      json::array translated;
-      for (size_t c = 0; c < calls->as_array().size(); ++c) {
-        const auto& call = calls->as_array()[c];
-        const auto* function = call.is_object() ? member(call.as_object(), "function") : nullptr;
-        const auto* name = function != nullptr && function->is_object()
-                               ? member(function->as_object(), "name")
-                               : nullptr;
-        const auto* arguments = function != nullptr && function->is_object()
-                                    ? member(function->as_object(), "arguments")
-                                    : nullptr;
-        auto args = tool_call_arguments(
-            arguments, fmt::format("{}.tool_calls[{}].function.arguments", param, c));
-        if (!args) {
-          return tl::unexpected(std::move(args.error()));
-        }
-        if (name == nullptr || !name->is_string()) {
-          return tl::unexpected(core::invalid_request("a tool call needs function.name",
-                                                      fmt::format("{}.tool_calls[{}]", param, c)));
-        }
-        translated.push_back(json::object{
-            {"function", {{"name", name->as_string()}, {"arguments", std::move(*args)}}}});
-      }
-      message["tool_calls"] = std::move(translated);
-    }
-    messages.push_back(std::move(message));
+    messages.push_back(std::move(*message));
   }
   out["messages"] = std::move(messages);
   return out;
