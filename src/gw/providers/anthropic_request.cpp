@@ -3,7 +3,7 @@
 // The request is written as JSON text straight from the client's parsed tree: building a second
 // tree and serialising it took more instructions than reading the first (most of a translated
 // request's cost). Only values copied whole (a tool's schema, tool-call input, stop sequences)
-// go through Boost.JSON's serializer. One concern over ~560 lines: each chat field's check and
+// go through Boost.JSON's serializer. One concern over ~600 lines: each chat field's check and
 // its Anthropic form, which must be read side by side.
 
 #include <fmt/format.h>

@@ -1,5 +1,5 @@
 // Anthropic Messages responses, stream events and errors -> OpenAI chat-completions format.
-// One concern over ~720 lines: the whole reply, the stream translator (its compact-event fast
+// One concern over ~740 lines: the whole reply, the stream translator (its compact-event fast
 // paths and the on-demand read of message_start beside the parsed path they must agree with)
 // and the error mapping share the helpers and Anthropic's usage accounting.
 
@@ -371,9 +371,8 @@ class AnthropicStream final : public ResponseTranslator {
         }
       } else if (key == "usage") {
         od::object usage;
-        if (const auto error = value.get_object().get(usage); failed(error)) {
-          return not_json();
-        } else if (error == simdjson::SUCCESS && !take_usage(usage)) {
+        if (const auto error = value.get_object().get(usage);
+            failed(error) || (error == simdjson::SUCCESS && !take_usage(usage))) {
           return not_json();
         }
       }

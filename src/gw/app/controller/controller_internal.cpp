@@ -85,74 +85,87 @@ Task<void> deregister_worker(Exchange& exchange, cluster::WorkerRegistry& regist
   co_await send_json(exchange, answer);
 }
 
+namespace {
+
+Task<void> heartbeat_worker(Exchange& exchange, cluster::WorkerRegistry& registry) {
+  auto heartbeat = cluster::parse_heartbeat(exchange.request.body);
+  if (!heartbeat) {
+    co_return co_await net::respond_error(exchange.writer, heartbeat.error());
+  }
+  if (!registry.heartbeat(heartbeat->worker_id, heartbeat->current_load, cluster::Clock::now())) {
+    co_return co_await net::respond_error(
+        exchange.writer,
+        {core::Errc::kNotFound,
+         fmt::format("Unknown worker '{}': register again", heartbeat->worker_id), "worker_id"});
+  }
+  if (heartbeat->draining) {
+    registry.set_draining(heartbeat->worker_id, *heartbeat->draining);
+  }
+  const json::value answer{{"status", "ok"}};
+  co_await send_json(exchange, answer);
+}
+
+Task<void> list_workers(Exchange& exchange, const cluster::WorkerRegistry& registry) {
+  json::array data;
+  for (const auto& view : registry.list(net::query_parameter(exchange.request.target, "model_id"),
+                                        cluster::Clock::now())) {
+    data.push_back(worker_json(view));
+  }
+  const json::value list{{"object", "list"}, {"data", std::move(data)}};
+  co_await send_json(exchange, list);
+}
+
+// Why `request` may not use the internal API, or nullopt. Whoever registers a worker receives
+// clients' prompts: without a key, only this host may.
+std::optional<core::Error> internal_api_refusal(const net::Request& request,
+                                                const ControllerConfig& config) {
+  const auto& key = config.internal_api_key;
+  if (key.empty() && !config.internal_api_open &&
+      !net::is_loopback_address(request.remote_address)) {
+    return core::Error{
+        core::Errc::kForbidden,
+        "The internal API answers only loopback clients while INTERNAL_API_KEY is not set; set "
+        "INTERNAL_API_KEY on the controller and its workers."};
+  }
+  if (!key.empty() && !net::service_key_matches(request, key, "x-internal-api-key")) {
+    return core::Error{core::Errc::kUnauthorized,
+                       "The internal API needs INTERNAL_API_KEY as 'Authorization: Bearer <key>' "
+                       "or 'X-Internal-API-Key: <key>'."};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Task<void> ControllerHandler::internal_api(Exchange& exchange) {
   const auto& request = exchange.request;
   const std::string_view path = request.path();
   const std::string_view method = request.method;
-  const auto& key = state_->config.internal_api_key;
-  // Whoever registers a worker receives clients' prompts: without a key, only this host may.
-  if (key.empty() && !state_->config.internal_api_open &&
-      !net::is_loopback_address(request.remote_address)) {
-    co_return co_await net::respond_error(
-        exchange.writer,
-        {core::Errc::kForbidden,
-         "The internal API answers only loopback clients while INTERNAL_API_KEY is not set; set "
-         "INTERNAL_API_KEY on the controller and its workers."});
-  }
-  if (!key.empty() && !net::service_key_matches(request, key, "x-internal-api-key")) {
-    co_return co_await net::respond_error(
-        exchange.writer,
-        {core::Errc::kUnauthorized,
-         "The internal API needs INTERNAL_API_KEY as 'Authorization: Bearer <key>' or "
-         "'X-Internal-API-Key: <key>'."});
+  if (auto refusal = internal_api_refusal(request, state_->config)) {
+    co_return co_await net::respond_error(exchange.writer, *refusal);
   }
   auto& registry = state_->registry;
-  const auto now = cluster::Clock::now();
-
-  if (path == "/internal/workers/register") {
+  if (path == "/internal/workers/register" || path == "/internal/workers/heartbeat") {
     if (method != "POST") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
     }
-    co_return co_await register_worker(exchange, registry);
-  }
-  if (path == "/internal/workers/heartbeat") {
-    if (method != "POST") {
-      co_return co_await net::respond_method_not_allowed(exchange.writer, request, "POST");
+    if (path.ends_with("/register")) {
+      co_return co_await register_worker(exchange, registry);
     }
-    auto heartbeat = cluster::parse_heartbeat(request.body);
-    if (!heartbeat) {
-      co_return co_await net::respond_error(exchange.writer, heartbeat.error());
-    }
-    if (!registry.heartbeat(heartbeat->worker_id, heartbeat->current_load, now)) {
-      co_return co_await net::respond_error(
-          exchange.writer,
-          {core::Errc::kNotFound,
-           fmt::format("Unknown worker '{}': register again", heartbeat->worker_id), "worker_id"});
-    }
-    if (heartbeat->draining) {
-      registry.set_draining(heartbeat->worker_id, *heartbeat->draining);
-    }
-    const json::value answer{{"status", "ok"}};
-    co_return co_await send_json(exchange, answer);
+    co_return co_await heartbeat_worker(exchange, registry);
   }
   if (path == kWorkersPath) {
     if (!request.is_get()) {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "GET, HEAD");
     }
-    json::array data;
-    for (const auto& view : registry.list(net::query_parameter(request.target, "model_id"), now)) {
-      data.push_back(worker_json(view));
-    }
-    const json::value list{{"object", "list"}, {"data", std::move(data)}};
-    co_return co_await send_json(exchange, list);
+    co_return co_await list_workers(exchange, registry);
   }
   if (path.starts_with(kWorkersPath) && path.size() > kWorkersPath.size() + 1 &&
       path[kWorkersPath.size()] == '/') {
     if (method != "DELETE") {
       co_return co_await net::respond_method_not_allowed(exchange.writer, request, "DELETE");
     }
-    co_return co_await deregister_worker(exchange, state_->registry,
-                                         path.substr(kWorkersPath.size() + 1));
+    co_return co_await deregister_worker(exchange, registry, path.substr(kWorkersPath.size() + 1));
   }
   co_await net::respond_error(
       exchange.writer, {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", method, path)});
