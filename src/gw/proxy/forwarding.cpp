@@ -12,7 +12,12 @@ void add_forwarding_headers(const net::Request& request, net::HeaderViews& heade
       headers.push_back({name, value});
     }
   }
-  via = core::via_with_this_hop(request.header("via"));
+  const std::string_view incoming = request.header("via");
+  if (incoming.empty()) {
+    headers.push_back({"via", core::via_entry()});  // the usual case: no copy to make
+    return;
+  }
+  via = core::via_with_this_hop(incoming);
   headers.push_back({"via", via});
 }
 

@@ -9,7 +9,8 @@
 namespace gw::proxy {
 
 // What passes on upstream from the client's request: W3C traceparent/tracestate (views into it),
-// and its Via plus this process's entry, kept in `via` (which must outlive the send).
+// and its Via plus this process's entry (built in `via` when the client sent one; `via` must
+// outlive the send).
 void add_forwarding_headers(const net::Request& request, net::HeaderViews& headers,
                             std::string& via);
 
