@@ -80,7 +80,8 @@ class UsageHandler {
     return true;
   }
   // Called for every key of the text: only the root's members (for "usage") and the usage
-  // object's are compared, and inlined into the parser (a call per key was a tenth of the check).
+  // object's are compared, and inlined into the parser (a call per key was about a tenth of the
+  // check's instructions).
   [[gnu::always_inline]] bool on_key(json::string_view last, size_t, json::error_code&) {
     key_ = Key::kOther;
     const bool root_member = depth_ == 1 && !usage_is_root_;
@@ -151,8 +152,9 @@ class UsageHandler {
 
 // Nesting costs the SAX parser a few bytes of its own (heap) stack a level, no recursion: the
 // body's size limit bounds it. A relayed body nested deeper than any real answer is still JSON.
-// `utf8_checked`: the caller validated the whole text's UTF-8 already (simdjson's SIMD check
-// costs a tenth of what the parser's per-string check does).
+// `utf8_checked`: the caller validated the whole text's UTF-8 already, with simdjson's SIMD
+// validator (that, and the parser without its per-string check, took 0.3k instructions fewer on
+// a 340-byte completion).
 json::parse_options parse_options(bool utf8_checked) {
   json::parse_options options;
   options.max_depth = 100000;
