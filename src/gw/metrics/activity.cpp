@@ -119,44 +119,143 @@ struct RecentRing {
   size_t size = 0;
 };
 
+void add(Histogram& into, const Histogram& from) {
+  for (size_t i = 0; i < into.size(); ++i) {
+    into[i] += from[i];
+  }
+}
+
+// Adds `from`'s counts to `into`, a slot of the same index.
+void add(Slot& into, const Slot& from) {
+  into.requests += from.requests;
+  into.errors_4xx += from.errors_4xx;
+  into.errors_429 += from.errors_429;
+  into.errors_5xx += from.errors_5xx;
+  into.queue_waits += from.queue_waits;
+  into.queue_rejections += from.queue_rejections;
+  into.prompt_tokens += from.prompt_tokens;
+  into.completion_tokens += from.completion_tokens;
+  add(into.latency, from.latency);
+  add(into.ttft, from.ttft);
+  add(into.queue_wait, from.queue_wait);
+}
+
+void add(ModelTotals& into, const ModelTotals& from) {
+  into.requests += from.requests;
+  into.errors += from.errors;
+  into.prompt_tokens += from.prompt_tokens;
+  into.completion_tokens += from.completion_tokens;
+}
+
 }  // namespace
 
+// A model's record: the last hour's slots that its recorders have folded in, and the recorders.
 class ModelActivity {
  public:
   explicit ModelActivity(std::string name) : name_(std::move(name)) {}
 
-  // Calls `update(slot, totals)` on the current slot (cleared first if it held an older one).
+  ModelRecorder& new_recorder();
+
+  ModelActivityView view(int64_t first, int64_t last) const;
+
+ private:
+  friend class ModelRecorder;
+
+  // Under mutex_: adds a recorder's finished slot to the hour (unless the hour has moved past it).
+  void fold(const Slot& finished);
+
+  const std::string name_;
+  mutable std::mutex mutex_;  // taken before a recorder's own lock, never after
+  std::vector<Slot> slots_ = std::vector<Slot>(Activity::kSlots);
+  std::vector<std::unique_ptr<ModelRecorder>> recorders_;
+};
+
+// One thread's part of a model's record: its totals and its current and previous slots. Only its
+// thread records, under a lock only it and the dashboard's reads take; when its thread moves to
+// a new slot, the oldest one it holds goes into the model's hour.
+class ModelRecorder {
+ public:
+  explicit ModelRecorder(ModelActivity& model) : model_(model) {}
+
+  // Calls `update(slot, totals)` on the current slot.
   template <typename Update>
   void at(Activity::WallClock::time_point now, Update update) {
     const int64_t index = slot_index(now);
-    std::lock_guard lock(mutex_);
-    Slot& slot = slots_[static_cast<size_t>(index % Activity::kSlots)];
-    if (slot.index != index) {
-      slot = Slot{};
-      slot.index = index;
+    Slot& slot = slots_[static_cast<size_t>(index) % slots_.size()];
+    if (slot.index != index) {  // only this thread writes the index: read without the lock
+      start(slot, index);
     }
+    std::lock_guard lock(mutex_);
     update(slot, totals_);
   }
 
-  ModelActivityView view(int64_t first, int64_t last) const {
-    ModelActivityView view{name_, {}, {}};
+  // Under the model's lock: adds this recorder's totals, and its slots within [first, last] to
+  // `window` (window[i] is slot first + i).
+  void add_to(ModelTotals& totals, std::vector<Slot>& window, int64_t first, int64_t last) const {
     std::lock_guard lock(mutex_);
-    view.totals = totals_;
-    for (int64_t index = first; index <= last; ++index) {
-      const Slot& slot = slots_[static_cast<size_t>(index % Activity::kSlots)];
-      if (slot.index == index) {
-        view.points.push_back(point_of(slot));
+    add(totals, totals_);
+    for (const Slot& slot : slots_) {
+      if (slot.index >= first && slot.index <= last) {
+        Slot& into = window[static_cast<size_t>(slot.index - first)];
+        into.index = slot.index;
+        add(into, slot);
       }
     }
-    return view;
   }
 
  private:
-  const std::string name_;
+  // Folds what `slot` held into the model's hour and starts it afresh as slot `index`. The
+  // model's lock first, as a view takes them: the slot is in exactly one place for a view.
+  void start(Slot& slot, int64_t index) {
+    std::lock_guard model_lock(model_.mutex_);
+    std::lock_guard lock(mutex_);
+    if (slot.index >= 0) {
+      model_.fold(slot);
+    }
+    slot = Slot{};
+    slot.index = index;
+  }
+
+  ModelActivity& model_;
   mutable std::mutex mutex_;
   ModelTotals totals_;
-  std::vector<Slot> slots_ = std::vector<Slot>(Activity::kSlots);
+  std::array<Slot, 2> slots_;
 };
+
+ModelRecorder& ModelActivity::new_recorder() {
+  std::lock_guard lock(mutex_);
+  return *recorders_.emplace_back(std::make_unique<ModelRecorder>(*this));
+}
+
+void ModelActivity::fold(const Slot& finished) {
+  Slot& slot = slots_[static_cast<size_t>(finished.index % Activity::kSlots)];
+  if (slot.index == finished.index) {
+    add(slot, finished);
+  } else if (slot.index < finished.index) {  // the ring's slot is an hour older: reused
+    slot = finished;
+  }
+}
+
+ModelActivityView ModelActivity::view(int64_t first, int64_t last) const {
+  ModelActivityView view{name_, {}, {}};
+  std::vector<Slot> window(static_cast<size_t>(last - first + 1));
+  std::lock_guard lock(mutex_);
+  for (int64_t index = first; index <= last; ++index) {
+    const Slot& slot = slots_[static_cast<size_t>(index % Activity::kSlots)];
+    if (slot.index == index) {
+      window[static_cast<size_t>(index - first)] = slot;
+    }
+  }
+  for (const auto& recorder : recorders_) {
+    recorder->add_to(view.totals, window, first, last);
+  }
+  for (const Slot& slot : window) {
+    if (slot.index >= 0) {
+      view.points.push_back(point_of(slot));
+    }
+  }
+  return view;
+}
 
 struct Activity::Impl {
   const uint64_t id = next_activity_id.fetch_add(1, std::memory_order_relaxed);
@@ -182,22 +281,26 @@ struct Activity::Impl {
 Activity::Activity() : impl_(std::make_unique<Impl>()) {}
 Activity::~Activity() = default;
 
-ModelActivity& Activity::model(std::string_view name) {
-  std::lock_guard lock(impl_->mutex);
-  auto it = impl_->models.find(name);
-  if (it == impl_->models.end()) {
-    it =
-        impl_->models.emplace(std::string(name), std::make_unique<ModelActivity>(std::string(name)))
-            .first;
+ModelRecorder& Activity::recorder(std::string_view model) {
+  ModelActivity* record = nullptr;
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->models.find(model);
+    if (it == impl_->models.end()) {
+      it = impl_->models
+               .emplace(std::string(model), std::make_unique<ModelActivity>(std::string(model)))
+               .first;
+    }
+    record = it->second.get();
   }
-  return *it->second;
+  return record->new_recorder();
 }
 
-void Activity::record(ModelActivity& model, const RequestSample& sample, bool count_tokens,
+void Activity::record(ModelRecorder& recorder, const RequestSample& sample, bool count_tokens,
                       WallClock::time_point now) {
   const int64_t prompt = count_tokens ? std::max<int64_t>(0, sample.prompt_tokens) : 0;
   const int64_t completion = count_tokens ? std::max<int64_t>(0, sample.completion_tokens) : 0;
-  model.at(now, [&](Slot& slot, ModelTotals& totals) {
+  recorder.at(now, [&](Slot& slot, ModelTotals& totals) {
     ++totals.requests;
     totals.errors += sample.status >= 400 ? 1 : 0;
     totals.prompt_tokens += prompt;
@@ -219,15 +322,15 @@ void Activity::record(ModelActivity& model, const RequestSample& sample, bool co
   });
 }
 
-void Activity::queue_wait(ModelActivity& model, double seconds, WallClock::time_point now) {
-  model.at(now, [&](Slot& slot, ModelTotals&) {
+void Activity::queue_wait(ModelRecorder& recorder, double seconds, WallClock::time_point now) {
+  recorder.at(now, [&](Slot& slot, ModelTotals&) {
     ++slot.queue_waits;
     observe(slot.queue_wait, seconds);
   });
 }
 
-void Activity::queue_rejected(ModelActivity& model, WallClock::time_point now) {
-  model.at(now, [](Slot& slot, ModelTotals&) { ++slot.queue_rejections; });
+void Activity::queue_rejected(ModelRecorder& recorder, WallClock::time_point now) {
+  recorder.at(now, [](Slot& slot, ModelTotals&) { ++slot.queue_rejections; });
 }
 
 void Activity::remember(const RequestSample& sample, WallClock::time_point now) {

@@ -60,12 +60,14 @@ struct RecentRequest {
   std::string stream_outcome;  // empty for non-streaming requests
 };
 
-class ModelActivity;
+class ModelRecorder;
 
 // What the dashboard shows without a Prometheus: per model, counts since start and the last hour
 // in fixed 5-second slots (a ring: memory stays fixed per model, whatever the traffic), and the
-// last model API requests. Thread-safe. Recording locks only the model's own record (or, for the
-// recent requests, the calling thread's own ring), never a lock every thread shares.
+// last model API requests. Thread-safe. A thread records into its own part of a model's record
+// (a recorder) and its own ring of recent requests, whose locks only it and the dashboard's
+// reads take; once per slot a recorder folds its last slot into the model's hour under the
+// model's lock.
 class Activity {
  public:
   static constexpr int kSlotSeconds = 5;
@@ -78,16 +80,17 @@ class Activity {
   Activity(const Activity&) = delete;
   Activity& operator=(const Activity&) = delete;
 
-  // The model's record, made on first use; valid as long as this Activity. Model names must be
-  // bounded by the caller (configured ones only), as metrics labels are.
-  ModelActivity& model(std::string_view name);
+  // A new recorder of the model's record (made on first use), for the calling thread alone to
+  // record into and keep: each call adds one. Valid as long as this Activity. Model names must
+  // be bounded by the caller (configured ones only), as metrics labels are.
+  ModelRecorder& recorder(std::string_view model);
 
   // `count_tokens`: whether /metrics counts this sample's tokens (it does when there is a
-  // provider).
-  static void record(ModelActivity& model, const RequestSample& sample, bool count_tokens,
+  // provider). Each on the recorder's own thread only.
+  static void record(ModelRecorder& recorder, const RequestSample& sample, bool count_tokens,
                      WallClock::time_point now);
-  static void queue_wait(ModelActivity& model, double seconds, WallClock::time_point now);
-  static void queue_rejected(ModelActivity& model, WallClock::time_point now);
+  static void queue_wait(ModelRecorder& recorder, double seconds, WallClock::time_point now);
+  static void queue_rejected(ModelRecorder& recorder, WallClock::time_point now);
   // Remembers a finished model API request among the recent ones.
   void remember(const RequestSample& sample, WallClock::time_point now);
 

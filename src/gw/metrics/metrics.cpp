@@ -3,7 +3,6 @@
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -13,38 +12,41 @@
 #include <span>
 #include <unordered_map>
 
+#include "gw/metrics/sharded_histogram.hpp"
+
 namespace gw::metrics {
 namespace {
 
 using prometheus::Counter;
 using prometheus::Family;
 using prometheus::Gauge;
-using prometheus::Histogram;
 
 std::string label(std::string_view value) {
   return std::string(value);
 }
 
-// Every labelled series one kind of request touches, looked up once.
+// One thread's handles on every labelled series one kind of request touches, looked up once.
+// The counters and the gauge are atomics the threads share; the histograms and the model's
+// activity are the thread's own shards.
 struct Series {
   Counter* requests = nullptr;
-  Histogram* duration = nullptr;
-  Histogram* ttft = nullptr;
-  Histogram* time_per_token = nullptr;
-  Histogram* overhead = nullptr;
+  HistogramShard* duration = nullptr;
+  HistogramShard* ttft = nullptr;
+  HistogramShard* time_per_token = nullptr;
+  HistogramShard* overhead = nullptr;
   Counter* prompt_tokens = nullptr;
   Counter* completion_tokens = nullptr;
   Counter* stream_outcome = nullptr;  // null for non-streaming requests
   Gauge* in_flight = nullptr;
-  ModelActivity* activity = nullptr;  // null without a model
+  ModelRecorder* activity = nullptr;  // null without a model
   bool model_api = false;             // a /v1/* request: listed among the recent ones
 };
 
-// A model's wait-queue series (the controller's), looked up once.
+// One thread's handles on a model's wait-queue series (the controller's), looked up once.
 struct QueueSeries {
-  Histogram* wait = nullptr;
+  HistogramShard* wait = nullptr;
   Counter* rejections = nullptr;
-  ModelActivity* activity = nullptr;
+  ModelRecorder* activity = nullptr;
 };
 
 // Every value endpoint_label() returns: the exact routes, the two parametrised ones, "other".
@@ -124,26 +126,20 @@ struct Metrics::Impl {
                                       "Requests answered, by model, provider (or worker), "
                                       "endpoint and HTTP status code")
                                   .Register(*registry);
-  Family<Histogram>& duration = prometheus::BuildHistogram()
-                                    .Name("llm_gateway_request_duration_seconds")
-                                    .Help("Time from request received to response finished")
-                                    .Register(*registry);
-  Family<Histogram>& ttft = prometheus::BuildHistogram()
-                                .Name("llm_gateway_time_to_first_token_seconds")
-                                .Help(
-                                    "Streams: time from request received to the first event "
-                                    "relayed to the client")
-                                .Register(*registry);
-  Family<Histogram>& time_per_token =
-      prometheus::BuildHistogram()
-          .Name("llm_gateway_time_per_output_token_seconds")
-          .Help("Streams: mean time between output tokens after the first")
-          .Register(*registry);
-  Family<Histogram>& overhead =
-      prometheus::BuildHistogram()
-          .Name("llm_gateway_overhead_seconds")
-          .Help("Time a request spent in the gateway itself, outside upstream calls")
-          .Register(*registry);
+  ShardedHistogramFamily duration{"llm_gateway_request_duration_seconds",
+                                  "Time from request received to response finished",
+                                  latency_buckets()};
+  ShardedHistogramFamily ttft{"llm_gateway_time_to_first_token_seconds",
+
+                              "Streams: time from request received to the first event "
+                              "relayed to the client",
+                              latency_buckets()};
+  ShardedHistogramFamily time_per_token{"llm_gateway_time_per_output_token_seconds",
+                                        "Streams: mean time between output tokens after the first",
+                                        token_gap_buckets()};
+  ShardedHistogramFamily overhead{
+      "llm_gateway_overhead_seconds",
+      "Time a request spent in the gateway itself, outside upstream calls", overhead_buckets()};
   Family<Gauge>& in_flight = prometheus::BuildGauge()
                                  .Name("llm_gateway_requests_in_flight")
                                  .Help("Requests being served, by endpoint")
@@ -195,20 +191,16 @@ struct Metrics::Impl {
               "Background tasks (model refresh, health checks, heartbeats, accepting) that "
               "failed and were restarted")
           .Register(*registry);
-  Family<Histogram>& queue_wait =
-      prometheus::BuildHistogram()
-          .Name("llm_gateway_queue_wait_seconds")
-          .Help("Controller: time requests waited for a worker below capacity")
-          .Register(*registry);
+  ShardedHistogramFamily queue_wait{"llm_gateway_queue_wait_seconds",
+                                    "Controller: time requests waited for a worker below capacity",
+                                    latency_buckets()};
   Family<Counter>& queue_rejections =
       prometheus::BuildCounter()
           .Name("llm_gateway_queue_rejections_total")
           .Help("Controller: requests answered 429 because every worker stayed at capacity")
           .Register(*registry);
 
-  std::mutex mutex;  // guards the series maps and collectables (the families lock themselves)
-  std::unordered_map<std::string, Series> series;  // nodes stay put: threads keep pointers
-  std::unordered_map<std::string, QueueSeries> queue_series;  // by model; as `series`
+  std::mutex mutex;  // guards collectables (the families and the activity lock themselves)
   // One gauge per endpoint_label() value, made up front: read without a lock.
   std::unordered_map<std::string_view, Gauge*> in_flight_by_endpoint = make_in_flight_gauges();
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
@@ -227,12 +219,9 @@ struct Metrics::Impl {
     return *(it != in_flight_by_endpoint.end() ? it : in_flight_by_endpoint.find("other"))->second;
   }
 
-  // Under the mutex: the series of a label set not yet seen by the calling thread.
-  Series& series_for(const RequestSample& s, const std::string& key) {
-    auto it = series.find(key);
-    if (it != series.end()) {
-      return it->second;
-    }
+  // The calling thread's handles on the series of a label set it has not used before. Each
+  // family takes its own lock here, once per thread and label set.
+  Series new_series(const RequestSample& s) {
     const prometheus::Labels model_provider{{"model", label(s.model)},
                                             {"provider", label(s.provider)}};
     prometheus::Labels with_endpoint = model_provider;
@@ -241,33 +230,33 @@ struct Metrics::Impl {
     with_status.emplace("status", std::to_string(s.status));
     Series made;
     made.requests = &requests.Add(with_status);
-    made.duration = &duration.Add(with_endpoint, latency_buckets());
-    made.overhead = &overhead.Add({{"endpoint", label(s.endpoint)}}, overhead_buckets());
+    made.duration = &duration.new_shard(with_endpoint);
+    made.overhead = &overhead.new_shard({{"endpoint", label(s.endpoint)}});
     if (!s.provider.empty()) {  // series only where they can have values
       made.prompt_tokens = &prompt_tokens.Add(model_provider);
       made.completion_tokens = &completion_tokens.Add(model_provider);
     }
     if (!s.stream_outcome.empty()) {
-      made.ttft = &ttft.Add(model_provider, latency_buckets());
-      made.time_per_token = &time_per_token.Add(model_provider, token_gap_buckets());
+      made.ttft = &ttft.new_shard(model_provider);
+      made.time_per_token = &time_per_token.new_shard(model_provider);
       prometheus::Labels with_outcome = model_provider;
       with_outcome.emplace("outcome", label(s.stream_outcome));
       made.stream_outcome = &stream_outcomes.Add(with_outcome);
     }
     made.in_flight = &in_flight_for(s.endpoint);
     if (!s.model.empty()) {
-      made.activity = &activity.model(s.model);
+      made.activity = &activity.recorder(s.model);
     }
     made.model_api = s.endpoint.starts_with("/v1/");
-    return series.emplace(key, made).first->second;
+    return made;
   }
 
-  // Each thread keeps the series it has used: the hot path takes no lock shared by all threads
-  // (the series' own counters are atomic; a histogram locks only itself).
+  // Each thread keeps its handles on the series it has used, so recording takes no lock: the
+  // counters and gauges are atomic, the histograms and the activity the thread's own shards.
   template <typename Value>
   struct ThreadCache {
     uint64_t owner = 0;
-    std::unordered_map<std::string, Value*> series;
+    std::unordered_map<std::string, Value> series;
     std::string key;  // built here between calls: no allocation per request
   };
 
@@ -282,20 +271,13 @@ struct Metrics::Impl {
     return cache;
   }
 
-  // The series under cache.key, looked up in the shared map (under the mutex) on a miss by
-  // `make(key)`.
+  // The series under cache.key, made by `make()` on the thread's first use.
   template <typename Value, typename Make>
-  Value& cached(ThreadCache<Value>& cache, Make make) {
+  static Value& cached(ThreadCache<Value>& cache, Make make) {
     if (auto it = cache.series.find(cache.key); it != cache.series.end()) {
-      return *it->second;
+      return it->second;
     }
-    Value* found = nullptr;
-    {
-      std::lock_guard lock(mutex);
-      found = &make(cache.key);
-    }
-    cache.series.emplace(cache.key, found);
-    return *found;
+    return cache.series.emplace(cache.key, make()).first->second;
   }
 
   Series& thread_series_for(const RequestSample& s) {
@@ -304,22 +286,16 @@ struct Metrics::Impl {
     key.clear();
     key.append(s.endpoint).append(1, '\0').append(s.model).append(1, '\0').append(s.provider);
     key.append(1, '\0').append(std::to_string(s.status)).append(1, '\0').append(s.stream_outcome);
-    return cached(cache, [&](const std::string& k) -> Series& { return series_for(s, k); });
+    return cached(cache, [&] { return new_series(s); });
   }
 
   QueueSeries& thread_queue_series_for(std::string_view model) {
     auto& cache = thread_cache<QueueSeries>();
     cache.key.assign(model);
-    return cached(cache, [&](const std::string& k) -> QueueSeries& {
-      auto it = queue_series.find(k);
-      if (it == queue_series.end()) {
-        const prometheus::Labels labels{{"model", k}};
-        it = queue_series
-                 .emplace(k, QueueSeries{&queue_wait.Add(labels, latency_buckets()),
-                                         &queue_rejections.Add(labels), &activity.model(model)})
-                 .first;
-      }
-      return it->second;
+    return cached(cache, [&] {
+      const prometheus::Labels labels{{"model", label(model)}};
+      return QueueSeries{&queue_wait.new_shard(labels), &queue_rejections.Add(labels),
+                         &activity.recorder(model)};
     });
   }
 };
@@ -334,15 +310,15 @@ void Metrics::request_started(std::string_view endpoint) {
 void Metrics::record(const RequestSample& sample) {
   Series* series = &impl_->thread_series_for(sample);
   series->requests->Increment();
-  series->duration->Observe(sample.duration);
+  series->duration->observe(sample.duration);
   if (sample.ttft && series->ttft != nullptr) {
-    series->ttft->Observe(*sample.ttft);
+    series->ttft->observe(*sample.ttft);
   }
   if (sample.time_per_token && series->time_per_token != nullptr) {
-    series->time_per_token->Observe(*sample.time_per_token);
+    series->time_per_token->observe(*sample.time_per_token);
   }
   if (sample.overhead) {
-    series->overhead->Observe(*sample.overhead);
+    series->overhead->observe(*sample.overhead);
   }
   if (sample.prompt_tokens > 0 && series->prompt_tokens != nullptr) {
     series->prompt_tokens->Increment(static_cast<double>(sample.prompt_tokens));
@@ -402,7 +378,7 @@ SeriesCounter Metrics::cooldowns(std::string_view model, std::string_view deploy
 
 void Metrics::queue_wait(std::string_view model, double seconds) {
   QueueSeries& series = impl_->thread_queue_series_for(model);
-  series.wait->Observe(seconds);
+  series.wait->observe(seconds);
   Activity::queue_wait(*series.activity, seconds, Activity::WallClock::now());
 }
 
@@ -433,6 +409,13 @@ void Metrics::add_collectable(const std::shared_ptr<prometheus::Collectable>& co
 
 std::string Metrics::serialize() const {
   auto families = impl_->registry->Collect();
+  for (const ShardedHistogramFamily* histograms :
+       {&impl_->duration, &impl_->ttft, &impl_->time_per_token, &impl_->overhead,
+        &impl_->queue_wait}) {
+    auto collected = histograms->Collect();
+    families.insert(families.end(), std::make_move_iterator(collected.begin()),
+                    std::make_move_iterator(collected.end()));
+  }
   std::vector<std::shared_ptr<prometheus::Collectable>> extra;
   {
     std::lock_guard lock(impl_->mutex);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "gw/metrics/metrics.hpp"
@@ -45,13 +46,13 @@ TEST(HistogramQuantile, InterpolatesWithinTheBucketAsPrometheusDoes) {
 
 TEST(Activity, CountsASlotAndTotalsByStatusClass) {
   Activity activity;
-  auto& model = activity.model("m");
+  auto& model = activity.recorder("m");
   Activity::record(model, sample(200, 0.2, 0.05), true, kStart);
   Activity::record(model, sample(404, 0.01), true, kStart + seconds(1));
   Activity::record(model, sample(429, 0.01), true, kStart + seconds(2));
   Activity::record(model, sample(502, 0.01), false, kStart + seconds(3));  // tokens not counted
-  Activity::queue_wait(activity.model("m"), 0.3, kStart);
-  Activity::queue_rejected(activity.model("m"), kStart);
+  Activity::queue_wait(model, 0.3, kStart);
+  Activity::queue_rejected(activity.recorder("m"), kStart);  // another thread's, say
 
   const auto views = activity.models(seconds(3600), kStart + seconds(4));
   ASSERT_EQ(views.size(), 1U);
@@ -81,7 +82,7 @@ TEST(Activity, PutsEachDurationInTheMetricsLatencyBucket) {
   const auto& bounds = latency_buckets();
   for (size_t i = 0; i < bounds.size(); ++i) {
     Activity activity;
-    Activity::record(activity.model("m"), sample(200, bounds[i]), true, kStart);
+    Activity::record(activity.recorder("m"), sample(200, bounds[i]), true, kStart);
     const auto p95 = activity.models(seconds(60), kStart)[0].points.at(0).latency_p95;
     ASSERT_TRUE(p95);
     EXPECT_GT(*p95, i == 0 ? 0.0 : bounds[i - 1]) << bounds[i];
@@ -91,7 +92,7 @@ TEST(Activity, PutsEachDurationInTheMetricsLatencyBucket) {
 
 TEST(Activity, KeepsOneHourInFiveSecondSlotsAndForgetsOlderOnes) {
   Activity activity;
-  auto& model = activity.model("m");
+  auto& model = activity.recorder("m");
   Activity::record(model, sample(200, 0.1), true, kStart);
   Activity::record(model, sample(200, 0.1), true, kStart + seconds(7));  // the next slot
   auto points = activity.models(seconds(3600), kStart + seconds(9))[0].points;
@@ -118,12 +119,13 @@ TEST(Activity, ListsRecentRequestsNewestFirstAcrossThreads) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&activity, t] {
+      auto& recorder = activity.recorder("m");
       for (int i = 0; i < kEach; ++i) {
         RequestSample s = sample(200, 0.1);
         const std::string id = std::to_string(t * kEach + i);
         s.request_id = id;
         activity.remember(s, kStart + std::chrono::milliseconds(t * kEach + i));
-        Activity::record(activity.model("m"), s, true, kStart);
+        Activity::record(recorder, s, true, kStart);
       }
     });
   }
@@ -138,6 +140,54 @@ TEST(Activity, ListsRecentRequestsNewestFirstAcrossThreads) {
   }
   EXPECT_EQ(activity.recent(10'000).size(), static_cast<size_t>(kThreads * kEach));
   EXPECT_EQ(activity.models(seconds(60), kStart)[0].totals.requests, kThreads * kEach);
+}
+
+TEST(Activity, AViewAddsUpEveryThreadsPartWhileTheyRecordAcrossSlots) {
+  // Each thread records into its own recorder and moves through slots, folding its older ones
+  // into the model's hour; a view taken meanwhile counts every request exactly once.
+  Activity activity;
+  constexpr int kThreads = 4;
+  constexpr int kSlotsUsed = 12;
+  constexpr int kPerSlot = 50;
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&activity, &done] {
+      auto& recorder = activity.recorder("m");
+      for (int slot = 0; slot < kSlotsUsed; ++slot) {
+        for (int i = 0; i < kPerSlot; ++i) {
+          Activity::record(recorder, sample(200, 0.1), true,
+                           kStart + seconds(slot * Activity::kSlotSeconds));
+        }
+      }
+      done.fetch_add(1);
+    });
+  }
+  const auto end = kStart + seconds(kSlotsUsed * Activity::kSlotSeconds);
+  auto counted_once = [&] {
+    const auto views = activity.models(seconds(3600), end);
+    if (views.empty()) {
+      return true;  // no recorder yet
+    }
+    int64_t in_points = 0;
+    for (const auto& point : views[0].points) {
+      in_points += point.requests;
+    }
+    return in_points == views[0].totals.requests;
+  };
+  while (done.load() < kThreads) {
+    ASSERT_TRUE(counted_once());
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  ASSERT_TRUE(counted_once());
+  const auto view = activity.models(seconds(3600), end)[0];
+  EXPECT_EQ(view.totals.requests, kThreads * kSlotsUsed * kPerSlot);
+  ASSERT_EQ(view.points.size(), static_cast<size_t>(kSlotsUsed));
+  for (const auto& point : view.points) {
+    EXPECT_EQ(point.requests, kThreads * kPerSlot) << point.start;
+  }
 }
 
 TEST(Activity, ARingHoldsItsLastRequestsOnly) {

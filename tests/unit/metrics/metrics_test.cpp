@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -132,9 +133,10 @@ TEST(Metrics, ThreadsRecordingAtOnceLoseNothing) {
   Metrics metrics;
   constexpr int kThreads = 4;
   constexpr int kPerThread = 5000;
+  std::atomic<int> done{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&metrics, t] {
+    threads.emplace_back([&metrics, &done, t] {
       for (int i = 0; i < kPerThread; ++i) {
         metrics.request_started("/v1/chat/completions");
         auto sample = chat(0.01);
@@ -142,12 +144,35 @@ TEST(Metrics, ThreadsRecordingAtOnceLoseNothing) {
         sample.completion_tokens = 1;
         metrics.record(sample);
       }
+      done.fetch_add(1);
     });
+  }
+  // Scrapes meanwhile see each thread's histogram shard whole: its sum is its count's.
+  const std::string labels =
+      R"({endpoint="/v1/chat/completions",model="llama3",provider="ollama"})";
+  auto count_and_sum = [&](const std::string& text) {
+    double count = -1;
+    double sum = -1;
+    for (const auto& line : sample_lines(text)) {
+      if (line.starts_with("llm_gateway_request_duration_seconds_count" + labels + " ")) {
+        count = std::stod(line.substr(line.rfind(' ')));
+      } else if (line.starts_with("llm_gateway_request_duration_seconds_sum" + labels + " ")) {
+        sum = std::stod(line.substr(line.rfind(' ')));
+      }
+    }
+    return std::pair{count, sum};
+  };
+  while (done.load() < kThreads) {
+    const auto [count, sum] = count_and_sum(metrics.serialize());
+    if (count >= 0) {
+      ASSERT_NEAR(sum, count * 0.01, 1e-6 * (count + 1));
+    }
   }
   for (auto& thread : threads) {
     thread.join();
   }
   const auto text = metrics.serialize();
+  EXPECT_EQ(count_and_sum(text).first, kThreads * kPerThread);
   constexpr int kHalf = kThreads * kPerThread / 2;
   EXPECT_TRUE(has_line(text, R"(llm_gateway_requests_total{endpoint="/v1/chat/completions",)"
                              R"(model="llama3",provider="ollama",status="200"} )" +
