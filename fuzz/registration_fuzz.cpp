@@ -8,7 +8,9 @@
 // model ("reg_listed"); the URL's endpoint has a host, a port and a Host header and base path
 // that are safe to put in a request head ("reg_endpoint"); a healthy worker's id is not taken
 // from another URL ("reg_id_taken"); a heartbeat for a registered worker is taken
-// ("reg_heartbeat").
+// ("reg_heartbeat"). The input is also read as a worker's checked-usage header
+// (cluster::parse_checked_usage): what it takes are counts from 0 to kMaxTokenCount that write
+// back as text it reads the same ("checked_usage").
 
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +38,22 @@ bool safe_in_head(std::string_view text) {
   return true;
 }
 
+void check_usage_header(std::string_view input) {
+  const auto usage = gw::cluster::parse_checked_usage(input);
+  if (!usage) {
+    return;
+  }
+  const auto again = gw::cluster::parse_checked_usage(gw::cluster::checked_usage_value(*usage));
+  GW_FUZZ_CHECK(usage->prompt_tokens >= 0 && usage->prompt_tokens <= gw::api::kMaxTokenCount &&
+                    usage->completion_tokens >= 0 &&
+                    usage->completion_tokens <= gw::api::kMaxTokenCount && again &&
+                    again->prompt_tokens == usage->prompt_tokens &&
+                    again->completion_tokens == usage->completion_tokens,
+                "checked_usage", "checked usage of " + printable(input));
+}
+
 void run(std::string_view input) {
+  check_usage_header(input);
   gw::cluster::WorkerRegistry registry({}, 1);
   const Clock::time_point start{std::chrono::hours(1000)};
   const auto parsed = gw::cluster::parse_registration(input);

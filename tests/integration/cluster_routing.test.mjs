@@ -3,6 +3,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import {
   startController,
   startWorker,
@@ -19,6 +20,7 @@ import {
   sseReader,
   waitFor,
   scrape,
+  scrapeSettled,
 } from '../lib/harness.mjs';
 
 /** A controller and one worker per mock (ids w0, w1, ...), all registered. */
@@ -307,5 +309,93 @@ describe('relaying', () => {
     const health = await (await fetch(`${workers[0].url}/health`)).json();
     assert.equal(health.current_load, 0);
     assert.equal(workerById(await listWorkers(controller), 'w0').circuit_state, 'closed', 'a client leaving is no failure');
+  });
+});
+
+describe('a plain completion the worker checked', () => {
+  const CHECKED = 'x-llm-gateway-checked-usage';
+  const post = (url, body, headers = {}) => fetch(`${url}/v1/chat/completions`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
+  });
+
+  test('a worker asked by its controller says the usage it read; no one else is told', async (t) => {
+    const [mock] = await startMocks(t, 1);
+    const { controller, workers } = await cluster(t, { mocks: [mock] });
+    const asked = await post(workers[0].url, chatBody('llama3', 'hi'), { [CHECKED]: '1' });
+    assert.equal(asked.status, 200);
+    const { usage } = await asked.json();
+    assert.ok(usage.prompt_tokens > 0 && usage.completion_tokens > 0, JSON.stringify(usage));
+    assert.equal(asked.headers.get(CHECKED), `${usage.prompt_tokens} ${usage.completion_tokens}`);
+    const unasked = await post(workers[0].url, chatBody('llama3', 'hi'));
+    assert.equal(unasked.status, 200);
+    assert.equal(unasked.headers.get(CHECKED), null);
+    const relayed = await postChat(controller, chatBody('llama3', 'hi'));
+    assert.equal(relayed.status, 200);
+    assert.equal(relayed.headers.get(CHECKED), null, 'the controller keeps it from its client');
+    assert.deepEqual((await relayed.json()).usage, usage);
+  });
+
+  test('the controller relays it unparsed and counts the worker\'s usage; without it, checks the body', async (t) => {
+    // A stand-in worker: it answers as the header says (usage 7 and 11, the body's own 1 and 2).
+    const seen = [];
+    let answer;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(req.headers[CHECKED]);
+        res.writeHead(200, { 'content-type': 'application/json', ...answer.headers });
+        res.end(answer.body);
+      });
+    });
+    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(resolve);
+    }));
+    const controller = await startController();
+    t.after(() => controller.stop());
+    const registered = await fetch(`${controller.url}/internal/workers/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ worker_id: 'stand-in', model_id: 'm', url: `http://127.0.0.1:${server.address().port}` }),
+    });
+    assert.equal(registered.status, 200);
+    const completion = JSON.stringify({
+      id: 'c', object: 'chat.completion', created: 1, model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    });
+
+    answer = { headers: { [CHECKED]: '7 11' }, body: completion };
+    const vouched = await postChat(controller, chatBody('m', 'hi'));
+    assert.equal(vouched.status, 200);
+    assert.equal(await vouched.text(), completion, 'byte for byte');
+    let metrics = await scrapeSettled(controller);
+    assert.equal(metrics.value('llm_gateway_prompt_tokens_total', { model: 'm' }), 7);
+    assert.equal(metrics.value('llm_gateway_completion_tokens_total', { model: 'm' }), 11);
+
+    // Not vouched for (no header, or one that does not parse): the body is checked as any
+    // upstream's, its usage read, a broken one refused.
+    for (const headers of [{}, { [CHECKED]: 'seven 11' }, { [CHECKED]: '-1 2' }]) {
+      answer = { headers, body: completion };
+      const checked = await postChat(controller, chatBody('m', 'hi'));
+      assert.equal(checked.status, 200, JSON.stringify(headers));
+      assert.deepEqual(JSON.parse(await checked.text()), JSON.parse(completion));
+      answer = { headers, body: completion.slice(0, -10) };
+      const broken = await postChat(controller, chatBody('m', 'hi'));
+      assert.equal(broken.status, 502, JSON.stringify(headers));
+      assert.equal((await broken.json()).error.code, 'upstream_error');
+    }
+    metrics = await scrapeSettled(controller);
+    assert.equal(metrics.value('llm_gateway_prompt_tokens_total', { model: 'm' }), 7 + 3 * 1);
+    assert.equal(metrics.value('llm_gateway_completion_tokens_total', { model: 'm' }), 11 + 3 * 2);
+
+    // Streams are not asked for it.
+    answer = { headers: {}, body: completion };
+    seen.length = 0;
+    await (await postChat(controller, chatBody('m', 'hi'))).text();
+    assert.deepEqual(seen, ['1']);
+    await (await postChat(controller, chatBody('m', 'hi', { stream: true }))).text();
+    assert.deepEqual(seen, ['1', undefined]);
   });
 });

@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "gw/core/parse.hpp"
+
 namespace gw::cluster {
 namespace {
 
@@ -96,6 +98,19 @@ tl::expected<Heartbeat, core::Error> parse_heartbeat(std::string_view text) {
     heartbeat.draining = draining->get_bool();
   }
   return heartbeat;
+}
+
+std::optional<api::Usage> parse_checked_usage(std::string_view value) {
+  const size_t space = value.find(' ');
+  if (space == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const auto prompt = core::parse_int(value.substr(0, space));
+  const auto completion = core::parse_int(value.substr(space + 1));
+  if (!prompt || !completion || *prompt < 0 || *completion < 0) {
+    return std::nullopt;
+  }
+  return api::Usage{api::sane_token_count(*prompt), api::sane_token_count(*completion)};
 }
 
 }  // namespace gw::cluster

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <tl/expected.hpp>
 
+#include "gw/api/completion_json.hpp"
 #include "gw/cluster/registry.hpp"
 #include "gw/core/error.hpp"
 
@@ -33,5 +34,16 @@ tl::expected<Heartbeat, core::Error> parse_heartbeat(std::string_view body);
 // own count of the worker's requests can drop before the worker's does (a stream whose client
 // left ends at the controller at once, at the worker only when it next writes).
 inline constexpr std::string_view kWorkerFullHeader = "x-llm-gateway-worker-full";
+
+// Between the controller and a worker, on plain (not streamed) chat requests. The controller asks
+// with "1"; the worker's 2xx then carries "<prompt tokens> <completion tokens>" when it knows both:
+// it checked the completion (as every gateway checks an upstream's) and read them. The controller
+// relays that body without checking it again; without the header (a worker that did not know
+// the counts), it checks the body as any upstream's.
+inline constexpr std::string_view kCheckedUsageHeader = "x-llm-gateway-checked-usage";
+inline std::string checked_usage_value(const api::Usage& usage) {
+  return std::to_string(usage.prompt_tokens) + ' ' + std::to_string(usage.completion_tokens);
+}
+std::optional<api::Usage> parse_checked_usage(std::string_view value);
 
 }  // namespace gw::cluster

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "gw/cluster/worker_messages.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/proxy/observe.hpp"
 #include "gw/proxy/request_log.hpp"
@@ -154,7 +155,8 @@ class UpstreamAccounting {
 
 Task<RelayEnd> relay_completion(Exchange& exchange, net::UpstreamResponse& upstream,
                                 providers::ResponseTranslator& translator,
-                                const net::UpstreamLimits& limits, UpstreamAccounting& accounting) {
+                                const net::UpstreamLimits& limits, UpstreamAccounting& accounting,
+                                std::optional<api::Usage> checked) {
   auto body = co_await upstream.read_all(limits.body);
   if (!body) {
     if (interrupted(exchange)) {
@@ -170,18 +172,29 @@ Task<RelayEnd> relay_completion(Exchange& exchange, net::UpstreamResponse& upstr
   if (interrupted(exchange)) {
     co_return RelayEnd::kInterrupted;
   }
-  auto translated = translator.complete(std::move(*body));
-  if (!translated) {
-    log_of(exchange).upstream_error = "protocol";
-    co_await net::respond_error(exchange.writer, translated.error());
-    co_return RelayEnd::kUpstreamFailed;
-  }
-  if (auto usage = translator.completion_usage()) {
-    accounting.set_usage(*usage);
+  if (checked) {
+    accounting.set_usage(*checked);
   } else {
-    accounting.read_usage(*translated);
+    auto translated = translator.complete(std::move(*body));
+    if (!translated) {
+      log_of(exchange).upstream_error = "protocol";
+      co_await net::respond_error(exchange.writer, translated.error());
+      co_return RelayEnd::kUpstreamFailed;
+    }
+    body = std::move(*translated);
+    if (auto usage = translator.completion_usage()) {
+      accounting.set_usage(*usage);
+    } else {
+      accounting.read_usage(*body);
+    }
   }
-  net::Response response{200, "application/json", {}, std::move(*translated)};
+  net::Response response{200, "application/json", {}, std::move(*body)};
+  const RequestLog& log = log_of(exchange);
+  if (log.report_checked_usage && log.prompt_tokens >= 0 && log.completion_tokens >= 0) {
+    response.headers.push_back(
+        {std::string(cluster::kCheckedUsageHeader),
+         cluster::checked_usage_value({log.prompt_tokens, log.completion_tokens})});
+  }
   response.relayed = relayed_headers(upstream);
   const bool sent = co_await exchange.writer.send(std::move(response));
   co_return sent ? RelayEnd::kCompleted : RelayEnd::kInterrupted;
@@ -427,7 +440,8 @@ Task<void> answer_failure(Exchange& exchange, providers::ResponseTranslator& tra
 Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream,
                              providers::ResponseTranslator& translator, bool stream,
                              std::string_view upstream_name, const net::UpstreamLimits& limits,
-                             std::chrono::steady_clock::time_point sent_at, bool may_retry) {
+                             std::chrono::steady_clock::time_point sent_at, bool may_retry,
+                             std::optional<api::Usage> checked) {
   // Whatever way the relay ends: the time the upstream took, and the usage seen so far.
   UpstreamAccounting accounting(exchange, translator, stream, sent_at);
   if (auto unusable = unusable_success(upstream, stream, upstream_name)) {
@@ -446,7 +460,8 @@ Task<RelayEnd> relay_success(Exchange& exchange, net::UpstreamResponse& upstream
         "upstream_error");
   }
   if (!stream) {
-    co_return co_await relay_completion(exchange, upstream, translator, limits, accounting);
+    co_return co_await relay_completion(exchange, upstream, translator, limits, accounting,
+                                        checked);
   }
   co_return co_await relay_stream(exchange, upstream, translator, upstream_name, limits, may_retry,
                                   accounting);

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "gw/api/completion_json.hpp"
 #include "gw/core/error.hpp"
 #include "gw/net/http_types.hpp"
 #include "gw/net/upstream.hpp"
@@ -27,11 +29,14 @@ enum class RelayEnd {
 // `sent_at`: when the upstream request went out (for the time spent upstream). With `may_retry`
 // (the controller, which has other workers) such an early failure returns kFailedBeforeResponse
 // with nothing sent. A non-streamed 2xx is never handed back for a retry: its generation ran.
+// `checked`: the usage of a completion the upstream (a worker) says it checked, see
+// cluster::kCheckedUsageHeader; its body then passes as it is, unparsed.
 net::Task<RelayEnd> relay_success(net::Exchange& exchange, net::UpstreamResponse& upstream,
                                   providers::ResponseTranslator& translator, bool stream,
                                   std::string_view upstream_name, const net::UpstreamLimits& limits,
                                   std::chrono::steady_clock::time_point sent_at,
-                                  bool may_retry = false);
+                                  bool may_retry = false,
+                                  std::optional<api::Usage> checked = std::nullopt);
 
 // An upstream failure's answer: an error response, or, once the response has started (a stream
 // whose head was committed while the upstream's was awaited, see HeadKeepAlive), the stream's

@@ -20,6 +20,7 @@ void RequestLog::clear() {
   prompt_tokens = completion_tokens = -1;
   attempts = 0;
   upstream_error = {};
+  report_checked_usage = false;
 }
 
 std::string_view stream_outcome(const RequestLog& log, bool client_gone) {

@@ -29,6 +29,9 @@ struct RequestLog final : net::ExchangeNotes {
   int attempts = 0;  // upstream attempts of a model-table route (0: not routed by a table)
   // A failure of the upstream after it answered 2xx (reset, timeout, protocol), if any.
   std::string_view upstream_error;
+  // A worker asked by its controller: a checked completion's answer says its usage
+  // (kCheckedUsageHeader).
+  bool report_checked_usage = false;
 
   // As new, keeping the strings' storage for the connection's next request.
   void clear();

@@ -173,7 +173,17 @@ class ModelForwarding {
     if (call_.path.starts_with("/v1/messages")) {
       add_anthropic_headers(exchange_.request, headers);
     }
+    if (relays_checked_usage()) {
+      headers.push_back({cluster::kCheckedUsageHeader, "1"});
+    }
     set_body();
+  }
+
+  // A plain chat or legacy completion the worker checked passes as the worker answered it, its
+  // usage read from the worker's kCheckedUsageHeader: the body's check (the most costly step of
+  // relaying it) is done once, by the worker. A table model's answer is renamed, so parsed anyway.
+  bool relays_checked_usage() const {
+    return !call_.stream && call_.chat != nullptr && answering_ == nullptr;
   }
 
   // The body for the workers of *target_: the client's, with the model renamed when an alias or a
@@ -309,8 +319,12 @@ class ModelForwarding {
     // frame fewer per request).
     RelayEnd end = RelayEnd::kInterrupted;
     if (answering_ == nullptr) {
+      std::optional<api::Usage> checked;
+      if (!stream && relays_checked_usage()) {
+        checked = cluster::parse_checked_usage(upstream.header(cluster::kCheckedUsageHeader));
+      }
       end = co_await relay_success(exchange_, upstream, *translator, stream, lease.worker_id(),
-                                   config_.limits, sent_at, true);
+                                   config_.limits, sent_at, true, checked);
     } else {
       end =
           co_await relay_as_table_model(upstream, *translator, stream, lease.worker_id(), sent_at);

@@ -120,6 +120,8 @@ Task<void> WorkerHandler::model_request(Exchange& exchange, proxy::ModelApi api)
   if (auto refused = accept_model(exchange, request->model())) {
     co_return co_await net::respond_error(exchange.writer, *refused);
   }
+  proxy::log_of(exchange).report_checked_usage =
+      exchange.request.header(cluster::kCheckedUsageHeader) == "1";
   co_await proxy::proxy_model_request(exchange, *request, *state_->backend, config.backend_model,
                                       client_, state_->metrics, config.limits);
 }
