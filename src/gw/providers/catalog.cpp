@@ -58,7 +58,7 @@ ModelCatalog::ModelCatalog(std::vector<std::unique_ptr<Provider>> providers, boo
     : providers_(std::move(providers)), echo_enabled_(echo_enabled), started_at_(started_at) {
   auto empty = std::make_shared<Snapshot>();
   empty->models.resize(providers_.size());
-  snapshot_ = std::move(empty);
+  snapshot_.publish(std::move(empty));
 }
 
 std::optional<size_t> ModelCatalog::provider_index(std::string_view name) const {
@@ -102,7 +102,7 @@ void ModelCatalog::set_models(const Provider& provider, std::vector<ModelEntry> 
       next->listed.push_back(std::move(listed));
     }
   }
-  publish(std::move(next));
+  snapshot_.publish(std::move(next));
 }
 
 tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) const {
@@ -113,7 +113,7 @@ tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) c
     std::string_view prefix = model.substr(0, slash);
     std::string_view rest = model.substr(slash + 1);
     if (const Provider* provider = find_provider(prefix); provider != nullptr && !rest.empty()) {
-      const auto snap = snapshot();  // keeps the snapshot alive while it is read
+      const auto& snap = snapshot();
       const auto& listed = snap->models[*provider_index(prefix)];
       const bool known = std::any_of(listed.begin(), listed.end(), [&](const ModelEntry& entry) {
         const auto aliases = provider->aliases(entry.id);
@@ -131,7 +131,7 @@ tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) c
       }
     }
   }
-  auto snap = snapshot();
+  const auto& snap = snapshot();
   if (auto it = snap->by_name.find(std::string(model)); it != snap->by_name.end()) {
     const Listed& listed = snap->listed[it->second];
     return Route{providers_[listed.provider].get(), listed.model, true};
@@ -146,13 +146,12 @@ tl::expected<Route, core::Error> ModelCatalog::resolve(std::string_view model) c
 
 void ModelCatalog::set_table_models(std::vector<std::string> names) {
   auto next = std::make_shared<const std::vector<std::string>>(std::move(names));
-  std::lock_guard lock(snapshot_mutex_);
-  table_models_.swap(next);
+  table_models_.publish(std::move(next));
 }
 
 std::vector<ModelCatalog::PublicModel> ModelCatalog::public_models() const {
-  auto snap = snapshot();
-  auto table = table_models();
+  const auto& snap = snapshot();
+  const auto& table = table_models();
   std::vector<PublicModel> out;
   out.reserve(table->size() + snap->listed.size() + 1);
   if (echo_enabled_) {
@@ -173,10 +172,11 @@ std::optional<ModelCatalog::PublicModel> ModelCatalog::public_model(std::string_
   if (echo_enabled_ && id == kEchoModel) {
     return PublicModel{{std::string(id), started_at_}, "llm-gateway"};
   }
-  if (auto table = table_models(); std::find(table->begin(), table->end(), id) != table->end()) {
+  if (const auto& table = table_models();
+      std::find(table->begin(), table->end(), id) != table->end()) {
     return PublicModel{{std::string(id), started_at_}, "llm-gateway"};
   }
-  auto snap = snapshot();
+  const auto& snap = snapshot();
   if (auto it = snap->by_name.find(std::string(id)); it != snap->by_name.end()) {
     const Listed& listed = snap->listed[it->second];
     return PublicModel{{std::string(id), listed.created}, providers_[listed.provider]->name()};

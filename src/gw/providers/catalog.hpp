@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gw/core/error.hpp"
+#include "gw/core/published.hpp"
 #include "gw/providers/provider.hpp"
 
 namespace gw::providers {
@@ -26,10 +27,8 @@ struct Route {
 };
 
 // The configured providers and the models they list. Model lists are replaced wholesale by the
-// background refresh (any thread); readers copy the pointer to an immutable snapshot under a short
-// lock and then read it unlocked. (Not std::atomic<shared_ptr>: libstdc++ 12 implements it with a
-// spin lock anyway, and its load releases that lock with relaxed order, which ThreadSanitizer
-// reports as a race with the next store.)
+// background refresh (any thread) and read as an immutable snapshot (core::Published: no lock
+// the reading threads share).
 class ModelCatalog {
  public:
   ModelCatalog(std::vector<std::unique_ptr<Provider>> providers, bool echo_enabled,
@@ -73,27 +72,19 @@ class ModelCatalog {
     std::vector<Listed> listed;
     std::unordered_map<std::string, size_t> by_name;  // name or alias -> index into listed
   };
-  std::shared_ptr<const Snapshot> snapshot() const {
-    std::lock_guard lock(snapshot_mutex_);
-    return snapshot_;
-  }
-  std::shared_ptr<const std::vector<std::string>> table_models() const {
-    std::lock_guard lock(snapshot_mutex_);
-    return table_models_;
-  }
-  void publish(std::shared_ptr<const Snapshot> next) {
-    std::lock_guard lock(snapshot_mutex_);
-    snapshot_.swap(next);  // the old snapshot is freed outside the lock, when `next` goes
+  // Valid until the calling thread's next read of the same kind (core::Published::read).
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_.read(); }
+  const std::shared_ptr<const std::vector<std::string>>& table_models() const {
+    return table_models_.read();
   }
   std::optional<size_t> provider_index(std::string_view name) const;
 
   std::vector<std::unique_ptr<Provider>> providers_;
   bool echo_enabled_;
   int64_t started_at_;
-  mutable std::mutex snapshot_mutex_;
-  std::shared_ptr<const Snapshot> snapshot_;
-  std::shared_ptr<const std::vector<std::string>> table_models_ =
-      std::make_shared<const std::vector<std::string>>();
+  core::Published<Snapshot> snapshot_;
+  core::Published<std::vector<std::string>> table_models_{
+      std::make_shared<const std::vector<std::string>>()};
 };
 
 // The provider that serves well-known model families ("openai" for gpt-*, ...), if any.

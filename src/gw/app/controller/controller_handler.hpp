@@ -9,6 +9,7 @@
 #include "gw/app/config/cluster_config.hpp"
 #include "gw/app/controller/queue_place.hpp"
 #include "gw/cluster/registry.hpp"
+#include "gw/core/published.hpp"
 #include "gw/metrics/metrics.hpp"
 #include "gw/net/http1_parser.hpp"
 #include "gw/net/http_types.hpp"
@@ -43,20 +44,16 @@ struct ControllerState {
   void capacity_freed(const std::string& model, bool one_slot);
 
   // The model table's models (aliases and fallbacks), swapped by a reload: a request keeps the
-  // one it started with.
-  std::shared_ptr<const std::vector<TableModelConfig>> table() const {
-    std::lock_guard lock(table_mutex_);
-    return table_;
+  // one it started with (a copy of the pointer).
+  const std::shared_ptr<const std::vector<TableModelConfig>>& table() const {
+    return table_.read();
   }
   void set_table(std::vector<TableModelConfig> models) {
-    auto next = std::make_shared<const std::vector<TableModelConfig>>(std::move(models));
-    std::lock_guard lock(table_mutex_);
-    table_.swap(next);
+    table_.publish(std::make_shared<const std::vector<TableModelConfig>>(std::move(models)));
   }
 
  private:
-  mutable std::mutex table_mutex_;
-  std::shared_ptr<const std::vector<TableModelConfig>> table_;
+  core::Published<std::vector<TableModelConfig>> table_;
 };
 
 // The internal API's operations on workers, shared with the dashboard's worker actions

@@ -13,6 +13,7 @@
 
 #include "gw/app/config/model_table_file.hpp"
 #include "gw/cluster/deployment_pool.hpp"
+#include "gw/core/published.hpp"
 #include "gw/metrics/metrics.hpp"
 #include "gw/providers/provider.hpp"
 
@@ -55,22 +56,8 @@ class ModelTable {
   std::vector<std::unique_ptr<TableModel>> models_;  // stable addresses for the fallbacks
 };
 
-// The table in use, swapped by a reload: a request takes the current one (a copy of the pointer,
-// under a short lock, as ModelCatalog's snapshots) and keeps it until it ends.
-class TableHolder {
- public:
-  std::shared_ptr<const ModelTable> get() const {
-    std::lock_guard lock(mutex_);
-    return table_;
-  }
-  void replace(std::shared_ptr<const ModelTable> next) {
-    std::lock_guard lock(mutex_);
-    table_.swap(next);  // the old table goes outside the lock, with `next`
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const ModelTable> table_;
-};
+// The table in use, swapped by a reload: a request reads the current one (without a lock the
+// threads share) and keeps a copy of the pointer while it routes by it.
+using TableHolder = core::Published<ModelTable>;
 
 }  // namespace gw::app

@@ -27,7 +27,7 @@ class DeploymentGauges final : public prometheus::Collectable {
                           "Model table: seconds left of each deployment's rate-limit cooldown",
                           MetricType::Gauge,
                           {}};
-    const auto table = holder_.get();
+    const auto table = holder_.read();  // a copy: Collect runs through it
     if (table == nullptr) {
       return {};
     }

@@ -154,10 +154,10 @@ Task<void> GatewayHandler::model_request(Exchange& exchange, proxy::ModelApi api
     co_return co_await send_error(exchange, request.error());
   }
   // The model table first: its names win over the providers' own.
-  if (auto table = context_->table.get()) {
+  if (const auto& table = context_->table.read()) {
     if (const TableModel* model = table->find(request->model())) {
       proxy::log_of(exchange).model = request->model();
-      co_return co_await serve_table_model(exchange, *request, std::move(table), *model, client_,
+      co_return co_await serve_table_model(exchange, *request, table, *model, client_,
                                            *context_->metrics, context_->routing);
     }
   }

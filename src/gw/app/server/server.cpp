@@ -65,7 +65,7 @@ void reload_table(const ServerConfig& config, GatewayContext& context) {
     spdlog::error("model table not reloaded, the previous one stays in use: {}", read.error());
     return;
   }
-  context.table.replace(build_table(config.table_path, read->models, config, context));
+  context.table.publish(build_table(config.table_path, read->models, config, context));
   spdlog::info("model table reloaded from {}: {} model(s)", config.table_path, read->models.size());
 }
 
@@ -79,7 +79,7 @@ int run_server(const ServerConfig& config) {
   context->routing.limits = config.limits;
   context->routing.request_timeout = config.request_timeout;
   if (!config.table_path.empty()) {
-    context->table.replace(build_table(config.table_path, config.table, config, *context));
+    context->table.publish(build_table(config.table_path, config.table, config, *context));
     add_table_metrics(*context->metrics, context->table);
   }
   context->dashboard = std::make_unique<proxy::Dashboard>(gateway_dashboard_source(*context),

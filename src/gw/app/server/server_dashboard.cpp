@@ -12,7 +12,7 @@ std::vector<proxy::DashboardModel> gateway_models(const GatewayContext& context)
   std::vector<proxy::DashboardModel> models;
   std::set<std::string, std::less<>> seen;
   const auto now = cluster::Clock::now();
-  if (const auto table = context.table.get()) {
+  if (const auto& table = context.table.read()) {
     for (const auto& model : table->models()) {
       proxy::DashboardModel shown{model->name, {}};
       const auto views = model->pool->view(now);
