@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 
 namespace gw::core {
 
@@ -18,6 +19,9 @@ inline std::atomic<uint64_t> next_id{1};
 // shared_ptr copied per request would have every thread increment the same counter. (Not
 // std::atomic<shared_ptr>: libstdc++ 12 implements it with a spin lock, and its load releases
 // that lock with relaxed order, which ThreadSanitizer reports as a race with the next store.)
+// A thread keeps the value it last read until it reads again or ends, possibly after the owner
+// of the Published is gone (the main thread runs a shard): T's destructor must not touch
+// anything but the value itself.
 template <typename T>
 class Published {
  public:
@@ -31,10 +35,11 @@ class Published {
     thread_local Cache cache;
     const uint64_t version = version_.load(std::memory_order_acquire);
     if (cache.owner != id_ || cache.version != version) {
-      std::lock_guard lock(mutex_);
+      std::shared_ptr<const T> superseded;  // freed after the lock, if this thread held the last
+      const std::lock_guard lock(mutex_);
       cache.owner = id_;
       cache.version = version_.load(std::memory_order_relaxed);
-      cache.value = value_;
+      superseded = std::exchange(cache.value, value_);
     }
     return cache.value;
   }
@@ -45,7 +50,8 @@ class Published {
       value_.swap(next);
       version_.fetch_add(1, std::memory_order_release);
     }
-    // The old value goes here, outside the lock (or later, with the last thread that read it).
+    // The old value goes here, outside the lock, or in the read() of the last thread that held it
+    // (also outside the lock).
   }
 
  private:

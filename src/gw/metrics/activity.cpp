@@ -282,6 +282,18 @@ Activity::Activity() : impl_(std::make_unique<Impl>()) {}
 Activity::~Activity() = default;
 
 ModelRecorder& Activity::recorder(std::string_view model) {
+  struct Cache {
+    uint64_t owner = 0;
+    std::map<std::string, ModelRecorder*, std::less<>> recorders;
+  };
+  thread_local Cache cache;
+  if (cache.owner != impl_->id) {  // another Activity used this thread: its recorders are its own
+    cache.owner = impl_->id;
+    cache.recorders.clear();
+  }
+  if (auto it = cache.recorders.find(model); it != cache.recorders.end()) {
+    return *it->second;
+  }
   ModelActivity* record = nullptr;
   {
     std::lock_guard lock(impl_->mutex);
@@ -293,7 +305,9 @@ ModelRecorder& Activity::recorder(std::string_view model) {
     }
     record = it->second.get();
   }
-  return record->new_recorder();
+  ModelRecorder& made = record->new_recorder();
+  cache.recorders.emplace(std::string(model), &made);
+  return made;
 }
 
 void Activity::record(ModelRecorder& recorder, const RequestSample& sample, bool count_tokens,

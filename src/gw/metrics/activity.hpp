@@ -63,11 +63,11 @@ struct RecentRequest {
 class ModelRecorder;
 
 // What the dashboard shows without a Prometheus: per model, counts since start and the last hour
-// in fixed 5-second slots (a ring: memory stays fixed per model, whatever the traffic), and the
-// last model API requests. Thread-safe. A thread records into its own part of a model's record
-// (a recorder) and its own ring of recent requests, whose locks only it and the dashboard's
-// reads take; once per slot a recorder folds its last slot into the model's hour under the
-// model's lock.
+// in fixed 5-second slots (a ring: memory stays fixed per model and thread, whatever the
+// traffic), and the last model API requests. Thread-safe. A thread records into its own part of
+// a model's record (its recorder: totals and two slots) and its own ring of recent requests,
+// whose locks only it and the dashboard's reads take; when it moves to a new slot, it folds the
+// older one it holds into the model's hour, under the model's lock (once per slot at most).
 class Activity {
  public:
   static constexpr int kSlotSeconds = 5;
@@ -80,9 +80,9 @@ class Activity {
   Activity(const Activity&) = delete;
   Activity& operator=(const Activity&) = delete;
 
-  // A new recorder of the model's record (made on first use), for the calling thread alone to
-  // record into and keep: each call adds one. Valid as long as this Activity. Model names must
-  // be bounded by the caller (configured ones only), as metrics labels are.
+  // The calling thread's recorder of the model's record (both made on first use), for it alone
+  // to record into. Valid as long as this Activity. Model names must be bounded by the caller
+  // (configured ones only), as metrics labels are.
   ModelRecorder& recorder(std::string_view model);
 
   // `count_tokens`: whether /metrics counts this sample's tokens (it does when there is a

@@ -130,7 +130,6 @@ struct Metrics::Impl {
                                   "Time from request received to response finished",
                                   latency_buckets()};
   ShardedHistogramFamily ttft{"llm_gateway_time_to_first_token_seconds",
-
                               "Streams: time from request received to the first event "
                               "relayed to the client",
                               latency_buckets()};

@@ -52,5 +52,19 @@ TEST(ParseHeartbeat, DrainingOnlyWhenABoolean) {
   EXPECT_FALSE(parse_heartbeat("not json").has_value());
 }
 
+TEST(CheckedUsage, TwoCountsSeparatedByOneSpace) {
+  const auto usage = parse_checked_usage(checked_usage_value({7, 11}));
+  ASSERT_TRUE(usage);
+  EXPECT_EQ(usage->prompt_tokens, 7);
+  EXPECT_EQ(usage->completion_tokens, 11);
+  EXPECT_EQ(checked_usage_value({7, 11}), "7 11");
+  EXPECT_EQ(parse_checked_usage("0 0")->completion_tokens, 0);
+  // A count beyond any real one is held to the same bound as a body's.
+  EXPECT_EQ(parse_checked_usage("99999999999999 1")->prompt_tokens, api::kMaxTokenCount);
+  for (const char* refused : {"", "7", "7 ", " 7 11", "7  11", "7 11 13", "+7 11", "-1 2", "7 x",
+                              "7\t11", "99999999999999999999 1"}) {
+    EXPECT_FALSE(parse_checked_usage(refused)) << refused;
+  }
+}
 }  // namespace
 }  // namespace gw::cluster

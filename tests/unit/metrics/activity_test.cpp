@@ -52,7 +52,7 @@ TEST(Activity, CountsASlotAndTotalsByStatusClass) {
   Activity::record(model, sample(429, 0.01), true, kStart + seconds(2));
   Activity::record(model, sample(502, 0.01), false, kStart + seconds(3));  // tokens not counted
   Activity::queue_wait(model, 0.3, kStart);
-  Activity::queue_rejected(activity.recorder("m"), kStart);  // another thread's, say
+  std::thread([&] { Activity::queue_rejected(activity.recorder("m"), kStart); }).join();
 
   const auto views = activity.models(seconds(3600), kStart + seconds(4));
   ASSERT_EQ(views.size(), 1U);
@@ -110,6 +110,30 @@ TEST(Activity, KeepsOneHourInFiveSecondSlotsAndForgetsOlderOnes) {
   EXPECT_EQ(points[1].start, 1'800'000'000 + Activity::kSlots * Activity::kSlotSeconds);
   EXPECT_EQ(points[1].requests, 1);
   EXPECT_EQ(activity.models(seconds(3600), later)[0].totals.requests, 3);  // totals stay
+
+  // Two slots on, the recorder folds `later`'s slot into the hour, where kStart's slot was.
+  Activity::record(model, sample(200, 0.1), true, later + seconds(5));
+  Activity::record(model, sample(200, 0.1), true, later + seconds(10));
+  points = activity.models(seconds(3600), later + seconds(10))[0].points;
+  ASSERT_EQ(points.size(), 3U);
+  EXPECT_EQ(points[0].start, 1'800'000'000 + Activity::kSlots * Activity::kSlotSeconds);
+  EXPECT_EQ(points[0].requests, 1);  // kStart's count is not added to it
+}
+
+TEST(Activity, ASlotInTheHourAndInAnotherThreadsRecorderIsAddedUp) {
+  Activity activity;
+  auto& folding = activity.recorder("m");
+  Activity::record(folding, sample(200, 0.1), true, kStart);
+  Activity::record(folding, sample(200, 0.1), true, kStart + seconds(5));
+  Activity::record(folding, sample(200, 0.1), true, kStart + seconds(10));  // folds kStart's
+  std::thread([&] {
+    Activity::record(activity.recorder("m"), sample(500, 0.1), true, kStart);  // keeps it
+  }).join();
+  const auto view = activity.models(seconds(3600), kStart + seconds(10))[0];
+  ASSERT_EQ(view.points.size(), 3U);
+  EXPECT_EQ(view.points[0].requests, 2);
+  EXPECT_EQ(view.points[0].errors_5xx, 1);
+  EXPECT_EQ(view.totals.requests, 4);
 }
 
 TEST(Activity, ListsRecentRequestsNewestFirstAcrossThreads) {
@@ -175,12 +199,14 @@ TEST(Activity, AViewAddsUpEveryThreadsPartWhileTheyRecordAcrossSlots) {
     }
     return in_points == views[0].totals.requests;
   };
-  while (done.load() < kThreads) {
-    ASSERT_TRUE(counted_once());
+  bool always_once = true;
+  while (done.load() < kThreads && always_once) {
+    always_once = counted_once();
   }
   for (auto& thread : threads) {
     thread.join();
   }
+  ASSERT_TRUE(always_once) << "a view counted a request twice or not at all";
   ASSERT_TRUE(counted_once());
   const auto view = activity.models(seconds(3600), end)[0];
   EXPECT_EQ(view.totals.requests, kThreads * kSlotsUsed * kPerSlot);

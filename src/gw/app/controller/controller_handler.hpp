@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "gw/api/chat_request.hpp"
@@ -43,8 +42,9 @@ struct ControllerState {
   // (`one_slot`: a request finished) or all of them. Called whenever capacity may have been freed.
   void capacity_freed(const std::string& model, bool one_slot);
 
-  // The model table's models (aliases and fallbacks), swapped by a reload: a request keeps the
-  // one it started with (a copy of the pointer).
+  // The model table's models (aliases and fallbacks), swapped by a reload. Valid until this
+  // thread's next read (core::Published::read): a request copies the pointer to keep the table
+  // it started with.
   const std::shared_ptr<const std::vector<TableModelConfig>>& table() const {
     return table_.read();
   }

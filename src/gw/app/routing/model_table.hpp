@@ -6,7 +6,6 @@
 // the table they started with.
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>

@@ -157,6 +157,8 @@ Task<void> GatewayHandler::model_request(Exchange& exchange, proxy::ModelApi api
   if (const auto& table = context_->table.read()) {
     if (const TableModel* model = table->find(request->model())) {
       proxy::log_of(exchange).model = request->model();
+      // `table` (this thread's reference) is copied into the routing's frame: the request keeps
+      // the table it started with across its suspensions.
       co_return co_await serve_table_model(exchange, *request, table, *model, client_,
                                            *context_->metrics, context_->routing);
     }
