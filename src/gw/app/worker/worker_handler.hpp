@@ -32,6 +32,9 @@ struct WorkerState {
   // Some controller has accepted this worker: a controller that cannot be reached is then tried
   // for as long as the worker runs, instead of ending it after REGISTRY_RETRY_COUNT attempts.
   std::atomic<bool> registered_somewhere{false};
+  // Controllers still within their first REGISTRY_RETRY_COUNT attempts: the worker gives up only
+  // once none is left trying and none has accepted it.
+  std::atomic<int64_t> first_attempts{0};
   std::atomic<int64_t> load{0};  // chat requests in progress, all shards
   std::atomic<bool> draining{false};
   std::function<void()> give_up;  // registration failed for good: stop with exit code 1

@@ -154,6 +154,7 @@ Task<void> WorkerHandler::follow_controllers(size_t index) {
 void WorkerHandler::add_target(const std::shared_ptr<ControllerTarget>& target) {
   targets_.push_back(target);
   state_->links.set(target->label, false);
+  state_->first_attempts.fetch_add(1);
   net::spawn_background(
       io_.get_executor(), "registration", [this, target] { return stay_registered(target); },
       [state = state_] { state->metrics.background_failure("registration"); });
@@ -167,6 +168,7 @@ Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> targ
   for (int64_t retry = 0;; ++retry) {
     const int result = co_await register_once(*target);
     if (result == 1) {
+      state_->first_attempts.fetch_sub(1);
       break;
     }
     if (result < 0) {
@@ -174,6 +176,14 @@ Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> targ
       co_return;
     }
     if (retry >= config.registry_retry_count) {
+      state_->first_attempts.fetch_sub(1);
+      // Another controller may still be on its first attempts (a slow answer): wait for them.
+      while (!state_->registered_somewhere && state_->first_attempts.load() > 0) {
+        co_await sleep_for(io_, config.registry_retry_delay);
+        if (state_->draining || target->retired) {
+          co_return;
+        }
+      }
       if (!state_->registered_somewhere) {
         spdlog::critical("giving up after {} registration attempts", retry + 1);
         state_->give_up();
@@ -186,6 +196,7 @@ Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> targ
     }
     co_await sleep_for(io_, backoff(config.registry_retry_delay, retry));
     if (state_->draining || target->retired) {
+      state_->first_attempts.fetch_sub(1);
       co_return;
     }
   }
