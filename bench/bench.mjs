@@ -28,7 +28,7 @@ const outFile = outIndex >= 0 ? args[outIndex + 1] : quick ? null : path.join(he
 
 const cfg = quick
   ? { rounds: 1, seconds: 1, quads: 1, streamRequests: 20, ttftRequests: 10, concurrentStreams: 300, memoryRequests: 20_000, callgrindSeconds: 1 }
-  : { rounds: 9, seconds: 4, quads: 12, streamRequests: 300, ttftRequests: 200, concurrentStreams: 10_000, memoryRequests: 1_000_000, callgrindSeconds: 4 };
+  : { rounds: 9, seconds: 4, quads: 13, streamRequests: 300, ttftRequests: 200, concurrentStreams: 10_000, memoryRequests: 1_000_000, callgrindSeconds: 4 };
 
 const STREAM_CLIENT = process.env.STREAM_CLIENT_BIN || path.resolve(here, '..', 'build', 'bench', 'stream-client');
 
@@ -247,16 +247,17 @@ async function main() {
   }
 
   // The issue #15 comparisons once more, in adjacent one-second slices: `a`, `b`, `b`, `a` (ABBA,
-  // so that a drift within the quad cancels), `cfg.quads` times; the median of the quads' ratios.
-  // The rounds above sample two targets tens of seconds apart, and on these machines the speed can
-  // move by a fifth within that (other tenants): their per-round ratios swing by ±10 % from run to
-  // run. Slices a second apart see nearly the same machine.
+  // so that a drift within the quad cancels), `cfg.quads` times (odd: the median is one quad's);
+  // the median of the quads' ratios. The rounds above sample gateway and nginx about 20 s apart,
+  // the hop's two targets about 8 s apart, and on these machines the speed can move by a fifth
+  // within seconds (other tenants): their per-round ratios swing by ±15 % from run to run. Slices
+  // a second apart see nearly the same machine.
   const slice = (t, { stream, isolate }) => {
-    if (isolate) {
-      setAffinity([t.pid], '1');
-      setAffinity(t.upstream, '0');
-    }
     try {
+      if (isolate) {
+        setAffinity([t.pid], '1');
+        setAffinity(t.upstream, '0');
+      }
       const before = cpuSeconds(t.pid);
       const run = wrk(t.url, { connections: 64, seconds: 1, model: t.model, stream, ...(isolate ? { core: '0' } : {}) });
       return ((cpuSeconds(t.pid) - before) * 1e6) / run.requests;
@@ -403,11 +404,11 @@ async function main() {
     ['distributed: added p50 latency per hop vs gateway (µs): (cluster − direct) ÷ 2 / gateway − direct', `${fmt((c.p50 - d.p50) / 2)} / ${fmt(g.p50 - d.p50)}`],
     ['distributed: CPU per request, controller / both workers / gateway (µs)', `${fmt(c.cpu)} / ${fmt(c.alsoCpu)} / ${fmt(g.cpu)}`],
     ['distributed: CPU per request with the target on its own core, controller / both workers (µs)', `${fmt(c.cpuIso)} / ${fmt(c.alsoCpuIso)}`],
-    [`paired slices (ABBA, 1 s each; median of ${cfg.quads} quads), own core / shared cores: gateway ÷ nginx plain; gateway ÷ nginx streams (9 events, one upstream write); controller ÷ gateway hop for hop`,
-      ['plain', 'sse', 'hop'].map((k) => `${fmt(paired[k].iso, 2)} / ${fmt(paired[k].shared, 2)}`).join('; ')],
     ['distributed: controller ÷ gateway CPU per request (median of per-round ratios): own core / shared cores', `${fmt(clusterCpuIsoRatio, 2)} / ${fmt(clusterCpuRatio, 2)}`],
     ['hop for hop, each in front of the same worker: CPU per request (µs), controller / gateway, own core; shared cores', `${fmt(median(hopped.controller.cpuIso))} / ${fmt(median(hopped.gateway.cpuIso))}; ${fmt(median(hopped.controller.cpu))} / ${fmt(median(hopped.gateway.cpu))}`],
     ['hop for hop: controller ÷ gateway CPU per request (median of per-round ratios): own core / shared cores', `${fmt(hopIsoRatio, 2)} / ${fmt(hopRatio, 2)}`],
+    [`paired slices (ABBA, 1 s each; median of ${cfg.quads} quads), own core / shared cores: gateway ÷ nginx plain; gateway ÷ nginx streams (9 events, one upstream write); controller ÷ gateway hop for hop`,
+      ['plain', 'sse', 'hop'].map((k) => `${fmt(paired[k].iso, 2)} / ${fmt(paired[k].shared, 2)}`).join('; ')],
     ['distributed, workers of capacity 10 (most of the 64 requests wait in the controller\'s queue): controller CPU per request (µs) own core / shared cores; ÷ the controller whose workers take all 64', `${fmt(median(queued.cpuIso))} / ${fmt(median(queued.cpu))}; ${fmt(queueingIsoRatio, 2)} / ${fmt(queueingRatio, 2)}`],
     ['paced stream (64 × 20 ms) duration p50, direct / gateway (ms)', `${fmt(pacedDirect.total50 * 1000)} / ${fmt(pacedRelayed.total50 * 1000)}`],
     [`${cfg.concurrentStreams} concurrent streams (open-file limit ${FD_LIMIT}): gateway RSS (MiB), per stream (KiB), failed`, `${fmt(holdRss)} (idle ${fmt(holdIdle)}), ${fmt(((holdRss - holdIdle) * 1024) / cfg.concurrentStreams)}, ${held.failed}`],
@@ -487,8 +488,9 @@ the same treatment in both.
 - Paired slices: after the rounds, the three comparisons of issue #15 (gateway ÷ nginx, plain and
   whole streams; controller ÷ gateway hop for hop) again, in adjacent one-second \`wrk -c64\`
   slices A B B A, ${cfg.quads} times per placement (own core, shared cores); the median of the
-  quads' ratios. A round samples two targets tens of seconds apart, and this machine's speed can
-  change by a fifth within that; slices a second apart see nearly the same machine.
+  quads' ratios. A round samples gateway and nginx about 20 s apart (the hop's two targets about
+  8 s), and this machine's speed can change by a fifth within seconds; slices a second apart see
+  nearly the same machine.
 
 Command: \`bench/run.sh\` (or \`node bench/bench.mjs\` after a Release build).
 
