@@ -211,8 +211,11 @@ describe('capacity', () => {
       workerFlags: ['--capacity', '1', '--heartbeat-interval', '30'],
     });
     const started = Date.now();
-    const queued = [];
-    for (let i = 0; i < 6; i++) queued.push(postChat(controller, stream(`q${i}`)));
+    // The first holds the only slot before the others are sent: sent together, any of them (the
+    // one that leaves too) could reach a controller thread first and be served.
+    const queued = [postChat(controller, stream('q0'))];
+    await waitFor(async () => (await mockStats(mock)).requests === 1, { message: 'the first is served' });
+    for (let i = 1; i < 6; i++) queued.push(postChat(controller, stream(`q${i}`)));
     const leaving = new AbortController();
     const gone = postChat(controller, stream('gone'), { signal: leaving.signal }).catch((e) => e);
     // The youngest leaves while the first is served and the others wait (each takes 0.4 s).
