@@ -11,6 +11,7 @@
 
 #include "gw/net/direct_io.hpp"
 #include "gw/net/message_parser.hpp"
+#include "gw/net/read_readiness.hpp"
 #include "gw/net/upstream_connection.hpp"
 
 namespace gw::net {
@@ -206,6 +207,8 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& origin
     auto connection = std::move(list.back());
     list.pop_back();
     if (now < connection->idle_until && connection->looks_alive()) {
+      // Nothing was there to read just now, and the request is not written yet.
+      await_readiness_before_next_read(connection->tcp().socket());
       return connection;
     }
   }
