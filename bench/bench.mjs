@@ -474,8 +474,9 @@ the same treatment in both.
 - Instructions: each proxy alone under \`valgrind --tool=callgrind\` (\`wrk -c4\`, ${cfg.callgrindSeconds} s after a
   1 s warm-up, counters zeroed in between): user-space instructions per request, its libraries
   included. The kernel's work is not in it (the system calls at c=64: about 5.2 per request for
-  nginx, 7.0 for the gateway, whose reads look before they wait: two of them per request find
-  nothing yet), but the count does not change with the machine's speed as the CPU times do.
+  nginx, 6.0 for the gateway, whose reads of the client's socket look before they wait: one of
+  them per request finds nothing yet), but the count does not change with the machine's speed as
+  the CPU times do.
 - Streams: \`bench/stream-client\` (C++, blocking sockets, one stream at a time on one keep-alive
   connection) measures time to first token (request sent → first content delta received) on
   ${cfg.ttftRequests} streams whose 4 tokens come 5 ms apart (a second set of the same targets in front of a
