@@ -1,5 +1,6 @@
 #include "gw/net/read_readiness.hpp"
 
+#include <boost/asio/detail/config.hpp>  // BOOST_ASIO_HAS_EPOLL, tested below
 #include <boost/version.hpp>
 
 #if BOOST_VERSION == 108100 && defined(BOOST_ASIO_HAS_EPOLL) && \
@@ -17,7 +18,7 @@ using Reactor = asio::detail::epoll_reactor;
 using DescriptorState = Reactor::descriptor_state;
 
 // The reactor's per-socket flags and their lock are private members. An explicit instantiation
-// may name private members ([temp.spec.general]/6): Expose<> hands each one out through a friend
+// may name private members ([temp.spec]/6): Expose<> hands each one out through a friend
 // function, the one way to reach them without changing the library. The Boost version is pinned
 // above because these are internals.
 template <class Tag, typename Tag::type Member>
@@ -49,6 +50,9 @@ void await_readiness_before_next_read(TcpSocket& socket) {
   if (state == nullptr) {
     return;
   }
+  // The lock only keeps this write from racing the reactor's (it orders nothing: see the
+  // precondition). A TCP socket is always registered with the reactor, which Asio also requires
+  // before it stops trying first.
   asio::detail::conditionally_enabled_mutex::scoped_lock lock(state->*member(StateMutex{}));
   (state->*member(TrySpeculative{}))[Reactor::read_op] = false;
 }

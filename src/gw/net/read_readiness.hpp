@@ -6,16 +6,18 @@
 
 namespace gw::net {
 
-// Asio's epoll reactor tries a read before it waits for readiness, and keeps trying first until a
-// read has returned end-of-stream. On a reused keep-alive connection that try always finds
-// nothing: the request has only just been written, so the response cannot have arrived. nginx
-// skips it (a short read marks its socket not ready); this does the same, once the caller has
-// seen the socket's receive queue empty: the socket's next read then waits for the readiness
-// event that any byte or close arriving later raises.
+// Asio's epoll reactor tries a read before it waits for readiness. It stops trying first only
+// after a read that brought nothing (end-of-stream or an error), and every readiness event turns
+// the try back on. On a reused keep-alive connection that try always finds nothing: the request
+// has only just been written, so the response cannot have arrived. nginx skips it (a short read
+// marks its socket not ready); this does the same: the socket's next read waits for the
+// readiness event that any byte or close arriving later raises.
 //
-// Only for a socket served by this thread's event loop, with no read in flight, right after a
-// check that found nothing to read (UpstreamPool::take). A no-op where the reactor is not
-// Boost 1.81's epoll reactor, whose per-socket state this reaches.
+// The precondition is what makes that safe: the socket's receive queue was just found empty, and
+// no turn of its event loop has run since (so no event was taken in between). Hence only on the
+// thread that alone runs the socket's io_context, with no read in flight, right after such a
+// check (UpstreamPool::take). A no-op where the reactor is not Boost 1.81's epoll reactor, whose
+// per-socket state this reaches.
 void await_readiness_before_next_read(TcpSocket& socket);
 
 }  // namespace gw::net

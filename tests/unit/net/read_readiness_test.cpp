@@ -50,6 +50,8 @@ struct Connection {
   }
 };
 
+// Fails, rather than skips, where the hint is a no-op (another Boost, another reactor): the
+// saved system call is then gone, and this says so.
 TEST(ReadReadiness, AReadAfterTheHintWaitsForTheNextReadinessEventInsteadOfTryingFirst) {
   Connection c;
   // Bytes whose readiness event the loop has already taken: without the hint a read would find
