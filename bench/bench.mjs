@@ -475,8 +475,9 @@ the same treatment in both.
   1 s warm-up, counters zeroed in between): user-space instructions per request, its libraries
   included. The kernel's work is not in it (the system calls at c=64: about 5.2 per request for
   nginx, 6.0 for the gateway, whose reads of the client's socket look before they wait: one of
-  them per request finds nothing yet), but the count does not change with the machine's speed as
-  the CPU times do.
+  them per request finds nothing yet; 4.9 for the controller, which reuses its connections to a
+  worker without the pool's liveness probe), but the count does not change with the machine's
+  speed as the CPU times do.
 - Streams: \`bench/stream-client\` (C++, blocking sockets, one stream at a time on one keep-alive
   connection) measures time to first token (request sent → first content delta received) on
   ${cfg.ttftRequests} streams whose 4 tokens come 5 ms apart (a second set of the same targets in front of a

@@ -13,10 +13,13 @@ namespace gw::net {
 // marks its socket not ready); this does the same: the socket's next read waits for the
 // readiness event that any byte or close arriving later raises.
 //
-// The precondition is what makes that safe: the socket's receive queue was just found empty, and
-// no turn of its event loop has run since (so no event was taken in between). Hence only on the
-// thread that alone runs the socket's io_context, with no read in flight, right after such a
-// check (UpstreamPool::take). A no-op where the reactor is not Boost 1.81's epoll reactor, whose
+// The precondition is what makes that safe: whatever the socket's receive queue holds, a later
+// event announces. Either the queue was just found empty and no turn of its event loop has run
+// since (so no event was taken in between), or a request is about to be written to the peer:
+// its answer raises an event, and so does the reset with which a peer that has closed answers it
+// (the read's deadline bounds a peer that does neither). Hence only on the thread that alone runs
+// the socket's io_context, with no read in flight, right after such a check or before such a
+// write (UpstreamPool::take). A no-op where the reactor is not Boost 1.81's epoll reactor, whose
 // per-socket state this reaches.
 void await_readiness_before_next_read(TcpSocket& socket);
 

@@ -492,7 +492,8 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
 
   // Origin-keyed pooling also covers proxied connections: a tunnel leads to one origin.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<UpstreamConnection> connection = attempt == 0 ? pool_->take(origin) : nullptr;
+    std::unique_ptr<UpstreamConnection> connection =
+        attempt == 0 ? pool_->take(origin, !options.resend_unanswered) : nullptr;
     const bool reused = connection != nullptr;
     if (!connection) {
       auto opened = co_await connect_upstream(target, proxies_, timeouts);
@@ -535,8 +536,10 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     ec = connection->deadline.end(ec);
     if (ec) {
       // The request was written: retrying a POST could run (and bill) a generation twice. Only
-      // requests that are safe to repeat are retried on a fresh connection.
-      const bool replayable = request.method == "GET" || request.method == "HEAD";
+      // requests that are safe to repeat, or whose caller re-sends them anyway, are retried on a
+      // fresh connection.
+      const bool replayable =
+          request.method == "GET" || request.method == "HEAD" || options.resend_unanswered;
       if (reused && replayable && !impl->parser.got_some() && is_stale_connection_error(ec)) {
         continue;
       }

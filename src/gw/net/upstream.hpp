@@ -47,6 +47,12 @@ struct SendOptions {
   std::chrono::milliseconds slow_head_after{0};
   void (*slow_head_action)(void* context) = nullptr;
   void* slow_head_context = nullptr;
+  // Set by a caller that re-sends a request nothing answered anyway (the controller, whose
+  // failover sends it to another worker): a request that got no byte back on a reused connection
+  // then goes once more on a fresh one, as a GET does, and so a pooled connection is reused
+  // without first checking that it is still open (one system call fewer per request). Unset, a
+  // POST is never re-sent, and each pooled connection is checked before the request is written.
+  bool resend_unanswered = false;
 };
 
 // A response whose headers have arrived. The body is read piece by piece as it arrives.
@@ -106,7 +112,9 @@ class UpstreamClient {
   UpstreamClient& operator=(const UpstreamClient&) = delete;
 
   // Sends a request and waits for the response headers. A pooled connection that turns out to be
-  // stale (closed before any response byte) is retried once on a fresh connection.
+  // stale (closed before any response byte) is retried once on a fresh connection: always when
+  // the request could not be written, after it was written only when it may be repeated (GET,
+  // HEAD, or options.resend_unanswered).
   // Errors: kUpstreamUnreachable, kUpstreamTimeout, kUpstreamError.
   Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> send(
       const Endpoint& target, const OutboundRequest& request, const SendOptions& options = {});

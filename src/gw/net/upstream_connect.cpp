@@ -196,7 +196,7 @@ Task<tl::expected<std::unique_ptr<UpstreamConnection>, core::Error>> connect_ups
   co_return std::make_unique<UpstreamConnection>(std::move(secure));
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& origin) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& origin, bool check_open) {
   auto it = idle_.find(origin);
   if (it == idle_.end()) {
     return nullptr;
@@ -206,8 +206,8 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take(const std::string& origin
   while (!list.empty()) {
     auto connection = std::move(list.back());
     list.pop_back();
-    if (now < connection->idle_until && connection->looks_alive()) {
-      // Nothing was there to read just now, and the request is not written yet.
+    if (now < connection->idle_until && (!check_open || connection->looks_alive())) {
+      // The request is not written yet, so nothing for it is there to read.
       await_readiness_before_next_read(connection->tcp().socket());
       return connection;
     }

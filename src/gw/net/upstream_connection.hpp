@@ -60,7 +60,9 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
   explicit UpstreamPool(const Executor& executor) : sweep_timer_(executor) {}
 
-  std::unique_ptr<UpstreamConnection> take(const std::string& origin);
+  // An idle connection to `origin`, if one is left; `check_open`: one that a read without waiting
+  // finds neither closed nor holding stray bytes (a system call).
+  std::unique_ptr<UpstreamConnection> take(const std::string& origin, bool check_open = true);
   // `keep_alive` is the value of the response's Keep-Alive header (empty when absent).
   void put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection,
            std::string_view keep_alive);

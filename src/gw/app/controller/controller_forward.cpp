@@ -295,7 +295,8 @@ class ModelForwarding {
     request_.path = lease.endpoint().base_path;
     request_.path += call_.path;
     const auto sent_at = std::chrono::steady_clock::now();
-    auto sent = co_await handler_.client_.send(lease.endpoint(), request_);
+    auto sent =
+        co_await handler_.client_.send(lease.endpoint(), request_, handler_.forward_options_);
     if (!sent) {
       log_.upstream_time += std::chrono::steady_clock::now() - sent_at;
       if (interrupted(exchange_)) {

@@ -80,7 +80,9 @@ ControllerHandler::ControllerHandler(std::shared_ptr<ControllerState> state,
       state_(std::move(state)),
       io_(io),
       client_(io.get_executor(), {}, state_->config.timeouts),
-      probe_client_(io.get_executor(), {}, probe_timeouts(state_->config)) {}
+      probe_client_(io.get_executor(), {}, probe_timeouts(state_->config)) {
+  forward_options_.resend_unanswered = state_->config.max_attempts > 1;
+}
 
 // Not coroutines, dispatch() and public_api(): each route's task is returned for the session to
 // await (two coroutine frames fewer per request). What the tasks refer to outlives them: the

@@ -112,6 +112,9 @@ class ControllerHandler final : public proxy::ObservedHandler {
   std::shared_ptr<ControllerState> state_;
   boost::asio::io_context& io_;
   net::UpstreamClient client_;
+  // A model request's send to a worker: one that nothing answered is sent again when failover
+  // may send it to another worker anyway.
+  net::SendOptions forward_options_;
   net::UpstreamClient probe_client_;
   WaitQueue wait_queue_;
 };
