@@ -8,9 +8,10 @@ namespace gw::net {
 
 // Asio's epoll reactor tries a read before it waits for readiness. It stops trying first only
 // after a read that brought nothing (end-of-stream or an error), and every readiness event turns
-// the try back on. On a reused keep-alive connection that try always finds nothing: the request
-// has only just been written, so the response cannot have arrived. nginx skips it (a short read
-// marks its socket not ready); this does the same: the socket's next read waits for the
+// the try back on. On a reused keep-alive connection that try finds nothing (or, unchecked, the
+// close of a connection the server ended, which the peer's reset to the request reports too): the
+// request has only just been written, so the response cannot have arrived. nginx skips it (a short
+// read marks its socket not ready); this does the same: the socket's next read waits for the
 // readiness event that any byte or close arriving later raises.
 //
 // The precondition is what makes that safe: whatever the socket's receive queue holds, a later

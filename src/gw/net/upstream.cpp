@@ -520,6 +520,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
     }
     boost::system::error_code ec;
     connection->deadline.arm(timeouts.first_byte);  // request written -> response head
+    bool interim = false;                           // then the upstream has begun to answer
     for (;;) {
       ec = co_await std::visit(
           [&](auto& stream) {
@@ -531,6 +532,7 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
         break;
       }
       // An interim response (100 Continue, 103 Early Hints): the real one follows.
+      interim = true;
       impl = new_response(*connection, origin, request.method);
     }
     ec = connection->deadline.end(ec);
@@ -540,7 +542,8 @@ Task<tl::expected<std::unique_ptr<UpstreamResponse>, core::Error>> UpstreamClien
       // fresh connection.
       const bool replayable =
           request.method == "GET" || request.method == "HEAD" || options.resend_unanswered;
-      if (reused && replayable && !impl->parser.got_some() && is_stale_connection_error(ec)) {
+      const bool unanswered = !interim && !impl->parser.got_some();
+      if (reused && replayable && unanswered && is_stale_connection_error(ec)) {
         continue;
       }
       co_return tl::unexpected(read_failure(ec, target, timeouts.first_byte));

@@ -47,11 +47,13 @@ struct SendOptions {
   std::chrono::milliseconds slow_head_after{0};
   void (*slow_head_action)(void* context) = nullptr;
   void* slow_head_context = nullptr;
-  // Set by a caller that re-sends a request nothing answered anyway (the controller, whose
-  // failover sends it to another worker): a request that got no byte back on a reused connection
-  // then goes once more on a fresh one, as a GET does, and so a pooled connection is reused
-  // without first checking that it is still open (one system call fewer per request). Unset, a
-  // POST is never re-sent, and each pooled connection is checked before the request is written.
+  // Set by a caller that re-sends unanswered requests anyway (the controller, whose failover
+  // sends a request that no worker began to answer to another one): a request that got no byte
+  // back on a reused connection then goes once more on a fresh one to the same upstream, as a GET
+  // does (also where the caller would not have re-sent it: to its only or last upstream), and so a
+  // pooled connection is reused without first checking that it is still open (one system call
+  // fewer per request). Unset, a POST that was written is never sent again, and each pooled
+  // connection is checked before the request is written.
   bool resend_unanswered = false;
 };
 

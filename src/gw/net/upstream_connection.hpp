@@ -60,8 +60,10 @@ class UpstreamPool : public std::enable_shared_from_this<UpstreamPool> {
  public:
   explicit UpstreamPool(const Executor& executor) : sweep_timer_(executor) {}
 
-  // An idle connection to `origin`, if one is left; `check_open`: one that a read without waiting
-  // finds neither closed nor holding stray bytes (a system call).
+  // An idle connection to `origin`, if one is left. `check_open`: one that a read without waiting
+  // finds neither closed nor holding stray bytes (a system call). Without it, the caller writes a
+  // request at once, reads the answer within a deadline, and sends the request again on a fresh
+  // connection if this one turns out closed (the precondition of read_readiness.hpp).
   std::unique_ptr<UpstreamConnection> take(const std::string& origin, bool check_open = true);
   // `keep_alive` is the value of the response's Keep-Alive header (empty when absent).
   void put(const std::string& origin, std::unique_ptr<UpstreamConnection> connection,
