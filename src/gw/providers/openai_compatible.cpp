@@ -15,7 +15,8 @@
 namespace gw::providers {
 namespace {
 
-// Anchored on a byte rare in chunks ("logprobs" has the only g of the usual keys).
+// Anchored on a byte rare in chunks (of the usual keys, only "logprobs" and "system_fingerprint"
+// hold a g).
 constexpr core::Substring kUsageKey(R"("usage":{)", 'g');
 constexpr core::Substring kNoChoices(R"("choices":[])", '[');
 

@@ -298,16 +298,7 @@ class ModelForwarding {
     auto sent =
         co_await handler_.client_.send(lease.endpoint(), request_, handler_.forward_options_);
     if (!sent) {
-      log_.upstream_time += std::chrono::steady_clock::now() - sent_at;
-      if (interrupted(exchange_)) {
-        co_return Next::kDone;  // says nothing about the worker
-      }
-      spdlog::warn("[{}] worker {} failed: {}", exchange_.request_id, lease.worker_id(),
-                   sent.error().message);
-      state_.metrics.upstream_error(lease.worker_id(), upstream_error_kind(sent.error()));
-      core::Error error = sent.error();
-      error.message = fmt::format("worker {} failed: {}", lease.worker_id(), error.message);
-      co_return failed(lease, std::move(error));
+      co_return unanswered(lease, std::move(sent.error()), sent_at);
     }
     net::UpstreamResponse& upstream = **sent;
     if (upstream.status() < 200 || upstream.status() >= 300) {
@@ -346,6 +337,21 @@ class ModelForwarding {
       lease.failed(cluster::Clock::now());
     }
     co_return Next::kDone;
+  }
+
+  // The request got no answer from the worker (refused, reset, timed out): counted against the
+  // worker unless the client left first.
+  Next unanswered(cluster::Lease& lease, core::Error error,
+                  std::chrono::steady_clock::time_point sent_at) {
+    log_.upstream_time += std::chrono::steady_clock::now() - sent_at;
+    if (interrupted(exchange_)) {
+      return Next::kDone;  // says nothing about the worker
+    }
+    spdlog::warn("[{}] worker {} failed: {}", exchange_.request_id, lease.worker_id(),
+                 error.message);
+    state_.metrics.upstream_error(lease.worker_id(), upstream_error_kind(error));
+    error.message = fmt::format("worker {} failed: {}", lease.worker_id(), error.message);
+    return failed(lease, std::move(error));
   }
 
   // The worker failed without an answer: another one is tried while the first-byte time lasts.
