@@ -64,8 +64,8 @@ std::string retry_after_of(const net::UpstreamResponse& upstream) {
 }  // namespace
 
 // Over the data path's 60-line aim by a few lines: the re-send to a server that refuses
-// stream_options repeats the send in place, as a coroutine of its own would cost every request
-// a frame.
+// stream_options repeats the send's steps in place. One send step shared by both sends would be a
+// coroutine of its own: a frame more for every request.
 Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
                       net::UpstreamClient& client, metrics::Metrics& metrics,
