@@ -341,11 +341,17 @@ describe('a plain completion the worker checked', () => {
   test('the controller relays it unparsed and counts the worker\'s usage; without it, checks the body', async (t) => {
     // A stand-in worker: it answers as the header says (usage 7 and 11, the body's own 1 and 2).
     const seen = [];
+    const streamUsage = [];
+    const bodies = [];
     let answer;
     const server = http.createServer((req, res) => {
-      req.resume();
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (piece) => { body += piece; });
       req.on('end', () => {
         seen.push(req.headers[CHECKED]);
+        streamUsage.push(req.headers['x-llm-gateway-stream-usage']);
+        bodies.push(body);
         res.writeHead(200, { 'content-type': 'application/json', ...answer.headers });
         res.end(answer.body);
       });
@@ -393,12 +399,45 @@ describe('a plain completion the worker checked', () => {
     assert.equal(metrics.value('llm_gateway_prompt_tokens_total', { model: 'm' }), 7 + 3 * 1);
     assert.equal(metrics.value('llm_gateway_completion_tokens_total', { model: 'm' }), 11 + 3 * 2);
 
-    // Streams are not asked for it.
+    // Streams are not asked for it; they are asked for their usage chunk in a header instead,
+    // the client's body passing unchanged (its own wish for usage, or none, with it).
     answer = { headers: {}, body: completion };
     seen.length = 0;
+    streamUsage.length = 0;
+    bodies.length = 0;
     await (await postChat(controller, chatBody('m', 'hi'))).text();
-    assert.deepEqual(seen, ['1']);
-    await (await postChat(controller, chatBody('m', 'hi', { stream: true }))).text();
-    assert.deepEqual(seen, ['1', undefined]);
+    const streamed = [chatBody('m', 'hi', { stream: true }),
+      chatBody('m', 'hi', { stream: true, stream_options: { include_usage: true } })];
+    for (const body of streamed) {
+      await (await postChat(controller, body)).text();
+    }
+    assert.deepEqual(seen, ['1', undefined, undefined]);
+    assert.deepEqual(streamUsage, [undefined, '1', '1']);
+    assert.deepEqual(bodies.slice(1).map((b) => JSON.parse(b)), streamed);
+  });
+});
+
+describe('a stream\'s usage across the hop', () => {
+  const usageChunks = async (res) =>
+    parseEvents((await readSse(res)).filter((e) => e !== '[DONE]')).filter((c) => c.usage);
+
+  test('a worker asked by its controller sends the usage chunk; the controller counts it and keeps it from a client that did not ask', async (t) => {
+    const [mock] = await startMocks(t, 1);
+    const { controller, workers } = await cluster(t, { mocks: [mock] });
+    const post = (headers) => fetch(`${workers[0].url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(stream('one two')),
+    });
+    const asked = await usageChunks(await post({ 'x-llm-gateway-stream-usage': '1' }));
+    assert.equal(asked.length, 1);
+    assert.ok(asked[0].usage.completion_tokens > 0, JSON.stringify(asked[0]));
+    assert.equal((await usageChunks(await post({}))).length, 0, 'not asked: the client\'s body decides');
+
+    assert.equal((await usageChunks(await postChat(controller, stream('one two')))).length, 0);
+    const wanted = chatBody('llama3', 'one two', { stream: true, stream_options: { include_usage: true } });
+    const relayed = await usageChunks(await postChat(controller, wanted));
+    assert.deepEqual(relayed.map((c) => c.usage), asked.map((c) => c.usage));
+    const metrics = await scrapeSettled(controller);
+    assert.equal(metrics.value('llm_gateway_completion_tokens_total', { model: 'llama3' }),
+      2 * asked[0].usage.completion_tokens, 'both streams counted');
   });
 });

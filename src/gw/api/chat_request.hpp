@@ -21,6 +21,10 @@ struct ChatRequestInfo {
   bool stream = false;
   bool include_usage = false;       // stream_options.include_usage
   bool has_stream_options = false;  // the client sent stream_options (with or without usage)
+  // Set by a worker whose controller asked for the stream's usage chunk in a header (not in the
+  // body, which then passes the hop unchanged): the controller counts the stream's tokens from
+  // it, and keeps it from its own client if that client did not ask (include_usage).
+  bool usage_for_controller = false;
   // Byte range of the model's JSON string token (quotes included) in the body, for splicing.
   size_t model_begin = 0;
   size_t model_end = 0;
@@ -68,6 +72,17 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
 // Whether upstream_chat_body adds a usage request the client did not make.
 inline bool adds_usage_request(const ChatRequestInfo& info, bool request_usage) {
   return request_usage && info.stream && !info.include_usage;
+}
+
+// Whether a stream's usage chunk is sent on: the client asked for it, or the controller did.
+inline bool sends_usage_chunk(const ChatRequestInfo& info) {
+  return info.include_usage || info.usage_for_controller;
+}
+
+// Whether the usage chunk of an upstream's stream is kept from the client: the gateway asked for
+// it (adds_usage_request) and nobody it answers wants it.
+inline bool strips_usage_chunk(const ChatRequestInfo& info, bool request_usage) {
+  return adds_usage_request(info, request_usage) && !info.usage_for_controller;
 }
 
 // The "usage" object of a chat.completion (or chunk) JSON text, if it has a non-null one.

@@ -44,6 +44,12 @@ inline constexpr std::string_view kCheckedUsageHeader = "x-llm-gateway-checked-u
 inline std::string checked_usage_value(const api::Usage& usage) {
   return std::to_string(usage.prompt_tokens) + ' ' + std::to_string(usage.completion_tokens);
 }
+
+// Between the controller and a worker, on chat and legacy completion streams, with "1": send the
+// stream's usage chunk (the controller counts its tokens) whether or not the client's body asks
+// for it. The body passes the hop as the client wrote it, so the worker knows the client's own
+// wish too; the controller keeps the chunk from a client that did not ask.
+inline constexpr std::string_view kStreamUsageHeader = "x-llm-gateway-stream-usage";
 std::optional<api::Usage> parse_checked_usage(std::string_view value);
 
 }  // namespace gw::cluster

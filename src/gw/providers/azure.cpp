@@ -208,7 +208,7 @@ std::unique_ptr<ResponseTranslator> AzureProvider::translator(const ChatCall& ca
   if (!call.info.stream) {
     return make_pass_through();
   }
-  return make_azure_stream_normalizer(api::adds_usage_request(call.info, call.request_usage));
+  return make_azure_stream_normalizer(api::strips_usage_chunk(call.info, call.request_usage));
 }
 
 core::Error AzureProvider::map_error(int status, std::string_view body,

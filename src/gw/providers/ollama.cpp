@@ -314,7 +314,7 @@ PreparedRequest OllamaProvider::post(std::string_view path, const json::object& 
 }
 
 std::unique_ptr<ResponseTranslator> OllamaProvider::translator(const ChatCall& call) const {
-  return make_ollama_stream_translator(call.info.include_usage, ollama_tool_mode(call.body));
+  return make_ollama_stream_translator(api::sends_usage_chunk(call.info), ollama_tool_mode(call.body));
 }
 
 bool OllamaProvider::is_stream(std::string_view content_type) const {

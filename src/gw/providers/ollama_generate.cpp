@@ -271,7 +271,7 @@ tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_completions(
 
 std::unique_ptr<ResponseTranslator> OllamaProvider::completions_translator(
     const ChatCall& call) const {
-  return std::make_unique<OllamaGenerateStream>(call.info.include_usage);
+  return std::make_unique<OllamaGenerateStream>(api::sends_usage_chunk(call.info));
 }
 
 }  // namespace gw::providers

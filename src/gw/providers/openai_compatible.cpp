@@ -300,7 +300,7 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_emb
 
 std::unique_ptr<ResponseTranslator> OpenAICompatibleProvider::translator(
     const ChatCall& call) const {
-  return make_pass_through(api::adds_usage_request(call.info, call.request_usage));
+  return make_pass_through(api::strips_usage_chunk(call.info, call.request_usage));
 }
 
 core::Error OpenAICompatibleProvider::map_error(int status, std::string_view body,

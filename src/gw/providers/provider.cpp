@@ -25,7 +25,7 @@ tl::expected<PreparedRequest, core::Error> Provider::prepare_completions(
 }
 
 std::unique_ptr<ResponseTranslator> Provider::completions_translator(const ChatCall& call) const {
-  return make_pass_through(api::adds_usage_request(call.info, call.request_usage));
+  return make_pass_through(api::strips_usage_chunk(call.info, call.request_usage));
 }
 
 tl::expected<PreparedRequest, core::Error> Provider::prepare_responses(

@@ -28,7 +28,7 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
     events += api::sse_data(api::chunk_json(meta, {.content = token}));
   }
   events += api::sse_data(api::chunk_json(meta, {.finish_reason = "stop"}));
-  if (info.include_usage) {
+  if (api::sends_usage_chunk(info)) {
     events += api::sse_data(api::chunk_json(meta, {.usage = usage}));
   }
   events += api::kSseDone;

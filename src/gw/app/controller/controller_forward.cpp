@@ -83,8 +83,8 @@ Task<void> send_last_failure(net::ResponseWriter& writer, LastFailure failure) {
 }
 
 // A worker answers in the client's format: a Responses or Messages stream ends with its own
-// terminal event; on chat streams the usage chunk the controller asked for is kept from a client
-// that did not.
+// terminal event; on chat streams the usage chunk the controller asked for (kStreamUsageHeader)
+// is kept from a client that did not.
 std::unique_ptr<providers::ResponseTranslator> worker_relay(const ForwardedCall& call) {
   if (call.path == "/v1/responses") {
     return providers::make_responses_pass_through();
@@ -155,9 +155,9 @@ class ModelForwarding {
  private:
   enum class Next { kTryAgain, kGiveUp, kDone };
 
-  // The worker gets the client's body (it puts its backend's model name in; on chat streams usage
-  // is asked for so that the controller counts tokens too) and the request id, trace context and
-  // internal key; a Messages request also the client's Anthropic version and beta features, which
+  // The worker gets the client's body (it puts its backend's model name in), the request id,
+  // trace context and internal key, on chat streams kStreamUsageHeader (the controller counts
+  // tokens too); a Messages request also the client's Anthropic version and beta features, which
   // the worker passes on to Anthropic.
   void prepare_request() {
     auto& headers = request_.headers;
@@ -176,6 +176,9 @@ class ModelForwarding {
     if (relays_checked_usage()) {
       headers.push_back({cluster::kCheckedUsageHeader, "1"});
     }
+    if (call_.stream && call_.chat != nullptr) {
+      headers.push_back({cluster::kStreamUsageHeader, "1"});
+    }
     set_body();
   }
 
@@ -192,9 +195,7 @@ class ModelForwarding {
     request_.body.clear();
     storage_.clear();
     const std::string_view body = exchange_.request.body;
-    if (call_.chat != nullptr) {
-      api::upstream_chat_body(body, *call_.chat, *target_, true, storage_, request_.body);
-    } else if (*target_ == call_.model) {
+    if (*target_ == call_.model) {
       request_.body.push_back(body);
     } else {
       storage_ = api::json_quote(*target_);
@@ -480,11 +481,12 @@ Task<void> ControllerHandler::model_request(Exchange& exchange, proxy::ModelApi 
     co_return co_await net::respond_error(exchange.writer, inspected.error());
   }
   proxy::log_of(exchange).model = inspected->model();
-  // Chat and legacy completions go with usage asked for; Responses and embeddings as they are.
-  const bool splice_usage = api == proxy::ModelApi::kChat || api == proxy::ModelApi::kCompletions;
+  // Chat and legacy completion streams go with usage asked for (kStreamUsageHeader); Responses,
+  // Messages and embeddings as they are.
+  const bool asks_usage = api == proxy::ModelApi::kChat || api == proxy::ModelApi::kCompletions;
   const auto [model_begin, model_end] = inspected->model_token();
   const ForwardedCall call{inspected->model(),  path,
-                           inspected->stream(), splice_usage ? inspected->chat() : nullptr,
+                           inspected->stream(), asks_usage ? inspected->chat() : nullptr,
                            model_begin,         model_end};
   // Forwarded from this frame (not one of its own): a coroutine frame fewer per request.
   ModelForwarding forwarding(*this, exchange, call);

@@ -73,8 +73,8 @@ struct ForwardedCall {
   const std::string& model;
   std::string_view path;  // the worker's endpoint, e.g. "/v1/chat/completions"
   bool stream = false;
-  // Chat and legacy completions: the body goes with usage asked for (the usage chunk is then
-  // kept from a client that did not ask); null: the client's body as it is.
+  // Chat and legacy completions: a stream's usage is asked for (cluster::kStreamUsageHeader; the
+  // usage chunk is then kept from a client that did not ask); null for the other APIs.
   const api::ChatRequestInfo* chat = nullptr;
   // The model's JSON string token in the body, renamed for an alias's or a fallback's workers.
   size_t model_begin = 0;

@@ -122,6 +122,9 @@ Task<void> WorkerHandler::model_request(Exchange& exchange, proxy::ModelApi api)
   }
   proxy::log_of(exchange).report_checked_usage =
       exchange.request.header(cluster::kCheckedUsageHeader) == "1";
+  if (auto* chat = std::get_if<api::ChatRequestInfo>(&request->info)) {
+    chat->usage_for_controller = exchange.request.header(cluster::kStreamUsageHeader) == "1";
+  }
   co_await proxy::proxy_model_request(exchange, *request, *state_->backend, config.backend_model,
                                       client_, state_->metrics, config.limits);
 }
