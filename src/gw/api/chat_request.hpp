@@ -85,9 +85,6 @@ inline bool strips_usage_chunk(const ChatRequestInfo& info, bool request_usage) 
   return adds_usage_request(info, request_usage) && !info.usage_for_controller;
 }
 
-// The "usage" object of a chat.completion (or chunk) JSON text, if it has a non-null one.
-std::optional<Usage> read_usage(std::string_view json);
-
 // The client's request body as a JSON object tree for a translator, in `memory`. Nesting is
 // allowed as deep as the inspector allows (a tool's JSON schema may nest deeply); the error says
 // which way the body is wrong.

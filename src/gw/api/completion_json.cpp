@@ -10,13 +10,6 @@
 namespace gw::api {
 namespace {
 
-void append_usage(std::string& out, const Usage& usage) {
-  fmt::format_to(std::back_inserter(out),
-                 R"("usage":{{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}})",
-                 usage.prompt_tokens, usage.completion_tokens,
-                 usage.prompt_tokens + usage.completion_tokens);
-}
-
 void append_head(std::string& out, const CompletionMeta& meta, std::string_view object) {
   out += R"({"id":")";
   core::append_json_escaped(out, meta.id);
@@ -47,42 +40,9 @@ std::string completion_json(const CompletionMeta& meta, std::string_view content
   core::append_json_escaped(out, content);
   out += R"(","refusal":null},"logprobs":null,"finish_reason":")";
   out += finish_reason;
-  out += R"("}],)";
-  append_usage(out, usage);
+  out += R"("}],"usage":)";
+  append_usage_json(out, usage);
   out += '}';
-  return out;
-}
-
-std::string chunk_json(const CompletionMeta& meta, const ChunkParts& parts) {
-  std::string out;
-  out.reserve(256 + (parts.content ? parts.content->size() : 0));
-  append_head(out, meta, "chat.completion.chunk");
-  if (parts.usage) {
-    out += R"("choices":[],)";
-    append_usage(out, *parts.usage);
-    out += '}';
-    return out;
-  }
-  out += R"("choices":[{"index":0,"delta":{)";
-  bool comma = false;
-  if (parts.role) {
-    out += R"("role":"assistant")";
-    comma = true;
-  }
-  if (parts.content) {
-    out += comma ? R"(,"content":")" : R"("content":")";
-    core::append_json_escaped(out, *parts.content);
-    out += '"';
-  }
-  out += R"(},"logprobs":null,"finish_reason":)";
-  if (parts.finish_reason.empty()) {
-    out += "null";
-  } else {
-    out += '"';
-    out += parts.finish_reason;
-    out += '"';
-  }
-  out += "}]}";
   return out;
 }
 

@@ -1,4 +1,4 @@
-// Reading usage back from OpenAI-format answers (and checking a relayed body is JSON).
+// OpenAI's usage object: read back from answers (and a relayed body checked to be JSON), written.
 //
 // Both run Boost.JSON's SAX parser with a handler that builds nothing: it validates every byte
 // and keeps only the usage counts, from the text as it is (no padded copy). check_json_object
@@ -7,9 +7,14 @@
 // UTF-8 check); simdjson's DOM parse about as much (3.7k, before the padded copy it needs); an
 // on-demand walk that validates what it skips, 4.9k.
 
+#include "gw/api/usage.hpp"
+
+#include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
+#include <iterator>
 #include <limits>
 
 #include "gw/api/chat_request.hpp"
@@ -200,6 +205,30 @@ std::optional<Usage> read_usage(std::string_view json) {
     return std::nullopt;
   }
   return parser.handler().usage();
+}
+
+void append_usage_json(std::string& out, const Usage& usage) {
+  const int64_t prompt = std::max<int64_t>(usage.prompt_tokens, 0);
+  const int64_t completion = std::max<int64_t>(usage.completion_tokens, 0);
+  auto to = std::back_inserter(out);
+  fmt::format_to(to, R"({{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{})", prompt,
+                 completion, prompt + completion);
+  if (usage.cached_tokens || usage.cache_creation_tokens) {
+    out += R"(,"prompt_tokens_details":{)";
+    if (usage.cached_tokens) {
+      fmt::format_to(to, R"("cached_tokens":{})", *usage.cached_tokens);
+    }
+    if (usage.cache_creation_tokens) {
+      fmt::format_to(to, R"({}"cache_creation_tokens":{})", usage.cached_tokens ? "," : "",
+                     *usage.cache_creation_tokens);
+    }
+    out += '}';
+  }
+  if (usage.reasoning_tokens) {
+    fmt::format_to(to, R"(,"completion_tokens_details":{{"reasoning_tokens":{}}})",
+                   *usage.reasoning_tokens);
+  }
+  out += '}';
 }
 
 }  // namespace gw::api

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "gw/api/chat_request.hpp"
+#include "gw/api/chunk_writer.hpp"
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/mock/azure.hpp"
@@ -65,16 +66,23 @@ ToolPlan read_tool_plan(std::string_view body) {
   return plan;
 }
 
-// A chunk around a delta the shared chunk_json() cannot express (tool calls, null content).
-std::string delta_chunk(const api::CompletionMeta& meta, std::string_view delta) {
-  return fmt::format(
-      R"({{"id":{},"object":"chat.completion.chunk","created":{},"model":{},"choices":[{{"index":0,"delta":{},"logprobs":null,"finish_reason":null}}]}})",
-      api::json_quote(meta.id), meta.created, api::json_quote(meta.model), delta);
+// One chunk's stream event, annotated the way Azure streams are.
+std::string chunk_event(const OpenAiDialect& dialect, std::string event) {
+  if (!dialect.azure) {
+    return event;
+  }
+  std::string_view chunk = event;
+  chunk.remove_prefix(std::string_view("data: ").size());
+  chunk.remove_suffix(2);  // "\n\n"
+  return api::sse_data(azure_annotate(chunk, false));
 }
 
-// The stream event of one chunk, annotated the way Azure streams are.
-std::string chunk_event(const OpenAiDialect& dialect, std::string_view chunk) {
-  return api::sse_data(dialect.azure ? azure_annotate(chunk, false) : chunk);
+// The event of a chunk with `delta` (a JSON object's text).
+std::string delta_event(const OpenAiDialect& dialect, api::ChunkWriter& chunks,
+                        std::string_view delta, std::string_view finish_reason = {}) {
+  std::string event;
+  chunks.delta(event, delta, finish_reason);
+  return chunk_event(dialect, std::move(event));
 }
 
 std::string call_id(size_t index) {
@@ -98,26 +106,21 @@ std::string tool_calls_completion_json(const api::CompletionMeta& meta,
 
 // The stream events of the tool calls: for each, a header naming the tool, then its arguments in
 // three fragments, as OpenAI streams them.
-std::vector<std::string> tool_call_events(const OpenAiDialect& dialect,
-                                          const api::CompletionMeta& meta,
+std::vector<std::string> tool_call_events(const OpenAiDialect& dialect, api::ChunkWriter& chunks,
                                           const std::vector<std::string>& calls,
                                           std::string_view arguments) {
   std::vector<std::string> events;
   for (size_t i = 0; i < calls.size(); ++i) {
-    events.push_back(chunk_event(
-        dialect,
-        delta_chunk(
-            meta,
-            fmt::format(
-                R"({{"tool_calls":[{{"index":{},"id":"{}","type":"function","function":{{"name":{},"arguments":""}}}}]}})",
-                i, call_id(i), api::json_quote(calls[i])))));
+    events.push_back(delta_event(
+        dialect, chunks,
+        fmt::format(
+            R"({{"tool_calls":[{{"index":{},"id":"{}","type":"function","function":{{"name":{},"arguments":""}}}}]}})",
+            i, call_id(i), api::json_quote(calls[i]))));
     for (auto fragment : utf8_fragments(arguments, 3)) {
-      events.push_back(chunk_event(
-          dialect,
-          delta_chunk(
-              meta,
-              fmt::format(R"({{"tool_calls":[{{"index":{},"function":{{"arguments":{}}}}}]}})", i,
-                          api::json_quote(fragment)))));
+      events.push_back(delta_event(
+          dialect, chunks,
+          fmt::format(R"({{"tool_calls":[{{"index":{},"function":{{"arguments":{}}}}}]}})", i,
+                      api::json_quote(fragment))));
     }
   }
   return events;
@@ -223,21 +226,26 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
       co_return;
     }
   }
-  const std::string role = chunk_event(
-      dialect, plan.calls.empty() ? api::chunk_json(meta, {.role = true, .content = ""})
-                                  : delta_chunk(meta, R"({"role":"assistant","content":null})"));
+  api::ChunkWriter chunks;
+  chunks.set_identity(meta.id, meta.created, meta.model);
+  const std::string role =
+      delta_event(dialect, chunks,
+                  plan.calls.empty() ? api::kRoleDelta : R"({"role":"assistant","content":null})");
   if (!co_await stream.emit(role)) {
     co_return;
   }
   if (plan.calls.empty()) {
     for (auto token : tokens) {
-      const std::string event = chunk_event(dialect, api::chunk_json(meta, {.content = token}));
+      std::string event;
+      chunks.content(event, token);
+      event = chunk_event(dialect, std::move(event));
       if (!co_await stream.emit(event, true)) {
         co_return;
       }
     }
   } else {
-    const std::vector<std::string> events = tool_call_events(dialect, meta, plan.calls, arguments);
+    const std::vector<std::string> events =
+        tool_call_events(dialect, chunks, plan.calls, arguments);
     for (const auto& event : events) {
       if (!co_await stream.emit(event, true)) {
         co_return;
@@ -245,9 +253,11 @@ net::Task<void> serve_openai_chat(const MockOptions& options, MockStats& stats,
     }
   }
   const std::string_view finish_reason = plan.calls.empty() ? "stop" : "tool_calls";
-  std::string tail = chunk_event(dialect, api::chunk_json(meta, {.finish_reason = finish_reason}));
+  std::string tail = delta_event(dialect, chunks, "{}", finish_reason);
   if (info->include_usage) {
-    tail += chunk_event(dialect, api::chunk_json(meta, {.usage = usage}));
+    std::string event;
+    chunks.usage(event, usage);
+    tail += chunk_event(dialect, std::move(event));
   }
   tail += api::kSseDone;
   if (co_await stream.finish(tail)) {

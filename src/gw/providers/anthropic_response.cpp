@@ -11,12 +11,13 @@
 #include <optional>
 #include <set>
 
+#include "gw/api/chunk_writer.hpp"
 #include "gw/api/completion_json.hpp"
 #include "gw/core/json_text.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/sse.hpp"
 #include "gw/providers/anthropic.hpp"
-#include "gw/providers/chunk_writer.hpp"
+#include "gw/providers/anthropic_usage.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::providers {
@@ -69,55 +70,6 @@ std::string_view text_at(dom::object o, std::string_view key) {
   std::string_view value;
   return o[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
 }
-
-// Anthropic counts cached prompt tokens apart from input_tokens; OpenAI's prompt_tokens includes
-// them, with the cached share in prompt_tokens_details.
-struct AnthropicUsage {
-  int64_t input = 0;
-  int64_t output = 0;
-  int64_t cache_read = 0;
-  int64_t cache_creation = 0;
-
-  // Only numbers count: message_delta may carry null for counts it does not restate.
-  void merge(dom::object usage) {
-    for (const auto [key, value] : usage) {
-      if (int64_t count = 0; value.get(count) == simdjson::SUCCESS) {
-        take(key, count);
-      }
-    }
-  }
-
-  // One count, by its key in Anthropic's usage object (others are ignored).
-  void take(std::string_view key, int64_t count) {
-    int64_t* field = key == "input_tokens"                  ? &input
-                     : key == "output_tokens"               ? &output
-                     : key == "cache_read_input_tokens"     ? &cache_read
-                     : key == "cache_creation_input_tokens" ? &cache_creation
-                                                            : nullptr;
-    if (field != nullptr) {
-      *field = api::sane_token_count(count);
-    }
-  }
-
-  api::Usage counts() const { return {input + cache_read + cache_creation, output}; }
-
-  // OpenAI's usage object, as JSON text.
-  std::string to_openai() const {
-    const int64_t prompt = input + cache_read + cache_creation;
-    std::string out(R"({"prompt_tokens":)");
-    out += std::to_string(prompt);
-    out += R"(,"completion_tokens":)";
-    out += std::to_string(output);
-    out += R"(,"total_tokens":)";
-    out += std::to_string(prompt + output);
-    out += R"(,"prompt_tokens_details":{"cached_tokens":)";
-    out += std::to_string(cache_read);
-    out += R"(,"cache_creation_tokens":)";
-    out += std::to_string(cache_creation);
-    out += "}}";
-    return out;
-  }
-};
 
 // A content_block_delta carrying text or tool input, in the compact form Anthropic sends most
 // events of a stream in: read without a tree, its string token copied into the chunk unchanged.
@@ -477,7 +429,7 @@ class AnthropicStream final : public ResponseTranslator {
   void message_stop() {
     flush_role();
     if (include_usage_) {
-      chunks_.usage(out_, usage_.to_openai());
+      chunks_.usage(out_, usage_.counts());
     }
     out_ += api::kSseDone;
     finished_ = true;
@@ -515,7 +467,7 @@ class AnthropicStream final : public ResponseTranslator {
   void flush_role() {
     if (role_pending_) {
       role_pending_ = false;
-      emit_delta(R"({"role":"assistant","content":""})");
+      emit_delta(api::kRoleDelta);
     }
   }
 
@@ -551,7 +503,7 @@ class AnthropicStream final : public ResponseTranslator {
   WholeEvents events_;
   net::SseParser parser_;
   std::string out_;
-  ChunkWriter chunks_;
+  api::ChunkWriter chunks_;
   std::string delta_;  // scratch for the delta being written
   int64_t created_ = api::unix_now();
   AnthropicUsage usage_;
@@ -733,7 +685,7 @@ tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::str
   out += reply.json_answered && stop == "tool_use" ? std::string_view("stop")
                                                    : finish_reason_from_anthropic(stop);
   out += R"("}],"usage":)";
-  out += usage.to_openai();
+  api::append_usage_json(out, usage.counts());
   out += '}';
   return out;
 }

@@ -6,27 +6,18 @@ namespace gw::providers {
 
 using namespace responses_json;
 
-void ChatUsage::read(dom::element usage) {
-  known = true;
-  prompt = count_at(usage, "prompt_tokens");
-  output = count_at(usage, "completion_tokens");
+api::Usage read_chat_usage(dom::element usage) {
+  api::Usage counts{.prompt_tokens = count_at(usage, "prompt_tokens"),
+                    .completion_tokens = count_at(usage, "completion_tokens")};
   if (int64_t tokens = 0;
       usage["prompt_tokens_details"]["cached_tokens"].get(tokens) == simdjson::SUCCESS) {
-    cached = std::min(api::sane_token_count(tokens), prompt);
+    counts.cached_tokens = std::min(api::sane_token_count(tokens), counts.prompt_tokens);
   }
-  reasoning = count_at(usage["completion_tokens_details"], "reasoning_tokens");
-}
-
-void ChatUsage::take(const api::Usage& counts) {
-  if (!known && counts.prompt_tokens >= 0 && counts.completion_tokens >= 0) {
-    known = true;
-    prompt = counts.prompt_tokens;
-    output = counts.completion_tokens;
+  if (int64_t tokens = 0;
+      usage["completion_tokens_details"]["reasoning_tokens"].get(tokens) == simdjson::SUCCESS) {
+    counts.reasoning_tokens = api::sane_token_count(tokens);
   }
-}
-
-std::optional<api::Usage> ChatUsage::counts() const {
-  return known ? std::optional<api::Usage>(api::Usage{prompt, output}) : std::nullopt;
+  return counts;
 }
 
 tl::expected<std::string, core::Error> FromChatTranslator::complete(std::string body) {
@@ -41,9 +32,9 @@ tl::expected<std::string, core::Error> FromChatTranslator::complete(std::string 
   on_model(text_at(completion, "model"));
   if (dom::element usage;
       completion["usage"].get(usage) == simdjson::SUCCESS && usage.is_object()) {
-    usage_.read(usage);
+    usage_ = read_chat_usage(usage);
   } else if (auto counts = chat_->completion_usage()) {
-    usage_.take(*counts);
+    take_usage(*counts);
   }
   const auto choice = first_choice(completion["choices"]);
   dom::object message;
@@ -128,7 +119,7 @@ void FromChatTranslator::on_chat_event(std::string_view data) {
     return;
   }
   if (has_usage) {
-    usage_.read(usage);
+    usage_ = read_chat_usage(usage);
   }
   if (const auto choice = has_choices ? first_choice(dom::element(choices)) : std::nullopt) {
     on_choice(*choice);

@@ -15,19 +15,10 @@
 
 namespace gw::providers {
 
-// What a chat usage object says.
-struct ChatUsage {
-  bool known = false;
-  int64_t prompt = 0;  // prompt_tokens: cached tokens included
-  int64_t output = 0;
-  std::optional<int64_t> cached;  // prompt_tokens_details.cached_tokens, when reported
-  int64_t reasoning = 0;          // completion_tokens_details.reasoning_tokens
-
-  void read(responses_json::dom::element usage);
-  // Counts a chat translator kept without sending a usage chunk (none was asked for).
-  void take(const api::Usage& counts);
-  std::optional<api::Usage> counts() const;
-};
+// A chat usage object (OpenAI's, as the chat translators write it) as counts: prompt and
+// completion tokens (0 when absent), the cached share (at most the prompt) and the reasoning tokens
+// when reported.
+api::Usage read_chat_usage(responses_json::dom::element usage);
 
 class FromChatTranslator : public ResponseTranslator {
  public:
@@ -36,8 +27,10 @@ class FromChatTranslator : public ResponseTranslator {
   // The chat translator's completion, read (its model to on_model(), its usage to `usage_`), and
   // rendered by render_completion() from its first choice and that choice's message.
   tl::expected<std::string, core::Error> complete(std::string body) final;
-  std::optional<api::Usage> completion_usage() const final { return usage_.counts(); }
-  api::Usage usage() const final { return usage_.counts().value_or(chat_->usage()); }
+  std::optional<api::Usage> completion_usage() const final {
+    return usage_.known() ? std::optional(usage_) : std::nullopt;
+  }
+  api::Usage usage() const final { return usage_.known() ? usage_ : chat_->usage(); }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) final;
   bool finished() const final { return closed_ && chat_->finished(); }
@@ -67,7 +60,15 @@ class FromChatTranslator : public ResponseTranslator {
 
   std::unique_ptr<ResponseTranslator> chat_;
   std::string out_;
-  ChatUsage usage_;
+  // The counts a chat translator kept without sending a usage chunk (none was asked for), unless
+  // one was read.
+  void take_usage(const api::Usage& counts) {
+    if (!usage_.known() && counts.known()) {
+      usage_ = counts;
+    }
+  }
+
+  api::Usage usage_;
   bool closed_ = false;
 
  private:

@@ -18,15 +18,17 @@ using namespace responses_json;
 
 // A chat usage object as the Messages API's usage. Anthropic's input_tokens leave out what was read
 // from the cache (cache_read_input_tokens); OpenAI's prompt_tokens include it.
-void append_usage(std::string& out, const ChatUsage& usage) {
+// Unknown counts (message_start's, before any) are 0.
+void append_usage(std::string& out, const api::Usage& usage) {
+  const int64_t cached = usage.cached_tokens.value_or(0);
   fmt::format_to(std::back_inserter(out), R"({{"input_tokens":{})",
-                 usage.prompt - usage.cached.value_or(0));
-  if (usage.cached) {
+                 std::max<int64_t>(usage.prompt_tokens - cached, 0));
+  if (usage.cached_tokens) {
     fmt::format_to(std::back_inserter(out),
-                   R"(,"cache_creation_input_tokens":0,"cache_read_input_tokens":{})",
-                   *usage.cached);
+                   R"(,"cache_creation_input_tokens":0,"cache_read_input_tokens":{})", cached);
   }
-  fmt::format_to(std::back_inserter(out), R"(,"output_tokens":{}}})", usage.output);
+  fmt::format_to(std::back_inserter(out), R"(,"output_tokens":{}}})",
+                 std::max<int64_t>(usage.completion_tokens, 0));
 }
 
 // Why the answer ended, as Anthropic says it.
@@ -251,7 +253,7 @@ class MessagesFromChat final : public FromChatTranslator {
     members_ += R"(,"type":"message","role":"assistant","model":)";
     append_quoted(members_, model_);
     members_ += R"(,"content":[],"stop_reason":null,"stop_sequence":null,"usage":)";
-    append_usage(members_, ChatUsage{});
+    append_usage(members_, api::Usage{});
     members_ += '}';
     emit("message_start", members_);
     emit("ping", {});
@@ -402,7 +404,7 @@ class MessagesFromChat final : public FromChatTranslator {
     }
     closed_ = true;
     // Translators that did not send a usage chunk (none was asked for) still counted.
-    usage_.take(chat_->usage());
+    take_usage(chat_->usage());
     members_.assign(R"("delta":{)");
     append_stop(members_, stop_);
     members_ += R"(},"usage":)";

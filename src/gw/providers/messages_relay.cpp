@@ -7,6 +7,7 @@
 
 #include "gw/net/sse.hpp"
 #include "gw/providers/anthropic.hpp"
+#include "gw/providers/anthropic_usage.hpp"
 #include "gw/providers/messages.hpp"
 #include "gw/providers/openai_compatible.hpp"
 #include "gw/providers/responses_json.hpp"
@@ -15,14 +16,6 @@ namespace gw::providers {
 namespace {
 
 using namespace responses_json;
-
-// Anthropic's usage object as token counts: its cached prompt tokens are counted apart from
-// input_tokens, and belong to the prompt.
-api::Usage usage_of(dom::object usage) {
-  return {count_at(usage, "input_tokens") + count_at(usage, "cache_read_input_tokens") +
-              count_at(usage, "cache_creation_input_tokens"),
-          count_at(usage, "output_tokens")};
-}
 
 class MessagesPassThrough final : public ResponseTranslator {
  public:
@@ -34,11 +27,13 @@ class MessagesPassThrough final : public ResponseTranslator {
     }
     dom::object usage;
     if (message["usage"].get(usage) == simdjson::SUCCESS) {
-      usage_ = usage_of(usage);
+      usage_.merge(usage);
     }
     return body;
   }
-  std::optional<api::Usage> completion_usage() const override { return usage_; }
+  std::optional<api::Usage> completion_usage() const override {
+    return usage_.seen ? std::optional(usage_.counts()) : std::nullopt;
+  }
 
   tl::expected<std::string_view, core::Error> feed(std::string_view piece) override {
     if (done_) {
@@ -91,15 +86,15 @@ class MessagesPassThrough final : public ResponseTranslator {
   bool finished() const override { return done_; }
   bool relayed_error() const override { return failure_.has_value(); }
   const core::Error* stream_error() const override { return failure_ ? &*failure_ : nullptr; }
-  api::Usage usage() const override { return usage_.value_or(api::Usage{}); }
+  api::Usage usage() const override { return usage_.seen ? usage_.counts() : api::Usage{}; }
   size_t buffered() const override { return events_.held() + parser_.buffered(); }
   std::string final_error_event(const core::Error& error) override {
     return core::anthropic_sse_error_event(error);
   }
 
  private:
-  // message_start carries the message and its usage (input tokens, output so far); each
-  // message_delta the output tokens so far (cumulative).
+  // message_start carries the message and its usage; each message_delta restates counts
+  // (AnthropicUsage).
   void read_usage(std::string_view data, bool start) {
     dom::object event;
     if (parse_object(data).get(event) != simdjson::SUCCESS) {
@@ -109,13 +104,7 @@ class MessagesPassThrough final : public ResponseTranslator {
     if ((start ? event["message"]["usage"] : event["usage"]).get(usage) != simdjson::SUCCESS) {
       return;
     }
-    const api::Usage counts = usage_of(usage);
-    api::Usage kept = usage_.value_or(api::Usage{});
-    if (start) {
-      kept.prompt_tokens = counts.prompt_tokens;
-    }
-    kept.completion_tokens = counts.completion_tokens;
-    usage_ = kept;
+    usage_.merge(usage);
   }
 
   // The failure an `error` event reports, as the client's error (its type and message kept).
@@ -133,7 +122,7 @@ class MessagesPassThrough final : public ResponseTranslator {
 
   net::SseParser parser_;
   WholeEvents events_;
-  std::optional<api::Usage> usage_;
+  AnthropicUsage usage_;
   std::optional<core::Error> failure_;
   std::string final_;  // the events before a bare [DONE], and the error event that ends them
   bool done_ = false;

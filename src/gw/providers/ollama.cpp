@@ -6,10 +6,10 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 
+#include "gw/api/chunk_writer.hpp"
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
-#include "gw/providers/chunk_writer.hpp"
 
 namespace gw::providers {
 namespace {
@@ -24,17 +24,6 @@ std::string_view finish_reason(std::string_view done_reason, bool tool_calls) {
     return "tool_calls";
   }
   return done_reason == "length" ? "length" : "stop";
-}
-
-json::object usage_of(const json::object& line) {
-  const auto* p = member(line, "prompt_eval_count");
-  const auto* c = member(line, "eval_count");
-  const int64_t prompt = p != nullptr && p->is_int64() ? api::sane_token_count(p->as_int64()) : 0;
-  const int64_t completion =
-      c != nullptr && c->is_int64() ? api::sane_token_count(c->as_int64()) : 0;
-  return {{"prompt_tokens", prompt},
-          {"completion_tokens", completion},
-          {"total_tokens", prompt + completion}};
 }
 
 // Ollama's tool calls carry arguments as an object and no id; OpenAI's carry a JSON string and an
@@ -176,10 +165,9 @@ class OllamaStream final : public ResponseTranslator {
                                            ? std::string_view(reason->as_string())
                                            : "stop",
                                        tool_calls_ > 0));
-    auto usage = usage_of(o);
-    usage_ = {usage["prompt_tokens"].as_int64(), usage["completion_tokens"].as_int64()};
+    usage_ = ollama_json::usage_of(o);
     if (include_usage_) {
-      chunks_.usage(out_, json::serialize(usage));
+      chunks_.usage(out_, usage_);
     }
     out_ += api::kSseDone;
     done_ = true;
@@ -221,7 +209,7 @@ class OllamaStream final : public ResponseTranslator {
   std::string id_ = "chatcmpl-" + core::new_request_id().substr(0, 24);
   int64_t created_ = api::unix_now();
   std::string model_;
-  ChunkWriter chunks_;
+  api::ChunkWriter chunks_;
   size_t tool_calls_ = 0;
   bool role_sent_ = false;
   bool done_ = false;
@@ -275,8 +263,14 @@ tl::expected<std::string, core::Error> openai_completion_from_ollama(std::string
                                                           ? std::string_view(reason->as_string())
                                                           : "stop",
                                                       counter > 0)}}}},
-      {"usage", usage_of(o)}};
-  return json::serialize(out);
+  };
+  // The usage written from its numbers, after the tree.
+  std::string text = json::serialize(out);
+  text.back() = ',';
+  text += R"("usage":)";
+  api::append_usage_json(text, ollama_json::usage_of(o));
+  text += '}';
+  return text;
 }
 
 std::unique_ptr<ResponseTranslator> make_ollama_stream_translator(bool include_usage,
@@ -314,7 +308,8 @@ PreparedRequest OllamaProvider::post(std::string_view path, const json::object& 
 }
 
 std::unique_ptr<ResponseTranslator> OllamaProvider::translator(const ChatCall& call) const {
-  return make_ollama_stream_translator(api::sends_usage_chunk(call.info), ollama_tool_mode(call.body));
+  return make_ollama_stream_translator(api::sends_usage_chunk(call.info),
+                                       ollama_tool_mode(call.body));
 }
 
 bool OllamaProvider::is_stream(std::string_view content_type) const {

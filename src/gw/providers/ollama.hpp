@@ -14,6 +14,14 @@ inline const boost::json::value* member(const boost::json::object& object, std::
   const auto* value = object.if_contains(key);
   return value != nullptr && !value->is_null() ? value : nullptr;
 }
+// The usage of a final line ("done": true): prompt_eval_count and eval_count (0 when absent).
+inline api::Usage usage_of(const boost::json::object& line) {
+  const auto count = [&](std::string_view key) -> int64_t {
+    const auto* value = member(line, key);
+    return value != nullptr && value->is_int64() ? api::sane_token_count(value->as_int64()) : 0;
+  };
+  return {count("prompt_eval_count"), count("eval_count")};
+}
 }  // namespace ollama_json
 
 struct OllamaOptions {

@@ -62,24 +62,10 @@ std::string_view finish_reason_of(const json::object& line) {
                                                                                      : "stop";
 }
 
-api::Usage usage_of(const json::object& line) {
-  const auto count = [&](std::string_view key) -> int64_t {
-    const auto* value = line.if_contains(key);
-    return value != nullptr && value->is_int64() ? api::sane_token_count(value->as_int64()) : 0;
-  };
-  return {count("prompt_eval_count"), count("eval_count")};
-}
-
-std::string usage_json(const api::Usage& usage) {
-  return fmt::format(R"({{"prompt_tokens":{},"completion_tokens":{},"total_tokens":{}}})",
-                     usage.prompt_tokens, usage.completion_tokens,
-                     usage.prompt_tokens + usage.completion_tokens);
-}
-
 // One text_completion object: the whole answer, or a stream chunk (choices empty for the usage
 // chunk).
 std::string completion_object(const api::CompletionMeta& meta, const std::string* text,
-                              std::string_view finish_reason, const std::string& usage) {
+                              std::string_view finish_reason, const api::Usage* usage) {
   std::string out = R"({"id":)";
   out += api::json_quote(meta.id);
   fmt::format_to(std::back_inserter(out), R"(,"object":"text_completion","created":{},"model":)",
@@ -94,9 +80,9 @@ std::string completion_object(const api::CompletionMeta& meta, const std::string
     out += '}';
   }
   out += ']';
-  if (!usage.empty()) {
+  if (usage != nullptr) {
     out += R"(,"usage":)";
-    out += usage;
+    api::append_usage_json(out, *usage);
   }
   out += '}';
   return out;
@@ -129,9 +115,9 @@ class OllamaGenerateStream final : public ResponseTranslator {
     const auto* text = line->if_contains("response");
     const std::string answer =
         text != nullptr && text->is_string() ? std::string(text->as_string()) : std::string();
-    usage_ = usage_of(*line);
+    usage_ = ollama_json::usage_of(*line);
     const auto meta = meta_for(*line);
-    return completion_object(meta, &answer, finish_reason_of(*line), usage_json(usage_));
+    return completion_object(meta, &answer, finish_reason_of(*line), &usage_);
   }
   std::optional<api::Usage> completion_usage() const override { return usage_; }
 
@@ -178,15 +164,15 @@ class OllamaGenerateStream final : public ResponseTranslator {
     const auto* response = line->if_contains("response");
     if (response != nullptr && response->is_string() && !response->as_string().empty()) {
       const std::string fragment(response->as_string());
-      out_ += api::sse_data(completion_object(meta_, &fragment, {}, {}));
+      out_ += api::sse_data(completion_object(meta_, &fragment, {}, nullptr));
     }
     const auto* done = line->if_contains("done");
     if (done != nullptr && done->is_bool() && done->as_bool()) {
       const std::string none;
-      out_ += api::sse_data(completion_object(meta_, &none, finish_reason_of(*line), {}));
-      usage_ = usage_of(*line);
+      out_ += api::sse_data(completion_object(meta_, &none, finish_reason_of(*line), nullptr));
+      usage_ = ollama_json::usage_of(*line);
       if (include_usage_) {
-        out_ += api::sse_data(completion_object(meta_, nullptr, {}, usage_json(usage_)));
+        out_ += api::sse_data(completion_object(meta_, nullptr, {}, &usage_));
       }
       out_ += api::kSseDone;
       done_ = true;

@@ -15,8 +15,8 @@ namespace {
 using namespace responses_json;
 
 // A chat usage object as the Responses API's usage (null when unknown).
-void append_usage(std::string& out, const ChatUsage& usage) {
-  if (!usage.known) {
+void append_usage(std::string& out, const api::Usage& usage) {
+  if (!usage.known()) {
     out += "null";
     return;
   }
@@ -24,8 +24,8 @@ void append_usage(std::string& out, const ChatUsage& usage) {
                  R"({{"input_tokens":{},"input_tokens_details":{{"cached_tokens":{}}},)"
                  R"("output_tokens":{},"output_tokens_details":{{"reasoning_tokens":{}}},)"
                  R"("total_tokens":{}}})",
-                 usage.prompt, usage.cached.value_or(0), usage.output, usage.reasoning,
-                 usage.prompt + usage.output);
+                 usage.prompt_tokens, usage.cached_tokens.value_or(0), usage.completion_tokens,
+                 usage.reasoning_tokens.value_or(0), usage.prompt_tokens + usage.completion_tokens);
 }
 
 // One content part of a message: its text, or a refusal.
@@ -116,7 +116,7 @@ class ResponseObject {
 
   // `output`: the items' JSON, comma-separated; `error`: JSON, or empty for null.
   void append_to(std::string& out, std::string_view status, std::string_view reason,
-                 std::string_view output, const ChatUsage& usage,
+                 std::string_view output, const api::Usage& usage,
                  std::string_view error = {}) const {
     out += R"({"id":)";
     append_quoted(out, identity_.id);
@@ -228,7 +228,7 @@ class ResponsesFromChat final : public FromChatTranslator {
     started_ = true;
     response_.set_model(model);
     std::string object;
-    response_.append_to(object, "in_progress", {}, {}, ChatUsage{});
+    response_.append_to(object, "in_progress", {}, {}, api::Usage{});
     emit_with("response.created", "response", object);
     emit_with("response.in_progress", "response", object);
   }
@@ -360,7 +360,7 @@ class ResponsesFromChat final : public FromChatTranslator {
     close_item(outcome.status == "incomplete" ? "incomplete" : "completed");
     closed_ = true;
     // Translators that did not send a usage chunk (none was asked for) still counted.
-    usage_.take(chat_->usage());
+    take_usage(chat_->usage());
     std::string object;
     response_.append_to(object, outcome.status, outcome.reason, output_, usage_);
     emit_with(outcome.status == "incomplete" ? "response.incomplete" : "response.completed",

@@ -2,6 +2,7 @@
 
 #include "gw/proxy/echo.hpp"
 
+#include "gw/api/chunk_writer.hpp"
 #include "gw/api/completion_json.hpp"
 #include "gw/proxy/request_log.hpp"
 
@@ -23,13 +24,16 @@ net::Task<void> reply_echo(net::Exchange& exchange, const api::ChatRequestInfo& 
             200, "application/json", {}, api::completion_json(meta, input.text, "stop", usage)});
   }
   // Every event is ready at once: send them in one write, still one SSE event per token.
-  std::string events = api::sse_data(api::chunk_json(meta, {.role = true, .content = ""}));
+  api::ChunkWriter chunks;
+  chunks.set_identity(meta.id, meta.created, meta.model);
+  std::string events;
+  chunks.delta(events, api::kRoleDelta);
   for (auto token : tokens) {
-    events += api::sse_data(api::chunk_json(meta, {.content = token}));
+    chunks.content(events, token);
   }
-  events += api::sse_data(api::chunk_json(meta, {.finish_reason = "stop"}));
+  chunks.delta(events, "{}", "stop");
   if (api::sends_usage_chunk(info)) {
-    events += api::sse_data(api::chunk_json(meta, {.usage = usage}));
+    chunks.usage(events, usage);
   }
   events += api::kSseDone;
   log_of(exchange).outcome = "completed";

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gw/api/chunk_writer.hpp"
 #include "gw/api/completion_json.hpp"
 
 namespace gw::api {
@@ -138,18 +139,58 @@ TEST(SplitTokens, ConcatenatesBackToTheText) {
   EXPECT_EQ(tokens[1], " there");
 }
 
-TEST(CompletionJson, ChunkShapes) {
-  CompletionMeta meta{"chatcmpl-1", 7, "m"};
-  EXPECT_EQ(chunk_json(meta, {.role = true, .content = ""}),
-            R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
+TEST(ChunkWriter, ChunkShapes) {
+  ChunkWriter chunks;
+  chunks.set_identity("chatcmpl-1", 7, "m");
+  std::string out;
+  chunks.delta(out, kRoleDelta);
+  EXPECT_EQ(out,
+            R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
             R"("choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,)"
-            R"("finish_reason":null}]})");
-  EXPECT_EQ(chunk_json(meta, {.finish_reason = "stop"}),
-            R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
-            R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})");
-  EXPECT_EQ(chunk_json(meta, {.usage = Usage{2, 3}}),
-            R"({"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
-            R"("choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3,"total_tokens":5}})");
+            R"("finish_reason":null}]})"
+            "\n\n");
+  out.clear();
+  chunks.content(out, "a \"b\"\n");
+  EXPECT_EQ(out,
+            R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
+            R"("choices":[{"index":0,"delta":{"content":"a \"b\"\n"},"logprobs":null,)"
+            R"("finish_reason":null}]})"
+            "\n\n");
+  out.clear();
+  chunks.delta(out, "{}", "stop");
+  EXPECT_EQ(out,
+            R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
+            R"("choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]})"
+            "\n\n");
+  out.clear();
+  chunks.usage(out, Usage{2, 3});
+  EXPECT_EQ(out,
+            R"(data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":7,"model":"m",)"
+            R"("choices":[],"usage":{"prompt_tokens":2,"completion_tokens":3,"total_tokens":5}})"
+            "\n\n");
+}
+
+TEST(UsageJson, DetailsWrittenWhenKnown) {
+  const auto json = [](const Usage& usage) {
+    std::string out;
+    append_usage_json(out, usage);
+    return out;
+  };
+  EXPECT_EQ(json({}), R"({"prompt_tokens":0,"completion_tokens":0,"total_tokens":0})");
+  EXPECT_EQ(json({.prompt_tokens = 10, .completion_tokens = 4, .cached_tokens = 6}),
+            R"({"prompt_tokens":10,"completion_tokens":4,"total_tokens":14,)"
+            R"("prompt_tokens_details":{"cached_tokens":6}})");
+  EXPECT_EQ(json({.prompt_tokens = 10,
+                  .completion_tokens = 4,
+                  .cached_tokens = 6,
+                  .cache_creation_tokens = 3,
+                  .reasoning_tokens = 2}),
+            R"({"prompt_tokens":10,"completion_tokens":4,"total_tokens":14,)"
+            R"("prompt_tokens_details":{"cached_tokens":6,"cache_creation_tokens":3},)"
+            R"("completion_tokens_details":{"reasoning_tokens":2}})");
+  EXPECT_EQ(json({.prompt_tokens = 1, .completion_tokens = 1, .cache_creation_tokens = 3}),
+            R"({"prompt_tokens":1,"completion_tokens":1,"total_tokens":2,)"
+            R"("prompt_tokens_details":{"cache_creation_tokens":3}})");
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
-#include "gw/providers/chunk_writer.hpp"
+#include "gw/api/chunk_writer.hpp"
 
 #include <fmt/format.h>
 
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
 
-namespace gw::providers {
+namespace gw::api {
 
 void ChunkWriter::set_identity(std::string_view id, int64_t created, std::string_view model) {
   constexpr std::string_view kChoice = R"("choices":[{"index":0,"delta":)";
@@ -26,7 +26,7 @@ void ChunkWriter::set_identity(std::string_view id, int64_t created, std::string
 
 void ChunkWriter::ensure_identity() {
   if (identity_.empty()) {
-    set_identity({}, api::unix_now(), {});  // no identity from a broken upstream
+    set_identity({}, unix_now(), {});  // no identity from a broken upstream
   }
 }
 
@@ -34,6 +34,19 @@ void ChunkWriter::delta(std::string& out, std::string_view delta, std::string_vi
   ensure_identity();
   out += choice_prefix_;
   out += delta;
+  close_choice(out, finish_reason);
+}
+
+void ChunkWriter::content(std::string& out, std::string_view text) {
+  ensure_identity();
+  out += choice_prefix_;
+  out += R"({"content":")";
+  core::append_json_escaped(out, text);
+  out += R"("})";
+  close_choice(out, {});
+}
+
+void ChunkWriter::close_choice(std::string& out, std::string_view finish_reason) {
   out += R"(,"logprobs":null,"finish_reason":)";
   if (finish_reason.empty()) {
     out += "null";
@@ -45,12 +58,12 @@ void ChunkWriter::delta(std::string& out, std::string_view delta, std::string_vi
   out += "}]}\n\n";
 }
 
-void ChunkWriter::usage(std::string& out, std::string_view usage) {
+void ChunkWriter::usage(std::string& out, const Usage& usage) {
   ensure_identity();
   out += identity_;
   out += R"("choices":[],"usage":)";
-  out += usage;
+  append_usage_json(out, usage);
   out += "}\n\n";
 }
 
-}  // namespace gw::providers
+}  // namespace gw::api
