@@ -1,4 +1,4 @@
-// providers::retry_after_of and retry_after_seconds (gw/providers/retry_after.hpp) on an
+// providers::retry_after_of and retry_after_seconds (gw/providers/common/retry_after.hpp) on an
 // upstream's refusal headers: Retry-After, retry-after-ms, OpenAI's x-ratelimit-* and Anthropic's
 // anthropic-ratelimit-* values.
 //
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
-#include "gw/providers/retry_after.hpp"
+#include "gw/providers/common/retry_after.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gw::fuzz;

@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "gw/providers/anthropic.hpp"
-#include "gw/providers/model_list.hpp"
+#include "gw/providers/common/model_list.hpp"
 
 namespace gw::providers {
 namespace {
@@ -129,7 +129,8 @@ bool asks_for_json(const std::string& body) {
 }
 
 std::unique_ptr<ResponseTranslator> AnthropicProvider::translator(const ChatCall& call) const {
-  return make_anthropic_stream_translator(api::sends_usage_chunk(call.info), asks_for_json(call.body));
+  return make_anthropic_stream_translator(api::sends_usage_chunk(call.info),
+                                          asks_for_json(call.body));
 }
 
 core::Error AnthropicProvider::map_error(int status, std::string_view body,

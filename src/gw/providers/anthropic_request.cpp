@@ -12,8 +12,8 @@
 
 #include "gw/core/logging.hpp"
 #include "gw/providers/anthropic.hpp"
-#include "gw/providers/message_parts.hpp"
-#include "gw/providers/refusals.hpp"
+#include "gw/providers/common/message_parts.hpp"
+#include "gw/providers/common/unsupported_field.hpp"
 
 namespace gw::providers {
 namespace {

@@ -18,26 +18,21 @@
 #include "gw/net/sse.hpp"
 #include "gw/providers/anthropic.hpp"
 #include "gw/providers/anthropic_usage.hpp"
+#include "gw/providers/common/json_read.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::providers {
 namespace {
 
-namespace dom = simdjson::dom;
+using namespace json_read;
 
-// Parses one JSON object at a time with simdjson's DOM parser, which validates all of it, from a
-// padded copy (simdjson reads a few bytes past the end) whose buffer is kept between calls. What
-// it returns is valid until the thread's next parse. `what` names the text in the error.
-// Numbers beyond 64-bit integers and doubles are refused by name (Boost.JSON, used before, read a
-// huge integer as an approximate double: a tool's argument silently changed). Of duplicate keys,
-// the first counts.
-tl::expected<dom::object, core::Error> parse_object(std::string_view text, std::string_view what) {
-  thread_local dom::parser parser;
-  thread_local std::string padded;
-  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
-  padded.assign(text);
+// An Anthropic object as parse_object reads it, or the error naming `what` it is: a number beyond
+// 64 bits is refused by name (Boost.JSON, used before, read a huge integer as an approximate
+// double: a tool's argument silently changed).
+tl::expected<dom::object, core::Error> anthropic_object(std::string_view text,
+                                                        std::string_view what) {
   dom::object object;
-  const auto error = parser.parse(padded.data(), padded.size(), false).get(object);
+  const auto error = parse_object(text).get(object);
   if (error == simdjson::NUMBER_ERROR) {
     return tl::unexpected(core::Error(
         core::Errc::kUpstreamError,
@@ -50,25 +45,6 @@ tl::expected<dom::object, core::Error> parse_object(std::string_view text, std::
                                       fmt::format("anthropic sent {} that is not JSON", what)));
   }
   return object;
-}
-
-std::optional<dom::object> object_at(dom::object o, std::string_view key) {
-  dom::object member;
-  if (o[key].get(member) != simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  return member;
-}
-
-int64_t int_at(dom::object o, std::string_view key) {
-  int64_t value = 0;
-  return o[key].get(value) == simdjson::SUCCESS ? value : 0;
-}
-
-// A view of a string member (empty if absent or not a string), valid until the next parse.
-std::string_view text_at(dom::object o, std::string_view key) {
-  std::string_view value;
-  return o[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
 }
 
 // A content_block_delta carrying text or tool input, in the compact form Anthropic sends most
@@ -206,7 +182,7 @@ class AnthropicStream final : public ResponseTranslator {
         data.starts_with(R"({"type": "message_start",)")) {
       return on_message_start(data);
     }
-    auto parsed = parse_object(data, "a stream event");
+    auto parsed = anthropic_object(data, "a stream event");
     if (!parsed) {
       return tl::unexpected(parsed.error());
     }
@@ -644,7 +620,7 @@ ReplyContent read_reply_content(dom::object message, bool json_answer) {
 tl::expected<std::string, core::Error> openai_completion_from_anthropic(std::string_view body,
                                                                         api::Usage* counts,
                                                                         bool json_answer) {
-  auto parsed = parse_object(body, "a response");
+  auto parsed = anthropic_object(body, "a response");
   if (!parsed) {
     return tl::unexpected(parsed.error());
   }

@@ -9,8 +9,8 @@
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
+#include "gw/providers/common/unsupported_field.hpp"
 #include "gw/providers/ollama.hpp"
-#include "gw/providers/refusals.hpp"
 
 namespace gw::providers {
 namespace {

@@ -9,9 +9,9 @@
 
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
-#include "gw/providers/message_parts.hpp"
+#include "gw/providers/common/message_parts.hpp"
+#include "gw/providers/common/unsupported_field.hpp"
 #include "gw/providers/ollama.hpp"
-#include "gw/providers/refusals.hpp"
 
 namespace gw::providers {
 namespace {

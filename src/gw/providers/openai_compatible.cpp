@@ -9,8 +9,8 @@
 #include "gw/api/messages_to_chat.hpp"
 #include "gw/core/parse.hpp"
 #include "gw/net/sse.hpp"
+#include "gw/providers/common/model_list.hpp"
 #include "gw/providers/messages.hpp"
-#include "gw/providers/model_list.hpp"
 
 namespace gw::providers {
 namespace {

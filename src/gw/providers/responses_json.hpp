@@ -1,8 +1,8 @@
 #pragma once
 
-// Reading JSON in the translators to other APIs than chat (responses_from_chat.cpp,
-// responses_relay.cpp, messages_from_chat.cpp, messages_relay.cpp): simdjson's DOM parser on one
-// object at a time. Internal to gw_providers.
+// What the translators to other APIs than chat share (responses_from_chat.cpp,
+// responses_relay.cpp, messages_from_chat.cpp, messages_relay.cpp): event types, error events,
+// and reading the chat format they translate from. Internal to gw_providers.
 
 #include <simdjson.h>
 
@@ -15,40 +15,12 @@
 #include "gw/core/error.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/sse.hpp"
+#include "gw/providers/common/json_read.hpp"
 
 namespace gw::providers::responses_json {
 
-namespace dom = simdjson::dom;
-
-// Parses one JSON object from a padded copy kept between calls (simdjson reads a few bytes past
-// the end); the result is valid until the thread's next parse.
-inline simdjson::simdjson_result<dom::object> parse_object(std::string_view text) {
-  thread_local dom::parser parser;
-  thread_local std::string padded;
-  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
-  padded.assign(text);
-  return parser.parse(padded.data(), padded.size(), false).get_object();
-}
-
-// A string member (empty if absent or not a string) of an element, object or lookup result.
-template <class Node>
-std::string_view text_at(Node node, std::string_view key) {
-  std::string_view value;
-  return node[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
-}
-
-// An element's string (empty if it is not one).
-inline std::string_view string_of(dom::element element) {
-  std::string_view value;
-  return element.get(value) == simdjson::SUCCESS ? value : std::string_view();
-}
-
-// A token count member, made safe to add up (0 if absent).
-template <class Node>
-int64_t count_at(Node node, std::string_view key) {
-  int64_t value = 0;
-  return node[key].get(value) == simdjson::SUCCESS ? api::sane_token_count(value) : 0;
-}
+// The shared readers (parse_object, text_at, count_at, ...) under this name too.
+using namespace json_read;
 
 // An event's type: its `event:` field, which OpenAI's Responses streams and Anthropic's send with
 // every event, or else the "type" its JSON begins with (as they and the gateway write it). Never a

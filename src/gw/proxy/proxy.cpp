@@ -4,9 +4,9 @@
 
 #include "gw/api/messages_to_chat.hpp"
 #include "gw/api/responses_request.hpp"
+#include "gw/providers/common/retry_after.hpp"
 #include "gw/providers/messages.hpp"
 #include "gw/providers/responses.hpp"
-#include "gw/providers/retry_after.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/head_keepalive.hpp"
 #include "gw/proxy/observe.hpp"

@@ -4,7 +4,7 @@
 
 #include <boost/json/parse.hpp>
 
-#include "gw/providers/model_list.hpp"
+#include "gw/providers/common/model_list.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::providers {

@@ -1,4 +1,4 @@
-#include "gw/providers/message_parts.hpp"
+#include "gw/providers/common/message_parts.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <string>
 
-#include "gw/providers/refusals.hpp"
+#include "gw/providers/common/unsupported_field.hpp"
 
 namespace gw::providers {
 namespace {

@@ -1,4 +1,4 @@
-#include "gw/providers/retry_after.hpp"
+#include "gw/providers/common/retry_after.hpp"
 
 #include <gtest/gtest.h>
 

@@ -14,7 +14,7 @@
 #include "gw/core/logging.hpp"
 #include "gw/net/background.hpp"
 #include "gw/net/key_check.hpp"
-#include "gw/providers/model_list.hpp"
+#include "gw/providers/common/model_list.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/model_api.hpp"
 #include "gw/proxy/observe.hpp"

@@ -10,7 +10,7 @@
 #include "gw/app/routing/attempt_writer.hpp"
 #include "gw/app/routing/stream_continuation.hpp"
 #include "gw/net/io.hpp"
-#include "gw/providers/retry_after.hpp"
+#include "gw/providers/common/retry_after.hpp"
 #include "gw/proxy/relay.hpp"
 #include "gw/proxy/request_log.hpp"
 

@@ -7,7 +7,7 @@
 #include "gw/app/server/model_refresh.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/net/key_check.hpp"
-#include "gw/providers/model_list.hpp"
+#include "gw/providers/common/model_list.hpp"
 #include "gw/proxy/echo.hpp"
 #include "gw/proxy/forwarding.hpp"
 #include "gw/proxy/model_api.hpp"

@@ -1,8 +1,8 @@
-#include "gw/providers/message_parts.hpp"
+#include "gw/providers/common/message_parts.hpp"
 
 #include <boost/json/parse.hpp>
 
-#include "gw/providers/refusals.hpp"
+#include "gw/providers/common/unsupported_field.hpp"
 
 namespace gw::providers {
 

@@ -1,4 +1,4 @@
-#include "gw/providers/model_list.hpp"
+#include "gw/providers/common/model_list.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

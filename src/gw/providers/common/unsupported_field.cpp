@@ -1,4 +1,4 @@
-#include "gw/providers/refusals.hpp"
+#include "gw/providers/common/unsupported_field.hpp"
 
 #include <fmt/format.h>
 
