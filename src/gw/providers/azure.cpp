@@ -7,6 +7,7 @@
 
 #include "gw/api/completion_json.hpp"
 #include "gw/net/sse.hpp"
+#include "gw/providers/common/json_read.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::providers {
@@ -43,10 +44,41 @@ class AzureStream final : public ResponseTranslator {
       done_ = true;
       return;
     }
+    json_read::dom::object chunk;
+    if (json_read::parse_object(data).get(chunk) != simdjson::SUCCESS) {
+      relay_as_is(data);  // not ours to judge: not JSON, or a number simdjson does not approximate
+      return;
+    }
+    json_read::dom::array choices;
+    const bool no_choices =
+        chunk["choices"].get(choices) != simdjson::SUCCESS || choices.size() == 0;
+    json_read::dom::object usage;
+    const bool has_usage = chunk["usage"].get(usage) == simdjson::SUCCESS;  // null: none
+    if (has_usage) {
+      note_usage(usage);
+      if (no_choices && strip_usage_) {
+        return;  // asked for by the gateway, not the client
+      }
+    }
+    const std::string_view id = json_read::text_at(chunk, "id");
+    if (id_.empty()) {
+      id_ = id;
+    }
+    // Most chunks pass as they came: only the opening chunk, the first with a choice and one with
+    // another id than the stream's first are rewritten (read again, as a tree).
+    if ((no_choices && !has_usage) || (!first_sent_ && !no_choices) || id != id_) {
+      on_tree_event(data);
+      return;
+    }
+    relay_as_is(data);
+  }
+
+  // An event that is rewritten (JSON: simdjson read it).
+  void on_tree_event(std::string_view data) {
     boost::system::error_code ec;
     auto value = json::parse(data, ec);
     if (ec || !value.is_object()) {
-      relay_as_is(data);  // not ours to judge
+      relay_as_is(data);
       return;
     }
     auto& chunk = value.as_object();
@@ -54,14 +86,7 @@ class AzureStream final : public ResponseTranslator {
     const bool no_choices =
         choices == nullptr || !choices->is_array() || choices->as_array().empty();
     const auto* usage = chunk.if_contains("usage");
-    const bool has_usage = usage != nullptr && usage->is_object();  // null: none
-    if (has_usage) {
-      note_usage(usage->as_object());
-      if (no_choices && strip_usage_) {
-        return;  // asked for by the gateway, not the client
-      }
-    }
-    if (no_choices && !has_usage) {
+    if (no_choices && (usage == nullptr || !usage->is_object())) {
       // Azure's opening chunk: keep its prompt filter results for the first real chunk.
       if (const auto* results = chunk.if_contains("prompt_filter_results")) {
         prompt_filter_results_ = *results;
@@ -69,10 +94,8 @@ class AzureStream final : public ResponseTranslator {
       return;
     }
     if (const auto* id = chunk.if_contains("id");
-        id != nullptr && id->is_string() && !id->as_string().empty()) {
-      if (id_.empty()) {
-        id_ = id->as_string();
-      }
+        id_.empty() && id != nullptr && id->is_string()) {
+      id_ = id->as_string();
     }
     if (!id_.empty()) {
       chunk["id"] = id_;  // one id across the stream, as OpenAI sends
@@ -83,11 +106,11 @@ class AzureStream final : public ResponseTranslator {
     out_ += api::sse_data(json::serialize(chunk));
   }
 
-  void note_usage(const json::object& usage) {
+  void note_usage(json_read::dom::object usage) {
     for (auto [key, field] : {std::pair{"prompt_tokens", &usage_.prompt_tokens},
                               std::pair{"completion_tokens", &usage_.completion_tokens}}) {
-      if (const auto* v = usage.if_contains(key); v != nullptr && v->is_int64()) {
-        *field = v->as_int64();
+      if (int64_t count = 0; usage[key].get(count) == simdjson::SUCCESS) {
+        *field = count;
       }
     }
   }

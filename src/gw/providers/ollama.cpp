@@ -10,6 +10,7 @@
 #include "gw/api/completion_json.hpp"
 #include "gw/core/logging.hpp"
 #include "gw/core/request_id.hpp"
+#include "gw/providers/common/json_read.hpp"
 
 namespace gw::providers {
 namespace {
@@ -102,6 +103,52 @@ class OllamaStream final : public ResponseTranslator {
 
  private:
   tl::expected<void, core::Error> on_line(std::string_view line) {
+    if (on_text_line(line)) {
+      return {};
+    }
+    return on_any_line(line);
+  }
+
+  // Most lines of a stream carry a piece of text and nothing else: read without a tree, the
+  // chunk written as text. False (nothing done) for any other line: on_any_line() takes it.
+  bool on_text_line(std::string_view line) {
+    json_read::dom::object o;
+    json_read::dom::object message;
+    bool done = false;
+    if (mode_.forced_call || json_read::parse_object(line).get(o) != simdjson::SUCCESS ||
+        !is_absent(o["error"]) || (o["done"].get(done) == simdjson::SUCCESS && done) ||
+        o["message"].get(message) != simdjson::SUCCESS || !is_absent(message["tool_calls"])) {
+      return false;
+    }
+    if (model_.empty()) {
+      model_ = json_read::text_at(o, "model");
+    }
+    const std::string_view content = json_read::text_at(message, "content");
+    delta_.assign("{");
+    if (!role_sent_) {
+      delta_ += R"("role":"assistant")";
+      role_sent_ = true;
+    }
+    if (!content.empty()) {
+      delta_ += delta_.size() > 1 ? R"(,"content":")" : R"("content":")";
+      core::append_json_escaped(delta_, content);
+      delta_ += '"';
+    }
+    delta_ += '}';
+    if (delta_.size() > 2) {
+      emit(delta_, {});
+    }
+    return true;
+  }
+
+  // Absent or null: Ollama's translations treat the two alike (ollama_json::member).
+  static bool is_absent(simdjson::simdjson_result<json_read::dom::element> member) {
+    return member.error() != simdjson::SUCCESS || member.is_null();
+  }
+
+  // Any line, read as a tree: the first's model, an error, tool calls, a forced call's content,
+  // the last line.
+  tl::expected<void, core::Error> on_any_line(std::string_view line) {
     boost::system::error_code ec;
     auto value = json::parse(line, ec);
     if (ec || !value.is_object()) {
@@ -139,7 +186,7 @@ class OllamaStream final : public ResponseTranslator {
       }
     }
     if (!delta.empty()) {
-      emit(delta, {});
+      emit(json::serialize(delta), {});
     }
     const auto* done = member(o, "done");
     if (done != nullptr && done->is_bool() && done->as_bool()) {
@@ -161,7 +208,7 @@ class OllamaStream final : public ResponseTranslator {
   void on_done(const json::object& o) {
     flush_forced_call();
     const auto* reason = member(o, "done_reason");
-    emit(json::object{}, finish_reason(reason != nullptr && reason->is_string()
+    emit("{}", finish_reason(reason != nullptr && reason->is_string()
                                            ? std::string_view(reason->as_string())
                                            : "stop",
                                        tool_calls_ > 0));
@@ -188,15 +235,16 @@ class OllamaStream final : public ResponseTranslator {
     }
     forced_content_.clear();
     if (!delta.empty()) {
-      emit(delta, {});
+      emit(json::serialize(delta), {});
     }
   }
 
-  void emit(const json::object& delta, std::string_view finish_reason) {
+  // A chunk with `delta` (a JSON object's text).
+  void emit(std::string_view delta, std::string_view finish_reason) {
     if (!chunks_.has_identity()) {
       chunks_.set_identity(id_, created_, model_);
     }
-    chunks_.delta(out_, json::serialize(delta), finish_reason);
+    chunks_.delta(out_, delta, finish_reason);
   }
 
   bool include_usage_;
@@ -206,6 +254,7 @@ class OllamaStream final : public ResponseTranslator {
   std::optional<Error> error_;
   NdjsonLines lines_;
   std::string out_;
+  std::string delta_;  // on_text_line()'s, kept for its buffer
   std::string id_ = "chatcmpl-" + core::new_request_id().substr(0, 24);
   int64_t created_ = api::unix_now();
   std::string model_;

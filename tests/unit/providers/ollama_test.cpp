@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "sse_chunks.hpp"
 
@@ -287,6 +288,33 @@ TEST(OllamaStream, NdjsonToSseAtAnyPieceSize) {
     EXPECT_EQ(chunks[0].at("id"), chunks[3].at("id"));
     EXPECT_TRUE(out.ends_with("data: [DONE]\n\n"));
   }
+}
+
+TEST(OllamaStream, TextLinesAndOtherLinesMakeTheSameChunks) {
+  // Text lines are read without a tree; the others (null members, no message, tool calls) as a
+  // tree. The chunks are the same either way: each delta as OpenAI's, null taken as absent.
+  const std::string ndjson =
+      R"({"model":"m","message":{"role":"assistant","content":"a\"b","tool_calls":null},"error":null,"done":false})"
+      "\n"
+      R"({"model":"m","done":false})"
+      "\n"
+      R"({"model":"m","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{"x":1}}}]},"done":false})"
+      "\n"
+      R"({"model":"m","message":{"role":"assistant","content":"c"},"done":false})"
+      "\n";
+  auto translator = make_ollama_stream_translator(false);
+  auto out = translator->feed(ndjson);
+  ASSERT_TRUE(out.has_value());
+  const auto chunks = testing::parse_sse_output(std::string(*out)).chunks;
+  ASSERT_EQ(chunks.size(), 3u) << *out;
+  const auto delta = [&](size_t i) {
+    return chunks[i].at("choices").as_array()[0].at("delta").as_object();
+  };
+  EXPECT_EQ(json::serialize(delta(0)), R"({"role":"assistant","content":"a\"b"})");
+  EXPECT_EQ(delta(1).at("tool_calls").as_array()[0].at("function").at("arguments"), R"({"x":1})");
+  EXPECT_FALSE(delta(1).contains("role"));
+  EXPECT_EQ(json::serialize(delta(2)), R"({"content":"c"})");
+  EXPECT_EQ(chunks[0].at("model"), "m");
 }
 
 TEST(OllamaStream, AbsurdTokenCountsAreClampedNotOverflowed) {
