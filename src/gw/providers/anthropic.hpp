@@ -25,7 +25,8 @@ class AnthropicProvider final : public Provider {
   std::string_view name() const override { return options_.name; }
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
-  std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  std::unique_ptr<ResponseTranslator> translator(const ChatCall& call,
+                                                 const AnswerHints& hints) const override;
   bool has_messages_api() const override { return true; }
   tl::expected<PreparedRequest, core::Error> prepare_messages(const ChatCall& call) const override;
   tl::expected<PreparedRequest, core::Error> prepare_count_tokens(
@@ -48,8 +49,8 @@ class AnthropicProvider final : public Provider {
 // json_object): forced, its input becomes the message content.
 inline constexpr std::string_view kJsonResponseTool = "json_response";
 
-// Whether a chat body asks for a JSON answer (response_format json_schema or json_object).
-bool asks_for_json(const std::string& body);
+// Whether a chat request asks for a JSON answer (response_format json_schema or json_object).
+bool asks_for_json(const boost::json::object& openai);
 
 // The translation itself, exposed for golden-file tests: the Anthropic request body (JSON text).
 tl::expected<std::string, core::Error> anthropic_request_from_openai(

@@ -56,6 +56,7 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
   }
   PreparedRequest prepared;
   prepared.storage.push_back(std::move(*translated));
+  prepared.hints.json_answer = asks_for_json(*openai);
   auto& request = prepared.request;
   request.method = "POST";
   request.path = options_.endpoint.base_path + "/v1/messages";
@@ -115,22 +116,16 @@ PreparedRequest AnthropicProvider::messages_request(const ChatCall& call,
   return prepared;
 }
 
-bool asks_for_json(const std::string& body) {
-  // The common case, no response_format at all, without a parse.
-  // (a key spelled with escapes is found by the parse).
-  if (body.find("response_format") == std::string::npos && body.find("\\u") == std::string::npos) {
-    return false;
-  }
-  auto request = api::parse_request_object(body);
-  const auto* format = request ? request->if_contains("response_format") : nullptr;
+bool asks_for_json(const json::object& openai) {
+  const auto* format = openai.if_contains("response_format");
   const auto* type =
       format != nullptr && format->is_object() ? format->as_object().if_contains("type") : nullptr;
   return type != nullptr && (*type == "json_schema" || *type == "json_object");
 }
 
-std::unique_ptr<ResponseTranslator> AnthropicProvider::translator(const ChatCall& call) const {
-  return make_anthropic_stream_translator(api::sends_usage_chunk(call.info),
-                                          asks_for_json(call.body));
+std::unique_ptr<ResponseTranslator> AnthropicProvider::translator(
+    const ChatCall& call, const AnswerHints& hints) const {
+  return make_anthropic_stream_translator(api::sends_usage_chunk(call.info), hints.json_answer);
 }
 
 core::Error AnthropicProvider::map_error(int status, std::string_view body,

@@ -227,7 +227,8 @@ tl::expected<PreparedRequest, core::Error> AzureProvider::prepare_embeddings(
   return prepared;
 }
 
-std::unique_ptr<ResponseTranslator> AzureProvider::translator(const ChatCall& call) const {
+std::unique_ptr<ResponseTranslator> AzureProvider::translator(const ChatCall& call,
+                                                              const AnswerHints&) const {
   if (!call.info.stream) {
     return make_pass_through();
   }

@@ -27,7 +27,8 @@ class AzureProvider final : public Provider {
   std::string_view name() const override { return options_.name; }
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
-  std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  std::unique_ptr<ResponseTranslator> translator(const ChatCall& call,
+                                                 const AnswerHints& hints) const override;
   tl::expected<PreparedRequest, core::Error> prepare_completions(
       const ChatCall& call) const override;
   tl::expected<PreparedRequest, core::Error> prepare_embeddings(

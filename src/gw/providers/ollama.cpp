@@ -339,7 +339,11 @@ tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_chat(
   if (!translated) {
     return tl::unexpected(translated.error());
   }
-  return post("/api/chat", *translated, call.request_id);
+  auto prepared = post("/api/chat", *translated, call.request_id);
+  const auto mode = ollama_tool_mode(*openai);
+  prepared.hints.forced_call = mode.forced_call;
+  prepared.hints.one_call = mode.one_call;
+  return prepared;
 }
 
 PreparedRequest OllamaProvider::post(std::string_view path, const json::object& body,
@@ -356,9 +360,10 @@ PreparedRequest OllamaProvider::post(std::string_view path, const json::object& 
   return prepared;
 }
 
-std::unique_ptr<ResponseTranslator> OllamaProvider::translator(const ChatCall& call) const {
+std::unique_ptr<ResponseTranslator> OllamaProvider::translator(const ChatCall& call,
+                                                               const AnswerHints& hints) const {
   return make_ollama_stream_translator(api::sends_usage_chunk(call.info),
-                                       ollama_tool_mode(call.body));
+                                       {hints.forced_call, hints.one_call});
 }
 
 bool OllamaProvider::is_stream(std::string_view content_type) const {

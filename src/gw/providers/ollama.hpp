@@ -38,11 +38,13 @@ class OllamaProvider final : public Provider {
   std::string_view name() const override { return options_.name; }
   const net::Endpoint& endpoint() const override { return options_.endpoint; }
   tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const override;
-  std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const override;
+  std::unique_ptr<ResponseTranslator> translator(const ChatCall& call,
+                                                 const AnswerHints& hints) const override;
   // POST /v1/completions: /api/generate (ollama_generate.cpp).
   tl::expected<PreparedRequest, core::Error> prepare_completions(
       const ChatCall& call) const override;
-  std::unique_ptr<ResponseTranslator> completions_translator(const ChatCall& call) const override;
+  std::unique_ptr<ResponseTranslator> completions_translator(
+      const ChatCall& call, const AnswerHints& hints) const override;
   tl::expected<PreparedRequest, core::Error> prepare_embeddings(
       const EmbeddingsCall& call) const override;
   std::unique_ptr<ResponseTranslator> embeddings_translator(
@@ -73,8 +75,6 @@ struct OllamaToolMode {
   bool one_call = false;
 };
 OllamaToolMode ollama_tool_mode(const boost::json::object& openai);
-// The same, read from a chat body (parsed only when it names one of the two fields).
-OllamaToolMode ollama_tool_mode(const std::string& body);
 
 // Ollama's NDJSON stream as it arrives: each whole line handed on, the rest kept for the next
 // piece. The kept bytes hold no newline, so only new bytes are searched (a long line costs linear

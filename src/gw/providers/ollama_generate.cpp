@@ -256,7 +256,7 @@ tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_completions(
 }
 
 std::unique_ptr<ResponseTranslator> OllamaProvider::completions_translator(
-    const ChatCall& call) const {
+    const ChatCall& call, const AnswerHints&) const {
   return std::make_unique<OllamaGenerateStream>(api::sends_usage_chunk(call.info));
 }
 

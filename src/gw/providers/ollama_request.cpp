@@ -292,17 +292,6 @@ OllamaToolMode ollama_tool_mode(const json::object& openai) {
   return mode;
 }
 
-OllamaToolMode ollama_tool_mode(const std::string& body) {
-  // The common case without a parse (a key spelled with escapes is found by the parse).
-  if (body.find("tool_choice") == std::string::npos &&
-      body.find("parallel_tool_calls") == std::string::npos &&
-      body.find("\\u") == std::string::npos) {
-    return {};
-  }
-  auto request = api::parse_request_object(body);
-  return request ? ollama_tool_mode(*request) : OllamaToolMode{};
-}
-
 tl::expected<json::object, core::Error> ollama_request_from_openai(
     const json::object& openai, std::string_view upstream_model) {
   json::object out{{"model", upstream_model}};

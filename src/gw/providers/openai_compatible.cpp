@@ -299,7 +299,7 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_emb
 }
 
 std::unique_ptr<ResponseTranslator> OpenAICompatibleProvider::translator(
-    const ChatCall& call) const {
+    const ChatCall& call, const AnswerHints&) const {
   return make_pass_through(api::strips_usage_chunk(call.info, call.request_usage));
 }
 

@@ -47,11 +47,20 @@ struct EmbeddingsCall {
   std::string_view request_id;
 };
 
+// What translating a request learned that its answer's translator needs: read from the tree the
+// request's translation parsed, so that the translator never parses the body again.
+struct AnswerHints {
+  bool json_answer = false;  // Anthropic: a JSON answer asked for, given through a tool
+  bool forced_call = false;  // Ollama: tool_choice forces a call (OllamaToolMode)
+  bool one_call = false;     // Ollama: one call at a time
+};
+
 // The upstream request plus the bytes it points into (request.body views `storage` and/or the
 // call's body, which must stay alive while the request is sent).
 struct PreparedRequest {
   net::OutboundRequest request;
   std::vector<std::string> storage;
+  AnswerHints hints;
 };
 
 // Turns an upstream success response into OpenAI's chat-completions format.
@@ -109,13 +118,15 @@ class Provider {
   virtual const net::Endpoint& endpoint() const = 0;
 
   virtual tl::expected<PreparedRequest, core::Error> prepare_chat(const ChatCall& call) const = 0;
-  virtual std::unique_ptr<ResponseTranslator> translator(const ChatCall& call) const = 0;
+  virtual std::unique_ptr<ResponseTranslator> translator(const ChatCall& call,
+                                                         const AnswerHints& hints) const = 0;
   // POST /v1/completions (legacy): `call.info` as for chat, read from a completions body. By
   // default the provider has none: a 400 that says so.
   virtual tl::expected<PreparedRequest, core::Error> prepare_completions(
       const ChatCall& call) const;
   // By default the answer (or stream) is in OpenAI's format already: relayed as chat is.
-  virtual std::unique_ptr<ResponseTranslator> completions_translator(const ChatCall& call) const;
+  virtual std::unique_ptr<ResponseTranslator> completions_translator(
+      const ChatCall& call, const AnswerHints& hints) const;
 
   // POST /v1/responses natively: the body spliced (`call.info` from api::inspect_responses_request)
   // and the answer relayed as it is (make_responses_pass_through). A provider without it, the

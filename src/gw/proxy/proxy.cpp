@@ -122,7 +122,8 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
     }
   }
   auto translator =
-      kind == Generation::kChat ? provider.translator(call) : provider.completions_translator(call);
+      kind == Generation::kChat ? provider.translator(call, prepared->hints)
+                                : provider.completions_translator(call, prepared->hints);
   if (back != nullptr) {
     translator = (*back)(std::move(translator));
   }

@@ -549,10 +549,13 @@ TEST(AnthropicRequest, JsonAnswerWithToolsOrANonObjectSchemaIsRefusedByName) {
 }
 
 TEST(AsksForJson, ReadsTheResponseFormatType) {
-  EXPECT_TRUE(asks_for_json(R"({"response_format":{"type":"json_schema","json_schema":{}}})"));
-  EXPECT_TRUE(asks_for_json(R"({"response_format":{"type":"json_object"}})"));
-  EXPECT_FALSE(asks_for_json(R"({"response_format":{"type":"text"}})"));
-  EXPECT_FALSE(asks_for_json(R"({"messages":[{"role":"user","content":"\"response_format\""}]})"));
+  const auto asks = [](std::string_view body) {
+    return asks_for_json(json::parse(body).as_object());
+  };
+  EXPECT_TRUE(asks(R"({"response_format":{"type":"json_schema","json_schema":{}}})"));
+  EXPECT_TRUE(asks(R"({"response_format":{"type":"json_object"}})"));
+  EXPECT_FALSE(asks(R"({"response_format":{"type":"text"}})"));
+  EXPECT_FALSE(asks(R"({"messages":[{"role":"user","content":"\"response_format\""}]})"));
 }
 
 const std::string kJsonAnswerTranscript =
