@@ -355,45 +355,50 @@ size_t Http1Parser::parse_head(const char* data, size_t size, error_code& ec) {
 }
 
 bool Http1Parser::parse_start_line(const char*& p, error_code& ec) {
+  return request_ ? parse_request_line(p, ec) : parse_status_line(p, ec);
+}
+
+MessageHead::Span Http1Parser::span_of(const char* begin, const char* end) const {
   const char* const text = head_.text_.data();
-  auto span = [text](const char* begin, const char* end) {
-    return MessageHead::Span{static_cast<uint32_t>(begin - text),
-                             static_cast<uint32_t>(end - begin)};
-  };
-  // "HTTP/1.x", where a minor version above 1 is served as 1.1 (RFC 9110 §2.5).
-  auto version = [&](const char* v) {
-    if (std::memcmp(v, "HTTP/1.", 7) != 0 || v[7] < '0' || v[7] > '9') {
-      return false;
-    }
-    http11_ = v[7] != '0';
-    return true;
-  };
-  if (request_) {
-    const char* method_end = skip_wide(p, kToken);
-    if (method_end == p || *method_end != ' ') {
-      ec = error::bad_method;
-      return false;
-    }
-    const char* target = method_end + 1;
-    const char* target_end = skip_wide(target, kTarget);
-    if (target_end == target || *target_end != ' ') {
-      ec = error::bad_target;
-      return false;
-    }
-    if (!version(target_end + 1)) {
-      ec = error::bad_version;
-      return false;
-    }
-    if (target_end[9] != '\r' || target_end[10] != '\n') {
-      ec = error::bad_line_ending;
-      return false;
-    }
-    head_.method_ = span(p, method_end);
-    head_.target_ = span(target, target_end);
-    p = target_end + 11;
-    return true;
+  return {static_cast<uint32_t>(begin - text), static_cast<uint32_t>(end - begin)};
+}
+
+bool Http1Parser::read_version(const char* v) {
+  if (std::memcmp(v, "HTTP/1.", 7) != 0 || v[7] < '0' || v[7] > '9') {
+    return false;
   }
-  if (!version(p)) {
+  http11_ = v[7] != '0';
+  return true;
+}
+
+bool Http1Parser::parse_request_line(const char*& p, error_code& ec) {
+  const char* method_end = skip_wide(p, kToken);
+  if (method_end == p || *method_end != ' ') {
+    ec = error::bad_method;
+    return false;
+  }
+  const char* target = method_end + 1;
+  const char* target_end = skip_wide(target, kTarget);
+  if (target_end == target || *target_end != ' ') {
+    ec = error::bad_target;
+    return false;
+  }
+  if (!read_version(target_end + 1)) {
+    ec = error::bad_version;
+    return false;
+  }
+  if (target_end[9] != '\r' || target_end[10] != '\n') {
+    ec = error::bad_line_ending;
+    return false;
+  }
+  head_.method_ = span_of(p, method_end);
+  head_.target_ = span_of(target, target_end);
+  p = target_end + 11;
+  return true;
+}
+
+bool Http1Parser::parse_status_line(const char*& p, error_code& ec) {
+  if (!read_version(p)) {
     ec = error::bad_version;
     return false;
   }
@@ -417,7 +422,6 @@ bool Http1Parser::parse_start_line(const char*& p, error_code& ec) {
 }
 
 bool Http1Parser::parse_field(const char*& p, error_code& ec) {
-  const char* const text = head_.text_.data();
   const char* name_end = skip_wide(p, kToken);
   // An empty name is also how an obs-fold continuation line (leading whitespace) is refused.
   if (name_end == p || *name_end != ':') {
@@ -439,10 +443,7 @@ bool Http1Parser::parse_field(const char*& p, error_code& ec) {
   }
   const std::string_view name(p, static_cast<size_t>(name_end - p));
   const std::string_view field_value(value, static_cast<size_t>(value_end - value));
-  head_.fields_.emplace_back(
-      MessageHead::Span{static_cast<uint32_t>(p - text), static_cast<uint32_t>(name.size())},
-      MessageHead::Span{static_cast<uint32_t>(value - text),
-                        static_cast<uint32_t>(field_value.size())});
+  head_.fields_.emplace_back(span_of(p, name_end), span_of(value, value_end));
   p = line_end + 2;
 
   // The framing fields. Lengths first: most names are none of them.

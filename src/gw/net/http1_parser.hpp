@@ -106,6 +106,12 @@ class Http1Parser {
 
   size_t parse_head(const char* data, size_t size, error_code& ec);
   bool parse_start_line(const char*& p, error_code& ec);
+  bool parse_request_line(const char*& p, error_code& ec);
+  bool parse_status_line(const char*& p, error_code& ec);
+  // "HTTP/1.x" at `v` (sets http11_): a minor version above 1 is served as 1.1 (RFC 9110 §2.5).
+  bool read_version(const char* v);
+  // [begin, end) of the head's text.
+  MessageHead::Span span_of(const char* begin, const char* end) const;
   bool parse_field(const char*& p, error_code& ec);
   // The framing fields content-length and transfer-encoding, noted as read.
   bool note_content_length(std::string_view value, error_code& ec);

@@ -367,8 +367,7 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
                             providers::ResponseTranslator& translator,
                             std::string_view upstream_name, const net::UpstreamLimits& limits,
                             bool may_retry, UpstreamAccounting& accounting) {
-  // Started already when the head was committed while the upstream's was awaited.
-  bool started = exchange.writer.started();
+  bool started = exchange.writer.started();  // the head committed while the upstream's was awaited
   const std::string_view keepalive =
       limits.keepalive.count() > 0 ? translator.keepalive_event() : std::string_view();
   for (;;) {
@@ -398,8 +397,7 @@ Task<RelayEnd> relay_stream(Exchange& exchange, net::UpstreamResponse& upstream,
     if (!started && (step.failed() || translator.stream_error() != nullptr)) {
       co_return co_await fail_before_start(exchange, step, translator, upstream_name, may_retry);
     }
-    if (step.failed() || translator.finished()) {
-      // (Not started: all of it came at once, and end_stream sends head, events and end together.)
+    if (step.failed() || translator.finished()) {  // (if not started: all in end_stream's write)
       co_return co_await end_stream(exchange, upstream, translator, step, upstream_name,
                                     accounting);
     }

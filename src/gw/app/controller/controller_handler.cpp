@@ -146,13 +146,7 @@ Task<void> ControllerHandler::public_api(Exchange& exchange) {
       {core::Errc::kNotFound, fmt::format("Invalid URL ({} {})", request.method, path)});
 }
 
-Task<void> ControllerHandler::models_api(Exchange& exchange) {
-  const auto& request = exchange.request;
-  const std::string_view path = request.path();
-  if (!request.is_get()) {
-    co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
-                                                       "GET, HEAD");
-  }
+std::vector<std::string> ControllerHandler::listed_models() const {
   // The table's names first, then the workers' models it does not name.
   std::vector<std::string> models;
   const auto table = state_->table();
@@ -165,6 +159,17 @@ Task<void> ControllerHandler::models_api(Exchange& exchange) {
       models.push_back(std::move(id));
     }
   }
+  return models;
+}
+
+Task<void> ControllerHandler::models_api(Exchange& exchange) {
+  const auto& request = exchange.request;
+  const std::string_view path = request.path();
+  if (!request.is_get()) {
+    co_return co_await net::respond_method_not_allowed(exchange.writer, exchange.request,
+                                                       "GET, HEAD");
+  }
+  const std::vector<std::string> models = listed_models();
   // Anthropic's clients (which send anthropic-version with every request) read its shapes.
   const bool anthropic = !request.header("anthropic-version").empty();
   if (path == "/v1/models" && anthropic) {

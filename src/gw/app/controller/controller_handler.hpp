@@ -100,6 +100,8 @@ class ControllerHandler final : public proxy::ObservedHandler {
   net::Task<void> public_api(net::Exchange& exchange);
   // GET /v1/models and /v1/models/{id}: the table's models and the healthy workers'.
   net::Task<void> models_api(net::Exchange& exchange);
+  // The models GET /v1/models lists: the table's, then those of healthy workers.
+  std::vector<std::string> listed_models() const;
   net::Task<void> internal_api(net::Exchange& exchange);  // controller_internal.cpp
   // A model API's POST (at `path`): checked, then forwarded to a worker of its model
   // (controller_forward.cpp).
