@@ -66,10 +66,11 @@ void check_request(const std::string& body, bool count_tokens) {
   if (!translated) {
     return;
   }
-  const auto chat = gw::api::inspect_chat_request(*translated);
-  GW_FUZZ_CHECK(chat.has_value() && chat->model == info->model && chat->stream == info->stream,
+  const auto chat = gw::api::inspect_chat_request(translated->body);
+  GW_FUZZ_CHECK(chat.has_value() && chat->model == info->model && chat->stream == info->stream &&
+                    same_splice_places(*chat, translated->info),
                 "messages_chat_body",
-                "translated to an unacceptable chat body: " + printable(*translated));
+                "translated to an unacceptable chat body: " + printable(translated->body));
 }
 
 std::unique_ptr<gw::providers::ResponseTranslator> from_chat() {

@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         input,
         [&] {
           return ollama.completions_translator(
-              gw::providers::ChatCall{body, info, "m", "fuzz", true});
+              gw::providers::ChatCall{body, info, "m", "fuzz", true}, {});
         },
         {}, true);
     return 0;

@@ -41,10 +41,11 @@ void check_request(const std::string& body) {
   if (!translated) {
     return;
   }
-  const auto chat = gw::api::inspect_chat_request(translated->chat_body);
-  GW_FUZZ_CHECK(chat.has_value() && chat->model == info->model && chat->stream == info->stream,
+  const auto chat = gw::api::inspect_chat_request(translated->chat.body);
+  GW_FUZZ_CHECK(chat.has_value() && chat->model == info->model && chat->stream == info->stream &&
+                    same_splice_places(*chat, translated->chat.info),
                 "responses_chat_body",
-                "translated to an unacceptable chat body: " + printable(translated->chat_body));
+                "translated to an unacceptable chat body: " + printable(translated->chat.body));
   boost::system::error_code ec;
   json::parse("{" + translated->echoed + "}", ec);
   GW_FUZZ_CHECK(!ec, "responses_chat_body", "echoed settings: " + printable(translated->echoed));

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "gw/api/chat_request.hpp"
 #include "gw/providers/provider.hpp"
 #include "sse_events.hpp"
 
@@ -176,6 +177,21 @@ inline std::string relayed(std::string_view input, providers::ResponseTranslator
     out += *ready;
   }
   return out;
+}
+
+// Whether a chat request the gateway wrote (api::write_chat_request) says what inspecting its text
+// says: the flags and the places upstream_chat_body splices at.
+inline bool same_splice_places(const api::ChatRequestInfo& inspected,
+                               const api::ChatRequestInfo& written) {
+  return inspected.model == written.model && inspected.stream == written.stream &&
+         inspected.include_usage == written.include_usage &&
+         inspected.has_stream_options == written.has_stream_options &&
+         inspected.model_begin == written.model_begin && inspected.model_end == written.model_end &&
+         inspected.max_tokens_keys == written.max_tokens_keys &&
+         (written.max_tokens_keys == 0 ||
+          (inspected.max_tokens_key_begin == written.max_tokens_key_begin &&
+           inspected.max_tokens_key_end == written.max_tokens_key_end)) &&
+         inspected.has_max_completion_tokens == written.has_max_completion_tokens;
 }
 
 }  // namespace gw::fuzz

@@ -580,12 +580,12 @@ Result<json::object> messages_to_chat_object(std::string_view body, MessagesUse 
   return chat;
 }
 
-tl::expected<std::string, core::Error> messages_to_chat(std::string_view body) {
+tl::expected<ChatRequest, core::Error> messages_to_chat(std::string_view body) {
   auto chat = messages_to_chat_object(body, MessagesUse::kAnswer);
   if (!chat) {
     return tl::unexpected(chat.error());
   }
-  return json::serialize(*chat);
+  return write_chat_request(*chat);
 }
 
 }  // namespace gw::api

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <tl/expected.hpp>
 
+#include "gw/api/chat_request.hpp"
 #include "gw/core/error.hpp"
 
 namespace gw::api {
@@ -18,7 +19,7 @@ namespace gw::api {
 // and the assistant's own earlier thinking blocks have no chat equivalent and are left out (OpenAI
 // caches prefixes by itself; chat takes no reasoning as input). Anything else the chat API cannot
 // express is refused with a 400 naming the field: nothing the client asked for is silently lost.
-tl::expected<std::string, core::Error> messages_to_chat(std::string_view body);
+tl::expected<ChatRequest, core::Error> messages_to_chat(std::string_view body);
 
 // POST /v1/messages/count_tokens for a provider that counts with OpenAI's POST
 // /responses/input_tokens: the Messages body (checked by inspect_count_tokens_request) as that

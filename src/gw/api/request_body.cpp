@@ -18,6 +18,49 @@ constexpr std::string_view kMaxCompletionTokens = R"("max_completion_tokens")";
 
 }  // namespace
 
+ChatRequest write_chat_request(const boost::json::object& chat) {
+  ChatRequest out;
+  ChatRequestInfo& info = out.info;
+  const auto& model = chat.at("model");
+  info.model = model.as_string();
+  if (const auto* stream = chat.if_contains("stream"); stream != nullptr && stream->is_bool()) {
+    info.stream = stream->as_bool();
+  }
+  if (const auto* options = chat.if_contains("stream_options"); options != nullptr) {
+    info.has_stream_options = true;
+    const auto* usage =
+        options->is_object() ? options->as_object().if_contains("include_usage") : nullptr;
+    info.include_usage = usage != nullptr && usage->is_bool() && usage->as_bool();
+  }
+  info.has_max_completion_tokens = chat.contains("max_completion_tokens");
+  std::string& body = out.body;
+  body = R"({"model":)";
+  info.model_begin = body.size();
+  body += boost::json::serialize(model);
+  info.model_end = body.size();
+  const auto* max_tokens = chat.if_contains("max_tokens");
+  if (max_tokens != nullptr) {
+    body += ',';
+    info.max_tokens_keys = 1;
+    info.max_tokens_key_begin = body.size();
+    body += R"("max_tokens")";
+    info.max_tokens_key_end = body.size();
+    body += ':';
+    body += boost::json::serialize(*max_tokens);
+  }
+  for (const auto& [key, value] : chat) {
+    if (key == "model" || key == "max_tokens") {
+      continue;
+    }
+    body += ',';
+    body += json_quote(key);
+    body += ':';
+    body += boost::json::serialize(value);
+  }
+  body += '}';
+  return out;
+}
+
 void upstream_embeddings_body(std::string_view body, const EmbeddingsRequestInfo& info,
                               std::string_view upstream_model, std::string& storage,
                               std::vector<std::string_view>& parts) {

@@ -541,7 +541,7 @@ tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view bo
       return tl::unexpected(translated.error());
     }
   }
-  return ResponsesAsChat{json::serialize(chat), echoed_settings(request)};
+  return ResponsesAsChat{write_chat_request(chat), echoed_settings(request)};
 }
 
 }  // namespace gw::api

@@ -20,9 +20,9 @@ tl::expected<ChatRequestInfo, core::Error> inspect_responses_request(const std::
 
 // A Responses request as a chat-completions request, for a provider without the Responses API.
 struct ResponsesAsChat {
-  // The chat-completions body: messages from `instructions` and `input`, tools, tool_choice,
+  // The chat-completions request: messages from `instructions` and `input`, tools, tool_choice,
   // sampling and limits renamed.
-  std::string chat_body;
+  ChatRequest chat;
   // The request's settings as the response object repeats them: JSON members without braces
   // ("instructions":...,"max_output_tokens":...,...), the documented defaults where absent.
   std::string echoed;

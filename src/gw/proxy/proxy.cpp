@@ -121,9 +121,9 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
       co_return co_await net::respond_error(exchange.writer, error);
     }
   }
-  auto translator =
-      kind == Generation::kChat ? provider.translator(call, prepared->hints)
-                                : provider.completions_translator(call, prepared->hints);
+  auto translator = kind == Generation::kChat
+                        ? provider.translator(call, prepared->hints)
+                        : provider.completions_translator(call, prepared->hints);
   if (back != nullptr) {
     translator = (*back)(std::move(translator));
   }
@@ -185,18 +185,14 @@ Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
   if (!translated) {
     co_return co_await net::respond_error(exchange.writer, translated.error());
   }
-  auto chat_info = api::inspect_chat_request(translated->chat_body);
-  if (!chat_info) {
-    co_return co_await net::respond_error(exchange.writer, chat_info.error());
-  }
   const TranslateBack back = [identity =
                                   providers::new_response_identity(std::move(translated->echoed))](
                                  std::unique_ptr<providers::ResponseTranslator> chat) {
     return providers::make_responses_from_chat(std::move(chat), identity);
   };
-  exchange.request.body = std::move(translated->chat_body);
-  co_await proxy_chat(exchange, *chat_info, provider, upstream_model, client, metrics, limits,
-                      Generation::kChat, &back);
+  exchange.request.body = std::move(translated->chat.body);
+  co_await proxy_chat(exchange, translated->chat.info, provider, upstream_model, client, metrics,
+                      limits, Generation::kChat, &back);
 }
 
 Task<void> proxy_messages(Exchange& exchange, const api::ChatRequestInfo& info,
@@ -208,17 +204,13 @@ Task<void> proxy_messages(Exchange& exchange, const api::ChatRequestInfo& info,
     if (!translated) {
       co_return co_await net::respond_error(exchange.writer, translated.error());
     }
-    auto chat_info = api::inspect_chat_request(*translated);
-    if (!chat_info) {
-      co_return co_await net::respond_error(exchange.writer, chat_info.error());
-    }
     const TranslateBack back =
         [model = info.model](std::unique_ptr<providers::ResponseTranslator> chat) {
           return providers::make_messages_from_chat(std::move(chat), model);
         };
-    exchange.request.body = std::move(*translated);
-    co_return co_await proxy_chat(exchange, *chat_info, provider, upstream_model, client, metrics,
-                                  limits, Generation::kChat, &back);
+    exchange.request.body = std::move(translated->body);
+    co_return co_await proxy_chat(exchange, translated->info, provider, upstream_model, client,
+                                  metrics, limits, Generation::kChat, &back);
   }
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id, false};
   add_anthropic_headers(exchange.request, call.client_headers);

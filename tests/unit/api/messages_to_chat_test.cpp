@@ -14,7 +14,7 @@ namespace json = boost::json;
 json::value chat_of(std::string_view messages_body) {
   auto chat = messages_to_chat(messages_body);
   EXPECT_TRUE(chat.has_value()) << (chat ? "" : chat.error().message);
-  return chat ? json::parse(*chat) : json::value();
+  return chat ? json::parse(chat->body) : json::value();
 }
 
 // Request fields from Anthropic's Messages API reference (system as a string and as text blocks,

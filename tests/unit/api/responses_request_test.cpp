@@ -17,10 +17,16 @@ json::value chat_of(const std::string& body) {
   if (!translated) {
     return nullptr;
   }
-  // The translation must itself be a valid chat request.
-  auto info = inspect_chat_request(translated->chat_body);
-  EXPECT_TRUE(info.has_value()) << translated->chat_body;
-  return json::parse(translated->chat_body);
+  // The translation must itself be a valid chat request, read as the gateway reads it.
+  auto info = inspect_chat_request(translated->chat.body);
+  EXPECT_TRUE(info.has_value()) << translated->chat.body;
+  if (info) {
+    EXPECT_EQ(info->model, translated->chat.info.model);
+    EXPECT_EQ(info->stream, translated->chat.info.stream);
+    EXPECT_EQ(info->model_begin, translated->chat.info.model_begin);
+    EXPECT_EQ(info->max_tokens_keys, translated->chat.info.max_tokens_keys);
+  }
+  return json::parse(translated->chat.body);
 }
 
 std::string refusal_param(const std::string& body) {

@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+
 #include "gw/api/chat_request.hpp"
 #include "gw/providers/openai_compatible.hpp"
 
 namespace gw::api {
 namespace {
+
+namespace json = boost::json;
 
 std::string upstream(const std::string& body, std::string_view model, bool request_usage,
                      bool max_completion_tokens = false) {
@@ -216,6 +220,35 @@ TEST(CheckJsonObject, ValidatesAndReadsUsageInOnePass) {
   EXPECT_FALSE(without.usage.has_value());
   for (std::string bad : {R"({"id":"c",)", "[1]", "<html></html>", "{\"a\":\"\xff\"}"}) {
     EXPECT_FALSE(check_json_object(bad).is_object) << bad;
+  }
+}
+
+// A translator's chat request is written with what inspecting its text would read: the same
+// model, stream and usage flags, and the same places for the splices.
+TEST(WriteChatRequest, ReadsWhatInspectingTheTextWould) {
+  for (const std::string tree : {
+           R"({"model":"m","messages":[{"role":"user","content":"x"}]})",
+           R"({"model":"m\u00e9\"q","messages":[{"role":"user","content":"x"}],"stream":true,)"
+           R"("temperature":0.5,"max_tokens":7})",
+           R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream":true,)"
+           R"("stream_options":{"include_usage":true},"max_completion_tokens":9})",
+           R"({"model":"m","messages":[{"role":"user","content":"x"}],"stream_options":{}})",
+       }) {
+    const auto written = write_chat_request(json::parse(tree).as_object());
+    EXPECT_EQ(json::parse(written.body), json::parse(tree)) << written.body;
+    const auto inspected = inspect_chat_request(written.body);
+    ASSERT_TRUE(inspected.has_value()) << written.body;
+    const ChatRequestInfo& info = written.info;
+    EXPECT_EQ(info.model, inspected->model);
+    EXPECT_EQ(info.stream, inspected->stream);
+    EXPECT_EQ(info.include_usage, inspected->include_usage);
+    EXPECT_EQ(info.has_stream_options, inspected->has_stream_options);
+    EXPECT_EQ(info.model_begin, inspected->model_begin);
+    EXPECT_EQ(info.model_end, inspected->model_end);
+    EXPECT_EQ(info.max_tokens_keys, inspected->max_tokens_keys);
+    EXPECT_EQ(info.max_tokens_key_begin, inspected->max_tokens_key_begin);
+    EXPECT_EQ(info.max_tokens_key_end, inspected->max_tokens_key_end);
+    EXPECT_EQ(info.has_max_completion_tokens, inspected->has_max_completion_tokens);
   }
 }
 
