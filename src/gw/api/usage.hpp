@@ -1,9 +1,10 @@
 #pragma once
 
 // Token usage: the one type every provider's counts are merged into, as numbers, and the one
-// writer of OpenAI's usage object. Each wire format has its own reader (OpenAI's here and in
-// providers/from_chat.cpp, Anthropic's in providers/anthropic_response.cpp, Ollama's in
-// providers/ollama*.cpp); what they read ends up here.
+// writer of OpenAI's usage object. Each wire format has its reader: OpenAI's here (from an
+// answer's text, without a tree: the pass-through's hot path) and in
+// providers/common/json_read.hpp (from a chunk a translator parsed anyway), Anthropic's in
+// providers/anthropic_usage.hpp, Ollama's in providers/ollama.hpp.
 
 #include <cstdint>
 #include <optional>

@@ -52,10 +52,11 @@ class AzureStream final : public ResponseTranslator {
     json_read::dom::array choices;
     const bool no_choices =
         chunk["choices"].get(choices) != simdjson::SUCCESS || choices.size() == 0;
-    json_read::dom::object usage;
-    const bool has_usage = chunk["usage"].get(usage) == simdjson::SUCCESS;  // null: none
+    json_read::dom::element usage;
+    const bool has_usage =
+        chunk["usage"].get(usage) == simdjson::SUCCESS && usage.is_object();  // null: none
     if (has_usage) {
-      note_usage(usage);
+      usage_ = json_read::read_chat_usage(usage);
       if (no_choices && strip_usage_) {
         return;  // asked for by the gateway, not the client
       }
@@ -93,8 +94,7 @@ class AzureStream final : public ResponseTranslator {
       }
       return;
     }
-    if (const auto* id = chunk.if_contains("id");
-        id_.empty() && id != nullptr && id->is_string()) {
+    if (const auto* id = chunk.if_contains("id"); id_.empty() && id != nullptr && id->is_string()) {
       id_ = id->as_string();
     }
     if (!id_.empty()) {
@@ -104,15 +104,6 @@ class AzureStream final : public ResponseTranslator {
       make_first(chunk);
     }
     out_ += api::sse_data(json::serialize(chunk));
-  }
-
-  void note_usage(json_read::dom::object usage) {
-    for (auto [key, field] : {std::pair{"prompt_tokens", &usage_.prompt_tokens},
-                              std::pair{"completion_tokens", &usage_.completion_tokens}}) {
-      if (int64_t count = 0; usage[key].get(count) == simdjson::SUCCESS) {
-        *field = count;
-      }
-    }
   }
 
   // The first chunk with a choice: its delta says the role, as OpenAI's first chunk does, and it

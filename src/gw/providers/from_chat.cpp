@@ -6,20 +6,6 @@ namespace gw::providers {
 
 using namespace responses_json;
 
-api::Usage read_chat_usage(dom::element usage) {
-  api::Usage counts{.prompt_tokens = count_at(usage, "prompt_tokens"),
-                    .completion_tokens = count_at(usage, "completion_tokens")};
-  if (int64_t tokens = 0;
-      usage["prompt_tokens_details"]["cached_tokens"].get(tokens) == simdjson::SUCCESS) {
-    counts.cached_tokens = std::min(api::sane_token_count(tokens), counts.prompt_tokens);
-  }
-  if (int64_t tokens = 0;
-      usage["completion_tokens_details"]["reasoning_tokens"].get(tokens) == simdjson::SUCCESS) {
-    counts.reasoning_tokens = api::sane_token_count(tokens);
-  }
-  return counts;
-}
-
 tl::expected<std::string, core::Error> FromChatTranslator::complete(std::string body) {
   auto chat = chat_->complete(std::move(body));
   if (!chat) {

@@ -15,11 +15,6 @@
 
 namespace gw::providers {
 
-// A chat usage object (OpenAI's, as the chat translators write it) as counts: prompt and
-// completion tokens (0 when absent), the cached share (at most the prompt) and the reasoning tokens
-// when reported.
-api::Usage read_chat_usage(responses_json::dom::element usage);
-
 class FromChatTranslator : public ResponseTranslator {
  public:
   explicit FromChatTranslator(std::unique_ptr<ResponseTranslator> chat) : chat_(std::move(chat)) {}

@@ -4,6 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "gw/api/usage.hpp"
+
 namespace gw::app {
 namespace json = boost::json;
 
@@ -56,9 +58,8 @@ bool says_nothing(json::object& chunk) {
          });
 }
 
-// Counts are bounded (an upstream's huge count must not overflow the sum) and read only as
-// integers (Boost.JSON's to_number throws on 12.5 or 1e20).
-constexpr int64_t kMostTokens = int64_t{1} << 40;
+// Counts are bounded (api::sane_token_count: an upstream's huge count must not overflow the sum)
+// and read only as integers (Boost.JSON's to_number throws on 12.5 or 1e20).
 
 bool is_int(const json::value* value, int64_t expected) {
   return value != nullptr && value->is_int64() && value->get_int64() == expected;
@@ -66,7 +67,7 @@ bool is_int(const json::value* value, int64_t expected) {
 
 void add_tokens(json::object& usage, std::string_view key, int64_t carried) {
   if (auto* count = usage.if_contains(key); count != nullptr && count->is_int64()) {
-    *count = std::clamp<int64_t>(count->get_int64(), 0, kMostTokens) + carried;
+    *count = api::sane_token_count(count->get_int64()) + carried;
   }
 }
 
@@ -177,8 +178,8 @@ void StreamContinuation::record(std::string_view bytes) {
 }
 
 void StreamContinuation::carry_usage(int64_t prompt_tokens, int64_t completion_tokens) {
-  prompt_tokens_ += std::clamp<int64_t>(prompt_tokens, 0, kMostTokens);
-  completion_tokens_ += std::clamp<int64_t>(completion_tokens, 0, kMostTokens);
+  prompt_tokens_ += api::sane_token_count(prompt_tokens);
+  completion_tokens_ += api::sane_token_count(completion_tokens);
 }
 
 std::optional<std::string> StreamContinuation::next_body(std::string_view original) {

@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -62,6 +63,22 @@ inline std::optional<dom::object> object_at(dom::object object, std::string_view
     return std::nullopt;
   }
   return member;
+}
+
+// OpenAI's usage object (a chat completion's or chunk's) as counts: prompt and completion tokens
+// (0 when absent), the cached share (at most the prompt) and the reasoning tokens when reported.
+inline api::Usage read_chat_usage(dom::element usage) {
+  api::Usage counts{.prompt_tokens = count_at(usage, "prompt_tokens"),
+                    .completion_tokens = count_at(usage, "completion_tokens")};
+  if (int64_t tokens = 0;
+      usage["prompt_tokens_details"]["cached_tokens"].get(tokens) == simdjson::SUCCESS) {
+    counts.cached_tokens = std::min(api::sane_token_count(tokens), counts.prompt_tokens);
+  }
+  if (int64_t tokens = 0;
+      usage["completion_tokens_details"]["reasoning_tokens"].get(tokens) == simdjson::SUCCESS) {
+    counts.reasoning_tokens = api::sane_token_count(tokens);
+  }
+  return counts;
 }
 
 }  // namespace gw::providers::json_read
