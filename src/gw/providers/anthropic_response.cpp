@@ -1,7 +1,7 @@
 // Anthropic Messages responses, stream events and errors -> OpenAI chat-completions format.
-// One concern over ~740 lines: the whole reply, the stream translator (its compact-event fast
+// One concern over ~670 lines: the whole reply, the stream translator (its compact-event fast
 // paths and the on-demand read of message_start beside the parsed path they must agree with)
-// and the error mapping share the helpers and Anthropic's usage accounting.
+// and the error mapping share the helpers (Anthropic's usage: anthropic_usage.hpp).
 
 #include <fmt/format.h>
 #include <simdjson.h>
