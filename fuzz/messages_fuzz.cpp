@@ -6,7 +6,8 @@
 // - no crash or sanitizer report ("exception" if anything throws);
 // - an accepted body names a model whose byte range in the body is its JSON string token
 //   ("messages_model_range"); a body the translation accepts gives a chat body the chat inspector
-//   accepts, with the same model and stream ("messages_chat_body"); a count body the translation
+//   accepts, with the same model and stream, the routing fields written with it matching what
+//   the inspector reads ("messages_chat_body"); a count body the translation
 //   to OpenAI's input-token count accepts gives a JSON object with the upstream model and an
 //   `input` array ("messages_count_body");
 // - the translated stream is whole events, the same fed split or whole (translator_check.hpp);

@@ -5,7 +5,8 @@
 // Checks:
 // - no crash or sanitizer report ("exception" if anything throws);
 // - a body the translation accepts gives a chat body the chat inspector accepts, with the same
-//   model and stream, and echoed settings that are JSON members ("responses_chat_body");
+//   model and stream, the routing fields written with it matching what the inspector reads, and
+//   echoed settings that are JSON members ("responses_chat_body");
 // - the translated stream is whole events, the same fed split or whole (translator_check.hpp);
 //   each event has an `event:` line naming the type its JSON data repeats, and sequence numbers
 //   count up from 0 ("responses_sequence"); a finished stream ends with response.completed or
