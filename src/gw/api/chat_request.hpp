@@ -69,17 +69,19 @@ void upstream_chat_body(std::string_view body, const ChatRequestInfo& info,
                         std::string_view upstream_model, bool request_usage, std::string& storage,
                         std::vector<std::string_view>& parts, bool max_completion_tokens = false);
 
-// A chat-completions request the gateway wrote itself (a Messages or Responses request translated),
-// with what inspect_chat_request would read from its text, read from the tree instead.
+// A chat-completions request the gateway wrote itself (a Messages or Responses request translated):
+// its tree, the body written from it, and what inspect_chat_request would read from that text,
+// read from the tree instead.
 struct ChatRequest {
+  boost::json::object tree;
   std::string body;
   ChatRequestInfo info;
 };
 
 // Writes a translator's chat request (a tree whose "model" is a string) as a body: "model" first
 // and "max_tokens" second, so that their places in the text are known for upstream_chat_body's
-// splices, then the rest in the tree's order.
-ChatRequest write_chat_request(const boost::json::object& chat);
+// splices, then the rest in the tree's order. The tree is kept in the result.
+ChatRequest write_chat_request(boost::json::object chat);
 
 // Whether upstream_chat_body adds a usage request the client did not make.
 inline bool adds_usage_request(const ChatRequestInfo& info, bool request_usage) {

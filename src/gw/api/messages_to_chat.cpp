@@ -585,7 +585,7 @@ tl::expected<ChatRequest, core::Error> messages_to_chat(std::string_view body) {
   if (!chat) {
     return tl::unexpected(chat.error());
   }
-  return write_chat_request(*chat);
+  return write_chat_request(std::move(*chat));
 }
 
 }  // namespace gw::api

@@ -18,7 +18,7 @@ constexpr std::string_view kMaxCompletionTokens = R"("max_completion_tokens")";
 
 }  // namespace
 
-ChatRequest write_chat_request(const boost::json::object& chat) {
+ChatRequest write_chat_request(boost::json::object chat) {
   ChatRequest out;
   ChatRequestInfo& info = out.info;
   const auto& model = chat.at("model");
@@ -58,6 +58,7 @@ ChatRequest write_chat_request(const boost::json::object& chat) {
     body += boost::json::serialize(value);
   }
   body += '}';
+  out.tree = std::move(chat);
   return out;
 }
 

@@ -541,7 +541,8 @@ tl::expected<ResponsesAsChat, core::Error> responses_to_chat(std::string_view bo
       return tl::unexpected(translated.error());
     }
   }
-  return ResponsesAsChat{write_chat_request(chat), echoed_settings(request)};
+  std::string echoed = echoed_settings(request);
+  return ResponsesAsChat{write_chat_request(std::move(chat)), std::move(echoed)};
 }
 
 }  // namespace gw::api

@@ -1,9 +1,10 @@
 #pragma once
 
 // Token usage: the one type every provider's counts are merged into, as numbers, and the one
-// writer of OpenAI's usage object. Each wire format has its reader: OpenAI's here (from an
-// answer's text, without a tree: the pass-through's hot path) and in
-// providers/common/json_read.hpp (from a chunk a translator parsed anyway), Anthropic's in
+// writer of OpenAI's usage object. Each wire format has its reader, and every reader makes the
+// counts safe to add up (sane_token_count): OpenAI's here (from an answer's text, without a tree:
+// the pass-through's hot path) and in providers/common/json_read.hpp (from a chunk a translator
+// parsed anyway), the Responses API's in providers/responses_relay.cpp, Anthropic's in
 // providers/anthropic_usage.hpp, Ollama's in providers/ollama.hpp.
 
 #include <cstdint>
@@ -37,7 +38,9 @@ struct Usage {
 void append_usage_json(std::string& out, const Usage& usage);
 
 // The "usage" object of a chat.completion (or chunk) JSON text, if it has a non-null one: its
-// prompt and completion tokens, as sent.
+// prompt and completion tokens (a count not reported stays -1), what accounting needs. The
+// details are read where a translator writes them in another API's shape
+// (json_read::read_chat_usage, which takes an absent count as 0: the usage object is known).
 std::optional<Usage> read_usage(std::string_view json);
 
 }  // namespace gw::api

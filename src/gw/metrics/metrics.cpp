@@ -250,8 +250,10 @@ struct Metrics::Impl {
     return made;
   }
 
-  // Each thread keeps its handles on the series it has used, so recording takes no lock: the
-  // counters and gauges are atomic, the histograms and the activity the thread's own shards.
+  // Each thread keeps its handles on the series it has used, so recording takes no lock another
+  // request's thread takes: the counters and gauges are atomic, the histograms the thread's own
+  // shards, and the activity the thread's own recorder (whose lock only the dashboard's reads
+  // share, and the model's at most once per slot: activity.cpp).
   template <typename Value>
   struct ThreadCache {
     uint64_t owner = 0;

@@ -45,18 +45,23 @@ tl::expected<PreparedRequest, core::Error> AnthropicProvider::prepare_chat(
   // no allocation, and no walk to free it, per JSON node.
   unsigned char scratch[4096];
   json::monotonic_resource memory(scratch, sizeof scratch);
-  auto openai = api::parse_request_object(call.body, &memory);
-  if (!openai) {
-    return tl::unexpected(openai.error());
+  std::optional<json::object> parsed;  // moved in, never assigned: it keeps `memory`
+  if (call.parsed == nullptr) {
+    auto result = api::parse_request_object(call.body, &memory);
+    if (!result) {
+      return tl::unexpected(result.error());
+    }
+    parsed.emplace(std::move(*result));
   }
+  const json::object& openai = call.parsed != nullptr ? *call.parsed : *parsed;
   auto translated =
-      anthropic_request_from_openai(*openai, call.upstream_model, options_.default_max_tokens);
+      anthropic_request_from_openai(openai, call.upstream_model, options_.default_max_tokens);
   if (!translated) {
     return tl::unexpected(translated.error());
   }
   PreparedRequest prepared;
   prepared.storage.push_back(std::move(*translated));
-  prepared.hints.json_answer = asks_for_json(*openai);
+  prepared.hints.json_answer = asks_for_json(openai);
   auto& request = prepared.request;
   request.method = "POST";
   request.path = options_.endpoint.base_path + "/v1/messages";
@@ -123,8 +128,8 @@ bool asks_for_json(const json::object& openai) {
   return type != nullptr && (*type == "json_schema" || *type == "json_object");
 }
 
-std::unique_ptr<ResponseTranslator> AnthropicProvider::translator(
-    const ChatCall& call, const AnswerHints& hints) const {
+std::unique_ptr<ResponseTranslator> AnthropicProvider::translator(const ChatCall& call,
+                                                                  const AnswerHints& hints) const {
   return make_anthropic_stream_translator(api::sends_usage_chunk(call.info), hints.json_answer);
 }
 

@@ -109,8 +109,9 @@ class OllamaStream final : public ResponseTranslator {
     return on_any_line(line);
   }
 
-  // Most lines of a stream carry a piece of text and nothing else: read without a tree, the
-  // chunk written as text. False (nothing done) for any other line: on_any_line() takes it.
+  // Most lines of a stream carry a piece of text and nothing else: read by simdjson's parser (no
+  // Boost.JSON tree built and freed per line), the chunk written as text. False (nothing done)
+  // for any other line: on_any_line() takes it.
   bool on_text_line(std::string_view line) {
     json_read::dom::object o;
     json_read::dom::object message;
@@ -209,9 +210,9 @@ class OllamaStream final : public ResponseTranslator {
     flush_forced_call();
     const auto* reason = member(o, "done_reason");
     emit("{}", finish_reason(reason != nullptr && reason->is_string()
-                                           ? std::string_view(reason->as_string())
-                                           : "stop",
-                                       tool_calls_ > 0));
+                                 ? std::string_view(reason->as_string())
+                                 : "stop",
+                             tool_calls_ > 0));
     usage_ = ollama_json::usage_of(o);
     if (include_usage_) {
       chunks_.usage(out_, usage_);
@@ -331,16 +332,21 @@ OllamaProvider::OllamaProvider(OllamaOptions options) : options_(std::move(optio
 
 tl::expected<PreparedRequest, core::Error> OllamaProvider::prepare_chat(
     const ChatCall& call) const {
-  auto openai = api::parse_request_object(call.body);
-  if (!openai) {
-    return tl::unexpected(openai.error());
+  std::optional<json::object> parsed;
+  if (call.parsed == nullptr) {
+    auto result = api::parse_request_object(call.body);
+    if (!result) {
+      return tl::unexpected(result.error());
+    }
+    parsed.emplace(std::move(*result));
   }
-  auto translated = ollama_request_from_openai(*openai, call.upstream_model);
+  const json::object& openai = call.parsed != nullptr ? *call.parsed : *parsed;
+  auto translated = ollama_request_from_openai(openai, call.upstream_model);
   if (!translated) {
     return tl::unexpected(translated.error());
   }
   auto prepared = post("/api/chat", *translated, call.request_id);
-  const auto mode = ollama_tool_mode(*openai);
+  const auto mode = ollama_tool_mode(openai);
   prepared.hints.forced_call = mode.forced_call;
   prepared.hints.one_call = mode.one_call;
   return prepared;

@@ -37,6 +37,9 @@ struct ChatCall {
   // Headers of the client's request a native pass-through forwards (Messages: anthropic-version,
   // anthropic-beta). Views into the client's request.
   net::HeaderViews client_headers = {};
+  // The body as a tree, when the gateway built it translating another API's request to chat: a
+  // provider that translates it further reads this instead of parsing `body` again.
+  const boost::json::object* parsed = nullptr;
 };
 
 // One embeddings call as a provider sees it. `body` is the client's JSON body, already validated.

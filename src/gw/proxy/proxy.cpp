@@ -70,9 +70,10 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
                       const providers::Provider& provider, const std::string& upstream_model,
                       net::UpstreamClient& client, metrics::Metrics& metrics,
                       const net::UpstreamLimits& limits, Generation kind,
-                      const TranslateBack* back) {
+                      const TranslatedRequest* translated) {
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id,
                            provider.asks_for_usage()};
+  call.parsed = translated != nullptr ? &translated->chat : nullptr;
   const auto prepare = [&] {
     return kind == Generation::kChat ? provider.prepare_chat(call)
                                      : provider.prepare_completions(call);
@@ -124,8 +125,8 @@ Task<void> proxy_chat(Exchange& exchange, const api::ChatRequestInfo& info,
   auto translator = kind == Generation::kChat
                         ? provider.translator(call, prepared->hints)
                         : provider.completions_translator(call, prepared->hints);
-  if (back != nullptr) {
-    translator = (*back)(std::move(translator));
+  if (translated != nullptr) {
+    translator = translated->back(std::move(translator));
   }
   co_await relay_answer(exchange, sent, sent_at, provider, *translator, info.stream, metrics,
                         limits);
@@ -185,14 +186,15 @@ Task<void> proxy_responses(Exchange& exchange, const api::ChatRequestInfo& info,
   if (!translated) {
     co_return co_await net::respond_error(exchange.writer, translated.error());
   }
-  const TranslateBack back = [identity =
-                                  providers::new_response_identity(std::move(translated->echoed))](
-                                 std::unique_ptr<providers::ResponseTranslator> chat) {
-    return providers::make_responses_from_chat(std::move(chat), identity);
-  };
+  const TranslatedRequest as_chat{
+      translated->chat.tree,
+      [identity = providers::new_response_identity(std::move(translated->echoed))](
+          std::unique_ptr<providers::ResponseTranslator> chat) {
+        return providers::make_responses_from_chat(std::move(chat), identity);
+      }};
   exchange.request.body = std::move(translated->chat.body);
   co_await proxy_chat(exchange, translated->chat.info, provider, upstream_model, client, metrics,
-                      limits, Generation::kChat, &back);
+                      limits, Generation::kChat, &as_chat);
 }
 
 Task<void> proxy_messages(Exchange& exchange, const api::ChatRequestInfo& info,
@@ -204,13 +206,14 @@ Task<void> proxy_messages(Exchange& exchange, const api::ChatRequestInfo& info,
     if (!translated) {
       co_return co_await net::respond_error(exchange.writer, translated.error());
     }
-    const TranslateBack back =
+    const TranslatedRequest as_chat{
+        translated->tree,
         [model = info.model](std::unique_ptr<providers::ResponseTranslator> chat) {
           return providers::make_messages_from_chat(std::move(chat), model);
-        };
+        }};
     exchange.request.body = std::move(translated->body);
     co_return co_await proxy_chat(exchange, translated->info, provider, upstream_model, client,
-                                  metrics, limits, Generation::kChat, &back);
+                                  metrics, limits, Generation::kChat, &as_chat);
   }
   providers::ChatCall call{exchange.request.body, info, upstream_model, exchange.request_id, false};
   add_anthropic_headers(exchange.request, call.client_headers);

@@ -20,15 +20,21 @@ enum class Generation { kChat, kCompletions };
 // Forwards a validated chat (or legacy completions) request to its provider and relays the answer
 // (streamed event by event when asked). Every failure reaches the client in OpenAI's error
 // format: as a response before anything was sent, as a final SSE error event after.
-// `back`, when the chat request was translated from another API's (Responses, Messages): wraps the
-// chat translator in the one that gives the answer that API's format.
+// `translated`, when the chat request was translated from another API's (Responses, Messages).
 using TranslateBack = std::function<std::unique_ptr<providers::ResponseTranslator>(
     std::unique_ptr<providers::ResponseTranslator>)>;
+struct TranslatedRequest {
+  // The chat request as the tree the translation built: a provider that translates it further
+  // (Anthropic, Ollama) reads it instead of parsing the body again.
+  const boost::json::object& chat;
+  // Wraps the chat translator in the one that gives the answer that API's format.
+  TranslateBack back;
+};
 net::Task<void> proxy_chat(net::Exchange& exchange, const api::ChatRequestInfo& info,
                            const providers::Provider& provider, const std::string& upstream_model,
                            net::UpstreamClient& client, metrics::Metrics& metrics,
                            const net::UpstreamLimits& limits, Generation kind = Generation::kChat,
-                           const TranslateBack* back = nullptr);
+                           const TranslatedRequest* translated = nullptr);
 
 // Forwards a Responses request (`info` from api::inspect_responses_request): spliced to a provider
 // that has the Responses API, else translated to chat and the answer translated back.

@@ -127,6 +127,12 @@ TEST(ReadUsage, StopsAtTheUsageObjectAndRefusesWhatIsBroken) {
   EXPECT_EQ(last->completion_tokens, -1);
   EXPECT_FALSE(read_usage(R"({"usage":{"prompt_tokens":1,)").has_value());
   EXPECT_FALSE(read_usage(R"({"usage":{"prompt_tokens":tru}})").has_value());
+  // A broken upstream's counts are made safe to add up (sane_token_count).
+  auto absurd =
+      read_usage(R"({"usage":{"prompt_tokens":-5,"completion_tokens":4611686018427387904}})");
+  ASSERT_TRUE(absurd.has_value());
+  EXPECT_EQ(absurd->prompt_tokens, 0);
+  EXPECT_EQ(absurd->completion_tokens, kMaxTokenCount);
   // Escaped keys are read unescaped; counts that are not integers are not counts.
   auto escaped = read_usage(R"({"usage" : {"prompt_\u0074okens":5,"completion_tokens":1.5}})");
   ASSERT_TRUE(escaped.has_value());

@@ -73,6 +73,10 @@ class WorkerHandler final : public proxy::ObservedHandler {
   // controller does not know this worker (it restarted). Ends when the worker drains or the
   // target is retired.
   net::Task<void> stay_registered(std::shared_ptr<ControllerTarget> target);
+  // stay_registered's two phases: the first registration with its retries (false: stop here),
+  // then a heartbeat each interval, registering again when the controller forgot the worker.
+  net::Task<bool> register_first(const std::shared_ptr<ControllerTarget>& target);
+  net::Task<void> keep_beating(const std::shared_ptr<ControllerTarget>& target);
   // Starts stay_registered for a new target (in the background, supervised).
   void add_target(const std::shared_ptr<ControllerTarget>& target);
   // One registration attempt: 1 registered, 0 try again, -1 refused for good (bad key or body).

@@ -163,17 +163,25 @@ void WorkerHandler::add_target(const std::shared_ptr<ControllerTarget>& target) 
 // By value: a coroutine's reference parameter could outlive the object it refers to.
 // NOLINTNEXTLINE(performance-unnecessary-value-param)
 Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> target) {
+  // Not a co_await in the condition: GCC 12 miscompiles that (see mock/common.cpp).
+  const bool registered = co_await register_first(target);
+  if (registered) {
+    co_await keep_beating(target);
+  }
+}
+
+// `target` is stay_registered's, alive while it waits on these.
+Task<bool> WorkerHandler::register_first(const std::shared_ptr<ControllerTarget>& target) {
   const auto& config = state_->config;
-  const std::string& url = target->label;
   for (int64_t retry = 0;; ++retry) {
     const int result = co_await register_once(*target);
     if (result == 1) {
       state_->first_attempts.fetch_sub(1);
-      break;
+      co_return true;
     }
     if (result < 0) {
       state_->give_up();  // a bad key or body: no controller will take it
-      co_return;
+      co_return false;
     }
     if (retry >= config.registry_retry_count) {
       state_->first_attempts.fetch_sub(1);
@@ -181,25 +189,31 @@ Task<void> WorkerHandler::stay_registered(std::shared_ptr<ControllerTarget> targ
       while (!state_->registered_somewhere && state_->first_attempts.load() > 0) {
         co_await sleep_for(io_, config.registry_retry_delay);
         if (state_->draining || target->retired) {
-          co_return;
+          co_return false;
         }
       }
       if (!state_->registered_somewhere) {
         spdlog::critical("giving up after {} registration attempts", retry + 1);
         state_->give_up();
-        co_return;
+        co_return false;
       }
       // Serving through another controller: this one is registered with when it comes back
       // (its heartbeats are answered 404 then).
-      spdlog::warn("the controller at {} still cannot be reached; trying every heartbeat", url);
-      break;
+      spdlog::warn("the controller at {} still cannot be reached; trying every heartbeat",
+                   target->label);
+      co_return true;
     }
     co_await sleep_for(io_, backoff(config.registry_retry_delay, retry));
     if (state_->draining || target->retired) {
       state_->first_attempts.fetch_sub(1);
-      co_return;
+      co_return false;
     }
   }
+}
+
+Task<void> WorkerHandler::keep_beating(const std::shared_ptr<ControllerTarget>& target) {
+  const auto& config = state_->config;
+  const std::string& url = target->label;
   bool reachable = true;
   for (;;) {
     co_await sleep_for(io_, config.heartbeat_interval);
