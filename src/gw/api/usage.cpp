@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
-#include <iterator>
 #include <limits>
 
 #include "gw/api/chat_request.hpp"

@@ -1,7 +1,5 @@
 #include "gw/providers/from_chat.hpp"
 
-#include <algorithm>
-
 namespace gw::providers {
 
 using namespace responses_json;
