@@ -298,8 +298,8 @@ tl::expected<PreparedRequest, core::Error> OpenAICompatibleProvider::prepare_emb
   return prepared;
 }
 
-std::unique_ptr<ResponseTranslator> OpenAICompatibleProvider::translator(
-    const ChatCall& call, const AnswerHints&) const {
+std::unique_ptr<ResponseTranslator> OpenAICompatibleProvider::translator(const ChatCall& call,
+                                                                         const AnswerHints&) const {
   return make_pass_through(api::strips_usage_chunk(call.info, call.request_usage));
 }
 

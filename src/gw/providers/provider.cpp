@@ -25,7 +25,7 @@ tl::expected<PreparedRequest, core::Error> Provider::prepare_completions(
 }
 
 std::unique_ptr<ResponseTranslator> Provider::completions_translator(const ChatCall& call,
-                                                                    const AnswerHints&) const {
+                                                                     const AnswerHints&) const {
   return make_pass_through(api::strips_usage_chunk(call.info, call.request_usage));
 }
 

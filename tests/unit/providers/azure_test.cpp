@@ -119,9 +119,9 @@ TEST(Azure, LaterChunksPassAsSentUnlessTheirIdDiffers) {
   // spacing kept, a multi-line one as several data lines), except that a chunk with another id
   // (or none) gets the stream's.
   auto normalizer = make_azure_stream_normalizer();
-  auto first = normalizer->feed(
-      R"(data: {"choices":[{"delta":{"content":"x"},"index":0}],"id":"c1"})"
-      "\n\n");
+  auto first =
+      normalizer->feed(R"(data: {"choices":[{"delta":{"content":"x"},"index":0}],"id":"c1"})"
+                       "\n\n");
   ASSERT_TRUE(first.has_value());
   auto out = normalizer->feed(
       "data: {\"choices\": [{\"delta\": {\"content\": \"y\"}, \"index\": 0}], \"id\": \"c1\"}\n\n"
@@ -129,11 +129,12 @@ TEST(Azure, LaterChunksPassAsSentUnlessTheirIdDiffers) {
       "data: {\"choices\":[{\"delta\":{\"content\":\"z\"},\"index\":0}],\"id\":\"c2\"}\n\n"
       "data: {\"choices\":[{\"delta\":{\"content\":\"w\"},\"index\":0}]}\n\n");
   ASSERT_TRUE(out.has_value());
-  EXPECT_EQ(*out,
-            "data: {\"choices\": [{\"delta\": {\"content\": \"y\"}, \"index\": 0}], \"id\": \"c1\"}\n\n"
-            "data: {\"choices\":[{\"delta\":{},\"index\":0}],\ndata: \"id\":\"c1\"}\n\n"
-            "data: {\"choices\":[{\"delta\":{\"content\":\"z\"},\"index\":0}],\"id\":\"c1\"}\n\n"
-            "data: {\"choices\":[{\"delta\":{\"content\":\"w\"},\"index\":0}],\"id\":\"c1\"}\n\n");
+  EXPECT_EQ(
+      *out,
+      "data: {\"choices\": [{\"delta\": {\"content\": \"y\"}, \"index\": 0}], \"id\": \"c1\"}\n\n"
+      "data: {\"choices\":[{\"delta\":{},\"index\":0}],\ndata: \"id\":\"c1\"}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"z\"},\"index\":0}],\"id\":\"c1\"}\n\n"
+      "data: {\"choices\":[{\"delta\":{\"content\":\"w\"},\"index\":0}],\"id\":\"c1\"}\n\n");
 }
 
 TEST(Azure, NonJsonEventWithSeveralDataLinesIsRelayedWhole) {
